@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Installs what fleetcast needs, idempotently: npm packages (npm ci when package-lock.json changed),
+// Debian's python3-torch for the trainer and, with --chromium, Debian's chromium for the dashboard test.
+// Plain JavaScript with no dependencies, so it runs on a fresh clone before `npm ci`.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const wantChromium = process.argv.includes('--chromium');
+let aptUpdated = false;
+
+function log(message) {
+  process.stderr.write(`[setup] ${message}\n`);
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${result.status ?? result.signal}`);
+  }
+}
+
+function ensureNodeModules() {
+  const lock = readFileSync(new URL('../package-lock.json', import.meta.url));
+  const digest = createHash('sha256').update(lock).digest('hex');
+  const stamp = new URL('../node_modules/.fleetcast-lock.sha256', import.meta.url);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest) return;
+  log('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, `${digest}\n`);
+}
+
+function canRoot() {
+  return typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
+}
+
+function aptInstall(packages, why) {
+  if (!canRoot()) {
+    throw new Error(
+      `${why}: install Debian packages ${packages.join(' ')} (needs root: apt-get install ${packages.join(' ')})`,
+    );
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    log('apt-get update');
+    run('apt-get', ['update', '-qq'], { env });
+    aptUpdated = true;
+  }
+  log(`apt-get install ${packages.join(' ')}`);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
+}
+
+export function pythonInterpreter() {
+  if (process.env.FLEETCAST_PYTHON) return process.env.FLEETCAST_PYTHON;
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+function torchImports(python) {
+  return spawnSync(python, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureTorch() {
+  const python = pythonInterpreter();
+  if (torchImports(python)) return;
+  if (process.env.FLEETCAST_PYTHON) {
+    throw new Error(
+      `FLEETCAST_PYTHON=${python} cannot import torch and numpy; install them for that interpreter`,
+    );
+  }
+  aptInstall(['python3-torch'], `${python} cannot import torch`);
+  if (!torchImports(python))
+    throw new Error(`${python} still cannot import torch after installing python3-torch`);
+}
+
+export function chromiumPath() {
+  return process.env.FLEETCAST_CHROMIUM ?? '/usr/bin/chromium';
+}
+
+function ensureChromium() {
+  if (existsSync(chromiumPath())) return;
+  aptInstall(['chromium'], `${chromiumPath()} not found`);
+}
+
+try {
+  ensureNodeModules();
+  ensureTorch();
+  if (wantChromium) ensureChromium();
+} catch (error) {
+  process.stderr.write(`[setup] error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
