@@ -1,0 +1,282 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { CHECKSUMS_FILE, parseChecksums, sha256Text, verifyChecksums } from '../registry/checksums.js';
+import { describeZodError, Encoders } from '../registry/schemas.js';
+import { timeFeatureBlock, KNOWN_FEATURES } from '../dataset/time-features.js';
+import { InputError, getErrorMessage } from '../util/errors.js';
+import { ModelLoadError } from './model-load-error.js';
+
+export const MODEL_FILE = 'model.onnx';
+export const INPUT_NAMES = [
+  'server_idx',
+  'profile_idx',
+  'past_observed',
+  'past_known',
+  'future_known',
+] as const;
+export const OUTPUT_NAME = 'quantiles';
+
+/** One series to forecast: the lookback window ending right before the forecast starts. */
+export interface ForecastInput {
+  server: string;
+  /** Profile for servers outside the vocabulary; known servers use their trained profile. */
+  profile?: string | null;
+  /** [lookback_steps, observed_features] row-major, raw units, no NaN. */
+  past: Float32Array;
+  /** Epoch seconds of the first lookback step. */
+  pastStart: number;
+}
+
+export interface ForecastResult {
+  server: string;
+  /** False when the server is outside the vocabulary and was forecast through the unknown index. */
+  known: boolean;
+  serverIndex: number;
+  /** Epoch seconds of the first forecast step. */
+  start: number;
+  stepSeconds: number;
+  /** [horizon_steps, targets, quantiles] row-major, raw units. */
+  values: Float32Array;
+}
+
+export interface LoadOptions {
+  /** sha256 of SHA256SUMS that the pointer pins; the load fails on any other digest. */
+  expectedDigest?: string;
+  /** Threads for one session.run (default: onnxruntime's choice). */
+  intraOpNumThreads?: number;
+  /** Largest batch per session.run; larger requests are split. */
+  maxBatch?: number;
+}
+
+/** A verified model with one long-lived onnxruntime session. */
+export class LoadedModel {
+  readonly vocabulary: ReadonlySet<string>;
+  private readonly profileIndex: ReadonlyMap<string, number>;
+  private readonly maxBatch: number;
+  private readonly inputNames: ReadonlySet<string>;
+  private readonly knownCache = new Map<string, Float32Array>();
+  private released = false;
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly digest: string,
+    readonly encoders: Encoders,
+    private readonly session: ort.InferenceSession,
+    options: LoadOptions,
+  ) {
+    this.vocabulary = new Set(Object.keys(encoders.server_id.classes));
+    this.profileIndex = new Map(Object.entries(encoders.profile.classes));
+    this.maxBatch = options.maxBatch ?? 4096;
+    this.inputNames = new Set(session.inputNames);
+  }
+
+  /**
+   * Verifies every file against SHA256SUMS (and the pinned digest), validates encoders.json and
+   * the ONNX signature, then opens one session from the bytes that were hashed.
+   */
+  static async load(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+    const modelDir = resolve(dir);
+    const check = await verifyChecksums(modelDir);
+    if (!check.ok) {
+      const missing = check.problems.some((p) => p.includes(`${CHECKSUMS_FILE} is missing`));
+      throw new ModelLoadError(missing ? 'missing' : 'checksum', `${modelDir}: ${check.problems.join('; ')}`);
+    }
+    if (options.expectedDigest !== undefined && options.expectedDigest !== check.digest) {
+      throw new ModelLoadError(
+        'checksum',
+        `${modelDir}: ${CHECKSUMS_FILE} digest ${check.digest.slice(0, 12)}… does not match the pointer's ${options.expectedDigest.slice(0, 12)}…`,
+      );
+    }
+    const encoders = await readEncoders(modelDir);
+    if (encoders.model_id !== basename(modelDir)) {
+      throw new ModelLoadError(
+        'mismatch',
+        `${modelDir}: encoders.json model_id ${encoders.model_id} does not match the directory name`,
+      );
+    }
+    const bytes = await readVerified(modelDir, MODEL_FILE);
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        graphOptimizationLevel: 'all',
+        ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+      });
+    } catch (error) {
+      throw new ModelLoadError(
+        'onnx',
+        `${join(modelDir, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error)}`,
+        { cause: error },
+      );
+    }
+    // The exporter drops inputs a graph does not use, so a model may declare a subset of them.
+    const unexpected = session.inputNames.filter(
+      (name) => !(INPUT_NAMES as readonly string[]).includes(name),
+    );
+    if (
+      unexpected.length > 0 ||
+      !session.inputNames.includes('past_observed') ||
+      !session.outputNames.includes(OUTPUT_NAME)
+    ) {
+      await session.release();
+      throw new ModelLoadError(
+        'onnx',
+        `${join(modelDir, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(', ')} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(', ')} and outputs ${session.outputNames.join(', ')}`,
+      );
+    }
+    return new LoadedModel(encoders.model_id, modelDir, check.digest, encoders, session, options);
+  }
+
+  get lookback(): number {
+    return this.encoders.lookback_steps;
+  }
+  get horizon(): number {
+    return this.encoders.horizon_steps;
+  }
+  get stepSeconds(): number {
+    return this.encoders.resolution_seconds;
+  }
+
+  /** Embedding row of a server; 0 (unknown) outside the vocabulary. */
+  serverIndex(server: string): number {
+    return this.encoders.server_id.classes[server] ?? 0;
+  }
+
+  /** Index into `values` of (step, target, quantile). */
+  valueIndex(step: number, target: number, quantile: number): number {
+    const { targets, quantiles } = this.encoders;
+    return (step * targets.length + target) * quantiles.length + quantile;
+  }
+
+  /** Forecasts a batch: one session.run per `maxBatch` inputs. */
+  async forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]> {
+    if (this.released) throw new Error(`model ${this.id} was released`);
+    const results: ForecastResult[] = [];
+    for (let i = 0; i < inputs.length; i += this.maxBatch) {
+      results.push(...(await this.runBatch(inputs.slice(i, i + this.maxBatch))));
+    }
+    return results;
+  }
+
+  /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */
+  buildFeeds(batch: readonly ForecastInput[]): Record<string, ort.Tensor> {
+    const { lookback, horizon, stepSeconds } = this;
+    const nObs = this.encoders.observed_features.length;
+    const nKnown = KNOWN_FEATURES.length;
+    const b = batch.length;
+    const serverIdx = new Int32Array(b);
+    const profileIdx = new Int32Array(b);
+    const past = new Float32Array(b * lookback * nObs);
+    const pastKnown = new Float32Array(b * lookback * nKnown);
+    const futureKnown = new Float32Array(b * horizon * nKnown);
+    batch.forEach((input, i) => {
+      if (input.past.length !== lookback * nObs) {
+        throw new InputError(
+          `${input.server}: lookback window has ${input.past.length} values, expected ${lookback} steps × ${nObs} features`,
+        );
+      }
+      const known = this.encoders.server_id.classes[input.server];
+      serverIdx[i] = known ?? 0;
+      const profile =
+        known !== undefined ? this.encoders.server_profiles[input.server] : (input.profile ?? undefined);
+      profileIdx[i] = (profile !== undefined && this.profileIndex.get(profile)) || 0;
+      past.set(input.past, i * lookback * nObs);
+      pastKnown.set(this.knownBlock(input.pastStart, lookback), i * lookback * nKnown);
+      futureKnown.set(
+        this.knownBlock(input.pastStart + lookback * stepSeconds, horizon),
+        i * horizon * nKnown,
+      );
+    });
+    for (let i = 0; i < past.length; i++) {
+      if (!Number.isFinite(past[i]!)) {
+        const row = Math.floor(i / (lookback * nObs));
+        throw new InputError(`${batch[row]!.server}: lookback window contains a non-finite value`);
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      server_idx: new ort.Tensor('int32', serverIdx, [b]),
+      profile_idx: new ort.Tensor('int32', profileIdx, [b]),
+      past_observed: new ort.Tensor('float32', past, [b, lookback, nObs]),
+      past_known: new ort.Tensor('float32', pastKnown, [b, lookback, nKnown]),
+      future_known: new ort.Tensor('float32', futureKnown, [b, horizon, nKnown]),
+    };
+    for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
+    return feeds;
+  }
+
+  /** Runs the session on prepared feeds and returns the raw output tensor data. */
+  async runFeeds(feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+    const output = await this.session.run(feeds);
+    const tensor = output[OUTPUT_NAME];
+    if (tensor === undefined) throw new Error(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    return tensor.data as Float32Array;
+  }
+
+  private async runBatch(batch: readonly ForecastInput[]): Promise<ForecastResult[]> {
+    if (batch.length === 0) return [];
+    const feeds = this.buildFeeds(batch);
+    const data = await this.runFeeds(feeds);
+    const per = this.horizon * this.encoders.targets.length * this.encoders.quantiles.length;
+    return batch.map((input, i) => ({
+      server: input.server,
+      known: this.serverIndex(input.server) !== 0,
+      serverIndex: this.serverIndex(input.server),
+      start: input.pastStart + this.lookback * this.stepSeconds,
+      stepSeconds: this.stepSeconds,
+      values: data.slice(i * per, (i + 1) * per),
+    }));
+  }
+
+  /** Time features depend only on the start time; many servers share it, so cache a few. */
+  private knownBlock(start: number, steps: number): Float32Array {
+    const key = `${start}:${steps}`;
+    let block = this.knownCache.get(key);
+    if (block === undefined) {
+      block = timeFeatureBlock(start, this.stepSeconds, steps);
+      if (this.knownCache.size >= 64) this.knownCache.clear();
+      this.knownCache.set(key, block);
+    }
+    return block;
+  }
+
+  /** Releases the native session; call once no request uses this model any more. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+/** Convenience wrapper for `LoadedModel.load`. */
+export function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  return LoadedModel.load(dir, options);
+}
+
+async function readEncoders(modelDir: string): Promise<Encoders> {
+  const path = join(modelDir, 'encoders.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ModelLoadError('format', `${path}: not valid JSON: ${getErrorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  const parsed = Encoders.safeParse(raw);
+  if (!parsed.success) throw new ModelLoadError('format', describeZodError(path, parsed.error));
+  return parsed.data;
+}
+
+/** Reads a file and checks it against its SHA256SUMS entry, so what is loaded is what was verified. */
+async function readVerified(modelDir: string, name: string): Promise<Uint8Array> {
+  const list = parseChecksums(
+    await readFile(join(modelDir, CHECKSUMS_FILE), 'utf8'),
+    join(modelDir, CHECKSUMS_FILE),
+  );
+  const bytes = await readFile(join(modelDir, name));
+  if (list.get(name) !== sha256Text(bytes)) {
+    throw new ModelLoadError('checksum', `${join(modelDir, name)}: changed while loading (sha256 mismatch)`);
+  }
+  return bytes;
+}
