@@ -2,7 +2,7 @@
 // Bundles every action (actions/<name>/index.ts → actions/<name>/dist/index.js) with one esbuild config.
 // `--check` rebuilds into memory and fails when a committed bundle differs (stale dist).
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -20,6 +20,30 @@ const actions = existsSync(join(root, 'actions'))
       .sort()
   : [];
 
+// Source files find files beside them through `new URL(..., import.meta.url)` (trainer/, package.json).
+// In a bundle import.meta.url is the bundle's own URL, so each source file's import.meta.url is
+// rewritten to its original location relative to the bundle (the repository is checked out).
+function sourceUrlPlugin(outdir) {
+  return {
+    name: 'source-import-meta-url',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes('import.meta.url')) return undefined;
+        const rel = relative(outdir, args.path).split('\\').join('/');
+        return {
+          contents: text.replaceAll(
+            'import.meta.url',
+            `new URL(${JSON.stringify(rel)}, import.meta.url).href`,
+          ),
+          loader: 'ts',
+          resolveDir: dirname(args.path),
+        };
+      });
+    },
+  };
+}
+
 let stale = [];
 for (const name of actions) {
   const outfile = join(root, 'actions', name, 'dist', 'index.js');
@@ -33,6 +57,7 @@ for (const name of actions) {
     write: false,
     outfile,
     legalComments: 'none',
+    plugins: [sourceUrlPlugin(join(root, 'actions', name, 'dist'))],
     logLevel: 'warning',
     // CommonJS dependencies call require(); give the ESM bundle one.
     banner: {

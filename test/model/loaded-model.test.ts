@@ -41,7 +41,9 @@ describe('LoadedModel', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleetcast-model-'));
-    [goodId, nanId] = await makeTinyModels(dir, [{ servers }, { servers, nan: true }]);
+    const ids = await makeTinyModels(dir, [{ servers }, { servers, nan: true }]);
+    goodId = ids[0]!;
+    nanId = ids[1]!;
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,0 +1,3 @@
+import { run } from '../../src/actions/deploy.js';
+
+await run();

@@ -1,0 +1,3 @@
+import { run } from '../../src/actions/verify.js';
+
+await run();

@@ -1,0 +1,15 @@
+import type { Workspace } from '../../forge/git-workspace.js';
+import type { CommitAuthor } from '../../forge/types.js';
+import { revertCommitMessage, type RollbackFacts } from '../../gitops/deploy-commit.js';
+
+/** `git revert` of a deploy commit with a message that says who rolled back and why; returns the new sha. */
+export async function revertDeployCommit(
+  git: Workspace,
+  deploySha: string,
+  facts: RollbackFacts,
+  author: CommitAuthor,
+  committer: CommitAuthor,
+): Promise<string> {
+  const subject = (await git.message(deploySha)).split('\n')[0] ?? deploySha;
+  return git.revert(deploySha, revertCommitMessage(subject, deploySha, facts), author, committer);
+}

@@ -1,0 +1,225 @@
+import { readFile } from 'node:fs/promises';
+import * as core from '@actions/core';
+import { z } from 'zod';
+import { reconcileDriftPr, type DriftPrOutcome } from '../gitops/drift-pr.js';
+import { formatPct } from '../gitops/markdown.js';
+import { getErrorMessage, InputError } from '../util/errors.js';
+import { GITHUB_ACTIONS_BOT, runContext } from './common/context.js';
+import { CommitEmail } from './common/identity.js';
+import { FORGE_INPUTS, ForgeSettings, openForge } from './common/forge-settings.js';
+import {
+  BooleanInput,
+  insideWorkspace,
+  parseSettings,
+  readInputs,
+  workspaceDir,
+  workspacePath,
+} from './common/inputs.js';
+import { notify } from './common/notify.js';
+import { retryBaseMs } from './common/retry.js';
+import {
+  parseDriftReport,
+  proposalFromReport,
+  type DriftProposal,
+  type DriftReportInput,
+} from './drift-report.js';
+import { runDriftEngine } from './drift-engine.js';
+
+/** Every input this action reads (action.yml declares exactly these). */
+export const INPUTS = [
+  ...FORGE_INPUTS,
+  'report',
+  'config',
+  'metrics',
+  'registry',
+  'service_url',
+  'base_branch',
+  'manifest_path',
+  'dry_run',
+  'force',
+  'bot_name',
+  'bot_email',
+  'slack_webhook',
+] as const;
+const SECRETS = ['token', 'slack_webhook'] as const;
+
+function settingsSchema(workspace: string) {
+  return z
+    .object({
+      /** A drift report (`fleetcast drift --json`) to use instead of running the engine here. */
+      report: workspacePath(workspace, 'report').optional(),
+      /** Retrain policy for the engine. */
+      config: workspacePath(workspace, 'config').optional(),
+      /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
+      metrics: z
+        .string()
+        .transform((spec, ctx) => {
+          const hash = spec.lastIndexOf('#');
+          const [path, table] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, ''];
+          try {
+            return `${insideWorkspace(workspace, path, 'metrics')}${table}`;
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: getErrorMessage(error) });
+            return z.NEVER;
+          }
+        })
+        .optional(),
+      /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
+      registry: workspacePath(workspace, 'registry').default(
+        insideWorkspace(workspace, 'models-registry', 'registry'),
+      ),
+      /** Inference service to read unknown-prediction counts from (optional). */
+      service_url: z.url().optional(),
+      base_branch: z.string().default('main'),
+      /** Repository-relative path of the manifest the pull request proposes. */
+      manifest_path: z
+        .string()
+        .default('fleet/manifest.json')
+        .refine((p) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) && !p.split('/').includes('..'), {
+          message: 'must be a relative path inside the repository',
+        }),
+      dry_run: BooleanInput.default(false),
+      force: BooleanInput.default(false),
+      bot_name: z.string().default(GITHUB_ACTIONS_BOT.name),
+      bot_email: CommitEmail.default(GITHUB_ACTIONS_BOT.email),
+      slack_webhook: z.url().optional(),
+    })
+    .and(ForgeSettings)
+    .superRefine((s, ctx) => {
+      if (s.report === undefined && s.metrics === undefined)
+        ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'required unless report is given' });
+    });
+}
+
+interface ReportSettings {
+  report?: string | undefined;
+  config?: string | undefined;
+  metrics?: string | undefined;
+  registry: string;
+  service_url?: string | undefined;
+  manifest_path: string;
+}
+
+async function loadReport(settings: ReportSettings, workspace: string): Promise<DriftReportInput> {
+  if (settings.report !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(settings.report, 'utf8');
+    } catch (error) {
+      throw new InputError(`${settings.report}: cannot read drift report`, { cause: error });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new InputError(`${settings.report}: not valid JSON (${getErrorMessage(error)})`);
+    }
+    return parseDriftReport(json, settings.report);
+  }
+  const json = await runDriftEngine({
+    metrics: settings.metrics!,
+    config: settings.config,
+    registry: settings.registry,
+    manifest: insideWorkspace(workspace, settings.manifest_path, 'manifest_path'),
+    serviceUrl: settings.service_url,
+  });
+  return parseDriftReport(json, 'drift engine report');
+}
+
+async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): Promise<void> {
+  const b = proposal.body;
+  const pr = outcome.pullRequest;
+  await core.summary
+    .addHeading('Fleet drift check', 2)
+    .addTable([
+      [
+        { data: 'Signal', header: true },
+        { data: 'Value', header: true },
+      ],
+      ['Decision', proposal.retrain ? `retrain (${proposal.priority} priority)` : 'no retraining needed'],
+      ['Fleet drift', formatPct(b.driftPct)],
+      [
+        'New / sunset / pending servers',
+        `${b.newServers.total} / ${b.sunsetServers.total} / ${b.pendingServers.total}`,
+      ],
+      ['Unknown predictions', formatPct(b.unknownRatePct)],
+      [
+        'Model',
+        `${b.modelId ?? 'none'}${b.modelAgeDays === null ? '' : ` (${b.modelAgeDays.toFixed(1)} days)`}`,
+      ],
+      ['Pull request', `${outcome.operation}${outcome.dryRun ? ' (dry run: nothing written)' : ''}`],
+    ])
+    .addList(proposal.reasons.length > 0 ? proposal.reasons : ['no threshold crossed'])
+    .addRaw(pr === undefined ? '' : `Pull request: #${pr.number} ${pr.url}\n`, true)
+    .write();
+}
+
+export async function run(): Promise<void> {
+  let webhook: string | undefined;
+  try {
+    const workspace = workspaceDir();
+    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
+    webhook = settings.slack_webhook;
+    const context = runContext();
+
+    const report = await loadReport(settings, workspace);
+    const proposal = proposalFromReport(report, settings.manifest_path, settings.force);
+    if (report.stale)
+      core.warning(
+        `model ${proposal.body.modelId ?? ''} is stale (${report.model_age_days ?? '?'} days old)`,
+      );
+    if (proposal.body.pendingServers.total > 0)
+      core.warning(`${proposal.body.pendingServers.total} new servers lack enough history to train on yet`);
+
+    const forge = await openForge(settings, retryBaseMs());
+    const outcome = await reconcileDriftPr(
+      forge,
+      proposal.retrain
+        ? { retrain: true, body: proposal.body, manifestText: proposal.manifestText }
+        : {
+            retrain: false,
+            reason: `fleet drift ${proposal.body.driftPct.toFixed(1)}% no longer calls for retraining`,
+          },
+      {
+        base: settings.base_branch,
+        manifestPath: settings.manifest_path,
+        bot: { name: settings.bot_name, email: settings.bot_email },
+        dryRun: settings.dry_run,
+      },
+    );
+    for (const note of outcome.notes) core.info(note);
+    if (outcome.blockedBy.length > 0) {
+      core.warning(
+        `${outcome.branch} has ${outcome.blockedBy.length} commit(s) not written by Fleetcast; ` +
+          'the branch was left alone and the pull request got a comment',
+      );
+    }
+    core.setOutput('operation', outcome.operation);
+    core.setOutput('branch', outcome.branch);
+    core.setOutput('pr_number', outcome.pullRequest?.number ?? '');
+    core.setOutput('pr_url', outcome.pullRequest?.url ?? '');
+    core.setOutput('retrain', proposal.retrain);
+    core.setOutput('priority', proposal.priority);
+    core.setOutput('drift_pct', proposal.body.driftPct);
+    core.setOutput('dry_run', settings.dry_run);
+    core.info(
+      `drift pull request: ${outcome.operation}${outcome.pullRequest ? ` (#${outcome.pullRequest.number})` : ''}`,
+    );
+    await writeSummary(proposal, outcome);
+    if (outcome.operation === 'created' && !settings.dry_run) {
+      await notify(webhook, {
+        kind: 'trigger',
+        title: `Retraining proposed: fleet drift ${proposal.body.driftPct.toFixed(1)}% (${proposal.priority} priority)`,
+        lines: [...proposal.reasons, outcome.pullRequest?.url ?? ''].filter((l) => l !== ''),
+        ...(context.runUrl ? { url: context.runUrl } : {}),
+      });
+    }
+  } catch (error) {
+    await notify(webhook, {
+      kind: 'failure',
+      title: 'Fleet drift check failed',
+      lines: [getErrorMessage(error)],
+    });
+    core.setFailed(getErrorMessage(error));
+  }
+}

@@ -1,0 +1,118 @@
+import { relative, resolve } from 'node:path';
+import * as core from '@actions/core';
+import { z } from 'zod';
+import { GitWorkspace } from '../forge/git-workspace.js';
+import { rollbackCommitMessage } from '../gitops/deploy-commit.js';
+import { latestDeployCommit } from '../gitops/deploy-history.js';
+import { pointerPath } from '../registry/layout.js';
+import { readPointer, rollback as rollbackPointer } from '../registry/pointer.js';
+import { ModelId } from '../registry/schemas.js';
+import { getErrorMessage, InputError } from '../util/errors.js';
+import { runContext } from './common/context.js';
+import { botOf, IDENTITY_INPUTS, IdentitySettings, requesterOf } from './common/identity.js';
+import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';
+import { notify } from './common/notify.js';
+import { revertDeployCommit } from './common/revert.js';
+
+/** Every input this action reads (action.yml declares exactly these). */
+export const INPUTS = [
+  'model_id',
+  'reason',
+  'registry',
+  'branch',
+  'slack_webhook',
+  ...IDENTITY_INPUTS,
+] as const;
+const SECRETS = ['slack_webhook'] as const;
+
+function settingsSchema(workspace: string) {
+  return z
+    .object({
+      /** Model to point back at; empty: revert the latest deploy commit. */
+      model_id: ModelId.optional(),
+      reason: z.string().min(1).max(500).default('manual rollback'),
+      registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
+      branch: z.string().default('main'),
+      slack_webhook: z.url().optional(),
+    })
+    .and(IdentitySettings);
+}
+
+export async function run(): Promise<void> {
+  let webhook: string | undefined;
+  try {
+    const workspace = workspaceDir();
+    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
+    webhook = settings.slack_webhook;
+    const context = runContext();
+    const bot = botOf(settings);
+    const requester = requesterOf(context, bot);
+    const git = await GitWorkspace.create(workspace);
+    const pointerRel = relative(workspace, pointerPath(settings.registry));
+
+    const before = await readPointer(settings.registry);
+    if (before === null)
+      throw new InputError(`${pointerRel}: nothing has been deployed, nothing to roll back`);
+    const facts = {
+      from: before.model_id,
+      reason: settings.reason,
+      requestedBy: context.actor,
+      ...(context.runUrl ? { runUrl: context.runUrl } : {}),
+    };
+
+    let method: 'revert' | 'pointer';
+    const deployCommit =
+      settings.model_id === undefined
+        ? latestDeployCommit(await git.history(pointerRel), before.model_id)
+        : undefined;
+    if (deployCommit !== undefined) {
+      // The pointer is where the latest deploy put it: undo that commit, so history pairs them.
+      method = 'revert';
+      await revertDeployCommit(git, deployCommit.sha, facts, requester, bot);
+    } else {
+      method = 'pointer';
+      const change = await rollbackPointer(settings.registry, {
+        ...(settings.model_id === undefined ? {} : { to: settings.model_id }),
+        reason: `${settings.reason} (rollback by ${context.actor})`,
+      });
+      await git.commit([pointerRel], rollbackCommitMessage(change.pointer.model_id, facts), requester, bot);
+    }
+    await git.push(settings.branch, bot);
+    const after = await readPointer(settings.registry);
+    const sha = await git.head();
+    const now = after?.model_id ?? 'none';
+    core.info(`rolled back ${before.model_id} -> ${now} (${method}, ${sha.slice(0, 12)})`);
+    core.setOutput('method', method);
+    core.setOutput('rolled_back', before.model_id);
+    core.setOutput('model_id', now);
+    core.setOutput('commit_sha', sha);
+    await core.summary
+      .addHeading('Rollback', 2)
+      .addTable([
+        [
+          { data: 'Field', header: true },
+          { data: 'Value', header: true },
+        ],
+        ['Rolled back', before.model_id],
+        ['Now deployed', now],
+        ['How', method === 'revert' ? 'git revert of the deploy commit' : 'pointer commit'],
+        ['Requested by', context.actor],
+        ['Reason', settings.reason],
+        ['Commit', sha],
+      ])
+      .addRaw(
+        `Automation will not redeploy ${before.model_id} (or an older model) until a newer model is trained.\n`,
+        true,
+      )
+      .write();
+    await notify(webhook, {
+      kind: 'rollback',
+      title: `Rolled back ${before.model_id} -> ${now}`,
+      lines: [`by ${context.actor}: ${settings.reason}`],
+      ...(context.runUrl ? { url: context.runUrl } : {}),
+    });
+  } catch (error) {
+    await notify(webhook, { kind: 'failure', title: 'Rollback failed', lines: [getErrorMessage(error)] });
+    core.setFailed(getErrorMessage(error));
+  }
+}

@@ -1,0 +1,119 @@
+import { relative, resolve } from 'node:path';
+import * as core from '@actions/core';
+import { z } from 'zod';
+import { headlineQRisk } from '../gitops/validation-summary.js';
+import { trainModel } from '../train/pipeline.js';
+import { readGateConfig } from '../validate/config-file.js';
+import { renderReport } from '../validate/report.js';
+import { GateError, getErrorMessage } from '../util/errors.js';
+import { runContext } from './common/context.js';
+import {
+  insideWorkspace,
+  parseSettings,
+  PositiveNumberInput,
+  readInputs,
+  workspaceDir,
+  workspacePath,
+} from './common/inputs.js';
+import { notify } from './common/notify.js';
+
+/** Every input this action reads (action.yml declares exactly these). */
+export const INPUTS = [
+  'metrics',
+  'manifest_path',
+  'registry',
+  'profile',
+  'seed',
+  'epochs',
+  'days',
+  'device',
+  'gates',
+  'work_dir',
+  'slack_webhook',
+] as const;
+const SECRETS = ['slack_webhook'] as const;
+
+function settingsSchema(workspace: string) {
+  return z.object({
+    /** Metrics source inside the workspace (`path#table` for DuckDB). */
+    metrics: z.string().transform((spec, ctx) => {
+      const hash = spec.lastIndexOf('#');
+      const [path, table] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, ''];
+      try {
+        return `${insideWorkspace(workspace, path, 'metrics')}${table}`;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: getErrorMessage(error) });
+        return z.NEVER;
+      }
+    }),
+    manifest_path: workspacePath(workspace, 'manifest_path').default(
+      resolve(workspace, 'fleet/manifest.json'),
+    ),
+    registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
+    profile: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/, 'must be a profile name from trainer/profiles.json')
+      .default('default'),
+    seed: z.coerce.number().int().min(0).default(0),
+    epochs: z.coerce.number().int().positive().optional(),
+    days: PositiveNumberInput.default(30),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    gates: workspacePath(workspace, 'gates').optional(),
+    /** Dataset, trainer output and candidate model; kept for the artifact upload when validation fails. */
+    work_dir: workspacePath(workspace, 'work_dir').default(resolve(workspace, '.fleetcast/train-work')),
+    slack_webhook: z.url().optional(),
+  });
+}
+
+export async function run(): Promise<void> {
+  let webhook: string | undefined;
+  try {
+    const workspace = workspaceDir();
+    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
+    webhook = settings.slack_webhook;
+    const context = runContext();
+    const outcome = await trainModel({
+      metrics: settings.metrics,
+      manifest: settings.manifest_path,
+      registry: settings.registry,
+      profile: settings.profile,
+      seed: settings.seed,
+      days: settings.days,
+      work: settings.work_dir,
+      validate: true,
+      gates: await readGateConfig(settings.gates),
+      device: settings.device,
+      progress: (line) => core.info(line),
+      ...(settings.epochs === undefined ? {} : { epochs: settings.epochs }),
+    });
+    const validation = outcome.validation;
+    const report = validation === null ? 'no validation report' : renderReport(validation);
+    const qRisk = validation === null ? null : headlineQRisk(validation);
+    core.setOutput('model_id', outcome.modelId);
+    core.setOutput('passed', outcome.passed);
+    core.setOutput('work_dir', relative(workspace, outcome.workDir));
+    core.setOutput('model_dir', outcome.modelDir === null ? '' : relative(workspace, outcome.modelDir));
+    core.setOutput('coverage', validation?.coverage.percent ?? '');
+    core.setOutput('q_risk', qRisk ?? '');
+    core.setOutput('fleet_size', validation?.manifest_servers ?? '');
+    await core.summary
+      .addHeading(`Training ${outcome.passed ? 'passed' : 'FAILED validation'}: ${outcome.modelId}`, 2)
+      .addCodeBlock(report)
+      .write();
+    if (!outcome.passed || outcome.modelDir === null) {
+      for (const gate of validation?.gates ?? []) {
+        if (!gate.passed) core.error(`gate ${gate.name} failed: ${gate.detail}`);
+      }
+      throw new GateError(`model ${outcome.modelId} failed validation; it is not deployed.\n${report}`);
+    }
+    core.info(report);
+    if (context.runUrl) core.info(`run: ${context.runUrl}`);
+  } catch (error) {
+    await notify(webhook, {
+      kind: 'failure',
+      title: 'Model training failed',
+      lines: [getErrorMessage(error).split('\n')[0]!],
+    });
+    core.setFailed(getErrorMessage(error));
+  }
+}

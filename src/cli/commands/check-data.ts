@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { eligibilityPolicyOf, loadRetrainConfig } from '../../config/retrain-config.js';
+import { openMetricsSource } from '../../metrics/source.js';
+import { renderValidationText, validateMetrics } from '../../metrics/validate.js';
+import { GateError } from '../../util/errors.js';
+import { printJson } from '../../util/json-output.js';
+import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
+import { parseInterval } from '../../metrics/contract.js';
+import { InvalidArgumentError } from 'commander';
+
+interface CheckDataCliOptions {
+  metrics: string;
+  now?: Date;
+  config?: string;
+  interval: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('check-data')
+    .description(
+      'Validate metrics against the data contract: schema, NULL/NaN/Inf, ranges, duplicates, future timestamps, names, gaps, eligibility',
+    )
+    .requiredOption('--metrics <src>', 'metrics: parquet file, glob, directory, or file.duckdb[#table]')
+    .option('--now <iso>', 'timestamps after this are "in the future" (default: now)', parseInstant)
+    .option(
+      '--config <file>',
+      'retrain policy for eligibility (default: config/retrain_config.json if present)',
+    )
+    .option(
+      '--interval <duration>',
+      'expected sampling interval; gaps are steps over 3×',
+      (text: string) => {
+        const seconds = parseInterval(text);
+        if (seconds === undefined) throw new InvalidArgumentError('expected a duration like 30s, 5m or 1h');
+        return seconds;
+      },
+      300,
+    )
+    .option('--threads <n>', 'DuckDB threads (default: all cores)', parseCount)
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      `${EXIT_CODES_HELP}\n  3  the data has errors (the report lists each with counts and examples)`,
+    )
+    .action(async (options: CheckDataCliOptions) => {
+      const { config } = await loadRetrainConfig(options.config);
+      const report = await validateMetrics(
+        openMetricsSource(options.metrics),
+        {
+          now: options.now ?? new Date(),
+          eligibility: eligibilityPolicyOf(config),
+          intervalSeconds: options.interval,
+        },
+        options.threads === undefined ? {} : { threads: options.threads },
+      );
+      if (options.json) printJson(report);
+      else process.stdout.write(renderValidationText(report));
+      if (!report.ok) throw new GateError(`${report.source}: ${report.errors} data errors`);
+    });
+}

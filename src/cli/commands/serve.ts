@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../service/duration.js';
+import { InputError } from '../../util/errors.js';
+import { createLogger } from '../../util/logger.js';
+
+interface ServeOptions {
+  registry?: string;
+  metrics: string;
+  manifest?: string;
+  host: string;
+  port: string;
+  git?: string;
+  branch: string;
+  interval: string;
+  clone?: string;
+  refresh: string;
+  poll: string;
+  unknownWindow: string;
+  activeWithin?: string;
+  modelThread: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve forecasts from the model named by <registry>/current.json, hot-swapping on change')
+    .option(
+      '--registry <dir>',
+      'model registry directory (with --git: a path inside the clone; default models-registry)',
+    )
+    .requiredOption(
+      '--metrics <src>',
+      'metrics source for input windows: parquet file, glob, directory or DuckDB file',
+    )
+    .option(
+      '--manifest <path>',
+      'fleet manifest: every model must cover it (with --git: a path inside the clone)',
+    )
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '8000')
+    .option('--git <remote>', 'follow a GitOps repository: keep a clone of it and serve its registry')
+    .option('--branch <name>', 'branch to follow with --git', 'main')
+    .option('--interval <duration>', 'how often --git fetches', '30s')
+    .option('--clone <dir>', 'where --git keeps its clone (default: a directory under the temp dir)')
+    .option('--refresh <duration>', 'how often input windows and the manifest are reloaded', '60s')
+    .option('--poll <duration>', 'pointer polling interval (fallback to file events)', '2s')
+    .option('--unknown-window <duration>', 'rolling window of the unknown-prediction rate', '1h')
+    .option(
+      '--active-within <duration>',
+      'servers with data this recent (vs the newest data) are in the fleet',
+      '7d',
+    )
+    .option(
+      '--model-thread <where>',
+      'worker: each model session in its own thread, so loading never stalls requests; main: lower per-request overhead',
+      'worker',
+    )
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  FLEETCAST_ADMIN_TOKEN  enables POST /admin/reload-model (Bearer token, at least 16 characters)',
+    )
+    .action(async (options: ServeOptions) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new InputError(`--port: invalid port ${options.port}`);
+      if (options.registry === undefined && options.git === undefined)
+        throw new InputError('--registry is required (or --git)');
+      if (options.modelThread !== 'worker' && options.modelThread !== 'main')
+        throw new InputError(
+          `--model-thread: expected worker or main, got ${JSON.stringify(options.modelThread)}`,
+        );
+      // Loaded on use: the service pulls in onnxruntime and fastify, which other commands do not need.
+      const { runService } = await import('../../service/run.js');
+      const { closeOnSignals } = await import('../../service/server.js');
+      const { readManifestServers } = await import('../../service/manifest.js');
+      const { DEFAULT_ACTIVE_WITHIN_SECONDS } = await import('../../service/metrics-windows.js');
+      const logger = createLogger('fleetcast-serve');
+      const running = await runService({
+        registry: options.registry ?? 'models-registry',
+        metrics: options.metrics,
+        ...(options.manifest !== undefined
+          ? { manifest: options.manifest, readManifest: readManifestServers }
+          : {}),
+        host: options.host,
+        port,
+        ...(options.git !== undefined
+          ? {
+              git: {
+                remote: options.git,
+                branch: options.branch,
+                intervalMs: parseDuration(options.interval, '--interval'),
+                ...(options.clone !== undefined ? { cloneDir: options.clone } : {}),
+              },
+            }
+          : {}),
+        refreshMs: parseDuration(options.refresh, '--refresh'),
+        pointerPollMs: parseDuration(options.poll, '--poll'),
+        unknownWindowSeconds: parseDuration(options.unknownWindow, '--unknown-window') / 1000,
+        activeWithinSeconds: options.activeWithin
+          ? parseDuration(options.activeWithin, '--active-within') / 1000
+          : DEFAULT_ACTIVE_WITHIN_SECONDS,
+        ...(process.env.FLEETCAST_ADMIN_TOKEN ? { adminToken: process.env.FLEETCAST_ADMIN_TOKEN } : {}),
+        modelThread: options.modelThread,
+        logger,
+      });
+      process.stdout.write(`fleetcast serve: listening on ${running.server.url}\n`);
+      await new Promise<void>((resolve) => closeOnSignals(running, logger, resolve));
+    });
+}

@@ -1,0 +1,33 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Option parsers shared by the fleet commands (generate, fleet, drift, manifest, check-data). */
+
+/** `--now 2026-11-20T00:00:00Z`: an ISO 8601 instant with a zone (Z or ±hh:mm) or a plain date (UTC). */
+export function parseInstant(text: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+  if (!iso.test(text))
+    throw new InvalidArgumentError(
+      'expected an ISO 8601 time with a zone, like 2026-11-20T00:00:00Z, or a date',
+    );
+  const date = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('not a valid date');
+  return date;
+}
+
+export function parseCount(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(text);
+}
+
+export function parsePositiveNumber(text: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0))
+    throw new InvalidArgumentError('expected a positive number');
+  return value;
+}
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  unexpected failure (I/O, a bug)
+  2  bad input (usage, config, metrics, server names); nothing was written`;

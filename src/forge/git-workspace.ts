@@ -1,0 +1,111 @@
+import type { SimpleGit } from 'simple-git';
+import { gitEnv, openGit } from './simple-git.js';
+import { parseLog } from './git-store.js';
+import type { CommitAuthor, CommitInfo } from './types.js';
+
+/** What the deploy, verify and rollback steps need from a checked-out repository. */
+export interface Workspace {
+  readonly dir: string;
+  head(): Promise<string>;
+  /** Commits that touched `path`, newest first, with full messages. */
+  history(path: string, limit?: number): Promise<CommitInfo[]>;
+  /** Full message of one commit. */
+  message(sha: string): Promise<string>;
+  /** Stages `paths` (additions, changes and deletions) and commits; returns the new sha. */
+  commit(paths: string[], message: string, author: CommitAuthor, committer?: CommitAuthor): Promise<string>;
+  /** Reverts one commit as a new commit with `message`; returns the new sha. */
+  revert(sha: string, message: string, author: CommitAuthor, committer?: CommitAuthor): Promise<string>;
+  /** Pushes HEAD to `branch` on origin, rebasing (as `committer`) on what others pushed meanwhile. */
+  push(branch: string, committer: CommitAuthor): Promise<void>;
+}
+
+const FIELD = '\x1f';
+const RECORD = '\x1e';
+
+/** A git work tree driven through simple-git (private constructor; use `create`). */
+export class GitWorkspace implements Workspace {
+  private constructor(
+    private readonly git: SimpleGit,
+    readonly dir: string,
+    private readonly pushAttempts: number,
+  ) {}
+
+  static async create(dir: string, options: { pushAttempts?: number } = {}): Promise<GitWorkspace> {
+    const git = openGit(dir);
+    const inside = (await git.raw(['rev-parse', '--is-inside-work-tree'])).trim();
+    if (inside !== 'true') throw new Error(`${dir} is not a git work tree`);
+    return new GitWorkspace(git, dir, options.pushAttempts ?? 3);
+  }
+
+  async head(): Promise<string> {
+    return (await this.git.raw(['rev-parse', 'HEAD'])).trim();
+  }
+
+  async history(path: string, limit = 500): Promise<CommitInfo[]> {
+    const out = await this.git.raw([
+      'log',
+      `--max-count=${limit}`,
+      `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%B${RECORD}`,
+      '--',
+      path,
+    ]);
+    return parseLog(out);
+  }
+
+  async message(sha: string): Promise<string> {
+    return (await this.git.raw(['show', '-s', '--format=%B', `${sha}^{commit}`])).trimEnd();
+  }
+
+  private withIdentity(author: CommitAuthor, committer: CommitAuthor = author): SimpleGit {
+    return openGit(this.dir).env(
+      gitEnv({
+        GIT_AUTHOR_NAME: author.name,
+        GIT_AUTHOR_EMAIL: author.email,
+        GIT_COMMITTER_NAME: committer.name,
+        GIT_COMMITTER_EMAIL: committer.email,
+      }),
+    );
+  }
+
+  async commit(
+    paths: string[],
+    message: string,
+    author: CommitAuthor,
+    committer?: CommitAuthor,
+  ): Promise<string> {
+    await this.git.raw(['add', '--all', '--', ...paths]);
+    await this.withIdentity(author, committer).raw(['commit', '--no-verify', '--quiet', '-m', message]);
+    return this.head();
+  }
+
+  async revert(
+    sha: string,
+    message: string,
+    author: CommitAuthor,
+    committer?: CommitAuthor,
+  ): Promise<string> {
+    try {
+      await this.git.raw(['revert', '--no-commit', sha]);
+    } catch (error) {
+      await this.git.raw(['revert', '--abort']).catch(() => undefined);
+      throw new Error(`git revert ${sha.slice(0, 12)} does not apply cleanly; resolve it by hand`, {
+        cause: error,
+      });
+    }
+    await this.withIdentity(author, committer).raw(['commit', '--no-verify', '--quiet', '-m', message]);
+    return this.head();
+  }
+
+  async push(branch: string, committer: CommitAuthor): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
+        return;
+      } catch (error) {
+        if (attempt >= this.pushAttempts) throw new Error(`git push to ${branch} failed`, { cause: error });
+        // Someone pushed meanwhile: replay our commit on theirs and try again.
+        await this.withIdentity(committer).raw(['pull', '--rebase', '--quiet', 'origin', branch]);
+      }
+    }
+  }
+}

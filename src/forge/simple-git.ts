@@ -1,0 +1,31 @@
+import { simpleGit, type SimpleGit } from 'simple-git';
+
+/** The GIT_* variables Fleetcast sets on purpose (identity of a commit, a private index). */
+const ALLOWED = [
+  'GIT_AUTHOR_NAME',
+  'GIT_AUTHOR_EMAIL',
+  'GIT_COMMITTER_NAME',
+  'GIT_COMMITTER_EMAIL',
+  'GIT_INDEX_FILE',
+  'GIT_WORK_TREE',
+];
+
+/**
+ * simple-git on `dir`, permitted to receive exactly the variables above through `.env()`.
+ * `.env()` changes the instance it is called on: use a fresh instance for each environment.
+ */
+export function openGit(dir: string): SimpleGit {
+  return simpleGit({ baseDir: dir, allowEnvironment: ALLOWED });
+}
+
+/**
+ * The process environment without ambient GIT_* variables (simple-git's environment guard refuses
+ * those when passed explicitly, and drops them otherwise), plus `extra`.
+ */
+export function gitEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.toUpperCase().startsWith('GIT_')) env[key] = value;
+  }
+  return { ...env, ...extra };
+}

@@ -1,0 +1,86 @@
+/**
+ * What Fleetcast needs from a code-hosting forge (GitHub, or a local git repository for the demo
+ * and tests). Domain code depends on this interface only; GitHubForge is the one module that talks
+ * to the GitHub API.
+ */
+
+export interface PullRequest {
+  number: number;
+  title: string;
+  body: string;
+  /** Head branch name (without `owner:`). */
+  head: string;
+  base: string;
+  headSha: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  labels: string[];
+  url: string;
+}
+
+export interface NewPullRequest {
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  labels: string[];
+}
+
+export interface PullRequestUpdate {
+  title?: string;
+  body?: string;
+}
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+export interface CommitInfo {
+  sha: string;
+  message: string;
+  author: CommitAuthor;
+}
+
+/** File contents keyed by repository path; `null` deletes the file. */
+export type FileChanges = Readonly<Record<string, string | null>>;
+
+export interface BranchCommit {
+  branch: string;
+  /** The new commit's only parent. */
+  parentSha: string;
+  files: FileChanges;
+  message: string;
+  author: CommitAuthor;
+  /**
+   * The branch head the caller inspected, or null when it expects the branch not to exist.
+   * The forge refuses to move a branch that changed since (a commit pushed meanwhile).
+   */
+  expectedHeadSha: string | null;
+}
+
+export interface Forge {
+  /** Short name for logs and summaries: `github` or `local`. */
+  readonly kind: string;
+  findOpenPullRequest(head: string, base: string): Promise<PullRequest | undefined>;
+  /** The most recently created closed pull request from `head` into `base`, if any. */
+  findLastClosedPullRequest(head: string, base: string): Promise<PullRequest | undefined>;
+  createPullRequest(input: NewPullRequest): Promise<PullRequest>;
+  updatePullRequest(number: number, update: PullRequestUpdate): Promise<PullRequest>;
+  /** Replaces the PR's labels. */
+  setLabels(number: number, labels: string[]): Promise<void>;
+  closePullRequest(number: number): Promise<void>;
+  /** Merges an open PR into its base branch (used by the local demo); returns the new base head. */
+  mergePullRequest(number: number, message: string): Promise<string>;
+  comment(number: number, body: string): Promise<void>;
+  listComments(number: number): Promise<string[]>;
+  /** Head commit of a branch, or undefined when the branch does not exist. */
+  getBranchSha(branch: string): Promise<string | undefined>;
+  /** A file's text at a ref (branch or commit), or undefined when absent. */
+  readFile(ref: string, path: string): Promise<string | undefined>;
+  /** Commits one change on `parentSha` and points `branch` at it (creating the branch if needed). */
+  commitFiles(change: BranchCommit): Promise<string>;
+  deleteBranch(branch: string): Promise<void>;
+  /** Commits reachable from `head` but not from `base`, oldest first. */
+  commitsBetween(base: string, head: string): Promise<CommitInfo[]>;
+}

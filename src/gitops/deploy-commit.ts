@@ -1,0 +1,73 @@
+import { MODEL_TRAILER, ROLLED_BACK_TRAILER } from './deploy-history.js';
+
+export interface DeployFacts {
+  modelId: string;
+  previousModelId: string | null;
+  fleetSize: number;
+  coveragePct: number;
+  qRisk: number | null;
+  registryDir: string;
+  reason: string;
+  /** Workflow run that produced the model, for the audit trail. */
+  runUrl?: string;
+}
+
+/** One deploy commit: subject names model, fleet size, coverage and q-risk; trailers are machine-readable. */
+export function deployCommitMessage(facts: DeployFacts): string {
+  const qRisk = facts.qRisk === null ? 'n/a' : facts.qRisk.toFixed(4);
+  const lines = [
+    `deploy: ${facts.modelId} (${facts.fleetSize} servers, coverage ${facts.coveragePct.toFixed(1)}%, q-risk ${qRisk})`,
+    '',
+    `Adds ${facts.registryDir}/models/${facts.modelId} and points ${facts.registryDir}/current.json at it` +
+      (facts.previousModelId === null ? ' (first deploy).' : ` (was ${facts.previousModelId}).`),
+    `Reason: ${oneLine(facts.reason)}`,
+  ];
+  if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
+  lines.push(
+    '',
+    `${MODEL_TRAILER}: ${facts.modelId}`,
+    `Fleetcast-Previous-Model: ${facts.previousModelId ?? 'none'}`,
+  );
+  return lines.join('\n');
+}
+
+export interface RollbackFacts {
+  /** Model taken out of service. */
+  from: string;
+  reason: string;
+  requestedBy: string;
+  runUrl?: string;
+}
+
+/** Message of a `git revert` of a deploy commit. */
+export function revertCommitMessage(deploySubject: string, deploySha: string, facts: RollbackFacts): string {
+  const lines = [
+    `Revert "${oneLine(deploySubject)}"`,
+    '',
+    `This reverts commit ${deploySha}.`,
+    '',
+    `Reason: ${oneLine(facts.reason)}`,
+    `Requested-by: ${oneLine(facts.requestedBy)}`,
+  ];
+  if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
+  lines.push('', `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  return lines.join('\n');
+}
+
+/** Message of a commit that points the registry back at a named model. */
+export function rollbackCommitMessage(to: string, facts: RollbackFacts): string {
+  const lines = [
+    `rollback: ${to} (was ${facts.from})`,
+    '',
+    `Points current.json back at ${to}.`,
+    `Reason: ${oneLine(facts.reason)}`,
+    `Requested-by: ${oneLine(facts.requestedBy)}`,
+  ];
+  if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
+  lines.push('', `${MODEL_TRAILER}: ${to}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  return lines.join('\n');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 500);
+}

@@ -1,0 +1,112 @@
+import { cp, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Workspace } from '../forge/git-workspace.js';
+import type { CommitAuthor } from '../forge/types.js';
+import { CHECKSUMS_FILE, verifyChecksums } from '../registry/checksums.js';
+import { modelDir as modelDirOf, pointerPath } from '../registry/layout.js';
+import { deploy as deployPointer, readPointer } from '../registry/pointer.js';
+import { Encoders } from '../registry/schemas.js';
+import { readJsonFile as readJson } from '../registry/read-json.js';
+import { GateError, InputError } from '../util/errors.js';
+import { deployCommitMessage } from './deploy-commit.js';
+import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
+import { headlineQRisk, ValidationFigures } from './validation-summary.js';
+
+export interface ModelDeployRequest {
+  git: Workspace;
+  /** The repository's work tree (the registry lives inside it). */
+  repoDir: string;
+  registry: string;
+  /** The validated model directory: already in the registry, or an artifact to copy in. */
+  modelDir: string;
+  reason: string;
+  bot: CommitAuthor;
+  branch: string;
+  runUrl?: string;
+}
+
+export type ModelDeployResult =
+  | {
+      deployed: true;
+      modelId: string;
+      previousModelId: string | null;
+      commitSha: string;
+      subject: string;
+      fleetSize: number;
+      coveragePct: number;
+      qRisk: number | null;
+    }
+  | { deployed: false; modelId: string; previousModelId: string | null; skippedReason: string };
+
+/**
+ * The deploy step of the pipeline, shared by the deploy action and the local demo: checks the
+ * model (SHA256SUMS, passed validation), applies the rollback-respect rule, copies the model into
+ * the registry, bumps current.json, and pushes both in one commit.
+ */
+export async function commitModelDeploy(request: ModelDeployRequest): Promise<ModelDeployResult> {
+  const { git, repoDir, registry } = request;
+  const check = await verifyChecksums(request.modelDir);
+  if (!check.ok) throw new InputError(`${request.modelDir}: refusing model: ${check.problems.join('; ')}`);
+  const encoders = await readJson(join(request.modelDir, 'encoders.json'), Encoders);
+  const modelId = encoders.model_id;
+  const validation = await readJson(join(request.modelDir, 'validation.json'), ValidationFigures);
+  if (validation.model_id !== modelId) {
+    throw new InputError(`${request.modelDir}/validation.json is for ${validation.model_id}, not ${modelId}`);
+  }
+  if (!validation.passed) throw new GateError(`${modelId} did not pass validation; not deploying it`);
+
+  const pointerRel = relative(repoDir, pointerPath(registry));
+  const before = await readPointer(registry);
+  const refusal = automatedDeployRefusal(modelId, rolledBackModels(await git.history(pointerRel)));
+  if (refusal !== undefined || before?.model_id === modelId) {
+    return {
+      deployed: false,
+      modelId,
+      previousModelId: before?.model_id ?? null,
+      skippedReason: refusal ?? `${modelId} is already deployed`,
+    };
+  }
+
+  const target = modelDirOf(registry, modelId);
+  if (resolve(target) !== resolve(request.modelDir)) await copyModel(request.modelDir, target);
+  await deployPointer(registry, modelId, request.reason);
+  const qRisk = headlineQRisk(validation);
+  const message = deployCommitMessage({
+    modelId,
+    previousModelId: before?.model_id ?? null,
+    fleetSize: validation.manifest_servers,
+    coveragePct: validation.coverage.percent,
+    qRisk,
+    registryDir: relative(repoDir, registry) || '.',
+    reason: request.reason,
+    ...(request.runUrl ? { runUrl: request.runUrl } : {}),
+  });
+  await git.commit([relative(repoDir, target), pointerRel], message, request.bot);
+  await git.push(request.branch, request.bot);
+  return {
+    deployed: true,
+    modelId,
+    previousModelId: before?.model_id ?? null,
+    commitSha: await git.head(),
+    subject: message.split('\n')[0]!,
+    fleetSize: validation.manifest_servers,
+    coveragePct: validation.coverage.percent,
+    qRisk,
+  };
+}
+
+/** Copies a model into the registry; an existing directory must hold the same files. */
+async function copyModel(from: string, target: string): Promise<void> {
+  const exists = await stat(target).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    await cp(from, target, { recursive: true, errorOnExist: true, force: false });
+    return;
+  }
+  const same =
+    (await readFile(join(target, CHECKSUMS_FILE), 'utf8')) ===
+    (await readFile(join(from, CHECKSUMS_FILE), 'utf8'));
+  if (!same) throw new InputError(`${target} already exists with different contents`);
+}

@@ -1,0 +1,220 @@
+import { sha256Text } from '../registry/checksums.js';
+import { BranchMovedError } from '../forge/errors.js';
+import type { CommitAuthor, CommitInfo, Forge, PullRequest } from '../forge/types.js';
+import { driftBranchName } from './branch-names.js';
+import {
+  driftPrLabels,
+  driftPrTitle,
+  parseDriftPrBody,
+  renderDriftPrBody,
+  type DriftPrBody,
+} from './drift-pr-body.js';
+import { escapeMarkdown, formatCount } from './markdown.js';
+
+export type DriftPrOperation = 'created' | 'updated' | 'unchanged' | 'closed';
+
+/** Trailer on every commit the drift bot writes; commits without it are someone else's. */
+export const DRIFT_TRAILER = 'Fleetcast-Managed: drift';
+
+export interface DriftPrSettings {
+  base: string;
+  manifestPath: string;
+  bot: CommitAuthor;
+  dryRun: boolean;
+}
+
+/** What the drift check wants: a PR with this body and manifest, or no PR (with the reason why). */
+export type DesiredDriftPr =
+  { retrain: true; body: DriftPrBody; manifestText: string } | { retrain: false; reason: string };
+
+export interface DriftPrOutcome {
+  operation: DriftPrOperation;
+  branch: string;
+  pullRequest: { number: number; url: string } | undefined;
+  /** The manifest commit was pushed to the branch in this run. */
+  pushed: boolean;
+  /** Commits by others on the branch kept the bot from updating it. */
+  blockedBy: CommitInfo[];
+  dryRun: boolean;
+  notes: string[];
+}
+
+export function isBotCommit(commit: CommitInfo, bot: CommitAuthor): boolean {
+  return (
+    commit.author.email.toLowerCase() === bot.email.toLowerCase() &&
+    commit.message.split('\n').some((line) => line.trim() === DRIFT_TRAILER)
+  );
+}
+
+export function driftCommitMessage(body: DriftPrBody): string {
+  return [
+    `fleetcast: propose fleet manifest (drift ${body.driftPct.toFixed(1)}%, ${body.priority} priority)`,
+    '',
+    `${formatCount(body.newServers.total)} new, ${formatCount(body.sunsetServers.total)} sunset, ` +
+      `${formatCount(body.pendingServers.total)} pending servers; fleet of ${formatCount(body.fleetSize)}.`,
+    '',
+    DRIFT_TRAILER,
+  ].join('\n');
+}
+
+/** Labels after the update: ours replaced (stale priority dropped), everyone else's kept. */
+export function mergeLabels(current: readonly string[], desired: readonly string[]): string[] {
+  const ours = (l: string) => l === 'fleetcast' || l === 'fleetcast:retrain' || l.startsWith('priority:');
+  return [...current.filter((l) => !ours(l)), ...desired];
+}
+
+function sameLabels(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}
+
+const normalize = (text: string) => text.replace(/\r\n/g, '\n').trimEnd();
+const blockedMarker = (manifestSha: string) => `<!-- fleetcast:blocked ${manifestSha} -->`;
+
+/**
+ * Brings the one drift pull request in line with the drift check: creates it, updates it in place,
+ * leaves it alone when nothing changed, or closes it (with a comment) when the drift is gone.
+ * The branch is rebuilt on the base branch only while every commit on it is the bot's; a commit by
+ * anyone else is never overwritten: the bot comments instead.
+ */
+export async function reconcileDriftPr(
+  forge: Forge,
+  desired: DesiredDriftPr,
+  settings: DriftPrSettings,
+): Promise<DriftPrOutcome> {
+  const branch = driftBranchName(settings.base);
+  const outcome = (
+    operation: DriftPrOperation,
+    pr: PullRequest | undefined,
+    extra: Partial<DriftPrOutcome> = {},
+  ) => ({
+    operation,
+    branch,
+    pullRequest: pr === undefined ? undefined : { number: pr.number, url: pr.url },
+    pushed: false,
+    blockedBy: [],
+    dryRun: settings.dryRun,
+    notes: [],
+    ...extra,
+  });
+  const baseSha = await forge.getBranchSha(settings.base);
+  if (baseSha === undefined) throw new Error(`base branch ${settings.base} does not exist`);
+  const pr = await forge.findOpenPullRequest(branch, settings.base);
+  const branchSha = await forge.getBranchSha(branch);
+  // Commits on the branch that the bot did not write; read only when a decision depends on them.
+  let foreignCache: CommitInfo[] | undefined;
+  const foreignCommits = async (): Promise<CommitInfo[]> => {
+    foreignCache ??=
+      branchSha === undefined
+        ? []
+        : (await forge.commitsBetween(baseSha, branchSha)).filter((c) => !isBotCommit(c, settings.bot));
+    return foreignCache;
+  };
+
+  const baseManifest = await forge.readFile(baseSha, settings.manifestPath);
+  const closeReason = !desired.retrain
+    ? desired.reason
+    : baseManifest === desired.manifestText
+      ? `${settings.base} already has this fleet manifest`
+      : undefined;
+  if (closeReason !== undefined) {
+    if (pr === undefined) return outcome('unchanged', undefined, { notes: [closeReason] });
+    if (!settings.dryRun) {
+      await forge.comment(
+        pr.number,
+        `Fleetcast closes this pull request: ${escapeMarkdown(closeReason)}. ` +
+          'A later drift check opens a new one if the fleet drifts again.',
+      );
+      await forge.closePullRequest(pr.number);
+      if ((await foreignCommits()).length === 0) await forge.deleteBranch(branch);
+    }
+    return outcome('closed', pr, { notes: [closeReason] });
+  }
+  if (!desired.retrain) throw new Error('unreachable');
+
+  const notes: string[] = [];
+  const manifestSha = sha256Text(desired.manifestText);
+  if (pr === undefined) {
+    // A person closed the last drift PR without merging it: do not reopen the same proposal.
+    const closed = await forge.findLastClosedPullRequest(branch, settings.base);
+    if (
+      closed !== undefined &&
+      !closed.merged &&
+      parseDriftPrBody(closed.body)?.manifestSha256 === manifestSha
+    ) {
+      const note = `#${closed.number} proposed this same manifest and was closed without merging; not reopening it until the proposal changes`;
+      return outcome('unchanged', undefined, { notes: [note] });
+    }
+  }
+  const branchManifest =
+    branchSha === undefined ? undefined : await forge.readFile(branchSha, settings.manifestPath);
+  const needPush = branchManifest !== desired.manifestText;
+  const foreign = needPush ? await foreignCommits() : [];
+  let blocked = needPush && foreign.length > 0;
+  let pushed = false;
+  if (needPush && !blocked && !settings.dryRun) {
+    try {
+      await forge.commitFiles({
+        branch,
+        parentSha: baseSha,
+        files: { [settings.manifestPath]: desired.manifestText },
+        message: driftCommitMessage(desired.body),
+        author: settings.bot,
+        expectedHeadSha: branchSha ?? null,
+      });
+      pushed = true;
+    } catch (error) {
+      if (!(error instanceof BranchMovedError)) throw error;
+      blocked = true;
+      notes.push(error.message);
+    }
+  } else if (needPush && !blocked) {
+    pushed = true; // what a real run would do
+  }
+  if (blocked) notes.push(`branch ${branch} has commits by others; not updating it`);
+
+  const title = driftPrTitle(desired.body);
+  const body = renderDriftPrBody(desired.body);
+  let current = pr;
+  let operation: DriftPrOperation;
+  if (current === undefined) {
+    operation = 'created';
+    if (!settings.dryRun) {
+      current = await forge.createPullRequest({
+        head: branch,
+        base: settings.base,
+        title,
+        body,
+        labels: driftPrLabels(desired.body.priority),
+      });
+    }
+  } else {
+    const labels = mergeLabels(current.labels, driftPrLabels(desired.body.priority));
+    const textChanged = current.title !== title || normalize(current.body) !== normalize(body);
+    const labelsChanged = !sameLabels(current.labels, labels);
+    operation = textChanged || labelsChanged || pushed ? 'updated' : 'unchanged';
+    if (!settings.dryRun) {
+      if (textChanged) current = await forge.updatePullRequest(current.number, { title, body });
+      if (labelsChanged) await forge.setLabels(current.number, labels);
+    }
+  }
+
+  if (blocked && current !== undefined && !settings.dryRun) {
+    const marker = blockedMarker(manifestSha);
+    const comments = await forge.listComments(current.number);
+    if (!comments.some((c) => c.includes(marker))) {
+      const who = foreign
+        .slice(0, 10)
+        .map((c) => `- ${c.sha.slice(0, 7)} by ${escapeMarkdown(c.author.name || c.author.email)}`)
+        .join('\n');
+      await forge.comment(
+        current.number,
+        `${marker}\nFleetcast did not update \`${branch}\`: it has commits that Fleetcast did not write, ` +
+          `and it never overwrites them.\n\n${who}\n\nThe latest drift check proposes a different ` +
+          `\`${settings.manifestPath.replace(/`/g, '')}\` (sha256 \`${manifestSha.slice(0, 12)}\`); ` +
+          'the description above is current. Merge this pull request as it is, or drop your commits ' +
+          '(or close the pull request) and the next drift check will update the branch.',
+      );
+    }
+  }
+  return outcome(operation, current, { pushed, blockedBy: blocked ? foreign : [], notes });
+}

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface StaticAsset {
+  body: Buffer;
+  contentType: string;
+}
+
+/**
+ * The dashboard's files, read once at startup: the page and its script from
+ * src/service/dashboard/, and uPlot from its npm package (served locally: no CDN).
+ */
+export function loadDashboardAssets(): Map<string, StaticAsset> {
+  const own = fileURLToPath(new URL('./dashboard/', import.meta.url));
+  const uplotDist = dirname(createRequire(import.meta.url).resolve('uplot'));
+  const files: Array<[string, string, string]> = [
+    ['/', join(own, 'index.html'), 'text/html; charset=utf-8'],
+    ['/assets/dashboard.js', join(own, 'dashboard.js'), 'text/javascript; charset=utf-8'],
+    ['/assets/dashboard.css', join(own, 'dashboard.css'), 'text/css; charset=utf-8'],
+    ['/assets/uPlot.iife.min.js', join(uplotDist, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
+    ['/assets/uPlot.min.css', join(uplotDist, 'uPlot.min.css'), 'text/css; charset=utf-8'],
+  ];
+  return new Map(
+    files.map(([route, path, contentType]) => [route, { body: readFileSync(path), contentType }]),
+  );
+}

@@ -1,0 +1,55 @@
+import type { Encoders } from '../registry/schemas.js';
+import type { ForecastResult } from './types.js';
+
+/** One server's forecast in the HTTP API: `forecast[target][pNN]` = one value per horizon step. */
+export interface ServerForecast {
+  server: string;
+  known: boolean;
+  profile: string | null;
+  /** First forecast step (ISO 8601, UTC). */
+  start: string;
+  step_seconds: number;
+  forecast: Record<string, Record<string, number[]>>;
+}
+
+/** `0.1` → `p10`, `0.025` → `p2.5`. */
+export function quantileKey(q: number): string {
+  return `p${Number((q * 100).toFixed(2))}`;
+}
+
+/**
+ * Values are rounded to 4 decimals: far below the forecast's own uncertainty, and it keeps a
+ * 400-server fleet response around a third of the size of full float64 digits.
+ */
+function round4(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
+}
+
+export function formatForecast(
+  result: ForecastResult,
+  encoders: Encoders,
+  profile: string | null,
+): ServerForecast {
+  const { targets, quantiles, horizon_steps: horizon } = encoders;
+  const keys = quantiles.map(quantileKey);
+  const nT = targets.length;
+  const nQ = quantiles.length;
+  const forecast: Record<string, Record<string, number[]>> = {};
+  targets.forEach((target, t) => {
+    const byQuantile: Record<string, number[]> = {};
+    keys.forEach((key, q) => {
+      const series = new Array<number>(horizon);
+      for (let h = 0; h < horizon; h++) series[h] = round4(result.values[(h * nT + t) * nQ + q]!);
+      byQuantile[key] = series;
+    });
+    forecast[target] = byQuantile;
+  });
+  return {
+    server: result.server,
+    known: result.known,
+    profile,
+    start: new Date(result.start * 1000).toISOString(),
+    step_seconds: result.stepSeconds,
+    forecast,
+  };
+}

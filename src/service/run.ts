@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { openMetricsSource } from '../metrics/source.js';
+import { loadModel } from '../model/loaded-model.js';
+import { pointerPath } from '../registry/layout.js';
+import { getErrorMessage, InputError } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { buildApp } from './app.js';
+import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
+import type { ManifestServer } from './fleet.js';
+import { GitFollower, GitRegistryClone, redactRemote } from './git-follow.js';
+import { metricsWindowFetcher } from './metrics-windows.js';
+import { PointerWatcher } from './pointer-watch.js';
+import { listen, type RunningServer } from './server.js';
+import { ForecastService } from './service.js';
+
+export interface ServeSettings {
+  /** Registry directory; with `git`, a path inside the clone. */
+  registry: string;
+  metrics: string;
+  manifest?: string;
+  /** Reads the manifest file (the format belongs to src/fleet). */
+  readManifest?: (path: string) => Promise<ManifestServer[]>;
+  host: string;
+  port: number;
+  git?: { remote: string; branch: string; intervalMs: number; cloneDir?: string };
+  refreshMs: number;
+  pointerPollMs: number;
+  unknownWindowSeconds: number;
+  activeWithinSeconds: number;
+  adminToken?: string;
+  /** Where model sessions live: a worker thread each (default) or the main thread. */
+  modelThread?: 'worker' | 'main';
+  logger?: Logger;
+}
+
+export interface RunningService {
+  service: ForecastService;
+  server: RunningServer;
+  /** Stops followers, drains requests, releases models. */
+  close(): Promise<void>;
+}
+
+/** Default clone location: one per remote + branch, so restarts reuse it. */
+export function defaultCloneDir(remote: string, branch: string): string {
+  const key = createHash('sha256').update(`${remote}\n${branch}`).digest('hex').slice(0, 12);
+  return join(tmpdir(), `fleetcast-serve-${key}`);
+}
+
+/** Wires metrics source, manifest, registry (local or git), service, HTTP app and followers. */
+export async function runService(settings: ServeSettings): Promise<RunningService> {
+  const logger = settings.logger ?? createLogger('fleetcast-serve');
+  const token = settings.adminToken;
+  if (token !== undefined && token !== '' && token.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new InputError(`FLEETCAST_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long`);
+  const source = openMetricsSource(settings.metrics);
+
+  let clone: GitRegistryClone | undefined;
+  let base = process.cwd();
+  if (settings.git) {
+    const dir = settings.git.cloneDir ?? defaultCloneDir(settings.git.remote, settings.git.branch);
+    logger.info(
+      { remote: redactRemote(settings.git.remote), branch: settings.git.branch, dir },
+      'syncing GitOps clone',
+    );
+    clone = await GitRegistryClone.create(settings.git.remote, settings.git.branch, dir);
+    base = dir;
+  }
+  const inBase = (path: string): string => (isAbsolute(path) ? path : resolve(base, path));
+  const registry = inBase(settings.registry);
+  const manifestPath = settings.manifest !== undefined ? inBase(settings.manifest) : undefined;
+  if (manifestPath !== undefined && settings.readManifest === undefined)
+    throw new InputError('--manifest: no manifest reader available');
+
+  const service = new ForecastService({
+    registry,
+    windowFetcher: metricsWindowFetcher(source, { activeWithinSeconds: settings.activeWithinSeconds }),
+    ...(manifestPath !== undefined ? { loadManifest: () => settings.readManifest!(manifestPath) } : {}),
+    ...(settings.modelThread === 'main' ? { loadModel: (dir, options) => loadModel(dir, options) } : {}),
+    refreshIntervalMs: settings.refreshMs,
+    unknownWindowSeconds: settings.unknownWindowSeconds,
+    logger,
+  });
+  const startup = await service.start();
+  if (startup.result === 'failure')
+    logger.warn({ reason: startup.reason }, 'no model could be loaded yet; retrying');
+
+  const watcher = new PointerWatcher(pointerPath(registry), () => void service.reload('pointer'), {
+    pollMs: settings.pointerPollMs,
+    onError: (error) => logger.warn({ error: getErrorMessage(error) }, 'pointer watch error'),
+  });
+  await watcher.start();
+  let follower: GitFollower | undefined;
+  if (clone) {
+    follower = new GitFollower(
+      clone,
+      settings.git!.intervalMs,
+      (head) => {
+        logger.info({ head }, 'GitOps branch moved');
+        void service.refresh().then(() => service.reload('git'));
+      },
+      (error) => logger.warn({ error: getErrorMessage(error) }, 'git sync failed; will retry next interval'),
+    );
+    follower.start();
+  }
+
+  const app = buildApp({ service, ...(token ? { adminToken: token } : {}) });
+  let server: RunningServer;
+  try {
+    server = await listen(app, service, { host: settings.host, port: settings.port, logger });
+  } catch (error) {
+    watcher.stop();
+    await follower?.stop();
+    await service.close();
+    throw error;
+  }
+  logger.info(
+    { url: server.url, admin: token ? 'enabled' : 'disabled', registry },
+    'fleetcast serve listening',
+  );
+  return {
+    service,
+    server,
+    close: async () => {
+      watcher.stop();
+      await follower?.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { RecentWindow } from '../model/windows.js';
+import type { ForecastInput, ForecastResult, FleetServer, ServingModel } from './types.js';
+
+/**
+ * Pure checks a new model must pass before it may serve: its vocabulary covers the fleet
+ * manifest, and a warm-up forecast of every expected server is complete and finite.
+ */
+
+/** Manifest servers the model has no embedding for. */
+export function missingFromVocabulary(
+  model: Pick<ServingModel, 'vocabulary'>,
+  expected: readonly FleetServer[],
+): string[] {
+  return expected.filter((s) => s.inManifest && !model.vocabulary.has(s.name)).map((s) => s.name);
+}
+
+/**
+ * One input per expected server: its latest window when the metrics have one, otherwise a flat
+ * window (a server with no recent data must still map to a working embedding row).
+ */
+export function warmUpInputs(
+  model: Pick<ServingModel, 'encoders'>,
+  expected: readonly FleetServer[],
+  windows: ReadonlyMap<string, RecentWindow>,
+  nowSeconds: number,
+): ForecastInput[] {
+  const { lookback_steps: lookback, resolution_seconds: res, observed_features } = model.encoders;
+  const flatStart = (Math.floor(nowSeconds / res) - lookback) * res;
+  let flat: Float32Array | undefined;
+  return expected.map((server) => {
+    const window = windows.get(server.name);
+    if (window !== undefined) return { ...window.input, profile: window.input.profile ?? server.profile };
+    flat ??= new Float32Array(lookback * observed_features.length).fill(1);
+    return { server: server.name, profile: server.profile, past: flat, pastStart: flatStart };
+  });
+}
+
+/** Problems with a warm-up forecast: missing results, wrong sizes, NaN or infinite values. */
+export function warmUpProblems(
+  model: Pick<ServingModel, 'encoders'>,
+  inputs: readonly ForecastInput[],
+  results: readonly ForecastResult[],
+): string[] {
+  const { horizon_steps, targets, quantiles } = model.encoders;
+  const size = horizon_steps * targets.length * quantiles.length;
+  if (results.length !== inputs.length)
+    return [`warm-up returned ${results.length} forecasts for ${inputs.length} servers`];
+  const bad: string[] = [];
+  results.forEach((result, i) => {
+    const server = inputs[i]!.server;
+    if (result.values.length !== size)
+      bad.push(`${server}: ${result.values.length} values, expected ${size}`);
+    else if (!result.values.every(Number.isFinite)) bad.push(`${server}: non-finite forecast (NaN or Inf)`);
+  });
+  if (bad.length <= 5) return bad;
+  return [...bad.slice(0, 5), `… and ${bad.length - 5} more servers`];
+}

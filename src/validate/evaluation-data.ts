@@ -1,0 +1,46 @@
+import { buildDataset, DEFAULT_HELD_OUT_DAYS } from '../dataset/build.js';
+import type { Dataset } from '../dataset/format.js';
+import type { MetricsSource } from '../metrics/source.js';
+import { assignServerIndices } from '../registry/mapping.js';
+import type { Encoders, ServerMapping } from '../registry/schemas.js';
+import type { QualityProblem } from '../dataset/quality.js';
+
+/**
+ * Held-out data for validating an existing model from `--metrics`: the newest
+ * `heldOutDays` of each manifest server, plus the lookback and one day before it (seasonal naive),
+ * resampled exactly like the training data. Servers without usable data are left out of the
+ * accuracy figures (coverage reports them separately).
+ */
+export async function buildEvaluationData(
+  source: MetricsSource,
+  manifest: ReadonlyArray<{ name: string; profile?: string | null }>,
+  encoders: Encoders,
+  mapping: ServerMapping,
+  holdout: ReadonlySet<string>,
+  options: { end?: Date; heldOutDays?: number; progress?: (line: string) => void } = {},
+): Promise<{ dataset: Dataset; skipped: QualityProblem[] }> {
+  const heldOutDays = options.heldOutDays ?? DEFAULT_HELD_OUT_DAYS;
+  const res = encoders.resolution_seconds;
+  const lookbackDays = (encoders.lookback_steps * res) / 86400;
+  const days = Math.ceil(lookbackDays + 1 + heldOutDays);
+  const result = await buildDataset({
+    source,
+    servers: manifest,
+    mapping: assignServerIndices(
+      mapping,
+      manifest.map((s) => s.name),
+    ),
+    resolutionSeconds: res,
+    lookbackSteps: encoders.lookback_steps,
+    horizonSteps: encoders.horizon_steps,
+    features: encoders.observed_features,
+    days,
+    heldOutDays,
+    holdoutServers: holdout,
+    onProblem: 'skip',
+    quality: { minHistoryDays: 0, minObservedFraction: 0 },
+    ...(options.end ? { end: options.end } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+  });
+  return { dataset: result.dataset, skipped: result.skipped };
+}

@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import type { ConvergenceReport } from './convergence.js';
+import type { CoverageReport } from './coverage.js';
+import { findScore, type ScoreEntry } from './scoring.js';
+
+/**
+ * Validation gates (docs/validation.md). Coverage is not configurable: anything under 100 % fails.
+ * Ratios compare q-risk (lower is better): a gate `max_ratio 1.0` means "no worse than".
+ * A `null` ratio reports the comparison without gating on it.
+ */
+const RatioByQuantile = z.record(
+  z.string().regex(/^0\.\d+$/, 'quantile key like "0.5"'),
+  z.number().positive().nullable(),
+);
+
+export const GateConfig = z.strictObject({
+  convergence: z
+    .strictObject({
+      /** Best validation loss must be this fraction below the untrained model's (else epoch 1's). */
+      min_improvement: z.number().min(0).max(1).default(0.05),
+      min_epochs: z.number().int().min(1).default(1),
+    })
+    .prefault({}),
+  accuracy: z
+    .strictObject({
+      /** Model q-risk / seasonal-naive (one day) q-risk, per target, over all scored servers. */
+      max_ratio_vs_seasonal_naive: RatioByQuantile.default({ '0.5': 1.0, '0.9': 1.0 }),
+      /** Model q-risk / deployed model q-risk on the same window, per target. */
+      max_ratio_vs_deployed: RatioByQuantile.default({ '0.5': 1.1, '0.9': null }),
+      /** Unknown-server (holdout) P50 q-risk / known-server P50 q-risk, per target; null: report only. */
+      max_ratio_unknown_vs_known: z.number().positive().nullable().default(null),
+      /** Targets the gates apply to; null: every target of the model. */
+      targets: z.array(z.string()).nullable().default(null),
+    })
+    .prefault({}),
+});
+export type GateConfig = z.infer<typeof GateConfig>;
+
+export const DEFAULT_GATES: GateConfig = GateConfig.parse({});
+
+export interface GateResult {
+  name: string;
+  passed: boolean;
+  /** false when the gate only reports (ratio null) or could not be evaluated for lack of data. */
+  enforced: boolean;
+  detail: string;
+  ratio?: number | null;
+  limit?: number | null;
+}
+
+export const MODEL = 'model';
+export const SEASONAL_NAIVE = 'seasonal_naive';
+export const DEPLOYED = 'deployed';
+
+export interface GateInputs {
+  coverage: CoverageReport;
+  convergence: ConvergenceReport | null;
+  scores: readonly ScoreEntry[];
+  targets: readonly string[];
+  quantiles: readonly number[];
+  /** Whether a deployed model was scored on the same window. */
+  deployedScored: boolean;
+}
+
+/** Evaluates every gate; pure. The model passes when every enforced gate passes. */
+export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResult[] {
+  const results: GateResult[] = [
+    { name: 'coverage', passed: inputs.coverage.passed, enforced: true, detail: inputs.coverage.message },
+  ];
+  if (inputs.convergence)
+    results.push({
+      name: 'convergence',
+      passed: inputs.convergence.passed,
+      enforced: true,
+      detail: inputs.convergence.message,
+    });
+  else
+    results.push({
+      name: 'convergence',
+      passed: true,
+      enforced: false,
+      detail: 'no training record to check',
+    });
+
+  // No held-out data (validate without --metrics): the report says so; no accuracy gate lines.
+  if (inputs.scores.length === 0) return results;
+  const targets = config.accuracy.targets ?? inputs.targets;
+  for (const t of targets)
+    if (!inputs.targets.includes(t))
+      throw new Error(`gate config: target ${t} is not a model target (${inputs.targets.join(', ')})`);
+
+  for (const [qKey, limit] of Object.entries(config.accuracy.max_ratio_vs_seasonal_naive))
+    for (const target of targets)
+      results.push(
+        ratioGate(
+          `p${pct(qKey, inputs)} vs seasonal naive: ${target}`,
+          inputs.scores,
+          MODEL,
+          SEASONAL_NAIVE,
+          'all',
+          'all',
+          target,
+          Number(qKey),
+          limit,
+        ),
+      );
+
+  if (inputs.deployedScored)
+    for (const [qKey, limit] of Object.entries(config.accuracy.max_ratio_vs_deployed))
+      for (const target of targets)
+        results.push(
+          ratioGate(
+            `p${pct(qKey, inputs)} vs deployed model: ${target}`,
+            inputs.scores,
+            MODEL,
+            DEPLOYED,
+            'all',
+            'all',
+            target,
+            Number(qKey),
+            limit,
+          ),
+        );
+
+  const p50 = inputs.quantiles.find((q) => Math.abs(q - 0.5) < 1e-9);
+  if (p50 !== undefined)
+    for (const target of targets)
+      results.push(
+        ratioGate(
+          `p50 unknown vs known servers: ${target}`,
+          inputs.scores,
+          MODEL,
+          MODEL,
+          'unknown',
+          'known',
+          target,
+          p50,
+          config.accuracy.max_ratio_unknown_vs_known,
+        ),
+      );
+  return results;
+}
+
+export function gatesPassed(results: readonly GateResult[]): boolean {
+  return results.every((r) => r.passed || !r.enforced);
+}
+
+function pct(qKey: string, inputs: GateInputs): string {
+  const q = Number(qKey);
+  if (!inputs.quantiles.some((m) => Math.abs(m - q) < 1e-9))
+    throw new Error(`gate config: quantile ${qKey} is not a model quantile (${inputs.quantiles.join(', ')})`);
+  return String(Math.round(q * 100));
+}
+
+function ratioGate(
+  name: string,
+  scores: readonly ScoreEntry[],
+  modelA: string,
+  modelB: string,
+  groupA: 'all' | 'known' | 'unknown',
+  groupB: 'all' | 'known' | 'unknown',
+  target: string,
+  quantile: number,
+  limit: number | null,
+): GateResult {
+  const a = findScore(scores, modelA, groupA, target, quantile)?.q_risk ?? null;
+  const b = findScore(scores, modelB, groupB, target, quantile)?.q_risk ?? null;
+  if (a === null || b === null || b === 0)
+    return {
+      name,
+      passed: true,
+      enforced: false,
+      ratio: null,
+      limit,
+      detail: 'not enough scored points to compare',
+    };
+  const ratio = a / b;
+  const text = `q-risk ${a.toFixed(4)} vs ${b.toFixed(4)}: ratio ${ratio.toFixed(3)}`;
+  if (limit === null)
+    return { name, passed: true, enforced: false, ratio, limit, detail: `${text} (reported, not gated)` };
+  const passed = ratio <= limit;
+  return {
+    name,
+    passed,
+    enforced: true,
+    ratio,
+    limit,
+    detail: `${text} ${passed ? '≤' : '>'} limit ${limit}`,
+  };
+}
+
+/**
+ * Coverage and convergence enforced, accuracy reported only: for the `smoke` profile (a model
+ * trained for a minute, for tests and demos), which is not expected to beat seasonal naive.
+ */
+export const REPORT_ONLY_ACCURACY_GATES: GateConfig = GateConfig.parse({
+  accuracy: {
+    max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
+    max_ratio_vs_deployed: { '0.5': null, '0.9': null },
+  },
+});

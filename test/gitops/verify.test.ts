@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { notifySlack, slackPayload } from '../../src/gitops/notify.js';
+import { verifyDeployment, verifyProblems, type Observation } from '../../src/gitops/verify.js';
+
+const M = 'tft-20261101T000000Z-bbbbbb';
+const servers = ['web-01', 'web-02'];
+const good: Observation = {
+  health: { status: 'ok', model_id: M },
+  status: { coverage: { coverage_pct: 100, unknown: [], without_data: [] } },
+  fleet: { model_id: M, servers: servers.map((server) => ({ server, known: true })) },
+};
+
+test('verifyProblems: all conditions', () => {
+  assert.deepEqual(verifyProblems(good, { modelId: M, manifestServers: servers }), []);
+  assert.match(
+    verifyProblems({ ...good, health: { model_id: 'other' } }, { modelId: M, manifestServers: servers })[0]!,
+    /expected tft/,
+  );
+  const partial: Observation = {
+    ...good,
+    status: { coverage: { coverage_pct: 50, unknown: ['web-02'], without_data: [] } },
+  };
+  assert.equal(verifyProblems(partial, { modelId: M, manifestServers: servers }).length, 2);
+  const unknown: Observation = {
+    ...good,
+    fleet: {
+      model_id: M,
+      servers: [
+        { server: 'web-01', known: true },
+        { server: 'web-02', known: false },
+      ],
+    },
+  };
+  assert.match(
+    verifyProblems(unknown, { modelId: M, manifestServers: servers }).join(),
+    /unknown-server predictions for manifest servers: web-02/,
+  );
+  const missing: Observation = {
+    ...good,
+    fleet: { model_id: M, servers: [{ server: 'web-01', known: true }] },
+  };
+  assert.match(verifyProblems(missing, { modelId: M, manifestServers: servers }).join(), /absent .*web-02/);
+});
+
+test('verifyDeployment polls until verified, then stops', async () => {
+  let now = 0;
+  let calls = 0;
+  const fakeFetch = (async (url: string | URL | Request) => {
+    calls++;
+    const path = new URL(String(url)).pathname;
+    const swapped = now >= 2000;
+    const body =
+      path === '/health' ? { model_id: swapped ? M : 'old' } : path === '/status' ? good.status : good.fleet;
+    return new Response(JSON.stringify(body), { status: 200 });
+  }) as typeof fetch;
+  const result = await verifyDeployment(
+    { serviceUrl: 'http://svc.test/', modelId: M, manifestServers: servers },
+    { timeoutMs: 10_000, intervalMs: 1000 },
+    { fetch: fakeFetch, now: () => now, sleep: async (ms) => void (now += ms) },
+  );
+  assert.equal(result.ok, true);
+  assert.equal(result.attempts, 3);
+  assert.ok(calls >= 5);
+});
+
+test('verifyDeployment gives up at the timeout with the last problems; unreachable service is a problem, not a crash', async () => {
+  let now = 0;
+  const failing = (async () => {
+    throw new TypeError('fetch failed');
+  }) as typeof fetch;
+  const result = await verifyDeployment(
+    { serviceUrl: 'http://svc.test', modelId: M, manifestServers: servers },
+    { timeoutMs: 3000, intervalMs: 1000 },
+    { fetch: failing, now: () => now, sleep: async (ms) => void (now += ms) },
+  );
+  assert.equal(result.ok, false);
+  assert.equal(result.attempts, 4, 'at 0, 1, 2 and 3 s; the next would pass the timeout');
+  assert.match(result.problems[0]!, /not reachable: fetch failed/);
+});
+
+test('Slack: payload escaped; failures warn without the URL and never throw', async () => {
+  assert.match(slackPayload({ kind: 'deploy', title: 'a <b> & c', lines: [] }).text, /a &lt;b&gt; &amp; c/);
+  const warnings: string[] = [];
+  const secret = 'https://hooks.slack.test/services/T000/B000/SECRET';
+  const sent = await notifySlack(
+    secret,
+    { kind: 'failure', title: 't', lines: [] },
+    {
+      fetch: (async () => {
+        throw new Error(`connect ECONNREFUSED ${secret}`);
+      }) as typeof fetch,
+      warn: (m) => warnings.push(m),
+    },
+  );
+  assert.equal(sent, false);
+  assert.equal(warnings.length, 1);
+  assert.ok(!warnings[0]!.includes('SECRET'));
+  const refused = await notifySlack(
+    secret,
+    { kind: 'deploy', title: 't', lines: [] },
+    {
+      fetch: (async () => new Response('no', { status: 500 })) as typeof fetch,
+      warn: (m) => warnings.push(m),
+    },
+  );
+  assert.equal(refused, false);
+  assert.equal(
+    await notifySlack(undefined, { kind: 'deploy', title: 't', lines: [] }, { fetch, warn: () => undefined }),
+    false,
+  );
+});

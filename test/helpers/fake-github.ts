@@ -1,0 +1,473 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { GitStore } from '../../src/forge/git-store.js';
+import { checkRequest, checkResponse, findOperation, type MatchedOperation } from './openapi-check.js';
+
+/**
+ * A local HTTP server speaking the subset of GitHub's REST API that GitHubForge uses. Repository
+ * contents live in a real bare git repository (the same one tests clone and push to); pull
+ * requests, comments and labels live in memory. Every request and response is checked against
+ * GitHub's OpenAPI description; `violations` collects what did not match.
+ */
+
+export interface InjectedFailure {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+interface Pull {
+  number: number;
+  title: string;
+  body: string | null;
+  head: string;
+  base: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  labels: string[];
+  comments: Array<{ id: number; body: string; created_at: string }>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  operationId: string | undefined;
+  status: number;
+}
+
+type Handler = (ctx: {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+}) => Promise<[number, unknown]>;
+
+const BOT = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' };
+
+export class FakeGitHub {
+  readonly owner = 'acme';
+  readonly repo = 'fleet';
+  readonly token = 'test-token';
+  readonly pulls: Pull[] = [];
+  readonly requests: RequestRecord[] = [];
+  readonly violations: string[] = [];
+  private readonly failures: Array<{ method: string; pattern: RegExp; failure: InjectedFailure }> = [];
+  private nextId = 1000;
+  private server: Server | undefined;
+  url = '';
+
+  private constructor(readonly store: GitStore) {}
+
+  static async start(bareRepository: string): Promise<FakeGitHub> {
+    const fake = new FakeGitHub(await GitStore.create(bareRepository));
+    const server = createServer((req, res) => void fake.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    fake.server = server;
+    fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  get repository(): string {
+    return `${this.owner}/${this.repo}`;
+  }
+
+  /** The next requests matching `method` and a path pattern fail with these responses, in order. */
+  failNext(method: string, pattern: RegExp, ...failures: InjectedFailure[]): void {
+    for (const failure of failures) this.failures.push({ method, pattern, failure });
+  }
+
+  openPulls(): Pull[] {
+    return this.pulls.filter((p) => p.state === 'open');
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const body = text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+    const matched = findOperation(method, url.pathname);
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      this.requests.push({ method, path: url.pathname, operationId: matched?.operation.operationId, status });
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(payload === undefined ? '' : JSON.stringify(payload));
+    };
+    if (matched === undefined) {
+      this.violations.push(`${method} ${url.pathname}: no such operation in GitHub's API description`);
+      return send(404, { message: 'Not Found' });
+    }
+    this.violations.push(...checkRequest(matched, url.searchParams, body));
+    if (req.headers.authorization !== `token ${this.token}`) {
+      return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    }
+    const injected = this.failures.findIndex((f) => f.method === method && f.pattern.test(url.pathname));
+    if (injected >= 0) {
+      const failure = this.failures.splice(injected, 1)[0]!.failure;
+      return send(failure.status, failure.body ?? { message: 'injected failure' }, failure.headers);
+    }
+    const handler = this.handlers[`${method} ${matched.template}`];
+    if (handler === undefined) {
+      this.violations.push(`${method} ${matched.template}: documented, but the fake does not implement it`);
+      return send(501, { message: 'not implemented by the fake' });
+    }
+    try {
+      const [status, payload] = await handler({
+        params: matched.params,
+        query: url.searchParams,
+        body: body ?? {},
+      });
+      this.checkOut(matched, status, payload);
+      send(status, payload);
+    } catch (error) {
+      this.violations.push(`${method} ${url.pathname}: fake crashed: ${(error as Error).message}`);
+      send(500, { message: 'fake crashed' });
+    }
+  }
+
+  private checkOut(matched: MatchedOperation, status: number, payload: unknown): void {
+    this.violations.push(...checkResponse(matched, status, payload));
+  }
+
+  private apiUrl(path: string): string {
+    return `${this.url}/repos/${this.owner}/${this.repo}${path}`;
+  }
+
+  private notFound(): [number, unknown] {
+    return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
+  }
+
+  private unprocessable(message: string): [number, unknown] {
+    return [422, { message, documentation_url: 'https://docs.github.com/rest' }];
+  }
+
+  private pullJson(p: Pull): Record<string, unknown> {
+    return {
+      url: this.apiUrl(`/pulls/${p.number}`),
+      id: p.number + 5000,
+      number: p.number,
+      state: p.state,
+      locked: false,
+      title: p.title,
+      body: p.body,
+      labels: p.labels.map((name, i) => this.labelJson(name, i)),
+      created_at: p.created_at,
+      updated_at: p.updated_at,
+      closed_at: p.state === 'closed' ? p.updated_at : null,
+      merged_at: p.merged ? p.updated_at : null,
+      html_url: `https://github.test/${this.owner}/${this.repo}/pull/${p.number}`,
+      head: { label: `${this.owner}:${p.head}`, ref: p.head, sha: this.shaCache.get(p.head) ?? '' },
+      base: { label: `${this.owner}:${p.base}`, ref: p.base, sha: this.shaCache.get(p.base) ?? '' },
+      draft: false,
+    };
+  }
+
+  private labelJson(name: string, i: number): Record<string, unknown> {
+    return {
+      id: i + 1,
+      node_id: `L${i}`,
+      url: this.apiUrl(`/labels/${name}`),
+      name,
+      color: 'ededed',
+      default: false,
+      description: '',
+    };
+  }
+
+  private readonly shaCache = new Map<string, string>();
+
+  private async refreshShas(...branches: string[]): Promise<void> {
+    for (const b of branches) this.shaCache.set(b, (await this.store.branchSha(b)) ?? '');
+  }
+
+  private async commitJson(sha: string): Promise<Record<string, unknown>> {
+    const c = await this.store.readCommit(sha);
+    const person = { name: c.author.name, email: c.author.email, date: c.date };
+    return {
+      sha: c.sha,
+      node_id: `C_${c.sha}`,
+      url: this.apiUrl(`/git/commits/${c.sha}`),
+      html_url: `https://github.test/${this.owner}/${this.repo}/commit/${c.sha}`,
+      author: person,
+      committer: person,
+      message: c.message,
+      tree: { sha: c.tree, url: this.apiUrl(`/git/trees/${c.tree}`) },
+      parents: c.parents.map((p) => ({
+        sha: p,
+        url: this.apiUrl(`/git/commits/${p}`),
+        html_url: `https://github.test/commit/${p}`,
+      })),
+      verification: {
+        verified: false,
+        reason: 'unsigned',
+        signature: null,
+        payload: null,
+        verified_at: null,
+      },
+    };
+  }
+
+  private refJson(branch: string, sha: string): Record<string, unknown> {
+    return {
+      ref: `refs/heads/${branch}`,
+      node_id: `R_${branch}`,
+      url: this.apiUrl(`/git/refs/heads/${branch}`),
+      object: { type: 'commit', sha, url: this.apiUrl(`/git/commits/${sha}`) },
+    };
+  }
+
+  private findPull(number: string): Pull | undefined {
+    return this.pulls.find((p) => p.number === Number(number));
+  }
+
+  private readonly handlers: Record<string, Handler> = {
+    'GET /repos/{owner}/{repo}/pulls': async ({ query }) => {
+      const state = query.get('state') ?? 'open';
+      const head = query.get('head');
+      const base = query.get('base');
+      const found = this.pulls.filter(
+        (p) =>
+          (state === 'all' || p.state === state) &&
+          (head === null || `${this.owner}:${p.head}` === head) &&
+          (base === null || p.base === base),
+      );
+      await this.refreshShas(...found.flatMap((p) => [p.head, p.base]));
+      return [200, found.map((p) => this.pullJson(p))];
+    },
+    'POST /repos/{owner}/{repo}/pulls': async ({ body }) => {
+      const head = String(body.head);
+      const base = String(body.base);
+      const headSha = await this.store.branchSha(head);
+      const baseSha = await this.store.branchSha(base);
+      if (headSha === undefined || baseSha === undefined) return this.unprocessable('Validation Failed');
+      if (this.openPulls().some((p) => p.head === head && p.base === base))
+        return this.unprocessable(`A pull request already exists for ${this.owner}:${head}.`);
+      if ((await this.store.commitsBetween(baseSha, headSha)).length === 0)
+        return this.unprocessable(`No commits between ${base} and ${head}`);
+      const now = new Date().toISOString();
+      const pull: Pull = {
+        number: this.pulls.length + 1,
+        title: String(body.title),
+        body: typeof body.body === 'string' ? body.body : null,
+        head,
+        base,
+        state: 'open',
+        merged: false,
+        labels: [],
+        comments: [],
+        created_at: now,
+        updated_at: now,
+      };
+      this.pulls.push(pull);
+      await this.refreshShas(head, base);
+      return [201, this.pullJson(pull)];
+    },
+    'PATCH /repos/{owner}/{repo}/pulls/{pull_number}': async ({ params, body }) => {
+      const pull = this.findPull(params.pull_number!);
+      if (pull === undefined) return this.notFound();
+      if (typeof body.title === 'string') pull.title = body.title;
+      if (typeof body.body === 'string') pull.body = body.body;
+      if (body.state === 'closed' || body.state === 'open') pull.state = body.state;
+      pull.updated_at = new Date().toISOString();
+      await this.refreshShas(pull.head, pull.base);
+      return [200, this.pullJson(pull)];
+    },
+    'PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge': async ({ params, body }) => {
+      const pull = this.findPull(params.pull_number!);
+      if (pull === undefined) return this.notFound();
+      if (pull.state !== 'open') return [405, { message: 'Pull Request is not mergeable' }];
+      const base = (await this.store.branchSha(pull.base))!;
+      const head = (await this.store.branchSha(pull.head))!;
+      const sha = await this.store.mergeCommit(
+        base,
+        head,
+        String(body.commit_title ?? `Merge #${pull.number}`),
+        BOT,
+      );
+      await this.store.moveBranch(pull.base, sha, base);
+      pull.state = 'closed';
+      pull.merged = true;
+      return [200, { sha, merged: true, message: 'Pull Request successfully merged' }];
+    },
+    'PUT /repos/{owner}/{repo}/issues/{issue_number}/labels': async ({ params, body }) => {
+      const pull = this.findPull(params.issue_number!);
+      if (pull === undefined) return this.notFound();
+      pull.labels = (body.labels as string[]).map(String);
+      return [200, pull.labels.map((name, i) => this.labelJson(name, i))];
+    },
+    'POST /repos/{owner}/{repo}/issues/{issue_number}/comments': async ({ params, body }) => {
+      const pull = this.findPull(params.issue_number!);
+      if (pull === undefined) return this.notFound();
+      const comment = { id: this.nextId++, body: String(body.body), created_at: new Date().toISOString() };
+      pull.comments.push(comment);
+      return [201, this.commentJson(pull, comment)];
+    },
+    'GET /repos/{owner}/{repo}/issues/{issue_number}/comments': async ({ params }) => {
+      const pull = this.findPull(params.issue_number!);
+      if (pull === undefined) return this.notFound();
+      return [200, pull.comments.map((c) => this.commentJson(pull, c))];
+    },
+    'GET /repos/{owner}/{repo}/git/ref/{ref}': async ({ params }) => {
+      const branch = params.ref!.replace(/^heads\//, '');
+      const sha = await this.store.branchSha(branch);
+      return sha === undefined ? this.notFound() : [200, this.refJson(branch, sha)];
+    },
+    'POST /repos/{owner}/{repo}/git/refs': async ({ body }) => {
+      const branch = String(body.ref).replace(/^refs\/heads\//, '');
+      if (!(await this.store.moveBranch(branch, String(body.sha), null)))
+        return this.unprocessable('Reference already exists');
+      return [201, this.refJson(branch, String(body.sha))];
+    },
+    'PATCH /repos/{owner}/{repo}/git/refs/{ref}': async ({ params, body }) => {
+      const branch = params.ref!.replace(/^heads\//, '');
+      const current = await this.store.branchSha(branch);
+      if (current === undefined) return this.unprocessable('Reference does not exist');
+      const sha = String(body.sha);
+      if (body.force !== true && !(await this.store.isAncestor(current, sha)))
+        return this.unprocessable('Update is not a fast forward');
+      if (!(await this.store.moveBranch(branch, sha, current))) return this.unprocessable('Reference moved');
+      return [200, this.refJson(branch, sha)];
+    },
+    'DELETE /repos/{owner}/{repo}/git/refs/{ref}': async ({ params }) => {
+      const branch = params.ref!.replace(/^heads\//, '');
+      if ((await this.store.branchSha(branch)) === undefined)
+        return this.unprocessable('Reference does not exist');
+      await this.store.deleteBranch(branch);
+      return [204, undefined];
+    },
+    'GET /repos/{owner}/{repo}/contents/{path}': async ({ params, query }) => {
+      const ref = query.get('ref') ?? 'main';
+      const path = params.path!;
+      const content = await this.store.readFile(ref, path);
+      if (content === undefined) return this.notFound();
+      const sha = blobSha(content);
+      const name = path.split('/').at(-1)!;
+      return [
+        200,
+        {
+          type: 'file',
+          encoding: 'base64',
+          size: Buffer.byteLength(content),
+          name,
+          path,
+          content: Buffer.from(content).toString('base64'),
+          sha,
+          url: this.apiUrl(`/contents/${path}?ref=${ref}`),
+          git_url: this.apiUrl(`/git/blobs/${sha}`),
+          html_url: `https://github.test/${this.owner}/${this.repo}/blob/${ref}/${path}`,
+          download_url: null,
+          _links: {
+            self: this.apiUrl(`/contents/${path}`),
+            git: this.apiUrl(`/git/blobs/${sha}`),
+            html: null,
+          },
+        },
+      ];
+    },
+    'GET /repos/{owner}/{repo}/git/commits/{commit_sha}': async ({ params }) => {
+      if ((await this.store.resolve(params.commit_sha!)) === undefined) return this.notFound();
+      return [200, await this.commitJson(params.commit_sha!)];
+    },
+    'POST /repos/{owner}/{repo}/git/trees': async ({ body }) => {
+      const entries = (body.tree as Array<Record<string, unknown>>).map((e) => ({
+        path: String(e.path),
+        content: e.sha === null ? null : String(e.content ?? ''),
+      }));
+      const base = typeof body.base_tree === 'string' ? body.base_tree : undefined;
+      const sha = await this.store.writeTree(base, entries);
+      return [201, { sha, url: this.apiUrl(`/git/trees/${sha}`), tree: [], truncated: false }];
+    },
+    'POST /repos/{owner}/{repo}/git/commits': async ({ body }) => {
+      const author = (body.author as { name: string; email: string } | undefined) ?? BOT;
+      const sha = await this.store.commitTree(
+        String(body.tree),
+        (body.parents as string[]) ?? [],
+        String(body.message),
+        author,
+      );
+      return [201, await this.commitJson(sha)];
+    },
+    'GET /repos/{owner}/{repo}/compare/{basehead}': async ({ params }) => {
+      const [base, head] = params.basehead!.split('...');
+      const baseSha = await this.store.resolve(base!);
+      const headSha = await this.store.resolve(head!);
+      if (baseSha === undefined || headSha === undefined) return this.notFound();
+      const ahead = await this.store.commitsBetween(baseSha, headSha);
+      const behind = await this.store.commitsBetween(headSha, baseSha);
+      const commits = await Promise.all(
+        ahead.map(async (c) => {
+          const json = await this.commitJson(c.sha);
+          return {
+            sha: c.sha,
+            node_id: `C_${c.sha}`,
+            commit: {
+              url: json.url,
+              author: json.author,
+              committer: json.committer,
+              message: json.message,
+              comment_count: 0,
+              tree: json.tree,
+            },
+            url: json.url,
+            html_url: json.html_url,
+            comments_url: this.apiUrl(`/commits/${c.sha}/comments`),
+            author: {},
+            committer: {},
+            parents: (json.parents as Array<{ sha: string; url: string }>).map((p) => ({
+              sha: p.sha,
+              url: p.url,
+            })),
+          };
+        }),
+      );
+      return [
+        200,
+        {
+          url: this.apiUrl(`/compare/${params.basehead}`),
+          status:
+            behind.length === 0
+              ? ahead.length === 0
+                ? 'identical'
+                : 'ahead'
+              : ahead.length === 0
+                ? 'behind'
+                : 'diverged',
+          ahead_by: ahead.length,
+          behind_by: behind.length,
+          total_commits: ahead.length,
+          commits,
+        },
+      ];
+    },
+  };
+
+  private commentJson(
+    pull: Pull,
+    c: { id: number; body: string; created_at: string },
+  ): Record<string, unknown> {
+    return {
+      id: c.id,
+      node_id: `IC_${c.id}`,
+      url: this.apiUrl(`/issues/comments/${c.id}`),
+      html_url: `https://github.test/${this.owner}/${this.repo}/pull/${pull.number}#issuecomment-${c.id}`,
+      body: c.body,
+      user: null,
+      created_at: c.created_at,
+      updated_at: c.created_at,
+      issue_url: this.apiUrl(`/issues/${pull.number}`),
+      author_association: 'NONE',
+    };
+  }
+}
+
+/** The git blob id of `content` (what GitHub reports as a file's sha). */
+function blobSha(content: string): string {
+  const bytes = Buffer.from(content);
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}

@@ -1,0 +1,127 @@
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RecentWindow, WindowShape } from '../../src/model/windows.js';
+import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../../src/registry/checksums.js';
+import { createLogger } from '../../src/util/logger.js';
+import type { ManifestServer } from '../../src/service/fleet.js';
+import { ForecastService, type ForecastServiceOptions } from '../../src/service/service.js';
+import type { WindowFetcher } from '../../src/service/window-cache.js';
+
+export const quietLogger = createLogger('test', 'silent');
+
+export function fleetOf(n: number, prefix = 'web'): Array<{ name: string; profile: string }> {
+  const profiles = ['web', 'api', 'db'];
+  return Array.from({ length: n }, (_, i) => ({
+    name: `${prefix}-${String(i + 1).padStart(4, '0')}`,
+    profile: profiles[i % profiles.length]!,
+  }));
+}
+
+/** Deterministic smooth windows (every server a shifted sine per feature), no DuckDB. */
+export function syntheticWindows(
+  servers: ReadonlyArray<{ name: string; profile: string }>,
+  shape: WindowShape,
+  endSeconds = Date.UTC(2026, 10, 1) / 1000,
+): Map<string, RecentWindow> {
+  const res = shape.resolution_seconds;
+  const lookback = shape.lookback_steps;
+  const nF = shape.observed_features.length;
+  const lastStep = Math.floor(endSeconds / res) - 1;
+  const start = lastStep - lookback + 1;
+  const windows = new Map<string, RecentWindow>();
+  servers.forEach((server, s) => {
+    const past = new Float32Array(lookback * nF);
+    for (let t = 0; t < lookback; t++) {
+      for (let f = 0; f < nF; f++) past[t * nF + f] = 40 + 10 * Math.sin((t + s + f) / 4) + f;
+    }
+    windows.set(server.name, {
+      input: { server: server.name, profile: server.profile, past, pastStart: start * res },
+      profile: server.profile,
+      lastObservedStep: lastStep,
+      observedSteps: lookback,
+    });
+  });
+  return windows;
+}
+
+export function syntheticFetcher(
+  servers: () => ReadonlyArray<{ name: string; profile: string }>,
+): WindowFetcher {
+  return async (shape) => ({
+    windows: syntheticWindows(servers(), shape),
+    newestData: new Date(Date.UTC(2026, 10, 1)),
+  });
+}
+
+export async function tempDir(prefix = 'fleetcast-svc-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Rewrites SHA256SUMS after a deliberate change, so only the intended check fails. */
+export async function resum(dir: string): Promise<void> {
+  await writeFile(join(dir, CHECKSUMS_FILE), renderChecksums(await computeChecksums(dir)));
+}
+
+/** Overwrites model.onnx with junk (and re-sums it, so the ONNX load itself fails). */
+export async function corruptOnnx(dir: string): Promise<void> {
+  const bytes = await readFile(join(dir, 'model.onnx'));
+  await writeFile(join(dir, 'model.onnx'), bytes.subarray(0, Math.floor(bytes.length / 3)));
+  await resum(dir);
+}
+
+export function newService(
+  registry: string,
+  servers: () => ReadonlyArray<{ name: string; profile: string }>,
+  extra: Partial<ForecastServiceOptions> & { manifest?: () => ManifestServer[] } = {},
+): ForecastService {
+  const { manifest, ...rest } = extra;
+  return new ForecastService({
+    registry,
+    windowFetcher: syntheticFetcher(servers),
+    ...(manifest ? { loadManifest: async () => manifest() } : {}),
+    refreshIntervalMs: 0,
+    logger: quietLogger,
+    defaultMetrics: false,
+    initialBackoffMs: 50,
+    maxBackoffMs: 200,
+    ...rest,
+  });
+}
+
+/**
+ * Writes a small parquet metrics file in the data contract's columns: `hours` hourly samples
+ * (4 per hour) for each server, ending at `end`.
+ */
+export async function writeMetricsParquet(
+  path: string,
+  servers: ReadonlyArray<{ name: string; profile: string }>,
+  hours: number,
+  end = new Date(Date.UTC(2026, 10, 1)),
+): Promise<void> {
+  const { withDuckDb, sqlString } = await import('../../src/metrics/duckdb.js');
+  const { listValue } = await import('@duckdb/node-api');
+  await withDuckDb(async (conn) => {
+    await conn.run(
+      `COPY (
+        WITH s AS (SELECT unnest($names::VARCHAR[]) AS server_name, unnest($profiles::VARCHAR[]) AS profile),
+        t AS (SELECT to_timestamp($end - 900 * i) AS timestamp, i FROM range(1, $n + 1) r(i))
+        SELECT t.timestamp::TIMESTAMP AS timestamp, s.server_name, s.profile,
+          50 + 20 * sin(i / 10.0 + hash(s.server_name) % 7) AS cpu_pct,
+          60 + 5 * cos(i / 20.0) AS mem_pct, 10.0 AS disk_io_mbps, 100 + i % 13 AS net_in_mbps,
+          80.0 AS net_out_mbps, 20 + (i % 5) AS latency_ms, 0.01 AS error_rate
+        FROM s, t
+      ) TO ${sqlString(path)} (FORMAT parquet)`,
+      {
+        names: listValue(servers.map((s) => s.name)),
+        profiles: listValue(servers.map((s) => s.profile)),
+        end: end.getTime() / 1000,
+        n: hours * 4,
+      },
+    );
+  });
+}

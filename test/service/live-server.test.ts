@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadModel } from '../../src/model/loaded-model.js';
+import { pointerPath } from '../../src/registry/layout.js';
+import { deploy } from '../../src/registry/pointer.js';
+import { buildApp } from '../../src/service/app.js';
+import { PointerWatcher } from '../../src/service/pointer-watch.js';
+import { listen, type RunningServer } from '../../src/service/server.js';
+import type { ForecastService } from '../../src/service/service.js';
+import type { ModelLoader } from '../../src/service/types.js';
+import { makeTinyModels } from '../helpers/tiny-model.js';
+import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
+
+const M1 = 'tft-20261001T000000Z-a1a1a1';
+const M2 = 'tft-20261101T000000Z-b2b2b2';
+const fleet = fleetOf(40);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('real listening server', () => {
+  let registry: string;
+
+  before(async () => {
+    registry = await tempDir();
+    await makeTinyModels(join(registry, 'models'), [
+      { modelId: M1, servers: fleet },
+      { modelId: M2, servers: fleet, seed: 5 },
+    ]);
+  });
+  after(() => removeDir(registry));
+
+  it('hot swaps during continuous load from concurrent clients: zero failed requests', async () => {
+    await deploy(registry, M1, 'start');
+    const service = newService(registry, () => fleet);
+    await service.start();
+    const server = await listen(buildApp({ service }), service, { host: '127.0.0.1', port: 0 });
+    const watcher = new PointerWatcher(pointerPath(registry), () => void service.reload('pointer'), {
+      pollMs: 100,
+      debounceMs: 20,
+    });
+    await watcher.start();
+    let stop = false;
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    let requests = 0;
+    const client = async (c: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const kind = (c + i) % 3;
+        try {
+          const res =
+            kind === 0
+              ? await fetch(`${server.url}/predict/${fleet[i % fleet.length]!.name}`)
+              : kind === 1
+                ? await fetch(`${server.url}/predict`, {
+                    method: 'POST',
+                    headers: { 'content-type': 'application/json' },
+                    body: JSON.stringify({ servers: fleet.slice(0, 10).map((s) => s.name) }),
+                  })
+                : await fetch(`${server.url}/forecast/fleet`);
+          const body = (await res.json()) as { model_id?: string; message?: string };
+          requests++;
+          if (res.status !== 200) failures.push(`${res.status} ${body.message}`);
+          else seen.add(body.model_id!);
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    const clients = Array.from({ length: 6 }, (_, c) => client(c));
+    const swapsBefore = service.swap.lastSwap;
+    try {
+      for (let i = 0; i < 4; i++) {
+        await sleep(150);
+        await deploy(registry, i % 2 === 0 ? M2 : M1, `swap ${i}`);
+        const want = i % 2 === 0 ? M2 : M1;
+        // worker-thread loads take seconds on a busy machine
+        for (let t = 0; t < 600 && service.slot.current?.id !== want; t++) await sleep(50);
+        assert.equal(service.slot.current?.id, want, `swap ${i} did not happen`);
+      }
+      await sleep(150);
+    } finally {
+      stop = true; // the clients must end even when an assertion above fails
+      await Promise.all(clients);
+      watcher.stop();
+      await server.close();
+    }
+    assert.deepEqual(failures, []);
+    assert.ok(requests > 50, `only ${requests} requests`);
+    assert.deepEqual([...seen].sort(), [M1, M2]);
+    assert.notEqual(service.swap.lastSwap, swapsBefore);
+    assert.equal(service.slot.current, null, 'models are released on close');
+  });
+
+  it('graceful shutdown lets in-flight requests finish, then refuses new ones', async () => {
+    await deploy(registry, M1, 'shutdown test');
+    let releases = 0;
+    const slowLoader: ModelLoader = async (dir, options) => {
+      const model = await loadModel(dir, options);
+      return {
+        id: model.id,
+        dir: model.dir,
+        digest: model.digest,
+        encoders: model.encoders,
+        vocabulary: model.vocabulary,
+        forecast: async (inputs) => {
+          const results = await model.forecast(inputs);
+          await sleep(inputs.length === 1 ? 600 : 0);
+          return results;
+        },
+        release: async () => {
+          releases++;
+          await model.release();
+        },
+      };
+    };
+    const service: ForecastService = newService(registry, () => fleet, { loadModel: slowLoader });
+    await service.start();
+    const server: RunningServer = await listen(buildApp({ service }), service, {
+      host: '127.0.0.1',
+      port: 0,
+    });
+    const inFlight = Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        fetch(`${server.url}/predict/${fleet[i]!.name}`).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as { forecast?: unknown },
+        })),
+      ),
+    );
+    await sleep(150);
+    const closing = server.close();
+    await sleep(50);
+    await assert.rejects(fetch(`${server.url}/health`), 'a new connection after close must be refused');
+    assert.equal(releases, 0, 'the model must not be released before in-flight requests finish');
+    const results = await inFlight;
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200],
+    );
+    assert.ok(results.every((r) => r.body.forecast));
+    await closing;
+    assert.equal(releases, 1);
+  });
+});

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadModel } from '../../src/model/loaded-model.js';
+import { deploy, readPointer, writePointer } from '../../src/registry/pointer.js';
+import { modelDir } from '../../src/registry/layout.js';
+import type { ForecastService } from '../../src/service/service.js';
+import { makeTinyModels } from '../helpers/tiny-model.js';
+import { corruptOnnx, fleetOf, newService, removeDir, tempDir } from './fixtures.js';
+
+const GOOD_1 = 'tft-20261001T000000Z-111111';
+const GOOD_2 = 'tft-20261101T000000Z-222222';
+const NAN = 'tft-20261102T000000Z-333333';
+const SHORT_VOCAB = 'tft-20261103T000000Z-444444';
+const CORRUPT = 'tft-20261104T000000Z-555555';
+const TAMPERED = 'tft-20261105T000000Z-666666';
+const fleet = fleetOf(6);
+
+/** Writes the pointer directly (deploy would refuse the broken models, the service must too). */
+async function pointAt(registry: string, id: string, sha256?: string): Promise<void> {
+  const before = await readPointer(registry);
+  await writePointer(registry, {
+    format_version: 1,
+    model_id: id,
+    sha256:
+      sha256 ??
+      (await import('../../src/registry/checksums.js')).sha256Text(
+        await readFile(join(modelDir(registry, id), 'SHA256SUMS')),
+      ),
+    deployed_at: new Date().toISOString(),
+    previous_model_id: before?.model_id ?? null,
+    reason: 'test',
+  });
+}
+
+describe('swap protocol with real ONNX models', () => {
+  let registry: string;
+  let service: ForecastService;
+
+  before(async () => {
+    registry = await tempDir();
+    await makeTinyModels(join(registry, 'models'), [
+      { modelId: GOOD_1, servers: fleet },
+      { modelId: GOOD_2, servers: fleet, seed: 7 },
+      { modelId: NAN, servers: fleet, nan: true },
+      { modelId: SHORT_VOCAB, servers: fleet.slice(0, 5) },
+      { modelId: CORRUPT, servers: fleet },
+      { modelId: TAMPERED, servers: fleet },
+    ]);
+    await corruptOnnx(modelDir(registry, CORRUPT));
+    await deploy(registry, GOOD_1, 'first');
+    // Sessions on the main thread here (faster to start); the worker-thread loader, the default,
+    // runs the same protocol in the crash test below and in live-server / dashboard / serve-git.
+    service = newService(registry, () => fleet, {
+      manifest: () => fleet.map((s) => ({ ...s })),
+      loadModel: (dir, options) => loadModel(dir, options),
+    });
+    const outcome = await service.start();
+    assert.equal(outcome.result, 'success', outcome.reason);
+  });
+  after(async () => {
+    await service.close();
+    await removeDir(registry);
+  });
+
+  it('serves the deployed model and reports ok', async () => {
+    assert.equal(service.slot.current?.id, GOOD_1);
+    assert.equal(service.healthStatus(), 'ok');
+    const batch = await service.predict([fleet[0]!.name]);
+    assert.equal(batch.model_id, GOOD_1);
+    assert.equal(batch.forecasts[0]!.known, true);
+  });
+
+  for (const [name, id, pattern] of [
+    ['a NaN-output model', NAN, /non-finite forecast/],
+    [
+      'a vocabulary missing a manifest server',
+      SHORT_VOCAB,
+      /vocabulary lacks 1 manifest server\(s\): web-0006/,
+    ],
+    ['a corrupt ONNX file', CORRUPT, /onnxruntime cannot load it/],
+  ] as const) {
+    it(`keeps the old model serving on ${name}, and /health says why`, async () => {
+      await pointAt(registry, id);
+      const outcome = await service.reload('pointer');
+      assert.equal(outcome.result, 'failure');
+      assert.match(outcome.reason ?? '', pattern);
+      assert.equal(service.slot.current?.id, GOOD_1);
+      assert.equal(service.healthStatus(), 'degraded');
+      assert.match(String(service.health().reason), pattern);
+      const batch = await service.predict([fleet[1]!.name]);
+      assert.equal(batch.model_id, GOOD_1);
+      assert.ok(batch.forecasts[0]!.forecast.cpu_pct!.p50!.every(Number.isFinite));
+    });
+  }
+
+  it('refuses files that do not match SHA256SUMS, and a pointer digest that does not match', async () => {
+    const file = join(modelDir(registry, TAMPERED), 'encoders.json');
+    const original = await readFile(file, 'utf8');
+    await pointAt(registry, TAMPERED);
+    await writeFile(file, original.replace('"lookback_steps": 24', '"lookback_steps": 24 '));
+    let outcome = await service.reload('pointer');
+    assert.equal(outcome.result, 'failure');
+    assert.match(outcome.reason ?? '', /encoders\.json: sha256 mismatch/);
+    await writeFile(file, original);
+    await pointAt(registry, TAMPERED, 'f'.repeat(64));
+    outcome = await service.reload('pointer');
+    assert.equal(outcome.result, 'failure');
+    assert.match(outcome.reason ?? '', /does not match the pointer/);
+    assert.equal(service.slot.current?.id, GOOD_1);
+  });
+
+  it('counts failed swaps and schedules a retry with backoff', () => {
+    const health = service.health() as {
+      failed_swaps: number;
+      retry: { attempts: number; next_retry_at: string };
+    };
+    assert.ok(health.failed_swaps >= 5);
+    assert.ok(health.retry.next_retry_at);
+  });
+
+  it('swaps to a good model, then back when the pointer is reverted', async () => {
+    await deploy(registry, GOOD_2, 'retrained');
+    let outcome = await service.reload('pointer');
+    assert.equal(outcome.result, 'success', outcome.reason);
+    assert.equal(service.slot.current?.id, GOOD_2);
+    assert.equal(service.healthStatus(), 'ok');
+    assert.equal(service.health().reason, null);
+    await deploy(registry, GOOD_1, 'revert');
+    outcome = await service.reload('pointer');
+    assert.equal(outcome.result, 'success');
+    assert.equal(service.slot.current?.id, GOOD_1);
+    assert.equal((service.health().last_swap as { from: string }).from, GOOD_2);
+  });
+
+  it('a failed target recovers on retry once its files are fixed', async () => {
+    const dir = modelDir(registry, TAMPERED);
+    await pointAt(registry, TAMPERED);
+    const file = join(dir, 'model.onnx');
+    const original = await readFile(file);
+    await writeFile(file, Buffer.concat([original, Buffer.from([0])]));
+    const failed = await service.reload('pointer');
+    assert.equal(failed.result, 'failure');
+    await writeFile(file, original);
+    // the retry timer (50 ms backoff in tests) loads it without any other trigger
+    for (let i = 0; i < 100 && service.slot.current?.id !== TAMPERED; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(service.slot.current?.id, TAMPERED);
+    assert.equal(service.healthStatus(), 'ok');
+  });
+
+  it('concurrent triggers coalesce into one load', async () => {
+    await deploy(registry, GOOD_2, 'coalesce');
+    const loadsBefore = service.swap.loadCount;
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => service.reload('admin')));
+    assert.ok(outcomes.every((o) => o.result !== 'failure'));
+    assert.equal(service.slot.current?.id, GOOD_2);
+    assert.equal(service.swap.loadCount - loadsBefore, 1);
+  });
+
+  it('releases the old session only after its in-flight request finishes', async () => {
+    const lease = service.slot.acquire()!;
+    const old = lease.model;
+    let released = false;
+    const originalRelease = old.release.bind(old);
+    (old as { release: () => Promise<void> }).release = async () => {
+      released = true;
+      await originalRelease();
+    };
+    await deploy(registry, GOOD_1, 'swap under a lease');
+    assert.equal((await service.reload('pointer')).result, 'success');
+    assert.equal(released, false, 'released while a request still used it');
+    const results = await old.forecast([
+      { server: fleet[0]!.name, past: new Float32Array(24 * 7).fill(5), pastStart: 0 },
+    ]);
+    assert.equal(results.length, 1);
+    lease.done();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(released, true);
+  });
+});
+
+describe('startup without a usable model', () => {
+  it('reports unavailable with a reason, then serves once a model is deployed', async () => {
+    const registry = await tempDir();
+    const service = newService(registry, () => fleet);
+    try {
+      const outcome = await service.start();
+      assert.equal(outcome.result, 'failure');
+      assert.equal(service.healthStatus(), 'unavailable');
+      assert.match(String(service.health().reason), /no model deployed/);
+      await makeTinyModels(join(registry, 'models'), [{ modelId: GOOD_1, servers: fleet }]);
+      await deploy(registry, GOOD_1, 'first');
+      assert.equal((await service.reload('pointer')).result, 'success');
+      assert.equal(service.healthStatus(), 'ok');
+    } finally {
+      await service.close();
+      await removeDir(registry);
+    }
+  });
+});
+
+describe('worker-thread models', () => {
+  it('reports load failures from the worker, and reloads the model when its worker dies', async () => {
+    const registry = await tempDir();
+    const service = newService(registry, () => fleet);
+    try {
+      await makeTinyModels(join(registry, 'models'), [
+        { modelId: GOOD_1, servers: fleet },
+        { modelId: CORRUPT, servers: fleet },
+      ]);
+      await corruptOnnx(modelDir(registry, CORRUPT));
+      await deploy(registry, GOOD_1, 'first');
+      assert.equal((await service.start()).result, 'success');
+      const model = service.slot.current!;
+      const worker = (model as unknown as { worker: { terminate(): Promise<number> } }).worker;
+      await worker.terminate();
+      for (let i = 0; i < 200 && service.slot.current === model; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.notEqual(service.slot.current, model);
+      assert.equal(service.slot.current?.id, GOOD_1);
+      assert.equal((service.health().last_reload as { trigger: string }).trigger, 'crash');
+      const batch = await service.predict([fleet[0]!.name]);
+      assert.equal(batch.forecasts.length, 1);
+
+      await pointAt(registry, CORRUPT);
+      const failed = await service.reload('pointer');
+      assert.equal(failed.result, 'failure');
+      assert.match(failed.reason ?? '', /onnxruntime cannot load it/);
+      assert.equal(service.slot.current?.id, GOOD_1);
+    } finally {
+      await service.close();
+      await removeDir(registry);
+    }
+  });
+});

@@ -1,0 +1,110 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { resolvePython } from '../../src/util/python.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+interface ParityTensor {
+  dtype: 'int32' | 'float32';
+  shape: number[];
+  data: number[];
+}
+interface ParityCase {
+  batch: number;
+  inputs: Record<string, ParityTensor>;
+  output: { name: string; shape: number[]; data: number[] };
+}
+interface ParityFile {
+  format_version: number;
+  input_names: string[];
+  output_names: string[];
+  tolerance: number;
+  cases: ParityCase[];
+}
+
+function toTensor(t: ParityTensor | undefined, name: string): ort.Tensor {
+  assert.ok(t, `parity.json lacks input ${name}`);
+  return t.dtype === 'int32'
+    ? new ort.Tensor('int32', Int32Array.from(t.data), t.shape)
+    : new ort.Tensor('float32', Float32Array.from(t.data), t.shape);
+}
+
+function feedsOf(parity: ParityFile, c: ParityCase): Record<string, ort.Tensor> {
+  return Object.fromEntries(parity.input_names.map((name) => [name, toTensor(c.inputs[name], name)]));
+}
+
+async function quantiles(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
+  const out = (await session.run(feeds)).quantiles;
+  assert.ok(out, 'model has no quantiles output');
+  return out;
+}
+
+describe('ONNX export matches PyTorch in onnxruntime-node', () => {
+  let dir: string;
+  let parity: ParityFile;
+  let session: ort.InferenceSession;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fleetcast-parity-'));
+    // a randomly initialised smoke-shaped model: the same export path as training, in seconds
+    const result = spawnSync(
+      resolvePython(),
+      ['-m', 'fleetcast_trainer.export', '--out', dir, '--profile', 'smoke', '--seed', '3'],
+      { cwd: join(root, 'trainer'), encoding: 'utf8' },
+    );
+    assert.equal(result.status, 0, `export failed:\n${result.stderr}`);
+    parity = JSON.parse(await readFile(join(dir, 'parity.json'), 'utf8')) as ParityFile;
+    session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+  });
+
+  after(async () => {
+    await session?.release();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('declares the contract inputs and output', () => {
+    assert.deepEqual(
+      [...session.inputNames].sort(),
+      ['future_known', 'past_known', 'past_observed', 'profile_idx', 'server_idx'],
+    );
+    assert.deepEqual(session.outputNames, ['quantiles']);
+    assert.deepEqual(
+      parity.cases.map((c) => c.batch),
+      [1, 4, 33],
+    );
+  });
+
+  it('agrees within 1e-4 at every batch size', async () => {
+    for (const c of parity.cases) {
+      const out = await quantiles(session, feedsOf(parity, c));
+      assert.deepEqual(out.dims, c.output.shape, `batch ${c.batch}: output shape`);
+      const got = out.data as Float32Array;
+      assert.equal(got.length, c.output.data.length);
+      let worst = 0;
+      got.forEach((value, i) => {
+        const expected = c.output.data[i] ?? Number.NaN;
+        assert.ok(Number.isFinite(value), `batch ${c.batch}: non-finite output at ${i}`);
+        // absolute below 1, relative above (latency forecasts are in ms)
+        worst = Math.max(worst, Math.abs(value - expected) / Math.max(1, Math.abs(expected)));
+      });
+      assert.ok(worst <= parity.tolerance, `batch ${c.batch}: max error ${worst} > ${parity.tolerance}`);
+    }
+  });
+
+  it('uses the server embedding (a different index changes the forecast)', async () => {
+    const c = parity.cases.find((x) => x.batch === 4);
+    assert.ok(c);
+    const feeds = feedsOf(parity, c);
+    const base = (await quantiles(session, feeds)).data as Float32Array;
+    const ids = (c.inputs.server_idx?.data ?? []).map((v) => (v + 1) % 11);
+    feeds.server_idx = new ort.Tensor('int32', Int32Array.from(ids), [4]);
+    const moved = (await quantiles(session, feeds)).data as Float32Array;
+    assert.ok(base.some((v, i) => Math.abs(v - (moved[i] ?? v)) > 1e-6));
+  });
+});

@@ -1,0 +1,46 @@
+"""Loads trainer/profiles.json (shared with the TypeScript side) and validates it."""
+
+import json
+import os
+
+from .errors import DatasetError
+
+PROFILES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "profiles.json")
+INT_KEYS = {
+    "resolution_seconds", "lookback_steps", "horizon_steps", "validation_steps", "hidden_size",
+    "attention_heads", "batch_size", "max_epochs", "windows_per_epoch", "validation_windows",
+    "early_stopping_patience", "max_train_seconds",
+}
+FLOAT_KEYS = {"dropout", "learning_rate", "min_delta", "unknown_dropout", "unknown_profile_dropout",
+              "convergence_min_improvement", "convergence_plateau_tolerance",
+              "gradient_clip_norm"}
+
+
+def load_profiles(path=PROFILES_PATH):
+    with open(path, "r", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def get_profile(name, path=PROFILES_PATH):
+    """Returns (shared settings, profile settings); DatasetError (exit 2) on an unknown or bad profile."""
+    doc = load_profiles(path)
+    profiles = doc["profiles"]
+    if name not in profiles:
+        raise DatasetError(f"{path}: unknown profile {name!r}; choose one of {', '.join(sorted(profiles))}")
+    profile = dict(profiles[name])
+    keys = set(profile)
+    if keys != INT_KEYS | FLOAT_KEYS:
+        missing = sorted((INT_KEYS | FLOAT_KEYS) - keys)
+        extra = sorted(keys - (INT_KEYS | FLOAT_KEYS))
+        raise DatasetError(f"{path}: profile {name}: missing {missing} / unknown {extra}")
+    for key in INT_KEYS:
+        if not isinstance(profile[key], int) or profile[key] <= 0:
+            raise DatasetError(f"{path}: profile {name}: {key} must be a positive integer")
+    for key in FLOAT_KEYS:
+        if not isinstance(profile[key], (int, float)) or profile[key] < 0:
+            raise DatasetError(f"{path}: profile {name}: {key} must be a non-negative number")
+    if profile["resolution_seconds"] * profile["lookback_steps"] < 86400:
+        raise DatasetError(f"{path}: profile {name}: lookback must cover one day for the seasonal naive baseline")
+    if profile["horizon_steps"] * profile["resolution_seconds"] > 86400:
+        raise DatasetError(f"{path}: profile {name}: horizon must not exceed one day")
+    return doc, profile

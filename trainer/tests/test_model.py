@@ -1,0 +1,153 @@
+import unittest
+
+import numpy as np
+import torch
+
+from fleetcast_trainer.features import step_times, time_features
+from fleetcast_trainer.model import MASK_BIAS, causal_mask_bias
+from fleetcast_trainer.model_factory import build_model
+from fleetcast_trainer.profiles import load_profiles
+
+FEATURES = ["cpu_pct", "mem_pct", "disk_io_mbps", "net_in_mbps", "net_out_mbps", "latency_ms", "error_rate"]
+L, H = 24, 6
+
+
+def make_model(seed=0, dropout=0.0):
+    torch.manual_seed(seed)
+    doc = load_profiles()
+    profile = {"lookback_steps": L, "horizon_steps": H, "hidden_size": 8, "attention_heads": 2, "dropout": dropout}
+    return build_model(doc, profile, FEATURES, 5, 3).eval()
+
+
+def make_inputs(batch=3, seed=0):
+    rng = np.random.default_rng(seed)
+    past = rng.lognormal(np.log(30), 0.3, (batch, L, len(FEATURES))).astype(np.float32)
+    known = time_features(step_times(1793059200, 900, L + H))
+    return [
+        torch.tensor(rng.integers(0, 5, batch), dtype=torch.int32),
+        torch.tensor(rng.integers(0, 3, batch), dtype=torch.int32),
+        torch.from_numpy(past),
+        torch.from_numpy(np.repeat(known[None, :L], batch, 0)),
+        torch.from_numpy(np.repeat(known[None, L:], batch, 0)),
+    ]
+
+
+class ShapeTest(unittest.TestCase):
+    def test_output_shape_and_finite(self):
+        model = make_model()
+        for batch in (1, 4):
+            out = model(*make_inputs(batch))
+            self.assertEqual(tuple(out.shape), (batch, H, 3, 3))
+            self.assertTrue(torch.isfinite(out).all())
+
+    def test_has_every_tft_component(self):
+        model = make_model()
+        names = {type(m).__name__ for m in model.modules()}
+        for part in ("GRN", "GLU", "GateAddNorm", "VariableSelection", "VariableGRNs",
+                     "InterpretableMultiHeadAttention", "LSTM", "Embedding"):
+            self.assertIn(part, names)
+        self.assertEqual(model.attention.v.out_features, model.attention.d_head)  # V shared by heads
+
+
+class CausalMaskTest(unittest.TestCase):
+    def test_mask_values(self):
+        bias = causal_mask_bias(3, 2)
+        self.assertEqual(tuple(bias.shape), (2, 5))
+        np.testing.assert_array_equal(bias[0].numpy() == 0, [True, True, True, True, False])
+        np.testing.assert_array_equal(bias[1].numpy() == 0, [True] * 5)
+        self.assertEqual(float(bias[0, 4]), MASK_BIAS)
+
+    def test_future_inputs_do_not_leak_backwards(self):
+        model = make_model()
+        inputs = make_inputs(2)
+        base = model(*inputs)
+        changed = [x.clone() for x in inputs]
+        changed[4][:, 4:] += 5.0  # perturb known inputs from decoder step 4 on
+        out = model(*changed)
+        self.assertTrue(torch.allclose(out[:, :4], base[:, :4], atol=1e-6))
+        self.assertFalse(torch.allclose(out[:, 4:], base[:, 4:], atol=1e-4))
+
+    def test_broken_mask_would_leak(self):
+        # the previous test can fail: with the mask removed, step 0 sees step 4
+        model = make_model()
+        model.mask_bias.zero_()
+        inputs = make_inputs(2)
+        base = model(*inputs)
+        changed = [x.clone() for x in inputs]
+        changed[4][:, 4:] += 5.0
+        self.assertFalse(torch.allclose(model(*changed)[:, :4], base[:, :4], atol=1e-6))
+
+    def test_attention_weights_on_future_are_zero(self):
+        model = make_model()
+        _, _, _, attn = model.forward_normalized(*make_inputs(2))
+        for i in range(H):
+            self.assertLess(float(attn[:, i, L + i + 1:].abs().sum()), 1e-12)
+            self.assertAlmostEqual(float(attn[0, i].sum()), 1.0, places=5)
+
+
+class NormalizationTest(unittest.TestCase):
+    def test_stats_come_from_the_encoder_window(self):
+        model = make_model()
+        inputs = make_inputs(2)
+        xt, mean, scale = model.window_stats(inputs[2])
+        past = inputs[2].numpy().astype(np.float64)
+        log_cols = [FEATURES.index(f) for f in ("disk_io_mbps", "net_in_mbps", "net_out_mbps", "latency_ms",
+                                                 "error_rate")]
+        expected = past.copy()
+        expected[:, :, log_cols] = np.log1p(past[:, :, log_cols])
+        np.testing.assert_allclose(mean[:, 0].numpy(), expected.mean(axis=1), rtol=1e-5)
+        floors = model.std_floor.numpy()
+        np.testing.assert_allclose(scale[:, 0].numpy(), np.maximum(expected.std(axis=1), floors), rtol=1e-4)
+
+    def test_shifting_a_linear_metric_shifts_its_forecast(self):
+        # normalization inside forward(): adding 10 to cpu_pct in the window moves the cpu
+        # forecast by exactly 10 and leaves the others alone
+        model = make_model()
+        inputs = make_inputs(2)
+        base = model(*inputs)
+        shifted = [x.clone() for x in inputs]
+        shifted[2][:, :, 0] += 10.0
+        out = model(*shifted)
+        torch.testing.assert_close(out[:, :, 0], base[:, :, 0] + 10.0, atol=1e-3, rtol=0)
+        torch.testing.assert_close(out[:, :, 1:], base[:, :, 1:], atol=1e-4, rtol=1e-5)
+
+    def test_scaling_a_log_metric_scales_its_forecast_around_one(self):
+        model = make_model()
+        inputs = make_inputs(2)
+        base = model(*inputs)
+        scaled = [x.clone() for x in inputs]
+        lat = FEATURES.index("latency_ms")
+        scaled[2][:, :, lat] = (scaled[2][:, :, lat] + 1.0) * 3.0 - 1.0  # x3 in log1p space
+        out = model(*scaled)
+        torch.testing.assert_close(out[:, :, 2] + 1.0, (base[:, :, 2] + 1.0) * 3.0, rtol=1e-3, atol=1e-3)
+
+    def test_constant_window_uses_the_std_floor(self):
+        model = make_model()
+        inputs = make_inputs(1)
+        inputs[2][:] = 50.0
+        out = model(*inputs)
+        self.assertTrue(torch.isfinite(out).all())
+
+
+class UnknownIndexTest(unittest.TestCase):
+    def test_holdout_rows_forecast_like_row_zero(self):
+        model = make_model()
+        inputs = make_inputs(2)
+        inputs[0][:] = 0
+        unknown = model(*inputs)
+        inputs[0][:] = 3
+        self.assertFalse(torch.allclose(model(*inputs), unknown))
+        model.copy_unknown_row([3])
+        torch.testing.assert_close(model(*inputs), unknown, rtol=0, atol=0)
+        inputs[0][:] = 2
+        self.assertFalse(torch.allclose(model(*inputs), unknown))
+
+    def test_index_zero_is_a_real_row(self):
+        model = make_model()
+        inputs = make_inputs(2)
+        inputs[0][:] = 0
+        self.assertTrue(torch.isfinite(model(*inputs)).all())
+
+
+if __name__ == "__main__":
+    unittest.main()
