@@ -57,12 +57,6 @@ export async function run(args: string[]): Promise<void> {
           .sort((a, b) => (a.name < b.name ? -1 : 1)),
       }),
     );
-    const reportOnly = GateConfig.parse({
-      accuracy: {
-        max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
-        max_ratio_vs_deployed: { '0.5': null },
-      },
-    });
     const outcome = await trainModel({
       metrics: parquet,
       manifest,

@@ -7,5 +7,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const setup = spawnSync(process.execPath, ['scripts/ensure-deps.mjs'], { stdio: 'inherit', cwd: root });
 if (setup.status !== 0) process.exit(setup.status ?? 1);
-const demo = spawnSync(process.execPath, ['bin/fleetcast.js', 'demo', ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+const demo = spawnSync(process.execPath, ['bin/fleetcast.js', 'demo', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(demo.status ?? 1);

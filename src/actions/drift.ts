@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { reconcileDriftPr, type DriftPrOutcome } from '../gitops/drift-pr.js';
+import type { DriftPrOutcome } from '../gitops/drift-pr.js';
+import { runDriftPr } from '../gitops/drift-pr-run.js';
 import { formatPct } from '../gitops/markdown.js';
 import { getErrorMessage, InputError } from '../util/errors.js';
 import { GITHUB_ACTIONS_BOT, runContext } from './common/context.js';
@@ -17,12 +18,7 @@ import {
 } from './common/inputs.js';
 import { notify } from './common/notify.js';
 import { retryBaseMs } from './common/retry.js';
-import {
-  parseDriftReport,
-  proposalFromReport,
-  type DriftProposal,
-  type DriftReportInput,
-} from './drift-report.js';
+import { parseDriftReport, type DriftProposal, type DriftReportInput } from '../gitops/drift-proposal.js';
 import { runDriftEngine } from './drift-engine.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -163,30 +159,20 @@ export async function run(): Promise<void> {
     const context = runContext();
 
     const report = await loadReport(settings, workspace);
-    const proposal = proposalFromReport(report, settings.manifest_path, settings.force);
+    const forge = await openForge(settings, retryBaseMs());
+    const { proposal, outcome } = await runDriftPr(forge, report, {
+      base: settings.base_branch,
+      manifestPath: settings.manifest_path,
+      bot: { name: settings.bot_name, email: settings.bot_email },
+      dryRun: settings.dry_run,
+      force: settings.force,
+    });
     if (report.stale)
       core.warning(
         `model ${proposal.body.modelId ?? ''} is stale (${report.model_age_days ?? '?'} days old)`,
       );
     if (proposal.body.pendingServers.total > 0)
       core.warning(`${proposal.body.pendingServers.total} new servers lack enough history to train on yet`);
-
-    const forge = await openForge(settings, retryBaseMs());
-    const outcome = await reconcileDriftPr(
-      forge,
-      proposal.retrain
-        ? { retrain: true, body: proposal.body, manifestText: proposal.manifestText }
-        : {
-            retrain: false,
-            reason: `fleet drift ${proposal.body.driftPct.toFixed(1)}% no longer calls for retraining`,
-          },
-      {
-        base: settings.base_branch,
-        manifestPath: settings.manifest_path,
-        bot: { name: settings.bot_name, email: settings.bot_email },
-        dryRun: settings.dry_run,
-      },
-    );
     for (const note of outcome.notes) core.info(note);
     if (outcome.blockedBy.length > 0) {
       core.warning(

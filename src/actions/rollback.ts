@@ -12,7 +12,7 @@ import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings, requesterOf } from './common/identity.js';
 import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';
 import { notify } from './common/notify.js';
-import { revertDeployCommit } from './common/revert.js';
+import { revertDeployCommit } from '../gitops/revert.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [

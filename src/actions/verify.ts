@@ -17,7 +17,7 @@ import {
   workspacePath,
 } from './common/inputs.js';
 import { notify } from './common/notify.js';
-import { revertDeployCommit } from './common/revert.js';
+import { revertDeployCommit } from '../gitops/revert.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [

@@ -5,7 +5,11 @@ export interface ServiceView {
   modelId: string | null;
   status: string;
   coveragePct: number | null;
+  /** Servers the service expects (its manifest), as of its last refresh. */
+  expectedServers: number | null;
   unknownRatePct: number | null;
+  /** Manifest servers the serving model does not know (forecast through the unknown index). */
+  unknownManifestServers: number | null;
   lastSwapMs: number | null;
 }
 
@@ -30,7 +34,9 @@ export class ServiceClient {
       modelId: typeof health.model_id === 'string' ? health.model_id : null,
       status: String(health.status),
       coveragePct: typeof coverage?.coverage_pct === 'number' ? coverage.coverage_pct : null,
+      expectedServers: typeof coverage?.expected === 'number' ? coverage.expected : null,
       unknownRatePct: typeof unknown?.rate_pct === 'number' ? unknown.rate_pct : null,
+      unknownManifestServers: Array.isArray(coverage?.unknown) ? coverage.unknown.length : null,
       lastSwapMs: typeof lastSwap?.duration_ms === 'number' ? lastSwap.duration_ms : null,
     };
   }
@@ -51,10 +57,14 @@ export class ServiceClient {
   async waitForModel(modelId: string, timeoutMs: number): Promise<number> {
     const started = performance.now();
     for (;;) {
-      const health = await this.json<Record<string, unknown>>('/health').catch(() => ({}) as Record<string, unknown>);
+      const health = await this.json<Record<string, unknown>>('/health').catch(
+        () => ({}) as Record<string, unknown>,
+      );
       if (health.model_id === modelId) return performance.now() - started;
       if (performance.now() - started > timeoutMs) {
-        throw new Error(`the service did not switch to ${modelId} within ${timeoutMs / 1000}s (health: ${JSON.stringify(health)})`);
+        throw new Error(
+          `the service did not switch to ${modelId} within ${timeoutMs / 1000}s (health: ${JSON.stringify(health)})`,
+        );
       }
       await sleep(200);
     }

@@ -29,13 +29,22 @@ const num = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
 export function renderSummary(facts: DemoFacts, steps: readonly StepRecord[]): string {
   const rows: Array<[string, string]> = [
     ['fleet (manifest) before → after', `${facts.initialFleet} → ${facts.fleetNow} servers`],
-    ['fleet changes', `${facts.added} new, ${facts.sunset} sunset, ${facts.pending} pending (too little history)`],
-    ['fleet drift', `${facts.driftPct.toFixed(2)} % (${facts.priority} priority)`],
+    [
+      'fleet changes',
+      `${facts.added} new, ${facts.sunset} sunset, ${facts.pending} pending (too little history)`,
+    ],
+    ['fleet drift', `${facts.driftPct.toFixed(2)} % (priority: ${facts.priority})`],
     ['pull request', facts.pullRequest],
     ['model before → after', `${facts.initialModel} → ${facts.retrainedModel}`],
     ['coverage before → after retrain', `${pct(facts.coverageBefore)} → ${pct(facts.coverageAfter)}`],
-    ['unknown predictions before → after', `${pct(facts.unknownBefore)} → ${pct(facts.unknownAfter)}`],
-    ['P50/P90 q-risk (all targets) before → after', `${num(facts.qRiskInitial)} → ${num(facts.qRiskRetrained)}`],
+    [
+      'manifest servers unknown to the model',
+      `${facts.unknownBefore ?? 'n/a'} → ${facts.unknownAfter ?? 'n/a'}`,
+    ],
+    [
+      'P50/P90 q-risk (all targets) before → after',
+      `${num(facts.qRiskInitial)} → ${num(facts.qRiskRetrained)}`,
+    ],
     [
       'hot swap: deploy / rollback / roll forward',
       `${facts.swapSeconds.deploy.toFixed(1)}s / ${facts.swapSeconds.rollback.toFixed(1)}s / ${facts.swapSeconds.rollForward.toFixed(1)}s (push → serving)`,

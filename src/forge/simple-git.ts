@@ -19,13 +19,20 @@ export function openGit(dir: string): SimpleGit {
 }
 
 /**
+ * Variables that make git run a program (editor, pager, askpass); simple-git refuses an explicit
+ * environment that holds them, and npm scripts set EDITOR.
+ */
+const UNSAFE = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS', 'PREFIX']);
+
+/**
  * The process environment without ambient GIT_* variables (simple-git's environment guard refuses
  * those when passed explicitly, and drops them otherwise), plus `extra`.
  */
 export function gitEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.toUpperCase().startsWith('GIT_')) env[key] = value;
+    const upper = key.toUpperCase();
+    if (value !== undefined && !upper.startsWith('GIT_') && !UNSAFE.has(upper)) env[key] = value;
   }
   return { ...env, ...extra };
 }

@@ -67,6 +67,8 @@ function sameLabels(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 
+/** Marks the comment the bot leaves when it closes the PR itself (so it may reopen the proposal later). */
+const CLOSED_BY_BOT = '<!-- fleetcast:closed -->';
 const normalize = (text: string) => text.replace(/\r\n/g, '\n').trimEnd();
 const blockedMarker = (manifestSha: string) => `<!-- fleetcast:blocked ${manifestSha} -->`;
 
@@ -121,7 +123,7 @@ export async function reconcileDriftPr(
     if (!settings.dryRun) {
       await forge.comment(
         pr.number,
-        `Fleetcast closes this pull request: ${escapeMarkdown(closeReason)}. ` +
+        `${CLOSED_BY_BOT}\nFleetcast closes this pull request: ${escapeMarkdown(closeReason)}. ` +
           'A later drift check opens a new one if the fleet drifts again.',
       );
       await forge.closePullRequest(pr.number);
@@ -139,7 +141,8 @@ export async function reconcileDriftPr(
     if (
       closed !== undefined &&
       !closed.merged &&
-      parseDriftPrBody(closed.body)?.manifestSha256 === manifestSha
+      parseDriftPrBody(closed.body)?.manifestSha256 === manifestSha &&
+      !(await forge.listComments(closed.number)).some((c) => c.includes(CLOSED_BY_BOT))
     ) {
       const note = `#${closed.number} proposed this same manifest and was closed without merging; not reopening it until the proposal changes`;
       return outcome('unchanged', undefined, { notes: [note] });

@@ -232,7 +232,18 @@ export class ForecastService {
 
   healthStatus(): HealthStatus {
     if (this.slot.current === null) return 'unavailable';
-    return this.swap.failure !== null ? 'degraded' : 'ok';
+    return this.swap.failure !== null || this.coverageGap() !== null ? 'degraded' : 'ok';
+  }
+
+  /** Why the serving model does not cover the manifest, or null when it does. */
+  coverageGap(): string | null {
+    const model = this.slot.current;
+    if (!model || !this.hasManifest) return null;
+    const missing = (this.manifest ?? []).filter((s) => !model.vocabulary.has(s.name)).map((s) => s.name);
+    if (missing.length === 0) return null;
+    const list =
+      missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, … (${missing.length} in all)` : '');
+    return `model ${model.id} lacks ${missing.length} manifest server(s), forecast as unknown: ${list}`;
   }
 
   health(): Record<string, unknown> {
@@ -242,7 +253,7 @@ export class ForecastService {
     const status = this.healthStatus();
     return {
       status,
-      reason: failure?.reason ?? (model === null ? 'no model loaded' : null),
+      reason: failure?.reason ?? (model === null ? 'no model loaded' : this.coverageGap()),
       model_id: model?.id ?? null,
       model_digest: model?.digest ?? null,
       model_age: model ? modelAge(model.id, this.now()) : null,

@@ -199,8 +199,16 @@ export class SwapController {
       if (missing.length > 0) {
         const list =
           missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, … (${missing.length} in all)` : '');
-        throw new SwapAbort(
-          `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${list}`,
+        const gap = `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${list}`;
+        // A newer model must cover the fleet. Going back to an older model is a person's decision
+        // (a revert or rollback), and at startup an incomplete model beats none: serve it, and
+        // /health stays degraded while the coverage gap lasts.
+        const active = this.deps.slot.current;
+        const rollback = active !== null && target.modelId < active.id;
+        if (active !== null && !rollback) throw new SwapAbort(gap);
+        logger?.warn(
+          { trigger, target: target.modelId, missing: missing.length },
+          `accepting ${rollback ? 'rollback' : 'startup'} model with a coverage gap`,
         );
       }
       const inputs = warmUpInputs(model, expected, windows, now().getTime() / 1000);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { driftReport } from '../helpers/drift-report-fixture.js';
-import { drift, drifting, OLD, setUp, tearDown, BRANCH, type DriftEnv } from '../helpers/drift-env.js';
+import { BRANCH, drift, drifting, NEW, OLD, setUp, tearDown, type DriftEnv } from '../helpers/drift-env.js';
 
 describe('drift action resilience and inputs', () => {
   let env: DriftEnv;
@@ -75,5 +75,28 @@ describe('drift action resilience and inputs', () => {
     assert.equal(result.exitCode, 1);
     assert.match(result.errors.join('\n'), /401/);
     assert.ok(!result.stdout.replace(/::add-mask::.*\n/g, '').includes('wrong-token-value'));
+  });
+});
+
+describe('a drift pull request closed by a person', () => {
+  let env: DriftEnv;
+  before(async () => {
+    env = await setUp();
+  });
+  after(() => tearDown(env));
+
+  test('is not reopened with the same proposal; a changed proposal opens a new one', async () => {
+    assert.equal((await drift(env, drifting())).outputs.operation, 'created');
+    env.github.pulls[0]!.state = 'closed'; // closed on GitHub without merging
+    const same = await drift(env, drifting());
+    assert.equal(same.outputs.operation, 'unchanged');
+    assert.match(same.stdout, /closed without merging/);
+    assert.equal(env.github.pulls.length, 1);
+    const more = [...NEW, 'web-30'];
+    const changed = await drift(env, driftReport({ servers: [...OLD, ...more], newServers: more }));
+    assert.equal(changed.outputs.operation, 'created');
+    assert.equal(env.github.openPulls().length, 1);
+    assert.equal(env.github.openPulls()[0]!.number, 2);
+    assert.deepEqual(env.github.violations, []);
   });
 });

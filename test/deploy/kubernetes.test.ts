@@ -35,6 +35,10 @@ function containers(workload: Obj): Obj[] {
   return podSpec(workload).containers as Obj[];
 }
 
+function allContainers(workload: Obj): Obj[] {
+  return [...((podSpec(workload).initContainers as Obj[] | undefined) ?? []), ...containers(workload)];
+}
+
 /** Parses a container's args against the real CLI (commander) with $(VAR) references resolved. */
 function assertCliArgs(container: Obj): Command {
   const env = new Map((container.env as Obj[]).map((e) => [e.name as string, e]));
@@ -60,7 +64,7 @@ function assertHardened(workload: Obj): void {
   const pod = podSpec(workload);
   assert.equal(at(pod, 'securityContext.runAsNonRoot'), true);
   assert.equal(pod.automountServiceAccountToken, false);
-  for (const c of containers(workload)) {
+  for (const c of allContainers(workload)) {
     assert.equal(at(c, 'securityContext.allowPrivilegeEscalation'), false);
     assert.equal(at(c, 'securityContext.readOnlyRootFilesystem'), true);
     assert.deepEqual(at(c, 'securityContext.capabilities.drop'), ['ALL']);
@@ -136,6 +140,13 @@ describe('Kubernetes manifests', () => {
     assert.equal(at(cron, 'spec.concurrencyPolicy'), 'Forbid');
     assert.equal(podSpec(cron).restartPolicy, 'Never');
     const [container] = containers(cron);
+    const args = container!.args as string[];
+    assert.ok(
+      args.includes('--repo-dir=/var/lib/fleetcast/repo'),
+      'runs on the checkout made by the init container',
+    );
+    const [checkout] = podSpec(cron).initContainers as Obj[];
+    assert.ok((checkout!.command as string[]).includes('/var/lib/fleetcast/repo'));
     assertCliArgs(container!);
     const githubToken = (container!.env as Obj[]).find((e) => e.name === 'GITHUB_TOKEN');
     assert.ok(at(githubToken, 'valueFrom.secretKeyRef'), 'GitHub token comes from a Secret');

@@ -15,6 +15,7 @@ const NAN = 'tft-20261102T000000Z-333333';
 const SHORT_VOCAB = 'tft-20261103T000000Z-444444';
 const CORRUPT = 'tft-20261104T000000Z-555555';
 const TAMPERED = 'tft-20261105T000000Z-666666';
+const OLD_SHORT_VOCAB = 'tft-20260901T000000Z-777777';
 const fleet = fleetOf(6);
 
 /** Writes the pointer directly (deploy would refuse the broken models, the service must too). */
@@ -47,6 +48,7 @@ describe('swap protocol with real ONNX models', () => {
       { modelId: SHORT_VOCAB, servers: fleet.slice(0, 5) },
       { modelId: CORRUPT, servers: fleet },
       { modelId: TAMPERED, servers: fleet },
+      { modelId: OLD_SHORT_VOCAB, servers: fleet.slice(0, 4) },
     ]);
     await corruptOnnx(modelDir(registry, CORRUPT));
     await deploy(registry, GOOD_1, 'first');
@@ -147,6 +149,25 @@ describe('swap protocol with real ONNX models', () => {
     for (let i = 0; i < 100 && service.slot.current?.id !== TAMPERED; i++)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(service.slot.current?.id, TAMPERED);
+    assert.equal(service.healthStatus(), 'ok');
+  });
+
+  it('follows a rollback to an older model that lacks manifest servers, and stays degraded until covered', async () => {
+    await deploy(registry, GOOD_2, 'retrained');
+    assert.equal((await service.reload('pointer')).result, 'success');
+    await pointAt(registry, OLD_SHORT_VOCAB);
+    const outcome = await service.reload('pointer');
+    assert.equal(outcome.result, 'success', outcome.reason);
+    assert.equal(service.slot.current?.id, OLD_SHORT_VOCAB);
+    assert.equal(service.healthStatus(), 'degraded');
+    assert.match(
+      String(service.health().reason),
+      /lacks 2 manifest server\(s\), forecast as unknown: web-0005, web-0006/,
+    );
+    const batch = await service.predict(['web-0006']);
+    assert.equal(batch.forecasts[0]!.known, false);
+    await deploy(registry, GOOD_1, 'roll forward');
+    assert.equal((await service.reload('pointer')).result, 'success');
     assert.equal(service.healthStatus(), 'ok');
   });
 

@@ -61,6 +61,26 @@ describe('gates', () => {
     const strict = GateConfig.parse({ accuracy: { max_ratio_unknown_vs_known: 1.3 } });
     assert.equal(gatesPassed(evaluateGates(strict, { ...base, scores: scores(0.1, 0.2, 0.5) })), false);
   });
+  it('a retrain may not be more than 10 % worse than the deployed model at P50', () => {
+    const withDeployed = (deployed: number) => [
+      ...scores(0.1, 0.2),
+      ...[0.1, 0.5, 0.9].map((quantile) => ({
+        model: 'deployed',
+        group: 'all' as const,
+        target: 'cpu_pct',
+        quantile,
+        q_risk: deployed,
+        points: 10,
+      })),
+    ];
+    const ok = evaluateGates(DEFAULT_GATES, { ...base, deployedScored: true, scores: withDeployed(0.095) });
+    assert.equal(gatesPassed(ok), true);
+    const worse = evaluateGates(DEFAULT_GATES, { ...base, deployedScored: true, scores: withDeployed(0.08) });
+    assert.equal(gatesPassed(worse), false);
+    assert.match(worse.find((g) => !g.passed)!.detail, /ratio 1\.250 > limit 1\.1/);
+    assert.equal(worse.find((g) => g.name === 'p90 vs deployed model: cpu_pct')!.enforced, false);
+  });
+
   it('coverage under 100 % fails whatever the accuracy', () => {
     const partial = computeCoverage(['a', 'b'], new Set(['a']), new Map([['a', true]]));
     const results = evaluateGates(DEFAULT_GATES, { ...base, coverage: partial, scores: scores(0.1, 0.2) });

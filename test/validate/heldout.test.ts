@@ -59,15 +59,26 @@ describe('held-out evaluation and coverage with a real ONNX model', () => {
   let dir: string;
   let model: LoadedModel;
   let nanModel: LoadedModel;
+  let other: LoadedModel;
+  let coarse: LoadedModel;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleetcast-heldout-'));
-    const [good, nan] = await makeTinyModels(dir, [{ servers }, { servers, nan: true }]);
+    const [good, nan, second, slow] = await makeTinyModels(dir, [
+      { servers },
+      { servers, nan: true },
+      { servers: servers.slice(0, 2), seed: 3 },
+      { servers, resolutionSeconds: 7200, lookbackSteps: 12, horizonSteps: 3 },
+    ]);
     model = await loadModel(join(dir, good!));
     nanModel = await loadModel(join(dir, nan!));
+    other = await loadModel(join(dir, second!));
+    coarse = await loadModel(join(dir, slow!));
   });
   after(async () => {
     await model.release();
     await nanModel.release();
+    await other.release();
+    await coarse.release();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -87,6 +98,19 @@ describe('held-out evaluation and coverage with a real ONNX model', () => {
     assert.ok(score(asHoldout, 'unknown') > 0);
     // only web-02's forecasts change: through index 0 they differ from those through its own row
     assert.notEqual(score(asHoldout, 'all'), score(asKnown, 'all'));
+  });
+
+  it('scores the deployed model on the same windows, or says why it cannot', async () => {
+    const dataset = periodicDataset();
+    const compared = await evaluateHeldOut({ dataset, model, deployed: other, holdout: new Set() });
+    assert.deepEqual(compared.models, ['model', 'seasonal_naive', 'deployed']);
+    assert.equal(compared.deployed.scored, true);
+    const deployedScore = findScore(compared.scores, 'deployed', 'all', 'cpu_pct', 0.5)!;
+    assert.equal(deployedScore.points, findScore(compared.scores, 'model', 'all', 'cpu_pct', 0.5)!.points);
+    assert.ok(Number.isFinite(deployedScore.q_risk!));
+    const skipped = await evaluateHeldOut({ dataset, model, deployed: coarse, holdout: new Set() });
+    assert.deepEqual(skipped.models, ['model', 'seasonal_naive']);
+    assert.match(skipped.deployed.note!, /uses 7200s steps, not 3600s/);
   });
 
   it('coverage names servers outside the vocabulary, without data, or with non-finite forecasts', async () => {

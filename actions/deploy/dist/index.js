@@ -43687,10 +43687,12 @@ var ALLOWED = [
 function openGit(dir) {
   return wo({ baseDir: dir, allowEnvironment: ALLOWED });
 }
+var UNSAFE = /* @__PURE__ */ new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
 function gitEnv(extra) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== void 0 && !key.toUpperCase().startsWith("GIT_")) env[key] = value;
+    const upper = key.toUpperCase();
+    if (value !== void 0 && !upper.startsWith("GIT_") && !UNSAFE.has(upper)) env[key] = value;
   }
   return { ...env, ...extra };
 }

@@ -46137,8 +46137,43 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// src/registry/checksums.ts
-import { createHash } from "node:crypto";
+// src/fleet/manifest.ts
+import { readFile } from "node:fs/promises";
+
+// src/util/atomic-write.ts
+import { randomBytes } from "node:crypto";
+import { mkdir as mkdir2, open as open3, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+function tempPathFor(target) {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+}
+async function writeFileAtomic(target, data) {
+  await mkdir2(dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  const handle = await open3(tmp, "wx", 420);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error63) {
+    await handle.close();
+    await rm2(tmp, { force: true });
+    throw error63;
+  }
+  await handle.close();
+  try {
+    await rename2(tmp, target);
+  } catch (error63) {
+    await rm2(tmp, { force: true });
+    throw error63;
+  }
+}
+function toJsonText(value) {
+  return `${JSON.stringify(value, null, 2)}
+`;
+}
+async function writeJsonAtomic(target, value) {
+  await writeFileAtomic(target, toJsonText(value));
+}
 
 // src/util/errors.ts
 var ExitCode2 = {
@@ -46174,7 +46209,468 @@ function getErrorMessage(error63) {
   }
 }
 
+// src/metrics/contract.ts
+var TIMESTAMP_COLUMN = "timestamp";
+var SERVER_COLUMN = "server_name";
+var PROFILE_COLUMN = "profile";
+var METRICS = [
+  { name: "cpu_pct", unit: "%", description: "CPU utilisation over all cores", min: 0, max: 100 },
+  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100 },
+  { name: "disk_io_mbps", unit: "MB/s", description: "disk read + write throughput", min: 0, max: 1e5 },
+  { name: "net_in_mbps", unit: "Mbit/s", description: "network receive throughput", min: 0, max: 4e5 },
+  { name: "net_out_mbps", unit: "Mbit/s", description: "network transmit throughput", min: 0, max: 4e5 },
+  { name: "latency_ms", unit: "ms", description: "mean request latency", min: 0, max: 6e5 },
+  {
+    name: "error_rate",
+    unit: "fraction",
+    description: "failed requests / requests (0 to 1)",
+    min: 0,
+    max: 1
+  }
+];
+var METRIC_NAMES = METRICS.map((m2) => m2.name);
+var CONTRACT_COLUMNS = [
+  TIMESTAMP_COLUMN,
+  SERVER_COLUMN,
+  PROFILE_COLUMN,
+  ...METRIC_NAMES
+];
+var TIMESTAMP_TYPES = [
+  "TIMESTAMP",
+  "TIMESTAMP_S",
+  "TIMESTAMP_MS",
+  "TIMESTAMP_NS",
+  "TIMESTAMP WITH TIME ZONE"
+];
+var TEXT_TYPES = ["VARCHAR"];
+var NUMERIC_TYPES = [
+  "FLOAT",
+  "DOUBLE",
+  "TINYINT",
+  "SMALLINT",
+  "INTEGER",
+  "BIGINT",
+  "UTINYINT",
+  "USMALLINT",
+  "UINTEGER",
+  "UBIGINT"
+];
+var PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+var MS_PER_DAY = 864e5;
+var MS_PER_HOUR = 36e5;
+
+// src/fleet/server-name.ts
+var SERVER_NAME_MAX_LENGTH = 128;
+var SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+function serverNameProblem(name) {
+  if (typeof name !== "string") return `server name must be a string, got ${typeof name}`;
+  if (name.length === 0) return "server name is empty";
+  if (name.length > SERVER_NAME_MAX_LENGTH) {
+    return `server name is ${name.length} characters long (at most ${SERVER_NAME_MAX_LENGTH})`;
+  }
+  if (!SERVER_NAME_PATTERN.test(name)) {
+    const bad = [...name].find((ch, i) => !(i === 0 ? /[A-Za-z0-9]/ : /[A-Za-z0-9._-]/).test(ch)) ?? "";
+    return `server name contains ${describeChar(bad)}; allowed: letters, digits, '.', '_', '-' (starting with a letter or digit)`;
+  }
+  if (name.includes("..")) return "server name contains '..'";
+  if (name.toLowerCase().endsWith(".lock")) return "server name ends with '.lock'";
+  return void 0;
+}
+function assertServerName(name, where) {
+  const problem = serverNameProblem(name);
+  if (problem !== void 0)
+    throw new InputError(`${where}: invalid server name ${preview(name)}: ${problem}`);
+  return name;
+}
+function preview(value, max = 40) {
+  const text = typeof value === "string" ? value : String(value);
+  const cut = text.length > max ? `${text.slice(0, max)}\u2026` : text;
+  return JSON.stringify(cut);
+}
+function describeChar(ch) {
+  const code = ch.codePointAt(0) ?? 0;
+  if (code < 32 || code === 127)
+    return `a control character (U+${code.toString(16).padStart(4, "0").toUpperCase()})`;
+  if (ch === "/" || ch === "\\") return `a path separator ${JSON.stringify(ch)}`;
+  if (ch === " ") return "a space";
+  return JSON.stringify(ch);
+}
+
+// src/metrics/duckdb.ts
+import { DuckDBInstance } from "@duckdb/node-api";
+function sqlString(value) {
+  if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
+  return `'${value.replaceAll("'", "''")}'`;
+}
+function sqlIdentifier(name) {
+  if (name.includes("\0")) throw new Error("SQL identifier contains a NUL character");
+  return `"${name.replaceAll('"', '""')}"`;
+}
+async function withDuckDb(fn2, options = {}) {
+  const config2 = {};
+  if (options.threads !== void 0) config2.threads = String(options.threads);
+  if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
+  const instance = await DuckDBInstance.create(":memory:", config2);
+  const conn = await instance.connect();
+  try {
+    return await fn2(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+// src/metrics/open.ts
+async function openSource(conn, source) {
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+  } catch {
+  }
+  try {
+    await source.prepare(conn);
+    const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
+    return reader.getRowObjectsJS().map((row) => ({
+      name: String(row.column_name),
+      type: String(row.column_type)
+    }));
+  } catch (error63) {
+    if (error63 instanceof FleetcastError) throw error63;
+    const message = error63 instanceof Error ? error63.message.split("\n")[0] : String(error63);
+    throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error63 });
+  }
+}
+function schemaProblems(columns) {
+  const byName = new Map(columns.map((c3) => [c3.name, c3.type]));
+  const problems = [];
+  const expect = (name, allowed, kind) => {
+    const type = byName.get(name);
+    if (type === void 0) problems.push(`missing column '${name}' (${kind})`);
+    else if (!allowed.includes(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
+  };
+  expect(TIMESTAMP_COLUMN, TIMESTAMP_TYPES, "a timestamp");
+  expect(SERVER_COLUMN, TEXT_TYPES, "text");
+  expect(PROFILE_COLUMN, TEXT_TYPES, "text");
+  for (const name of METRIC_NAMES) expect(name, NUMERIC_TYPES, "a number");
+  return problems;
+}
+function assertColumns(source, columns, required2) {
+  const problems = schemaProblems(columns).filter((p2) => required2.some((name) => p2.includes(`'${name}'`)));
+  if (problems.length > 0)
+    throw new InputError(`${source.description}: not in the metrics data contract: ${problems.join("; ")}`);
+}
+
+// src/metrics/summary.ts
+async function summarizeServersOn(conn, source, options = {}) {
+  const columns = await openSource(conn, source);
+  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
+  const untilMs = options.until?.getTime();
+  const all = await aggregate(conn, source, void 0);
+  let latest = -Infinity;
+  for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
+  for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
+  if (untilMs === void 0 || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
+  const upTo = await aggregate(conn, source, untilMs);
+  return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
+}
+function lastOf(rejected) {
+  return rejected.lastSeen?.getTime() ?? -Infinity;
+}
+async function aggregate(conn, source, untilMs) {
+  const ts2 = sqlIdentifier(TIMESTAMP_COLUMN);
+  const name = sqlIdentifier(SERVER_COLUMN);
+  const profile = sqlIdentifier(PROFILE_COLUMN);
+  const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts2} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
+  const sql = `SELECT ${name} AS name, any_value(${profile}) AS profile,
+      epoch_ms(min(${ts2})) AS first_ms, epoch_ms(max(${ts2})) AS last_ms, count(*) AS samples
+    FROM ${source.relation()} ${untilFilter}
+    GROUP BY ${name}`;
+  const reader = await conn.runAndReadAll(sql);
+  const servers = [];
+  const rejected = [];
+  let rows = 0;
+  for (const row of reader.getRows()) {
+    const [rawName, rawProfile, firstMs, lastMs, count] = row;
+    const samples = Number(count);
+    rows += samples;
+    const value = rawName === null ? null : String(rawName);
+    const firstSeen = firstMs === null ? null : new Date(Number(firstMs));
+    const lastSeen = lastMs === null ? null : new Date(Number(lastMs));
+    const problem = value === null ? "server name is missing (NULL)" : serverNameProblem(value) ?? profileProblem(rawProfile === null ? null : String(rawProfile));
+    if (problem !== void 0 || firstSeen === null || lastSeen === null) {
+      rejected.push({ value, problem: problem ?? "no valid timestamps", samples, firstSeen, lastSeen });
+      continue;
+    }
+    servers.push({ name: value, profile: String(rawProfile), firstSeen, lastSeen, samples });
+  }
+  servers.sort((a, b3) => compareNames(a.name, b3.name));
+  rejected.sort((a, b3) => compareNames(a.value ?? "", b3.value ?? ""));
+  return { source: source.description, servers, rejected, rows };
+}
+async function summarizeServers(source, options = {}, duckdb = {}) {
+  return withDuckDb((conn) => summarizeServersOn(conn, source, options), duckdb);
+}
+function profileProblem(profile) {
+  if (profile === null) return "profile is missing (NULL)";
+  if (!PROFILE_PATTERN.test(profile))
+    return `profile ${JSON.stringify(profile.slice(0, 40))} must match ${PROFILE_PATTERN.source}`;
+  return void 0;
+}
+function compareNames(a, b3) {
+  return a < b3 ? -1 : a > b3 ? 1 : 0;
+}
+
+// src/registry/schemas.ts
+var MODEL_ID_PATTERN = /^tft-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+var ModelId = external_exports.string().regex(MODEL_ID_PATTERN, "model id must look like tft-YYYYMMDDTHHMMSSZ-abcdef");
+var ServerName = external_exports.string().superRefine((name, ctx) => {
+  const problem = serverNameProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+var Index = external_exports.number().int().positive();
+var Sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+var Encoders = external_exports.object({
+  format_version: external_exports.literal(1),
+  model_id: ModelId,
+  server_id: external_exports.strictObject({
+    unknown_index: external_exports.literal(0),
+    num_embeddings: external_exports.number().int().positive(),
+    classes: external_exports.record(ServerName, Index)
+  }),
+  profile: external_exports.strictObject({ unknown_index: external_exports.literal(0), classes: external_exports.record(external_exports.string(), Index) }),
+  server_profiles: external_exports.record(ServerName, external_exports.string()),
+  observed_features: external_exports.array(external_exports.string()).min(1),
+  known_features: external_exports.array(external_exports.string()).min(1),
+  targets: external_exports.array(external_exports.string()).min(1),
+  quantiles: external_exports.array(external_exports.number().gt(0).lt(1)).min(1),
+  resolution_seconds: external_exports.number().int().positive(),
+  lookback_steps: external_exports.number().int().positive(),
+  horizon_steps: external_exports.number().int().positive()
+}).strict().superRefine((enc, ctx) => {
+  for (const [name, index] of Object.entries(enc.server_id.classes)) {
+    if (index >= enc.server_id.num_embeddings) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["server_id", "classes", name],
+        message: `index ${index} \u2265 num_embeddings`
+      });
+    }
+  }
+  for (const target of enc.targets) {
+    if (!enc.observed_features.includes(target)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["targets"],
+        message: `target ${target} is not an observed feature`
+      });
+    }
+  }
+});
+var ServerMapping = external_exports.object({
+  format_version: external_exports.literal(1),
+  servers: external_exports.record(ServerName, Index),
+  retired: external_exports.record(ServerName, Index),
+  next_index: Index
+}).strict();
+var Normalization = external_exports.object({
+  format_version: external_exports.literal(1),
+  method: external_exports.literal("encoder_window_standardize"),
+  features: external_exports.record(
+    external_exports.string(),
+    external_exports.strictObject({ transform: external_exports.enum(["none", "log1p"]), std_floor: external_exports.number().positive() })
+  )
+}).strict();
+var Pointer = external_exports.object({
+  format_version: external_exports.literal(1),
+  model_id: ModelId,
+  sha256: Sha256,
+  deployed_at: external_exports.iso.datetime(),
+  previous_model_id: ModelId.nullable(),
+  reason: external_exports.string().max(2e3)
+}).strict();
+function describeZodError(where, error63) {
+  return error63.issues.map((issue3) => `${where}: ${issue3.path.length ? issue3.path.join(".") : "(root)"}: ${issue3.message}`).join("\n");
+}
+
+// src/fleet/eligibility.ts
+function assessEligibility(server, policy) {
+  const spanMs = Math.max(0, server.lastSeen.getTime() - server.firstSeen.getTime());
+  const historyDays = spanMs / MS_PER_DAY;
+  const reasons = [];
+  const enoughHistory = historyDays >= policy.minimumHistoryDays;
+  const enoughSamples = server.samples >= policy.minimumSamples;
+  if (!enoughHistory)
+    reasons.push(
+      `${(Math.floor(historyDays * 10) / 10).toFixed(1)} days of history (needs ${policy.minimumHistoryDays})`
+    );
+  if (!enoughSamples) reasons.push(`${server.samples} samples (needs ${policy.minimumSamples})`);
+  if (enoughHistory && enoughSamples) return { eligible: true, historyDays, eligibleAt: null, reasons };
+  const historyReadyMs = server.firstSeen.getTime() + policy.minimumHistoryDays * MS_PER_DAY;
+  let samplesReadyMs = server.lastSeen.getTime();
+  if (!enoughSamples) {
+    if (server.samples < 2 || spanMs === 0)
+      return { eligible: false, historyDays, eligibleAt: null, reasons };
+    const msPerSample = spanMs / (server.samples - 1);
+    samplesReadyMs += Math.ceil((policy.minimumSamples - server.samples) * msPerSample);
+  }
+  return {
+    eligible: false,
+    historyDays,
+    eligibleAt: new Date(Math.max(historyReadyMs, samplesReadyMs)),
+    reasons
+  };
+}
+
+// src/fleet/status.ts
+function classifySilence(silentMs, policy) {
+  if (silentMs >= policy.sunsetConfirmedDays * MS_PER_DAY) return "sunset_confirmed";
+  if (silentMs >= policy.sunsetCandidateDays * MS_PER_DAY) return "sunset_candidate";
+  if (silentMs >= policy.offlineHours * MS_PER_HOUR) return "offline";
+  return "active";
+}
+function serverStatus(lastSeen, now, policy) {
+  return classifySilence(Math.max(0, now.getTime() - lastSeen.getTime()), policy);
+}
+function statusPolicyProblem(policy) {
+  const offlineDays = policy.offlineHours / 24;
+  if (!(policy.offlineHours > 0)) return "offline_hours must be > 0";
+  if (!(policy.sunsetCandidateDays > offlineDays))
+    return `sunset_candidate_days (${policy.sunsetCandidateDays}) must exceed offline_hours (${policy.offlineHours}) in days`;
+  if (!(policy.sunsetConfirmedDays > policy.sunsetCandidateDays))
+    return `sunset_days_threshold (${policy.sunsetConfirmedDays}) must exceed sunset_candidate_days (${policy.sunsetCandidateDays})`;
+  return void 0;
+}
+
+// src/fleet/assess.ts
+function assessFleet(servers, now, policy) {
+  return servers.map((server) => {
+    const eligibility = assessEligibility(server, policy.eligibility);
+    return {
+      name: server.name,
+      profile: server.profile,
+      firstSeen: server.firstSeen,
+      lastSeen: server.lastSeen,
+      samples: server.samples,
+      status: serverStatus(server.lastSeen, now, policy.status),
+      daysSilent: Math.max(0, now.getTime() - server.lastSeen.getTime()) / MS_PER_DAY,
+      historyDays: eligibility.historyDays,
+      eligible: eligibility.eligible,
+      eligibleAt: eligibility.eligibleAt,
+      pendingReasons: eligibility.reasons
+    };
+  });
+}
+function isTrainable(server) {
+  return server.eligible && server.status !== "sunset_confirmed";
+}
+function round2(value) {
+  return Math.round(value * 100) / 100;
+}
+function boundedValue(value) {
+  return value === null || value.length <= 256 ? value : `${value.slice(0, 256)}\u2026`;
+}
+
+// src/fleet/manifest.ts
+var IsoDate = external_exports.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").refine((text) => (/* @__PURE__ */ new Date(`${text}T00:00:00Z`)).toISOString().startsWith(text), "is not a real date");
+var ManifestServer = external_exports.strictObject({
+  name: ServerName,
+  profile: external_exports.string().regex(PROFILE_PATTERN, `must match ${PROFILE_PATTERN.source}`),
+  first_seen: IsoDate
+});
+var Manifest = external_exports.strictObject({ format_version: external_exports.literal(1), servers: external_exports.array(ManifestServer) }).superRefine((manifest, ctx) => {
+  manifest.servers.forEach((server, i) => {
+    const previous = manifest.servers[i - 1];
+    if (previous === void 0) return;
+    if (previous.name === server.name)
+      ctx.addIssue({
+        code: "custom",
+        path: ["servers", i, "name"],
+        message: `duplicate server ${server.name}`
+      });
+    else if (compareNames(previous.name, server.name) > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["servers", i, "name"],
+        message: `not sorted: ${server.name} comes after ${previous.name}`
+      });
+  });
+});
+function parseManifest(text, where) {
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error63) {
+    throw new InputError(
+      `${where}: not valid JSON: ${error63 instanceof Error ? error63.message : String(error63)}`
+    );
+  }
+  const result = Manifest.safeParse(json2);
+  if (result.success) return result.data;
+  const lines = result.error.issues.slice(0, 20).map((issue3) => {
+    const path = issue3.path.map((part, i) => typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`).join("");
+    return `${where}: ${path || "(root)"}: ${issue3.message}`;
+  });
+  const more = result.error.issues.length - lines.length;
+  throw new InputError(lines.join("\n") + (more > 0 ? `
+${where}: \u2026 and ${more} more problems` : ""));
+}
+async function readManifest(path) {
+  let text;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error63) {
+    const code = error63.code;
+    throw new InputError(`${path}: cannot read manifest (${code ?? String(error63)})`, { cause: error63 });
+  }
+  return parseManifest(text, path);
+}
+async function readManifestIfExists(path) {
+  try {
+    return await readManifest(path);
+  } catch (error63) {
+    if (error63 instanceof InputError && error63.cause?.code === "ENOENT")
+      return null;
+    throw error63;
+  }
+}
+function renderManifest(manifest) {
+  const servers = [...manifest.servers].sort((a, b3) => compareNames(a.name, b3.name));
+  const lines = servers.map(
+    (s) => `    ${JSON.stringify({ name: s.name, profile: s.profile, first_seen: s.first_seen })}`
+  );
+  const list = lines.length === 0 ? "[]" : `[
+${lines.join(",\n")}
+  ]`;
+  return `{
+  "format_version": ${manifest.format_version},
+  "servers": ${list}
+}
+`;
+}
+function proposeManifest(current, fleet) {
+  const before = new Map((current?.servers ?? []).map((s) => [s.name, s]));
+  const servers = [];
+  const added = [];
+  const changed = [];
+  for (const server of fleet) {
+    if (!isTrainable(server)) continue;
+    const old = before.get(server.name);
+    const entry = {
+      name: server.name,
+      profile: server.profile,
+      first_seen: old?.first_seen ?? server.firstSeen.toISOString().slice(0, 10)
+    };
+    servers.push(entry);
+    if (old === void 0) added.push(entry);
+    else if (old.profile !== entry.profile) changed.push([old, entry]);
+  }
+  servers.sort((a, b3) => compareNames(a.name, b3.name));
+  const kept = new Set(servers.map((s) => s.name));
+  const removed = [...before.values()].filter((s) => !kept.has(s.name));
+  return { manifest: { format_version: 1, servers }, added, removed, changed };
+}
+
 // src/registry/checksums.ts
+import { createHash } from "node:crypto";
 var CHECKSUMS_FILE = "SHA256SUMS";
 function sha256Text(text) {
   return createHash("sha256").update(text).digest("hex");
@@ -46188,6 +46684,99 @@ function parseChecksums(text, where) {
     entries.set(match[2], match[1]);
   });
   return entries;
+}
+
+// src/gitops/drift-proposal.ts
+var ServerList = external_exports.array(external_exports.union([external_exports.string(), external_exports.looseObject({ name: external_exports.string() })])).default([]).transform((list) => list.map((entry) => typeof entry === "string" ? entry : entry.name));
+var DriftReportInput = external_exports.looseObject({
+  drift_pct: external_exports.number().finite().min(0),
+  priority: external_exports.string(),
+  new_servers: ServerList,
+  sunset_servers: ServerList,
+  pending_servers: ServerList,
+  unknown_rate: external_exports.union([external_exports.number(), external_exports.null(), external_exports.looseObject({ rate_pct: external_exports.number().nullable().optional() })]).optional(),
+  model: external_exports.union([
+    external_exports.string(),
+    external_exports.null(),
+    external_exports.looseObject({ id: external_exports.string().nullable().optional(), model_id: external_exports.string().nullable().optional() })
+  ]).optional(),
+  model_age_days: external_exports.number().nullable().optional(),
+  stale: external_exports.boolean().default(false),
+  thresholds: external_exports.record(external_exports.string(), external_exports.unknown()).default({}),
+  decision: external_exports.looseObject({
+    retrain: external_exports.boolean(),
+    priority: external_exports.string().optional(),
+    reasons: external_exports.array(external_exports.string()).default([])
+  }),
+  manifest: Manifest
+});
+var PRIORITIES = ["none", "low", "medium", "high"];
+function parseDriftReport(json2, where) {
+  const parsed = DriftReportInput.safeParse(json2);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.slice(0, 20).map((issue3) => `${where}: ${issue3.path.join(".") || "(root)"}: ${issue3.message}`);
+    throw new InputError(lines.join("\n"));
+  }
+  const report = parsed.data;
+  for (const key of ["new_servers", "sunset_servers", "pending_servers"]) {
+    report[key].forEach((name, i) => {
+      const problem = serverNameProblem(name);
+      if (problem) throw new InputError(`${where}: ${key}[${i}]: ${problem}`);
+    });
+  }
+  return report;
+}
+function priorityOf(text) {
+  const lower = (text ?? "none").toLowerCase();
+  return PRIORITIES.includes(lower) ? lower : "none";
+}
+function unknownRatePct(value) {
+  if (value === void 0 || value === null) return null;
+  return typeof value === "number" ? value : value.rate_pct ?? null;
+}
+function modelIdOf(value) {
+  if (value === void 0 || value === null) return null;
+  return typeof value === "string" ? value : value.id ?? value.model_id ?? null;
+}
+function flattenThresholds(value, prefix = "") {
+  const out = {};
+  if (typeof value === "number") {
+    out[prefix || "value"] = value;
+  } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value))
+      Object.assign(out, flattenThresholds(inner, prefix ? `${prefix}.${key}` : key));
+  }
+  return out;
+}
+function proposalFromReport(report, manifestPath, force) {
+  const manifestText = renderManifest(report.manifest);
+  const priority = priorityOf(report.decision.priority ?? report.priority);
+  const reasons = [...report.decision.reasons];
+  const retrain = report.decision.retrain || force;
+  if (force && !report.decision.retrain) reasons.push("retraining forced by a manual run (force: true)");
+  const table = (names) => ({ names: [...names].sort(), total: names.length });
+  return {
+    retrain,
+    priority,
+    reasons,
+    manifestText,
+    body: {
+      priority,
+      driftPct: report.drift_pct,
+      fleetSize: report.manifest.servers.length,
+      unknownRatePct: unknownRatePct(report.unknown_rate),
+      modelId: modelIdOf(report.model),
+      modelAgeDays: report.model_age_days ?? null,
+      stale: report.stale,
+      thresholds: flattenThresholds(report.thresholds),
+      reasons,
+      manifestPath,
+      manifestSha256: sha256Text(manifestText),
+      newServers: table(report.new_servers),
+      sunsetServers: table(report.sunset_servers),
+      pendingServers: table(report.pending_servers)
+    }
+  };
 }
 
 // src/forge/errors.ts
@@ -46225,6 +46814,9 @@ function driftBranchName(base) {
 var SPECIAL = /[\\`*_{}[\]()#+\-.!|<>~&@:]/g;
 function escapeMarkdown(text) {
   return text.replace(/[\r\n]+/g, " ").replace(SPECIAL, (ch) => `\\${ch}`);
+}
+function unescapeMarkdown(text) {
+  return text.replace(/\\([\\`*_{}[\]()#+\-.!|<>~&@:])/g, "$1");
 }
 function formatCount(n) {
   return String(Math.trunc(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -46326,6 +46918,48 @@ function renderWithRowLimit(body, rowLimit) {
   return `${lines.join("\n")}
 `;
 }
+function parseDriftPrBody(markdown) {
+  const lines = markdown.replace(/\r\n/g, "\n").split("\n");
+  const metaLine = lines.find((l3) => l3.startsWith(META_OPEN) && l3.endsWith(META_CLOSE));
+  if (metaLine === void 0) return void 0;
+  let meta3;
+  try {
+    meta3 = JSON.parse(metaLine.slice(META_OPEN.length, -META_CLOSE.length));
+  } catch {
+    return void 0;
+  }
+  if (meta3.version !== 1) return void 0;
+  const tables = Object.fromEntries(
+    TABLES.map(([key, title]) => [key, { names: readTable(lines, title), total: meta3.totals[key] ?? 0 }])
+  );
+  return {
+    priority: meta3.priority,
+    driftPct: meta3.driftPct,
+    fleetSize: meta3.fleetSize,
+    unknownRatePct: meta3.unknownRatePct,
+    modelId: meta3.modelId,
+    modelAgeDays: meta3.modelAgeDays,
+    stale: meta3.stale,
+    thresholds: meta3.thresholds,
+    reasons: meta3.reasons,
+    manifestPath: meta3.manifestPath,
+    manifestSha256: meta3.manifestSha256,
+    ...tables
+  };
+}
+function readTable(lines, title) {
+  const start = lines.findIndex((l3) => l3.startsWith(`### ${title} (`));
+  if (start < 0) return [];
+  const names = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.startsWith("### ") || line === "---") break;
+    const cell = /^\| (.*) \|$/.exec(line);
+    if (cell === null || line === "| Server |" || line.startsWith("| \u2026 and ")) continue;
+    names.push(unescapeMarkdown(cell[1]));
+  }
+  return names;
+}
 function jsonForComment(value) {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
 }
@@ -46351,6 +46985,7 @@ function mergeLabels(current, desired) {
 function sameLabels(a, b3) {
   return a.length === b3.length && [...a].sort().join("\n") === [...b3].sort().join("\n");
 }
+var CLOSED_BY_BOT = "<!-- fleetcast:closed -->";
 var normalize = (text) => text.replace(/\r\n/g, "\n").trimEnd();
 var blockedMarker = (manifestSha) => `<!-- fleetcast:blocked ${manifestSha} -->`;
 async function reconcileDriftPr(forge, desired, settings) {
@@ -46381,7 +47016,8 @@ async function reconcileDriftPr(forge, desired, settings) {
     if (!settings.dryRun) {
       await forge.comment(
         pr2.number,
-        `Fleetcast closes this pull request: ${escapeMarkdown(closeReason)}. A later drift check opens a new one if the fleet drifts again.`
+        `${CLOSED_BY_BOT}
+Fleetcast closes this pull request: ${escapeMarkdown(closeReason)}. A later drift check opens a new one if the fleet drifts again.`
       );
       await forge.closePullRequest(pr2.number);
       if ((await foreignCommits()).length === 0) await forge.deleteBranch(branch);
@@ -46391,6 +47027,13 @@ async function reconcileDriftPr(forge, desired, settings) {
   if (!desired.retrain) throw new Error("unreachable");
   const notes = [];
   const manifestSha = sha256Text(desired.manifestText);
+  if (pr2 === void 0) {
+    const closed = await forge.findLastClosedPullRequest(branch, settings.base);
+    if (closed !== void 0 && !closed.merged && parseDriftPrBody(closed.body)?.manifestSha256 === manifestSha && !(await forge.listComments(closed.number)).some((c3) => c3.includes(CLOSED_BY_BOT))) {
+      const note = `#${closed.number} proposed this same manifest and was closed without merging; not reopening it until the proposal changes`;
+      return outcome("unchanged", void 0, { notes: [note] });
+    }
+  }
   const branchManifest = branchSha === void 0 ? void 0 : await forge.readFile(branchSha, settings.manifestPath);
   const needPush = branchManifest !== desired.manifestText;
   const foreign = needPush ? await foreignCommits() : [];
@@ -46458,6 +47101,20 @@ The latest drift check proposes a different \`${settings.manifestPath.replace(/`
     }
   }
   return outcome(operation, current, { pushed, blockedBy: blocked ? foreign : [], notes });
+}
+
+// src/gitops/drift-pr-run.ts
+async function runDriftPr(forge, report, settings) {
+  const proposal = proposalFromReport(report, settings.manifestPath, settings.force);
+  const outcome = await reconcileDriftPr(
+    forge,
+    proposal.retrain ? { retrain: true, body: proposal.body, manifestText: proposal.manifestText } : {
+      retrain: false,
+      reason: `fleet drift ${proposal.body.driftPct.toFixed(1)}% no longer calls for retraining`
+    },
+    { base: settings.base, manifestPath: settings.manifestPath, bot: settings.bot, dryRun: settings.dryRun }
+  );
+  return { proposal, outcome };
 }
 
 // src/actions/common/context.ts
@@ -50939,6 +51596,22 @@ var GitHubForge = class _GitHubForge {
       return found === void 0 ? void 0 : toPullRequest(found);
     });
   }
+  async findLastClosedPullRequest(head, base) {
+    return this.call(`find closed pull request ${head} -> ${base}`, async () => {
+      const { data } = await this.client.rest.pulls.list({
+        ...this.repoParams,
+        state: "closed",
+        head: `${this.owner}:${head}`,
+        base,
+        sort: "created",
+        direction: "desc",
+        per_page: 20
+      });
+      const mine = data.filter((pr2) => pr2.head.ref === head && pr2.base.ref === base);
+      const last = mine.sort((a, b3) => b3.number - a.number)[0];
+      return last === void 0 ? void 0 : toPullRequest(last);
+    });
+  }
   async createPullRequest(input2) {
     const pr2 = await this.call(`create pull request ${input2.head} -> ${input2.base}`, async () => {
       const { data } = await this.client.rest.pulls.create({
@@ -51139,43 +51812,8 @@ function toForgeError(operation, error63) {
 }
 
 // src/forge/local-forge.ts
-import { mkdir as mkdir4, readdir as readdir2, readFile } from "node:fs/promises";
+import { mkdir as mkdir4, readdir as readdir2, readFile as readFile2 } from "node:fs/promises";
 import { isAbsolute, join as join3, relative, resolve } from "node:path";
-
-// src/util/atomic-write.ts
-import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2, open as open3, rename as rename2, rm as rm2 } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-function tempPathFor(target) {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-}
-async function writeFileAtomic(target, data) {
-  await mkdir2(dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
-  const handle = await open3(tmp, "wx", 420);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error63) {
-    await handle.close();
-    await rm2(tmp, { force: true });
-    throw error63;
-  }
-  await handle.close();
-  try {
-    await rename2(tmp, target);
-  } catch (error63) {
-    await rm2(tmp, { force: true });
-    throw error63;
-  }
-}
-function toJsonText(value) {
-  return `${JSON.stringify(value, null, 2)}
-`;
-}
-async function writeJsonAtomic(target, value) {
-  await writeFileAtomic(target, toJsonText(value));
-}
 
 // src/forge/git-store.ts
 import { mkdir as mkdir3, mkdtemp, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
@@ -54632,10 +55270,12 @@ var ALLOWED = [
 function openGit(dir) {
   return wo({ baseDir: dir, allowEnvironment: ALLOWED });
 }
+var UNSAFE = /* @__PURE__ */ new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
 function gitEnv(extra) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== void 0 && !key.toUpperCase().startsWith("GIT_")) env[key] = value;
+    const upper = key.toUpperCase();
+    if (value !== void 0 && !upper.startsWith("GIT_") && !UNSAFE.has(upper)) env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -54847,7 +55487,7 @@ var LocalForge = class _LocalForge {
     const path = this.pullPath(number4);
     let text;
     try {
-      text = await readFile(path, "utf8");
+      text = await readFile2(path, "utf8");
     } catch (error63) {
       throw new ForgeError(`read pull request #${number4}`, `${path} not found`, {
         status: 404,
@@ -54885,6 +55525,13 @@ var LocalForge = class _LocalForge {
       (p2) => p2.state === "open" && p2.head === head && p2.base === base
     );
     return found === void 0 ? void 0 : this.toPullRequest(found);
+  }
+  async findLastClosedPullRequest(head, base) {
+    const closed = (await this.allPulls()).filter(
+      (p2) => p2.state === "closed" && p2.head === head && p2.base === base
+    );
+    const last = closed.at(-1);
+    return last === void 0 ? void 0 : this.toPullRequest(last);
   }
   async createPullRequest(input2) {
     const op = `create pull request ${input2.head} -> ${input2.base}`;
@@ -55121,560 +55768,6 @@ function retryBaseMs(env = process.env) {
   if (raw === void 0 || raw === "") return void 0;
   const value = Number(raw);
   return Number.isFinite(value) && value >= 0 ? value : void 0;
-}
-
-// src/fleet/manifest.ts
-import { readFile as readFile2 } from "node:fs/promises";
-
-// src/metrics/contract.ts
-var TIMESTAMP_COLUMN = "timestamp";
-var SERVER_COLUMN = "server_name";
-var PROFILE_COLUMN = "profile";
-var METRICS = [
-  { name: "cpu_pct", unit: "%", description: "CPU utilisation over all cores", min: 0, max: 100 },
-  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100 },
-  { name: "disk_io_mbps", unit: "MB/s", description: "disk read + write throughput", min: 0, max: 1e5 },
-  { name: "net_in_mbps", unit: "Mbit/s", description: "network receive throughput", min: 0, max: 4e5 },
-  { name: "net_out_mbps", unit: "Mbit/s", description: "network transmit throughput", min: 0, max: 4e5 },
-  { name: "latency_ms", unit: "ms", description: "mean request latency", min: 0, max: 6e5 },
-  {
-    name: "error_rate",
-    unit: "fraction",
-    description: "failed requests / requests (0 to 1)",
-    min: 0,
-    max: 1
-  }
-];
-var METRIC_NAMES = METRICS.map((m2) => m2.name);
-var CONTRACT_COLUMNS = [
-  TIMESTAMP_COLUMN,
-  SERVER_COLUMN,
-  PROFILE_COLUMN,
-  ...METRIC_NAMES
-];
-var TIMESTAMP_TYPES = [
-  "TIMESTAMP",
-  "TIMESTAMP_S",
-  "TIMESTAMP_MS",
-  "TIMESTAMP_NS",
-  "TIMESTAMP WITH TIME ZONE"
-];
-var TEXT_TYPES = ["VARCHAR"];
-var NUMERIC_TYPES = [
-  "FLOAT",
-  "DOUBLE",
-  "TINYINT",
-  "SMALLINT",
-  "INTEGER",
-  "BIGINT",
-  "UTINYINT",
-  "USMALLINT",
-  "UINTEGER",
-  "UBIGINT"
-];
-var PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
-var MS_PER_DAY = 864e5;
-var MS_PER_HOUR = 36e5;
-
-// src/fleet/server-name.ts
-var SERVER_NAME_MAX_LENGTH = 128;
-var SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-function serverNameProblem(name) {
-  if (typeof name !== "string") return `server name must be a string, got ${typeof name}`;
-  if (name.length === 0) return "server name is empty";
-  if (name.length > SERVER_NAME_MAX_LENGTH) {
-    return `server name is ${name.length} characters long (at most ${SERVER_NAME_MAX_LENGTH})`;
-  }
-  if (!SERVER_NAME_PATTERN.test(name)) {
-    const bad = [...name].find((ch, i) => !(i === 0 ? /[A-Za-z0-9]/ : /[A-Za-z0-9._-]/).test(ch)) ?? "";
-    return `server name contains ${describeChar(bad)}; allowed: letters, digits, '.', '_', '-' (starting with a letter or digit)`;
-  }
-  if (name.includes("..")) return "server name contains '..'";
-  if (name.toLowerCase().endsWith(".lock")) return "server name ends with '.lock'";
-  return void 0;
-}
-function assertServerName(name, where) {
-  const problem = serverNameProblem(name);
-  if (problem !== void 0)
-    throw new InputError(`${where}: invalid server name ${preview(name)}: ${problem}`);
-  return name;
-}
-function preview(value, max = 40) {
-  const text = typeof value === "string" ? value : String(value);
-  const cut = text.length > max ? `${text.slice(0, max)}\u2026` : text;
-  return JSON.stringify(cut);
-}
-function describeChar(ch) {
-  const code = ch.codePointAt(0) ?? 0;
-  if (code < 32 || code === 127)
-    return `a control character (U+${code.toString(16).padStart(4, "0").toUpperCase()})`;
-  if (ch === "/" || ch === "\\") return `a path separator ${JSON.stringify(ch)}`;
-  if (ch === " ") return "a space";
-  return JSON.stringify(ch);
-}
-
-// src/metrics/duckdb.ts
-import { DuckDBInstance } from "@duckdb/node-api";
-function sqlString(value) {
-  if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
-  return `'${value.replaceAll("'", "''")}'`;
-}
-function sqlIdentifier(name) {
-  if (name.includes("\0")) throw new Error("SQL identifier contains a NUL character");
-  return `"${name.replaceAll('"', '""')}"`;
-}
-async function withDuckDb(fn2, options = {}) {
-  const config2 = {};
-  if (options.threads !== void 0) config2.threads = String(options.threads);
-  if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
-  const instance = await DuckDBInstance.create(":memory:", config2);
-  const conn = await instance.connect();
-  try {
-    return await fn2(conn);
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-}
-
-// src/metrics/open.ts
-async function openSource(conn, source) {
-  try {
-    await conn.run("SET TimeZone = 'UTC'");
-  } catch {
-  }
-  try {
-    await source.prepare(conn);
-    const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
-    return reader.getRowObjectsJS().map((row) => ({
-      name: String(row.column_name),
-      type: String(row.column_type)
-    }));
-  } catch (error63) {
-    if (error63 instanceof FleetcastError) throw error63;
-    const message = error63 instanceof Error ? error63.message.split("\n")[0] : String(error63);
-    throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error63 });
-  }
-}
-function schemaProblems(columns) {
-  const byName = new Map(columns.map((c3) => [c3.name, c3.type]));
-  const problems = [];
-  const expect = (name, allowed, kind) => {
-    const type = byName.get(name);
-    if (type === void 0) problems.push(`missing column '${name}' (${kind})`);
-    else if (!allowed.includes(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
-  };
-  expect(TIMESTAMP_COLUMN, TIMESTAMP_TYPES, "a timestamp");
-  expect(SERVER_COLUMN, TEXT_TYPES, "text");
-  expect(PROFILE_COLUMN, TEXT_TYPES, "text");
-  for (const name of METRIC_NAMES) expect(name, NUMERIC_TYPES, "a number");
-  return problems;
-}
-function assertColumns(source, columns, required2) {
-  const problems = schemaProblems(columns).filter((p2) => required2.some((name) => p2.includes(`'${name}'`)));
-  if (problems.length > 0)
-    throw new InputError(`${source.description}: not in the metrics data contract: ${problems.join("; ")}`);
-}
-
-// src/metrics/summary.ts
-async function summarizeServersOn(conn, source, options = {}) {
-  const columns = await openSource(conn, source);
-  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
-  const untilMs = options.until?.getTime();
-  const all = await aggregate(conn, source, void 0);
-  let latest = -Infinity;
-  for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
-  for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
-  if (untilMs === void 0 || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
-  const upTo = await aggregate(conn, source, untilMs);
-  return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
-}
-function lastOf(rejected) {
-  return rejected.lastSeen?.getTime() ?? -Infinity;
-}
-async function aggregate(conn, source, untilMs) {
-  const ts2 = sqlIdentifier(TIMESTAMP_COLUMN);
-  const name = sqlIdentifier(SERVER_COLUMN);
-  const profile = sqlIdentifier(PROFILE_COLUMN);
-  const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts2} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
-  const sql = `SELECT ${name} AS name, any_value(${profile}) AS profile,
-      epoch_ms(min(${ts2})) AS first_ms, epoch_ms(max(${ts2})) AS last_ms, count(*) AS samples
-    FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}`;
-  const reader = await conn.runAndReadAll(sql);
-  const servers = [];
-  const rejected = [];
-  let rows = 0;
-  for (const row of reader.getRows()) {
-    const [rawName, rawProfile, firstMs, lastMs, count] = row;
-    const samples = Number(count);
-    rows += samples;
-    const value = rawName === null ? null : String(rawName);
-    const firstSeen = firstMs === null ? null : new Date(Number(firstMs));
-    const lastSeen = lastMs === null ? null : new Date(Number(lastMs));
-    const problem = value === null ? "server name is missing (NULL)" : serverNameProblem(value) ?? profileProblem(rawProfile === null ? null : String(rawProfile));
-    if (problem !== void 0 || firstSeen === null || lastSeen === null) {
-      rejected.push({ value, problem: problem ?? "no valid timestamps", samples, firstSeen, lastSeen });
-      continue;
-    }
-    servers.push({ name: value, profile: String(rawProfile), firstSeen, lastSeen, samples });
-  }
-  servers.sort((a, b3) => compareNames(a.name, b3.name));
-  rejected.sort((a, b3) => compareNames(a.value ?? "", b3.value ?? ""));
-  return { source: source.description, servers, rejected, rows };
-}
-async function summarizeServers(source, options = {}, duckdb = {}) {
-  return withDuckDb((conn) => summarizeServersOn(conn, source, options), duckdb);
-}
-function profileProblem(profile) {
-  if (profile === null) return "profile is missing (NULL)";
-  if (!PROFILE_PATTERN.test(profile))
-    return `profile ${JSON.stringify(profile.slice(0, 40))} must match ${PROFILE_PATTERN.source}`;
-  return void 0;
-}
-function compareNames(a, b3) {
-  return a < b3 ? -1 : a > b3 ? 1 : 0;
-}
-
-// src/registry/schemas.ts
-var MODEL_ID_PATTERN = /^tft-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-var ModelId = external_exports.string().regex(MODEL_ID_PATTERN, "model id must look like tft-YYYYMMDDTHHMMSSZ-abcdef");
-var ServerName = external_exports.string().superRefine((name, ctx) => {
-  const problem = serverNameProblem(name);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
-var Index = external_exports.number().int().positive();
-var Sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
-var Encoders = external_exports.object({
-  format_version: external_exports.literal(1),
-  model_id: ModelId,
-  server_id: external_exports.strictObject({
-    unknown_index: external_exports.literal(0),
-    num_embeddings: external_exports.number().int().positive(),
-    classes: external_exports.record(ServerName, Index)
-  }),
-  profile: external_exports.strictObject({ unknown_index: external_exports.literal(0), classes: external_exports.record(external_exports.string(), Index) }),
-  server_profiles: external_exports.record(ServerName, external_exports.string()),
-  observed_features: external_exports.array(external_exports.string()).min(1),
-  known_features: external_exports.array(external_exports.string()).min(1),
-  targets: external_exports.array(external_exports.string()).min(1),
-  quantiles: external_exports.array(external_exports.number().gt(0).lt(1)).min(1),
-  resolution_seconds: external_exports.number().int().positive(),
-  lookback_steps: external_exports.number().int().positive(),
-  horizon_steps: external_exports.number().int().positive()
-}).strict().superRefine((enc, ctx) => {
-  for (const [name, index] of Object.entries(enc.server_id.classes)) {
-    if (index >= enc.server_id.num_embeddings) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["server_id", "classes", name],
-        message: `index ${index} \u2265 num_embeddings`
-      });
-    }
-  }
-  for (const target of enc.targets) {
-    if (!enc.observed_features.includes(target)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["targets"],
-        message: `target ${target} is not an observed feature`
-      });
-    }
-  }
-});
-var ServerMapping = external_exports.object({
-  format_version: external_exports.literal(1),
-  servers: external_exports.record(ServerName, Index),
-  retired: external_exports.record(ServerName, Index),
-  next_index: Index
-}).strict();
-var Normalization = external_exports.object({
-  format_version: external_exports.literal(1),
-  method: external_exports.literal("encoder_window_standardize"),
-  features: external_exports.record(
-    external_exports.string(),
-    external_exports.strictObject({ transform: external_exports.enum(["none", "log1p"]), std_floor: external_exports.number().positive() })
-  )
-}).strict();
-var Pointer = external_exports.object({
-  format_version: external_exports.literal(1),
-  model_id: ModelId,
-  sha256: Sha256,
-  deployed_at: external_exports.iso.datetime(),
-  previous_model_id: ModelId.nullable(),
-  reason: external_exports.string().max(2e3)
-}).strict();
-function describeZodError(where, error63) {
-  return error63.issues.map((issue3) => `${where}: ${issue3.path.length ? issue3.path.join(".") : "(root)"}: ${issue3.message}`).join("\n");
-}
-
-// src/fleet/eligibility.ts
-function assessEligibility(server, policy) {
-  const spanMs = Math.max(0, server.lastSeen.getTime() - server.firstSeen.getTime());
-  const historyDays = spanMs / MS_PER_DAY;
-  const reasons = [];
-  const enoughHistory = historyDays >= policy.minimumHistoryDays;
-  const enoughSamples = server.samples >= policy.minimumSamples;
-  if (!enoughHistory)
-    reasons.push(`${historyDays.toFixed(1)} days of history (needs ${policy.minimumHistoryDays})`);
-  if (!enoughSamples) reasons.push(`${server.samples} samples (needs ${policy.minimumSamples})`);
-  if (enoughHistory && enoughSamples) return { eligible: true, historyDays, eligibleAt: null, reasons };
-  const historyReadyMs = server.firstSeen.getTime() + policy.minimumHistoryDays * MS_PER_DAY;
-  let samplesReadyMs = server.lastSeen.getTime();
-  if (!enoughSamples) {
-    if (server.samples < 2 || spanMs === 0)
-      return { eligible: false, historyDays, eligibleAt: null, reasons };
-    const msPerSample = spanMs / (server.samples - 1);
-    samplesReadyMs += Math.ceil((policy.minimumSamples - server.samples) * msPerSample);
-  }
-  return {
-    eligible: false,
-    historyDays,
-    eligibleAt: new Date(Math.max(historyReadyMs, samplesReadyMs)),
-    reasons
-  };
-}
-
-// src/fleet/status.ts
-function classifySilence(silentMs, policy) {
-  if (silentMs >= policy.sunsetConfirmedDays * MS_PER_DAY) return "sunset_confirmed";
-  if (silentMs >= policy.sunsetCandidateDays * MS_PER_DAY) return "sunset_candidate";
-  if (silentMs >= policy.offlineHours * MS_PER_HOUR) return "offline";
-  return "active";
-}
-function serverStatus(lastSeen, now, policy) {
-  return classifySilence(Math.max(0, now.getTime() - lastSeen.getTime()), policy);
-}
-function statusPolicyProblem(policy) {
-  const offlineDays = policy.offlineHours / 24;
-  if (!(policy.offlineHours > 0)) return "offline_hours must be > 0";
-  if (!(policy.sunsetCandidateDays > offlineDays))
-    return `sunset_candidate_days (${policy.sunsetCandidateDays}) must exceed offline_hours (${policy.offlineHours}) in days`;
-  if (!(policy.sunsetConfirmedDays > policy.sunsetCandidateDays))
-    return `sunset_days_threshold (${policy.sunsetConfirmedDays}) must exceed sunset_candidate_days (${policy.sunsetCandidateDays})`;
-  return void 0;
-}
-
-// src/fleet/assess.ts
-function assessFleet(servers, now, policy) {
-  return servers.map((server) => {
-    const eligibility = assessEligibility(server, policy.eligibility);
-    return {
-      name: server.name,
-      profile: server.profile,
-      firstSeen: server.firstSeen,
-      lastSeen: server.lastSeen,
-      samples: server.samples,
-      status: serverStatus(server.lastSeen, now, policy.status),
-      daysSilent: Math.max(0, now.getTime() - server.lastSeen.getTime()) / MS_PER_DAY,
-      historyDays: eligibility.historyDays,
-      eligible: eligibility.eligible,
-      eligibleAt: eligibility.eligibleAt,
-      pendingReasons: eligibility.reasons
-    };
-  });
-}
-function isTrainable(server) {
-  return server.eligible && server.status !== "sunset_confirmed";
-}
-function round2(value) {
-  return Math.round(value * 100) / 100;
-}
-function boundedValue(value) {
-  return value === null || value.length <= 256 ? value : `${value.slice(0, 256)}\u2026`;
-}
-
-// src/fleet/manifest.ts
-var IsoDate = external_exports.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").refine((text) => (/* @__PURE__ */ new Date(`${text}T00:00:00Z`)).toISOString().startsWith(text), "is not a real date");
-var ManifestServer = external_exports.strictObject({
-  name: ServerName,
-  profile: external_exports.string().regex(PROFILE_PATTERN, `must match ${PROFILE_PATTERN.source}`),
-  first_seen: IsoDate
-});
-var Manifest = external_exports.strictObject({ format_version: external_exports.literal(1), servers: external_exports.array(ManifestServer) }).superRefine((manifest, ctx) => {
-  manifest.servers.forEach((server, i) => {
-    const previous = manifest.servers[i - 1];
-    if (previous === void 0) return;
-    if (previous.name === server.name)
-      ctx.addIssue({
-        code: "custom",
-        path: ["servers", i, "name"],
-        message: `duplicate server ${server.name}`
-      });
-    else if (compareNames(previous.name, server.name) > 0)
-      ctx.addIssue({
-        code: "custom",
-        path: ["servers", i, "name"],
-        message: `not sorted: ${server.name} comes after ${previous.name}`
-      });
-  });
-});
-function parseManifest(text, where) {
-  let json2;
-  try {
-    json2 = JSON.parse(text);
-  } catch (error63) {
-    throw new InputError(
-      `${where}: not valid JSON: ${error63 instanceof Error ? error63.message : String(error63)}`
-    );
-  }
-  const result = Manifest.safeParse(json2);
-  if (result.success) return result.data;
-  const lines = result.error.issues.slice(0, 20).map((issue3) => {
-    const path = issue3.path.map((part, i) => typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`).join("");
-    return `${where}: ${path || "(root)"}: ${issue3.message}`;
-  });
-  const more = result.error.issues.length - lines.length;
-  throw new InputError(lines.join("\n") + (more > 0 ? `
-${where}: \u2026 and ${more} more problems` : ""));
-}
-async function readManifest(path) {
-  let text;
-  try {
-    text = await readFile2(path, "utf8");
-  } catch (error63) {
-    const code = error63.code;
-    throw new InputError(`${path}: cannot read manifest (${code ?? String(error63)})`, { cause: error63 });
-  }
-  return parseManifest(text, path);
-}
-async function readManifestIfExists(path) {
-  try {
-    return await readManifest(path);
-  } catch (error63) {
-    if (error63 instanceof InputError && error63.cause?.code === "ENOENT")
-      return null;
-    throw error63;
-  }
-}
-function renderManifest(manifest) {
-  const servers = [...manifest.servers].sort((a, b3) => compareNames(a.name, b3.name));
-  const lines = servers.map(
-    (s) => `    ${JSON.stringify({ name: s.name, profile: s.profile, first_seen: s.first_seen })}`
-  );
-  const list = lines.length === 0 ? "[]" : `[
-${lines.join(",\n")}
-  ]`;
-  return `{
-  "format_version": ${manifest.format_version},
-  "servers": ${list}
-}
-`;
-}
-function proposeManifest(current, fleet) {
-  const before = new Map((current?.servers ?? []).map((s) => [s.name, s]));
-  const servers = [];
-  const added = [];
-  const changed = [];
-  for (const server of fleet) {
-    if (!isTrainable(server)) continue;
-    const old = before.get(server.name);
-    const entry = {
-      name: server.name,
-      profile: server.profile,
-      first_seen: old?.first_seen ?? server.firstSeen.toISOString().slice(0, 10)
-    };
-    servers.push(entry);
-    if (old === void 0) added.push(entry);
-    else if (old.profile !== entry.profile) changed.push([old, entry]);
-  }
-  servers.sort((a, b3) => compareNames(a.name, b3.name));
-  const kept = new Set(servers.map((s) => s.name));
-  const removed = [...before.values()].filter((s) => !kept.has(s.name));
-  return { manifest: { format_version: 1, servers }, added, removed, changed };
-}
-
-// src/actions/drift-report.ts
-var ServerList = external_exports.array(external_exports.union([external_exports.string(), external_exports.looseObject({ name: external_exports.string() })])).default([]).transform((list) => list.map((entry) => typeof entry === "string" ? entry : entry.name));
-var DriftReportInput = external_exports.looseObject({
-  drift_pct: external_exports.number().finite().min(0),
-  priority: external_exports.string(),
-  new_servers: ServerList,
-  sunset_servers: ServerList,
-  pending_servers: ServerList,
-  unknown_rate: external_exports.union([external_exports.number(), external_exports.null(), external_exports.looseObject({ rate_pct: external_exports.number().nullable().optional() })]).optional(),
-  model: external_exports.union([
-    external_exports.string(),
-    external_exports.null(),
-    external_exports.looseObject({ id: external_exports.string().optional(), model_id: external_exports.string().optional() })
-  ]).optional(),
-  model_age_days: external_exports.number().nullable().optional(),
-  stale: external_exports.boolean().default(false),
-  thresholds: external_exports.record(external_exports.string(), external_exports.unknown()).default({}),
-  decision: external_exports.looseObject({
-    retrain: external_exports.boolean(),
-    priority: external_exports.string().optional(),
-    reasons: external_exports.array(external_exports.string()).default([])
-  }),
-  manifest: Manifest
-});
-var PRIORITIES = ["none", "low", "medium", "high"];
-function parseDriftReport(json2, where) {
-  const parsed = DriftReportInput.safeParse(json2);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 20).map((issue3) => `${where}: ${issue3.path.join(".") || "(root)"}: ${issue3.message}`);
-    throw new InputError(lines.join("\n"));
-  }
-  const report = parsed.data;
-  for (const key of ["new_servers", "sunset_servers", "pending_servers"]) {
-    report[key].forEach((name, i) => {
-      const problem = serverNameProblem(name);
-      if (problem) throw new InputError(`${where}: ${key}[${i}]: ${problem}`);
-    });
-  }
-  return report;
-}
-function priorityOf(text) {
-  const lower = (text ?? "none").toLowerCase();
-  return PRIORITIES.includes(lower) ? lower : "none";
-}
-function unknownRatePct(value) {
-  if (value === void 0 || value === null) return null;
-  return typeof value === "number" ? value : value.rate_pct ?? null;
-}
-function modelIdOf(value) {
-  if (value === void 0 || value === null) return null;
-  return typeof value === "string" ? value : value.id ?? value.model_id ?? null;
-}
-function flattenThresholds(value, prefix = "") {
-  const out = {};
-  if (typeof value === "number") {
-    out[prefix || "value"] = value;
-  } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value))
-      Object.assign(out, flattenThresholds(inner, prefix ? `${prefix}.${key}` : key));
-  }
-  return out;
-}
-function proposalFromReport(report, manifestPath, force) {
-  const manifestText = renderManifest(report.manifest);
-  const priority = priorityOf(report.decision.priority ?? report.priority);
-  const reasons = [...report.decision.reasons];
-  const retrain = report.decision.retrain || force;
-  if (force && !report.decision.retrain) reasons.push("retraining forced by a manual run (force: true)");
-  const table = (names) => ({ names: [...names].sort(), total: names.length });
-  return {
-    retrain,
-    priority,
-    reasons,
-    manifestText,
-    body: {
-      priority,
-      driftPct: report.drift_pct,
-      fleetSize: report.manifest.servers.length,
-      unknownRatePct: unknownRatePct(report.unknown_rate),
-      modelId: modelIdOf(report.model),
-      modelAgeDays: report.model_age_days ?? null,
-      stale: report.stale,
-      thresholds: flattenThresholds(report.thresholds),
-      reasons,
-      manifestPath,
-      manifestSha256: sha256Text(manifestText),
-      newServers: table(report.new_servers),
-      sunsetServers: table(report.sunset_servers),
-      pendingServers: table(report.pending_servers)
-    }
-  };
 }
 
 // src/drift/compute.ts
@@ -56525,27 +56618,20 @@ async function run() {
     webhook = settings.slack_webhook;
     const context = runContext();
     const report = await loadReport(settings, workspace);
-    const proposal = proposalFromReport(report, settings.manifest_path, settings.force);
+    const forge = await openForge(settings, retryBaseMs());
+    const { proposal, outcome } = await runDriftPr(forge, report, {
+      base: settings.base_branch,
+      manifestPath: settings.manifest_path,
+      bot: { name: settings.bot_name, email: settings.bot_email },
+      dryRun: settings.dry_run,
+      force: settings.force
+    });
     if (report.stale)
       warning(
         `model ${proposal.body.modelId ?? ""} is stale (${report.model_age_days ?? "?"} days old)`
       );
     if (proposal.body.pendingServers.total > 0)
       warning(`${proposal.body.pendingServers.total} new servers lack enough history to train on yet`);
-    const forge = await openForge(settings, retryBaseMs());
-    const outcome = await reconcileDriftPr(
-      forge,
-      proposal.retrain ? { retrain: true, body: proposal.body, manifestText: proposal.manifestText } : {
-        retrain: false,
-        reason: `fleet drift ${proposal.body.driftPct.toFixed(1)}% no longer calls for retraining`
-      },
-      {
-        base: settings.base_branch,
-        manifestPath: settings.manifest_path,
-        bot: { name: settings.bot_name, email: settings.bot_email },
-        dryRun: settings.dry_run
-      }
-    );
     for (const note of outcome.notes) info(note);
     if (outcome.blockedBy.length > 0) {
       warning(

@@ -39403,7 +39403,7 @@ function headlineQRisk(validation) {
 import { existsSync as existsSync5 } from "node:fs";
 import { copyFile as copyFile3, mkdir as mkdir4, mkdtemp, readFile as readFile8, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join7, resolve as resolve3 } from "node:path";
+import { join as join8, resolve as resolve3 } from "node:path";
 
 // src/dataset/build.ts
 import { listValue as listValue2 } from "@duckdb/node-api";
@@ -39664,7 +39664,9 @@ function assessEligibility(server, policy) {
   const enoughHistory = historyDays >= policy.minimumHistoryDays;
   const enoughSamples = server.samples >= policy.minimumSamples;
   if (!enoughHistory)
-    reasons.push(`${historyDays.toFixed(1)} days of history (needs ${policy.minimumHistoryDays})`);
+    reasons.push(
+      `${(Math.floor(historyDays * 10) / 10).toFixed(1)} days of history (needs ${policy.minimumHistoryDays})`
+    );
   if (!enoughSamples) reasons.push(`${server.samples} samples (needs ${policy.minimumSamples})`);
   if (enoughHistory && enoughSamples) return { eligible: true, historyDays, eligibleAt: null, reasons };
   const historyReadyMs = server.firstSeen.getTime() + policy.minimumHistoryDays * MS_PER_DAY;
@@ -39776,23 +39778,6 @@ async function validateOn(conn, source, options) {
       examples
     });
   }
-  const dup = await conn.runAndReadAll(
-    `SELECT count(*), sum(n - 1) FROM (SELECT count(*) AS n FROM ${rel} WHERE ${ts} IS NOT NULL GROUP BY ${name}, ${ts} HAVING count(*) > 1)`
-  );
-  const [dupKeys, dupRows] = dup.getRows()[0] ?? [0, 0];
-  if (Number(dupKeys ?? 0) > 0) {
-    const examples = await examplesOf(
-      conn,
-      `SELECT ${name}, ${ts}::VARCHAR, count(*)::VARCHAR || ' rows' FROM ${rel} WHERE ${ts} IS NOT NULL GROUP BY ${name}, ${ts} HAVING count(*) > 1 ORDER BY 1, 2 LIMIT ${EXAMPLES}`
-    );
-    problems.push({
-      check: "duplicate_rows",
-      severity: "error",
-      count: Number(dupRows ?? 0),
-      message: `${Number(dupRows)} extra rows repeat a (server_name, timestamp) pair (${Number(dupKeys)} pairs)`,
-      examples
-    });
-  }
   const summary2 = await summarizeServersOn(conn, source);
   servers = summary2.servers.length;
   if (summary2.rejected.length > 0)
@@ -39827,20 +39812,34 @@ async function validateOn(conn, source, options) {
     });
   const interval = options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
   const limitUs = Math.round(interval * (options.gapFactor ?? 3) * 1e6);
-  const gaps = await conn.runAndReadAll(
-    `WITH steps AS (
-       SELECT ${name} AS server, ${ts} AS seen_at, epoch_us(${ts}) - epoch_us(lag(${ts}) OVER (PARTITION BY ${name} ORDER BY ${ts})) AS step_us
-       FROM ${rel} WHERE ${ts} IS NOT NULL AND ${name} IS NOT NULL)
-     SELECT count(*), count(DISTINCT server), max(step_us) FROM steps WHERE step_us > ${limitUs}`
+  const stepsSql = `SELECT ${name} AS server, ${ts} AS seen_at,
+       epoch_us(${ts}) - epoch_us(lag(${ts}) OVER (PARTITION BY ${name} ORDER BY ${ts})) AS step_us
+     FROM ${rel} WHERE ${ts} IS NOT NULL AND ${name} IS NOT NULL`;
+  const stepStats = await conn.runAndReadAll(
+    `SELECT count(*) FILTER (WHERE step_us = 0), count(*) FILTER (WHERE step_us > ${limitUs}),
+       count(DISTINCT server) FILTER (WHERE step_us > ${limitUs}), max(step_us)
+     FROM (${stepsSql})`
   );
-  const [gapCount, gapServers, gapMax] = gaps.getRows()[0] ?? [0, 0, null];
+  const [dupRows, gapCount, gapServers, gapMax] = stepStats.getRows()[0] ?? [0, 0, 0, null];
+  if (Number(dupRows ?? 0) > 0) {
+    const examples = await examplesOf(
+      conn,
+      `SELECT server, seen_at::VARCHAR, (count(*) + 1)::VARCHAR || ' rows' FROM (${stepsSql})
+       WHERE step_us = 0 GROUP BY server, seen_at ORDER BY 1, 2 LIMIT ${EXAMPLES}`
+    );
+    problems.push({
+      check: "duplicate_rows",
+      severity: "error",
+      count: Number(dupRows),
+      message: `${Number(dupRows)} extra rows repeat a (server_name, timestamp) pair`,
+      examples
+    });
+  }
   if (Number(gapCount ?? 0) > 0) {
     const examples = await examplesOf(
       conn,
-      `SELECT server, seen_at::VARCHAR, 'gap of ' || round(step_us / 60000000.0, 1)::VARCHAR || ' min' FROM (
-         SELECT ${name} AS server, ${ts} AS seen_at, epoch_us(${ts}) - epoch_us(lag(${ts}) OVER (PARTITION BY ${name} ORDER BY ${ts})) AS step_us
-         FROM ${rel} WHERE ${ts} IS NOT NULL AND ${name} IS NOT NULL)
-       WHERE step_us > ${limitUs} ORDER BY step_us DESC, server LIMIT ${EXAMPLES}`
+      `SELECT server, seen_at::VARCHAR, 'gap of ' || round(step_us / 60000000.0, 1)::VARCHAR || ' min'
+       FROM (${stepsSql}) WHERE step_us > ${limitUs} ORDER BY step_us DESC, server LIMIT ${EXAMPLES}`
     );
     problems.push({
       check: "gaps",
@@ -41919,7 +41918,7 @@ function gitCommit() {
 
 // src/train/deployed.ts
 import { existsSync as existsSync3 } from "node:fs";
-import { join as join6 } from "node:path";
+import { basename as basename4, join as join7 } from "node:path";
 
 // src/registry/list-models.ts
 import { readdir as readdir4 } from "node:fs/promises";
@@ -41952,19 +41951,41 @@ async function listModelIds(registry2) {
   }
   return entries.filter((e) => e.isDirectory() && isModelId(e.name)).map((e) => e.name).sort();
 }
+async function newestModelId(registry2) {
+  const ids = await listModelIds(registry2);
+  return ids.at(-1) ?? null;
+}
+async function deployedModelId(registry2) {
+  return (await readPointer(registry2))?.model_id ?? null;
+}
+async function previousModelDir(registry2) {
+  const id = await deployedModelId(registry2) ?? await newestModelId(registry2);
+  return id === null ? null : modelDir(registry2, id);
+}
+
+// src/registry/read-model.ts
+import { basename as basename3, join as join6 } from "node:path";
+async function assertChecksums(dir) {
+  const result = await verifyChecksums(dir);
+  if (!result.ok)
+    throw new GateError(
+      `${join6(dir, CHECKSUMS_FILE)}: model files failed verification:
+  ${result.problems.join("\n  ")}`
+    );
+  return result.digest;
+}
 
 // src/train/deployed.ts
 async function previousMapping(registry2) {
-  const pointer = await readPointer(registry2);
-  let id = pointer?.model_id ?? null;
-  if (id === null) id = (await listModelIds(registry2)).at(-1) ?? null;
-  if (id === null) return { mapping: null, from: null };
-  const path = join6(modelDir(registry2, id), MODEL_FILES.mapping);
+  const dir = await previousModelDir(registry2);
+  if (dir === null) return { mapping: null, from: null };
+  const path = join7(dir, MODEL_FILES.mapping);
   if (!existsSync3(path))
     throw new InputError(
-      `${path}: not found (${pointer ? "current.json points at" : "newest registry model is"} ${id}); cannot keep server indices stable`
+      `${path}: not found (the deployed or newest model of ${registry2}); cannot keep server indices stable`
     );
-  return { mapping: await readJsonFile(path, ServerMapping), from: id };
+  await assertChecksums(dir);
+  return { mapping: await readJsonFile(path, ServerMapping), from: basename4(dir) };
 }
 async function loadBaseline(registry2, explicitDir) {
   try {
@@ -42143,9 +42164,9 @@ async function trainModel(options) {
     `train: model ${modelId}, ${manifest.servers.length} manifest servers; server indices ${prev.from ? `continue from ${prev.from}` : "start fresh"}`
   );
   const workKeptByUser = options.work !== void 0;
-  const workDir = options.work ? resolve3(options.work) : await mkdtemp(join7(tmpdir(), "fleetcast-train-"));
+  const workDir = options.work ? resolve3(options.work) : await mkdtemp(join8(tmpdir(), "fleetcast-train-"));
   await mkdir4(workDir, { recursive: true });
-  const datasetDir = join7(workDir, "dataset");
+  const datasetDir = join8(workDir, "dataset");
   let built;
   try {
     built = await buildDatasetDir(datasetDir, {
@@ -42171,7 +42192,8 @@ async function trainModel(options) {
       mapping,
       built,
       workDir,
-      workKeptByUser
+      workKeptByUser,
+      profile
     });
   } catch (error63) {
     throw withWorkDir(error63, workDir);
@@ -42180,9 +42202,9 @@ async function trainModel(options) {
 async function trainOnDataset(options, p) {
   const { startedAt, modelId, source, manifest, mapping, built, workDir, workKeptByUser } = p;
   const { progress } = options;
-  const datasetDir = join7(workDir, "dataset");
-  const trainerOut = join7(workDir, "trainer");
-  const candidateDir = join7(workDir, "candidate", modelId);
+  const datasetDir = join8(workDir, "dataset");
+  const trainerOut = join8(workDir, "trainer");
+  const candidateDir = join8(workDir, "candidate", modelId);
   const header = built.dataset.header;
   await rm4(trainerOut, { recursive: true, force: true });
   const budget = typeof p.profile.max_train_seconds === "number" ? p.profile.max_train_seconds : void 0;
@@ -42203,10 +42225,10 @@ async function trainOnDataset(options, p) {
       if (line) progress(line);
     }
   );
-  const report = await readJsonFile(join7(trainerOut, "train_report.json"), TrainReport);
+  const report = await readJsonFile(join8(trainerOut, "train_report.json"), TrainReport);
   const normalization = parseJsonText(
-    await readFile8(join7(trainerOut, "normalization.json"), "utf8"),
-    join7(trainerOut, "normalization.json"),
+    await readFile8(join8(trainerOut, "normalization.json"), "utf8"),
+    join8(trainerOut, "normalization.json"),
     Normalization
   );
   const encoders = buildEncoders(modelId, header, report);
@@ -42227,10 +42249,10 @@ async function trainOnDataset(options, p) {
   };
   await rm4(candidateDir, { recursive: true, force: true });
   await mkdir4(candidateDir, { recursive: true });
-  await copyFile3(join7(trainerOut, MODEL_FILES.model), join7(candidateDir, MODEL_FILES.model));
+  await copyFile3(join8(trainerOut, MODEL_FILES.model), join8(candidateDir, MODEL_FILES.model));
   for (const [name, value] of Object.entries(json2))
-    await writeFile3(join7(candidateDir, name), toJsonText(value));
-  await writeFile3(join7(candidateDir, CHECKSUMS_FILE), renderChecksums(await computeChecksums(candidateDir)));
+    await writeFile3(join8(candidateDir, name), toJsonText(value));
+  await writeFile3(join8(candidateDir, CHECKSUMS_FILE), renderChecksums(await computeChecksums(candidateDir)));
   let validation = null;
   const validationStarted = Date.now();
   if (options.validate) {
@@ -42257,7 +42279,7 @@ async function trainOnDataset(options, p) {
       await model.release();
       await baseline.model?.release();
     }
-    await writeFile3(join7(workDir, MODEL_FILES.validation), toJsonText(validation));
+    await writeFile3(join8(workDir, MODEL_FILES.validation), toJsonText(validation));
   }
   const validationSeconds = (Date.now() - validationStarted) / 1e3;
   const finishedAt = /* @__PURE__ */ new Date();
@@ -42289,7 +42311,7 @@ async function trainOnDataset(options, p) {
         reason: "trained with --no-validate: run `fleetcast validate` before deploying"
       }
     },
-    copies: { [MODEL_FILES.model]: join7(trainerOut, MODEL_FILES.model) }
+    copies: { [MODEL_FILES.model]: join8(trainerOut, MODEL_FILES.model) }
   });
   progress(`train: wrote ${written.dir}`);
   if (!workKeptByUser && existsSync5(workDir)) await rm4(workDir, { recursive: true, force: true });

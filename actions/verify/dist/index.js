@@ -43916,10 +43916,12 @@ var ALLOWED = [
 function openGit(dir) {
   return wo({ baseDir: dir, allowEnvironment: ALLOWED });
 }
+var UNSAFE = /* @__PURE__ */ new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
 function gitEnv(extra) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== void 0 && !key.toUpperCase().startsWith("GIT_")) env[key] = value;
+    const upper = key.toUpperCase();
+    if (value !== void 0 && !upper.startsWith("GIT_") && !UNSAFE.has(upper)) env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -44267,7 +44269,7 @@ function oneLine(text) {
   return text.replace(/\s+/g, " ").trim().slice(0, 500);
 }
 
-// src/actions/common/revert.ts
+// src/gitops/revert.ts
 async function revertDeployCommit(git, deploySha, facts, author, committer) {
   const subject = (await git.message(deploySha)).split("\n")[0] ?? deploySha;
   return git.revert(deploySha, revertCommitMessage(subject, deploySha, facts), author, committer);

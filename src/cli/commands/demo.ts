@@ -18,14 +18,17 @@ interface DemoCliOptions {
 
 function count(value: string, flag: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} must be an integer ≥ ${min}, got ${value}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InputError(`${flag} must be an integer ≥ ${min}, got ${value}`);
   return n;
 }
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('Run the whole loop locally: generate, train, serve, drift PR, merge, retrain, hot swap, rollback')
+    .description(
+      'Run the whole loop locally: generate, train, serve, drift PR, merge, retrain, hot swap, rollback',
+    )
     .option('--servers <n>', 'servers in the initial fleet', String(DEMO_DEFAULTS.servers))
     .option('--add <n>', 'servers that join the fleet after the first model', String(DEMO_DEFAULTS.add))
     .option('--sunset <n>', 'servers that stop reporting after the first model', String(DEMO_DEFAULTS.sunset))
@@ -72,7 +75,8 @@ export function register(program: Command): void {
         });
       }
       await result.service?.close();
-      if (o.keepWorkDir || o.workDir !== undefined) process.stderr.write(`work files kept in ${result.workspace.root}\n`);
+      if (o.keepWorkDir || o.workDir !== undefined)
+        process.stderr.write(`work files kept in ${result.workspace.root}\n`);
       else await result.workspace.remove();
     });
 }

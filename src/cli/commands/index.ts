@@ -4,6 +4,7 @@ import * as generate from './generate.js';
 import * as checkData from './check-data.js';
 import * as fleet from './fleet.js';
 import * as drift from './drift.js';
+import * as driftPr from './drift-pr.js';
 import * as manifest from './manifest.js';
 import * as train from './train.js';
 import * as validate from './validate.js';
@@ -17,11 +18,11 @@ import * as serve from './serve.js';
  */
 export function registerCommands(program: Command): void {
   demo.register(program);
-  void program;
   generate.register(program);
   checkData.register(program);
   fleet.register(program);
   drift.register(program);
+  driftPr.register(program);
   manifest.register(program);
   train.register(program);
   validate.register(program);

@@ -1,6 +1,6 @@
-import type { Workspace } from '../../forge/git-workspace.js';
-import type { CommitAuthor } from '../../forge/types.js';
-import { revertCommitMessage, type RollbackFacts } from '../../gitops/deploy-commit.js';
+import type { Workspace } from '../forge/git-workspace.js';
+import type { CommitAuthor } from '../forge/types.js';
+import { revertCommitMessage, type RollbackFacts } from './deploy-commit.js';
 
 /** `git revert` of a deploy commit with a message that says who rolled back and why; returns the new sha. */
 export async function revertDeployCommit(

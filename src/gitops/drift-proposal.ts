@@ -3,7 +3,7 @@ import { Manifest, renderManifest } from '../fleet/manifest.js';
 import { serverNameProblem } from '../fleet/server-name.js';
 import { sha256Text } from '../registry/checksums.js';
 import { InputError } from '../util/errors.js';
-import type { DriftPrBody, Priority } from '../gitops/drift-pr-body.js';
+import type { DriftPrBody, Priority } from './drift-pr-body.js';
 
 /**
  * The part of the drift engine's report (src/drift, `fleetcast drift --json`) that the drift
@@ -26,7 +26,7 @@ export const DriftReportInput = z.looseObject({
     .union([
       z.string(),
       z.null(),
-      z.looseObject({ id: z.string().optional(), model_id: z.string().optional() }),
+      z.looseObject({ id: z.string().nullable().optional(), model_id: z.string().nullable().optional() }),
     ])
     .optional(),
   model_age_days: z.number().nullable().optional(),
