@@ -169,10 +169,17 @@ def causal_mask_bias(lookback, horizon, device=None):
 
 class TFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
-                 lookback, horizon, quantiles, hidden, heads, dropout):
+                 lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None):
         super().__init__()
         self.lookback = lookback
         self.horizon = horizon
+        # Seasonal residual: when the encoder window holds one full season (a day), the head
+        # predicts a correction to the seasonal-naive forecast y[t+h-m] (in the window's normalized
+        # units) instead of the level itself, so the network starts from the strong daily baseline
+        # and spends its capacity on what the baseline misses.
+        self.season_offset = (
+            lookback - season_steps if season_steps and horizon <= season_steps <= lookback else None
+        )
         self.n_observed = n_observed
         self.n_known = n_known
         self.quantiles = list(quantiles)
@@ -261,6 +268,10 @@ class TFT(nn.Module):
         x = self.positionwise(x)
         x = self.final_gate(x, temporal[:, self.lookback:])
         out = self.head(x).reshape(x.shape[0], self.horizon, self.n_targets, len(self.quantiles))
+        if self.season_offset is not None:
+            start = self.season_offset
+            seasonal = obs_n[:, start:start + self.horizon][:, :, self.target_idx]  # [B, H, n_targets]
+            out = out + seasonal.unsqueeze(-1)
         return out, mean, scale, attn
 
     def copy_unknown_row(self, indices):

@@ -20,4 +20,9 @@ def build_model(doc, profile, observed_features, num_servers, num_profiles):
         hidden=profile["hidden_size"],
         heads=profile["attention_heads"],
         dropout=profile["dropout"],
+        season_steps=(
+            86400 // profile["resolution_seconds"]
+            if "resolution_seconds" in profile and profile.get("seasonal_residual", True)
+            else None
+        ),
     )
