@@ -14,6 +14,7 @@ import {
   parseSettings,
   readInputs,
   workspaceDir,
+  workspaceMetrics,
   workspacePath,
 } from './common/inputs.js';
 import { notify } from './common/notify.js';
@@ -47,19 +48,7 @@ function settingsSchema(workspace: string) {
       /** Retrain policy for the engine. */
       config: workspacePath(workspace, 'config').optional(),
       /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
-      metrics: z
-        .string()
-        .transform((spec, ctx) => {
-          const hash = spec.lastIndexOf('#');
-          const [path, table] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, ''];
-          try {
-            return `${insideWorkspace(workspace, path, 'metrics')}${table}`;
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: getErrorMessage(error) });
-            return z.NEVER;
-          }
-        })
-        .optional(),
+      metrics: workspaceMetrics(workspace).optional(),
       /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
       registry: workspacePath(workspace, 'registry').default(
         insideWorkspace(workspace, 'models-registry', 'registry'),

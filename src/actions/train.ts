@@ -8,11 +8,11 @@ import { renderReport } from '../validate/report.js';
 import { GateError, getErrorMessage } from '../util/errors.js';
 import { runContext } from './common/context.js';
 import {
-  insideWorkspace,
   parseSettings,
   PositiveNumberInput,
   readInputs,
   workspaceDir,
+  workspaceMetrics,
   workspacePath,
 } from './common/inputs.js';
 import { notify } from './common/notify.js';
@@ -36,16 +36,7 @@ const SECRETS = ['slack_webhook'] as const;
 function settingsSchema(workspace: string) {
   return z.object({
     /** Metrics source inside the workspace (`path#table` for DuckDB). */
-    metrics: z.string().transform((spec, ctx) => {
-      const hash = spec.lastIndexOf('#');
-      const [path, table] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, ''];
-      try {
-        return `${insideWorkspace(workspace, path, 'metrics')}${table}`;
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: getErrorMessage(error) });
-        return z.NEVER;
-      }
-    }),
+    metrics: workspaceMetrics(workspace),
     manifest_path: workspacePath(workspace, 'manifest_path').default(
       resolve(workspace, 'fleet/manifest.json'),
     ),

@@ -1,11 +1,12 @@
 import { endianness } from 'node:os';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { parseJsonText } from '../registry/read-json.js';
 import { ServerName } from '../registry/schemas.js';
 import { toJsonText } from '../util/atomic-write.js';
 import { InputError } from '../util/errors.js';
+import { pathExists } from '../util/path-exists.js';
 
 /** The training dataset directory (docs/MODEL_FORMAT.md): dataset.json + dataset.f32. */
 export const DATASET_HEADER = 'dataset.json';
@@ -94,7 +95,7 @@ export async function writeDataset(dir: string, dataset: Dataset): Promise<void>
     await writeSynced(join(tmp, DATASET_VALUES), littleEndianBytes(values));
     await writeSynced(join(tmp, DATASET_HEADER), toJsonText(header));
     const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
-    const existed = await exists(dir);
+    const existed = await pathExists(dir);
     if (existed) await rename(dir, old);
     await rename(tmp, dir);
     if (existed) await rm(old, { recursive: true, force: true });
@@ -153,14 +154,5 @@ async function writeSynced(path: string, data: string | Uint8Array): Promise<voi
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

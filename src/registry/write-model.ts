@@ -6,6 +6,7 @@ import { CHECKSUMS_FILE, computeChecksums, renderChecksums, verifyChecksums } fr
 import { TEMP_PREFIX, modelDir, modelsDir } from './layout.js';
 import { REQUIRED_MODEL_FILES } from './model-files.js';
 import { assertModelId } from './model-id.js';
+import { pathExists } from '../util/path-exists.js';
 
 export interface ModelDirContents {
   /** Files written from memory: JSON values are rendered with toJsonText. */
@@ -42,7 +43,7 @@ export async function writeModelDir(
   await mkdir(root, { recursive: true });
   await removeStaleTempDirs(root);
   const target = modelDir(registry, id);
-  if (await exists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
+  if (await pathExists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
 
   const tmp = join(root, `${TEMP_PREFIX}${id}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
@@ -114,14 +115,5 @@ async function fsyncPath(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

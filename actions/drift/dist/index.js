@@ -55719,6 +55719,18 @@ function workspacePath(workspace, input2) {
     }
   });
 }
+function workspaceMetrics(workspace, input2 = "metrics") {
+  return external_exports.string().transform((spec, ctx) => {
+    const hash2 = spec.lastIndexOf("#");
+    const [path, table] = hash2 > 0 ? [spec.slice(0, hash2), spec.slice(hash2)] : [spec, ""];
+    try {
+      return `${insideWorkspace(workspace, path, input2)}${table}`;
+    } catch (error63) {
+      ctx.addIssue({ code: "custom", message: getErrorMessage(error63) });
+      return external_exports.NEVER;
+    }
+  });
+}
 
 // src/gitops/notify.ts
 var ICON = {
@@ -56531,16 +56543,7 @@ function settingsSchema(workspace) {
     /** Retrain policy for the engine. */
     config: workspacePath(workspace, "config").optional(),
     /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
-    metrics: external_exports.string().transform((spec, ctx) => {
-      const hash2 = spec.lastIndexOf("#");
-      const [path, table] = hash2 > 0 ? [spec.slice(0, hash2), spec.slice(hash2)] : [spec, ""];
-      try {
-        return `${insideWorkspace(workspace, path, "metrics")}${table}`;
-      } catch (error63) {
-        ctx.addIssue({ code: "custom", message: getErrorMessage(error63) });
-        return external_exports.NEVER;
-      }
-    }).optional(),
+    metrics: workspaceMetrics(workspace).optional(),
     /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
     registry: workspacePath(workspace, "registry").default(
       insideWorkspace(workspace, "models-registry", "registry")

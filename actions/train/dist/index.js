@@ -12039,12 +12039,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists4 = this[kHeadersMap].get(lowercaseName);
-        if (exists4) {
+        const exists2 = this[kHeadersMap].get(lowercaseName);
+        if (exists2) {
           const delimiter = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists4.name,
-            value: `${exists4.value}${delimiter}${value}`
+            name: exists2.name,
+            value: `${exists2.value}${delimiter}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -39886,7 +39886,7 @@ function renderValidationText(report) {
 
 // src/dataset/format.ts
 import { endianness } from "node:os";
-import { mkdir as mkdir2, open as open3, readFile as readFile2, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { mkdir as mkdir2, open as open3, readFile as readFile2, rename as rename2, rm as rm2 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 // src/registry/read-json.ts
@@ -39992,6 +39992,17 @@ function toJsonText(value) {
 `;
 }
 
+// src/util/path-exists.ts
+import { stat as stat2 } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await stat2(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // src/dataset/format.ts
 var DATASET_HEADER = "dataset.json";
 var DATASET_VALUES = "dataset.f32";
@@ -40055,7 +40066,7 @@ async function writeDataset(dir, dataset) {
     await writeSynced(join(tmp, DATASET_VALUES), littleEndianBytes(values));
     await writeSynced(join(tmp, DATASET_HEADER), toJsonText(header));
     const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
-    const existed = await exists2(dir);
+    const existed = await pathExists(dir);
     if (existed) await rename2(dir, old);
     await rename2(tmp, dir);
     if (existed) await rm2(old, { recursive: true, force: true });
@@ -40087,14 +40098,6 @@ async function writeSynced(path, data) {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-async function exists2(path) {
-  try {
-    await stat2(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -41008,7 +41011,7 @@ async function writeModelDir(registry2, id, contents) {
   await mkdir3(root, { recursive: true });
   await removeStaleTempDirs(root);
   const target = modelDir(registry2, id);
-  if (await exists3(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
+  if (await pathExists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
   const tmp = join5(root, `${TEMP_PREFIX}${id}-${process.pid}`);
   await rm3(tmp, { recursive: true, force: true });
   await mkdir3(tmp);
@@ -41071,14 +41074,6 @@ async function fsyncPath(path) {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-async function exists3(path) {
-  try {
-    await stat3(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -42472,6 +42467,18 @@ function workspacePath(workspace, input2) {
     }
   });
 }
+function workspaceMetrics(workspace, input2 = "metrics") {
+  return external_exports.string().transform((spec, ctx) => {
+    const hash2 = spec.lastIndexOf("#");
+    const [path, table] = hash2 > 0 ? [spec.slice(0, hash2), spec.slice(hash2)] : [spec, ""];
+    try {
+      return `${insideWorkspace(workspace, path, input2)}${table}`;
+    } catch (error63) {
+      ctx.addIssue({ code: "custom", message: getErrorMessage(error63) });
+      return external_exports.NEVER;
+    }
+  });
+}
 
 // src/gitops/notify.ts
 var ICON = {
@@ -42533,16 +42540,7 @@ var SECRETS = ["slack_webhook"];
 function settingsSchema(workspace) {
   return external_exports.object({
     /** Metrics source inside the workspace (`path#table` for DuckDB). */
-    metrics: external_exports.string().transform((spec, ctx) => {
-      const hash2 = spec.lastIndexOf("#");
-      const [path, table] = hash2 > 0 ? [spec.slice(0, hash2), spec.slice(hash2)] : [spec, ""];
-      try {
-        return `${insideWorkspace(workspace, path, "metrics")}${table}`;
-      } catch (error63) {
-        ctx.addIssue({ code: "custom", message: getErrorMessage(error63) });
-        return external_exports.NEVER;
-      }
-    }),
+    metrics: workspaceMetrics(workspace),
     manifest_path: workspacePath(workspace, "manifest_path").default(
       resolve5(workspace, "fleet/manifest.json")
     ),

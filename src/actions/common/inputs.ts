@@ -1,7 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { InputError } from '../../util/errors.js';
+import { getErrorMessage, InputError } from '../../util/errors.js';
 
 /**
  * Reads every named input once (`INPUT_<NAME>` as the runner sets them), trimmed; empty strings
@@ -68,6 +68,20 @@ export function workspacePath(workspace: string, input: string) {
       return insideWorkspace(workspace, path, input);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^input \S+: /, '') });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A metrics source input: a path inside the workspace, optionally `#table` for a DuckDB file. */
+export function workspaceMetrics(workspace: string, input = 'metrics') {
+  return z.string().transform((spec, ctx) => {
+    const hash = spec.lastIndexOf('#');
+    const [path, table] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, ''];
+    try {
+      return `${insideWorkspace(workspace, path, input)}${table}`;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: getErrorMessage(error) });
       return z.NEVER;
     }
   });
