@@ -107,7 +107,7 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
       ...features,
     ]);
     if (options.onProblem !== 'skip') {
-      // The data contract (engineer A's row-level validation: NULLs, ranges, duplicates, names,
+      // The data contract (src/metrics row-level validation: NULLs, ranges, duplicates, names,
       // profile conflicts). Any error stops training here.
       progress(`dataset: checking ${options.source.description} against the data contract`);
       const report = await validateOn(conn, options.source, {
