@@ -11,7 +11,7 @@ import { renderManifest } from '../src/fleet/manifest.js';
 import { generateFleet } from '../src/metrics/generator.js';
 import { trainModel } from '../src/train/pipeline.js';
 import { GateConfig, REPORT_ONLY_ACCURACY_GATES } from '../src/validate/gates.js';
-import { findScore } from '../src/validate/scoring.js';
+import { findScore, type ScoreGroup } from '../src/validate/scoring.js';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const r = (v: number | null | undefined, d = 3): string =>
@@ -77,12 +77,14 @@ export async function run(args: string[]): Promise<void> {
     const epochSeconds = info.epochs.map((e) => e.seconds ?? 0);
     const rows = report.targets.flatMap((target) =>
       [0.5, 0.9].map((q) => {
-        const get = (model: string, group: 'all' | 'known' | 'unknown') =>
+        const get = (model: string, group: ScoreGroup) =>
           findScore(acc.scores, model, group, target, q)?.q_risk ?? null;
         const model = get('model', 'all');
         const naive = get('seasonal_naive', 'all');
         const known = get('model', 'known');
         const unknown = get('model', 'unknown');
+        const knownMatched = get('model', 'known_profile_matched');
+        const unknownMatched = get('model', 'unknown_profile_matched');
         return {
           target,
           quantile: q,
@@ -92,6 +94,10 @@ export async function run(args: string[]): Promise<void> {
           known,
           unknown,
           unknown_over_known: unknown !== null && known ? unknown / known : null,
+          known_same_profiles: knownMatched,
+          unknown_same_profiles: unknownMatched,
+          unknown_over_known_same_profiles:
+            unknownMatched !== null && knownMatched ? unknownMatched / knownMatched : null,
         };
       }),
     );
@@ -133,11 +139,11 @@ export async function run(args: string[]): Promise<void> {
         `dataset build ${r(s.dataset, 1)} s; trainer ${r(s.trainer_total, 1)} s (loop ${r(s.training_loop, 1)} s); ${result.epochs} epochs, mean ${r(s.per_epoch_mean, 1)} s/epoch (best ${result.best_epoch}, stopped by ${result.stopped_by}); validation ${r(s.validation, 1)} s; pipeline total ${r(s.pipeline_total, 1)} s`,
         `coverage ${result.coverage_percent}%; held-out forecasts: ${acc.windows.known} known, ${acc.windows.unknown} unknown`,
         '',
-        '| target | q | TFT q-risk | seasonal naive | TFT better by | known | unknown | unknown / known |',
-        '|---|---|---|---|---|---|---|---|',
+        '| target | q | TFT q-risk | seasonal naive | TFT better by | known | unknown | unknown / known | known, same profiles | unknown / known, same profiles |',
+        '|---|---|---|---|---|---|---|---|---|---|',
         ...rows.map(
           (x) =>
-            `| ${x.target} | P${Math.round(x.quantile * 100)} | ${r(x.model, 4)} | ${r(x.seasonal_naive, 4)} | ${x.improvement_vs_naive === null ? '-' : `${(x.improvement_vs_naive * 100).toFixed(1)} %`} | ${r(x.known, 4)} | ${r(x.unknown, 4)} | ${r(x.unknown_over_known, 2)} |`,
+            `| ${x.target} | P${Math.round(x.quantile * 100)} | ${r(x.model, 4)} | ${r(x.seasonal_naive, 4)} | ${x.improvement_vs_naive === null ? '-' : `${(x.improvement_vs_naive * 100).toFixed(1)} %`} | ${r(x.known, 4)} | ${r(x.unknown, 4)} | ${r(x.unknown_over_known, 2)} | ${r(x.known_same_profiles, 4)} | ${r(x.unknown_over_known_same_profiles, 2)} |`,
         ),
         '',
       ].join('\n'),

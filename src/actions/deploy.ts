@@ -3,11 +3,10 @@ import { z } from 'zod';
 import { resolve } from 'node:path';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { commitModelDeploy } from '../gitops/deploy-model.js';
-import { getErrorMessage } from '../util/errors.js';
 import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';
-import { notify } from './common/notify.js';
+import { failAction, notify } from './common/notify.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -98,7 +97,6 @@ export async function run(): Promise<void> {
       ...(context.runUrl ? { url: context.runUrl } : {}),
     });
   } catch (error) {
-    await notify(webhook, { kind: 'failure', title: 'Model deploy failed', lines: [getErrorMessage(error)] });
-    core.setFailed(getErrorMessage(error));
+    await failAction(error, webhook, 'Model deploy failed');
   }
 }

@@ -17,7 +17,7 @@ import {
   workspaceMetrics,
   workspacePath,
 } from './common/inputs.js';
-import { notify } from './common/notify.js';
+import { failAction, notify } from './common/notify.js';
 import { retryBaseMs } from './common/retry.js';
 import { parseDriftReport, type DriftProposal, type DriftReportInput } from '../gitops/drift-proposal.js';
 import { runDriftEngine } from './drift-engine.js';
@@ -190,11 +190,6 @@ export async function run(): Promise<void> {
       });
     }
   } catch (error) {
-    await notify(webhook, {
-      kind: 'failure',
-      title: 'Fleet drift check failed',
-      lines: [getErrorMessage(error)],
-    });
-    core.setFailed(getErrorMessage(error));
+    await failAction(error, webhook, 'Fleet drift check failed');
   }
 }

@@ -7,11 +7,11 @@ import { latestDeployCommit } from '../gitops/deploy-history.js';
 import { pointerPath } from '../registry/layout.js';
 import { readPointer, rollback as rollbackPointer } from '../registry/pointer.js';
 import { ModelId } from '../registry/schemas.js';
-import { getErrorMessage, InputError } from '../util/errors.js';
+import { InputError } from '../util/errors.js';
 import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings, requesterOf } from './common/identity.js';
 import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';
-import { notify } from './common/notify.js';
+import { failAction, notify } from './common/notify.js';
 import { revertDeployCommit } from '../gitops/revert.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -112,7 +112,6 @@ export async function run(): Promise<void> {
       ...(context.runUrl ? { url: context.runUrl } : {}),
     });
   } catch (error) {
-    await notify(webhook, { kind: 'failure', title: 'Rollback failed', lines: [getErrorMessage(error)] });
-    core.setFailed(getErrorMessage(error));
+    await failAction(error, webhook, 'Rollback failed');
   }
 }

@@ -5,7 +5,7 @@ import { headlineQRisk } from '../gitops/validation-summary.js';
 import { trainModel } from '../train/pipeline.js';
 import { readGateConfig } from '../validate/config-file.js';
 import { renderReport } from '../validate/report.js';
-import { GateError, getErrorMessage } from '../util/errors.js';
+import { GateError } from '../util/errors.js';
 import { runContext } from './common/context.js';
 import {
   parseSettings,
@@ -15,7 +15,7 @@ import {
   workspaceMetrics,
   workspacePath,
 } from './common/inputs.js';
-import { notify } from './common/notify.js';
+import { failAction } from './common/notify.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -100,11 +100,6 @@ export async function run(): Promise<void> {
     core.info(report);
     if (context.runUrl) core.info(`run: ${context.runUrl}`);
   } catch (error) {
-    await notify(webhook, {
-      kind: 'failure',
-      title: 'Model training failed',
-      lines: [getErrorMessage(error).split('\n')[0]!],
-    });
-    core.setFailed(getErrorMessage(error));
+    await failAction(error, webhook, 'Model training failed');
   }
 }

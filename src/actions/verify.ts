@@ -5,7 +5,7 @@ import { readManifest } from '../fleet/manifest.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { verifyDeployment } from '../gitops/verify.js';
 import { ModelId } from '../registry/schemas.js';
-import { GateError, getErrorMessage } from '../util/errors.js';
+import { GateError } from '../util/errors.js';
 import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import {
@@ -16,7 +16,7 @@ import {
   workspaceDir,
   workspacePath,
 } from './common/inputs.js';
-import { notify } from './common/notify.js';
+import { failAction, notify } from './common/notify.js';
 import { revertDeployCommit } from '../gitops/revert.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -148,13 +148,9 @@ export async function run(): Promise<void> {
         `${result.problems.join('; ')}; ${revertNote}`,
     );
   } catch (error) {
-    if (!(error instanceof GateError)) {
-      await notify(webhook, {
-        kind: 'failure',
-        title: 'Deploy verification failed',
-        lines: [getErrorMessage(error)],
-      });
-    }
-    core.setFailed(getErrorMessage(error));
+    // a failed gate has already been reported (and reverted) with its own notice
+    await failAction(error, webhook, 'Deploy verification failed', {
+      notifySlack: !(error instanceof GateError),
+    });
   }
 }

@@ -47,6 +47,12 @@ export interface LoadOptions {
   intraOpNumThreads?: number;
   /** Largest batch per session.run; larger requests are split. */
   maxBatch?: number;
+  /**
+   * Let idle intra-op threads spin for new work (onnxruntime's default). Off by default: a spinning
+   * pool burns a core between requests, and during a hot swap two models' pools would spin
+   * against the requests on a small machine.
+   */
+  spinning?: boolean;
 }
 
 /** A verified model with one long-lived onnxruntime session. */
@@ -102,6 +108,7 @@ export class LoadedModel {
       session = await ort.InferenceSession.create(bytes, {
         graphOptimizationLevel: 'all',
         ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+        extra: { session: { intra_op: { allow_spinning: spinning(options) ? '1' : '0' } } },
       });
     } catch (error) {
       throw new ModelLoadError(
@@ -246,6 +253,11 @@ export class LoadedModel {
     this.released = true;
     await this.session.release();
   }
+}
+
+/** FLEETCAST_ORT_SPINNING=1 turns spinning on for every session (benchmarks compare both). */
+function spinning(options: LoadOptions): boolean {
+  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === '1';
 }
 
 /** Convenience wrapper for `LoadedModel.load`. */

@@ -17,12 +17,22 @@ export function quantileKey(q: number): string {
   return `p${Number((q * 100).toFixed(2))}`;
 }
 
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
 /**
- * Values are rounded to 4 decimals: far below the forecast's own uncertainty, and it keeps a
- * 400-server fleet response around a third of the size of full float64 digits.
+ * Values are rounded to 4 significant digits: far below the forecast's own uncertainty, and the
+ * fleet response gets a quarter smaller and faster to serialize than with 4 decimals. Dividing by
+ * an exact power of ten is correctly rounded, so the JSON text is the short decimal.
  */
-function round4(v: number): number {
-  return Math.round(v * 10_000) / 10_000;
+export function round4Significant(v: number): number {
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const exponent = Math.floor(Math.log10(Math.abs(v))) - 3;
+  if (exponent >= 0) {
+    const p = POWERS_OF_TEN[exponent] ?? 10 ** exponent;
+    return Math.round(v / p) * p;
+  }
+  const p = POWERS_OF_TEN[-exponent] ?? 10 ** -exponent;
+  return Math.round(v * p) / p;
 }
 
 export function formatForecast(
@@ -39,7 +49,7 @@ export function formatForecast(
     const byQuantile: Record<string, number[]> = {};
     keys.forEach((key, q) => {
       const series = new Array<number>(horizon);
-      for (let h = 0; h < horizon; h++) series[h] = round4(result.values[(h * nT + t) * nQ + q]!);
+      for (let h = 0; h < horizon; h++) series[h] = round4Significant(result.values[(h * nT + t) * nQ + q]!);
       byQuantile[key] = series;
     });
     forecast[target] = byQuantile;

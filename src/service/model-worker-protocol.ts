@@ -1,9 +1,15 @@
 import type { Encoders } from '../registry/schemas.js';
 import type { ModelLoadFailure } from '../model/model-load-error.js';
 
-/** Messages between the service and a model worker (src/service/model-worker.ts). */
+/**
+ * Messages between the service and a model worker thread (src/service/model-worker.ts). A worker
+ * lives across swaps and hosts models by `key`; every request carries a `seq` that its reply echoes.
+ */
 
-export interface WorkerInit {
+export interface LoadRequest {
+  type: 'load';
+  seq: number;
+  key: number;
   dir: string;
   expectedDigest?: string;
 }
@@ -12,6 +18,7 @@ export interface WorkerInit {
 export interface ForecastRequest {
   type: 'forecast';
   seq: number;
+  key: number;
   servers: string[];
   profiles: Array<string | null>;
   pastStarts: Float64Array;
@@ -21,22 +28,36 @@ export interface ForecastRequest {
 
 export interface ReleaseRequest {
   type: 'release';
+  seq: number;
+  key: number;
 }
 
-export type ToWorker = ForecastRequest | ReleaseRequest;
+export type ToWorker = LoadRequest | ForecastRequest | ReleaseRequest;
+
+export interface LoadedReply {
+  type: 'loaded';
+  seq: number;
+  id: string;
+  dir: string;
+  digest: string;
+  encoders: Encoders;
+  vocabulary: string[];
+}
+
+export interface ResultReply {
+  type: 'result';
+  seq: number;
+  known: Uint8Array;
+  serverIndex: Int32Array;
+  start: Float64Array;
+  stepSeconds: number;
+  /** Every result's values, concatenated ([batch, horizon, targets, quantiles]). */
+  values: Float32Array;
+}
 
 export type FromWorker =
-  | { type: 'ready'; id: string; dir: string; digest: string; encoders: Encoders; vocabulary: string[] }
-  | { type: 'load-error'; reason: ModelLoadFailure | null; message: string }
-  | {
-      type: 'result';
-      seq: number;
-      known: Uint8Array;
-      serverIndex: Int32Array;
-      start: Float64Array;
-      stepSeconds: number;
-      /** Every result's values, concatenated ([batch, horizon, targets, quantiles]). */
-      values: Float32Array;
-    }
+  | LoadedReply
+  | { type: 'load-error'; seq: number; reason: ModelLoadFailure | null; message: string }
+  | ResultReply
   | { type: 'error'; seq: number; message: string }
-  | { type: 'released' };
+  | { type: 'released'; seq: number };

@@ -1,20 +1,50 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { loadModel, type LoadedModel } from '../model/loaded-model.js';
 import { ModelLoadError } from '../model/model-load-error.js';
 import { getErrorMessage } from '../util/errors.js';
-import type { ForecastRequest, FromWorker, ToWorker, WorkerInit } from './model-worker-protocol.js';
+import type { ForecastRequest, FromWorker, LoadRequest, ToWorker } from './model-worker-protocol.js';
 
 /**
- * Owns one model's onnxruntime session in its own thread: creating a session blocks the thread
- * that creates it for 100+ ms, which would stall every request during a hot swap if done on the
- * service's event loop. Tensor building and session.run also happen here.
+ * A model worker thread: hosts onnxruntime sessions for the service. Creating a session blocks the
+ * thread that creates it for 50+ ms, which would stall every request during a hot swap if done on
+ * the service's event loop; tensor building and session.run also happen here. The thread outlives
+ * the models it hosts (starting a thread and its module graph costs far more than a session), so
+ * a swap loads the new model in the other worker of the pool while this one keeps serving.
  */
 
 const port = parentPort!;
-const init = workerData as WorkerInit;
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+const models = new Map<number, LoadedModel>();
 
-async function forecast(model: LoadedModel, request: ForecastRequest): Promise<void> {
+async function load(request: LoadRequest): Promise<void> {
+  try {
+    const model = await loadModel(
+      request.dir,
+      request.expectedDigest !== undefined ? { expectedDigest: request.expectedDigest } : {},
+    );
+    models.set(request.key, model);
+    send({
+      type: 'loaded',
+      seq: request.seq,
+      id: model.id,
+      dir: model.dir,
+      digest: model.digest,
+      encoders: model.encoders,
+      vocabulary: [...model.vocabulary],
+    });
+  } catch (error) {
+    send({
+      type: 'load-error',
+      seq: request.seq,
+      reason: error instanceof ModelLoadError ? error.reason : null,
+      message: getErrorMessage(error),
+    });
+  }
+}
+
+async function forecast(request: ForecastRequest): Promise<void> {
+  const model = models.get(request.key);
+  if (model === undefined) throw new Error(`no model ${request.key} in this worker`);
   const n = request.servers.length;
   const per = request.past.length / Math.max(1, n);
   const inputs = request.servers.map((server, i) => ({
@@ -41,38 +71,18 @@ async function forecast(model: LoadedModel, request: ForecastRequest): Promise<v
   );
 }
 
-let model: LoadedModel;
-try {
-  model = await loadModel(
-    init.dir,
-    init.expectedDigest !== undefined ? { expectedDigest: init.expectedDigest } : {},
-  );
-} catch (error) {
-  send({
-    type: 'load-error',
-    reason: error instanceof ModelLoadError ? error.reason : null,
-    message: getErrorMessage(error),
-  });
-  port.close();
-  process.exit(0);
+async function release(key: number): Promise<void> {
+  const model = models.get(key);
+  models.delete(key);
+  await model?.release();
 }
+
 port.on('message', (message: ToWorker) => {
-  if (message.type === 'release') {
-    void model.release().finally(() => {
-      send({ type: 'released' });
-      port.close();
-    });
-    return;
-  }
-  forecast(model, message).catch((error: unknown) =>
-    send({ type: 'error', seq: message.seq, message: getErrorMessage(error) }),
-  );
-});
-send({
-  type: 'ready',
-  id: model.id,
-  dir: model.dir,
-  digest: model.digest,
-  encoders: model.encoders,
-  vocabulary: [...model.vocabulary],
+  const done =
+    message.type === 'load'
+      ? load(message)
+      : message.type === 'forecast'
+        ? forecast(message)
+        : release(message.key).then(() => send({ type: 'released', seq: message.seq }));
+  done.catch((error: unknown) => send({ type: 'error', seq: message.seq, message: getErrorMessage(error) }));
 });

@@ -12,7 +12,7 @@ import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } f
 import type { FleetServer, ForecastInput, ModelLoader, ServingModel } from './types.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
 import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
-import { WorkerModel, workerModelLoader } from './worker-model.js';
+import { ModelWorkerPool, WorkerModel } from './worker-model.js';
 
 export interface ForecastServiceOptions {
   /** Model registry directory (current.json + models/). */
@@ -74,6 +74,8 @@ export class ForecastService {
   readonly unknown: UnknownPredictionTracker;
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
+  /** The model worker threads, unless the caller brought its own loader. */
+  private workers: ModelWorkerPool | null = null;
   private manifest: ManifestServer[] | null = null;
   private fleetCache: {
     manifest: ManifestServer[] | null;
@@ -112,7 +114,7 @@ export class ForecastService {
     this.swap = new SwapController({
       slot: this.slot,
       readTarget: () => this.readTarget(),
-      loadModel: options.loadModel ?? workerModelLoader,
+      loadModel: options.loadModel ?? (this.workers = new ModelWorkerPool()).load,
       windowsFor: async (model) => (await this.windows.ensure(model.encoders)).windows,
       expectedServers: async (windows) => mergeFleet(this.manifest, windows),
       onSwapped: (model) => {
@@ -187,6 +189,7 @@ export class ForecastService {
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     await this.swap.stop();
     await this.slot.close();
+    await this.workers?.close();
   }
 
   /** Forecasts the named servers (already validated names). */

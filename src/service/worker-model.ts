@@ -2,91 +2,140 @@ import { Worker } from 'node:worker_threads';
 import { ModelLoadError } from '../model/model-load-error.js';
 import type { Encoders } from '../registry/schemas.js';
 import { FleetcastError } from '../util/errors.js';
-import type { FromWorker, ToWorker, WorkerInit } from './model-worker-protocol.js';
+import type { FromWorker, ResultReply, ToWorker } from './model-worker-protocol.js';
 import type { ForecastInput, ForecastResult, ModelLoader, ServingModel } from './types.js';
 
 const BOOT = new URL('./model-worker-boot.mjs', import.meta.url);
+/** A release that gets no answer (native code stuck) ends the whole worker after this long. */
+const RELEASE_TIMEOUT_MS = 10_000;
 
-type Pending = {
-  resolve: (results: ForecastResult[]) => void;
-  reject: (error: Error) => void;
-  servers: string[];
-};
+type Reply = Exclude<FromWorker, { type: 'error' }>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** One long-lived worker thread (src/service/model-worker.ts) and the models it hosts. */
+class HostWorker {
+  readonly worker: Worker;
+  readonly models = new Set<WorkerModel>();
+  dead: Error | null = null;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly onDeath: (host: HostWorker) => void) {
+    this.worker = new Worker(BOOT);
+    this.worker.on('message', (message: FromWorker) => {
+      const waiter = this.pending.get(message.seq);
+      if (!waiter) return;
+      this.pending.delete(message.seq);
+      if (message.type === 'error') waiter.reject(new FleetcastError(message.message));
+      else waiter.resolve(message);
+    });
+    this.worker.on('error', (error) => this.fail(new FleetcastError(`model worker failed: ${error.message}`)));
+    this.worker.on('exit', (code) => this.fail(new FleetcastError(`model worker exited (${code})`)));
+  }
+
+  request(message: DistributiveOmit<ToWorker, 'seq'>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    if (this.dead) return Promise.reject(this.dead);
+    const seq = ++this.seq;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.worker.postMessage({ ...message, seq } as ToWorker, transfer);
+    });
+  }
+
+  private fail(error: Error): void {
+    if (this.dead) return;
+    this.dead = error;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+    for (const model of this.models) model.hostDied(error);
+    this.onDeath(this);
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
 
 /**
- * A model whose session lives in a worker thread (src/service/model-worker.ts), so loading a new
- * model never blocks the event loop that answers requests, and tensor work runs beside it.
+ * Model worker threads shared by every model the service loads (two by default): a new model
+ * goes to the worker hosting the fewest models, so during a swap it loads beside the serving one
+ * instead of stalling it, and no swap pays for starting a thread. Dead workers are replaced.
  */
+export class ModelWorkerPool {
+  private readonly hosts: HostWorker[] = [];
+  private nextKey = 0;
+
+  constructor(private readonly size = 2) {}
+
+  readonly load: ModelLoader = async (dir, options) => {
+    const host = this.pickHost();
+    const key = ++this.nextKey;
+    const reply = await host.request({
+      type: 'load',
+      key,
+      dir,
+      ...(options.expectedDigest !== undefined ? { expectedDigest: options.expectedDigest } : {}),
+    });
+    if (reply.type === 'load-error')
+      throw reply.reason ? new ModelLoadError(reply.reason, reply.message) : new FleetcastError(reply.message);
+    if (reply.type !== 'loaded')
+      throw new FleetcastError(`${dir}: unexpected reply from the model worker: ${reply.type}`);
+    const model = new WorkerModel(host, key, reply.id, reply.dir, reply.digest, reply.encoders, reply.vocabulary);
+    host.models.add(model);
+    // start the spare now, so the next swap (maybe hours away) does not pay for a thread start
+    while (this.hosts.length < this.size) this.spawn();
+    return model;
+  };
+
+  /** Ends every worker (and the models they host). */
+  async close(): Promise<void> {
+    await Promise.all(this.hosts.splice(0).map((h) => h.terminate()));
+  }
+
+  private pickHost(): HostWorker {
+    const idlest = [...this.hosts].sort((a, b) => a.models.size - b.models.size)[0];
+    if (idlest && (idlest.models.size === 0 || this.hosts.length >= this.size)) return idlest;
+    return this.spawn();
+  }
+
+  private spawn(): HostWorker {
+    const host = new HostWorker((dead) => {
+      const at = this.hosts.indexOf(dead);
+      if (at >= 0) this.hosts.splice(at, 1);
+    });
+    this.hosts.push(host);
+    return host;
+  }
+}
+
+/** A model whose onnxruntime session lives in a pooled worker thread. */
 export class WorkerModel implements ServingModel {
-  private seq = 0;
-  private readonly pending = new Map<number, Pending>();
   private dead: Error | null = null;
   private releasing: Promise<void> | null = null;
+  readonly vocabulary: ReadonlySet<string>;
   /** Called once if the worker dies while the model is still meant to serve. */
   onUnexpectedExit: ((error: Error) => void) | null = null;
 
-  private constructor(
-    private readonly worker: Worker,
+  constructor(
+    private readonly host: HostWorker,
+    private readonly key: number,
     readonly id: string,
     readonly dir: string,
     readonly digest: string,
     readonly encoders: Encoders,
-    readonly vocabulary: ReadonlySet<string>,
+    vocabulary: readonly string[],
   ) {
-    worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (error) =>
-      this.fail(new FleetcastError(`model ${id} worker failed: ${error.message}`)),
-    );
-    worker.on('exit', () => this.fail(new FleetcastError(`model ${id} worker exited`)));
+    this.vocabulary = new Set(vocabulary);
   }
 
-  static load(dir: string, options: { expectedDigest?: string } = {}): Promise<WorkerModel> {
-    const init: WorkerInit = {
-      dir,
-      ...(options.expectedDigest !== undefined ? { expectedDigest: options.expectedDigest } : {}),
-    };
-    const worker = new Worker(BOOT, { workerData: init });
-    return new Promise<WorkerModel>((resolve, reject) => {
-      const onError = (error: Error): void =>
-        reject(new FleetcastError(`${dir}: model worker failed: ${error.message}`));
-      const onExit = (code: number): void =>
-        reject(new FleetcastError(`${dir}: model worker exited (${code}) before loading`));
-      worker.once('error', onError);
-      worker.once('exit', onExit);
-      worker.once('message', (message: FromWorker) => {
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        if (message.type === 'ready') {
-          resolve(
-            new WorkerModel(
-              worker,
-              message.id,
-              message.dir,
-              message.digest,
-              message.encoders,
-              new Set(message.vocabulary),
-            ),
-          );
-        } else if (message.type === 'load-error') {
-          void worker.terminate();
-          reject(
-            message.reason
-              ? new ModelLoadError(message.reason, message.message)
-              : new FleetcastError(message.message),
-          );
-        } else {
-          void worker.terminate();
-          reject(
-            new FleetcastError(`${dir}: unexpected first message from the model worker: ${message.type}`),
-          );
-        }
-      });
-    });
+  /** The hosting thread (shared with other models). */
+  get worker(): Worker {
+    return this.host.worker;
   }
 
-  forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]> {
-    if (this.dead) return Promise.reject(this.dead);
-    if (inputs.length === 0) return Promise.resolve([]);
+  async forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]> {
+    if (this.dead) throw this.dead;
+    if (inputs.length === 0) return [];
     const per = inputs[0]!.past.length;
     const past = new Float32Array(inputs.length * per);
     const pastStarts = new Float64Array(inputs.length);
@@ -96,65 +145,59 @@ export class WorkerModel implements ServingModel {
       past.set(input.past, i * per);
       pastStarts[i] = input.pastStart;
     });
-    const seq = ++this.seq;
     const servers = inputs.map((i) => i.server);
-    const message: ToWorker = {
-      type: 'forecast',
-      seq,
-      servers,
-      profiles: inputs.map((i) => i.profile ?? null),
-      pastStarts,
-      past,
-    };
-    return new Promise<ForecastResult[]>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject, servers });
-      this.worker.postMessage(message, [past.buffer, pastStarts.buffer]);
-    });
-  }
-
-  /** Releases the session and ends the worker; resolves when it is gone. */
-  release(): Promise<void> {
-    this.releasing ??= new Promise<void>((resolve) => {
-      if (this.dead) return resolve();
-      this.worker.once('exit', () => resolve());
-      this.worker.postMessage({ type: 'release' } satisfies ToWorker);
-      // A worker stuck in native code must not keep shutdown waiting forever.
-      setTimeout(() => void this.worker.terminate(), 10_000).unref();
-    });
-    return this.releasing;
-  }
-
-  private onMessage(message: FromWorker): void {
-    if (message.type !== 'result' && message.type !== 'error') return;
-    const pending = this.pending.get(message.seq);
-    if (!pending) return;
-    this.pending.delete(message.seq);
-    if (message.type === 'error') return pending.reject(new FleetcastError(message.message));
-    const size = message.values.length / Math.max(1, pending.servers.length);
-    pending.resolve(
-      pending.servers.map((server, i) => ({
-        server,
-        known: message.known[i] === 1,
-        serverIndex: message.serverIndex[i]!,
-        start: message.start[i]!,
-        stepSeconds: message.stepSeconds,
-        values: message.values.subarray(i * size, (i + 1) * size),
-      })),
+    const reply = await this.host.request(
+      {
+        type: 'forecast',
+        key: this.key,
+        servers,
+        profiles: inputs.map((i) => i.profile ?? null),
+        pastStarts,
+        past,
+      },
+      [past.buffer, pastStarts.buffer],
     );
+    if (reply.type !== 'result') throw new FleetcastError(`model ${this.id}: unexpected reply ${reply.type}`);
+    return unpackResults(servers, reply);
+  }
+
+  /** Releases the session (the worker stays for the next model); resolves when it is gone. */
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      if (this.dead) return;
+      const timer = setTimeout(() => void this.host.terminate(), RELEASE_TIMEOUT_MS);
+      try {
+        await this.host.request({ type: 'release', key: this.key });
+      } catch {
+        // the worker died meanwhile: the session went with it
+      } finally {
+        clearTimeout(timer);
+        this.host.models.delete(this);
+      }
+    })();
+    return this.releasing;
   }
 
   get alive(): boolean {
     return this.dead === null;
   }
 
-  private fail(error: Error): void {
-    const first = this.dead === null;
-    this.dead ??= error;
-    if (first && this.releasing === null) this.onUnexpectedExit?.(error);
-    for (const pending of this.pending.values()) pending.reject(error);
-    this.pending.clear();
+  /** The hosting worker died: every forecast fails from now on. */
+  hostDied(error: Error): void {
+    if (this.dead) return;
+    this.dead = new FleetcastError(`model ${this.id}: ${error.message}`);
+    if (this.releasing === null) this.onUnexpectedExit?.(this.dead);
   }
 }
 
-/** The service's default loader: each model in its own worker thread. */
-export const workerModelLoader: ModelLoader = (dir, options) => WorkerModel.load(dir, options);
+function unpackResults(servers: readonly string[], reply: ResultReply): ForecastResult[] {
+  const size = reply.values.length / Math.max(1, servers.length);
+  return servers.map((server, i) => ({
+    server,
+    known: reply.known[i] === 1,
+    serverIndex: reply.serverIndex[i]!,
+    start: reply.start[i]!,
+    stepSeconds: reply.stepSeconds,
+    values: reply.values.subarray(i * size, (i + 1) * size),
+  }));
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ConvergenceReport } from './convergence.js';
 import type { CoverageReport } from './coverage.js';
-import { findScore, type ScoreEntry } from './scoring.js';
+import { findScore, type ScoreEntry, type ScoreGroup } from './scoring.js';
 
 /**
  * Validation gates (docs/validation.md). Coverage is not configurable: anything under 100 % fails.
@@ -127,12 +127,12 @@ export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResul
     for (const target of targets)
       results.push(
         ratioGate(
-          `p50 unknown vs known servers: ${target}`,
+          `p50 unknown vs known servers (same profile mix): ${target}`,
           inputs.scores,
           MODEL,
           MODEL,
-          'unknown',
-          'known',
+          'unknown_profile_matched',
+          'known_profile_matched',
           target,
           p50,
           config.accuracy.max_ratio_unknown_vs_known,
@@ -157,8 +157,8 @@ function ratioGate(
   scores: readonly ScoreEntry[],
   modelA: string,
   modelB: string,
-  groupA: 'all' | 'known' | 'unknown',
-  groupB: 'all' | 'known' | 'unknown',
+  groupA: ScoreGroup,
+  groupB: ScoreGroup,
   target: string,
   quantile: number,
   limit: number | null,

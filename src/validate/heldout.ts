@@ -161,7 +161,13 @@ export async function evaluateHeldOut(options: HeldOutOptions): Promise<HeldOutE
       [SEASONAL_NAIVE]: pointAsQuantiles(naive, Q),
     };
     if (useDeployed) forecasts[DEPLOYED] = deployedOut[i]!;
-    return { server: c.server, group: c.unknown ? 'unknown' : 'known', actual, forecasts };
+    return {
+      server: c.server,
+      group: c.unknown ? 'unknown' : 'known',
+      profile: c.profile,
+      actual,
+      forecasts,
+    };
   });
   const scores = scoreWindows(windows, models, {
     horizon: H,

@@ -56,6 +56,7 @@ export function renderReport(report: ValidationReport): string {
       'ratio',
       ...(acc.deployed.scored ? ['deployed'] : []),
       'known',
+      'known (same profiles)',
       'unknown',
     ];
     const rows: string[][] = [header];
@@ -72,6 +73,7 @@ export function renderReport(report: ValidationReport): string {
           m != null && n ? (m / n).toFixed(3) : '-',
           ...(acc.deployed.scored ? [f(findScore(acc.scores, DEPLOYED, 'all', t, q)?.q_risk)] : []),
           f(findScore(acc.scores, MODEL, 'known', t, q)?.q_risk),
+          f(findScore(acc.scores, MODEL, 'known_profile_matched', t, q)?.q_risk),
           f(findScore(acc.scores, MODEL, 'unknown', t, q)?.q_risk),
         ]);
       }

@@ -1,7 +1,20 @@
 import { addPoint, emptySums, qRiskOf, type QRiskSums } from './qrisk.js';
 
 export type ServerGroup = 'known' | 'unknown';
-export const GROUPS = ['known', 'unknown', 'all'] as const;
+/**
+ * `known_profile_matched`: the known servers' q-risk re-weighted to the unknown group's profile
+ * mix. Holdout servers are few and chosen by name hash, so their profile mix differs from the
+ * fleet's (a memory-leaking batch-heavy holdout looks worse for reasons that have nothing to do
+ * with being unknown); comparing like with like isolates the cost of the unknown index.
+ * `unknown_profile_matched` is the unknown group over the same profiles (those with known servers).
+ */
+export const GROUPS = [
+  'known',
+  'unknown',
+  'all',
+  'known_profile_matched',
+  'unknown_profile_matched',
+] as const;
 export type ScoreGroup = (typeof GROUPS)[number];
 
 /** One forecast origin of one server on the held-out window, with every compared model's forecast. */
@@ -9,6 +22,8 @@ export interface ScoredWindow {
   server: string;
   /** known: forecast under its own id; unknown: a holdout server, forecast through index 0. */
   group: ServerGroup;
+  /** The server's profile (for the profile-matched comparison); null when unknown. */
+  profile?: string | null;
   /** Actual values, horizon × targets, row-major; NaN where there is no data. */
   actual: ArrayLike<number>;
   /** Model name → forecast, horizon × targets × quantiles, row-major. */
@@ -72,28 +87,61 @@ export function scoreWindows(
           for (let qi = 0; qi < Q; qi++) {
             for (const g of [w.group, 'all'] as const)
               addPoint(sumsFor(key(m, g, t, qi)), y, f[base + qi]!, quantiles[qi]!);
+            addPoint(
+              sumsFor(profileKey(m, w.group, w.profile ?? '', t, qi)),
+              y,
+              f[base + qi]!,
+              quantiles[qi]!,
+            );
           }
         }
       }
     }
   }
 
+  const profiles = [...new Set(windows.map((w) => w.profile ?? ''))];
   const entries: ScoreEntry[] = [];
   for (const m of models)
     for (const g of GROUPS)
       for (let t = 0; t < T; t++)
         for (let qi = 0; qi < Q; qi++) {
+          const base = { model: m, group: g, target: targets[t]!, quantile: quantiles[qi]! };
+          if (g === 'known_profile_matched' || g === 'unknown_profile_matched') {
+            const byProfile = profiles.map((p) => ({
+              known: sums.get(profileKey(m, 'known', p, t, qi)) ?? emptySums(),
+              unknown: sums.get(profileKey(m, 'unknown', p, t, qi)) ?? emptySums(),
+            }));
+            entries.push({ ...base, ...profileMatched(byProfile, g) });
+            continue;
+          }
           const s = sums.get(key(m, g, t, qi)) ?? emptySums();
-          entries.push({
-            model: m,
-            group: g,
-            target: targets[t]!,
-            quantile: quantiles[qi]!,
-            q_risk: qRiskOf(s),
-            points: s.count,
-          });
+          entries.push({ ...base, q_risk: qRiskOf(s), points: s.count });
         }
   return entries;
+}
+
+const profileKey = (m: string, g: ServerGroup, p: string, t: number, q: number) =>
+  `${m}\0${g}\0${p}\0${t}\0${q}\0profile`;
+
+/**
+ * Σₚ wₚ·q-risk(known, p) with wₚ = the unknown group's share of Σ|y| in profile p, over the
+ * profiles that have both known and unknown points. The unknown group's own q-risk is the same
+ * weighted sum of its per-profile q-risks, so the two are directly comparable.
+ */
+function profileMatched(
+  byProfile: ReadonlyArray<{ known: QRiskSums; unknown: QRiskSums }>,
+  group: 'known_profile_matched' | 'unknown_profile_matched',
+): { q_risk: number | null; points: number } {
+  const both = byProfile.filter((p) => qRiskOf(p.known) !== null && p.unknown.absActual > 0);
+  const weight = both.reduce((sum, p) => sum + p.unknown.absActual, 0);
+  if (weight === 0) return { q_risk: null, points: 0 };
+  if (group === 'unknown_profile_matched')
+    return {
+      q_risk: (2 * both.reduce((sum, p) => sum + p.unknown.loss, 0)) / weight,
+      points: both.reduce((sum, p) => sum + p.unknown.count, 0),
+    };
+  const q_risk = both.reduce((sum, p) => sum + (p.unknown.absActual / weight) * qRiskOf(p.known)!, 0);
+  return { q_risk, points: both.reduce((sum, p) => sum + p.known.count, 0) };
 }
 
 function allFinite(values: ArrayLike<number>, start: number, count: number): boolean {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../../src/service/duration.js';
 import { mergeFleet } from '../../src/service/fleet.js';
-import { formatForecast, quantileKey } from '../../src/service/forecast-format.js';
+import { formatForecast, quantileKey, round4Significant } from '../../src/service/forecast-format.js';
 import { ModelSlot } from '../../src/service/model-slot.js';
 import { PointerWatcher } from '../../src/service/pointer-watch.js';
 import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/status.js';
@@ -154,8 +154,31 @@ describe('pure service helpers', () => {
       encoders,
       'web',
     );
-    assert.deepEqual(out.forecast, { cpu_pct: { p10: [1, 4.1235], p50: [2, 5], p90: [3, 6] } });
+    assert.deepEqual(out.forecast, { cpu_pct: { p10: [1, 4.123], p50: [2, 5], p90: [3, 6] } });
     assert.equal(out.start, '1970-01-01T01:00:00.000Z');
+  });
+  it('rounds forecast values to 4 significant digits with short JSON text', () => {
+    const cases: Array<[number, string]> = [
+      [123.456789, '123.5'],
+      [0.000123456, '0.0001235'],
+      [-45.67891, '-45.68'],
+      [98765.4321, '98770'],
+      [1e21 + 7, '1e+21'],
+      [0, '0'],
+      [0.3, '0.3'],
+    ];
+    for (const [value, text] of cases) assert.equal(JSON.stringify(round4Significant(value)), text);
+    assert.ok(Number.isNaN(round4Significant(Number.NaN)));
+    for (let i = 0; i < 2000; i++) {
+      const v = (Math.random() - 0.5) * 10 ** (Math.random() * 12 - 4);
+      const r = round4Significant(v);
+      assert.ok(Math.abs(r - v) <= Math.abs(v) * 5e-4, `${v} -> ${r}`);
+      // significant digits: no sign, exponent or point, no leading or trailing zeros
+      const digits = JSON.stringify(r)
+        .replace(/^-|e.*$|\./g, '')
+        .replace(/^0+|0+$/g, '');
+      assert.ok(digits.length <= 4, `${v} -> ${r}`);
+    }
   });
   it('parses durations and rejects bad ones', () => {
     assert.equal(parseDuration('30s', '--x'), 30_000);

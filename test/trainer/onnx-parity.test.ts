@@ -45,17 +45,20 @@ async function quantiles(session: ort.InferenceSession, feeds: Record<string, or
   return out;
 }
 
-describe('ONNX export matches PyTorch in onnxruntime-node', () => {
+// smoke: one-day window through the whole encoder; default: two-day window, the encoder over its
+// newest day, seasonal lags of both days and the median baseline (sort → ONNX TopK)
+for (const profile of ['smoke', 'default'])
+  describe(`ONNX export matches PyTorch in onnxruntime-node (${profile} profile)`, () => {
   let dir: string;
   let parity: ParityFile;
   let session: ort.InferenceSession;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleetcast-parity-'));
-    // a randomly initialised smoke-shaped model: the same export path as training, in seconds
+    // a randomly initialised model of the profile's shape: the same export path as training, in seconds
     const result = spawnSync(
       resolvePython(),
-      ['-m', 'fleetcast_trainer.export', '--out', dir, '--profile', 'smoke', '--seed', '3'],
+      ['-m', 'fleetcast_trainer.export', '--out', dir, '--profile', profile, '--seed', '3'],
       { cwd: join(root, 'trainer'), encoding: 'utf8' },
     );
     assert.equal(result.status, 0, `export failed:\n${result.stderr}`);

@@ -11,6 +11,22 @@ function scores(model: number, naive: number, unknown = model): ScoreEntry[] {
     out.push({ model: 'model', group: 'known', target: 'cpu_pct', quantile: q, q_risk: model, points: 8 });
     out.push({
       model: 'model',
+      group: 'known_profile_matched',
+      target: 'cpu_pct',
+      quantile: q,
+      q_risk: model,
+      points: 8,
+    });
+    out.push({
+      model: 'model',
+      group: 'unknown_profile_matched',
+      target: 'cpu_pct',
+      quantile: q,
+      q_risk: unknown,
+      points: 2,
+    });
+    out.push({
+      model: 'model',
       group: 'unknown',
       target: 'cpu_pct',
       quantile: q,

@@ -60,6 +60,37 @@ describe('scoring windows', () => {
     assert.equal(findScore(scores, 'model', 'all', 'cpu', 0.5)!.points, 4);
     assert.equal(findScore(scores, 'model', 'all', 'cpu', 0.5)!.q_risk, 1 / 60);
   });
+  it('re-weights known servers to the unknown group profile mix', () => {
+    const one = { horizon: 1, targets: ['cpu'], quantiles: [0.5] };
+    const w = (server: string, group: 'known' | 'unknown', profile: string, y: number, f: number) => ({
+      server,
+      group,
+      profile,
+      actual: [y],
+      forecasts: { model: [f] },
+    });
+    const windows = [
+      // known servers: web is easy (q-risk 0.05), batch hard (0.25); the fleet is mostly web
+      w('web-1', 'known', 'web', 100, 95),
+      w('web-2', 'known', 'web', 100, 105),
+      w('web-3', 'known', 'web', 100, 95),
+      w('batch-1', 'known', 'batch', 100, 75),
+      // the unknown batch server has q-risk 0.3: 3× the known fleet, but only 1.2× known batch
+      w('batch-9', 'unknown', 'batch', 100, 70),
+      // a profile with no known server cannot be compared and is left out of the weights
+      w('cache-9', 'unknown', 'cache', 50, 50),
+    ];
+    const scores = scoreWindows(windows, ['model'], one);
+    const q = (group: 'known' | 'unknown' | 'known_profile_matched' | 'unknown_profile_matched') =>
+      findScore(scores, 'model', group, 'cpu', 0.5)!.q_risk!;
+    assert.ok(Math.abs(q('known') - 0.1) < 1e-12);
+    assert.ok(Math.abs(q('unknown') - 0.2) < 1e-12);
+    assert.ok(Math.abs(q('known_profile_matched') - 0.25) < 1e-12);
+    assert.ok(Math.abs(q('unknown_profile_matched') - 0.3) < 1e-12);
+    assert.equal(findScore(scores, 'model', 'known_profile_matched', 'cpu', 0.5)!.points, 1);
+    const none = scoreWindows([windows[0]!], ['model'], one);
+    assert.equal(findScore(none, 'model', 'known_profile_matched', 'cpu', 0.5)!.q_risk, null);
+  });
   it('rejects forecasts of the wrong shape', () => {
     assert.throws(
       () =>

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+SEASONAL_BASELINES = ("naive", "mean3", "median")
 MASK_BIAS = -1e9  # finite, so a fully masked row can never turn into NaN
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
@@ -169,9 +170,13 @@ def causal_mask_bias(lookback, horizon, device=None):
 
 class TFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
-                 lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None):
+                 lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
+                 seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None):
         super().__init__()
         self.lookback = lookback
+        # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
+        # the model only through normalization and the seasonal lags (the cost grows with this).
+        self.encoder_steps = min(encoder_steps or lookback, lookback)
         self.horizon = horizon
         # Seasonal residual: when the encoder window holds one full season (a day), the head
         # predicts a correction to the seasonal-naive forecast y[t+h-m] (in the window's normalized
@@ -180,6 +185,20 @@ class TFT(nn.Module):
         self.season_offset = (
             lookback - season_steps if season_steps and horizon <= season_steps <= lookback else None
         )
+        # Yesterday's value at one step is a single noisy sample (an incident yesterday becomes a
+        # forecast spike today). "mean3" averages it with its two neighbours; "median" takes the
+        # median of those three steps on every lag day, which also ignores one-off spikes.
+        if seasonal_baseline not in SEASONAL_BASELINES:
+            raise ValueError(f"seasonal_baseline must be one of {', '.join(SEASONAL_BASELINES)}")
+        self.seasonal_baseline = seasonal_baseline
+        # The decoder sees yesterday's neighbourhood (3 steps per target) as known-future inputs, so
+        # it can learn which part of yesterday repeats: these values are observed before the origin.
+        # With a longer lookback it also sees the same hours 2..seasonal_lag_days days back.
+        self.lag_offsets = (
+            [lookback - k * season_steps for k in range(1, seasonal_lag_days + 1) if k * season_steps <= lookback]
+            if self.season_offset is not None else []
+        )
+        self.decoder_lags = 3 * len(target_idx) * len(self.lag_offsets) if decoder_seasonal_lags else 0
         self.n_observed = n_observed
         self.n_known = n_known
         self.quantiles = list(quantiles)
@@ -189,7 +208,7 @@ class TFT(nn.Module):
         # float, not bool: gloo cannot broadcast bool buffers when DDP syncs module state
         self.register_buffer("log1p_mask", torch.tensor(log1p_mask, dtype=torch.float32))
         self.register_buffer("std_floor", torch.tensor(std_floor, dtype=torch.float32))
-        self.register_buffer("mask_bias", causal_mask_bias(lookback, horizon))
+        self.register_buffer("mask_bias", causal_mask_bias(self.encoder_steps, horizon))
 
         self.server_emb = nn.Embedding(num_servers, d)
         self.profile_emb = nn.Embedding(num_profiles, d)
@@ -200,9 +219,9 @@ class TFT(nn.Module):
         self.ctx_c = GRN(d, d, d, dropout)
 
         self.enc_embed = RealEmbedding(n_observed + n_known, d)
-        self.dec_embed = RealEmbedding(n_known, d)
+        self.dec_embed = RealEmbedding(n_known + self.decoder_lags, d)
         self.enc_vsn = VariableSelection(n_observed + n_known, d, dropout, with_context=True)
-        self.dec_vsn = VariableSelection(n_known, d, dropout, with_context=True)
+        self.dec_vsn = VariableSelection(n_known + self.decoder_lags, d, dropout, with_context=True)
         self.lstm_enc = nn.LSTM(d, d, batch_first=True)
         self.lstm_dec = nn.LSTM(d, d, batch_first=True)
         self.post_lstm = GateAddNorm(d, dropout)
@@ -231,6 +250,13 @@ class TFT(nn.Module):
         tt = torch.where(t_mask, torch.log(1.0 + torch.clamp(target, min=0.0)), target)
         return (tt - mean[:, :, self.target_idx]) / scale[:, :, self.target_idx]
 
+    def raw_per_normalized(self, mean, scale):
+        """[B, n_targets]: raw units per normalized unit at the window's level (d raw / d normalized)."""
+        m = mean[:, 0, self.target_idx]
+        s = scale[:, 0, self.target_idx]
+        t_mask = self.log1p_mask[self.target_idx] > 0.5
+        return torch.where(t_mask, s * torch.exp(torch.clamp(m, max=EXP_CLAMP)), s)
+
     def denormalize(self, pred_n, mean, scale):
         """[B, H, n_targets, n_q] normalized -> raw units."""
         m = mean[:, :, self.target_idx].unsqueeze(-1)
@@ -239,18 +265,46 @@ class TFT(nn.Module):
         t_mask = (self.log1p_mask[self.target_idx] > 0.5).unsqueeze(-1)
         return torch.where(t_mask, torch.exp(torch.clamp(y, max=EXP_CLAMP)) - 1.0, y)
 
+    def seasonal_lags(self, obs_n):
+        """Normalized targets 1..seasonal_lag_days days before each horizon step, each with its two
+        neighbours: [B, H, days, 3, T].
+
+        The window is padded by repeating its edge values, so any lookback >= one day works.
+        """
+        tgt = obs_n[:, :, self.target_idx]
+        padded = torch.cat([tgt[:, :1], tgt, tgt[:, -1:]], dim=1)  # padded[i + 1] = tgt[i]
+        h = self.horizon
+        days = [torch.stack([padded[:, s + k:s + k + h] for k in range(3)], dim=2) for s in self.lag_offsets]
+        return torch.stack(days, dim=2)
+
+    def seasonal_base(self, lags):
+        """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] -> [B, H, T]."""
+        if self.seasonal_baseline == "naive":
+            return lags[:, :, 0, 1]
+        if self.seasonal_baseline == "mean3":
+            return lags[:, :, 0].mean(dim=2)
+        values = lags.reshape(lags.shape[0], lags.shape[1], -1, lags.shape[-1])  # [B, H, days*3, T]
+        n = values.shape[2]
+        # sort, not torch.median: it exports to ONNX (TopK) and averages the two middle values
+        ordered = torch.sort(values, dim=2).values
+        return 0.5 * (ordered[:, :, (n - 1) // 2] + ordered[:, :, n // 2])
+
     # --- network ---
     def forward_normalized(self, server_idx, profile_idx, past_observed, past_known, future_known):
         """Returns (normalized quantiles [B, H, n_targets, n_q], mean, scale, attention [B, H, L+H])."""
         xt, mean, scale = self.window_stats(past_observed)
         obs_n = (xt - mean) / scale
+        lags = self.seasonal_lags(obs_n) if self.season_offset is not None else None
+        if self.decoder_lags:
+            future_known = torch.cat([future_known, lags.reshape(lags.shape[0], self.horizon, -1)], dim=-1)
 
         static_in = torch.stack([self.server_emb(server_idx.long()), self.profile_emb(profile_idx.long())], dim=1)
         static, _ = self.static_vsn(static_in)
         c_s, c_e = self.ctx_s(static), self.ctx_e(static)
         c_h, c_c = self.ctx_h(static), self.ctx_c(static)
 
-        enc_in = self.enc_embed(torch.cat([obs_n, past_known], dim=-1))  # [B, L, V, d]
+        first = self.lookback - self.encoder_steps
+        enc_in = self.enc_embed(torch.cat([obs_n[:, first:], past_known[:, first:]], dim=-1))  # [B, E, V, d]
         dec_in = self.dec_embed(future_known)  # [B, H, Vk, d]
         enc_x, _ = self.enc_vsn(enc_in, c_s)
         dec_x, _ = self.dec_vsn(dec_in, c_s)
@@ -262,15 +316,14 @@ class TFT(nn.Module):
         temporal = self.post_lstm(lstm_out, vsn_out)  # [B, L+H, d]
 
         enriched = self.enrichment(temporal, c_e)
-        query = enriched[:, self.lookback:]
+        query = enriched[:, self.encoder_steps:]
         attn_out, attn = self.attention(query, enriched, self.mask_bias)
         x = self.post_attn(attn_out, query)
         x = self.positionwise(x)
-        x = self.final_gate(x, temporal[:, self.lookback:])
+        x = self.final_gate(x, temporal[:, self.encoder_steps:])
         out = self.head(x).reshape(x.shape[0], self.horizon, self.n_targets, len(self.quantiles))
-        if self.season_offset is not None:
-            start = self.season_offset
-            seasonal = obs_n[:, start:start + self.horizon][:, :, self.target_idx]  # [B, H, n_targets]
+        if lags is not None:
+            seasonal = self.seasonal_base(lags)  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
         return out, mean, scale, attn
 

@@ -2,6 +2,7 @@
 
 from .features import KNOWN_FEATURES
 from .model import TFT
+from .profiles import OPTIONAL_KEYS
 
 
 def build_model(doc, profile, observed_features, num_servers, num_profiles):
@@ -22,7 +23,11 @@ def build_model(doc, profile, observed_features, num_servers, num_profiles):
         dropout=profile["dropout"],
         season_steps=(
             86400 // profile["resolution_seconds"]
-            if "resolution_seconds" in profile and profile.get("seasonal_residual", True)
+            if "resolution_seconds" in profile and profile.get("seasonal_residual", OPTIONAL_KEYS["seasonal_residual"])
             else None
         ),
+        seasonal_baseline=profile.get("seasonal_baseline", OPTIONAL_KEYS["seasonal_baseline"]),
+        decoder_seasonal_lags=profile.get("decoder_seasonal_lags", OPTIONAL_KEYS["decoder_seasonal_lags"]),
+        seasonal_lag_days=profile.get("seasonal_lag_days", OPTIONAL_KEYS["seasonal_lag_days"]),
+        encoder_steps=profile.get("encoder_steps", OPTIONAL_KEYS["encoder_steps"]) or None,
     )

@@ -14,6 +14,10 @@ INT_KEYS = {
 FLOAT_KEYS = {"dropout", "learning_rate", "min_delta", "unknown_dropout", "unknown_profile_dropout",
               "convergence_min_improvement", "convergence_plateau_tolerance",
               "gradient_clip_norm"}
+# Optional model switches (docs/trainer.md), with their defaults.
+OPTIONAL_KEYS = {"seasonal_residual": True, "seasonal_baseline": "naive", "decoder_seasonal_lags": False,
+                 "seasonal_lag_days": 1, "encoder_steps": 0, "lr_decay_patience": 0, "loss_weighting": "none"}
+CHOICES = {"seasonal_baseline": ("naive", "mean3", "median"), "loss_weighting": ("none", "raw_units")}
 
 
 def load_profiles(path=PROFILES_PATH):
@@ -28,11 +32,20 @@ def get_profile(name, path=PROFILES_PATH):
     if name not in profiles:
         raise DatasetError(f"{path}: unknown profile {name!r}; choose one of {', '.join(sorted(profiles))}")
     profile = dict(profiles[name])
-    keys = set(profile)
+    keys = set(profile) - OPTIONAL_KEYS.keys()
     if keys != INT_KEYS | FLOAT_KEYS:
         missing = sorted((INT_KEYS | FLOAT_KEYS) - keys)
         extra = sorted(keys - (INT_KEYS | FLOAT_KEYS))
         raise DatasetError(f"{path}: profile {name}: missing {missing} / unknown {extra}")
+    for key, default in OPTIONAL_KEYS.items():
+        value = profile.setdefault(key, default)
+        if isinstance(default, str):
+            if value not in CHOICES[key]:
+                raise DatasetError(f"{path}: profile {name}: {key} must be one of {', '.join(CHOICES[key])}")
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise DatasetError(f"{path}: profile {name}: {key} must be true or false")
+        elif not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise DatasetError(f"{path}: profile {name}: {key} must be a non-negative integer")
     for key in INT_KEYS:
         if not isinstance(profile[key], int) or profile[key] <= 0:
             raise DatasetError(f"{path}: profile {name}: {key} must be a positive integer")

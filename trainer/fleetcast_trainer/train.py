@@ -41,13 +41,14 @@ CONVERGENCE_CRITERION = (
 class TrainStep(torch.nn.Module):
     """Wraps the model so DistributedDataParallel sees the training forward pass."""
 
-    def __init__(self, model, quantiles):
+    def __init__(self, model, quantiles, weighting):
         super().__init__()
         self.model = model
         self.quantiles = quantiles
+        self.weighting = weighting
 
     def forward(self, t):
-        return forward_loss(self.model, t, self.quantiles)
+        return forward_loss(self.model, t, self.quantiles, self.weighting)
 
 
 def now_iso():
@@ -148,7 +149,7 @@ def run(args):
     observed = dataset.features
     cfg = {"lookback": L, "horizon": H, "obs_idx": list(range(len(observed))),
            "target_idx": [observed.index(t) for t in targets], "quantiles": quantiles,
-           "batch_size": profile["batch_size"]}
+           "batch_size": profile["batch_size"], "loss_weighting": profile["loss_weighting"]}
 
     # validation subset: fixed (seeded), capped, sharded over ranks
     vrng = np.random.default_rng(args.seed + 7919)
@@ -164,7 +165,7 @@ def run(args):
     num_profiles = len(dataset.header["profiles"]) + 1
     model = build_model(doc, profile, observed, dataset.num_embeddings, num_profiles).to(device)
     torch.manual_seed(args.seed + 1000 * ctx.rank)  # distinct dropout masks per rank
-    step_module = wrap(TrainStep(model, quantiles), ctx, device)
+    step_module = wrap(TrainStep(model, quantiles, profile["loss_weighting"]), ctx, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=profile["learning_rate"])
 
     world_batch = profile["batch_size"] * ctx.world_size
@@ -183,6 +184,14 @@ def run(args):
         total, count = all_reduce_sum([total, count], ctx, device)
         return total / max(count, 1)
 
+    # Halve the learning rate after lr_decay_patience epochs without improvement (0 = constant):
+    # the validation loss of a noisy objective keeps falling a little after each halving.
+    decay = profile["lr_decay_patience"]
+    scheduler = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=decay - 1,
+                                                   threshold=profile["min_delta"], threshold_mode="abs")
+        if decay > 0 else None
+    )
     initial_val = reduced_val_loss()
     epochs, best_val, best_state, best_epoch, bad = [], float("inf"), None, 0, 0
     stopped_by = "max_epochs"
@@ -216,13 +225,17 @@ def run(args):
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad += 1
+        learning_rate = optimizer.param_groups[0]["lr"]
+        if scheduler is not None:
+            scheduler.step(val_loss)
         elapsed = time.time() - train_started
         remaining = profile["max_epochs"] - epoch
         eta = remaining * elapsed / epoch
-        epochs.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": round(seconds, 3)})
+        epochs.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": round(seconds, 3),
+                       "learning_rate": learning_rate})
         emit(ctx, {"event": "epoch", "epoch": epoch, "epochs": profile["max_epochs"], "train_loss": train_loss,
                    "val_loss": val_loss, "best_epoch": best_epoch, "seconds": round(seconds, 3),
-                   "eta_seconds": round(eta, 1)})
+                   "eta_seconds": round(eta, 1), "learning_rate": learning_rate})
         say(ctx, f"epoch {epoch}/{profile['max_epochs']}: train {train_loss:.4f} val {val_loss:.4f} "
                  f"({seconds:.1f}s, eta {eta:.0f}s)")
         if not np.isfinite(train_loss) or not np.isfinite(val_loss):

@@ -1,12 +1,16 @@
+import json
+import os
+import tempfile
 import unittest
 
 import numpy as np
 import torch
 
 from fleetcast_trainer.features import step_times, time_features
-from fleetcast_trainer.model import MASK_BIAS, causal_mask_bias
+from fleetcast_trainer.model import MASK_BIAS, TFT, causal_mask_bias
 from fleetcast_trainer.model_factory import build_model
-from fleetcast_trainer.profiles import load_profiles
+from fleetcast_trainer.errors import DatasetError
+from fleetcast_trainer.profiles import OPTIONAL_KEYS, get_profile, load_profiles
 
 FEATURES = ["cpu_pct", "mem_pct", "disk_io_mbps", "net_in_mbps", "net_out_mbps", "latency_ms", "error_rate"]
 L, H = 24, 6
@@ -151,3 +155,81 @@ class UnknownIndexTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def seasonal_model(baseline, lookback=8, encoder_steps=None, lag_days=2):
+    """Season of 4 steps, horizon 2: small enough to check every lag by hand."""
+    torch.manual_seed(0)
+    return TFT(num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
+               std_floor=[1e-6, 1e-6], lookback=lookback, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8,
+               heads=2, dropout=0.0, season_steps=4, seasonal_baseline=baseline, decoder_seasonal_lags=True,
+               seasonal_lag_days=lag_days, encoder_steps=encoder_steps).eval()
+
+
+class SeasonalLagTest(unittest.TestCase):
+    def test_lags_are_the_same_hours_on_earlier_days_with_neighbours(self):
+        model = seasonal_model("naive")
+        obs = torch.arange(8, dtype=torch.float32).reshape(1, 8, 1).repeat(1, 1, 1)
+        lags = model.seasonal_lags(obs)  # [B, H, days, 3, T]
+        self.assertEqual(tuple(lags.shape), (1, 2, 2, 3, 1))
+        # horizon step h is position 8 + h; one day back is 4 + h, two days back h (edges repeat)
+        self.assertEqual(lags[0, 0, 0, :, 0].tolist(), [3, 4, 5])
+        self.assertEqual(lags[0, 1, 0, :, 0].tolist(), [4, 5, 6])
+        self.assertEqual(lags[0, 0, 1, :, 0].tolist(), [0, 0, 1])
+        self.assertEqual(model.decoder_lags, 6)
+
+    def test_baselines(self):
+        lags = torch.tensor([[3.0, 4.0, 50.0], [1.0, 2.0, 3.0]]).reshape(1, 1, 2, 3, 1)
+        self.assertEqual(float(seasonal_model("naive").seasonal_base(lags)), 4.0)
+        self.assertAlmostEqual(float(seasonal_model("mean3").seasonal_base(lags)), 19.0)
+        # median of 1, 2, 3, 3, 4, 50: the spike does not move it
+        self.assertEqual(float(seasonal_model("median").seasonal_base(lags)), 3.0)
+
+    def test_encoder_steps_limit_the_attention_window(self):
+        model = seasonal_model("median", lookback=8, encoder_steps=4)
+        self.assertEqual(tuple(model.mask_bias.shape), (2, 6))
+        past = torch.rand(3, 8, 2) * 10
+        known = torch.rand(3, 8, 4)
+        future = torch.rand(3, 2, 4)
+        ids = torch.zeros(3, dtype=torch.long)
+        pred, _, _, attn = model.forward_normalized(ids, ids, past, known, future)
+        self.assertEqual(tuple(attn.shape), (3, 2, 6))
+        self.assertTrue(torch.isfinite(pred).all())
+
+    def test_unknown_baseline_is_rejected(self):
+        with self.assertRaises(ValueError):
+            seasonal_model("mean")
+
+
+class ProfileFileTest(unittest.TestCase):
+    def write(self, tmp, **changes):
+        doc = load_profiles()
+        doc["profiles"]["default"].update(changes)
+        path = os.path.join(tmp, "profiles.json")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        return path
+
+    def test_shipped_profiles_load_with_their_seasonal_settings(self):
+        _, default = get_profile("default")
+        self.assertEqual(default["encoder_steps"], 48)
+        self.assertEqual(default["lookback_steps"], 96)
+        _, smoke = get_profile("smoke")
+        self.assertEqual(smoke["seasonal_baseline"], "mean3")
+
+    def test_optional_keys_default_and_are_checked(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = load_profiles()
+            for key in OPTIONAL_KEYS:
+                doc["profiles"]["default"].pop(key, None)
+            path = os.path.join(tmp, "profiles.json")
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh)
+            _, profile = get_profile("default", path)
+            self.assertEqual({k: profile[k] for k in OPTIONAL_KEYS}, OPTIONAL_KEYS)
+            for bad, message in (({"seasonal_baseline": "mean"}, "seasonal_baseline must be one of"),
+                                 ({"decoder_seasonal_lags": 1}, "must be true or false"),
+                                 ({"encoder_steps": -1}, "non-negative integer"),
+                                 ({"lr_decay_patience": True}, "non-negative integer")):
+                with self.assertRaisesRegex(DatasetError, message):
+                    get_profile("default", self.write(tmp, **bad))

@@ -52,7 +52,7 @@ export function register(program: Command): void {
     )
     .option(
       '--model-thread <where>',
-      'worker: each model session in its own thread, so loading never stalls requests; main: lower per-request overhead',
+      'worker: sessions in two worker threads, so loading never stalls requests; main: lower per-request overhead',
       'worker',
     )
     .addHelpText(
