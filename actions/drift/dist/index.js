@@ -55773,6 +55773,12 @@ async function notify(webhook, notification) {
   const sent = await notifySlack(webhook, notification, { fetch, warn: (m2) => warning(m2) });
   if (sent) info(`Slack notified (${notification.kind})`);
 }
+async function failAction(error63, webhook, title, options = {}) {
+  const message = getErrorMessage(error63);
+  if (options.notifySlack ?? true)
+    await notify(webhook, { kind: "failure", title, lines: [message.split("\n")[0]] });
+  setFailed(message);
+}
 
 // src/actions/common/retry.ts
 function retryBaseMs(env = process.env) {
@@ -56662,12 +56668,7 @@ async function run() {
       });
     }
   } catch (error63) {
-    await notify(webhook, {
-      kind: "failure",
-      title: "Fleet drift check failed",
-      lines: [getErrorMessage(error63)]
-    });
-    setFailed(getErrorMessage(error63));
+    await failAction(error63, webhook, "Fleet drift check failed");
   }
 }
 

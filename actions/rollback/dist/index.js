@@ -44348,6 +44348,12 @@ async function notify(webhook, notification) {
   const sent = await notifySlack(webhook, notification, { fetch, warn: (m2) => warning(m2) });
   if (sent) info(`Slack notified (${notification.kind})`);
 }
+async function failAction(error63, webhook, title, options = {}) {
+  const message = getErrorMessage(error63);
+  if (options.notifySlack ?? true)
+    await notify(webhook, { kind: "failure", title, lines: [message.split("\n")[0]] });
+  setFailed(message);
+}
 
 // src/gitops/revert.ts
 async function revertDeployCommit(git, deploySha, facts, author, committer) {
@@ -44440,8 +44446,7 @@ async function run() {
       ...context.runUrl ? { url: context.runUrl } : {}
     });
   } catch (error63) {
-    await notify(webhook, { kind: "failure", title: "Rollback failed", lines: [getErrorMessage(error63)] });
-    setFailed(getErrorMessage(error63));
+    await failAction(error63, webhook, "Rollback failed");
   }
 }
 

@@ -40738,7 +40738,8 @@ var LoadedModel = class _LoadedModel {
     try {
       session = await ort.InferenceSession.create(bytes, {
         graphOptimizationLevel: "all",
-        ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {}
+        ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {},
+        extra: { session: { intra_op: { allow_spinning: spinning(options) ? "1" : "0" } } }
       });
     } catch (error63) {
       throw new ModelLoadError(
@@ -40869,6 +40870,9 @@ var LoadedModel = class _LoadedModel {
     await this.session.release();
   }
 };
+function spinning(options) {
+  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
+}
 function loadModel(dir, options = {}) {
   return LoadedModel.load(dir, options);
 }
@@ -41260,7 +41264,13 @@ function qRiskOf(sums) {
 }
 
 // src/validate/scoring.ts
-var GROUPS = ["known", "unknown", "all"];
+var GROUPS = [
+  "known",
+  "unknown",
+  "all",
+  "known_profile_matched",
+  "unknown_profile_matched"
+];
 function scoreWindows(windows, models, layout) {
   const { horizon, targets, quantiles } = layout;
   const T = targets.length;
@@ -41292,27 +41302,49 @@ function scoreWindows(windows, models, layout) {
           for (let qi = 0; qi < Q; qi++) {
             for (const g of [w.group, "all"])
               addPoint(sumsFor(key(m, g, t, qi)), y, f[base + qi], quantiles[qi]);
+            addPoint(
+              sumsFor(profileKey(m, w.group, w.profile ?? "", t, qi)),
+              y,
+              f[base + qi],
+              quantiles[qi]
+            );
           }
         }
       }
     }
   }
+  const profiles = [...new Set(windows.map((w) => w.profile ?? ""))];
   const entries = [];
   for (const m of models)
     for (const g of GROUPS)
       for (let t = 0; t < T; t++)
         for (let qi = 0; qi < Q; qi++) {
+          const base = { model: m, group: g, target: targets[t], quantile: quantiles[qi] };
+          if (g === "known_profile_matched" || g === "unknown_profile_matched") {
+            const byProfile = profiles.map((p) => ({
+              known: sums.get(profileKey(m, "known", p, t, qi)) ?? emptySums(),
+              unknown: sums.get(profileKey(m, "unknown", p, t, qi)) ?? emptySums()
+            }));
+            entries.push({ ...base, ...profileMatched(byProfile, g) });
+            continue;
+          }
           const s = sums.get(key(m, g, t, qi)) ?? emptySums();
-          entries.push({
-            model: m,
-            group: g,
-            target: targets[t],
-            quantile: quantiles[qi],
-            q_risk: qRiskOf(s),
-            points: s.count
-          });
+          entries.push({ ...base, q_risk: qRiskOf(s), points: s.count });
         }
   return entries;
+}
+var profileKey = (m, g, p, t, q) => `${m}\0${g}\0${p}\0${t}\0${q}\0profile`;
+function profileMatched(byProfile, group) {
+  const both = byProfile.filter((p) => qRiskOf(p.known) !== null && p.unknown.absActual > 0);
+  const weight = both.reduce((sum, p) => sum + p.unknown.absActual, 0);
+  if (weight === 0) return { q_risk: null, points: 0 };
+  if (group === "unknown_profile_matched")
+    return {
+      q_risk: 2 * both.reduce((sum, p) => sum + p.unknown.loss, 0) / weight,
+      points: both.reduce((sum, p) => sum + p.unknown.count, 0)
+    };
+  const q_risk = both.reduce((sum, p) => sum + p.unknown.absActual / weight * qRiskOf(p.known), 0);
+  return { q_risk, points: both.reduce((sum, p) => sum + p.known.count, 0) };
 }
 function allFinite(values, start, count) {
   for (let i = start; i < start + count; i++) if (!Number.isFinite(values[i])) return false;
@@ -41414,12 +41446,12 @@ function evaluateGates(config2, inputs) {
     for (const target of targets)
       results.push(
         ratioGate(
-          `p50 unknown vs known servers: ${target}`,
+          `p50 unknown vs known servers (same profile mix): ${target}`,
           inputs.scores,
           MODEL,
           MODEL,
-          "unknown",
-          "known",
+          "unknown_profile_matched",
+          "known_profile_matched",
           target,
           p50,
           config2.accuracy.max_ratio_unknown_vs_known
@@ -41597,7 +41629,13 @@ async function evaluateHeldOut(options) {
       [SEASONAL_NAIVE]: pointAsQuantiles(naive, Q)
     };
     if (useDeployed) forecasts[DEPLOYED] = deployedOut[i];
-    return { server: c.server, group: c.unknown ? "unknown" : "known", actual, forecasts };
+    return {
+      server: c.server,
+      group: c.unknown ? "unknown" : "known",
+      profile: c.profile,
+      actual,
+      forecasts
+    };
   });
   const scores = scoreWindows(windows, models, {
     horizon: H,
@@ -42365,6 +42403,7 @@ function renderReport(report) {
       "ratio",
       ...acc.deployed.scored ? ["deployed"] : [],
       "known",
+      "known (same profiles)",
       "unknown"
     ];
     const rows = [header];
@@ -42381,6 +42420,7 @@ function renderReport(report) {
           m != null && n ? (m / n).toFixed(3) : "-",
           ...acc.deployed.scored ? [f(findScore(acc.scores, DEPLOYED, "all", t, q)?.q_risk)] : [],
           f(findScore(acc.scores, MODEL, "known", t, q)?.q_risk),
+          f(findScore(acc.scores, MODEL, "known_profile_matched", t, q)?.q_risk),
           f(findScore(acc.scores, MODEL, "unknown", t, q)?.q_risk)
         ]);
       }
@@ -42521,6 +42561,12 @@ async function notify(webhook, notification) {
   const sent = await notifySlack(webhook, notification, { fetch, warn: (m) => warning(m) });
   if (sent) info(`Slack notified (${notification.kind})`);
 }
+async function failAction(error63, webhook, title, options = {}) {
+  const message = getErrorMessage(error63);
+  if (options.notifySlack ?? true)
+    await notify(webhook, { kind: "failure", title, lines: [message.split("\n")[0]] });
+  setFailed(message);
+}
 
 // src/actions/train.ts
 var INPUTS = [
@@ -42598,12 +42644,7 @@ ${report}`);
     info(report);
     if (context.runUrl) info(`run: ${context.runUrl}`);
   } catch (error63) {
-    await notify(webhook, {
-      kind: "failure",
-      title: "Model training failed",
-      lines: [getErrorMessage(error63).split("\n")[0]]
-    });
-    setFailed(getErrorMessage(error63));
+    await failAction(error63, webhook, "Model training failed");
   }
 }
 

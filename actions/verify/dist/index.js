@@ -44247,6 +44247,12 @@ async function notify(webhook, notification) {
   const sent = await notifySlack(webhook, notification, { fetch, warn: (m2) => warning(m2) });
   if (sent) info(`Slack notified (${notification.kind})`);
 }
+async function failAction(error63, webhook, title, options = {}) {
+  const message = getErrorMessage(error63);
+  if (options.notifySlack ?? true)
+    await notify(webhook, { kind: "failure", title, lines: [message.split("\n")[0]] });
+  setFailed(message);
+}
 
 // src/gitops/deploy-history.ts
 var ROLLED_BACK_TRAILER = "Fleetcast-Rolled-Back";
@@ -44387,14 +44393,9 @@ async function run() {
       `verification of ${settings.model_id} failed after ${result.attempts} attempt(s) (${seconds}s): ${result.problems.join("; ")}; ${revertNote}`
     );
   } catch (error63) {
-    if (!(error63 instanceof GateError)) {
-      await notify(webhook, {
-        kind: "failure",
-        title: "Deploy verification failed",
-        lines: [getErrorMessage(error63)]
-      });
-    }
-    setFailed(getErrorMessage(error63));
+    await failAction(error63, webhook, "Deploy verification failed", {
+      notifySlack: !(error63 instanceof GateError)
+    });
   }
 }
 
