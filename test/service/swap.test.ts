@@ -6,6 +6,7 @@ import { loadModel } from '../../src/model/loaded-model.js';
 import { deploy, readPointer, writePointer } from '../../src/registry/pointer.js';
 import { modelDir } from '../../src/registry/layout.js';
 import type { ForecastService } from '../../src/service/service.js';
+import { ModelWorkerPool } from '../../src/service/worker-model.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { corruptOnnx, fleetOf, newService, removeDir, tempDir } from './fixtures.js';
 
@@ -256,3 +257,45 @@ describe('worker-thread models', () => {
     }
   });
 });
+
+describe('model worker pool', () => {
+  it('loads a new model beside the serving one and reuses the threads across swaps', async () => {
+    const registry = await tempDir();
+    const pool = new ModelWorkerPool(2);
+    try {
+      await makeTinyModels(join(registry, 'models'), [
+        { modelId: GOOD_1, servers: fleet },
+        { modelId: GOOD_2, servers: fleet, seed: 7 },
+        { modelId: CORRUPT, servers: fleet },
+      ]);
+      await corruptOnnx(modelDir(registry, CORRUPT));
+      const first = await pool.load(modelDir(registry, GOOD_1), {});
+      const second = await pool.load(modelDir(registry, GOOD_2), {});
+      const workerOf = (m: unknown) => (m as { worker: object }).worker;
+      assert.notEqual(workerOf(second), workerOf(first), 'the new model must not share the serving thread');
+      await first.release();
+      // a load failure is an answer, not a dead thread: the worker serves the next model
+      await assert.rejects(pool.load(modelDir(registry, CORRUPT), {}), /onnxruntime cannot load it/);
+      const third = await pool.load(modelDir(registry, GOOD_1), {});
+      assert.equal(workerOf(third), workerOf(first), 'the released model’s thread hosts the next one');
+      const [a, b] = await Promise.all([
+        second.forecast([syntheticInput(second)]),
+        third.forecast([syntheticInput(third)]),
+      ]);
+      assert.ok(a[0]!.values.every(Number.isFinite) && b[0]!.values.every(Number.isFinite));
+      assert.equal(third.alive, true);
+    } finally {
+      await pool.close();
+      await removeDir(registry);
+    }
+  });
+});
+
+function syntheticInput(model: { encoders: { lookback_steps: number; observed_features: string[] } }) {
+  const { lookback_steps: L, observed_features: f } = model.encoders;
+  return {
+    server: fleet[0]!.name,
+    past: Float32Array.from({ length: L * f.length }, (_, i) => 20 + (i % 7)),
+    pastStart: 1_793_059_200,
+  };
+}

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from .data import gather
-from .loss import pinball_loss, q_risk, raw_unit_weights
+from .loss import pinball_loss, q_risk
 
 
 def batches(index, batch_size):
@@ -16,16 +16,14 @@ def to_tensors(batch, device):
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
-def forward_loss(model, t, quantiles, weighting="none"):
-    """Pinball loss in normalized units; with weighting "raw_units" each window counts in proportion
-    to its raw scale (what q-risk measures), otherwise every window counts the same."""
+def forward_loss(model, t, quantiles):
+    """Pinball loss in normalized units (scale-free across servers)."""
     pred_n, mean, scale, _ = model.forward_normalized(
         t["server_idx"], t["profile_idx"], t["past_observed"], t["past_known"], t["future_known"]
     )
     core = model.module if hasattr(model, "module") else model
     target_n = core.normalize_target(t["target"], mean, scale)
-    weights = raw_unit_weights(core.raw_per_normalized(mean, scale)) if weighting == "raw_units" else None
-    return pinball_loss(pred_n, target_n, quantiles, weights)
+    return pinball_loss(pred_n, target_n, quantiles)
 
 
 def validation_loss(model, dataset, index, cfg, device):
@@ -36,7 +34,7 @@ def validation_loss(model, dataset, index, cfg, device):
         for rows, starts in batches(index, cfg["batch_size"]):
             t = to_tensors(gather(dataset, rows, starts, cfg["lookback"], cfg["horizon"], cfg["obs_idx"],
                                   cfg["target_idx"]), device)
-            total += float(forward_loss(model, t, cfg["quantiles"], cfg.get("loss_weighting", "none"))) * len(rows)
+            total += float(forward_loss(model, t, cfg["quantiles"])) * len(rows)
             count += len(rows)
     return total, count
 

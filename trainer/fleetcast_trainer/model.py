@@ -250,13 +250,6 @@ class TFT(nn.Module):
         tt = torch.where(t_mask, torch.log(1.0 + torch.clamp(target, min=0.0)), target)
         return (tt - mean[:, :, self.target_idx]) / scale[:, :, self.target_idx]
 
-    def raw_per_normalized(self, mean, scale):
-        """[B, n_targets]: raw units per normalized unit at the window's level (d raw / d normalized)."""
-        m = mean[:, 0, self.target_idx]
-        s = scale[:, 0, self.target_idx]
-        t_mask = self.log1p_mask[self.target_idx] > 0.5
-        return torch.where(t_mask, s * torch.exp(torch.clamp(m, max=EXP_CLAMP)), s)
-
     def denormalize(self, pred_n, mean, scale):
         """[B, H, n_targets, n_q] normalized -> raw units."""
         m = mean[:, :, self.target_idx].unsqueeze(-1)

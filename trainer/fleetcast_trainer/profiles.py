@@ -16,8 +16,8 @@ FLOAT_KEYS = {"dropout", "learning_rate", "min_delta", "unknown_dropout", "unkno
               "gradient_clip_norm"}
 # Optional model switches (docs/trainer.md), with their defaults.
 OPTIONAL_KEYS = {"seasonal_residual": True, "seasonal_baseline": "naive", "decoder_seasonal_lags": False,
-                 "seasonal_lag_days": 1, "encoder_steps": 0, "lr_decay_patience": 0, "loss_weighting": "none"}
-CHOICES = {"seasonal_baseline": ("naive", "mean3", "median"), "loss_weighting": ("none", "raw_units")}
+                 "seasonal_lag_days": 1, "encoder_steps": 0, "lr_decay_patience": 0}
+CHOICES = {"seasonal_baseline": ("naive", "mean3", "median")}
 
 
 def load_profiles(path=PROFILES_PATH):

@@ -41,14 +41,13 @@ CONVERGENCE_CRITERION = (
 class TrainStep(torch.nn.Module):
     """Wraps the model so DistributedDataParallel sees the training forward pass."""
 
-    def __init__(self, model, quantiles, weighting):
+    def __init__(self, model, quantiles):
         super().__init__()
         self.model = model
         self.quantiles = quantiles
-        self.weighting = weighting
 
     def forward(self, t):
-        return forward_loss(self.model, t, self.quantiles, self.weighting)
+        return forward_loss(self.model, t, self.quantiles)
 
 
 def now_iso():
@@ -149,7 +148,7 @@ def run(args):
     observed = dataset.features
     cfg = {"lookback": L, "horizon": H, "obs_idx": list(range(len(observed))),
            "target_idx": [observed.index(t) for t in targets], "quantiles": quantiles,
-           "batch_size": profile["batch_size"], "loss_weighting": profile["loss_weighting"]}
+           "batch_size": profile["batch_size"]}
 
     # validation subset: fixed (seeded), capped, sharded over ranks
     vrng = np.random.default_rng(args.seed + 7919)
@@ -165,7 +164,7 @@ def run(args):
     num_profiles = len(dataset.header["profiles"]) + 1
     model = build_model(doc, profile, observed, dataset.num_embeddings, num_profiles).to(device)
     torch.manual_seed(args.seed + 1000 * ctx.rank)  # distinct dropout masks per rank
-    step_module = wrap(TrainStep(model, quantiles, profile["loss_weighting"]), ctx, device)
+    step_module = wrap(TrainStep(model, quantiles), ctx, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=profile["learning_rate"])
 
     world_batch = profile["batch_size"] * ctx.world_size
