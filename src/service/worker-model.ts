@@ -29,7 +29,9 @@ class HostWorker {
       if (message.type === 'error') waiter.reject(new FleetcastError(message.message));
       else waiter.resolve(message);
     });
-    this.worker.on('error', (error) => this.fail(new FleetcastError(`model worker failed: ${error.message}`)));
+    this.worker.on('error', (error) =>
+      this.fail(new FleetcastError(`model worker failed: ${error.message}`)),
+    );
     this.worker.on('exit', (code) => this.fail(new FleetcastError(`model worker exited (${code})`)));
   }
 
@@ -77,10 +79,20 @@ export class ModelWorkerPool {
       ...(options.expectedDigest !== undefined ? { expectedDigest: options.expectedDigest } : {}),
     });
     if (reply.type === 'load-error')
-      throw reply.reason ? new ModelLoadError(reply.reason, reply.message) : new FleetcastError(reply.message);
+      throw reply.reason
+        ? new ModelLoadError(reply.reason, reply.message)
+        : new FleetcastError(reply.message);
     if (reply.type !== 'loaded')
       throw new FleetcastError(`${dir}: unexpected reply from the model worker: ${reply.type}`);
-    const model = new WorkerModel(host, key, reply.id, reply.dir, reply.digest, reply.encoders, reply.vocabulary);
+    const model = new WorkerModel(
+      host,
+      key,
+      reply.id,
+      reply.dir,
+      reply.digest,
+      reply.encoders,
+      reply.vocabulary,
+    );
     host.models.add(model);
     // start the spare now, so the next swap (maybe hours away) does not pay for a thread start
     while (this.hosts.length < this.size) this.spawn();
