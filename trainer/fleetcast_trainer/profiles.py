@@ -4,6 +4,7 @@ import json
 import os
 
 from .errors import DatasetError
+from .model import SEASONAL_BASELINES
 
 PROFILES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "profiles.json")
 INT_KEYS = {
@@ -17,7 +18,7 @@ FLOAT_KEYS = {"dropout", "learning_rate", "min_delta", "unknown_dropout", "unkno
 # Optional model switches (docs/trainer.md), with their defaults.
 OPTIONAL_KEYS = {"seasonal_residual": True, "seasonal_baseline": "naive", "decoder_seasonal_lags": False,
                  "seasonal_lag_days": 1, "encoder_steps": 0, "lr_decay_patience": 0}
-CHOICES = {"seasonal_baseline": ("naive", "mean3", "median")}
+CHOICES = {"seasonal_baseline": SEASONAL_BASELINES}
 
 
 def load_profiles(path=PROFILES_PATH):
