@@ -1,8 +1,9 @@
-// `npm run bench -- train [--servers 400] [--days 30] [--profile default] [--epochs N] [--seed S] [--keep DIR] [--json]`
+// `npm run bench -- train [--servers 400] [--days 30] [--profile default] [--epochs N] [--seed S] [--keep DIR] [--trainer-output DIR] [--json]`
 // The whole `fleetcast train` pipeline on a generated fleet: dataset build time, seconds per epoch
 // and total, then the held-out q-risk table (P50/P90 per target, model vs one-day seasonal naive,
 // known vs unknown servers) from the validation report. Gates are reported, not enforced, so the
-// numbers come out whatever they are.
+// numbers come out whatever they are. `--trainer-output DIR` scores a model trained elsewhere (the GPU
+// runner, scripts/gpu-runner-check.sh) on this same generated dataset instead of training here.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,11 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const r = (v: number | null | undefined, d = 3): string =>
   v === null || v === undefined ? '-' : v.toFixed(d);
 
+function parseDevice(value: string): 'auto' | 'cpu' | 'cuda' {
+  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
+  throw new Error(`--device must be auto, cpu or cuda, not ${value}`);
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -27,6 +33,8 @@ export async function run(args: string[]): Promise<void> {
       epochs: { type: 'string' },
       seed: { type: 'string', default: '0' },
       keep: { type: 'string' },
+      'trainer-output': { type: 'string' },
+      device: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -67,6 +75,8 @@ export async function run(args: string[]): Promise<void> {
       days,
       work: join(dir, 'work'),
       validate: true,
+      ...(values['trainer-output'] ? { trainerOutput: values['trainer-output'] } : {}),
+      ...(values.device ? { device: parseDevice(values.device) } : {}),
       gates: REPORT_ONLY_ACCURACY_GATES,
       progress: say,
     });

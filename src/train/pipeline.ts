@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildDatasetDir, type BuildDatasetResult } from '../dataset/build.js';
@@ -42,6 +42,11 @@ export interface TrainOptions {
   gates: GateConfig;
   baselineModel?: string;
   device?: 'auto' | 'cpu' | 'cuda';
+  /**
+   * Use this trainer output directory (model.onnx, train_report.json, normalization.json) instead of
+   * running the trainer: a model trained elsewhere (a GPU runner) on the same dataset build.
+   */
+  trainerOutput?: string;
   progress: (line: string) => void;
 }
 
@@ -139,26 +144,9 @@ async function trainOnDataset(options: TrainOptions, p: Prepared): Promise<Train
   const header = built.dataset.header;
 
   await rm(trainerOut, { recursive: true, force: true });
-  // The trainer's ETA counts every remaining epoch; its time budget usually ends training sooner.
-  const budget = typeof p.profile.max_train_seconds === 'number' ? p.profile.max_train_seconds : undefined;
-  let loopStarted: number | null = null;
-  const run = await runTrainer(
-    {
-      dataset: datasetDir,
-      out: trainerOut,
-      profile: options.profile,
-      seed: options.seed,
-      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-      ...(options.device ? { device: options.device } : {}),
-    },
-    (event) => {
-      if (event.event === 'start') loopStarted = Date.now();
-      const left =
-        budget !== undefined && loopStarted !== null ? budget - (Date.now() - loopStarted) / 1000 : undefined;
-      const line = describeEvent(event, left);
-      if (line) progress(line);
-    },
-  );
+  const run = options.trainerOutput
+    ? await adoptTrainerOutput(options.trainerOutput, trainerOut, progress)
+    : await runTrainerWithProgress(options, p, datasetDir, trainerOut);
 
   const report = await readJsonFile(join(trainerOut, 'train_report.json'), TrainReport);
   const normalization = parseJsonText(
@@ -266,6 +254,49 @@ async function trainOnDataset(options: TrainOptions, p: Prepared): Promise<Train
     trainingInfo,
     datasetSeconds: built.seconds,
   };
+}
+
+async function runTrainerWithProgress(
+  options: TrainOptions,
+  p: Prepared,
+  datasetDir: string,
+  trainerOut: string,
+): Promise<{ seconds: number }> {
+  // The trainer's ETA counts every remaining epoch; its time budget usually ends training sooner.
+  const budget = typeof p.profile.max_train_seconds === 'number' ? p.profile.max_train_seconds : undefined;
+  let loopStarted: number | null = null;
+  return runTrainer(
+    {
+      dataset: datasetDir,
+      out: trainerOut,
+      profile: options.profile,
+      seed: options.seed,
+      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+      ...(options.device ? { device: options.device } : {}),
+    },
+    (event) => {
+      if (event.event === 'start') loopStarted = Date.now();
+      const left =
+        budget !== undefined && loopStarted !== null ? budget - (Date.now() - loopStarted) / 1000 : undefined;
+      const line = describeEvent(event, left);
+      if (line) options.progress(line);
+    },
+  );
+}
+
+/** Copies a finished trainer output into the work dir; its own report gives the trainer's time. */
+async function adoptTrainerOutput(
+  from: string,
+  trainerOut: string,
+  progress: (line: string) => void,
+): Promise<{ seconds: number }> {
+  for (const name of [MODEL_FILES.model, 'train_report.json', 'normalization.json'])
+    if (!existsSync(join(from, name)))
+      throw new FleetcastError(`${join(from, name)}: missing from the trainer output directory`);
+  await cp(from, trainerOut, { recursive: true });
+  const report = await readJsonFile(join(trainerOut, 'train_report.json'), TrainReport);
+  progress(`train: using the trainer output in ${from} (${report.device}, torch ${report.torch_version})`);
+  return { seconds: report.durations.total_seconds ?? 0 };
 }
 
 /** The same error, with where the work files were kept appended for inspection. */

@@ -1,43 +1,20 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import {
+  checkParityCase,
+  parityFeeds,
+  readParityFile,
+  type ParityFile,
+} from '../../src/model/onnx-parity.js';
 import { resolvePython } from '../../src/util/python.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-interface ParityTensor {
-  dtype: 'int32' | 'float32';
-  shape: number[];
-  data: number[];
-}
-interface ParityCase {
-  batch: number;
-  inputs: Record<string, ParityTensor>;
-  output: { name: string; shape: number[]; data: number[] };
-}
-interface ParityFile {
-  format_version: number;
-  input_names: string[];
-  output_names: string[];
-  tolerance: number;
-  cases: ParityCase[];
-}
-
-function toTensor(t: ParityTensor | undefined, name: string): ort.Tensor {
-  assert.ok(t, `parity.json lacks input ${name}`);
-  return t.dtype === 'int32'
-    ? new ort.Tensor('int32', Int32Array.from(t.data), t.shape)
-    : new ort.Tensor('float32', Float32Array.from(t.data), t.shape);
-}
-
-function feedsOf(parity: ParityFile, c: ParityCase): Record<string, ort.Tensor> {
-  return Object.fromEntries(parity.input_names.map((name) => [name, toTensor(c.inputs[name], name)]));
-}
 
 async function quantiles(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
   const out = (await session.run(feeds)).quantiles;
@@ -62,7 +39,7 @@ for (const profile of ['smoke', 'default'])
       { cwd: join(root, 'trainer'), encoding: 'utf8' },
     );
     assert.equal(result.status, 0, `export failed:\n${result.stderr}`);
-    parity = JSON.parse(await readFile(join(dir, 'parity.json'), 'utf8')) as ParityFile;
+    parity = await readParityFile(join(dir, 'parity.json'));
     session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
   });
 
@@ -85,25 +62,20 @@ for (const profile of ['smoke', 'default'])
 
   it('agrees within 1e-4 at every batch size', async () => {
     for (const c of parity.cases) {
-      const out = await quantiles(session, feedsOf(parity, c));
-      assert.deepEqual(out.dims, c.output.shape, `batch ${c.batch}: output shape`);
-      const got = out.data as Float32Array;
-      assert.equal(got.length, c.output.data.length);
-      let worst = 0;
-      got.forEach((value, i) => {
-        const expected = c.output.data[i] ?? Number.NaN;
-        assert.ok(Number.isFinite(value), `batch ${c.batch}: non-finite output at ${i}`);
-        // absolute below 1, relative above (latency forecasts are in ms)
-        worst = Math.max(worst, Math.abs(value - expected) / Math.max(1, Math.abs(expected)));
-      });
-      assert.ok(worst <= parity.tolerance, `batch ${c.batch}: max error ${worst} > ${parity.tolerance}`);
+      const result = await checkParityCase(session, parity, c);
+      assert.ok(result.shapeMatches, `batch ${c.batch}: output shape`);
+      assert.ok(result.finite, `batch ${c.batch}: non-finite output`);
+      assert.ok(
+        result.maxError <= parity.tolerance,
+        `batch ${c.batch}: max error ${result.maxError} > ${parity.tolerance}`,
+      );
     }
   });
 
   it('uses the server embedding (a different index changes the forecast)', async () => {
     const c = parity.cases.find((x) => x.batch === 4);
     assert.ok(c);
-    const feeds = feedsOf(parity, c);
+    const feeds = parityFeeds(parity, c);
     const base = (await quantiles(session, feeds)).data as Float32Array;
     const ids = (c.inputs.server_idx?.data ?? []).map((v) => (v + 1) % 11);
     feeds.server_idx = new ort.Tensor('int32', Int32Array.from(ids), [4]);

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from .data import gather
-from .loss import pinball_loss, q_risk
+from .loss import pinball_loss, q_risk, raw_scale_weights
 
 
 def batches(index, batch_size):
@@ -16,14 +16,18 @@ def to_tensors(batch, device):
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
-def forward_loss(model, t, quantiles):
-    """Pinball loss in normalized units (scale-free across servers)."""
+def forward_loss(model, t, quantiles, weighting="none"):
+    """Pinball loss in normalized units; weighting "raw_scale" weights windows by their raw-unit spread."""
     pred_n, mean, scale, _ = model.forward_normalized(
         t["server_idx"], t["profile_idx"], t["past_observed"], t["past_known"], t["future_known"]
     )
     core = model.module if hasattr(model, "module") else model
     target_n = core.normalize_target(t["target"], mean, scale)
-    return pinball_loss(pred_n, target_n, quantiles)
+    weights = None
+    if weighting == "raw_scale":
+        idx = core.target_idx
+        weights = raw_scale_weights(mean[:, :, idx], scale[:, :, idx], core.log1p_mask[idx])
+    return pinball_loss(pred_n, target_n, quantiles, weights)
 
 
 def validation_loss(model, dataset, index, cfg, device):
@@ -34,7 +38,7 @@ def validation_loss(model, dataset, index, cfg, device):
         for rows, starts in batches(index, cfg["batch_size"]):
             t = to_tensors(gather(dataset, rows, starts, cfg["lookback"], cfg["horizon"], cfg["obs_idx"],
                                   cfg["target_idx"]), device)
-            total += float(forward_loss(model, t, cfg["quantiles"])) * len(rows)
+            total += float(forward_loss(model, t, cfg["quantiles"], cfg.get("loss_weighting", "none"))) * len(rows)
             count += len(rows)
     return total, count
 

@@ -4,6 +4,7 @@ import json
 import os
 
 from .errors import DatasetError
+from .loss import LOSS_WEIGHTINGS
 from .model import SEASONAL_BASELINES
 
 PROFILES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "profiles.json")
@@ -17,8 +18,9 @@ FLOAT_KEYS = {"dropout", "learning_rate", "min_delta", "unknown_dropout", "unkno
               "gradient_clip_norm"}
 # Optional model switches (docs/trainer.md), with their defaults.
 OPTIONAL_KEYS = {"seasonal_residual": True, "seasonal_baseline": "naive", "decoder_seasonal_lags": False,
-                 "seasonal_lag_days": 1, "encoder_steps": 0, "lr_decay_patience": 0}
-CHOICES = {"seasonal_baseline": SEASONAL_BASELINES}
+                 "seasonal_lag_days": 1, "encoder_steps": 0, "lr_decay_patience": 0, "loss_weighting": "none",
+                 "ema_decay": 0.0}
+CHOICES = {"seasonal_baseline": SEASONAL_BASELINES, "loss_weighting": LOSS_WEIGHTINGS}
 
 
 def load_profiles(path=PROFILES_PATH):
@@ -45,6 +47,9 @@ def get_profile(name, path=PROFILES_PATH):
                 raise DatasetError(f"{path}: profile {name}: {key} must be one of {', '.join(CHOICES[key])}")
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise DatasetError(f"{path}: profile {name}: {key} must be true or false")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise DatasetError(f"{path}: profile {name}: {key} must be a number in [0, 1)")
         elif not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise DatasetError(f"{path}: profile {name}: {key} must be a non-negative integer")
     for key in INT_KEYS:

@@ -9,7 +9,6 @@ stderr: human-readable progress. Exit codes: 0 ok, 2 bad dataset/arguments (befo
 """
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -23,6 +22,7 @@ from . import __version__
 from .data import gather, hide_ids, load_dataset, split_windows, window_range_epochs
 from .ddp import all_reduce_sum, any_rank, barrier, init_distributed, shutdown, wrap
 from .errors import DatasetError
+from .ema import swapped_in, weight_average
 from .evaluate import forward_loss, mean_ratio, q_risk_report, to_tensors, validation_loss
 from .export import (INPUT_NAMES, OUTPUT_NAMES, export_onnx, normalization_doc, parity_inputs, write_parity)
 from .features import KNOWN_FEATURES
@@ -41,13 +41,14 @@ CONVERGENCE_CRITERION = (
 class TrainStep(torch.nn.Module):
     """Wraps the model so DistributedDataParallel sees the training forward pass."""
 
-    def __init__(self, model, quantiles):
+    def __init__(self, model, quantiles, weighting="none"):
         super().__init__()
         self.model = model
         self.quantiles = quantiles
+        self.weighting = weighting
 
     def forward(self, t):
-        return forward_loss(self.model, t, self.quantiles)
+        return forward_loss(self.model, t, self.quantiles, self.weighting)
 
 
 def now_iso():
@@ -148,7 +149,7 @@ def run(args):
     observed = dataset.features
     cfg = {"lookback": L, "horizon": H, "obs_idx": list(range(len(observed))),
            "target_idx": [observed.index(t) for t in targets], "quantiles": quantiles,
-           "batch_size": profile["batch_size"]}
+           "batch_size": profile["batch_size"], "loss_weighting": profile["loss_weighting"]}
 
     # validation subset: fixed (seeded), capped, sharded over ranks
     vrng = np.random.default_rng(args.seed + 7919)
@@ -164,7 +165,7 @@ def run(args):
     num_profiles = len(dataset.header["profiles"]) + 1
     model = build_model(doc, profile, observed, dataset.num_embeddings, num_profiles).to(device)
     torch.manual_seed(args.seed + 1000 * ctx.rank)  # distinct dropout masks per rank
-    step_module = wrap(TrainStep(model, quantiles), ctx, device)
+    step_module = wrap(TrainStep(model, quantiles, profile["loss_weighting"]), ctx, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=profile["learning_rate"])
 
     world_batch = profile["batch_size"] * ctx.world_size
@@ -178,8 +179,12 @@ def run(args):
              f"{len(val_all)} validation windows, {n_params} parameters, {steps_per_epoch} steps/epoch "
              f"on {device} x{ctx.world_size}")
 
+    # validation, early stopping and the exported weights use the weight average (ema_decay; 0 = off)
+    average = weight_average(model, profile["ema_decay"])
+
     def reduced_val_loss():
-        total, count = validation_loss(model, dataset, val_idx, cfg, device)
+        with swapped_in(average):
+            total, count = validation_loss(model, dataset, val_idx, cfg, device)
         total, count = all_reduce_sum([total, count], ctx, device)
         return total / max(count, 1)
 
@@ -214,14 +219,15 @@ def run(args):
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), profile["gradient_clip_norm"])
             optimizer.step()
-            losses.append(float(loss))
+            average.update()
+            losses.append(float(loss.detach()))
             step_seconds.append(time.time() - s0)
         train_loss = float(all_reduce_sum([float(np.mean(losses))], ctx, device)[0] / ctx.world_size)
         val_loss = reduced_val_loss()
         seconds = time.time() - ep_start
         if val_loss < best_val - profile["min_delta"]:
             best_val, best_epoch, bad = val_loss, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = average.averaged_state()
         else:
             bad += 1
         learning_rate = optimizer.param_groups[0]["lr"]

@@ -107,6 +107,51 @@ class TrainCliTest(unittest.TestCase):
         self.assertIn("unknown profile 'huge'", result.stderr)
 
 
+def _has_onnxruntime():
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class CheckOnnxTest(unittest.TestCase):
+    """check_onnx: the parity check for machines with Python onnxruntime (the GPU runner)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = TempDir()
+        cls.dir = cls.tmp.__enter__()
+        cls.export = run_module(["-m", "fleetcast_trainer.export", "--out", cls.dir, "--profile", "smoke",
+                                 "--seed", "2"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.__exit__(None, None, None)
+
+    @unittest.skipIf(_has_onnxruntime(), "onnxruntime is installed")
+    def test_says_when_onnxruntime_is_missing(self):
+        self.assertEqual(self.export.returncode, 0, self.export.stderr)
+        result = run_module(["-m", "fleetcast_trainer.check_onnx", "--dir", self.dir])
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("onnxruntime package is not installed", result.stderr)
+
+    @unittest.skipUnless(_has_onnxruntime(), "needs the Python onnxruntime package")
+    def test_export_matches_and_a_changed_output_fails(self):
+        self.assertEqual(self.export.returncode, 0, self.export.stderr)
+        result = run_module(["-m", "fleetcast_trainer.check_onnx", "--dir", self.dir])
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertTrue(all(r["passed"] for r in events(result.stdout)))
+        path = os.path.join(self.dir, "parity.json")
+        with open(path, encoding="utf-8") as fh:
+            parity = json.load(fh)
+        parity["cases"][0]["output"]["data"][0] += 0.5
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(parity, fh)
+        result = run_module(["-m", "fleetcast_trainer.check_onnx", "--dir", self.dir])
+        self.assertEqual(result.returncode, 1)
+
+
 class DdpTest(unittest.TestCase):
     def test_two_cpu_processes(self):
         with TempDir() as d:

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from fleetcast_trainer.features import time_features
-from fleetcast_trainer.loss import pinball_loss, q_risk
+from fleetcast_trainer.loss import RAW_SCALE_WEIGHT_CAP, pinball_loss, q_risk, raw_scale_weights
 
 
 class TimeFeatureTest(unittest.TestCase):
@@ -31,6 +31,29 @@ class PinballTest(unittest.TestCase):
         target = torch.tensor([2.0])
         # q=0.1: under-prediction by 1 -> 0.1; q=0.5: 0; q=0.9: over by 1 -> 0.1
         self.assertAlmostEqual(float(pinball_loss(pred, target, [0.1, 0.5, 0.9])), 0.2, places=6)
+
+    def test_weights_scale_each_element(self):
+        pred = torch.tensor([[[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]]])  # [B=2, 1, n_q]
+        target = torch.tensor([[2.0], [2.0]])
+        weights = torch.tensor([[0.5], [1.5]])
+        self.assertAlmostEqual(float(pinball_loss(pred, target, [0.1, 0.5, 0.9], weights)), 0.2, places=6)
+        self.assertAlmostEqual(float(pinball_loss(pred, target, [0.1, 0.5, 0.9], weights * 2)), 0.4, places=6)
+
+    def test_raw_scale_weights(self):
+        # two targets: plain (scale is raw already) and log1p (raw spread = scale * e^mean)
+        mean = torch.tensor([[[0.0, 0.0]], [[0.0, math.log(3.0)]]])
+        scale = torch.tensor([[[1.0, 0.1]], [[3.0, 0.1]]])
+        w = raw_scale_weights(mean, scale, torch.tensor([0.0, 1.0]))
+        self.assertEqual(tuple(w.shape), (2, 1, 2))
+        np.testing.assert_allclose(w[:, 0, 0].numpy(), [0.5, 1.5], rtol=1e-6)
+        np.testing.assert_allclose(w[:, 0, 1].numpy(), [0.5, 1.5], rtol=1e-6)  # e^0 vs e^log 3
+        self.assertFalse(w.requires_grad)
+
+    def test_raw_scale_weights_are_capped(self):
+        scale = torch.ones(100, 1, 1)
+        scale[0] = 1e6
+        w = raw_scale_weights(torch.zeros(100, 1, 1), scale, torch.tensor([0.0]))
+        self.assertAlmostEqual(float(w.max()), RAW_SCALE_WEIGHT_CAP, places=5)
 
     def test_q_risk(self):
         y = torch.tensor([10.0, 10.0])

@@ -230,6 +230,8 @@ class ProfileFileTest(unittest.TestCase):
             for bad, message in (({"seasonal_baseline": "mean"}, "seasonal_baseline must be one of"),
                                  ({"decoder_seasonal_lags": 1}, "must be true or false"),
                                  ({"encoder_steps": -1}, "non-negative integer"),
-                                 ({"lr_decay_patience": True}, "non-negative integer")):
+                                 ({"lr_decay_patience": True}, "non-negative integer"),
+                                 ({"loss_weighting": "raw"}, "loss_weighting must be one of"),
+                                 ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)")):
                 with self.assertRaisesRegex(DatasetError, message):
                     get_profile("default", self.write(tmp, **bad))
