@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import { z } from 'zod';
 import { serverNameProblem, preview } from '../fleet/server-name.js';
@@ -96,7 +97,11 @@ export function buildApp(options: AppOptions) {
     return { ...meta, forecast };
   });
 
-  app.get('/forecast/fleet', async () => service.fleetForecast());
+  // Streamed: the JSON of one chunk of servers goes out while the model computes the next.
+  app.get('/forecast/fleet', async (_request, reply) => {
+    const pieces = await service.fleetForecastJson();
+    return reply.type('application/json; charset=utf-8').send(Readable.from(pieces, { objectMode: false }));
+  });
 
   app.get('/health', async (_request, reply) => {
     const health = service.health();

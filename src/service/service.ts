@@ -9,7 +9,7 @@ import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { fleetCoverage, fleetDrift, modelAge, type CoverageSummary } from './status.js';
 import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
-import type { FleetServer, ForecastInput, ModelLoader, ServingModel } from './types.js';
+import type { FleetServer, ForecastInput, ForecastResult, ModelLoader, ServingModel } from './types.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
 import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
 import { ModelWorkerPool, WorkerModel } from './worker-model.js';
@@ -62,6 +62,50 @@ export interface FleetForecast extends Omit<ForecastBatch, 'forecasts'> {
 }
 
 export type HealthStatus = 'ok' | 'degraded' | 'unavailable';
+
+/** Servers per model call in a streamed fleet forecast (chunking costs nothing in session.run). */
+export const FLEET_CHUNK_SIZE = 100;
+
+/** Each server's input window (with its profile), or why it has none. */
+function planInputs(
+  snapshot: WindowSnapshot,
+  servers: readonly string[],
+  profiles: ReadonlyMap<string, string | null>,
+): { inputs: ForecastInput[]; missing: MissingForecast[] } {
+  const inputs: ForecastInput[] = [];
+  const missing: MissingForecast[] = [];
+  for (const server of servers) {
+    const window = snapshot.windows.get(server);
+    if (window === undefined) {
+      missing.push({ server, reason: 'no recent metrics for this server' });
+      continue;
+    }
+    inputs.push({ ...window.input, profile: window.input.profile ?? profiles.get(server) ?? null });
+  }
+  return { inputs, missing };
+}
+
+/** The fleet's `servers` array: a forecast per server, or the reason it has none. */
+function fleetEntries(
+  model: ServingModel,
+  fleet: readonly FleetServer[],
+  forecasts: readonly ServerForecast[],
+  missingList: readonly MissingForecast[],
+): FleetForecast['servers'] {
+  const byName = new Map(forecasts.map((f) => [f.server, f]));
+  const missing = new Map(missingList.map((m) => [m.server, m.reason]));
+  return fleet.map((s) => {
+    const forecast = byName.get(s.name);
+    if (forecast !== undefined) return { ...forecast, in_manifest: s.inManifest };
+    return {
+      server: s.name,
+      reason: missing.get(s.name) ?? 'no recent metrics',
+      in_manifest: s.inManifest,
+      known: model.vocabulary.has(s.name),
+      profile: s.profile,
+    };
+  });
+}
 
 /**
  * The inference service without HTTP: follows the pointer through the swap controller, keeps
@@ -212,25 +256,74 @@ export class ForecastService {
         fleet.map((s) => s.name),
         profiles,
       );
-      const byName = new Map(batch.forecasts.map((f) => [f.server, f]));
-      const missing = new Map(batch.missing.map((m) => [m.server, m.reason]));
-      const { forecasts: _forecasts, ...rest } = batch;
+      const { forecasts, ...rest } = batch;
       return {
         ...rest,
         coverage: fleetCoverage(model, fleet, snapshot.windows, this.hasManifest),
-        servers: fleet.map((s) => {
-          const forecast = byName.get(s.name);
-          if (forecast !== undefined) return { ...forecast, in_manifest: s.inManifest };
-          return {
-            server: s.name,
-            reason: missing.get(s.name) ?? 'no recent metrics',
-            in_manifest: s.inManifest,
-            known: model.vocabulary.has(s.name),
-            profile: s.profile,
-          };
-        }),
+        servers: fleetEntries(model, fleet, forecasts, batch.missing),
       };
     });
+  }
+
+  /**
+   * The same document as `fleetForecast()`, as JSON text in pieces for a streamed response. The
+   * fleet goes to the model in chunks with the next chunk queued before the current one is awaited,
+   * so each chunk is formatted, serialized and sent while the model computes the next one: the JSON
+   * and HTTP work overlaps the model instead of following it. Errors that decide the status code
+   * (no model: 503; unreadable metrics) are thrown here, before the first piece.
+   */
+  async fleetForecastJson(chunkSize = FLEET_CHUNK_SIZE): Promise<AsyncGenerator<string>> {
+    // Pre-flight with a short lease; the generator takes its own lease when it starts, so a
+    // generator that is never iterated holds nothing.
+    await this.withModel(async () => undefined);
+    return this.fleetJsonPieces(chunkSize);
+  }
+
+  private async *fleetJsonPieces(chunkSize: number): AsyncGenerator<string> {
+    const lease = this.slot.acquire();
+    if (lease === null) throw new HttpError(503, this.swap.failure?.reason ?? 'no model loaded yet');
+    const pending: Array<Promise<ForecastResult[]>> = [];
+    try {
+      const model = lease.model;
+      const snapshot = this.windows.get(model.encoders) ?? (await this.windows.ensure(model.encoders));
+      const fleet = this.fleetFor(snapshot);
+      const profiles = new Map(fleet.map((s) => [s.name, s.profile]));
+      const chunks: FleetServer[][] = [];
+      for (let i = 0; i < fleet.length; i += chunkSize) chunks.push(fleet.slice(i, i + chunkSize));
+      const plans = chunks.map((chunk) =>
+        planInputs(
+          snapshot,
+          chunk.map((s) => s.name),
+          profiles,
+        ),
+      );
+      const start = (i: number): void => {
+        const plan = plans[i];
+        if (plan === undefined || pending[i] !== undefined) return;
+        const run = plan.inputs.length > 0 ? model.forecast(plan.inputs) : Promise.resolve([]);
+        run.catch(() => undefined); // awaited below; this keeps an abandoned chunk from being unhandled
+        pending[i] = run;
+      };
+      start(0);
+      const head = JSON.stringify({
+        ...this.batchMeta(model),
+        missing: plans.flatMap((p) => p.missing),
+        coverage: fleetCoverage(model, fleet, snapshot.windows, this.hasManifest),
+      });
+      yield `${head.slice(0, -1)},"servers":[`;
+      for (let i = 0; i < chunks.length; i++) {
+        start(i + 1);
+        const plan = plans[i]!;
+        const forecasts = this.recordResults(model, plan.inputs, await pending[i]!);
+        const entries = JSON.stringify(fleetEntries(model, chunks[i]!, forecasts, plan.missing));
+        yield `${i > 0 ? ',' : ''}${entries.slice(1, -1)}`;
+      }
+      yield ']}';
+    } finally {
+      // a stopped consumer must not release the model under a chunk still running on it
+      await Promise.allSettled(pending);
+      lease.done();
+    }
   }
 
   healthStatus(): HealthStatus {
@@ -342,17 +435,33 @@ export class ForecastService {
     servers: readonly string[],
     profiles: ReadonlyMap<string, string | null>,
   ): Promise<ForecastBatch> {
-    const inputs: ForecastInput[] = [];
-    const missing: MissingForecast[] = [];
-    for (const server of servers) {
-      const window = snapshot.windows.get(server);
-      if (window === undefined) {
-        missing.push({ server, reason: 'no recent metrics for this server' });
-        continue;
-      }
-      inputs.push({ ...window.input, profile: window.input.profile ?? profiles.get(server) ?? null });
-    }
+    const { inputs, missing } = planInputs(snapshot, servers, profiles);
     const results = inputs.length > 0 ? await model.forecast(inputs) : [];
+    return {
+      ...this.batchMeta(model),
+      forecasts: this.recordResults(model, inputs, results),
+      missing,
+    };
+  }
+
+  private batchMeta(model: ServingModel): Omit<ForecastBatch, 'forecasts' | 'missing'> {
+    const { encoders } = model;
+    return {
+      model_id: model.id,
+      generated_at: this.now().toISOString(),
+      step_seconds: encoders.resolution_seconds,
+      horizon_steps: encoders.horizon_steps,
+      targets: encoders.targets,
+      quantiles: encoders.quantiles,
+    };
+  }
+
+  /** Formats results and counts them as known/unknown predictions (rolling rate, /metrics). */
+  private recordResults(
+    model: ServingModel,
+    inputs: readonly ForecastInput[],
+    results: readonly ForecastResult[],
+  ): ServerForecast[] {
     let unknown = 0;
     const forecasts = results.map((result, i) => {
       this.unknown.record(result.server, result.known);
@@ -365,17 +474,7 @@ export class ForecastService {
     if (results.length - unknown > 0)
       this.metrics.predictions.inc({ known: 'true' }, results.length - unknown);
     if (unknown > 0) this.metrics.predictions.inc({ known: 'false' }, unknown);
-    const { encoders } = model;
-    return {
-      model_id: model.id,
-      generated_at: this.now().toISOString(),
-      step_seconds: encoders.resolution_seconds,
-      horizon_steps: encoders.horizon_steps,
-      targets: encoders.targets,
-      quantiles: encoders.quantiles,
-      forecasts,
-      missing,
-    };
+    return forecasts;
   }
 
   private async readTarget(): Promise<SwapTarget | null> {

@@ -5201,8 +5201,8 @@ var require_formdata_parser = __commonJS({
         return false;
       }
       for (let i = 0; i < length; ++i) {
-        const cp = boundary.charCodeAt(i);
-        if (!(cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122 || cp === 39 || cp === 45 || cp === 95)) {
+        const cp2 = boundary.charCodeAt(i);
+        if (!(cp2 >= 48 && cp2 <= 57 || cp2 >= 65 && cp2 <= 90 || cp2 >= 97 && cp2 <= 122 || cp2 === 39 || cp2 === 45 || cp2 === 95)) {
           return false;
         }
       }
@@ -39401,7 +39401,7 @@ function headlineQRisk(validation) {
 
 // src/train/pipeline.ts
 import { existsSync as existsSync5 } from "node:fs";
-import { copyFile as copyFile3, mkdir as mkdir4, mkdtemp, readFile as readFile8, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import { copyFile as copyFile3, cp, mkdir as mkdir4, mkdtemp, readFile as readFile8, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join8, resolve as resolve3 } from "node:path";
 
@@ -42240,24 +42240,7 @@ async function trainOnDataset(options, p) {
   const candidateDir = join8(workDir, "candidate", modelId);
   const header = built.dataset.header;
   await rm4(trainerOut, { recursive: true, force: true });
-  const budget = typeof p.profile.max_train_seconds === "number" ? p.profile.max_train_seconds : void 0;
-  let loopStarted = null;
-  const run2 = await runTrainer(
-    {
-      dataset: datasetDir,
-      out: trainerOut,
-      profile: options.profile,
-      seed: options.seed,
-      ...options.epochs !== void 0 ? { epochs: options.epochs } : {},
-      ...options.device ? { device: options.device } : {}
-    },
-    (event) => {
-      if (event.event === "start") loopStarted = Date.now();
-      const left = budget !== void 0 && loopStarted !== null ? budget - (Date.now() - loopStarted) / 1e3 : void 0;
-      const line = describeEvent(event, left);
-      if (line) progress(line);
-    }
-  );
+  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, progress) : await runTrainerWithProgress(options, p, datasetDir, trainerOut);
   const report = await readJsonFile(join8(trainerOut, "train_report.json"), TrainReport);
   const normalization = parseJsonText(
     await readFile8(join8(trainerOut, "normalization.json"), "utf8"),
@@ -42358,6 +42341,35 @@ async function trainOnDataset(options, p) {
     trainingInfo,
     datasetSeconds: built.seconds
   };
+}
+async function runTrainerWithProgress(options, p, datasetDir, trainerOut) {
+  const budget = typeof p.profile.max_train_seconds === "number" ? p.profile.max_train_seconds : void 0;
+  let loopStarted = null;
+  return runTrainer(
+    {
+      dataset: datasetDir,
+      out: trainerOut,
+      profile: options.profile,
+      seed: options.seed,
+      ...options.epochs !== void 0 ? { epochs: options.epochs } : {},
+      ...options.device ? { device: options.device } : {}
+    },
+    (event) => {
+      if (event.event === "start") loopStarted = Date.now();
+      const left = budget !== void 0 && loopStarted !== null ? budget - (Date.now() - loopStarted) / 1e3 : void 0;
+      const line = describeEvent(event, left);
+      if (line) options.progress(line);
+    }
+  );
+}
+async function adoptTrainerOutput(from, trainerOut, progress) {
+  for (const name of [MODEL_FILES.model, "train_report.json", "normalization.json"])
+    if (!existsSync5(join8(from, name)))
+      throw new FleetcastError(`${join8(from, name)}: missing from the trainer output directory`);
+  await cp(from, trainerOut, { recursive: true });
+  const report = await readJsonFile(join8(trainerOut, "train_report.json"), TrainReport);
+  progress(`train: using the trainer output in ${from} (${report.device}, torch ${report.torch_version})`);
+  return { seconds: report.durations.total_seconds ?? 0 };
 }
 function withWorkDir(error63, workDir) {
   const message = `${getErrorMessage(error63)}
