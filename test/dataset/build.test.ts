@@ -145,6 +145,19 @@ describe('holdout choice', () => {
       'adding a server keeps most of the choice',
     );
   });
+  it('gives each profile its share of the holdout', () => {
+    // 40 servers: 28 web, 8 batch, 4 db; 10 % = 4 → 2.8 / 0.8 / 0.4 → web 3, batch 1, db 0
+    const profile = (i: number) => (i < 28 ? 'web' : i < 36 ? 'batch' : 'db');
+    const fleet = Array.from({ length: 40 }, (_, i) => `srv-${String(i).padStart(3, '0')}`);
+    const profileOf = (name: string) => profile(Number(name.slice(4)));
+    const chosen = chooseHoldout(fleet, { fraction: 0.1, minFleet: 10 }, profileOf);
+    const byProfile = (p: string) => [...chosen].filter((s) => profileOf(s) === p).length;
+    assert.deepEqual([byProfile('web'), byProfile('batch'), byProfile('db')], [3, 1, 0]);
+    // within a profile: the smallest hashes
+    const batch = fleet.filter((s) => profileOf(s) === 'batch').sort((a, b) => fnv1a32(a) - fnv1a32(b));
+    assert.ok(chosen.has(batch[0]!));
+    assert.deepEqual(chooseHoldout([...fleet].reverse(), { fraction: 0.1, minFleet: 10 }, profileOf), chosen);
+  });
   it('uses 32-bit FNV-1a', () => {
     assert.equal(fnv1a32(''), 0x811c9dc5);
     assert.equal(fnv1a32('a'), 0xe40c292c);

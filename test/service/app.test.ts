@@ -6,7 +6,7 @@ import { buildApp, type FleetcastApp } from '../../src/service/app.js';
 import { bearerMatches } from '../../src/service/auth.js';
 import type { ForecastService } from '../../src/service/service.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
-import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
+import { fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
 
 const M1 = 'tft-20261001T000000Z-0a0a0a';
 const M2 = 'tft-20261101T000000Z-0b0b0b';
@@ -254,19 +254,13 @@ describe('streamed fleet forecast (GET /forecast/fleet)', () => {
     try {
       await pieces.next(); // head
       await pieces.next(); // first chunk: the generator holds its model lease
-      const old = service.slot.current!;
-      let released = false;
-      const originalRelease = old.release.bind(old);
-      (old as { release: () => Promise<void> }).release = async () => {
-        released = true;
-        await originalRelease();
-      };
+      const released = watchRelease(service.slot.current!);
       await deploy(registry, M2, 'swap during a stream');
       assert.equal((await service.reload('pointer')).result, 'success');
-      assert.equal(released, false, 'released under a running stream');
+      assert.equal(released(), false, 'released under a running stream');
       await pieces.return(undefined);
       await new Promise((r) => setTimeout(r, 10));
-      assert.equal(released, true);
+      assert.equal(released(), true);
     } finally {
       await pieces.return(undefined); // a failed assertion must not leave the lease held
     }

@@ -74,6 +74,17 @@ export async function corruptOnnx(dir: string): Promise<void> {
   await resum(dir);
 }
 
+/** Watches a model's `release()`; the returned function says whether it has been called. */
+export function watchRelease(model: { release: () => Promise<void> }): () => boolean {
+  let released = false;
+  const original = model.release.bind(model);
+  model.release = async () => {
+    released = true;
+    await original();
+  };
+  return () => released;
+}
+
 export function newService(
   registry: string,
   servers: () => ReadonlyArray<{ name: string; profile: string }>,

@@ -8,7 +8,7 @@ import { modelDir } from '../../src/registry/layout.js';
 import type { ForecastService } from '../../src/service/service.js';
 import { ModelWorkerPool } from '../../src/service/worker-model.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
-import { corruptOnnx, fleetOf, newService, removeDir, tempDir } from './fixtures.js';
+import { corruptOnnx, fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
 
 const GOOD_1 = 'tft-20261001T000000Z-111111';
 const GOOD_2 = 'tft-20261101T000000Z-222222';
@@ -184,22 +184,17 @@ describe('swap protocol with real ONNX models', () => {
   it('releases the old session only after its in-flight request finishes', async () => {
     const lease = service.slot.acquire()!;
     const old = lease.model;
-    let released = false;
-    const originalRelease = old.release.bind(old);
-    (old as { release: () => Promise<void> }).release = async () => {
-      released = true;
-      await originalRelease();
-    };
+    const released = watchRelease(old);
     await deploy(registry, GOOD_1, 'swap under a lease');
     assert.equal((await service.reload('pointer')).result, 'success');
-    assert.equal(released, false, 'released while a request still used it');
+    assert.equal(released(), false, 'released while a request still used it');
     const results = await old.forecast([
       { server: fleet[0]!.name, past: new Float32Array(24 * 7).fill(5), pastStart: 0 },
     ]);
     assert.equal(results.length, 1);
     lease.done();
     await new Promise((r) => setTimeout(r, 10));
-    assert.equal(released, true);
+    assert.equal(released(), true);
   });
 });
 

@@ -40103,14 +40103,39 @@ async function writeSynced(path, data) {
 
 // src/dataset/holdout.ts
 var DEFAULT_HOLDOUT = { fraction: 0.05, minFleet: 10 };
-function chooseHoldout(servers, options = DEFAULT_HOLDOUT) {
+function chooseHoldout(servers, options = DEFAULT_HOLDOUT, profileOf = () => void 0) {
   const unique = [...new Set(servers)];
   if (options.fraction < 0 || options.fraction >= 1)
     throw new Error(`holdout fraction must be in [0, 1): ${options.fraction}`);
   if (unique.length < options.minFleet || options.fraction === 0) return /* @__PURE__ */ new Set();
   const count = Math.max(1, Math.round(options.fraction * unique.length));
-  const ranked = unique.map((name) => ({ name, hash: fnv1a32(name) })).sort((a, b) => a.hash - b.hash || (a.name < b.name ? -1 : 1));
-  return new Set(ranked.slice(0, count).map((r) => r.name));
+  const groups = /* @__PURE__ */ new Map();
+  for (const name of unique) {
+    const profile = profileOf(name) ?? "";
+    groups.set(profile, [...groups.get(profile) ?? [], name]);
+  }
+  const chosen = /* @__PURE__ */ new Set();
+  for (const [profile, quota] of apportion(groups, count, unique.length)) {
+    const ranked = groups.get(profile).map((name) => ({ name, hash: fnv1a32(name) })).sort((a, b) => a.hash - b.hash || (a.name < b.name ? -1 : 1));
+    for (const r of ranked.slice(0, quota)) chosen.add(r.name);
+  }
+  return chosen;
+}
+function apportion(groups, count, total) {
+  const shares = [...groups].map(([profile, names]) => {
+    const exact = count * names.length / total;
+    return { profile, size: names.length, quota: Math.floor(exact), remainder: exact - Math.floor(exact) };
+  });
+  let left = count - shares.reduce((sum, s) => sum + s.quota, 0);
+  const byRemainder = [...shares].sort(
+    (a, b) => b.remainder - a.remainder || b.size - a.size || (a.profile < b.profile ? -1 : 1)
+  );
+  for (const share of byRemainder) {
+    if (left === 0) break;
+    share.quota++;
+    left--;
+  }
+  return new Map(shares.map((s) => [s.profile, s.quota]));
 }
 function fnv1a32(text) {
   let hash2 = 2166136261;
@@ -40398,7 +40423,7 @@ ${describeProblems(problems)}`
     if (kept.length === 0)
       throw new InputError(`no manifest server has usable data:
 ${describeProblems(problems)}`);
-    const holdout = options.holdoutServers ?? chooseHoldout(names, options.holdout ?? DEFAULT_HOLDOUT);
+    const holdout = options.holdoutServers ?? chooseHoldout(names, options.holdout ?? DEFAULT_HOLDOUT, (n) => profiles.get(n));
     const profileList = [...new Set(kept.map((n) => profiles.get(n)))].sort();
     const ordered = [...kept].sort((a, b) => options.mapping.servers[a] - options.mapping.servers[b]);
     const F = features.length;
