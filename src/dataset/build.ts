@@ -186,7 +186,9 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
     const kept = names.filter((n) => !bad.has(n));
     if (kept.length === 0)
       throw new InputError(`no manifest server has usable data:\n${describeProblems(problems)}`);
-    const holdout = options.holdoutServers ?? chooseHoldout(names, options.holdout ?? DEFAULT_HOLDOUT, (n) => profiles.get(n));
+    const holdout =
+      options.holdoutServers ??
+      chooseHoldout(names, options.holdout ?? DEFAULT_HOLDOUT, (n) => profiles.get(n));
     const profileList = [...new Set(kept.map((n) => profiles.get(n)!))].sort();
     const ordered = [...kept].sort((a, b) => options.mapping.servers[a]! - options.mapping.servers[b]!);
     const F = features.length;
