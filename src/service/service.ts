@@ -29,6 +29,8 @@ export interface ForecastServiceOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   logger?: Logger;
+  /** Servers per model call in the streamed fleet forecast; default FLEET_CHUNK_SIZE. */
+  fleetChunkSize?: number;
   /** Process metrics (CPU, heap, event loop) in /metrics; default true. */
   defaultMetrics?: boolean;
   now?: () => Date;
@@ -272,7 +274,9 @@ export class ForecastService {
    * and HTTP work overlaps the model instead of following it. Errors that decide the status code
    * (no model: 503; unreadable metrics) are thrown here, before the first piece.
    */
-  async fleetForecastJson(chunkSize = FLEET_CHUNK_SIZE): Promise<AsyncGenerator<string>> {
+  async fleetForecastJson(
+    chunkSize = this.options.fleetChunkSize ?? FLEET_CHUNK_SIZE,
+  ): Promise<AsyncGenerator<string>> {
     // Pre-flight with a short lease; the generator takes its own lease when it starts, so a
     // generator that is never iterated holds nothing.
     await this.withModel(async () => undefined);

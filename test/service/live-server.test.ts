@@ -91,6 +91,45 @@ describe('real listening server', () => {
     assert.equal(service.slot.current, null, 'models are released on close');
   });
 
+  it('a model failure in the middle of a streamed fleet response aborts the response', async () => {
+    await deploy(registry, M1, 'stream failure test');
+    let armed = false;
+    let calls = 0;
+    const failSecondChunk: ModelLoader = async (dir, options) => {
+      const model = await loadModel(dir, options);
+      return {
+        id: model.id,
+        dir: model.dir,
+        digest: model.digest,
+        encoders: model.encoders,
+        vocabulary: model.vocabulary,
+        forecast: async (inputs) => {
+          if (armed && ++calls === 2) throw new Error('session.run failed');
+          return model.forecast(inputs);
+        },
+        release: () => model.release(),
+      };
+    };
+    const service = newService(registry, () => fleet, { loadModel: failSecondChunk, fleetChunkSize: 2 });
+    await service.start();
+    armed = true; // after the swap's warm-up forecasts
+    const server = await listen(buildApp({ service }), service, { host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${server.url}/forecast/fleet`);
+      assert.equal(res.status, 200, 'the head went out before the failing chunk');
+      // the connection is cut: a client cannot mistake the first chunk for the whole fleet
+      await assert.rejects(res.text());
+      assert.equal(calls >= 2, true);
+      armed = false;
+      const again = await fetch(`${server.url}/forecast/fleet`);
+      const body = (await again.json()) as { servers: unknown[] };
+      assert.equal(body.servers.length, fleet.length, 'the next request is whole again');
+    } finally {
+      await server.close();
+      await service.close();
+    }
+  });
+
   it('graceful shutdown lets in-flight requests finish, then refuses new ones', async () => {
     await deploy(registry, M1, 'shutdown test');
     let releases = 0;
