@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadModel } from '../../src/model/loaded-model.js';
+import { loadModel, type LoadedModel } from '../../src/model/loaded-model.js';
 import { pointerPath } from '../../src/registry/layout.js';
 import { deploy } from '../../src/registry/pointer.js';
 import { buildApp } from '../../src/service/app.js';
 import { PointerWatcher } from '../../src/service/pointer-watch.js';
 import { listen, type RunningServer } from '../../src/service/server.js';
 import type { ForecastService } from '../../src/service/service.js';
-import type { ModelLoader } from '../../src/service/types.js';
+import type { ForecastInput, ForecastResult, ModelLoader } from '../../src/service/types.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
 
@@ -16,6 +16,25 @@ const M1 = 'tft-20261001T000000Z-a1a1a1';
 const M2 = 'tft-20261101T000000Z-b2b2b2';
 const fleet = fleetOf(40);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Loads real models whose forecast/release go through the given hooks (delays, failures, counts). */
+function wrappingLoader(hooks: {
+  forecast: (model: LoadedModel, inputs: readonly ForecastInput[]) => Promise<ForecastResult[]>;
+  release?: (model: LoadedModel) => Promise<void>;
+}): ModelLoader {
+  return async (dir, options) => {
+    const model = await loadModel(dir, options);
+    return {
+      id: model.id,
+      dir: model.dir,
+      digest: model.digest,
+      encoders: model.encoders,
+      vocabulary: model.vocabulary,
+      forecast: (inputs) => hooks.forecast(model, inputs),
+      release: () => (hooks.release ? hooks.release(model) : model.release()),
+    };
+  };
+}
 
 describe('real listening server', () => {
   let registry: string;
@@ -95,21 +114,12 @@ describe('real listening server', () => {
     await deploy(registry, M1, 'stream failure test');
     let armed = false;
     let calls = 0;
-    const failSecondChunk: ModelLoader = async (dir, options) => {
-      const model = await loadModel(dir, options);
-      return {
-        id: model.id,
-        dir: model.dir,
-        digest: model.digest,
-        encoders: model.encoders,
-        vocabulary: model.vocabulary,
-        forecast: async (inputs) => {
-          if (armed && ++calls === 2) throw new Error('session.run failed');
-          return model.forecast(inputs);
-        },
-        release: () => model.release(),
-      };
-    };
+    const failSecondChunk = wrappingLoader({
+      forecast: async (model, inputs) => {
+        if (armed && ++calls === 2) throw new Error('session.run failed');
+        return model.forecast(inputs);
+      },
+    });
     const service = newService(registry, () => fleet, { loadModel: failSecondChunk, fleetChunkSize: 2 });
     await service.start();
     armed = true; // after the swap's warm-up forecasts
@@ -133,25 +143,17 @@ describe('real listening server', () => {
   it('graceful shutdown lets in-flight requests finish, then refuses new ones', async () => {
     await deploy(registry, M1, 'shutdown test');
     let releases = 0;
-    const slowLoader: ModelLoader = async (dir, options) => {
-      const model = await loadModel(dir, options);
-      return {
-        id: model.id,
-        dir: model.dir,
-        digest: model.digest,
-        encoders: model.encoders,
-        vocabulary: model.vocabulary,
-        forecast: async (inputs) => {
-          const results = await model.forecast(inputs);
-          await sleep(inputs.length === 1 ? 600 : 0);
-          return results;
-        },
-        release: async () => {
-          releases++;
-          await model.release();
-        },
-      };
-    };
+    const slowLoader = wrappingLoader({
+      forecast: async (model, inputs) => {
+        const results = await model.forecast(inputs);
+        await sleep(inputs.length === 1 ? 600 : 0);
+        return results;
+      },
+      release: async (model) => {
+        releases++;
+        await model.release();
+      },
+    });
     const service: ForecastService = newService(registry, () => fleet, { loadModel: slowLoader });
     await service.start();
     const server: RunningServer = await listen(buildApp({ service }), service, {
