@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import { buildDatasetDir, type BuildDatasetResult } from '../dataset/build.js';
+import type { DatasetHeader } from '../dataset/format.js';
 import { readManifest } from '../fleet/manifest.js';
 import { openMetricsSource } from '../metrics/source.js';
 import { loadModel } from '../model/loaded-model.js';
@@ -145,7 +147,7 @@ async function trainOnDataset(options: TrainOptions, p: Prepared): Promise<Train
 
   await rm(trainerOut, { recursive: true, force: true });
   const run = options.trainerOutput
-    ? await adoptTrainerOutput(options.trainerOutput, trainerOut, progress)
+    ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress)
     : await runTrainerWithProgress(options, p, datasetDir, trainerOut);
 
   const report = await readJsonFile(join(trainerOut, 'train_report.json'), TrainReport);
@@ -284,15 +286,47 @@ async function runTrainerWithProgress(
   );
 }
 
-/** Copies a finished trainer output into the work dir; its own report gives the trainer's time. */
+/** What a trainer output says about the dataset it was trained on (train_report.json). */
+const TrainedOn = z.object({
+  dataset: z.object({ n_servers: z.number(), n_steps: z.number(), train_end_step: z.number() }),
+  holdout_indices: z.array(z.number()),
+});
+
+/**
+ * Copies a finished trainer output into the work dir; its own report gives the trainer's time.
+ * Refuses one trained on another dataset build (server count, steps, split or holdout differ):
+ * its encoders would silently describe the wrong model.
+ */
 async function adoptTrainerOutput(
   from: string,
   trainerOut: string,
+  header: DatasetHeader,
   progress: (line: string) => void,
 ): Promise<{ seconds: number }> {
   for (const name of [MODEL_FILES.model, 'train_report.json', 'normalization.json'])
     if (!existsSync(join(from, name)))
       throw new FleetcastError(`${join(from, name)}: missing from the trainer output directory`);
+  const reportPath = join(from, 'train_report.json');
+  const trainedOn = await readJsonFile(reportPath, TrainedOn);
+  const holdout = header.servers
+    .filter((s) => s.holdout)
+    .map((s) => s.index)
+    .sort((a, b) => a - b);
+  const expected = {
+    n_servers: header.servers.length,
+    n_steps: header.n_steps,
+    train_end_step: header.split.train_end_step,
+    holdout: holdout.join(','),
+  };
+  const actual = {
+    ...trainedOn.dataset,
+    holdout: [...trainedOn.holdout_indices].sort((a, b) => a - b).join(','),
+  };
+  for (const key of Object.keys(expected) as Array<keyof typeof expected>)
+    if (String(actual[key]) !== String(expected[key]))
+      throw new FleetcastError(
+        `${reportPath}: trained on another dataset (${key} ${String(actual[key])}, this build has ${String(expected[key])})`,
+      );
   await cp(from, trainerOut, { recursive: true });
   const report = await readJsonFile(join(trainerOut, 'train_report.json'), TrainReport);
   progress(`train: using the trainer output in ${from} (${report.device}, torch ${report.torch_version})`);

@@ -53,6 +53,18 @@ describe('train pipeline with a trainer output made elsewhere', () => {
     assert.equal(adopted.validation?.coverage.forecasts_checked, true);
   });
 
+  it('refuses a trainer output from another dataset build', async () => {
+    await assert.rejects(
+      trainModel({
+        ...options,
+        days: 8,
+        work: join(dir, 'work-d'),
+        trainerOutput: join(dir, 'work-a', 'trainer'),
+      }),
+      /train_report\.json: trained on another dataset \(n_steps 432, this build has 384\)/,
+    );
+  });
+
   it('names a missing file of the trainer output', async () => {
     await assert.rejects(
       trainModel({ ...options, work: join(dir, 'work-c'), trainerOutput: join(dir, 'nowhere') }),

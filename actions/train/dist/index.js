@@ -42265,7 +42265,7 @@ async function trainOnDataset(options, p) {
   const candidateDir = join8(workDir, "candidate", modelId);
   const header = built.dataset.header;
   await rm4(trainerOut, { recursive: true, force: true });
-  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, progress) : await runTrainerWithProgress(options, p, datasetDir, trainerOut);
+  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p, datasetDir, trainerOut);
   const report = await readJsonFile(join8(trainerOut, "train_report.json"), TrainReport);
   const normalization = parseJsonText(
     await readFile8(join8(trainerOut, "normalization.json"), "utf8"),
@@ -42387,10 +42387,32 @@ async function runTrainerWithProgress(options, p, datasetDir, trainerOut) {
     }
   );
 }
-async function adoptTrainerOutput(from, trainerOut, progress) {
+var TrainedOn = external_exports.object({
+  dataset: external_exports.object({ n_servers: external_exports.number(), n_steps: external_exports.number(), train_end_step: external_exports.number() }),
+  holdout_indices: external_exports.array(external_exports.number())
+});
+async function adoptTrainerOutput(from, trainerOut, header, progress) {
   for (const name of [MODEL_FILES.model, "train_report.json", "normalization.json"])
     if (!existsSync5(join8(from, name)))
       throw new FleetcastError(`${join8(from, name)}: missing from the trainer output directory`);
+  const reportPath = join8(from, "train_report.json");
+  const trainedOn = await readJsonFile(reportPath, TrainedOn);
+  const holdout = header.servers.filter((s) => s.holdout).map((s) => s.index).sort((a, b) => a - b);
+  const expected = {
+    n_servers: header.servers.length,
+    n_steps: header.n_steps,
+    train_end_step: header.split.train_end_step,
+    holdout: holdout.join(",")
+  };
+  const actual = {
+    ...trainedOn.dataset,
+    holdout: [...trainedOn.holdout_indices].sort((a, b) => a - b).join(",")
+  };
+  for (const key of Object.keys(expected))
+    if (String(actual[key]) !== String(expected[key]))
+      throw new FleetcastError(
+        `${reportPath}: trained on another dataset (${key} ${String(actual[key])}, this build has ${String(expected[key])})`
+      );
   await cp(from, trainerOut, { recursive: true });
   const report = await readJsonFile(join8(trainerOut, "train_report.json"), TrainReport);
   progress(`train: using the trainer output in ${from} (${report.device}, torch ${report.torch_version})`);
