@@ -307,7 +307,7 @@ async function adoptTrainerOutput(
     if (!existsSync(join(from, name)))
       throw new FleetcastError(`${join(from, name)}: missing from the trainer output directory`);
   const reportPath = join(from, 'train_report.json');
-  const trainedOn = await readJsonFile(reportPath, TrainedOn);
+  const trainedOn = await readJsonFile(reportPath, TrainReport.extend(TrainedOn.shape));
   const holdout = header.servers
     .filter((s) => s.holdout)
     .map((s) => s.index)
@@ -328,9 +328,10 @@ async function adoptTrainerOutput(
         `${reportPath}: trained on another dataset (${key} ${String(actual[key])}, this build has ${String(expected[key])})`,
       );
   await cp(from, trainerOut, { recursive: true });
-  const report = await readJsonFile(join(trainerOut, 'train_report.json'), TrainReport);
-  progress(`train: using the trainer output in ${from} (${report.device}, torch ${report.torch_version})`);
-  return { seconds: report.durations.total_seconds ?? 0 };
+  progress(
+    `train: using the trainer output in ${from} (${trainedOn.device}, torch ${trainedOn.torch_version})`,
+  );
+  return { seconds: trainedOn.durations.total_seconds ?? 0 };
 }
 
 /** The same error, with where the work files were kept appended for inspection. */

@@ -42396,7 +42396,7 @@ async function adoptTrainerOutput(from, trainerOut, header, progress) {
     if (!existsSync5(join8(from, name)))
       throw new FleetcastError(`${join8(from, name)}: missing from the trainer output directory`);
   const reportPath = join8(from, "train_report.json");
-  const trainedOn = await readJsonFile(reportPath, TrainedOn);
+  const trainedOn = await readJsonFile(reportPath, TrainReport.extend(TrainedOn.shape));
   const holdout = header.servers.filter((s) => s.holdout).map((s) => s.index).sort((a, b) => a - b);
   const expected = {
     n_servers: header.servers.length,
@@ -42414,9 +42414,10 @@ async function adoptTrainerOutput(from, trainerOut, header, progress) {
         `${reportPath}: trained on another dataset (${key} ${String(actual[key])}, this build has ${String(expected[key])})`
       );
   await cp(from, trainerOut, { recursive: true });
-  const report = await readJsonFile(join8(trainerOut, "train_report.json"), TrainReport);
-  progress(`train: using the trainer output in ${from} (${report.device}, torch ${report.torch_version})`);
-  return { seconds: report.durations.total_seconds ?? 0 };
+  progress(
+    `train: using the trainer output in ${from} (${trainedOn.device}, torch ${trainedOn.torch_version})`
+  );
+  return { seconds: trainedOn.durations.total_seconds ?? 0 };
 }
 function withWorkDir(error63, workDir) {
   const message = `${getErrorMessage(error63)}
