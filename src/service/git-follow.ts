@@ -70,6 +70,7 @@ export class GitRegistryClone {
 export class GitFollower {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly clone: GitRegistryClone,
@@ -86,7 +87,8 @@ export class GitFollower {
   tick(): Promise<void> {
     this.running ??= (async () => {
       try {
-        if (await this.clone.sync()) this.onChange(await this.clone.head());
+        // a sync that finishes after stop() reports nothing: the service is shutting down
+        if ((await this.clone.sync()) && !this.stopped) this.onChange(await this.clone.head());
       } catch (error) {
         this.onError(error);
       } finally {
@@ -97,6 +99,7 @@ export class GitFollower {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.running;

@@ -179,6 +179,8 @@ export class SwapController {
     started: number,
     now: () => Date,
   ): Promise<void> {
+    // a trigger that arrives during shutdown (a git sync finishing, a file event) loads nothing
+    if (this.stopped) throw new SwapAbort('service is shutting down');
     this.loadsStarted++;
     const { logger } = this.deps;
     logger?.info({ trigger, target: target.modelId }, 'loading model');

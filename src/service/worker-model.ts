@@ -66,10 +66,13 @@ class HostWorker {
 export class ModelWorkerPool {
   private readonly hosts: HostWorker[] = [];
   private nextKey = 0;
+  private closed = false;
 
   constructor(private readonly size = 2) {}
 
   readonly load: ModelLoader = async (dir, options) => {
+    // a thread started after close() would keep the process alive
+    if (this.closed) throw new FleetcastError(`${dir}: the model worker pool is closed`);
     const host = this.pickHost();
     const key = ++this.nextKey;
     const reply = await host.request({
@@ -93,6 +96,10 @@ export class ModelWorkerPool {
       reply.encoders,
       reply.vocabulary,
     );
+    if (this.closed) {
+      await model.release().catch(() => undefined);
+      throw new FleetcastError(`${dir}: the model worker pool closed during the load`);
+    }
     host.models.add(model);
     // start the spare now, so the next swap (maybe hours away) does not pay for a thread start
     while (this.hosts.length < this.size) this.spawn();
@@ -101,6 +108,7 @@ export class ModelWorkerPool {
 
   /** Ends every worker (and the models they host). */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.hosts.splice(0).map((h) => h.terminate()));
   }
 

@@ -284,6 +284,27 @@ describe('model worker pool', () => {
       await removeDir(registry);
     }
   });
+
+  it('a reload that arrives during shutdown loads nothing and starts no thread', async () => {
+    const registry = await tempDir();
+    const service = newService(registry, () => fleet);
+    try {
+      await makeTinyModels(join(registry, 'models'), [{ modelId: GOOD_1, servers: fleet }]);
+      await deploy(registry, GOOD_1, 'first');
+      assert.equal((await service.start()).result, 'success');
+      await service.close();
+      const loads = service.swap.loadCount;
+      const late = await service.reload('git');
+      assert.equal(late.result, 'failure');
+      assert.match(String(late.reason), /shutting down/);
+      assert.equal(service.swap.loadCount, loads);
+      const pool = new ModelWorkerPool(2);
+      await pool.close();
+      await assert.rejects(pool.load(modelDir(registry, GOOD_1), {}), /worker pool is closed/);
+    } finally {
+      await removeDir(registry);
+    }
+  });
 });
 
 function syntheticInput(model: { encoders: { lookback_steps: number; observed_features: string[] } }) {
