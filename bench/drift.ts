@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateFleet } from '../src/metrics/generator.js';
+import { generateFleet } from '../src/synthetic/generator.js';
 import { withDuckDb, sqlString } from '../src/metrics/duckdb.js';
 import { runDriftCheck } from '../src/drift/check.js';
 import { DEFAULT_RETRAIN_CONFIG } from '../src/config/retrain-config.js';

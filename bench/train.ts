@@ -9,7 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderManifest } from '../src/fleet/manifest.js';
-import { generateFleet } from '../src/metrics/generator.js';
+import { generateFleet } from '../src/synthetic/generator.js';
 import { trainModel } from '../src/train/pipeline.js';
 import { GateConfig, REPORT_ONLY_ACCURACY_GATES } from '../src/validate/gates.js';
 import { findScore, type ScoreGroup } from '../src/validate/scoring.js';

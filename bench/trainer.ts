@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolvePython } from '../src/util/python.js';
+import { resolvePython } from '../src/core/python.js';
 
 const trainerDir = fileURLToPath(new URL('../trainer/', import.meta.url));
 

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { DriftPrOutcome } from '../gitops/drift-pr.js';
 import { runDriftPr } from '../gitops/drift-pr-run.js';
 import { formatPct } from '../gitops/markdown.js';
-import { getErrorMessage, InputError } from '../util/errors.js';
+import { getErrorMessage, InputError } from '../core/errors.js';
 import { GITHUB_ACTIONS_BOT, runContext } from './common/context.js';
 import { CommitEmail } from './common/identity.js';
-import { FORGE_INPUTS, ForgeSettings, openForge } from './common/forge-settings.js';
+import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import {
   BooleanInput,
   insideWorkspace,

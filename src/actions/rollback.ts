@@ -7,7 +7,7 @@ import { latestDeployCommit } from '../gitops/deploy-history.js';
 import { pointerPath } from '../registry/layout.js';
 import { readPointer, rollback as rollbackPointer } from '../registry/pointer.js';
 import { ModelId } from '../registry/schemas.js';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings, requesterOf } from './common/identity.js';
 import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';

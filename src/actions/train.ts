@@ -5,7 +5,7 @@ import { headlineQRisk } from '../gitops/validation-summary.js';
 import { trainModel } from '../train/pipeline.js';
 import { readGateConfig } from '../validate/config-file.js';
 import { renderReport } from '../validate/report.js';
-import { GateError } from '../util/errors.js';
+import { GateError } from '../core/errors.js';
 import { runContext } from './common/context.js';
 import {
   parseSettings,

@@ -5,7 +5,7 @@ import { readManifest } from '../fleet/manifest.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { verifyDeployment } from '../gitops/verify.js';
 import { ModelId } from '../registry/schemas.js';
-import { GateError } from '../util/errors.js';
+import { GateError } from '../core/errors.js';
 import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import {

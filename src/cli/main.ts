@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { ExitCode, exitCodeOf, getErrorMessage } from '../util/errors.js';
+import { ExitCode, exitCodeOf, getErrorMessage } from '../core/errors.js';
 import { registerCommands } from './commands/index.js';
-import { packageVersion } from '../util/version.js';
+import { packageVersion } from '../core/version.js';
 
 /** Builds the `fleetcast` program; each command module registers itself. */
 export function buildProgram(): Command {

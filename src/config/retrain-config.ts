@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 import { statusPolicyProblem, type StatusPolicy } from '../fleet/status.js';
 import type { EligibilityPolicy } from '../fleet/eligibility.js';
 

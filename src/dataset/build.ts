@@ -8,12 +8,12 @@ import {
 } from '../metrics/contract.js';
 import { withDuckDb } from '../metrics/duckdb.js';
 import { assertColumns, openSource } from '../metrics/open.js';
-import { renderValidationText, validateOn } from '../metrics/validate.js';
+import { renderValidationText, validateOn } from '../fleet/check-data.js';
 import { DEFAULT_ELIGIBILITY_POLICY } from '../fleet/eligibility.js';
 import type { MetricsSource } from '../metrics/source.js';
-import { assertServerName } from '../fleet/server-name.js';
+import { assertServerName } from '../core/server-name.js';
 import type { ServerMapping } from '../registry/schemas.js';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 import { type Dataset, type DatasetHeader, writeDataset } from './format.js';
 import { chooseHoldout, DEFAULT_HOLDOUT, type HoldoutOptions } from './holdout.js';
 import {
@@ -23,7 +23,7 @@ import {
   type QualityOptions,
   type QualityProblem,
 } from './quality.js';
-import { forwardFill, queryResampled, toDenseSeries } from './resample.js';
+import { forwardFill, queryResampled, toDenseSeries } from '../features/resample.js';
 import { computeSplit } from './split.js';
 
 export interface ManifestServer {

@@ -2,11 +2,11 @@ import { endianness } from 'node:os';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { parseJsonText } from '../registry/read-json.js';
+import { parseJsonText } from '../core/read-json.js';
 import { ServerName } from '../registry/schemas.js';
-import { toJsonText } from '../util/atomic-write.js';
-import { InputError } from '../util/errors.js';
-import { pathExists } from '../util/path-exists.js';
+import { toJsonText } from '../core/atomic-write.js';
+import { InputError } from '../core/errors.js';
+import { pathExists } from '../core/path-exists.js';
 
 /** The training dataset directory (docs/MODEL_FORMAT.md): dataset.json + dataset.f32. */
 export const DATASET_HEADER = 'dataset.json';

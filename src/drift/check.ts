@@ -1,5 +1,5 @@
-import { InputError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
+import { InputError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import {
   loadRetrainConfig,
   eligibilityPolicyOf,
@@ -8,7 +8,7 @@ import {
 } from '../config/retrain-config.js';
 import { assessFleet } from '../fleet/assess.js';
 import { readManifestIfExists } from '../fleet/manifest.js';
-import { EventLog } from '../events/log.js';
+import { EventLog } from '../core/events-log.js';
 import { openMetricsSource, type MetricsSource } from '../metrics/source.js';
 import { summarizeServers } from '../metrics/summary.js';
 import { computeDrift, thresholdsOf } from './compute.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { FleetcastError, InputError } from '../util/errors.js';
+import { FleetcastError, InputError } from '../core/errors.js';
 
 /** Counts of predictions made for servers outside the model's vocabulary, over some window. */
 export interface UnknownCounts {

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FleetcastError, InputError } from '../util/errors.js';
-import { assertServerName } from '../fleet/server-name.js';
+import { FleetcastError, InputError } from '../core/errors.js';
+import { assertServerName } from '../core/server-name.js';
 import { CHECKSUMS_FILE, parseChecksums, sha256Text } from '../registry/checksums.js';
-import { describeZodError, Encoders, MODEL_ID_PATTERN, Pointer } from '../registry/schemas.js';
+import { describeZodError } from '../core/read-json.js';
+import { Encoders, MODEL_ID_PATTERN, Pointer } from '../registry/schemas.js';
 
 /** The servers a deployed model knows, and when it was trained. */
 export interface ModelVocabulary {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { InputError } from '../util/errors.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
+import { InputError } from '../core/errors.js';
 import { PROFILE_PATTERN } from '../metrics/contract.js';
 import { compareNames } from '../metrics/summary.js';
 import { ServerName } from '../registry/schemas.js';

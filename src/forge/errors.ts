@@ -1,4 +1,4 @@
-import { FleetcastError } from '../util/errors.js';
+import { FleetcastError } from '../core/errors.js';
 
 /** A forge call failed; `status` is the HTTP status when the forge is GitHub (undefined otherwise). */
 export class ForgeError extends FleetcastError {

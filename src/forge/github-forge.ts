@@ -1,7 +1,7 @@
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
-import { createLogger } from '../util/logger.js';
+import { createLogger } from '../core/logger.js';
 import { BranchMovedError, ForgeError } from './errors.js';
 import type {
   BranchCommit,

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { writeJsonAtomic } from '../util/atomic-write.js';
+import { writeJsonAtomic } from '../core/atomic-write.js';
 import { BranchMovedError, ForgeError } from './errors.js';
 import { GitStore } from './git-store.js';
 import type {

@@ -1,4 +1,4 @@
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 
 /** A conservative git branch name check (a subset of git-check-ref-format). */
 export function assertBranchName(name: string, where: string): string {

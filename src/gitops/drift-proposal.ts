@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { Manifest, renderManifest } from '../fleet/manifest.js';
-import { serverNameProblem } from '../fleet/server-name.js';
+import { serverNameProblem } from '../core/server-name.js';
 import { sha256Text } from '../registry/checksums.js';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 import type { DriftPrBody, Priority } from './drift-pr-body.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { FleetcastError, InputError } from '../util/errors.js';
+import { FleetcastError, InputError } from '../core/errors.js';
 import {
   METRIC_NAMES,
   NUMERIC_TYPES,

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 import { sqlIdentifier, sqlString } from './duckdb.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { serverNameProblem } from '../fleet/server-name.js';
+import { serverNameProblem } from '../core/server-name.js';
 import { PROFILE_COLUMN, PROFILE_PATTERN, SERVER_COLUMN, TIMESTAMP_COLUMN } from './contract.js';
 import { sqlIdentifier, withDuckDb, type DuckDbOptions } from './duckdb.js';
 import { assertColumns, openSource } from './open.js';

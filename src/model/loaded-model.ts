@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CHECKSUMS_FILE, parseChecksums, sha256Text, verifyChecksums } from '../registry/checksums.js';
-import { describeZodError, Encoders } from '../registry/schemas.js';
-import { timeFeatureBlock, KNOWN_FEATURES } from '../dataset/time-features.js';
-import { InputError, getErrorMessage } from '../util/errors.js';
+import { describeZodError } from '../core/read-json.js';
+import type { ForecastInput } from '../features/forecast-input.js';
+import { Encoders } from '../registry/schemas.js';
+import { timeFeatureBlock, KNOWN_FEATURES } from '../features/time-features.js';
+import { InputError, getErrorMessage } from '../core/errors.js';
 import { ModelLoadError } from './model-load-error.js';
 
 export const MODEL_FILE = 'model.onnx';
@@ -16,17 +18,7 @@ export const INPUT_NAMES = [
   'future_known',
 ] as const;
 export const OUTPUT_NAME = 'quantiles';
-
-/** One series to forecast: the lookback window ending right before the forecast starts. */
-export interface ForecastInput {
-  server: string;
-  /** Profile for servers outside the vocabulary; known servers use their trained profile. */
-  profile?: string | null;
-  /** [lookback_steps, observed_features] row-major, raw units, no NaN. */
-  past: Float32Array;
-  /** Epoch seconds of the first lookback step. */
-  pastStart: number;
-}
+export type { ForecastInput };
 
 export interface ForecastResult {
   server: string;

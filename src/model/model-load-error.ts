@@ -1,4 +1,4 @@
-import { FleetcastError } from '../util/errors.js';
+import { FleetcastError } from '../core/errors.js';
 
 export type ModelLoadFailure = 'missing' | 'checksum' | 'format' | 'onnx' | 'mismatch';
 

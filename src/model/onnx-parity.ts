@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { FleetcastError } from '../util/errors.js';
+import { FleetcastError } from '../core/errors.js';
 
 const ParityTensor = z.object({
   dtype: z.enum(['int32', 'float32']),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FleetcastError } from '../util/errors.js';
+import { FleetcastError } from '../core/errors.js';
 
 /** Name of the checksum list in every model directory, in `sha256sum` format (`sha256sum -c SHA256SUMS`). */
 export const CHECKSUMS_FILE = 'SHA256SUMS';

@@ -1,5 +1,5 @@
-import { serverNameProblem } from '../fleet/server-name.js';
-import { InputError } from '../util/errors.js';
+import { serverNameProblem } from '../core/server-name.js';
+import { InputError } from '../core/errors.js';
 import type { ServerMapping } from './schemas.js';
 
 /** Index 0 is the "unknown server" embedding row; real servers start at 1. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { InputError } from '../util/errors.js';
+import { InputError } from '../core/errors.js';
 import { MODEL_ID_PATTERN } from './schemas.js';
 
 /**

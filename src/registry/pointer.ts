@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, toJsonText } from '../util/atomic-write.js';
-import { getErrorMessage, InputError } from '../util/errors.js';
+import { writeFileAtomic, toJsonText } from '../core/atomic-write.js';
+import { getErrorMessage, InputError } from '../core/errors.js';
 import { verifyChecksums } from './checksums.js';
 import { modelDir, pointerPath } from './layout.js';
 import { assertModelId } from './model-id.js';
-import { parseJsonText, readJsonFile } from './read-json.js';
+import { parseJsonText, readJsonFile } from '../core/read-json.js';
 import { Encoders, Pointer } from './schemas.js';
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { GateError, InputError } from '../util/errors.js';
+import { GateError, InputError } from '../core/errors.js';
 import { CHECKSUMS_FILE, verifyChecksums } from './checksums.js';
 import { MODEL_FILES } from './model-files.js';
-import { readJsonFile } from './read-json.js';
+import { readJsonFile } from '../core/read-json.js';
 import { Encoders, Normalization, ServerMapping } from './schemas.js';
 import { TrainingInfo } from './training-info.js';
 

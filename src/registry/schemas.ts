@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { serverNameProblem } from '../fleet/server-name.js';
+import { serverNameProblem } from '../core/server-name.js';
 
 /** Formats of the files in a model directory and the pointer; see docs/MODEL_FORMAT.md. */
 
@@ -91,10 +91,3 @@ export const Pointer = z
   })
   .strict();
 export type Pointer = z.infer<typeof Pointer>;
-
-/** Formats a zod error as `file: field.path: message` lines, naming every bad field. */
-export function describeZodError(where: string, error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${where}: ${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('\n');
-}

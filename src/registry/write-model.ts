@@ -1,12 +1,12 @@
 import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toJsonText } from '../util/atomic-write.js';
-import { FleetcastError } from '../util/errors.js';
+import { toJsonText } from '../core/atomic-write.js';
+import { FleetcastError } from '../core/errors.js';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums, verifyChecksums } from './checksums.js';
 import { TEMP_PREFIX, modelDir, modelsDir } from './layout.js';
 import { REQUIRED_MODEL_FILES } from './model-files.js';
 import { assertModelId } from './model-id.js';
-import { pathExists } from '../util/path-exists.js';
+import { pathExists } from '../core/path-exists.js';
 
 export interface ModelDirContents {
   /** Files written from memory: JSON values are rendered with toJsonText. */

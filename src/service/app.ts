@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import { z } from 'zod';
-import { serverNameProblem, preview } from '../fleet/server-name.js';
-import { getErrorMessage } from '../util/errors.js';
+import { serverNameProblem, preview } from '../core/server-name.js';
+import { getErrorMessage } from '../core/errors.js';
 import { bearerMatches } from './auth.js';
 import { loadDashboardAssets } from './dashboard-assets.js';
 import { HttpError } from './errors.js';

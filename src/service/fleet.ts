@@ -1,4 +1,4 @@
-import type { RecentWindow } from '../model/windows.js';
+import type { RecentWindow } from '../features/windows.js';
 import type { FleetServer } from './types.js';
 
 /** A manifest entry as the service needs it (the manifest format belongs to src/fleet). */

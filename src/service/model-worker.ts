@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { loadModel, type LoadedModel } from '../model/loaded-model.js';
 import { ModelLoadError } from '../model/model-load-error.js';
-import { getErrorMessage } from '../util/errors.js';
+import { getErrorMessage } from '../core/errors.js';
 import type { ForecastRequest, FromWorker, LoadRequest, ToWorker } from './model-worker-protocol.js';
 
 /**

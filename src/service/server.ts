@@ -1,4 +1,4 @@
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { FleetcastApp } from './app.js';
 import type { ForecastService } from './service.js';
 

@@ -1,7 +1,7 @@
 import { modelDir } from '../registry/layout.js';
 import { readPointer } from '../registry/pointer.js';
-import { getErrorMessage } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import { getErrorMessage } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { HttpError } from './errors.js';
 import { mergeFleet, type ManifestServer } from './fleet.js';
 import { formatForecast, type ServerForecast } from './forecast-format.js';

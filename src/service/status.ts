@@ -3,7 +3,7 @@ import type { Priority } from '../drift/types.js';
 import { modelIdTime } from '../registry/model-id.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
 import type { FleetServer, ServingModel } from './types.js';
-import type { RecentWindow } from '../model/windows.js';
+import type { RecentWindow } from '../features/windows.js';
 
 /** Fleet drift priority (seed bands: 10–20 % low, 20–35 % medium, > 35 % high), from the drift engine. */
 export function driftPriority(driftPct: number): Priority {

@@ -1,7 +1,7 @@
-import type { RecentWindow } from '../model/windows.js';
+import type { RecentWindow } from '../features/windows.js';
 import type { Pointer } from '../registry/schemas.js';
-import { getErrorMessage } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
+import { getErrorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { ModelSlot } from './model-slot.js';
 import type { FleetServer, ModelLoader, ServingModel } from './types.js';
 import { missingFromVocabulary, warmUpInputs, warmUpProblems } from './warm-up.js';

@@ -1,4 +1,4 @@
-import type { RecentWindow } from '../model/windows.js';
+import type { RecentWindow } from '../features/windows.js';
 import type { ForecastInput, ForecastResult, FleetServer, ServingModel } from './types.js';
 
 /**

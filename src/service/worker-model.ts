@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ModelLoadError } from '../model/model-load-error.js';
 import type { Encoders } from '../registry/schemas.js';
-import { FleetcastError } from '../util/errors.js';
+import { FleetcastError } from '../core/errors.js';
 import type { FromWorker, ResultReply, ToWorker } from './model-worker-protocol.js';
 import type { ForecastInput, ForecastResult, ModelLoader, ServingModel } from './types.js';
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { DatasetHeader } from '../dataset/format.js';
 import { EpochRecord, type TrainingInfo } from '../registry/training-info.js';
 import type { Encoders, ServerMapping } from '../registry/schemas.js';
-import { packageVersion } from '../util/version.js';
+import { packageVersion } from '../core/version.js';
 
 /**
  * `train_report.json` as written by the trainer (trainer/fleetcast_trainer/train.py). Only the

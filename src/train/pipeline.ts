@@ -12,12 +12,12 @@ import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../registry/c
 import { assignServerIndices } from '../registry/mapping.js';
 import { MODEL_FILES } from '../registry/model-files.js';
 import { newModelId } from '../registry/model-id.js';
-import { parseJsonText, readJsonFile } from '../registry/read-json.js';
+import { parseJsonText, readJsonFile } from '../core/read-json.js';
 import { Normalization } from '../registry/schemas.js';
 import type { TrainingInfo } from '../registry/training-info.js';
 import { writeModelDir } from '../registry/write-model.js';
-import { toJsonText } from '../util/atomic-write.js';
-import { FleetcastError, getErrorMessage } from '../util/errors.js';
+import { toJsonText } from '../core/atomic-write.js';
+import { FleetcastError, getErrorMessage } from '../core/errors.js';
 import type { Manifest } from '../fleet/manifest.js';
 import type { MetricsSource } from '../metrics/source.js';
 import type { ServerMapping } from '../registry/schemas.js';
@@ -25,7 +25,7 @@ import type { GateConfig } from '../validate/gates.js';
 import type { ValidationReport } from '../validate/report.js';
 import { validateModel } from '../validate/validate-model.js';
 import { buildEncoders, buildTrainingInfo, TrainReport } from './artifacts.js';
-import { loadBaseline, previousMapping } from './deployed.js';
+import { loadBaseline, previousMapping } from '../model/deployed.js';
 import { getProfile, type TrainingProfile } from './profiles.js';
 import { describeEvent, runTrainer } from './trainer-process.js';
 

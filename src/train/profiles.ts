@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { parseJsonText } from '../registry/read-json.js';
-import { InputError } from '../util/errors.js';
+import { parseJsonText } from '../core/read-json.js';
+import { InputError } from '../core/errors.js';
 
 /** The trainer package directory (cwd and PYTHONPATH of the trainer process). */
 export const TRAINER_DIR = fileURLToPath(new URL('../../trainer/', import.meta.url));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { resolvePython } from '../util/python.js';
-import { FleetcastError, InputError } from '../util/errors.js';
+import { resolvePython } from '../core/python.js';
+import { FleetcastError, InputError } from '../core/errors.js';
 import { TRAINER_DIR } from './profiles.js';
 
 export interface TrainerArgs {

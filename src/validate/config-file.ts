@@ -1,4 +1,4 @@
-import { readJsonFile } from '../registry/read-json.js';
+import { readJsonFile } from '../core/read-json.js';
 import { DEFAULT_GATES, GateConfig } from './gates.js';
 
 /** Gate settings from a JSON file (docs/validation.md), or the defaults. Unknown keys are rejected. */

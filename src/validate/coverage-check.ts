@@ -1,5 +1,5 @@
 import type { LoadedModel } from '../model/loaded-model.js';
-import { loadRecentWindows } from '../model/windows.js';
+import { loadRecentWindows } from '../features/windows.js';
 import type { MetricsSource } from '../metrics/source.js';
 import { computeCoverage, type CoverageReport } from './coverage.js';
 

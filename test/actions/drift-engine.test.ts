@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../src/actions/drift.js';
 import { renderManifest } from '../../src/fleet/manifest.js';
-import { generateFleet } from '../../src/metrics/generator.js';
+import { generateFleet } from '../../src/synthetic/generator.js';
 import { deploy } from '../../src/registry/pointer.js';
 import { runAction } from '../helpers/action-runner.js';
 import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';

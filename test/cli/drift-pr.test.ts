@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDemoWorkspace, type DemoWorkspace } from '../../src/demo/workspace.js';
-import { generateFleet } from '../../src/metrics/generator.js';
+import { generateFleet } from '../../src/synthetic/generator.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fleetcast.js', import.meta.url));
 

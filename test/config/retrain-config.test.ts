@@ -9,7 +9,7 @@ import {
   notificationWebhook,
   parseRetrainConfig,
 } from '../../src/config/retrain-config.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 describe('retrain policy config', () => {
   let dir: string;

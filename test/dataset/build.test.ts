@@ -9,7 +9,7 @@ import { chooseHoldout, fnv1a32 } from '../../src/dataset/holdout.js';
 import { computeSplit } from '../../src/dataset/split.js';
 import { ParquetSource } from '../../src/metrics/source.js';
 import { assignServerIndices } from '../../src/registry/mapping.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { writeSyntheticMetrics, type SyntheticServer } from './fixtures/metrics.js';
 
 const END = new Date('2026-11-20T00:00:00Z');

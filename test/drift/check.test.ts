@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { runDriftCheck } from '../../src/drift/check.js';
 import { parseServerList, readRegistryVocabulary } from '../../src/drift/vocabulary.js';
 import { ServiceUnknownCounts } from '../../src/drift/unknown-rate.js';
-import { EventLog, parseEvents } from '../../src/events/log.js';
-import { generateFleet, type GenerateResult, type PlanFile } from '../../src/metrics/generator.js';
+import { EventLog, parseEvents } from '../../src/core/events-log.js';
+import { generateFleet, type GenerateResult, type PlanFile } from '../../src/synthetic/generator.js';
 import { renderChecksums, sha256Text } from '../../src/registry/checksums.js';
 import { DEFAULT_RETRAIN_CONFIG } from '../../src/config/retrain-config.js';
 import { writeManifest } from '../../src/fleet/manifest.js';
-import { FleetcastError, InputError } from '../../src/util/errors.js';
+import { FleetcastError, InputError } from '../../src/core/errors.js';
 
 const END = new Date('2026-11-20T00:00:00Z');
 const CONFIG = { config: DEFAULT_RETRAIN_CONFIG, source: 'defaults' };

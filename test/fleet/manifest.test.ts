@@ -13,7 +13,7 @@ import {
   type Manifest,
 } from '../../src/fleet/manifest.js';
 import type { FleetServer } from '../../src/fleet/assess.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const NOW = new Date('2026-11-20T00:00:00Z');
 const D = 86_400_000;

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../../src/registry/checksums.js';
-import { resolvePython } from '../../src/util/python.js';
+import { resolvePython } from '../../src/core/python.js';
 
 export interface TinyModelSpec {
   servers: Array<{ name: string; profile: string }>;

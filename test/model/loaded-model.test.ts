@@ -11,7 +11,7 @@ import {
   renderChecksums,
   sha256Text,
 } from '../../src/registry/checksums.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 
 const servers = [

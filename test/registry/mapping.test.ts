@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assignServerIndices, changedIndices } from '../../src/registry/mapping.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 describe('assignServerIndices', () => {
   it('starts at index 1 in name order (0 is the unknown server)', () => {

@@ -8,7 +8,7 @@ import { listModelIds, newestModelId, previousModelDir } from '../../src/registr
 import { isModelId, modelIdTime, newModelId } from '../../src/registry/model-id.js';
 import { readModelMetadata } from '../../src/registry/read-model.js';
 import { removeStaleTempDirs, writeModelDir } from '../../src/registry/write-model.js';
-import { GateError, InputError } from '../../src/util/errors.js';
+import { GateError, InputError } from '../../src/core/errors.js';
 import { sampleModelJson } from './fixtures/model-files.js';
 
 describe('model ids', () => {

@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RecentWindow, WindowShape } from '../../src/model/windows.js';
+import type { RecentWindow, WindowShape } from '../../src/features/windows.js';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../../src/registry/checksums.js';
-import { createLogger } from '../../src/util/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import type { ManifestServer } from '../../src/service/fleet.js';
 import { ForecastService, type ForecastServiceOptions } from '../../src/service/service.js';
 import type { WindowFetcher } from '../../src/service/window-cache.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseDuration } from '../../src/service/duration.js';
+import { parseDuration } from '../../src/core/duration.js';
 import { mergeFleet } from '../../src/service/fleet.js';
 import { formatForecast, quantileKey, round4Significant } from '../../src/service/forecast-format.js';
 import { ModelSlot } from '../../src/service/model-slot.js';

@@ -9,7 +9,7 @@ import {
   runTrainer,
   type TrainerEvent,
 } from '../../src/train/trainer-process.js';
-import { FleetcastError, InputError } from '../../src/util/errors.js';
+import { FleetcastError, InputError } from '../../src/core/errors.js';
 
 /** A stand-in interpreter: prints what a trainer would, then exits with the given code. */
 async function fakePython(

@@ -12,7 +12,7 @@ import {
   readParityFile,
   type ParityFile,
 } from '../../src/model/onnx-parity.js';
-import { resolvePython } from '../../src/util/python.js';
+import { resolvePython } from '../../src/core/python.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { resolvePython } from '../../src/util/python.js';
+import { resolvePython } from '../../src/core/python.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertServerName, isValidServerName, serverNameProblem } from '../../src/fleet/server-name.js';
-import { InputError } from '../../src/util/errors.js';
+import { assertServerName, isValidServerName, serverNameProblem } from '../../src/core/server-name.js';
+import { InputError } from '../../src/core/errors.js';
 
 describe('server names', () => {
   it('accepts hostname-like names', () => {

@@ -1,7 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { getErrorMessage, InputError } from '../../util/errors.js';
+import { getErrorMessage, InputError } from '../../core/errors.js';
 
 /**
  * Reads every named input once (`INPUT_<NAME>` as the runner sets them), trimmed; empty strings

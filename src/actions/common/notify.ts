@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { notifySlack, type Notification } from '../../gitops/notify.js';
-import { getErrorMessage } from '../../util/errors.js';
+import { getErrorMessage } from '../../core/errors.js';
 
 /** Sends a Slack notification when a webhook is configured; failures become warnings only. */
 export async function notify(webhook: string | undefined, notification: Notification): Promise<void> {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { eligibilityPolicyOf, loadRetrainConfig } from '../../config/retrain-config.js';
 import { openMetricsSource } from '../../metrics/source.js';
-import { renderValidationText, validateMetrics } from '../../metrics/validate.js';
-import { GateError } from '../../util/errors.js';
-import { printJson } from '../../util/json-output.js';
+import { renderValidationText, validateMetrics } from '../../fleet/check-data.js';
+import { GateError } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
 import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
 import { parseInterval } from '../../metrics/contract.js';
 import { InvalidArgumentError } from 'commander';

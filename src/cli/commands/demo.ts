@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEMO_DEFAULTS, runDemo } from '../../demo/run-demo.js';
-import { InputError } from '../../util/errors.js';
-import { printJson } from '../../util/json-output.js';
+import { InputError } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
 
 interface DemoCliOptions {
   servers: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { deploy } from '../../registry/pointer.js';
-import { printJson } from '../../util/json-output.js';
+import { printJson } from '../../core/json-output.js';
 
 interface DeployOptions {
   registry: string;

@@ -1,16 +1,16 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runDriftCheck } from '../../drift/index.js';
-import { EventLog } from '../../events/log.js';
+import { EventLog } from '../../core/events-log.js';
 import { loadRetrainConfig } from '../../config/retrain-config.js';
-import { openForge, ForgeSettings } from '../../actions/common/forge-settings.js';
+import { openForge, ForgeSettings } from '../../forge/forge-settings.js';
 import { parseDriftReport } from '../../gitops/drift-proposal.js';
 import { runDriftPr } from '../../gitops/drift-pr-run.js';
 import { notifySlack } from '../../gitops/notify.js';
-import { describeZodError } from '../../registry/schemas.js';
-import { InputError } from '../../util/errors.js';
-import { printJson } from '../../util/json-output.js';
-import { createLogger } from '../../util/logger.js';
+import { describeZodError } from '../../core/read-json.js';
+import { InputError } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
+import { createLogger } from '../../core/logger.js';
 
 interface DriftPrCliOptions {
   metrics: string;

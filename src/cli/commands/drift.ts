@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { runDriftCheck, renderDriftText } from '../../drift/index.js';
-import { EventLog } from '../../events/log.js';
+import { EventLog } from '../../core/events-log.js';
 import { loadRetrainConfig } from '../../config/retrain-config.js';
-import { printJson } from '../../util/json-output.js';
-import { createLogger } from '../../util/logger.js';
+import { printJson } from '../../core/json-output.js';
+import { createLogger } from '../../core/logger.js';
 import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
 
 interface DriftCliOptions {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { renderFleetText, runFleetStatus } from '../../fleet/report.js';
-import { printJson } from '../../util/json-output.js';
-import { createLogger } from '../../util/logger.js';
+import { renderFleetText, runFleetStatus } from '../../drift/fleet-report.js';
+import { printJson } from '../../core/json-output.js';
+import { createLogger } from '../../core/logger.js';
 import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
 
 interface FleetCliOptions {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { generateFleet } from '../../metrics/generator.js';
+import { generateFleet } from '../../synthetic/generator.js';
 import { parseInterval } from '../../metrics/contract.js';
-import { createLogger } from '../../util/logger.js';
-import { printJson } from '../../util/json-output.js';
+import { createLogger } from '../../core/logger.js';
+import { printJson } from '../../core/json-output.js';
 import { EXIT_CODES_HELP, parseCount, parseInstant, parsePositiveNumber } from '../fleet-options.js';
 
 interface GenerateCliOptions {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { loadRetrainConfig } from '../../config/retrain-config.js';
-import { EventLog } from '../../events/log.js';
-import { updateManifest } from '../../fleet/manifest-update.js';
-import { GateError } from '../../util/errors.js';
-import { printJson } from '../../util/json-output.js';
-import { createLogger } from '../../util/logger.js';
+import { EventLog } from '../../core/events-log.js';
+import { updateManifest } from '../../drift/manifest-update.js';
+import { GateError } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
+import { createLogger } from '../../core/logger.js';
 import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
 
 interface ManifestUpdateCliOptions {

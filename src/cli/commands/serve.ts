@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { parseDuration } from '../../service/duration.js';
-import { InputError } from '../../util/errors.js';
-import { createLogger } from '../../util/logger.js';
+import { parseDuration } from '../../core/duration.js';
+import { InputError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
 
 interface ServeOptions {
   registry?: string;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { trainModel } from '../../train/pipeline.js';
-import { InputError } from '../../util/errors.js';
-import { ExitCode } from '../../util/errors.js';
-import { printJson } from '../../util/json-output.js';
+import { InputError } from '../../core/errors.js';
+import { ExitCode } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
 

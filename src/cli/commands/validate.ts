@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ExitCode, InputError } from '../../util/errors.js';
-import { printJson } from '../../util/json-output.js';
+import { ExitCode, InputError } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
 import { validateModelDir } from '../../validate/run-validate.js';

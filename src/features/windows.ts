@@ -1,8 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { MetricsSource } from '../metrics/source.js';
 import { withDuckDb } from '../metrics/duckdb.js';
-import { backFillStart, forwardFill, queryResampled, toDenseSeries } from '../dataset/resample.js';
-import type { ForecastInput } from './loaded-model.js';
+import { backFillStart, forwardFill, queryResampled, toDenseSeries } from './resample.js';
+import type { ForecastInput } from './forecast-input.js';
 
 /** The parts of encoders.json that shape an input window. */
 export interface WindowShape {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { withDuckDb } from '../../src/metrics/duckdb.js';
 import { openMetricsSource } from '../../src/metrics/source.js';
-import { loadRecentWindows } from '../../src/model/windows.js';
-import { forwardFill } from '../../src/dataset/resample.js';
+import { loadRecentWindows } from '../../src/features/windows.js';
+import { forwardFill } from '../../src/features/resample.js';
 
 const FEATURES = [
   'cpu_pct',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { GitHubForge } from '../../forge/github-forge.js';
-import { LocalForge } from '../../forge/local-forge.js';
-import type { Forge } from '../../forge/types.js';
+import { GitHubForge } from './github-forge.js';
+import { LocalForge } from './local-forge.js';
+import type { Forge } from './types.js';
 
 /** Inputs shared by actions that talk to the forge. */
 export const FORGE_INPUTS = [

@@ -1,4 +1,4 @@
-import { InputError } from '../util/errors.js';
+import { InputError } from './errors.js';
 
 /**
  * Server names come from metrics and are untrusted. They end up in SQL, file paths, git branch

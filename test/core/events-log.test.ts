@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EventLog, parseEvents } from '../../src/events/log.js';
+import { EventLog, parseEvents } from '../../src/core/events-log.js';
 
 describe('events log', () => {
   let dir: string;

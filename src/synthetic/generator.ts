@@ -1,13 +1,13 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { tempPathFor, writeJsonAtomic } from '../util/atomic-write.js';
-import { InputError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
+import { tempPathFor, writeJsonAtomic } from '../core/atomic-write.js';
+import { InputError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { assessEligibility, DEFAULT_ELIGIBILITY_POLICY } from '../fleet/eligibility.js';
 import { classifySilence, DEFAULT_STATUS_POLICY } from '../fleet/status.js';
-import { DEFAULT_INTERVAL_SECONDS, KNOWN_PROFILES, METRIC_NAMES } from './contract.js';
-import { sqlString, withDuckDb } from './duckdb.js';
+import { DEFAULT_INTERVAL_SECONDS, KNOWN_PROFILES, METRIC_NAMES } from '../metrics/contract.js';
+import { sqlString, withDuckDb } from '../metrics/duckdb.js';
 import {
   fleetPlanProblem,
   planFleet,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/retrain-config.js';
-import type { EventLog } from '../events/log.js';
+import type { EventLog } from '../core/events-log.js';
 import type { MetricsSource } from '../metrics/source.js';
 import {
   proposeManifest,
@@ -8,8 +8,8 @@ import {
   renderManifest,
   writeManifest,
   type Manifest,
-} from './manifest.js';
-import { runFleetStatus } from './report.js';
+} from '../fleet/manifest.js';
+import { runFleetStatus } from './fleet-report.js';
 
 export interface ManifestUpdateOptions {
   metrics: string | MetricsSource;

@@ -13,7 +13,7 @@ import {
   round2,
   type FleetServer,
   type StatusCounts,
-} from './assess.js';
+} from '../fleet/assess.js';
 
 /** `fleetcast fleet --json`: every server's status and eligibility at `now`. */
 export interface FleetReport {

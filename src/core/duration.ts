@@ -1,4 +1,4 @@
-import { InputError } from '../util/errors.js';
+import { InputError } from './errors.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

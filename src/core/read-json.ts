@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { InputError, getErrorMessage } from '../util/errors.js';
-import { describeZodError } from './schemas.js';
+import { InputError, getErrorMessage } from './errors.js';
 
 /** Reads and validates a JSON file; errors name the file and every bad field. */
 export async function readJsonFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
@@ -24,4 +23,11 @@ export function parseJsonText<S extends z.ZodType>(text: string, where: string, 
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new InputError(describeZodError(where, parsed.error));
   return parsed.data;
+}
+
+/** Formats a zod error as `file: field.path: message` lines, naming every bad field. */
+export function describeZodError(where: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${where}: ${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('\n');
 }

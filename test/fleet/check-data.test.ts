@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { withDuckDb, sqlString } from '../../src/metrics/duckdb.js';
 import { openMetricsSource } from '../../src/metrics/source.js';
-import { validateMetrics, type ValidationReport } from '../../src/metrics/validate.js';
+import { validateMetrics, type ValidationReport } from '../../src/fleet/check-data.js';
 import { summarizeServers } from '../../src/metrics/summary.js';
 import { DEFAULT_ELIGIBILITY_POLICY } from '../../src/fleet/eligibility.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const NOW = new Date('2026-11-20T00:00:00Z');
 const METRIC_VALUES =

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { loadModel, type LoadedModel } from '../model/loaded-model.js';
+import { loadModel, type LoadedModel } from './loaded-model.js';
 import { modelDir } from '../registry/layout.js';
 import { previousModelDir } from '../registry/list-models.js';
 import { readPointer } from '../registry/pointer.js';
 import { MODEL_FILES } from '../registry/model-files.js';
-import { readJsonFile } from '../registry/read-json.js';
+import { readJsonFile } from '../core/read-json.js';
 import { assertChecksums } from '../registry/read-model.js';
 import { ServerMapping } from '../registry/schemas.js';
-import { getErrorMessage, InputError } from '../util/errors.js';
+import { getErrorMessage, InputError } from '../core/errors.js';
 
 /**
  * The server mapping a retrain continues from: the deployed model's (current.json), else the

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { preview } from '../fleet/server-name.js';
-import { withDuckDb, sqlIdentifier, type DuckDbOptions } from './duckdb.js';
+import { preview } from '../core/server-name.js';
+import { withDuckDb, sqlIdentifier, type DuckDbOptions } from '../metrics/duckdb.js';
 import {
   METRICS,
   NUMERIC_TYPES,
@@ -8,11 +8,11 @@ import {
   SERVER_COLUMN,
   TIMESTAMP_COLUMN,
   DEFAULT_INTERVAL_SECONDS,
-} from './contract.js';
-import { openSource, schemaProblems } from './open.js';
-import type { MetricsSource } from './source.js';
-import { summarizeServersOn } from './summary.js';
-import { assessEligibility, type EligibilityPolicy } from '../fleet/eligibility.js';
+} from '../metrics/contract.js';
+import { openSource, schemaProblems } from '../metrics/open.js';
+import type { MetricsSource } from '../metrics/source.js';
+import { summarizeServersOn } from '../metrics/summary.js';
+import { assessEligibility, type EligibilityPolicy } from './eligibility.js';
 
 /**
  * Data validation (seed Phase 1): every problem is reported with a count and examples; nothing is

@@ -1,7 +1,7 @@
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { MetricsSource } from '../metrics/source.js';
 import { sqlIdentifier } from '../metrics/duckdb.js';
-import { assertServerName } from '../fleet/server-name.js';
+import { assertServerName } from '../core/server-name.js';
 
 /**
  * Resampling shared by the dataset builder, validation and the inference service, so that the

@@ -1,4 +1,4 @@
-import { KNOWN_PROFILES, MS_PER_DAY, type KnownProfile } from './contract.js';
+import { KNOWN_PROFILES, MS_PER_DAY, type KnownProfile } from '../metrics/contract.js';
 
 /**
  * The pure half of the generator: which servers exist, their roles, their parameters, and when

@@ -3,15 +3,15 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateFleet, type GenerateResult, type PlanFile } from '../../src/metrics/generator.js';
-import { planFleet, PLANTED } from '../../src/metrics/fleet-plan.js';
+import { generateFleet, type GenerateResult, type PlanFile } from '../../src/synthetic/generator.js';
+import { planFleet, PLANTED } from '../../src/synthetic/fleet-plan.js';
 import { CONTRACT_COLUMNS, KNOWN_PROFILES, METRICS } from '../../src/metrics/contract.js';
 import { withDuckDb } from '../../src/metrics/duckdb.js';
 import { ParquetSource } from '../../src/metrics/source.js';
-import { runFleetStatus } from '../../src/fleet/report.js';
-import { validateMetrics } from '../../src/metrics/validate.js';
+import { runFleetStatus } from '../../src/drift/fleet-report.js';
+import { validateMetrics } from '../../src/fleet/check-data.js';
 import { DEFAULT_ELIGIBILITY_POLICY } from '../../src/fleet/eligibility.js';
-import { InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const END = new Date('2026-11-20T00:00:00Z');
 

@@ -1,0 +1,69 @@
+/**
+ * The layers of src/, bottom to top (docs/architecture.md draws the same picture). A folder may
+ * import folders of lower layers only: never a higher layer, never a sibling of its own layer.
+ * `npm test` runs this check; an upward import fails CI.
+ */
+const LAYERS = [
+  ['core'],
+  ['metrics', 'registry', 'forge'],
+  ['fleet'],
+  ['config', 'features', 'synthetic'],
+  ['dataset', 'model'],
+  ['drift', 'validate'],
+  ['train', 'service', 'gitops'],
+  ['actions', 'demo'],
+  ['cli'],
+];
+
+const alternation = (folders) => `^src/(${folders.join('|')})/`;
+
+const layerRules = LAYERS.flatMap((layer, index) => {
+  const above = LAYERS.slice(index + 1).flat();
+  return layer.map((folder) => ({
+    name: `layer-${folder}`,
+    comment: `src/${folder}/ may import only layers below it (see docs/architecture.md)`,
+    severity: 'error',
+    from: { path: `^src/${folder}/` },
+    to: { path: alternation([...above, ...layer.filter((f) => f !== folder)]) },
+  }));
+});
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    {
+      name: 'known-folder',
+      comment: 'every folder of src/ has a layer; add a new one to LAYERS',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^src/', pathNot: alternation(LAYERS.flat()) },
+    },
+    {
+      name: 'no-circular',
+      comment: 'no import cycles between files',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'src-not-to-test',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|scripts|bench)/' },
+    },
+    {
+      name: 'entrypoints-stay-thin',
+      comment: 'actions/<name>/ entrypoints only call run() from src/actions',
+      severity: 'error',
+      from: { path: '^actions/[^/]+/index\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/actions/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)dist/|node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'] },
+  },
+};
