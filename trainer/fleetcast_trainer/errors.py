@@ -1,4 +1,4 @@
-"""Errors with the exit codes shared with the TypeScript CLI (src/util/errors.ts)."""
+"""Errors with the exit codes shared with the TypeScript CLI (src/core/errors.ts)."""
 
 
 class DatasetError(Exception):

@@ -21,12 +21,12 @@ def forward_loss(model, t, quantiles, weighting="none"):
     pred_n, mean, scale, _ = model.forward_normalized(
         t["server_idx"], t["profile_idx"], t["past_observed"], t["past_known"], t["future_known"]
     )
-    core = model.module if hasattr(model, "module") else model
-    target_n = core.normalize_target(t["target"], mean, scale)
+    unwrapped = model.module if hasattr(model, "module") else model  # DistributedDataParallel
+    target_n = unwrapped.normalize_target(t["target"], mean, scale)
     weights = None
     if weighting == "raw_scale":
-        idx = core.target_idx
-        weights = raw_scale_weights(mean[:, :, idx], scale[:, :, idx], core.log1p_mask[idx])
+        idx = unwrapped.target_idx
+        weights = raw_scale_weights(mean[:, :, idx], scale[:, :, idx], unwrapped.log1p_mask[idx])
     return pinball_loss(pred_n, target_n, quantiles, weights)
 
 

@@ -134,13 +134,13 @@ def main(argv=None):
     n_profiles = 6
     model = build_model(doc, profile, observed, args.num_servers, n_profiles)
     os.makedirs(args.out, exist_ok=True)
-    example = parity_inputs(model, 2, args.seed, observed, profile["resolution_seconds"], args.num_servers, n_profiles)
+    example = parity_inputs(model, 2, args.seed, observed, profile.resolution_seconds, args.num_servers, n_profiles)
     cpu_model = export_onnx(model, os.path.join(args.out, "model.onnx"), example)
     write_json_atomic(os.path.join(args.out, "normalization.json"), normalization_doc(observed, doc["normalization"]))
-    meta = {"input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES, "lookback_steps": profile["lookback_steps"],
-            "horizon_steps": profile["horizon_steps"], "observed_features": observed,
+    meta = {"input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES, "lookback_steps": profile.lookback_steps,
+            "horizon_steps": profile.horizon_steps, "observed_features": observed,
             "known_features": KNOWN_FEATURES, "targets": doc["targets"], "quantiles": doc["quantiles"]}
-    write_parity(cpu_model, os.path.join(args.out, "parity.json"), meta, observed, profile["resolution_seconds"],
+    write_parity(cpu_model, os.path.join(args.out, "parity.json"), meta, observed, profile.resolution_seconds,
                  args.num_servers, n_profiles, args.seed)
     print(json.dumps({"event": "exported", "out": args.out}), flush=True)
     return 0

@@ -1,4 +1,4 @@
-"""Known-future time features, identical to src/dataset/time-features.ts (docs/MODEL_FORMAT.md)."""
+"""Known-future time features, identical to src/features/time-features.ts (docs/MODEL_FORMAT.md)."""
 
 import numpy as np
 

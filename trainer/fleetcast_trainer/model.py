@@ -1,174 +1,38 @@
-"""Temporal Fusion Transformer (Lim et al. 2021) with normalization inside the graph.
+"""The exported forecaster: raw inputs in, raw quantiles out, around an unmodified TFT core (tft.py).
 
 forward() takes raw inputs exactly as the exported ONNX model does (docs/MODEL_FORMAT.md) and
 returns de-normalized quantiles; forward_normalized() is what training uses.
 """
 
-import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
-import torch.nn.functional as F
+
+from .tft import TemporalFusionTransformer, TFTOutput
 
 SEASONAL_BASELINES = ("naive", "mean3", "median")
-MASK_BIAS = -1e9  # finite, so a fully masked row can never turn into NaN
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
-class GLU(nn.Module):
-    """Gated linear unit with dropout on its input."""
-
-    def __init__(self, d_in, d_out, dropout):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.gate = nn.Linear(d_in, d_out)
-        self.value = nn.Linear(d_in, d_out)
-
-    def forward(self, x):
-        x = self.dropout(x)
-        return torch.sigmoid(self.gate(x)) * self.value(x)
+class NormalizedForecast(NamedTuple):
+    quantiles: torch.Tensor  # [B, H, n_targets, n_q] in the encoder window's normalized units
+    mean: torch.Tensor  # [B, 1, n_observed] window statistics (after log1p where configured)
+    scale: torch.Tensor  # [B, 1, n_observed]
+    tft: TFTOutput  # the core's output: its quantiles (the correction) and its weights
 
 
-class GateAddNorm(nn.Module):
-    """LayerNorm(skip + GLU(x)): the gated skip connections of the TFT."""
+class SeasonalResidualTFT(nn.Module):
+    """Wraps the TFT core with what the fleet forecast adds to the paper's model:
 
-    def __init__(self, d, dropout):
-        super().__init__()
-        self.glu = GLU(d, d, dropout)
-        self.norm = nn.LayerNorm(d)
-
-    def forward(self, x, skip):
-        return self.norm(skip + self.glu(x))
-
-
-class GRN(nn.Module):
-    """Gated residual network with an optional static context (added without bias)."""
-
-    def __init__(self, d_in, d_hidden, d_out, dropout, d_context=None):
-        super().__init__()
-        self.skip = nn.Linear(d_in, d_out) if d_in != d_out else None
-        self.fc2 = nn.Linear(d_in, d_hidden)
-        self.context = nn.Linear(d_context, d_hidden, bias=False) if d_context else None
-        self.fc1 = nn.Linear(d_hidden, d_hidden)
-        self.glu = GLU(d_hidden, d_out, dropout)
-        self.norm = nn.LayerNorm(d_out)
-
-    def forward(self, a, c=None):
-        skip = a if self.skip is None else self.skip(a)
-        eta2 = self.fc2(a)
-        if self.context is not None and c is not None:
-            # context [B, d] broadcast over any time axis of `a`
-            ctx = self.context(c)
-            while ctx.dim() < eta2.dim():
-                ctx = ctx.unsqueeze(1)
-            eta2 = eta2 + ctx
-        eta1 = self.fc1(F.elu(eta2))
-        return self.norm(skip + self.glu(eta1))
-
-
-class VariableGRNs(nn.Module):
-    """V independent GRNs (d -> d), one per variable, evaluated together with batched matmuls.
-
-    Mathematically the same as a ModuleList of V GRNs, but one einsum per layer instead of V
-    small matmuls, which is what makes the temporal variable selection affordable on 2 cores.
+    - normalization inside the graph, from the encoder window only (log1p for heavy-tailed metrics,
+      then standardization with a per-feature std floor), so a never-seen server is scaled correctly;
+    - an encoder window (encoder_steps) of the newest steps for the core's LSTM and attention;
+    - seasonal lags: yesterday's (and earlier days') three steps around each horizon step, per target,
+      as extra decoder inputs (decoder_seasonal_lags);
+    - the seasonal residual: the core's quantiles are a correction added to a seasonal baseline.
     """
 
-    def __init__(self, n_vars, d, dropout):
-        super().__init__()
-        scale = 1.0 / math.sqrt(d)
-        self.w2 = nn.Parameter(torch.empty(n_vars, d, d).uniform_(-scale, scale))
-        self.b2 = nn.Parameter(torch.zeros(n_vars, d))
-        self.w1 = nn.Parameter(torch.empty(n_vars, d, d).uniform_(-scale, scale))
-        self.b1 = nn.Parameter(torch.zeros(n_vars, d))
-        self.wg = nn.Parameter(torch.empty(n_vars, d, d).uniform_(-scale, scale))
-        self.bg = nn.Parameter(torch.zeros(n_vars, d))
-        self.wv = nn.Parameter(torch.empty(n_vars, d, d).uniform_(-scale, scale))
-        self.bv = nn.Parameter(torch.zeros(n_vars, d))
-        self.ln_weight = nn.Parameter(torch.ones(n_vars, d))
-        self.ln_bias = nn.Parameter(torch.zeros(n_vars, d))
-        self.dropout = nn.Dropout(dropout)
-        self.d = d
-        # explicit affine-free LayerNorm weights: torch 1.13's opset-17 export of
-        # layer_norm(weight=None) produces an invalid graph
-        self.register_buffer("ln_ones", torch.ones(d), persistent=False)
-        self.register_buffer("ln_zeros", torch.zeros(d), persistent=False)
-
-    def forward(self, x):  # x [..., V, d]
-        lead = x.shape[:-2]
-        v, d = x.shape[-2], x.shape[-1]
-        # one [V, N, d] layout for the whole GRN, so every layer is a single batched matmul
-        xv = x.reshape(-1, v, d).transpose(0, 1)
-        eta2 = torch.baddbmm(self.b2.unsqueeze(1), xv, self.w2)
-        eta1 = torch.baddbmm(self.b1.unsqueeze(1), F.elu(eta2), self.w1)
-        eta1 = self.dropout(eta1)
-        gate = torch.sigmoid(torch.baddbmm(self.bg.unsqueeze(1), eta1, self.wg))
-        glu = gate * torch.baddbmm(self.bv.unsqueeze(1), eta1, self.wv)
-        y = F.layer_norm(xv + glu, (self.d,), self.ln_ones, self.ln_zeros)
-        y = y * self.ln_weight.unsqueeze(1) + self.ln_bias.unsqueeze(1)
-        return y.transpose(0, 1).reshape(lead + (v, d))
-
-
-class RealEmbedding(nn.Module):
-    """Each real-valued variable through its own Linear(1, d): [..., V] -> [..., V, d]."""
-
-    def __init__(self, n_vars, d):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(n_vars, d) * 0.5)
-        self.bias = nn.Parameter(torch.zeros(n_vars, d))
-
-    def forward(self, x):
-        return x.unsqueeze(-1) * self.weight + self.bias
-
-
-class VariableSelection(nn.Module):
-    """Softmax weights from GRN(flattened inputs, context), applied to per-variable GRN outputs."""
-
-    def __init__(self, n_vars, d, dropout, with_context):
-        super().__init__()
-        self.n_vars = n_vars
-        self.weights_grn = GRN(n_vars * d, d, n_vars, dropout, d_context=d if with_context else None)
-        self.var_grns = VariableGRNs(n_vars, d, dropout)
-
-    def forward(self, x, context=None):  # x [..., V, d]
-        flat = x.reshape(x.shape[:-2] + (x.shape[-2] * x.shape[-1],))
-        weights = torch.softmax(self.weights_grn(flat, context), dim=-1).unsqueeze(-1)  # [..., V, 1]
-        return (self.var_grns(x) * weights).sum(dim=-2), weights.squeeze(-1)
-
-
-class InterpretableMultiHeadAttention(nn.Module):
-    """Per-head query/key projections, one value projection shared by all heads, heads averaged."""
-
-    def __init__(self, d, n_heads, dropout):
-        super().__init__()
-        self.n_heads = n_heads
-        self.d_head = max(1, d // n_heads)
-        self.q = nn.Linear(d, self.d_head * n_heads, bias=False)
-        self.k = nn.Linear(d, self.d_head * n_heads, bias=False)
-        self.v = nn.Linear(d, self.d_head, bias=False)
-        self.out = nn.Linear(self.d_head, d, bias=False)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, query, key, mask_bias):
-        # query [B, Q, d], key [B, K, d], mask_bias [Q, K] (0 allowed, -1e9 blocked)
-        b, nq, _ = query.shape
-        nk = key.shape[1]
-        q = self.q(query).reshape(b, nq, self.n_heads, self.d_head).transpose(1, 2)  # [B, h, Q, dh]
-        k = self.k(key).reshape(b, nk, self.n_heads, self.d_head).transpose(1, 2)  # [B, h, K, dh]
-        v = self.v(key).unsqueeze(1)  # [B, 1, K, dh] shared by the heads
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d_head) + mask_bias
-        attn = self.dropout(torch.softmax(scores, dim=-1))  # [B, h, Q, K]
-        heads = torch.matmul(attn, v)  # [B, h, Q, dh]
-        return self.out(heads.mean(dim=1)), attn.mean(dim=1)
-
-
-def causal_mask_bias(lookback, horizon, device=None):
-    """[H, L+H] bias: decoder step i (absolute position L+i) may attend to positions <= L+i."""
-    q_pos = torch.arange(lookback, lookback + horizon, device=device).unsqueeze(1)
-    k_pos = torch.arange(0, lookback + horizon, device=device).unsqueeze(0)
-    return (k_pos > q_pos).float() * MASK_BIAS
-
-
-class TFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None):
@@ -203,34 +67,15 @@ class TFT(nn.Module):
         self.n_known = n_known
         self.quantiles = list(quantiles)
         self.n_targets = len(target_idx)
-        d = hidden
         self.register_buffer("target_idx", torch.tensor(target_idx, dtype=torch.long))
         # float, not bool: gloo cannot broadcast bool buffers when DDP syncs module state
         self.register_buffer("log1p_mask", torch.tensor(log1p_mask, dtype=torch.float32))
         self.register_buffer("std_floor", torch.tensor(std_floor, dtype=torch.float32))
-        self.register_buffer("mask_bias", causal_mask_bias(self.encoder_steps, horizon))
-
-        self.server_emb = nn.Embedding(num_servers, d)
-        self.profile_emb = nn.Embedding(num_profiles, d)
-        self.static_vsn = VariableSelection(2, d, dropout, with_context=False)
-        self.ctx_s = GRN(d, d, d, dropout)
-        self.ctx_e = GRN(d, d, d, dropout)
-        self.ctx_h = GRN(d, d, d, dropout)
-        self.ctx_c = GRN(d, d, d, dropout)
-
-        self.enc_embed = RealEmbedding(n_observed + n_known, d)
-        self.dec_embed = RealEmbedding(n_known + self.decoder_lags, d)
-        self.enc_vsn = VariableSelection(n_observed + n_known, d, dropout, with_context=True)
-        self.dec_vsn = VariableSelection(n_known + self.decoder_lags, d, dropout, with_context=True)
-        self.lstm_enc = nn.LSTM(d, d, batch_first=True)
-        self.lstm_dec = nn.LSTM(d, d, batch_first=True)
-        self.post_lstm = GateAddNorm(d, dropout)
-        self.enrichment = GRN(d, d, d, dropout, d_context=d)
-        self.attention = InterpretableMultiHeadAttention(d, heads, dropout)
-        self.post_attn = GateAddNorm(d, dropout)
-        self.positionwise = GRN(d, d, d, dropout)
-        self.final_gate = GateAddNorm(d, dropout)
-        self.head = nn.Linear(d, self.n_targets * len(self.quantiles))
+        self.core = TemporalFusionTransformer(
+            num_servers=num_servers, num_profiles=num_profiles, n_encoder_vars=n_observed + n_known,
+            n_decoder_vars=n_known + self.decoder_lags, encoder_steps=self.encoder_steps, horizon=horizon,
+            n_targets=self.n_targets, n_quantiles=len(self.quantiles), hidden=hidden, heads=heads, dropout=dropout,
+        )
 
     # --- normalization (from the encoder window only) ---
     def transform(self, x):
@@ -258,6 +103,7 @@ class TFT(nn.Module):
         t_mask = (self.log1p_mask[self.target_idx] > 0.5).unsqueeze(-1)
         return torch.where(t_mask, torch.exp(torch.clamp(y, max=EXP_CLAMP)) - 1.0, y)
 
+    # --- seasonal lags and baseline ---
     def seasonal_lags(self, obs_n):
         """Normalized targets 1..seasonal_lag_days days before each horizon step, each with its two
         neighbours: [B, H, days, 3, T].
@@ -284,47 +130,25 @@ class TFT(nn.Module):
 
     # --- network ---
     def forward_normalized(self, server_idx, profile_idx, past_observed, past_known, future_known):
-        """Returns (normalized quantiles [B, H, n_targets, n_q], mean, scale, attention [B, H, L+H])."""
+        """Returns a NormalizedForecast: the quantiles in normalized units (baseline included), the
+        window statistics, and the core's output."""
         xt, mean, scale = self.window_stats(past_observed)
         obs_n = (xt - mean) / scale
         lags = self.seasonal_lags(obs_n) if self.season_offset is not None else None
         if self.decoder_lags:
             future_known = torch.cat([future_known, lags.reshape(lags.shape[0], self.horizon, -1)], dim=-1)
-
-        static_in = torch.stack([self.server_emb(server_idx.long()), self.profile_emb(profile_idx.long())], dim=1)
-        static, _ = self.static_vsn(static_in)
-        c_s, c_e = self.ctx_s(static), self.ctx_e(static)
-        c_h, c_c = self.ctx_h(static), self.ctx_c(static)
-
         first = self.lookback - self.encoder_steps
-        enc_in = self.enc_embed(torch.cat([obs_n[:, first:], past_known[:, first:]], dim=-1))  # [B, E, V, d]
-        dec_in = self.dec_embed(future_known)  # [B, H, Vk, d]
-        enc_x, _ = self.enc_vsn(enc_in, c_s)
-        dec_x, _ = self.dec_vsn(dec_in, c_s)
-
-        enc_out, (h, c) = self.lstm_enc(enc_x, (c_h.unsqueeze(0), c_c.unsqueeze(0)))
-        dec_out, _ = self.lstm_dec(dec_x, (h, c))
-        lstm_out = torch.cat([enc_out, dec_out], dim=1)
-        vsn_out = torch.cat([enc_x, dec_x], dim=1)
-        temporal = self.post_lstm(lstm_out, vsn_out)  # [B, L+H, d]
-
-        enriched = self.enrichment(temporal, c_e)
-        query = enriched[:, self.encoder_steps:]
-        attn_out, attn = self.attention(query, enriched, self.mask_bias)
-        x = self.post_attn(attn_out, query)
-        x = self.positionwise(x)
-        x = self.final_gate(x, temporal[:, self.encoder_steps:])
-        out = self.head(x).reshape(x.shape[0], self.horizon, self.n_targets, len(self.quantiles))
+        encoder_inputs = torch.cat([obs_n[:, first:], past_known[:, first:]], dim=-1)
+        tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)
+        out = tft.quantiles
         if lags is not None:
             seasonal = self.seasonal_base(lags)  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
-        return out, mean, scale, attn
+        return NormalizedForecast(out, mean, scale, tft)
 
     def copy_unknown_row(self, indices):
         """Serves holdout servers exactly like a never-seen server: their rows become row 0."""
-        with torch.no_grad():
-            for index in indices:
-                self.server_emb.weight[index] = self.server_emb.weight[0]
+        self.core.copy_unknown_row(indices)
 
     def forward(self, server_idx, profile_idx, past_observed, past_known, future_known):
         pred_n, mean, scale, _ = self.forward_normalized(

@@ -1,13 +1,17 @@
-"""Builds a TFT from profiles.json settings and the dataset's feature list."""
+"""Builds the forecaster from a profile and the dataset's feature list."""
 
 from .features import KNOWN_FEATURES
-from .model import TFT
-from .profiles import OPTIONAL_KEYS
+from .model import SeasonalResidualTFT
+from .profiles import SECONDS_PER_DAY, Profile
 
 
 def build_model(doc, profile, observed_features, num_servers, num_profiles):
+    """`doc` is the profiles document (targets, quantiles, normalization); `profile` a Profile, or a
+    profile mapping such as a train report's "hyperparameters" (bench/service_eager.py passes one)."""
+    if not isinstance(profile, Profile):
+        profile = Profile.from_dict(profile)
     norm = doc["normalization"]
-    return TFT(
+    return SeasonalResidualTFT(
         num_servers=num_servers,
         num_profiles=num_profiles,
         n_observed=len(observed_features),
@@ -15,19 +19,15 @@ def build_model(doc, profile, observed_features, num_servers, num_profiles):
         target_idx=[observed_features.index(t) for t in doc["targets"]],
         log1p_mask=[norm[f]["transform"] == "log1p" for f in observed_features],
         std_floor=[float(norm[f]["std_floor"]) for f in observed_features],
-        lookback=profile["lookback_steps"],
-        horizon=profile["horizon_steps"],
+        lookback=profile.lookback_steps,
+        horizon=profile.horizon_steps,
         quantiles=doc["quantiles"],
-        hidden=profile["hidden_size"],
-        heads=profile["attention_heads"],
-        dropout=profile["dropout"],
-        season_steps=(
-            86400 // profile["resolution_seconds"]
-            if "resolution_seconds" in profile and profile.get("seasonal_residual", OPTIONAL_KEYS["seasonal_residual"])
-            else None
-        ),
-        seasonal_baseline=profile.get("seasonal_baseline", OPTIONAL_KEYS["seasonal_baseline"]),
-        decoder_seasonal_lags=profile.get("decoder_seasonal_lags", OPTIONAL_KEYS["decoder_seasonal_lags"]),
-        seasonal_lag_days=profile.get("seasonal_lag_days", OPTIONAL_KEYS["seasonal_lag_days"]),
-        encoder_steps=profile.get("encoder_steps", OPTIONAL_KEYS["encoder_steps"]) or None,
+        hidden=profile.hidden_size,
+        heads=profile.attention_heads,
+        dropout=profile.dropout,
+        season_steps=SECONDS_PER_DAY // profile.resolution_seconds if profile.seasonal_residual else None,
+        seasonal_baseline=profile.seasonal_baseline,
+        decoder_seasonal_lags=profile.decoder_seasonal_lags,
+        seasonal_lag_days=profile.seasonal_lag_days,
+        encoder_steps=profile.encoder_steps or None,
     )

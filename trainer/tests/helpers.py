@@ -1,5 +1,6 @@
-"""Small synthetic datasets in the training format (docs/MODEL_FORMAT.md) for the tests."""
+"""Small synthetic datasets in the training format (docs/MODEL_FORMAT.md) and profiles for the tests."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 
+from fleetcast_trainer.profiles import get_profile
 from fleetcast_trainer.synthetic import generate, write_dataset
 
 TRAINER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,3 +42,8 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def smoke_profile_with(**changes):
+    """The shipped smoke profile with `changes` (validated like a profiles.json entry)."""
+    return dataclasses.replace(get_profile("smoke")[1], **changes)

@@ -1,26 +1,26 @@
-import json
-import os
-import tempfile
 import unittest
 
 import numpy as np
 import torch
 
 from fleetcast_trainer.features import step_times, time_features
-from fleetcast_trainer.model import MASK_BIAS, TFT, causal_mask_bias
+from fleetcast_trainer.layers import MASK_BIAS, causal_mask_bias
+from fleetcast_trainer.model import SeasonalResidualTFT
 from fleetcast_trainer.model_factory import build_model
-from fleetcast_trainer.errors import DatasetError
-from fleetcast_trainer.profiles import OPTIONAL_KEYS, get_profile, load_profiles
+from fleetcast_trainer.profiles import load_profiles
+from tests.helpers import smoke_profile_with
 
 FEATURES = ["cpu_pct", "mem_pct", "disk_io_mbps", "net_in_mbps", "net_out_mbps", "latency_ms", "error_rate"]
 L, H = 24, 6
 
 
 def make_model(seed=0, dropout=0.0):
+    """A plain TFT: no seasonal residual or lags, the whole 24-step window in the encoder."""
     torch.manual_seed(seed)
-    doc = load_profiles()
-    profile = {"lookback_steps": L, "horizon_steps": H, "hidden_size": 8, "attention_heads": 2, "dropout": dropout}
-    return build_model(doc, profile, FEATURES, 5, 3).eval()
+    profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
+                                 attention_heads=2, dropout=dropout, seasonal_residual=False,
+                                 decoder_seasonal_lags=False, encoder_steps=0)
+    return build_model(load_profiles(), profile, FEATURES, 5, 3).eval()
 
 
 def make_inputs(batch=3, seed=0):
@@ -50,7 +50,8 @@ class ShapeTest(unittest.TestCase):
         for part in ("GRN", "GLU", "GateAddNorm", "VariableSelection", "VariableGRNs",
                      "InterpretableMultiHeadAttention", "LSTM", "Embedding"):
             self.assertIn(part, names)
-        self.assertEqual(model.attention.v.out_features, model.attention.d_head)  # V shared by heads
+        attention = model.core.attention
+        self.assertEqual(attention.v.out_features, attention.d_head)  # V shared by heads
 
 
 class CausalMaskTest(unittest.TestCase):
@@ -74,7 +75,7 @@ class CausalMaskTest(unittest.TestCase):
     def test_broken_mask_would_leak(self):
         # the previous test can fail: with the mask removed, step 0 sees step 4
         model = make_model()
-        model.mask_bias.zero_()
+        model.core.mask_bias.zero_()
         inputs = make_inputs(2)
         base = model(*inputs)
         changed = [x.clone() for x in inputs]
@@ -83,7 +84,7 @@ class CausalMaskTest(unittest.TestCase):
 
     def test_attention_weights_on_future_are_zero(self):
         model = make_model()
-        _, _, _, attn = model.forward_normalized(*make_inputs(2))
+        attn = model.forward_normalized(*make_inputs(2)).tft.attention
         for i in range(H):
             self.assertLess(float(attn[:, i, L + i + 1:].abs().sum()), 1e-12)
             self.assertAlmostEqual(float(attn[0, i].sum()), 1.0, places=5)
@@ -153,17 +154,15 @@ class UnknownIndexTest(unittest.TestCase):
         self.assertTrue(torch.isfinite(model(*inputs)).all())
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 def seasonal_model(baseline, lookback=8, encoder_steps=None, lag_days=2):
     """Season of 4 steps, horizon 2: small enough to check every lag by hand."""
     torch.manual_seed(0)
-    return TFT(num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
-               std_floor=[1e-6, 1e-6], lookback=lookback, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8,
-               heads=2, dropout=0.0, season_steps=4, seasonal_baseline=baseline, decoder_seasonal_lags=True,
-               seasonal_lag_days=lag_days, encoder_steps=encoder_steps).eval()
+    return SeasonalResidualTFT(
+        num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
+        std_floor=[1e-6, 1e-6], lookback=lookback, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8, heads=2,
+        dropout=0.0, season_steps=4, seasonal_baseline=baseline, decoder_seasonal_lags=True,
+        seasonal_lag_days=lag_days, encoder_steps=encoder_steps,
+    ).eval()
 
 
 class SeasonalLagTest(unittest.TestCase):
@@ -187,51 +186,19 @@ class SeasonalLagTest(unittest.TestCase):
 
     def test_encoder_steps_limit_the_attention_window(self):
         model = seasonal_model("median", lookback=8, encoder_steps=4)
-        self.assertEqual(tuple(model.mask_bias.shape), (2, 6))
+        self.assertEqual(tuple(model.core.mask_bias.shape), (2, 6))
         past = torch.rand(3, 8, 2) * 10
         known = torch.rand(3, 8, 4)
         future = torch.rand(3, 2, 4)
         ids = torch.zeros(3, dtype=torch.long)
-        pred, _, _, attn = model.forward_normalized(ids, ids, past, known, future)
-        self.assertEqual(tuple(attn.shape), (3, 2, 6))
-        self.assertTrue(torch.isfinite(pred).all())
+        out = model.forward_normalized(ids, ids, past, known, future)
+        self.assertEqual(tuple(out.tft.attention.shape), (3, 2, 6))
+        self.assertTrue(torch.isfinite(out.quantiles).all())
 
     def test_unknown_baseline_is_rejected(self):
         with self.assertRaises(ValueError):
             seasonal_model("mean")
 
 
-class ProfileFileTest(unittest.TestCase):
-    def write(self, tmp, **changes):
-        doc = load_profiles()
-        doc["profiles"]["default"].update(changes)
-        path = os.path.join(tmp, "profiles.json")
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-        return path
-
-    def test_shipped_profiles_load_with_their_seasonal_settings(self):
-        _, default = get_profile("default")
-        self.assertEqual(default["encoder_steps"], 48)
-        self.assertEqual(default["lookback_steps"], 96)
-        _, smoke = get_profile("smoke")
-        self.assertEqual(smoke["seasonal_baseline"], "mean3")
-
-    def test_optional_keys_default_and_are_checked(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = load_profiles()
-            for key in OPTIONAL_KEYS:
-                doc["profiles"]["default"].pop(key, None)
-            path = os.path.join(tmp, "profiles.json")
-            with open(path, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh)
-            _, profile = get_profile("default", path)
-            self.assertEqual({k: profile[k] for k in OPTIONAL_KEYS}, OPTIONAL_KEYS)
-            for bad, message in (({"seasonal_baseline": "mean"}, "seasonal_baseline must be one of"),
-                                 ({"decoder_seasonal_lags": 1}, "must be true or false"),
-                                 ({"encoder_steps": -1}, "non-negative integer"),
-                                 ({"lr_decay_patience": True}, "non-negative integer"),
-                                 ({"loss_weighting": "raw"}, "loss_weighting must be one of"),
-                                 ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)")):
-                with self.assertRaisesRegex(DatasetError, message):
-                    get_profile("default", self.write(tmp, **bad))
+if __name__ == "__main__":
+    unittest.main()
