@@ -71,6 +71,7 @@ describe('runAction', () => {
     assert.match(result.stdout, /::add-mask::sekrit-token/);
     assert.match(result.stdout, /::debug::count = 3/);
     assert.match(result.stdout, /::debug::token = \*\*\*/);
+    assert.match(result.stdout, /::debug::slack_webhook = undefined/, 'an unset secret is not shown as set');
     assert.ok(!result.stdout.replace(/::add-mask::.*\n/g, '').includes('sekrit-token'));
   });
 

@@ -18,18 +18,18 @@ export interface ActionDefinition<S> {
   failureTitle: string;
 }
 
-/** Declares an action (a typed identity: the settings type is inferred from the schema). */
-export function defineAction<S extends NotifySettings>(action: ActionDefinition<S>): ActionDefinition<S> {
-  return action;
-}
-
 /** Every action takes an optional Slack webhook. */
 export interface NotifySettings {
   slack_webhook?: string | undefined;
 }
 
+/** Declares an action (a typed identity: the settings type is inferred from the schema). */
+export function defineAction<S extends NotifySettings>(action: ActionDefinition<S>): ActionDefinition<S> {
+  return action;
+}
+
 /** What an action's body gets besides its settings. */
-export interface ActionRun {
+export interface ActionStep {
   /** The runner's workspace (GITHUB_WORKSPACE): where checkout put the repository. */
   workspace: string;
   context: RunContext;
@@ -47,7 +47,7 @@ export interface ActionRun {
  */
 export async function runAction<S extends NotifySettings>(
   action: ActionDefinition<S>,
-  body: (settings: S, run: ActionRun) => Promise<void>,
+  body: (settings: S, step: ActionStep) => Promise<void>,
 ): Promise<void> {
   let webhook: string | undefined;
   let runUrl: string | undefined;
@@ -59,7 +59,10 @@ export async function runAction<S extends NotifySettings>(
     webhook = settings.slack_webhook;
     const context = await runContext();
     runUrl = context.runUrl;
-    core.debug(`repository = ${context.repository ?? '(none)'}, event = ${context.github.eventName}`);
+    core.debug(
+      `run: repository ${context.repository ?? '(none)'}, event ${context.github.eventName ?? '(none)'}, ` +
+        `actor ${context.actor}, ${context.runUrl ?? 'no run link'}`,
+    );
     await body(settings, {
       workspace,
       context,
