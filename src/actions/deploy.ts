@@ -1,12 +1,12 @@
+import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { resolve } from 'node:path';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { commitModelDeploy } from '../gitops/deploy-model.js';
-import { runContext } from './common/context.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
-import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';
-import { failAction, notify } from './common/notify.js';
+import { workspacePath } from './common/inputs.js';
+import { setOutputs } from './common/outputs.js';
+import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -17,7 +17,6 @@ export const INPUTS = [
   'slack_webhook',
   ...IDENTITY_INPUTS,
 ] as const;
-const SECRETS = ['slack_webhook'] as const;
 
 function settingsSchema(workspace: string) {
   return z
@@ -35,16 +34,17 @@ function settingsSchema(workspace: string) {
     .and(IdentitySettings);
 }
 
-export async function run(): Promise<void> {
-  let webhook: string | undefined;
-  try {
-    const workspace = workspaceDir();
-    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
-    webhook = settings.slack_webhook;
-    const context = runContext();
+const deploy = defineAction({
+  inputs: INPUTS,
+  secrets: ['slack_webhook'],
+  settings: settingsSchema,
+  failureTitle: 'Model deploy failed',
+});
+
+export function run(): Promise<void> {
+  return runAction(deploy, async (settings, { workspace, context, notify }) => {
     const bot = botOf(settings);
     const git = await GitWorkspace.create(workspace);
-
     const result = await commitModelDeploy({
       git,
       repoDir: workspace,
@@ -55,12 +55,10 @@ export async function run(): Promise<void> {
       branch: settings.branch,
       ...(context.runUrl ? { runUrl: context.runUrl } : {}),
     });
-    core.setOutput('model_id', result.modelId);
-    core.setOutput('previous_model_id', result.previousModelId ?? '');
+    setOutputs({ model_id: result.modelId, previous_model_id: result.previousModelId ?? '' });
     if (!result.deployed) {
       core.warning(result.skippedReason);
-      core.setOutput('deployed', false);
-      core.setOutput('skipped_reason', result.skippedReason);
+      setOutputs({ deployed: false, skipped_reason: result.skippedReason });
       await core.summary.addHeading('Deploy skipped', 2).addRaw(`${result.skippedReason}\n`, true).write();
       return;
     }
@@ -68,11 +66,7 @@ export async function run(): Promise<void> {
     const previous = result.previousModelId ?? 'none';
     const qRiskText = qRisk === null ? 'n/a' : qRisk.toFixed(4);
     core.info(`deployed ${modelId}: ${result.subject} (pushed ${pushed.slice(0, 12)} to ${settings.branch})`);
-
-    core.setOutput('deployed', true);
-    core.setOutput('commit_sha', pushed);
-    core.setOutput('coverage', coveragePct);
-    core.setOutput('q_risk', qRisk ?? '');
+    setOutputs({ deployed: true, commit_sha: pushed, coverage: coveragePct, q_risk: qRisk ?? '' });
     await core.summary
       .addHeading(`Deployed ${modelId}`, 2)
       .addTable([
@@ -87,16 +81,13 @@ export async function run(): Promise<void> {
         ['Commit', pushed],
       ])
       .write();
-    await notify(webhook, {
+    await notify({
       kind: 'deploy',
       title: `Deployed ${modelId}`,
       lines: [
         `${fleetSize} servers, coverage ${coveragePct.toFixed(1)}%, q-risk ${qRiskText}`,
         `previous model: ${previous}`,
       ],
-      ...(context.runUrl ? { url: context.runUrl } : {}),
     });
-  } catch (error) {
-    await failAction(error, webhook, 'Model deploy failed');
-  }
+  });
 }

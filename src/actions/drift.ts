@@ -1,25 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { z } from 'zod';
+import { getErrorMessage, InputError } from '../core/errors.js';
+import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import type { DriftPrOutcome } from '../gitops/drift-pr.js';
 import { runDriftPr } from '../gitops/drift-pr-run.js';
-import { formatPct } from '../gitops/markdown.js';
-import { getErrorMessage, InputError } from '../core/errors.js';
-import { GITHUB_ACTIONS_BOT, runContext } from './common/context.js';
-import { CommitEmail } from './common/identity.js';
-import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
-import {
-  BooleanInput,
-  insideWorkspace,
-  parseSettings,
-  readInputs,
-  workspaceDir,
-  workspaceMetrics,
-  workspacePath,
-} from './common/inputs.js';
-import { failAction, notify } from './common/notify.js';
-import { retryBaseMs } from './common/retry.js';
 import { parseDriftReport, type DriftProposal, type DriftReportInput } from '../gitops/drift-proposal.js';
+import { formatPct } from '../gitops/markdown.js';
+import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
+import { BooleanInput, insideWorkspace, workspaceMetrics, workspacePath } from './common/inputs.js';
+import { retryBaseMs } from './common/retry.js';
+import { setOutputs } from './common/outputs.js';
+import { defineAction, runAction } from './common/run-action.js';
 import { runDriftEngine } from './drift-engine.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -34,11 +26,9 @@ export const INPUTS = [
   'manifest_path',
   'dry_run',
   'force',
-  'bot_name',
-  'bot_email',
+  ...IDENTITY_INPUTS,
   'slack_webhook',
 ] as const;
-const SECRETS = ['token', 'slack_webhook'] as const;
 
 function settingsSchema(workspace: string) {
   return z
@@ -65,10 +55,9 @@ function settingsSchema(workspace: string) {
         }),
       dry_run: BooleanInput.default(false),
       force: BooleanInput.default(false),
-      bot_name: z.string().default(GITHUB_ACTIONS_BOT.name),
-      bot_email: CommitEmail.default(GITHUB_ACTIONS_BOT.email),
       slack_webhook: z.url().optional(),
     })
+    .and(IdentitySettings)
     .and(ForgeSettings)
     .superRefine((s, ctx) => {
       if (s.report === undefined && s.metrics === undefined)
@@ -139,20 +128,21 @@ async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): P
     .write();
 }
 
-export async function run(): Promise<void> {
-  let webhook: string | undefined;
-  try {
-    const workspace = workspaceDir();
-    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
-    webhook = settings.slack_webhook;
-    const context = runContext();
+const drift = defineAction({
+  inputs: INPUTS,
+  secrets: ['token', 'slack_webhook'],
+  settings: settingsSchema,
+  failureTitle: 'Fleet drift check failed',
+});
 
+export function run(): Promise<void> {
+  return runAction(drift, async (settings, { workspace, notify }) => {
     const report = await loadReport(settings, workspace);
     const forge = await openForge(settings, retryBaseMs());
     const { proposal, outcome } = await runDriftPr(forge, report, {
       base: settings.base_branch,
       manifestPath: settings.manifest_path,
-      bot: { name: settings.bot_name, email: settings.bot_email },
+      bot: botOf(settings),
       dryRun: settings.dry_run,
       force: settings.force,
     });
@@ -169,27 +159,26 @@ export async function run(): Promise<void> {
           'the branch was left alone and the pull request got a comment',
       );
     }
-    core.setOutput('operation', outcome.operation);
-    core.setOutput('branch', outcome.branch);
-    core.setOutput('pr_number', outcome.pullRequest?.number ?? '');
-    core.setOutput('pr_url', outcome.pullRequest?.url ?? '');
-    core.setOutput('retrain', proposal.retrain);
-    core.setOutput('priority', proposal.priority);
-    core.setOutput('drift_pct', proposal.body.driftPct);
-    core.setOutput('dry_run', settings.dry_run);
+    setOutputs({
+      operation: outcome.operation,
+      branch: outcome.branch,
+      pr_number: outcome.pullRequest?.number ?? '',
+      pr_url: outcome.pullRequest?.url ?? '',
+      retrain: proposal.retrain,
+      priority: proposal.priority,
+      drift_pct: proposal.body.driftPct,
+      dry_run: settings.dry_run,
+    });
     core.info(
       `drift pull request: ${outcome.operation}${outcome.pullRequest ? ` (#${outcome.pullRequest.number})` : ''}`,
     );
     await writeSummary(proposal, outcome);
     if (outcome.operation === 'created' && !settings.dry_run) {
-      await notify(webhook, {
+      await notify({
         kind: 'trigger',
         title: `Retraining proposed: fleet drift ${proposal.body.driftPct.toFixed(1)}% (${proposal.priority} priority)`,
         lines: [...proposal.reasons, outcome.pullRequest?.url ?? ''].filter((l) => l !== ''),
-        ...(context.runUrl ? { url: context.runUrl } : {}),
       });
     }
-  } catch (error) {
-    await failAction(error, webhook, 'Fleet drift check failed');
-  }
+  });
 }

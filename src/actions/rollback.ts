@@ -8,11 +8,11 @@ import { pointerPath } from '../registry/layout.js';
 import { readPointer, rollback as rollbackPointer } from '../registry/pointer.js';
 import { ModelId } from '../registry/schemas.js';
 import { InputError } from '../core/errors.js';
-import { runContext } from './common/context.js';
-import { botOf, IDENTITY_INPUTS, IdentitySettings, requesterOf } from './common/identity.js';
-import { parseSettings, readInputs, workspaceDir, workspacePath } from './common/inputs.js';
-import { failAction, notify } from './common/notify.js';
 import { revertDeployCommit } from '../gitops/revert.js';
+import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
+import { workspacePath } from './common/inputs.js';
+import { setOutputs } from './common/outputs.js';
+import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -23,7 +23,6 @@ export const INPUTS = [
   'slack_webhook',
   ...IDENTITY_INPUTS,
 ] as const;
-const SECRETS = ['slack_webhook'] as const;
 
 function settingsSchema(workspace: string) {
   return z
@@ -38,15 +37,18 @@ function settingsSchema(workspace: string) {
     .and(IdentitySettings);
 }
 
-export async function run(): Promise<void> {
-  let webhook: string | undefined;
-  try {
-    const workspace = workspaceDir();
-    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
-    webhook = settings.slack_webhook;
-    const context = runContext();
+const rollback = defineAction({
+  inputs: INPUTS,
+  secrets: ['slack_webhook'],
+  settings: settingsSchema,
+  failureTitle: 'Rollback failed',
+});
+
+export function run(): Promise<void> {
+  return runAction(rollback, async (settings, { workspace, context, notify }) => {
     const bot = botOf(settings);
-    const requester = requesterOf(context, bot);
+    // The person who dispatched the rollback authors its commit; the bot commits it.
+    const requester = context.actorAuthor ?? bot;
     const git = await GitWorkspace.create(workspace);
     const pointerRel = relative(workspace, pointerPath(settings.registry));
 
@@ -82,10 +84,7 @@ export async function run(): Promise<void> {
     const sha = await git.head();
     const now = after?.model_id ?? 'none';
     core.info(`rolled back ${before.model_id} -> ${now} (${method}, ${sha.slice(0, 12)})`);
-    core.setOutput('method', method);
-    core.setOutput('rolled_back', before.model_id);
-    core.setOutput('model_id', now);
-    core.setOutput('commit_sha', sha);
+    setOutputs({ method, rolled_back: before.model_id, model_id: now, commit_sha: sha });
     await core.summary
       .addHeading('Rollback', 2)
       .addTable([
@@ -105,13 +104,10 @@ export async function run(): Promise<void> {
         true,
       )
       .write();
-    await notify(webhook, {
+    await notify({
       kind: 'rollback',
       title: `Rolled back ${before.model_id} -> ${now}`,
       lines: [`by ${context.actor}: ${settings.reason}`],
-      ...(context.runUrl ? { url: context.runUrl } : {}),
     });
-  } catch (error) {
-    await failAction(error, webhook, 'Rollback failed');
-  }
+  });
 }

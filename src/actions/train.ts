@@ -6,16 +6,9 @@ import { trainModel } from '../train/pipeline.js';
 import { readGateConfig } from '../validate/config-file.js';
 import { renderReport } from '../validate/report.js';
 import { GateError } from '../core/errors.js';
-import { runContext } from './common/context.js';
-import {
-  parseSettings,
-  PositiveNumberInput,
-  readInputs,
-  workspaceDir,
-  workspaceMetrics,
-  workspacePath,
-} from './common/inputs.js';
-import { failAction } from './common/notify.js';
+import { PositiveNumberInput, workspaceMetrics, workspacePath } from './common/inputs.js';
+import { setOutputs } from './common/outputs.js';
+import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -31,7 +24,6 @@ export const INPUTS = [
   'work_dir',
   'slack_webhook',
 ] as const;
-const SECRETS = ['slack_webhook'] as const;
 
 function settingsSchema(workspace: string) {
   return z.object({
@@ -56,13 +48,15 @@ function settingsSchema(workspace: string) {
   });
 }
 
-export async function run(): Promise<void> {
-  let webhook: string | undefined;
-  try {
-    const workspace = workspaceDir();
-    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
-    webhook = settings.slack_webhook;
-    const context = runContext();
+const train = defineAction({
+  inputs: INPUTS,
+  secrets: ['slack_webhook'],
+  settings: settingsSchema,
+  failureTitle: 'Model training failed',
+});
+
+export function run(): Promise<void> {
+  return runAction(train, async (settings, { workspace, context }) => {
     const outcome = await trainModel({
       metrics: settings.metrics,
       manifest: settings.manifest_path,
@@ -80,13 +74,15 @@ export async function run(): Promise<void> {
     const validation = outcome.validation;
     const report = validation === null ? 'no validation report' : renderReport(validation);
     const qRisk = validation === null ? null : headlineQRisk(validation);
-    core.setOutput('model_id', outcome.modelId);
-    core.setOutput('passed', outcome.passed);
-    core.setOutput('work_dir', relative(workspace, outcome.workDir));
-    core.setOutput('model_dir', outcome.modelDir === null ? '' : relative(workspace, outcome.modelDir));
-    core.setOutput('coverage', validation?.coverage.percent ?? '');
-    core.setOutput('q_risk', qRisk ?? '');
-    core.setOutput('fleet_size', validation?.manifest_servers ?? '');
+    setOutputs({
+      model_id: outcome.modelId,
+      passed: outcome.passed,
+      work_dir: relative(workspace, outcome.workDir),
+      model_dir: outcome.modelDir === null ? '' : relative(workspace, outcome.modelDir),
+      coverage: validation?.coverage.percent ?? '',
+      q_risk: qRisk ?? '',
+      fleet_size: validation?.manifest_servers ?? '',
+    });
     await core.summary
       .addHeading(`Training ${outcome.passed ? 'passed' : 'FAILED validation'}: ${outcome.modelId}`, 2)
       .addCodeBlock(report)
@@ -99,7 +95,5 @@ export async function run(): Promise<void> {
     }
     core.info(report);
     if (context.runUrl) core.info(`run: ${context.runUrl}`);
-  } catch (error) {
-    await failAction(error, webhook, 'Model training failed');
-  }
+  });
 }

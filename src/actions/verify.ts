@@ -6,18 +6,11 @@ import { GitWorkspace } from '../forge/git-workspace.js';
 import { verifyDeployment } from '../gitops/verify.js';
 import { ModelId } from '../registry/schemas.js';
 import { GateError } from '../core/errors.js';
-import { runContext } from './common/context.js';
-import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
-import {
-  BooleanInput,
-  PositiveNumberInput,
-  parseSettings,
-  readInputs,
-  workspaceDir,
-  workspacePath,
-} from './common/inputs.js';
-import { failAction, notify } from './common/notify.js';
 import { revertDeployCommit } from '../gitops/revert.js';
+import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
+import { BooleanInput, PositiveNumberInput, workspacePath } from './common/inputs.js';
+import { setOutputs } from './common/outputs.js';
+import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -33,7 +26,6 @@ export const INPUTS = [
   'slack_webhook',
   ...IDENTITY_INPUTS,
 ] as const;
-const SECRETS = ['service_token', 'slack_webhook'] as const;
 
 function settingsSchema(workspace: string) {
   return z
@@ -64,13 +56,15 @@ function settingsSchema(workspace: string) {
     });
 }
 
-export async function run(): Promise<void> {
-  let webhook: string | undefined;
-  try {
-    const workspace = workspaceDir();
-    const settings = parseSettings(settingsSchema(workspace), readInputs(INPUTS, SECRETS), [...SECRETS]);
-    webhook = settings.slack_webhook;
-    const context = runContext();
+const verify = defineAction({
+  inputs: INPUTS,
+  secrets: ['service_token', 'slack_webhook'],
+  settings: settingsSchema,
+  failureTitle: 'Deploy verification failed',
+});
+
+export function run(): Promise<void> {
+  return runAction(verify, async (settings, { workspace, context, notify }) => {
     const manifest = await readManifest(settings.manifest_path);
     const servers = manifest.servers.map((s) => s.name);
     core.info(
@@ -95,8 +89,7 @@ export async function run(): Promise<void> {
           ),
       },
     );
-    core.setOutput('verified', result.ok);
-    core.setOutput('attempts', result.attempts);
+    setOutputs({ verified: result.ok, attempts: result.attempts });
     const seconds = (result.elapsedMs / 1000).toFixed(0);
     if (result.ok) {
       core.info(`verified ${settings.model_id} after ${result.attempts} attempt(s), ${seconds}s`);
@@ -111,7 +104,7 @@ export async function run(): Promise<void> {
     }
 
     let revertNote = 'revert_on_failure is off: the deploy commit stays';
-    core.setOutput('reverted', false);
+    setOutputs({ reverted: false });
     if (settings.revert_on_failure && settings.deploy_commit !== undefined) {
       const bot = botOf(settings);
       const git = await GitWorkspace.create(workspace);
@@ -129,28 +122,22 @@ export async function run(): Promise<void> {
       );
       await git.push(settings.branch, bot);
       revertNote = `reverted the deploy commit ${settings.deploy_commit.slice(0, 12)} in ${sha.slice(0, 12)}`;
-      core.setOutput('reverted', true);
-      core.setOutput('revert_sha', sha);
+      setOutputs({ reverted: true, revert_sha: sha });
     }
     await core.summary
       .addHeading(`Verification of ${settings.model_id} failed`, 2)
       .addList(result.problems)
       .addRaw(`${revertNote}.\n`, true)
       .write();
-    await notify(webhook, {
+    // This notice is the step's Slack message; the failure below is not announced again.
+    await notify({
       kind: 'rollback',
       title: `Verification of ${settings.model_id} failed; ${revertNote}`,
       lines: result.problems.slice(0, 5),
-      ...(context.runUrl ? { url: context.runUrl } : {}),
     });
     throw new GateError(
       `verification of ${settings.model_id} failed after ${result.attempts} attempt(s) (${seconds}s): ` +
         `${result.problems.join('; ')}; ${revertNote}`,
     );
-  } catch (error) {
-    // a failed gate has already been reported (and reverted) with its own notice
-    await failAction(error, webhook, 'Deploy verification failed', {
-      notifySlack: !(error instanceof GateError),
-    });
-  }
+  });
 }

@@ -1,22 +1,44 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { renderManifest } from '../../src/fleet/manifest.js';
 import { parseOutputFile } from '../helpers/action-runner.js';
 import { driftReport, manifestOf } from '../helpers/drift-report-fixture.js';
 import { createGitFixture, type GitFixture } from '../helpers/git-fixture.js';
+import { writeModelFixture } from '../helpers/model-fixture.js';
 
+/**
+ * The committed bundles, started as the runner starts them, where a workflow in another
+ * repository has them (`uses: OWNER/fleetcast/actions/<name>@v1`: no `npm ci` of Fleetcast):
+ *
+ * - a node24 action's dist/index.js copied alone into an empty directory, no node_modules above it;
+ * - a composite action's folder with only the packages its package-lock.json pins, linked from the
+ *   repository's node_modules as an offline stand-in for `npm ci`, and run with
+ *   --preserve-symlinks so that nothing resolves through the repository's node_modules.
+ *
+ * Each run uses a local forge or local git remote, so no network.
+ */
 const root = fileURLToPath(new URL('../../', import.meta.url));
+const SERVERS = ['web-01', 'web-02'];
+const MODEL = 'tft-20261101T000000Z-abcdef';
 
-/** The committed bundle, started exactly as the runner starts `runs.main` (a local forge, so no network). */
+interface Meta {
+  runs: { using: string };
+  inputs: Record<string, { default?: string }>;
+}
+const metaOf = async (name: string): Promise<Meta> =>
+  parse(await readFile(join(root, 'actions', name, 'action.yml'), 'utf8')) as Meta;
+
 let fixture: GitFixture;
 let dir: string;
 before(async () => {
-  fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(['web-01'])) });
+  fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
   dir = await mkdtemp(join(tmpdir(), 'fleetcast-bundle-'));
 });
 after(async () => {
@@ -24,18 +46,59 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('actions/drift/dist/index.js runs as the runner runs it', async () => {
-  const workspace = await fixture.clone();
-  await mkdir(join(workspace, '.fleetcast'), { recursive: true });
-  await writeFile(
-    join(workspace, '.fleetcast', 'report.json'),
-    JSON.stringify(driftReport({ servers: ['web-01', 'web-02'], newServers: ['web-02'] })),
-  );
-  const output = join(dir, 'output');
-  const summary = join(dir, 'summary');
+/** A node24 action: the bundle alone in an empty directory. */
+async function standalone(name: string): Promise<string> {
+  assert.equal((await metaOf(name)).runs.using, 'node24');
+  const target = await mkdtemp(join(dir, `standalone-${name}-`));
+  await copyFile(join(root, 'actions', name, 'dist', 'index.js'), join(target, 'index.js'));
+  return join(target, 'index.js');
+}
+
+/** A composite action: its folder, install-native.mjs beside it, and the pinned packages linked in. */
+async function composite(name: string): Promise<string> {
+  assert.equal((await metaOf(name)).runs.using, 'composite');
+  const target = join(await mkdtemp(join(dir, `composite-${name}-`)), 'actions');
+  const action = join(target, name);
+  await mkdir(join(action, 'dist'), { recursive: true });
+  for (const file of ['dist/index.js', 'package.json', 'package-lock.json'])
+    await copyFile(join(root, 'actions', name, file), join(action, file));
+  await copyFile(join(root, 'actions', 'install-native.mjs'), join(target, 'install-native.mjs'));
+  const lock = JSON.parse(await readFile(join(action, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
+  for (const path of Object.keys(lock.packages)) {
+    // nested entries live inside their (linked) parent; other platforms' binaries are not installed
+    if (path === '' || path.lastIndexOf('node_modules/') !== 0 || !existsSync(join(root, path))) continue;
+    await mkdir(dirname(join(action, path)), { recursive: true });
+    await symlink(join(root, path), join(action, path), 'dir');
+  }
+  return action;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/** Runs `node [flags] script` with the runner's environment and `inputs` (action.yml defaults first). */
+async function runBundle(
+  name: string,
+  script: string,
+  workspace: string,
+  inputs: Record<string, string>,
+  flags: string[] = [],
+): Promise<Run> {
+  const output = join(dir, `${name}-output`);
+  const summary = join(dir, `${name}-summary`);
   await writeFile(output, '');
   await writeFile(summary, '');
-  const env = {
+  await writeFile(join(dir, 'event.json'), '{}');
+  const defaults = Object.entries((await metaOf(name)).inputs)
+    .filter(([, input]) => input.default !== undefined && !String(input.default).includes('${{'))
+    .map(([key, input]): [string, string] => [key, String(input.default)]);
+  const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? dir,
     GITHUB_ACTIONS: 'true',
@@ -43,30 +106,94 @@ test('actions/drift/dist/index.js runs as the runner runs it', async () => {
     GITHUB_OUTPUT: output,
     GITHUB_STEP_SUMMARY: summary,
     GITHUB_EVENT_PATH: join(dir, 'event.json'),
-    INPUT_REPORT: '.fleetcast/report.json',
-    INPUT_FORGE: 'local',
-    INPUT_LOCAL_REPOSITORY: fixture.remote,
-    INPUT_LOCAL_PULLS_DIR: join(dir, 'pulls'),
-    INPUT_BASE_BRANCH: 'main',
-    INPUT_MANIFEST_PATH: 'fleet/manifest.json',
-    INPUT_DRY_RUN: 'false',
-    INPUT_FORCE: 'false',
-    INPUT_BOT_NAME: 'github-actions[bot]',
-    INPUT_BOT_EMAIL: '41898282+github-actions[bot]@users.noreply.github.com',
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GITHUB_ACTOR: 'dana',
+    GITHUB_ACTOR_ID: '7',
   };
-  await writeFile(env.GITHUB_EVENT_PATH, '{}');
-  const child = spawn(process.execPath, [join(root, 'actions', 'drift', 'dist', 'index.js')], {
-    cwd: workspace,
-    env,
-  });
+  for (const [key, value] of [...defaults, ...Object.entries(inputs)])
+    env[`INPUT_${key.toUpperCase()}`] = value;
+  const child = spawn(process.execPath, [...flags, script], { cwd: workspace, env });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0, stdout);
-  const outputs = parseOutputFile(await readFile(output, 'utf8'));
-  assert.equal(outputs.operation, 'created');
-  assert.equal(outputs.pr_number, '1');
-  assert.match(await readFile(summary, 'utf8'), /Fleet drift check/);
-  assert.match((await fixture.store.readFile('fleetcast/drift/main', 'fleet/manifest.json')) ?? '', /web-02/);
+  return {
+    code,
+    stdout,
+    outputs: parseOutputFile(await readFile(output, 'utf8')),
+    summary: await readFile(summary, 'utf8'),
+  };
+}
+
+describe('node24 bundles run on their own', () => {
+  test('actions/deploy, then actions/rollback, each copied alone into an empty directory', async () => {
+    const workspace = await fixture.clone();
+    await writeModelFixture(join(workspace, '.fleetcast', 'candidate', MODEL), MODEL, SERVERS);
+    const deployed = await runBundle('deploy', await standalone('deploy'), workspace, {
+      model_dir: `.fleetcast/candidate/${MODEL}`,
+    });
+    assert.equal(deployed.code, 0, deployed.stdout);
+    assert.equal(deployed.outputs.deployed, 'true');
+    assert.equal(deployed.outputs.commit_sha, await fixture.store.branchSha('main'));
+
+    const rolledBack = await runBundle('rollback', await standalone('rollback'), await fixture.clone(), {
+      reason: 'bundle test',
+    });
+    assert.equal(rolledBack.code, 0, rolledBack.stdout);
+    assert.equal(rolledBack.outputs.method, 'revert');
+    assert.equal(rolledBack.outputs.rolled_back, MODEL);
+    assert.match(rolledBack.summary, /Rollback/);
+  });
+});
+
+describe('composite actions run with only their pinned native modules', () => {
+  test('actions/drift: install-native finds the packages; the bundle opens a pull request', async () => {
+    const action = await composite('drift');
+    // as the composite's first step, from the action's folder
+    const install = await runBundle('drift', join(action, '..', 'install-native.mjs'), action, {});
+    assert.equal(install.code, 0, install.stdout);
+    assert.match(install.stdout, /native modules already installed: @duckdb\/node-api/);
+
+    const workspace = await fixture.clone();
+    await mkdir(join(workspace, '.fleetcast'), { recursive: true });
+    await writeFile(
+      join(workspace, '.fleetcast', 'report.json'),
+      JSON.stringify(driftReport({ servers: [...SERVERS, 'web-03'], newServers: ['web-03'] })),
+    );
+    const result = await runBundle(
+      'drift',
+      join(action, 'dist', 'index.js'),
+      workspace,
+      {
+        report: '.fleetcast/report.json',
+        forge: 'local',
+        local_repository: fixture.remote,
+        local_pulls_dir: join(dir, 'pulls'),
+      },
+      ['--preserve-symlinks'],
+    );
+    assert.equal(result.code, 0, result.stdout);
+    assert.equal(result.outputs.operation, 'created');
+    assert.equal(result.outputs.pr_number, '1');
+    assert.match(result.summary, /Fleet drift check/);
+    assert.match(
+      (await fixture.store.readFile('fleetcast/drift/main', 'fleet/manifest.json')) ?? '',
+      /web-03/,
+    );
+  });
+
+  for (const [name, missing] of [
+    ['train', 'metrics'],
+    ['verify', 'service_url'],
+  ] as const) {
+    test(`actions/${name}: the bundle loads its native modules and reads its inputs`, async () => {
+      const action = await composite(name);
+      const result = await runBundle(name, join(action, 'dist', 'index.js'), dir, {}, [
+        '--preserve-symlinks',
+      ]);
+      assert.equal(result.code, 1, result.stdout);
+      assert.doesNotMatch(result.stdout, /ERR_MODULE_NOT_FOUND|Cannot find/);
+      assert.match(result.stdout, new RegExp(`::error::invalid action inputs:.*input ${missing}`));
+    });
+  }
 });

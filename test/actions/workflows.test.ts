@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -161,18 +161,60 @@ describe('workflows', () => {
 });
 
 describe('actions', () => {
+  type Meta = {
+    author?: string;
+    branding?: { icon?: string; color?: string };
+    inputs: Record<string, unknown>;
+    outputs: Record<string, { value?: string }>;
+    runs: {
+      using: string;
+      main?: string;
+      steps?: Array<{ id?: string; run?: string; env?: Record<string, string> }>;
+    };
+  };
   for (const [name, inputs] of Object.entries(ACTIONS)) {
-    test(`actions/${name}: node24 bundle, thin entrypoint, declared inputs match what run() reads`, () => {
-      const dir = join(root, 'actions', name);
-      const meta = parse(readFileSync(join(dir, 'action.yml'), 'utf8')) as {
-        runs: { using: string; main: string };
-        inputs: Record<string, unknown>;
-      };
-      assert.equal(meta.runs.using, 'node24');
-      assert.equal(meta.runs.main, 'dist/index.js');
+    const dir = join(root, 'actions', name);
+    const meta = parse(readFileSync(join(dir, 'action.yml'), 'utf8')) as Meta;
+
+    test(`actions/${name}: thin entrypoint, declared inputs match what run() reads, author and branding`, () => {
       const entry = readFileSync(join(dir, 'index.ts'), 'utf8');
       assert.equal(entry, `import { run } from '../../src/actions/${name}.js';\n\nawait run();\n`);
       assert.deepEqual(Object.keys(meta.inputs).sort(), [...inputs].sort());
+      assert.ok(meta.author, 'author');
+      assert.ok(meta.branding?.icon && meta.branding.color, 'branding icon and color');
+    });
+
+    // scripts/build-actions.mjs decides which: a bundle that imports a native module is composite.
+    test(`actions/${name}: a node24 bundle, or a composite that installs its native modules first`, () => {
+      if (meta.runs.using === 'node24') {
+        assert.equal(meta.runs.main, 'dist/index.js');
+        assert.ok(!existsSync(join(dir, 'package.json')), 'no package.json to shadow the root one');
+        return;
+      }
+      assert.equal(meta.runs.using, 'composite');
+      const [install, run, ...rest] = meta.runs.steps ?? [];
+      assert.deepEqual(rest, []);
+      assert.equal(install?.run, 'node "$GITHUB_ACTION_PATH/../install-native.mjs" "$GITHUB_ACTION_PATH"');
+      assert.equal(run?.id, 'run');
+      assert.equal(run.run, 'node "$GITHUB_ACTION_PATH/dist/index.js"');
+      // every input reaches the bundle as the runner would pass it to a node24 action
+      assert.deepEqual(
+        run.env,
+        Object.fromEntries(
+          inputs.map((input) => [`INPUT_${input.toUpperCase()}`, `\${{ inputs.${input} }}`]),
+        ),
+      );
+      for (const [output, declared] of Object.entries(meta.outputs))
+        assert.equal(declared.value, `\${{ steps.run.outputs.${output} }}`, output);
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        type: string;
+        dependencies: Record<string, string>;
+      };
+      assert.equal(pkg.type, 'module', 'the ESM bundle stays ESM under its own package.json');
+      assert.ok(Object.keys(pkg.dependencies).length > 0);
+      for (const version of Object.values(pkg.dependencies))
+        assert.match(version, /^\d+\.\d+\.\d+\S*$/, 'exact pin');
+      assert.ok(existsSync(join(dir, 'package-lock.json')));
     });
   }
 });

@@ -1,47 +1,52 @@
+import type { context as loadedContext } from '@actions/github';
 import type { CommitAuthor } from '../../forge/types.js';
+import { actorAuthor } from './identity.js';
 
-/** What the runner tells every step about the run (environment variables set by GitHub Actions). */
+/** @actions/github's context: repository, serverUrl, apiUrl, runId, actor, eventName, payload. */
+export type GitHubContext = typeof loadedContext;
+
+/** What the runner tells every step about the run, read when run() starts (never at module load). */
 export interface RunContext {
+  github: GitHubContext;
+  /** owner/name, from GITHUB_REPOSITORY or the event payload; undefined outside a workflow run. */
   repository: string | undefined;
-  serverUrl: string;
-  apiUrl: string;
+  /** Link to the workflow run, for summaries and notifications. */
   runUrl: string | undefined;
+  /** Login of the person or app that started the run (`unknown` when the runner did not say). */
   actor: string;
-  eventName: string | undefined;
-  eventPath: string | undefined;
-  /** The person who started the run, as a commit author (committer stays the bot). */
+  /** The actor as a commit author, when the runner gave GITHUB_ACTOR_ID (committer stays the bot). */
   actorAuthor: CommitAuthor | undefined;
 }
 
-export function runContext(env: NodeJS.ProcessEnv = process.env): RunContext {
-  const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-  const repository = env.GITHUB_REPOSITORY;
+/**
+ * Builds the run's context from the environment as it is now. @actions/github exports only a
+ * context made when the package loads, so the package is imported here, not at module load, and
+ * a fresh instance of the context's class is made for each run (a process that runs several
+ * actions, like the test suite, must not reuse the first one's).
+ */
+export async function runContext(): Promise<RunContext> {
+  const { context: loaded } = await import('@actions/github');
+  const Context = loaded.constructor as new () => GitHubContext;
+  const github = new Context();
+  const repository = repositoryOf(github);
   const runUrl =
-    repository && env.GITHUB_RUN_ID
-      ? `${serverUrl}/${repository}/actions/runs/${env.GITHUB_RUN_ID}`
-      : undefined;
-  const actor = env.GITHUB_ACTOR ?? 'unknown';
-  const actorAuthor =
-    env.GITHUB_ACTOR && env.GITHUB_ACTOR_ID && /^[A-Za-z0-9-]+(\[bot\])?$/.test(env.GITHUB_ACTOR)
-      ? {
-          name: env.GITHUB_ACTOR,
-          email: `${env.GITHUB_ACTOR_ID}+${env.GITHUB_ACTOR}@users.noreply.github.com`,
-        }
+    repository !== undefined && Number.isSafeInteger(github.runId) && github.runId > 0
+      ? `${github.serverUrl}/${repository}/actions/runs/${github.runId}`
       : undefined;
   return {
+    github,
     repository,
-    serverUrl,
-    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
     runUrl,
-    actor,
-    eventName: env.GITHUB_EVENT_NAME,
-    eventPath: env.GITHUB_EVENT_PATH,
-    actorAuthor,
+    actor: github.actor || 'unknown',
+    actorAuthor: actorAuthor(),
   };
 }
 
-/** The identity GitHub shows for commits made with GITHUB_TOKEN. */
-export const GITHUB_ACTIONS_BOT: CommitAuthor = {
-  name: 'github-actions[bot]',
-  email: '41898282+github-actions[bot]@users.noreply.github.com',
-};
+function repositoryOf(github: GitHubContext): string | undefined {
+  try {
+    const { owner, repo } = github.repo;
+    return owner && repo ? `${owner}/${repo}` : undefined;
+  } catch {
+    return undefined; // neither GITHUB_REPOSITORY nor a repository in the event payload
+  }
+}

@@ -34,7 +34,8 @@ export function parseSettings<T>(
     throw new InputError(`invalid action inputs:\n${lines.join('\n')}`);
   }
   for (const [key, value] of Object.entries(parsed.data as Record<string, unknown>)) {
-    core.debug(`${key} = ${secrets.includes(key) ? '***' : JSON.stringify(value)}`);
+    const shown = value !== undefined && secrets.includes(key) ? '***' : JSON.stringify(value);
+    core.debug(`${key} = ${shown ?? 'undefined'}`);
   }
   return parsed.data;
 }
