@@ -34,9 +34,9 @@ export const REMOVED_KEYS: Readonly<Record<string, string>> = {
   current_model_dir:
     "each command takes the registry itself (--registry, or the actions' registry input; default models-registry)",
   retraining_epochs:
-    "the epoch budget comes from the training profile (trainer/profiles.json); override it with `fleetcast train --epochs` or the train action's epochs input",
+    "the epoch budget comes from the training profile (trainer/profiles.json); override it with fleetcast train --epochs or the train action's epochs input",
   validation_required:
-    'a model is always validated before it enters the registry (`fleetcast train --no-validate` skips it for one manual run)',
+    'validation is chosen per run: the train action always validates, fleetcast train does unless given --no-validate',
   hot_swap_enabled: 'the service always hot-swaps when current.json changes',
 };
 
