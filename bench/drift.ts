@@ -1,4 +1,4 @@
-// `npm run bench -- drift [--sizes 100,1000,10000] [--days 30] [--repeat 3] [--dir DIR] [--json]`
+// `npm run bench -- drift [--sizes 100,1000,10000] [--days 30] [--repeat 3] [--work-dir DIR] [--json]`
 // For each fleet size: generate the fleet (timed, rows/s), then time `runDriftCheck` (what
 // `fleetcast drift` runs) against the raw DuckDB aggregate over the same file, both in fresh
 // child processes so peak memory (max RSS) is per task. Times are medians of --repeat runs after
@@ -51,18 +51,18 @@ export async function run(args: string[]): Promise<void> {
       sizes: { type: 'string', default: '100,1000,10000' },
       days: { type: 'string', default: '30' },
       repeat: { type: 'string', default: '3' },
-      dir: { type: 'string', default: join(tmpdir(), 'fleetcast-bench-drift') },
+      'work-dir': { type: 'string', default: join(tmpdir(), 'fleetcast-bench-drift') },
       json: { type: 'boolean', default: false },
     },
   });
   const sizes = values.sizes.split(',').map(Number);
   const days = Number(values.days);
   const repeat = Number(values.repeat);
-  await mkdir(values.dir, { recursive: true });
+  await mkdir(values['work-dir'], { recursive: true });
   const loadStart = loadavg()[0]!;
   const results: SizeResult[] = [];
   for (const servers of sizes) {
-    const parquet = join(values.dir, `fleet-${servers}x${days}d.parquet`);
+    const parquet = join(values['work-dir'], `fleet-${servers}x${days}d.parquet`);
     const modelList = `${parquet}.model.txt`;
     let generateSeconds: number | null = null;
     let rows: number;

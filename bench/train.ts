@@ -1,4 +1,4 @@
-// `npm run bench -- train [--servers 400] [--days 30] [--profile default] [--epochs N] [--seed S] [--keep DIR] [--trainer-output DIR] [--json]`
+// `npm run bench -- train [--servers 400] [--days 30] [--profile default] [--epochs N] [--seed S] [--work-dir DIR] [--trainer-output DIR] [--json]`
 // The whole `fleetcast train` pipeline on a generated fleet: dataset build time, seconds per epoch
 // and total, then the held-out q-risk table (P50/P90 per target, model vs one-day seasonal naive,
 // known vs unknown servers) from the validation report. Gates are reported, not enforced, so the
@@ -32,7 +32,7 @@ export async function run(args: string[]): Promise<void> {
       profile: { type: 'string', default: 'default' },
       epochs: { type: 'string' },
       seed: { type: 'string', default: '0' },
-      keep: { type: 'string' },
+      'work-dir': { type: 'string' },
       'trainer-output': { type: 'string' },
       device: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<void> {
   });
   const servers = Number(values.servers);
   const days = Number(values.days);
-  const dir = values.keep ?? (await mkdtemp(join(tmpdir(), 'fleetcast-bench-train-')));
+  const dir = values['work-dir'] ?? (await mkdtemp(join(tmpdir(), 'fleetcast-bench-train-')));
   const load = { start: loadavg().map((v) => Math.round(v * 100) / 100), end: [] as number[] };
   try {
     const t0 = performance.now();
@@ -159,6 +159,6 @@ export async function run(args: string[]): Promise<void> {
       ].join('\n'),
     );
   } finally {
-    if (!values.keep) await rm(dir, { recursive: true, force: true });
+    if (!values['work-dir']) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks a self-hosted GPU runner end to end before it trains for real: CUDA training of one or more
-# profiles on a dataset built by `fleetcast train --keep`/`npm run bench -- train --keep DIR`
+# profiles on a dataset built by `fleetcast train --work-dir`/`npm run bench -- train --work-dir DIR`
 # (DIR/work/dataset), the torch 2.x ONNX export checked in Python onnxruntime when it is installed,
 # and the DistributedDataParallel path on NCCL when the machine has two or more GPUs.
 #

@@ -6,28 +6,51 @@ import { statusPolicyProblem, type StatusPolicy } from '../fleet/status.js';
 import type { EligibilityPolicy } from '../fleet/eligibility.js';
 
 /**
- * The retrain policy (the seed's config/retrain_config.json). Every key is optional and defaults
- * to the seed's value; unknown keys are rejected so a typo cannot silently fall back to a default.
+ * The retrain policy (config/retrain_config.json). Every key is optional and has a default;
+ * unknown keys are rejected so a typo cannot silently fall back to a default.
  *
- * The seed's `notification_webhook` held a URL in the committed file. A webhook URL is a secret,
- * so here the file names the environment variable that holds it (`notification_webhook_env`).
+ * Each threshold key is the name the drift report (`thresholds`) and the drift pull request body
+ * show for it, so one idea has one name from the config file to the PR. Keys that were renamed or
+ * removed get an error that says what to use instead (RENAMED_KEYS, REMOVED_KEYS).
+ *
+ * A webhook URL is a secret, so the file names the environment variable that holds it
+ * (`notification_webhook_env`); a `notification_webhook` key with a URL is rejected.
  */
 export const DEFAULT_CONFIG_PATH = 'config/retrain_config.json';
 export const DEFAULT_WEBHOOK_ENV = 'FLEETCAST_NOTIFICATION_WEBHOOK';
+
+/** Old key → the key that replaced it. The old name is an error naming the new one. */
+export const RENAMED_KEYS: Readonly<Record<string, string>> = {
+  low_drift_threshold: 'low_drift_pct',
+  warning_drift_threshold: 'medium_drift_pct',
+  critical_drift_threshold: 'high_drift_above_pct',
+  unknown_rate_warning_pct: 'unknown_warning_pct',
+  unknown_rate_critical_pct: 'unknown_critical_above_pct',
+  sunset_days_threshold: 'sunset_confirmed_days',
+};
+
+/** Keys that were read by nothing and were removed → where that choice is made instead. */
+export const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  current_model_dir:
+    "each command takes the registry itself (--registry, or the actions' registry input; default models-registry)",
+  retraining_epochs:
+    "the epoch budget comes from the training profile (trainer/profiles.json); override it with fleetcast train --epochs or the train action's epochs input",
+  validation_required:
+    'validation is chosen per run: the train action always validates, fleetcast train does unless given --no-validate',
+  hot_swap_enabled: 'the service always hot-swaps when current.json changes',
+};
 
 const Pct = z.number().min(0).max(10_000);
 const PositiveDays = z.number().positive().max(3650);
 
 export const RetrainConfig = z
   .strictObject({
-    /** Model registry directory holding current.json (the seed's models/latest symlink). */
-    current_model_dir: z.string().min(1).default('models-registry'),
     /** Drift % where priority becomes low (inclusive). */
-    low_drift_threshold: Pct.default(10),
-    /** Drift % where priority becomes medium (inclusive): the seed's WARNING. */
-    warning_drift_threshold: Pct.default(20),
-    /** Drift % above which priority is high (35 % itself is medium, as in the seed's example). */
-    critical_drift_threshold: Pct.default(35),
+    low_drift_pct: Pct.default(10),
+    /** Drift % where priority becomes medium (inclusive). */
+    medium_drift_pct: Pct.default(20),
+    /** Drift % above which priority is high (35 % itself is medium). */
+    high_drift_above_pct: Pct.default(35),
     offline_hours: z
       .number()
       .positive()
@@ -35,16 +58,15 @@ export const RetrainConfig = z
       .default(24),
     sunset_candidate_days: PositiveDays.default(7),
     /** Days of silence after which a server is sunset-confirmed and leaves the fleet. */
-    sunset_days_threshold: PositiveDays.default(30),
+    sunset_confirmed_days: PositiveDays.default(30),
     minimum_history_days: z.number().min(0).max(3650).default(7),
     minimum_samples: z.number().int().min(1).default(1000),
-    unknown_rate_warning_pct: z.number().min(0).max(100).default(5),
-    unknown_rate_critical_pct: z.number().min(0).max(100).default(15),
+    /** Unknown-prediction rate % where the level becomes warning (inclusive). */
+    unknown_warning_pct: z.number().min(0).max(100).default(5),
+    /** Unknown-prediction rate % above which the level is critical. */
+    unknown_critical_above_pct: z.number().min(0).max(100).default(15),
     /** A model older than this while the fleet changed is stale. */
     max_model_age_days: PositiveDays.default(30),
-    retraining_epochs: z.number().int().positive().max(100_000).default(20),
-    validation_required: z.boolean().default(true),
-    hot_swap_enabled: z.boolean().default(true),
     notification_webhook_env: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like FLEETCAST_NOTIFICATION_WEBHOOK')
@@ -57,27 +79,27 @@ export const RetrainConfig = z
           'a webhook URL is a secret and must not be committed; put it in an environment variable ' +
           'and name that variable in notification_webhook_env (default FLEETCAST_NOTIFICATION_WEBHOOK)',
       }),
-    /** JSON-lines events log (the seed's logs/retraining_events.json). */
+    /** JSON-lines events log. */
     events_log: z.string().min(1).default('logs/retraining_events.json'),
   })
   .superRefine((config, ctx) => {
-    if (!(config.low_drift_threshold <= config.warning_drift_threshold))
+    if (!(config.low_drift_pct <= config.medium_drift_pct))
       ctx.addIssue({
         code: 'custom',
-        path: ['low_drift_threshold'],
-        message: `must be ≤ warning_drift_threshold (${config.warning_drift_threshold})`,
+        path: ['low_drift_pct'],
+        message: `must be ≤ medium_drift_pct (${config.medium_drift_pct})`,
       });
-    if (!(config.warning_drift_threshold <= config.critical_drift_threshold))
+    if (!(config.medium_drift_pct <= config.high_drift_above_pct))
       ctx.addIssue({
         code: 'custom',
-        path: ['warning_drift_threshold'],
-        message: `must be ≤ critical_drift_threshold (${config.critical_drift_threshold})`,
+        path: ['medium_drift_pct'],
+        message: `must be ≤ high_drift_above_pct (${config.high_drift_above_pct})`,
       });
-    if (!(config.unknown_rate_warning_pct <= config.unknown_rate_critical_pct))
+    if (!(config.unknown_warning_pct <= config.unknown_critical_above_pct))
       ctx.addIssue({
         code: 'custom',
-        path: ['unknown_rate_warning_pct'],
-        message: `must be ≤ unknown_rate_critical_pct (${config.unknown_rate_critical_pct})`,
+        path: ['unknown_warning_pct'],
+        message: `must be ≤ unknown_critical_above_pct (${config.unknown_critical_above_pct})`,
       });
     const statusProblem = statusPolicyProblem(statusPolicyOf(config));
     if (statusProblem)
@@ -97,12 +119,29 @@ export interface LoadedConfig {
 export function parseRetrainConfig(value: unknown, where: string): RetrainConfig {
   const result = RetrainConfig.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys')
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (not a retrain policy setting)`;
-    return `${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+  const lines = result.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return unrecognizedKeyLines(issue.keys, where);
+    return [`${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`];
   });
   throw new InputError(lines.join('\n'));
+}
+
+/** One line per renamed or removed key (saying what to use instead), one for the rest. */
+function unrecognizedKeyLines(keys: readonly string[], where: string): string[] {
+  const lines: string[] = [];
+  const unknown: string[] = [];
+  for (const key of keys) {
+    const renamed = Object.hasOwn(RENAMED_KEYS, key) ? RENAMED_KEYS[key] : undefined;
+    const removed = Object.hasOwn(REMOVED_KEYS, key) ? REMOVED_KEYS[key] : undefined;
+    if (renamed !== undefined) lines.push(`${where}: '${key}' was renamed to '${renamed}'`);
+    else if (removed !== undefined) lines.push(`${where}: '${key}' is no longer supported: ${removed}`);
+    else unknown.push(key);
+  }
+  if (unknown.length > 0)
+    lines.push(
+      `${where}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (not a retrain policy setting)`,
+    );
+  return lines;
 }
 
 /**
@@ -136,7 +175,7 @@ export function statusPolicyOf(config: RetrainConfig): StatusPolicy {
   return {
     offlineHours: config.offline_hours,
     sunsetCandidateDays: config.sunset_candidate_days,
-    sunsetConfirmedDays: config.sunset_days_threshold,
+    sunsetConfirmedDays: config.sunset_confirmed_days,
   };
 }
 

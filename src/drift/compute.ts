@@ -26,7 +26,7 @@ import type { ModelVocabulary } from './vocabulary.js';
  *   threshold is compared with that rounded value, so the report and the decision agree.
  */
 
-/** The seed's calculate_fleet_drift: sets in, percentage (2 decimals) out. */
+/** Fleet drift = (new + sunset) / known × 100: sets in, percentage (2 decimals) out. */
 export function fleetDrift(
   current: Iterable<string>,
   model: Iterable<string>,
@@ -82,15 +82,15 @@ export function unknownRate(counts: UnknownCounts, t: DriftThresholds): UnknownR
 
 export function thresholdsOf(config: RetrainConfig): DriftThresholds {
   return {
-    low_drift_pct: config.low_drift_threshold,
-    medium_drift_pct: config.warning_drift_threshold,
-    high_drift_above_pct: config.critical_drift_threshold,
-    unknown_warning_pct: config.unknown_rate_warning_pct,
-    unknown_critical_above_pct: config.unknown_rate_critical_pct,
+    low_drift_pct: config.low_drift_pct,
+    medium_drift_pct: config.medium_drift_pct,
+    high_drift_above_pct: config.high_drift_above_pct,
+    unknown_warning_pct: config.unknown_warning_pct,
+    unknown_critical_above_pct: config.unknown_critical_above_pct,
     max_model_age_days: config.max_model_age_days,
     offline_hours: config.offline_hours,
     sunset_candidate_days: config.sunset_candidate_days,
-    sunset_confirmed_days: config.sunset_days_threshold,
+    sunset_confirmed_days: config.sunset_confirmed_days,
     minimum_history_days: config.minimum_history_days,
     minimum_samples: config.minimum_samples,
   };

@@ -14,7 +14,7 @@ import { isTrainable, type FleetServer } from './assess.js';
  *
  * Membership rule: a server is in the manifest when its metrics name is valid, it is eligible for
  * training (≥ minimum_history_days of history and ≥ minimum_samples samples) and it is not
- * sunset-confirmed (silent ≥ sunset_days_threshold days) at `now`. A server already listed keeps
+ * sunset-confirmed (silent ≥ sunset_confirmed_days days) at `now`. A server already listed keeps
  * its first_seen, because the metrics window rolls forward and would otherwise move it.
  */
 

@@ -44,6 +44,6 @@ export function statusPolicyProblem(policy: StatusPolicy): string | undefined {
   if (!(policy.sunsetCandidateDays > offlineDays))
     return `sunset_candidate_days (${policy.sunsetCandidateDays}) must exceed offline_hours (${policy.offlineHours}) in days`;
   if (!(policy.sunsetConfirmedDays > policy.sunsetCandidateDays))
-    return `sunset_days_threshold (${policy.sunsetConfirmedDays}) must exceed sunset_candidate_days (${policy.sunsetCandidateDays})`;
+    return `sunset_confirmed_days (${policy.sunsetConfirmedDays}) must exceed sunset_candidate_days (${policy.sunsetCandidateDays})`;
   return undefined;
 }

@@ -30,7 +30,7 @@ export async function previousMapping(
 }
 
 /**
- * The deployed model to compare a candidate with: `--baseline-model DIR` when given, else the
+ * The deployed model to compare a candidate with: `--baseline-model-dir DIR` when given, else the
  * registry's current.json (its pinned digest verified). A model that cannot be loaded is reported,
  * not fatal: a broken deployment must not block its replacement.
  */

@@ -142,7 +142,7 @@ export async function rollback(registry: string, options: RollbackOptions = {}):
     throw new InputError(`${path}: no pointer; nothing has been deployed, so nothing to roll back`);
   const target = options.to ?? before.previous_model_id;
   if (target === null)
-    throw new InputError(`${path}: ${before.model_id} has no previous model; name one with --to`);
+    throw new InputError(`${path}: ${before.model_id} has no previous model; name one with --model-id`);
   if (target === before.model_id)
     throw new InputError(`${path}: ${target} is already deployed; nothing to roll back`);
   const verified = await verifyModelDir(registry, target);

@@ -201,8 +201,13 @@ describe('fleetcast generate / fleet / drift / manifest update / check-data', ()
       [['generate', '--servers', 'x', '--days', '1', '--out', join(dir, 'x.parquet')], /--servers/],
       [['drift', '--metrics', metrics], /exactly one of --model-servers/],
       [['fleet', '--metrics', metrics, '--config', join(dir, 'bad.json')], /bad\.json/],
+      [
+        ['drift', '--metrics', metrics, '--config', join(dir, 'old.json')],
+        /old\.json: 'sunset_days_threshold' was renamed to 'sunset_confirmed_days'/,
+      ],
     ];
-    await writeFile(join(dir, 'bad.json'), '{"warning_drift_threshold": "high"}');
+    await writeFile(join(dir, 'bad.json'), '{"medium_drift_pct": "high"}');
+    await writeFile(join(dir, 'old.json'), '{"sunset_days_threshold": 30}');
     for (const [args, message] of cases) {
       const r = await fleetcast(args, dir);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -8,7 +8,10 @@ import {
   loadRetrainConfig,
   notificationWebhook,
   parseRetrainConfig,
+  REMOVED_KEYS,
+  RENAMED_KEYS,
 } from '../../src/config/retrain-config.js';
+import { thresholdsOf } from '../../src/drift/compute.js';
 import { InputError } from '../../src/core/errors.js';
 
 describe('retrain policy config', () => {
@@ -20,22 +23,29 @@ describe('retrain policy config', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("defaults match the seed's retrain_config.json", () => {
+  it('has the documented defaults (docs/drift.md)', () => {
     const c = DEFAULT_RETRAIN_CONFIG;
-    assert.equal(c.warning_drift_threshold, 20);
-    assert.equal(c.critical_drift_threshold, 35);
-    assert.equal(c.sunset_days_threshold, 30);
-    assert.equal(c.minimum_history_days, 7);
-    assert.equal(c.retraining_epochs, 20);
-    assert.equal(c.validation_required, true);
-    assert.equal(c.hot_swap_enabled, true);
-    assert.equal(c.low_drift_threshold, 10);
+    assert.equal(c.low_drift_pct, 10);
+    assert.equal(c.medium_drift_pct, 20);
+    assert.equal(c.high_drift_above_pct, 35);
     assert.equal(c.offline_hours, 24);
     assert.equal(c.sunset_candidate_days, 7);
+    assert.equal(c.sunset_confirmed_days, 30);
+    assert.equal(c.minimum_history_days, 7);
     assert.equal(c.minimum_samples, 1000);
-    assert.equal(c.unknown_rate_warning_pct, 5);
-    assert.equal(c.unknown_rate_critical_pct, 15);
+    assert.equal(c.unknown_warning_pct, 5);
+    assert.equal(c.unknown_critical_above_pct, 15);
     assert.equal(c.max_model_age_days, 30);
+  });
+
+  it('names each threshold as the drift report and the drift pull request show it', () => {
+    const config = parseRetrainConfig(
+      { low_drift_pct: 1, medium_drift_pct: 2, high_drift_above_pct: 3, sunset_confirmed_days: 40 },
+      'f.json',
+    );
+    const thresholds = thresholdsOf(config);
+    for (const [name, value] of Object.entries(thresholds))
+      assert.equal(config[name as keyof typeof config], value, `config key ${name}`);
   });
 
   it('the shipped config/retrain_config.json is valid and equals the defaults', async () => {
@@ -48,7 +58,7 @@ describe('retrain policy config', () => {
   });
 
   const bad: Array<[string, unknown, RegExp]> = [
-    ['a wrong type', { warning_drift_threshold: '20' }, /f\.json: warning_drift_threshold: .*number/],
+    ['a wrong type', { medium_drift_pct: '20' }, /f\.json: medium_drift_pct: .*number/],
     ['a negative value', { minimum_samples: -1 }, /f\.json: minimum_samples: /],
     ['an unknown key', { warn_drift_threshold: 20 }, /f\.json: unknown key 'warn_drift_threshold'/],
     [
@@ -63,25 +73,31 @@ describe('retrain policy config', () => {
     ],
     [
       'thresholds out of order',
-      { warning_drift_threshold: 40 },
-      /warning_drift_threshold: must be ≤ critical_drift_threshold \(35\)/,
+      { medium_drift_pct: 40 },
+      /medium_drift_pct: must be ≤ high_drift_above_pct \(35\)/,
     ],
-    [
-      'low above medium',
-      { low_drift_threshold: 25 },
-      /low_drift_threshold: must be ≤ warning_drift_threshold/,
-    ],
+    ['low above medium', { low_drift_pct: 25 }, /low_drift_pct: must be ≤ medium_drift_pct/],
     [
       'unknown-rate thresholds out of order',
-      { unknown_rate_warning_pct: 20 },
-      /unknown_rate_warning_pct: must be ≤/,
+      { unknown_warning_pct: 20 },
+      /unknown_warning_pct: must be ≤ unknown_critical_above_pct/,
     ],
     [
       'sunset before candidate',
-      { sunset_days_threshold: 5 },
-      /sunset_days_threshold \(5\) must exceed sunset_candidate_days/,
+      { sunset_confirmed_days: 5 },
+      /sunset_confirmed_days \(5\) must exceed sunset_candidate_days/,
     ],
     ['not an object', [1], /f\.json: \(root\)/],
+    ...Object.entries(RENAMED_KEYS).map(([old, now]): [string, unknown, RegExp] => [
+      `the renamed key ${old}`,
+      { [old]: 1 },
+      new RegExp(`f\\.json: '${old}' was renamed to '${now}'`),
+    ]),
+    ...Object.keys(REMOVED_KEYS).map((key): [string, unknown, RegExp] => [
+      `the removed key ${key}`,
+      { [key]: true },
+      new RegExp(`f\\.json: '${key}' is no longer supported: `),
+    ]),
   ];
   for (const [label, value, message] of bad)
     it(`rejects ${label}, naming the field`, () => {
@@ -90,6 +106,24 @@ describe('retrain policy config', () => {
         (error: unknown) => error instanceof InputError && message.test(error.message),
       );
     });
+
+  it('says which keys were renamed, which were removed and which are unknown, each on its line', () => {
+    assert.throws(
+      () =>
+        parseRetrainConfig(
+          { warning_drift_threshold: 20, hot_swap_enabled: true, warn_pct: 1, typo: 2 },
+          'f.json',
+        ),
+      (error: unknown) =>
+        error instanceof InputError &&
+        error.message ===
+          [
+            "f.json: 'warning_drift_threshold' was renamed to 'medium_drift_pct'",
+            "f.json: 'hot_swap_enabled' is no longer supported: the service always hot-swaps when current.json changes",
+            "f.json: unknown keys 'warn_pct', 'typo' (not a retrain policy setting)",
+          ].join('\n'),
+    );
+  });
 
   it('reports every bad field at once', () => {
     assert.throws(
@@ -103,10 +137,10 @@ describe('retrain policy config', () => {
 
   it('loads a file, falls back to config/retrain_config.json in cwd, then to defaults', async () => {
     const path = join(dir, 'custom.json');
-    await writeFile(path, JSON.stringify({ critical_drift_threshold: 50 }));
+    await writeFile(path, JSON.stringify({ high_drift_above_pct: 50 }));
     const loaded = await loadRetrainConfig(path);
-    assert.equal(loaded.config.critical_drift_threshold, 50);
-    assert.equal(loaded.config.warning_drift_threshold, 20);
+    assert.equal(loaded.config.high_drift_above_pct, 50);
+    assert.equal(loaded.config.medium_drift_pct, 20);
     assert.equal(loaded.source, path);
     assert.equal((await loadRetrainConfig(undefined, dir)).source, 'defaults');
     await assert.rejects(

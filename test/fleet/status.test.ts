@@ -41,7 +41,7 @@ describe('sunset policy (offline 24 h, candidate 7 d, confirmed 30 d)', () => {
   it('rejects thresholds that make a status unreachable', () => {
     assert.match(
       statusPolicyProblem({ offlineHours: 24, sunsetCandidateDays: 40, sunsetConfirmedDays: 30 })!,
-      /sunset_days_threshold/,
+      /sunset_confirmed_days/,
     );
     assert.match(
       statusPolicyProblem({ offlineHours: 24 * 8, sunsetCandidateDays: 7, sunsetConfirmedDays: 30 })!,

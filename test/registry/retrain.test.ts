@@ -14,8 +14,9 @@ import {
 } from '../validate/fixtures/fleet.js';
 
 /**
- * The seed's test_encoder_persistence, end to end with the smoke profile: train, reload the
- * encoders, retrain with one server added and one removed, and check indices stay put.
+ * Encoder persistence (a server keeps its index across retrains), end to end with the smoke
+ * profile: train, reload the encoders, retrain with one server added and one removed, and check
+ * indices stay put.
  */
 describe('train → registry → retrain (smoke profile)', () => {
   let dir: string;
@@ -94,7 +95,7 @@ describe('train → registry → retrain (smoke profile)', () => {
     const path = join(dir, 'manifest-1.json');
     const result = await runCli([
       'validate',
-      '--model',
+      '--model-dir',
       first.dir,
       '--manifest',
       path,
@@ -135,7 +136,7 @@ describe('train → registry → retrain (smoke profile)', () => {
   it('a model missing a manifest server fails validation naming it', async () => {
     const result = await runCli([
       'validate',
-      '--model',
+      '--model-dir',
       first.dir,
       '--manifest',
       join(dir, 'manifest-2.json'),
@@ -156,7 +157,7 @@ describe('train → registry → retrain (smoke profile)', () => {
     await appendFile(join(first.dir, 'model.onnx'), Buffer.from([0]));
     const result = await runCli([
       'validate',
-      '--model',
+      '--model-dir',
       first.dir,
       '--manifest',
       join(dir, 'manifest-1.json'),

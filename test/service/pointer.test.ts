@@ -130,7 +130,7 @@ describe('deploy / rollback', () => {
   });
 
   it('CLI deploy and rollback (--json), exit 2 on a bad model', async () => {
-    const dep = runCli(['deploy', '--registry', registry, '--model', C, '--reason', 'cli test', '--json']);
+    const dep = runCli(['deploy', '--registry', registry, '--model-id', C, '--reason', 'cli test', '--json']);
     assert.equal(dep.status, 0, dep.stderr);
     const out = JSON.parse(dep.stdout) as {
       changed: boolean;
@@ -141,10 +141,10 @@ describe('deploy / rollback', () => {
     const rb = runCli(['rollback', '--registry', registry, '--json']);
     assert.equal(rb.status, 0, rb.stderr);
     assert.equal((JSON.parse(rb.stdout) as { pointer: { model_id: string } }).pointer.model_id, B);
-    const human = runCli(['rollback', '--registry', registry, '--to', A]);
+    const human = runCli(['rollback', '--registry', registry, '--model-id', A]);
     assert.equal(human.status, 0, human.stderr);
     assert.match(human.stdout, new RegExp(`rolled back from ${B} to ${A}`));
-    const bad = runCli(['deploy', '--registry', registry, '--model', 'not-a-model']);
+    const bad = runCli(['deploy', '--registry', registry, '--model-id', 'not-a-model']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /not a model id/);
   });

@@ -85,7 +85,7 @@ describe('fleetcast train stops before writing a bad model', () => {
       '9',
       '--gates',
       gates,
-      '--work',
+      '--work-dir',
       work,
     ]);
     assert.equal(result.status, 3, result.stderr);

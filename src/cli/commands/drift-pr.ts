@@ -11,6 +11,7 @@ import { describeZodError } from '../../core/read-json.js';
 import { InputError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { createLogger } from '../../core/logger.js';
+import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface DriftPrCliOptions {
   metrics: string;
@@ -19,7 +20,7 @@ interface DriftPrCliOptions {
   manifest: string;
   config?: string;
   serviceUrl?: string;
-  base: string;
+  baseBranch: string;
   forge: 'github' | 'local';
   repository?: string;
   apiUrl: string;
@@ -39,8 +40,7 @@ interface DriftPrCliOptions {
  * optional Slack webhook from the variable the retrain config names (FLEETCAST_NOTIFICATION_WEBHOOK), never from flags (they would show in `ps`).
  */
 export function register(program: Command): void {
-  program
-    .command('drift-pr')
+  rejectRenamedOptions(program.command('drift-pr'), { '--base': '--base-branch' })
     .description(
       'Run the drift check and open, update or close the drift pull request (outside GitHub Actions)',
     )
@@ -53,7 +53,7 @@ export function register(program: Command): void {
       'retrain policy (default: config/retrain_config.json if present, else built-in)',
     )
     .option('--service-url <url>', 'inference service to read unknown-prediction counts from')
-    .option('--base <branch>', 'branch the pull request targets', 'main')
+    .option('--base-branch <branch>', 'branch the pull request targets', 'main')
     .option('--forge <kind>', 'github | local', 'github')
     .option('--repository <owner/name>', 'GitHub repository (forge github)')
     .option('--api-url <url>', 'GitHub API URL (GitHub Enterprise Server)', 'https://api.github.com')
@@ -100,7 +100,7 @@ export function register(program: Command): void {
         forge,
         parseDriftReport(JSON.parse(JSON.stringify(report)), 'drift report'),
         {
-          base: o.base,
+          base: o.baseBranch,
           manifestPath,
           bot: { name: o.botName, email: o.botEmail },
           dryRun: o.dryRun === true,

@@ -5,6 +5,7 @@ import { ExitCode } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
+import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface TrainCliOptions {
   metrics: string;
@@ -14,17 +15,19 @@ interface TrainCliOptions {
   profile: string;
   seed: string;
   days?: string;
-  work?: string;
+  workDir?: string;
   gates?: string;
-  baselineModel?: string;
+  baselineModelDir?: string;
   device: string;
   json?: boolean;
   validate: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('train')
+  rejectRenamedOptions(program.command('train'), {
+    '--work': '--work-dir',
+    '--baseline-model': '--baseline-model-dir',
+  })
     .description(
       'Build the dataset, train the TFT, validate it and write it to the registry (only if it passes)',
     )
@@ -35,9 +38,9 @@ export function register(program: Command): void {
     .option('--profile <name>', 'training profile in trainer/profiles.json (smoke | default)', 'default')
     .option('--seed <n>', 'random seed', '0')
     .option('--days <n>', 'days of history to train on', '30')
-    .option('--work <dir>', 'keep dataset, trainer output and candidate model here (default: a temp dir)')
+    .option('--work-dir <dir>', 'keep dataset, trainer output and candidate model here (default: a temp dir)')
     .option('--gates <file>', 'validation gate settings, JSON (docs/validation.md)')
-    .option('--baseline-model <dir>', 'compare with this model instead of the deployed one')
+    .option('--baseline-model-dir <dir>', 'compare with this model instead of the deployed one')
     .option('--device <device>', 'auto | cpu | cuda', 'auto')
     .option('--no-validate', 'skip validation (the model is written with a "skipped" validation.json)')
     .option('--json', 'print the result as JSON')
@@ -53,10 +56,10 @@ export function register(program: Command): void {
         seed: positiveInt(o.seed, '--seed', true),
         ...(o.epochs !== undefined ? { epochs: positiveInt(o.epochs, '--epochs') } : {}),
         ...(o.days !== undefined ? { days: positiveInt(o.days, '--days') } : {}),
-        ...(o.work !== undefined ? { work: o.work } : {}),
+        ...(o.workDir !== undefined ? { work: o.workDir } : {}),
         validate: o.validate,
         gates,
-        ...(o.baselineModel !== undefined ? { baselineModel: o.baselineModel } : {}),
+        ...(o.baselineModelDir !== undefined ? { baselineModel: o.baselineModelDir } : {}),
         device: o.device as 'auto' | 'cpu' | 'cuda',
         progress: (line) => process.stderr.write(`${line}\n`),
       });

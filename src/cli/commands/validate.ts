@@ -1,56 +1,58 @@
 import type { Command } from 'commander';
-import { ExitCode, InputError } from '../../core/errors.js';
+import { ExitCode } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
 import { validateModelDir } from '../../validate/run-validate.js';
+import { parseInstant } from '../fleet-options.js';
+import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface ValidateCliOptions {
-  model: string;
+  modelDir: string;
   manifest: string;
   metrics?: string;
   gates?: string;
-  baselineModel?: string;
+  baselineModelDir?: string;
   registry?: string;
-  end?: string;
+  now?: Date;
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('validate')
+  rejectRenamedOptions(program.command('validate'), {
+    '--model': '--model-dir',
+    '--baseline-model': '--baseline-model-dir',
+    '--end': '--now',
+  })
     .description('Check a model: 100% manifest coverage, convergence, accuracy gates (exit 3 on failure)')
-    .requiredOption('--model <dir>', 'model directory (models-registry/models/<id>)')
+    .requiredOption('--model-dir <dir>', 'model directory (models-registry/models/<id>)')
     .requiredOption('--manifest <path>', 'fleet manifest: the servers the model must cover')
     .option('--metrics <src>', 'metrics to forecast from (coverage) and score on (accuracy)')
     .option('--gates <file>', 'validation gate settings, JSON (docs/validation.md)')
-    .option('--baseline-model <dir>', 'compare with this model (default: the registry’s deployed model)')
+    .option('--baseline-model-dir <dir>', 'compare with this model (default: the registry’s deployed model)')
     .option(
       '--registry <dir>',
-      'registry whose deployed model is the baseline (default: the one holding --model)',
+      'registry whose deployed model is the baseline (default: the one holding --model-dir)',
     )
-    .option('--end <iso>', 'only use metrics before this instant')
+    .option(
+      '--now <iso>',
+      'evaluate as of this time: only metrics before it are used (default: up to the newest sample)',
+      parseInstant,
+    )
     .option('--json', 'print the report as JSON')
     .action(async (o: ValidateCliOptions) => {
-      const end = o.end === undefined ? undefined : parseEnd(o.end);
       const report = await validateModelDir({
-        modelDir: o.model,
+        modelDir: o.modelDir,
         manifest: o.manifest,
         gates: await readGateConfig(o.gates),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
-        ...(o.baselineModel !== undefined ? { baselineModel: o.baselineModel } : {}),
+        ...(o.baselineModelDir !== undefined ? { baselineModel: o.baselineModelDir } : {}),
         ...(o.registry !== undefined ? { registry: o.registry } : {}),
-        ...(end ? { end } : {}),
+        ...(o.now !== undefined ? { end: o.now } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) printJson(report);
       else process.stdout.write(renderReport(report));
       if (!report.passed) process.exitCode = ExitCode.gateFailed;
     });
-}
-
-function parseEnd(text: string): Date {
-  const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw new InputError(`--end: not a date: ${JSON.stringify(text)}`);
-  return date;
 }
