@@ -6,14 +6,14 @@ import { loadModel } from '../model/loaded-model.js';
 import { pointerPath } from '../registry/layout.js';
 import { getErrorMessage, InputError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { buildApp } from './app.js';
-import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
-import type { ManifestServer } from './fleet.js';
-import { GitFollower, GitRegistryClone, redactRemote } from './git-follow.js';
-import { metricsWindowFetcher } from './metrics-windows.js';
-import { PointerWatcher } from './pointer-watch.js';
-import { listen, type RunningServer } from './server.js';
-import { ForecastService } from './service.js';
+import { buildApp } from './http/app.js';
+import { MIN_ADMIN_TOKEN_LENGTH } from './http/auth.js';
+import type { ManifestServer } from './serving/fleet.js';
+import { GitFollower, GitRegistryClone, redactRemote } from './follow/git-follow.js';
+import { metricsWindowFetcher } from './serving/metrics-windows.js';
+import { PointerWatcher } from './follow/pointer-watch.js';
+import { listen, type RunningServer } from './http/server.js';
+import { ForecastService } from './serving/forecast-service.js';
 
 export interface ServeSettings {
   /** Registry directory; with `git`, a path inside the clone. */

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deploy } from '../../src/registry/pointer.js';
-import { buildApp, type FleetcastApp } from '../../src/service/app.js';
-import { bearerMatches } from '../../src/service/auth.js';
-import type { ForecastService } from '../../src/service/service.js';
+import { buildApp, type FleetcastApp } from '../../src/service/http/app.js';
+import { bearerMatches } from '../../src/service/http/auth.js';
+import type { ForecastService } from '../../src/service/serving/forecast-service.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
 

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadModel } from '../../src/model/loaded-model.js';
 import { deploy, readPointer, writePointer } from '../../src/registry/pointer.js';
 import { modelDir } from '../../src/registry/layout.js';
-import type { ForecastService } from '../../src/service/service.js';
-import { ModelWorkerPool } from '../../src/service/worker-model.js';
+import type { ForecastService } from '../../src/service/serving/forecast-service.js';
+import { ModelWorkerPool } from '../../src/service/worker/pool.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { corruptOnnx, fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
 

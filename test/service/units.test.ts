@@ -3,17 +3,17 @@ import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../../src/core/duration.js';
-import { mergeFleet } from '../../src/service/fleet.js';
-import { formatForecast, quantileKey, round4Significant } from '../../src/service/forecast-format.js';
-import { ModelSlot } from '../../src/service/model-slot.js';
-import { PointerWatcher } from '../../src/service/pointer-watch.js';
-import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/status.js';
-import type { ServingModel } from '../../src/service/types.js';
-import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/unknown-tracker.js';
-import { missingFromVocabulary, warmUpInputs, warmUpProblems } from '../../src/service/warm-up.js';
-import { WindowCache } from '../../src/service/window-cache.js';
+import { mergeFleet } from '../../src/service/serving/fleet.js';
+import { formatForecast, quantileKey, round4Significant } from '../../src/service/serving/forecast-format.js';
+import { ModelSlot } from '../../src/service/serving/model-slot.js';
+import { PointerWatcher } from '../../src/service/follow/pointer-watch.js';
+import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/serving/monitor.js';
+import type { ServingModel } from '../../src/service/serving-model.js';
+import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/serving/unknown-tracker.js';
+import { missingFromVocabulary, warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
+import { WindowCache } from '../../src/service/serving/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
-import { redactRemote, assertBranchName } from '../../src/service/git-follow.js';
+import { redactRemote, assertBranchName } from '../../src/service/follow/git-follow.js';
 import { removeDir, syntheticWindows, tempDir } from './fixtures.js';
 
 const encoders: Encoders = {

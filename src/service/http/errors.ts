@@ -1,4 +1,4 @@
-import { FleetcastError } from '../core/errors.js';
+import { FleetcastError } from '../../core/errors.js';
 
 /** An error with an HTTP status; the app's error handler sends `{error, message}` with it. */
 export class HttpError extends FleetcastError {

@@ -1,9 +1,9 @@
-import { driftPriority as driftEnginePriority, fleetDrift as seedFleetDrift } from '../drift/compute.js';
-import type { Priority } from '../drift/types.js';
-import { modelIdTime } from '../registry/model-id.js';
+import { driftPriority as driftEnginePriority, fleetDrift as seedFleetDrift } from '../../drift/compute.js';
+import type { Priority } from '../../drift/types.js';
+import { modelIdTime } from '../../registry/model-id.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
-import type { FleetServer, ServingModel } from './types.js';
-import type { RecentWindow } from '../features/windows.js';
+import type { FleetServer, ServingModel } from '../serving-model.js';
+import type { RecentWindow } from '../../features/windows.js';
 
 /** Fleet drift priority (seed bands: 10–20 % low, 20–35 % medium, > 35 % high), from the drift engine. */
 export function driftPriority(driftPct: number): Priority {

@@ -1,5 +1,5 @@
-import type { Encoders } from '../registry/schemas.js';
-import type { ForecastResult } from './types.js';
+import type { Encoders } from '../../registry/schemas.js';
+import type { ForecastResult } from '../serving-model.js';
 
 /** One server's forecast in the HTTP API: `forecast[target][pNN]` = one value per horizon step. */
 export interface ServerForecast {

@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import { z } from 'zod';
-import { serverNameProblem, preview } from '../core/server-name.js';
-import { getErrorMessage } from '../core/errors.js';
+import { serverNameProblem, preview } from '../../core/server-name.js';
+import { getErrorMessage } from '../../core/errors.js';
 import { bearerMatches } from './auth.js';
 import { loadDashboardAssets } from './dashboard-assets.js';
 import { HttpError } from './errors.js';
-import type { ForecastService } from './service.js';
+import { ModelUnavailableError } from '../serving/errors.js';
+import type { ForecastService } from '../serving/forecast-service.js';
 
 export interface AppOptions {
   service: ForecastService;
@@ -55,6 +56,7 @@ export function buildApp(options: AppOptions) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpError)
       return reply.code(error.statusCode).send(errorBody(error.statusCode, error.message));
+    if (error instanceof ModelUnavailableError) return reply.code(503).send(errorBody(503, error.message));
     const status =
       error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
         ? error.statusCode

@@ -1,5 +1,5 @@
-import type { RecentWindow } from '../features/windows.js';
-import type { FleetServer } from './types.js';
+import type { RecentWindow } from '../../features/windows.js';
+import type { FleetServer } from '../serving-model.js';
 
 /** A manifest entry as the service needs it (the manifest format belongs to src/fleet). */
 export interface ManifestServer {

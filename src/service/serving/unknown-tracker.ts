@@ -1,5 +1,5 @@
-import { unknownRateLevel as driftEngineLevel } from '../drift/compute.js';
-import type { UnknownRateLevel } from '../drift/types.js';
+import { unknownRateLevel as driftEngineLevel } from '../../drift/compute.js';
+import type { UnknownRateLevel } from '../../drift/types.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
 
 export type { UnknownRateLevel };

@@ -1,6 +1,6 @@
-import type { MetricsSource } from '../metrics/source.js';
-import { withDuckDb } from '../metrics/duckdb.js';
-import { loadRecentWindows, type WindowShape } from '../features/windows.js';
+import type { MetricsSource } from '../../metrics/source.js';
+import { withDuckDb } from '../../metrics/duckdb.js';
+import { loadRecentWindows, type WindowShape } from '../../features/windows.js';
 import type { WindowFetcher } from './window-cache.js';
 
 export interface MetricsWindowOptions {

@@ -1,4 +1,4 @@
-import { readManifest } from '../fleet/manifest.js';
+import { readManifest } from '../../fleet/manifest.js';
 import type { ManifestServer } from './fleet.js';
 
 /** The manifest's servers as the service needs them (name and profile); src/fleet owns the format. */

@@ -1,5 +1,5 @@
-import type { RecentWindow } from '../features/windows.js';
-import type { ForecastInput, ForecastResult, FleetServer, ServingModel } from './types.js';
+import type { RecentWindow } from '../../features/windows.js';
+import type { ForecastInput, ForecastResult, FleetServer, ServingModel } from '../serving-model.js';
 
 /**
  * Pure checks a new model must pass before it may serve: its vocabulary covers the fleet

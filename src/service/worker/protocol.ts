@@ -1,5 +1,5 @@
-import type { Encoders } from '../registry/schemas.js';
-import type { ModelLoadFailure } from '../model/model-load-error.js';
+import type { Encoders } from '../../registry/schemas.js';
+import type { ModelLoadFailure } from '../../model/model-load-error.js';
 
 /**
  * Messages between the service and a model worker thread (src/service/model-worker.ts). A worker

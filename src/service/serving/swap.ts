@@ -1,9 +1,9 @@
-import type { RecentWindow } from '../features/windows.js';
-import type { Pointer } from '../registry/schemas.js';
-import { getErrorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { RecentWindow } from '../../features/windows.js';
+import type { Pointer } from '../../registry/schemas.js';
+import { getErrorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { ModelSlot } from './model-slot.js';
-import type { FleetServer, ModelLoader, ServingModel } from './types.js';
+import type { FleetServer, ModelLoader, ServingModel } from '../serving-model.js';
 import { missingFromVocabulary, warmUpInputs, warmUpProblems } from './warm-up.js';
 
 /** The model the pointer names. */

@@ -1,18 +1,24 @@
-import { modelDir } from '../registry/layout.js';
-import { readPointer } from '../registry/pointer.js';
-import { getErrorMessage } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/logger.js';
-import { HttpError } from './errors.js';
+import { modelDir } from '../../registry/layout.js';
+import { readPointer } from '../../registry/pointer.js';
+import { getErrorMessage } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { ModelUnavailableError } from './errors.js';
 import { mergeFleet, type ManifestServer } from './fleet.js';
 import { formatForecast, type ServerForecast } from './forecast-format.js';
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
-import { fleetCoverage, fleetDrift, modelAge, type CoverageSummary } from './status.js';
+import { fleetCoverage, fleetDrift, modelAge, type CoverageSummary } from './monitor.js';
 import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
-import type { FleetServer, ForecastInput, ForecastResult, ModelLoader, ServingModel } from './types.js';
+import type {
+  FleetServer,
+  ForecastInput,
+  ForecastResult,
+  ModelLoader,
+  ServingModel,
+} from '../serving-model.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
 import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
-import { ModelWorkerPool, WorkerModel } from './worker-model.js';
+import { ModelWorkerPool, WorkerModel } from '../worker/pool.js';
 
 export interface ForecastServiceOptions {
   /** Model registry directory (current.json + models/). */
@@ -285,7 +291,7 @@ export class ForecastService {
 
   private async *fleetJsonPieces(chunkSize: number): AsyncGenerator<string> {
     const lease = this.slot.acquire();
-    if (lease === null) throw new HttpError(503, this.swap.failure?.reason ?? 'no model loaded yet');
+    if (lease === null) throw new ModelUnavailableError(this.swap.failure?.reason ?? 'no model loaded yet');
     const pending: Array<Promise<ForecastResult[]>> = [];
     try {
       const model = lease.model;
@@ -423,7 +429,7 @@ export class ForecastService {
 
   private async withModel<T>(fn: (model: ServingModel, snapshot: WindowSnapshot) => Promise<T>): Promise<T> {
     const lease = this.slot.acquire();
-    if (lease === null) throw new HttpError(503, this.swap.failure?.reason ?? 'no model loaded yet');
+    if (lease === null) throw new ModelUnavailableError(this.swap.failure?.reason ?? 'no model loaded yet');
     try {
       const snapshot =
         this.windows.get(lease.model.encoders) ?? (await this.windows.ensure(lease.model.encoders));
