@@ -26,7 +26,8 @@ import {
 import { forwardFill, queryResampled, toDenseSeries } from '../features/resample.js';
 import { computeSplit } from './split.js';
 
-export interface ManifestServer {
+/** A server to build the dataset for: a manifest entry, whose profile may be left to the metrics. */
+export interface DatasetServer {
   name: string;
   /** Used when the metrics carry no profile for the server. */
   profile?: string | null;
@@ -35,7 +36,7 @@ export interface ManifestServer {
 export interface BuildDatasetOptions {
   source: MetricsSource;
   /** The servers to train on (the manifest); every one must have usable data. */
-  servers: readonly ManifestServer[];
+  servers: readonly DatasetServer[];
   /** Embedding index of every server (assignServerIndices). */
   mapping: ServerMapping;
   resolutionSeconds: number;

@@ -8,7 +8,7 @@ import { getErrorMessage, InputError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { buildApp } from './http/app.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './http/auth.js';
-import type { ManifestServer } from './serving/fleet.js';
+import type { ManifestEntry } from './serving/fleet.js';
 import { GitFollower, GitRegistryClone, redactRemote } from './follow/git-follow.js';
 import { metricsWindowFetcher } from './serving/metrics-windows.js';
 import { PointerWatcher } from './follow/pointer-watch.js';
@@ -21,7 +21,7 @@ export interface ServeSettings {
   metrics: string;
   manifest?: string;
   /** Reads the manifest file (the format belongs to src/fleet). */
-  readManifest?: (path: string) => Promise<ManifestServer[]>;
+  readManifest?: (path: string) => Promise<ManifestEntry[]>;
   host: string;
   port: number;
   git?: { remote: string; branch: string; intervalMs: number; cloneDir?: string };

@@ -10,7 +10,7 @@ import { PointerWatcher } from '../../src/service/follow/pointer-watch.js';
 import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/serving/monitor.js';
 import type { ServingModel } from '../../src/service/serving-model.js';
 import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/serving/unknown-tracker.js';
-import { missingFromVocabulary, warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
+import { warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
 import { WindowCache } from '../../src/service/serving/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
 import { redactRemote, assertBranchName } from '../../src/service/follow/git-follow.js';
@@ -96,7 +96,7 @@ describe('pure service helpers', () => {
     const age = modelAge('tft-20261001T000000Z-abcdef', new Date('2026-10-31T00:00:00Z'));
     assert.equal(age.age_days, 30);
   });
-  it('mergeFleet keeps manifest servers and adds live ones, sorted', () => {
+  it('mergeFleet keeps manifest servers (and their profiles) and adds live ones, sorted', () => {
     const windows = syntheticWindows(
       [
         { name: 'b-1', profile: 'db' },
@@ -110,7 +110,7 @@ describe('pure service helpers', () => {
     );
     const fleet = mergeFleet(
       [
-        { name: 'c-1', profile: null },
+        { name: 'c-1', profile: 'db' },
         { name: 'a-1', profile: 'api' },
       ],
       windows,
@@ -118,17 +118,16 @@ describe('pure service helpers', () => {
     assert.deepEqual(fleet, [
       { name: 'a-1', profile: 'api', inManifest: true },
       { name: 'b-1', profile: 'db', inManifest: false },
-      { name: 'c-1', profile: 'web', inManifest: true },
+      { name: 'c-1', profile: 'db', inManifest: true },
     ]);
   });
-  it('warm-up checks vocabulary, completeness and finiteness', () => {
+  it('warm-up checks completeness and finiteness', () => {
     const model = fakeModel('tft-20261001T000000Z-abcdef');
     const expected = [
       { name: 's1', profile: 'web', inManifest: true },
       { name: 's9', profile: 'web', inManifest: true },
       { name: 'x', profile: null, inManifest: false },
     ];
-    assert.deepEqual(missingFromVocabulary(model, expected), ['s9']);
     const inputs = warmUpInputs(model, expected, new Map(), 1_800_000_000);
     assert.equal(inputs.length, 3);
     assert.equal(inputs[0]!.past.length, 8);

@@ -1,10 +1,16 @@
 import type { RecentWindow } from '../../features/windows.js';
-import type { FleetServer } from '../serving-model.js';
+import type { ManifestServer } from '../../fleet/manifest.js';
 
-/** A manifest entry as the service needs it (the manifest format belongs to src/fleet). */
-export interface ManifestServer {
+/** What the service reads from a manifest entry (src/fleet owns the format). */
+export type ManifestEntry = Pick<ManifestServer, 'name' | 'profile'>;
+
+/** A server the service is expected to forecast: listed in the manifest, or reporting metrics. */
+export interface FleetMember {
   name: string;
+  /** Role from the manifest or the metrics; null when neither names one. */
   profile: string | null;
+  /** Listed in the fleet manifest (otherwise seen only in the metrics). */
+  inManifest: boolean;
 }
 
 /**
@@ -13,17 +19,15 @@ export interface ManifestServer {
  * Without a manifest the fleet is whatever reports metrics. Sorted by name.
  */
 export function mergeFleet(
-  manifest: readonly ManifestServer[] | null,
+  manifest: readonly ManifestEntry[] | null,
   windows: ReadonlyMap<string, RecentWindow>,
-): FleetServer[] {
-  const fleet = new Map<string, FleetServer>();
+): FleetMember[] {
+  const fleet = new Map<string, FleetMember>();
   for (const server of manifest ?? []) {
     fleet.set(server.name, { name: server.name, profile: server.profile, inManifest: true });
   }
   for (const [name, window] of windows) {
-    const listed = fleet.get(name);
-    if (listed === undefined) fleet.set(name, { name, profile: window.profile || null, inManifest: false });
-    else if (listed.profile === null && window.profile) listed.profile = window.profile;
+    if (!fleet.has(name)) fleet.set(name, { name, profile: window.profile || null, inManifest: false });
   }
   return [...fleet.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -1,21 +1,16 @@
+import { listServers, vocabularyCoverage } from '../../fleet/coverage.js';
 import { modelDir } from '../../registry/layout.js';
 import { readPointer } from '../../registry/pointer.js';
 import { getErrorMessage } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { ModelUnavailableError } from './errors.js';
-import { mergeFleet, type ManifestServer } from './fleet.js';
+import { mergeFleet, type FleetMember, type ManifestEntry } from './fleet.js';
 import { formatForecast, type ServerForecast } from './forecast-format.js';
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { fleetCoverage, fleetDrift, modelAge, type CoverageSummary } from './monitor.js';
 import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
-import type {
-  FleetServer,
-  ForecastInput,
-  ForecastResult,
-  ModelLoader,
-  ServingModel,
-} from '../serving-model.js';
+import type { ForecastInput, ForecastResult, ModelLoader, ServingModel } from '../serving-model.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
 import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
 import { ModelWorkerPool, WorkerModel } from '../worker/pool.js';
@@ -26,7 +21,7 @@ export interface ForecastServiceOptions {
   /** Latest input windows from the metrics source. */
   windowFetcher: WindowFetcher;
   /** Reads the fleet manifest; omitted = no manifest (the fleet is whatever reports metrics). */
-  loadManifest?: () => Promise<ManifestServer[]>;
+  loadManifest?: () => Promise<ManifestEntry[]>;
   /** Default: each model in its own worker thread (worker-model.ts). */
   loadModel?: ModelLoader;
   /** How often windows (and the manifest) are reloaded; default 60 s. 0 disables the timer. */
@@ -96,7 +91,7 @@ function planInputs(
 /** The fleet's `servers` array: a forecast per server, or the reason it has none. */
 function fleetEntries(
   model: ServingModel,
-  fleet: readonly FleetServer[],
+  fleet: readonly FleetMember[],
   forecasts: readonly ServerForecast[],
   missingList: readonly MissingForecast[],
 ): FleetForecast['servers'] {
@@ -128,11 +123,11 @@ export class ForecastService {
   readonly logger: Logger;
   /** The model worker threads, unless the caller brought its own loader. */
   private workers: ModelWorkerPool | null = null;
-  private manifest: ManifestServer[] | null = null;
+  private manifest: ManifestEntry[] | null = null;
   private fleetCache: {
-    manifest: ManifestServer[] | null;
+    manifest: ManifestEntry[] | null;
     snapshot: WindowSnapshot;
-    fleet: FleetServer[];
+    fleet: FleetMember[];
   } | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private windowError: { at: string; message: string } | null = null;
@@ -298,7 +293,7 @@ export class ForecastService {
       const snapshot = this.windows.get(model.encoders) ?? (await this.windows.ensure(model.encoders));
       const fleet = this.fleetFor(snapshot);
       const profiles = new Map(fleet.map((s) => [s.name, s.profile]));
-      const chunks: FleetServer[][] = [];
+      const chunks: FleetMember[][] = [];
       for (let i = 0; i < fleet.length; i += chunkSize) chunks.push(fleet.slice(i, i + chunkSize));
       const plans = chunks.map((chunk) =>
         planInputs(
@@ -345,11 +340,12 @@ export class ForecastService {
   coverageGap(): string | null {
     const model = this.slot.current;
     if (!model || !this.hasManifest) return null;
-    const missing = (this.manifest ?? []).filter((s) => !model.vocabulary.has(s.name)).map((s) => s.name);
+    const { missing } = vocabularyCoverage(
+      (this.manifest ?? []).map((s) => s.name),
+      model.vocabulary,
+    );
     if (missing.length === 0) return null;
-    const list =
-      missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, … (${missing.length} in all)` : '');
-    return `model ${model.id} lacks ${missing.length} manifest server(s), forecast as unknown: ${list}`;
+    return `model ${model.id} lacks ${missing.length} manifest server(s), forecast as unknown: ${listServers(missing)}`;
   }
 
   health(): Record<string, unknown> {
@@ -419,7 +415,7 @@ export class ForecastService {
   }
 
   /** The fleet (manifest ∪ live servers), recomputed only when the manifest or windows change. */
-  fleetFor(snapshot: WindowSnapshot): FleetServer[] {
+  fleetFor(snapshot: WindowSnapshot): FleetMember[] {
     const cached = this.fleetCache;
     if (cached && cached.manifest === this.manifest && cached.snapshot === snapshot) return cached.fleet;
     const fleet = mergeFleet(this.manifest, snapshot.windows);

@@ -2,7 +2,9 @@ import { driftPriority as driftEnginePriority, fleetDrift as seedFleetDrift } fr
 import type { Priority } from '../../drift/types.js';
 import { modelIdTime } from '../../registry/model-id.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
-import type { FleetServer, ServingModel } from '../serving-model.js';
+import { vocabularyCoverage } from '../../fleet/coverage.js';
+import type { ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
 import type { RecentWindow } from '../../features/windows.js';
 
 /** Fleet drift priority (seed bands: 10–20 % low, 20–35 % medium, > 35 % high), from the drift engine. */
@@ -25,7 +27,7 @@ export interface DriftSummary {
 /** Seed's calculate_fleet_drift between the fleet the service sees and the model vocabulary. */
 export function fleetDrift(
   model: Pick<ServingModel, 'vocabulary'>,
-  fleet: readonly FleetServer[],
+  fleet: readonly FleetMember[],
   hasManifest: boolean,
 ): DriftSummary {
   const reference = hasManifest ? fleet.filter((s) => s.inManifest) : fleet;
@@ -63,15 +65,19 @@ export interface CoverageSummary {
 
 export function fleetCoverage(
   model: Pick<ServingModel, 'vocabulary'>,
-  fleet: readonly FleetServer[],
+  fleet: readonly FleetMember[],
   windows: ReadonlyMap<string, RecentWindow>,
   hasManifest: boolean,
 ): CoverageSummary {
   const expected = hasManifest ? fleet.filter((s) => s.inManifest) : fleet;
   const withoutData = expected.filter((s) => !windows.has(s.name)).map((s) => s.name);
-  const unknown = expected.filter((s) => !model.vocabulary.has(s.name)).map((s) => s.name);
+  const vocabulary = vocabularyCoverage(
+    expected.map((s) => s.name),
+    model.vocabulary,
+  );
+  const unknown = vocabulary.missing;
   const forecastable = expected.length - withoutData.length;
-  const covered = expected.filter((s) => windows.has(s.name) && model.vocabulary.has(s.name)).length;
+  const covered = vocabulary.covered.filter((name) => windows.has(name)).length;
   const pct = (n: number): number =>
     expected.length === 0 ? 100 : Math.round((n / expected.length) * 10_000) / 100;
   return {

@@ -3,8 +3,10 @@ import type { Pointer } from '../../registry/schemas.js';
 import { getErrorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ModelSlot } from './model-slot.js';
-import type { FleetServer, ModelLoader, ServingModel } from '../serving-model.js';
-import { missingFromVocabulary, warmUpInputs, warmUpProblems } from './warm-up.js';
+import { listServers, vocabularyCoverage } from '../../fleet/coverage.js';
+import type { ModelLoader, ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
+import { warmUpInputs, warmUpProblems } from './warm-up.js';
 
 /** The model the pointer names. */
 export interface SwapTarget {
@@ -45,7 +47,7 @@ export interface SwapDeps {
   /** Latest windows for the new model's input shape (loaded once per shape). */
   windowsFor(model: ServingModel): Promise<ReadonlyMap<string, RecentWindow>>;
   /** Servers every model must handle: the manifest's (inManifest) plus live servers in `windows`. */
-  expectedServers(windows: ReadonlyMap<string, RecentWindow>): Promise<FleetServer[]>;
+  expectedServers(windows: ReadonlyMap<string, RecentWindow>): Promise<FleetMember[]>;
   /** Called after a successful swap (caches, metrics, logs). */
   onSwapped?(model: ServingModel, previous: ServingModel | null): void;
   onOutcome?(outcome: SwapOutcome): void;
@@ -197,11 +199,12 @@ export class SwapController {
         );
       const windows = await this.deps.windowsFor(model);
       const expected = await this.deps.expectedServers(windows);
-      const missing = missingFromVocabulary(model, expected);
+      const { missing } = vocabularyCoverage(
+        expected.filter((s) => s.inManifest).map((s) => s.name),
+        model.vocabulary,
+      );
       if (missing.length > 0) {
-        const list =
-          missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, … (${missing.length} in all)` : '');
-        const gap = `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${list}`;
+        const gap = `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${listServers(missing)}`;
         // A newer model must cover the fleet. Going back to an older model is a person's decision
         // (a revert or rollback), and at startup an incomplete model beats none: serve it, and
         // /health stays degraded while the coverage gap lasts.

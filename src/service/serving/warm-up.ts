@@ -1,18 +1,11 @@
 import type { RecentWindow } from '../../features/windows.js';
-import type { ForecastInput, ForecastResult, FleetServer, ServingModel } from '../serving-model.js';
+import type { ForecastInput, ForecastResult, ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
 
 /**
- * Pure checks a new model must pass before it may serve: its vocabulary covers the fleet
- * manifest, and a warm-up forecast of every expected server is complete and finite.
+ * Pure checks a new model must pass before it may serve: a warm-up forecast of every expected
+ * server is complete and finite. (Vocabulary coverage of the manifest is src/fleet/coverage.ts.)
  */
-
-/** Manifest servers the model has no embedding for. */
-export function missingFromVocabulary(
-  model: Pick<ServingModel, 'vocabulary'>,
-  expected: readonly FleetServer[],
-): string[] {
-  return expected.filter((s) => s.inManifest && !model.vocabulary.has(s.name)).map((s) => s.name);
-}
 
 /**
  * One input per expected server: its latest window when the metrics have one, otherwise a flat
@@ -20,7 +13,7 @@ export function missingFromVocabulary(
  */
 export function warmUpInputs(
   model: Pick<ServingModel, 'encoders'>,
-  expected: readonly FleetServer[],
+  expected: readonly FleetMember[],
   windows: ReadonlyMap<string, RecentWindow>,
   nowSeconds: number,
 ): ForecastInput[] {
