@@ -46,7 +46,7 @@ function fakeModel(id: string, released: string[] = []): ServingModel {
 }
 
 describe('unknown-prediction tracking', () => {
-  it('uses the seed levels at the boundaries', () => {
+  it('uses the unknown-rate levels at the boundaries', () => {
     assert.equal(unknownRateLevel(0), 'acceptable');
     assert.equal(unknownRateLevel(4.99), 'acceptable');
     assert.equal(unknownRateLevel(5), 'warning');
@@ -74,14 +74,14 @@ describe('unknown-prediction tracking', () => {
 });
 
 describe('pure service helpers', () => {
-  it('drift, coverage and model age follow the seed formulas', () => {
+  it('drift, coverage and model age follow the monitoring formulas', () => {
     const model = { vocabulary: new Set(Array.from({ length: 20 }, (_, i) => `s${i}`)) };
     const fleet = [
       ...Array.from({ length: 18 }, (_, i) => ({ name: `s${i}`, profile: null, inManifest: true })),
       ...Array.from({ length: 5 }, (_, i) => ({ name: `n${i}`, profile: null, inManifest: true })),
     ];
     const drift = fleetDrift(model, fleet, true);
-    assert.equal(drift.drift_pct, 35); // the seed's example: 20 known, 5 new, 2 sunset
+    assert.equal(drift.drift_pct, 35); // the fleet-drift example: 20 known, 5 new, 2 sunset
     assert.equal(drift.priority, 'medium');
     assert.deepEqual(drift.sunset_servers, ['s18', 's19']);
     assert.equal(driftPriority(35.01), 'high');

@@ -7,7 +7,7 @@ export interface MetricsWindowOptions {
   /**
    * A server belongs to the live fleet when its newest data is at most this old, measured from
    * the newest data in the source (not the wall clock, so replayed or exported data works).
-   * Default 7 days: the seed's sunset-candidate threshold.
+   * Default 7 days: the sunset-candidate threshold (no metrics for 7 days).
    */
   activeWithinSeconds?: number;
 }

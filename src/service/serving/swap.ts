@@ -17,8 +17,10 @@ export interface SwapTarget {
   pointer: Pointer;
 }
 
-export type SwapTrigger = 'startup' | 'pointer' | 'git' | 'admin' | 'retry' | 'crash';
-export type SwapResult = 'success' | 'failure' | 'unchanged';
+export const SWAP_TRIGGERS = ['startup', 'pointer', 'git', 'admin', 'retry', 'crash'] as const;
+export type SwapTrigger = (typeof SWAP_TRIGGERS)[number];
+export const SWAP_RESULTS = ['success', 'failure', 'unchanged'] as const;
+export type SwapResult = (typeof SWAP_RESULTS)[number];
 
 export interface SwapOutcome {
   result: SwapResult;
@@ -29,6 +31,14 @@ export interface SwapOutcome {
   reason?: string;
   durationMs: number;
   at: string;
+}
+
+/** The last swap that changed the serving model. */
+export interface LastSwap {
+  at: string;
+  from: string | null;
+  to: string;
+  durationMs: number;
 }
 
 export interface SwapFailure {
@@ -76,7 +86,7 @@ export class SwapController {
   private failureState: SwapFailure | null = null;
   private failureKey: string | null = null;
   private last: SwapOutcome | null = null;
-  private lastSwapState: { at: string; from: string | null; to: string; durationMs: number } | null = null;
+  private lastSwapState: LastSwap | null = null;
   private activePointer: Pointer | null = null;
   private loadsStarted = 0;
 
@@ -88,7 +98,7 @@ export class SwapController {
   get lastOutcome(): SwapOutcome | null {
     return this.last;
   }
-  get lastSwap(): { at: string; from: string | null; to: string; durationMs: number } | null {
+  get lastSwap(): LastSwap | null {
     return this.lastSwapState;
   }
   /** The pointer the active model was loaded from. */
