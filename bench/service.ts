@@ -329,7 +329,7 @@ export async function run(args: string[]): Promise<void> {
       const during = await measure(2000);
       stop = true;
       await Promise.all(clients);
-      watcher.stop();
+      await watcher.stop();
       // back to the first model for the next run
       await deploy(registry, ids[0]!, 'bench reset');
       await svc.reload('pointer');

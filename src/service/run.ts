@@ -110,7 +110,7 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
   try {
     server = await listen(app, service, { host: settings.host, port: settings.port, logger });
   } catch (error) {
-    watcher.stop();
+    await watcher.stop();
     await follower?.stop();
     await service.close();
     throw error;
@@ -123,7 +123,7 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     service,
     server,
     close: async () => {
-      watcher.stop();
+      await watcher.stop();
       await follower?.stop();
       await server.close();
     },

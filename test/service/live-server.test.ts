@@ -100,7 +100,7 @@ describe('real listening server', () => {
     } finally {
       stop = true; // the clients must end even when an assertion above fails
       await Promise.all(clients);
-      watcher.stop();
+      await watcher.stop();
       await server.close();
     }
     assert.deepEqual(failures, []);

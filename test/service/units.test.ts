@@ -183,8 +183,13 @@ describe('pure service helpers', () => {
     assert.equal(parseDuration('30s', '--x'), 30_000);
     assert.equal(parseDuration('1h', '--x'), 3_600_000);
     assert.equal(parseDuration('250ms', '--x'), 250);
-    assert.equal(parseDuration('2', '--x'), 2000);
-    assert.throws(() => parseDuration('soon', '--interval'), /--interval: invalid duration/);
+    assert.equal(parseDuration('2', '--x'), 2000); // a bare number is seconds
+    assert.equal(parseDuration(' 1.5h ', '--x'), 5_400_000);
+    assert.equal(parseDuration('7d', '--x'), 604_800_000);
+    assert.throws(() => parseDuration('soon', '--interval'), /--interval: invalid duration "soon"/);
+    assert.throws(() => parseDuration('', '--interval'), /--interval: invalid duration/);
+    assert.throws(() => parseDuration('0', '--poll'), /--poll: duration must be positive/);
+    assert.throws(() => parseDuration('-5m', '--poll'), /--poll: duration must be positive/);
   });
   it('redacts credentials in remotes and validates branch names', () => {
     assert.equal(redactRemote('https://user:secret@example.com/r.git'), 'https://***@example.com/r.git');
@@ -242,6 +247,27 @@ describe('WindowCache', () => {
 });
 
 describe('PointerWatcher', () => {
+  it('reads a burst of replacements once it has settled, from fs events alone', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'current.json');
+    await writeFile(path, '{"v":1}');
+    const seen: string[] = [];
+    const watcher = new PointerWatcher(path, () => seen.push('change'), { pollMs: 60_000, debounceMs: 200 });
+    await watcher.start();
+    try {
+      for (const v of [2, 3, 4]) {
+        await writeFile(join(dir, '.tmp'), `{"v":${v}}`);
+        await rename(join(dir, '.tmp'), path);
+      }
+      for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(seen, ['change']);
+    } finally {
+      await watcher.stop();
+      await removeDir(dir);
+    }
+  });
+
   it('notices a file replaced by rename, by events or by polling', async () => {
     const dir = await tempDir();
     const path = join(dir, 'current.json');
@@ -258,7 +284,7 @@ describe('PointerWatcher', () => {
       await new Promise((r) => setTimeout(r, 250));
       assert.equal(changes, 1);
     } finally {
-      watcher.stop();
+      await watcher.stop();
       await removeDir(dir);
     }
   });
