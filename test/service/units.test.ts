@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../../src/core/duration.js';
 import { mergeFleet } from '../../src/service/serving/fleet.js';
 import { formatForecast, quantileKey, round4Significant } from '../../src/service/serving/forecast-format.js';
 import { ModelSlot } from '../../src/service/serving/model-slot.js';
-import { PointerWatcher } from '../../src/service/follow/pointer-watch.js';
 import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/serving/monitor.js';
 import type { ServingModel } from '../../src/service/serving-model.js';
 import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/serving/unknown-tracker.js';
-import { warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
+import { coverageVerdict, warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
 import { WindowCache } from '../../src/service/serving/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
-import { redactRemote, assertBranchName } from '../../src/service/follow/git-follow.js';
-import { removeDir, syntheticWindows, tempDir } from './fixtures.js';
+import { syntheticWindows } from './fixtures.js';
 
 const encoders: Encoders = {
   format_version: 1,
@@ -121,13 +117,24 @@ describe('pure service helpers', () => {
       { name: 'c-1', profile: 'db', inManifest: true },
     ]);
   });
-  it('warm-up checks completeness and finiteness', () => {
+  it('warm-up checks vocabulary coverage, completeness and finiteness', () => {
     const model = fakeModel('tft-20261001T000000Z-abcdef');
     const expected = [
       { name: 's1', profile: 'web', inManifest: true },
       { name: 's9', profile: 'web', inManifest: true },
       { name: 'x', profile: null, inManifest: false },
     ];
+    const newer = 'tft-20261101T000000Z-abcdef';
+    assert.deepEqual(coverageVerdict(newer, model.vocabulary, expected, model), {
+      missing: ['s9'],
+      verdict: 'refused',
+    });
+    assert.equal(
+      coverageVerdict('tft-20260901T000000Z-abcdef', model.vocabulary, expected, model).verdict,
+      'rollback',
+    );
+    assert.equal(coverageVerdict(newer, model.vocabulary, expected, null).verdict, 'startup');
+    assert.equal(coverageVerdict(newer, model.vocabulary, expected.slice(0, 1), model).verdict, 'covered');
     const inputs = warmUpInputs(model, expected, new Map(), 1_800_000_000);
     assert.equal(inputs.length, 3);
     assert.equal(inputs[0]!.past.length, 8);
@@ -191,13 +198,6 @@ describe('pure service helpers', () => {
     assert.throws(() => parseDuration('0', '--poll'), /--poll: duration must be positive/);
     assert.throws(() => parseDuration('-5m', '--poll'), /--poll: duration must be positive/);
   });
-  it('redacts credentials in remotes and validates branch names', () => {
-    assert.equal(redactRemote('https://user:secret@example.com/r.git'), 'https://***@example.com/r.git');
-    assert.equal(redactRemote('/srv/git/r.git'), '/srv/git/r.git');
-    assert.throws(() => assertBranchName('main;rm -rf'), /invalid branch/);
-    assert.throws(() => assertBranchName('a..b'), /invalid branch/);
-    assert.equal(assertBranchName('release/v1'), 'release/v1');
-  });
 });
 
 describe('ModelSlot', () => {
@@ -243,49 +243,5 @@ describe('WindowCache', () => {
     assert.notEqual(cache.get(shape), first);
     cache.retainOnly([]);
     assert.equal(cache.get(shape), undefined);
-  });
-});
-
-describe('PointerWatcher', () => {
-  it('reads a burst of replacements once it has settled, from fs events alone', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'current.json');
-    await writeFile(path, '{"v":1}');
-    const seen: string[] = [];
-    const watcher = new PointerWatcher(path, () => seen.push('change'), { pollMs: 60_000, debounceMs: 200 });
-    await watcher.start();
-    try {
-      for (const v of [2, 3, 4]) {
-        await writeFile(join(dir, '.tmp'), `{"v":${v}}`);
-        await rename(join(dir, '.tmp'), path);
-      }
-      for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 400));
-      assert.deepEqual(seen, ['change']);
-    } finally {
-      await watcher.stop();
-      await removeDir(dir);
-    }
-  });
-
-  it('notices a file replaced by rename, by events or by polling', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'current.json');
-    await writeFile(path, '{"v":1}');
-    let changes = 0;
-    const watcher = new PointerWatcher(path, () => changes++, { pollMs: 100, debounceMs: 10 });
-    await watcher.start();
-    try {
-      await writeFile(join(dir, '.tmp'), '{"v":2}');
-      await rename(join(dir, '.tmp'), path);
-      for (let i = 0; i < 50 && changes === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(changes, 1);
-      await writeFile(path, '{"v":2}'); // same content: no change
-      await new Promise((r) => setTimeout(r, 250));
-      assert.equal(changes, 1);
-    } finally {
-      await watcher.stop();
-      await removeDir(dir);
-    }
   });
 });

@@ -3,10 +3,10 @@ import type { Pointer } from '../../registry/schemas.js';
 import { getErrorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ModelSlot } from './model-slot.js';
-import { listServers, vocabularyCoverage } from '../../fleet/coverage.js';
+import { listServers } from '../../fleet/coverage.js';
 import type { ModelLoader, ServingModel } from '../serving-model.js';
 import type { FleetMember } from './fleet.js';
-import { warmUpInputs, warmUpProblems } from './warm-up.js';
+import { coverageVerdict, warmUpInputs, warmUpProblems } from './warm-up.js';
 
 /** The model the pointer names. */
 export interface SwapTarget {
@@ -209,23 +209,17 @@ export class SwapController {
         );
       const windows = await this.deps.windowsFor(model);
       const expected = await this.deps.expectedServers(windows);
-      const { missing } = vocabularyCoverage(
-        expected.filter((s) => s.inManifest).map((s) => s.name),
-        model.vocabulary,
-      );
-      if (missing.length > 0) {
-        const gap = `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${listServers(missing)}`;
-        // A newer model must cover the fleet. Going back to an older model is a person's decision
-        // (a revert or rollback), and at startup an incomplete model beats none: serve it, and
-        // /health stays degraded while the coverage gap lasts.
-        const active = this.deps.slot.current;
-        const rollback = active !== null && target.modelId < active.id;
-        if (active !== null && !rollback) throw new SwapAbort(gap);
+      const coverage = coverageVerdict(target.modelId, model.vocabulary, expected, this.deps.slot.current);
+      const { missing } = coverage;
+      if (coverage.verdict === 'refused')
+        throw new SwapAbort(
+          `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${listServers(missing)}`,
+        );
+      if (coverage.verdict !== 'covered')
         logger?.warn(
           { trigger, target: target.modelId, missing: missing.length },
-          `accepting ${rollback ? 'rollback' : 'startup'} model with a coverage gap`,
+          `accepting ${coverage.verdict} model with a coverage gap`,
         );
-      }
       const inputs = warmUpInputs(model, expected, windows, now().getTime() / 1000);
       const results = inputs.length > 0 ? await model.forecast(inputs) : [];
       const problems = warmUpProblems(model, inputs, results);

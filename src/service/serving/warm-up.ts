@@ -1,11 +1,39 @@
 import type { RecentWindow } from '../../features/windows.js';
+import { vocabularyCoverage } from '../../fleet/coverage.js';
 import type { ForecastInput, ForecastResult, ServingModel } from '../serving-model.js';
 import type { FleetMember } from './fleet.js';
 
 /**
- * Pure checks a new model must pass before it may serve: a warm-up forecast of every expected
- * server is complete and finite. (Vocabulary coverage of the manifest is src/fleet/coverage.ts.)
+ * Pure checks a new model must pass before it may serve: its vocabulary covers the manifest (the
+ * rule of src/fleet/coverage.ts), and a warm-up forecast of every expected server is complete and
+ * finite.
  */
+
+export interface CoverageVerdict {
+  /** Manifest servers outside the candidate's vocabulary, sorted. */
+  missing: string[];
+  /**
+   * `covered`; `refused`: a newer model must cover the manifest; `rollback`: going back to an older
+   * model is a person's decision (a revert or rollback); `startup`: an incomplete model beats none.
+   * The last two serve, and /health stays degraded while the coverage gap lasts.
+   */
+  verdict: 'covered' | 'refused' | 'rollback' | 'startup';
+}
+
+export function coverageVerdict(
+  candidateId: string,
+  vocabulary: ReadonlySet<string>,
+  expected: readonly FleetMember[],
+  active: Pick<ServingModel, 'id'> | null,
+): CoverageVerdict {
+  const { missing } = vocabularyCoverage(
+    expected.filter((s) => s.inManifest).map((s) => s.name),
+    vocabulary,
+  );
+  if (missing.length === 0) return { missing, verdict: 'covered' };
+  if (active === null) return { missing, verdict: 'startup' };
+  return { missing, verdict: candidateId < active.id ? 'rollback' : 'refused' };
+}
 
 /**
  * One input per expected server: its latest window when the metrics have one, otherwise a flat
