@@ -77,11 +77,11 @@ export const DEFAULT_DAYS = 30;
 export const DEFAULT_HELD_OUT_DAYS = 2;
 
 /**
- * Builds the training dataset (seed Phase 2): the last `days` of the manifest servers' metrics,
- * resampled to the profile's resolution (mean per bucket), checked against the data contract and
- * the history requirements, short gaps forward-filled, holdout servers chosen and the held-out
- * window split off. Bad data stops here with an InputError naming every bad server, before any
- * training starts.
+ * Builds the training dataset (the pipeline's dataset-generation phase): the last `days` of the
+ * manifest servers' metrics, resampled to the profile's resolution (mean per bucket), checked
+ * against the data contract and the history requirements, short gaps forward-filled, holdout
+ * servers chosen and the held-out window split off. Bad data stops here with an InputError naming
+ * every bad server, before any training starts.
  */
 export async function buildDataset(options: BuildDatasetOptions): Promise<BuildDatasetResult> {
   const started = Date.now();

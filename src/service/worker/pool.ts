@@ -12,7 +12,7 @@ const RELEASE_TIMEOUT_MS = 10_000;
 type Reply = Exclude<FromWorker, { type: 'error' }>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** One long-lived worker thread (src/service/model-worker.ts) and the models it hosts. */
+/** One long-lived worker thread (src/service/worker/thread.ts) and the models it hosts. */
 class HostWorker {
   readonly worker: Worker;
   readonly models = new Set<WorkerModel>();
