@@ -65,9 +65,9 @@ export const ReloadResponse = ReloadOutcomeJson.extend({ health: HealthResponse 
 export type ReloadResponse = z.infer<typeof ReloadResponse>;
 
 /** unavailable: no model; degraded: the last reload failed or the model does not cover the manifest. */
-export function healthStatus(state: ServiceState): HealthStatus {
+export function healthStatus(state: ServiceState, gap = coverageGap(state)): HealthStatus {
   if (state.model === null) return 'unavailable';
-  return state.swap.failure !== null || coverageGap(state) !== null ? 'degraded' : 'ok';
+  return state.swap.failure !== null || gap !== null ? 'degraded' : 'ok';
 }
 
 /** Why the serving model does not cover the manifest, or null when it does. */
@@ -102,9 +102,10 @@ export function reloadOutcomeJson(outcome: SwapOutcome): ReloadOutcomeJson {
 export function healthResponse(state: ServiceState): HealthResponse {
   const { model, snapshot, swap } = state;
   const failure = swap.failure;
+  const gap = coverageGap(state);
   return {
-    status: healthStatus(state),
-    reason: failure?.reason ?? (model === null ? 'no model loaded' : coverageGap(state)),
+    status: healthStatus(state, gap),
+    reason: failure?.reason ?? (model === null ? 'no model loaded' : gap),
     model_id: model?.id ?? null,
     model_digest: model?.digest ?? null,
     model_age: model ? modelAge(model.id, state.now()) : null,
