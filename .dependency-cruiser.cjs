@@ -28,9 +28,40 @@ const layerRules = LAYERS.flatMap((layer, index) => {
   }));
 });
 
+/**
+ * Inside src/service/ (docs/service.md, "Code layout"): worker/ hosts model sessions, serving/
+ * forecasts and swaps, http/ answers requests, follow/ notices pointer changes, and run.ts alone
+ * wires them together. serving-model.ts is the model contract that serving/ and worker/ share.
+ */
+const SERVICE_RULES = [
+  [
+    'worker',
+    'worker/ hosts model sessions and knows nothing of serving or HTTP',
+    ['serving', 'http', 'follow'],
+  ],
+  ['serving', 'serving/ forecasts without HTTP: it never imports http/ or follow/', ['http', 'follow']],
+  ['http', 'http/ reaches models only through serving/', ['worker', 'follow']],
+  ['follow', 'follow/ only reports that something changed', ['serving', 'http', 'worker']],
+].map(([folder, comment, forbidden]) => ({
+  name: `service-${folder}`,
+  comment,
+  severity: 'error',
+  from: { path: `^src/service/${folder}/` },
+  to: { path: [`^src/service/(${forbidden.join('|')})/`, '^src/service/run\\.ts$'] },
+}));
+
 module.exports = {
   forbidden: [
     ...layerRules,
+    ...SERVICE_RULES,
+    {
+      name: 'service-model-contract',
+      comment:
+        'src/service/serving-model.ts is the contract between serving/ and worker/: it imports neither',
+      severity: 'error',
+      from: { path: '^src/service/serving-model\\.ts$' },
+      to: { path: '^src/service/' },
+    },
     {
       name: 'known-folder',
       comment: 'every folder of src/ has a layer; add a new one to LAYERS',

@@ -3,14 +3,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      'node_modules/',
-      'actions/*/dist/',
-      'coverage/',
-      '.tmp/',
-      'trainer/',
-      'src/service/dashboard/vendor/',
-    ],
+    ignores: ['node_modules/', 'actions/*/dist/', 'coverage/', '.tmp/', 'trainer/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -17,12 +17,12 @@ import type { RecentWindow } from '../src/features/windows.js';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../src/registry/checksums.js';
 import { modelDir, pointerPath } from '../src/registry/layout.js';
 import { deploy } from '../src/registry/pointer.js';
-import { buildApp } from '../src/service/app.js';
-import { metricsWindowFetcher } from '../src/service/metrics-windows.js';
-import { PointerWatcher } from '../src/service/pointer-watch.js';
-import { listen } from '../src/service/server.js';
-import { ForecastService } from '../src/service/service.js';
-import type { WindowFetcher } from '../src/service/window-cache.js';
+import { buildApp } from '../src/service/http/app.js';
+import { metricsWindowFetcher } from '../src/service/serving/metrics-windows.js';
+import { PointerWatcher } from '../src/service/follow/pointer-watch.js';
+import { listen } from '../src/service/http/server.js';
+import { ForecastService } from '../src/service/serving/forecast-service.js';
+import type { WindowFetcher } from '../src/service/serving/window-cache.js';
 import { createLogger } from '../src/core/logger.js';
 import { resolvePython } from '../src/core/python.js';
 import { makeTinyModels } from '../test/helpers/tiny-model.js';
@@ -329,7 +329,7 @@ export async function run(args: string[]): Promise<void> {
       const during = await measure(2000);
       stop = true;
       await Promise.all(clients);
-      watcher.stop();
+      await watcher.stop();
       // back to the first model for the next run
       await deploy(registry, ids[0]!, 'bench reset');
       await svc.reload('pointer');

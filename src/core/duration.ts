@@ -1,13 +1,19 @@
+import ms from 'ms';
 import { InputError } from './errors.js';
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const BARE_NUMBER = /^\d+(\.\d+)?$/;
 
-/** Parses `250ms`, `30s`, `5m`, `1h`, `7d` (a bare number is seconds) into milliseconds. */
+/**
+ * Parses a duration such as `250ms`, `30s`, `5m`, `1h`, `7d` or `1.5 hours` (the `ms` package's
+ * format) into milliseconds. A bare number is seconds, unlike `ms`, where it would be milliseconds.
+ */
 export function parseDuration(text: string, option: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match)
+  const trimmed = text.trim();
+  const withUnit = BARE_NUMBER.test(trimmed) ? `${trimmed}s` : trimmed;
+  // ms() returns undefined for text it cannot parse (its types promise a number for any StringValue)
+  const value: number | undefined = withUnit === '' ? undefined : ms(withUnit as ms.StringValue);
+  if (value === undefined || Number.isNaN(value))
     throw new InputError(`${option}: invalid duration ${JSON.stringify(text)} (examples: 30s, 5m, 1h, 7d)`);
-  const ms = Number(match[1]) * UNITS[match[2] ?? 's']!;
-  if (!(ms > 0)) throw new InputError(`${option}: duration must be positive`);
-  return ms;
+  if (!(value > 0)) throw new InputError(`${option}: duration must be positive`);
+  return value;
 }

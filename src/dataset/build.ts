@@ -26,7 +26,8 @@ import {
 import { forwardFill, queryResampled, toDenseSeries } from '../features/resample.js';
 import { computeSplit } from './split.js';
 
-export interface ManifestServer {
+/** A server to build the dataset for: a manifest entry, whose profile may be left to the metrics. */
+export interface DatasetServer {
   name: string;
   /** Used when the metrics carry no profile for the server. */
   profile?: string | null;
@@ -35,7 +36,7 @@ export interface ManifestServer {
 export interface BuildDatasetOptions {
   source: MetricsSource;
   /** The servers to train on (the manifest); every one must have usable data. */
-  servers: readonly ManifestServer[];
+  servers: readonly DatasetServer[];
   /** Embedding index of every server (assignServerIndices). */
   mapping: ServerMapping;
   resolutionSeconds: number;
@@ -76,11 +77,11 @@ export const DEFAULT_DAYS = 30;
 export const DEFAULT_HELD_OUT_DAYS = 2;
 
 /**
- * Builds the training dataset (seed Phase 2): the last `days` of the manifest servers' metrics,
- * resampled to the profile's resolution (mean per bucket), checked against the data contract and
- * the history requirements, short gaps forward-filled, holdout servers chosen and the held-out
- * window split off. Bad data stops here with an InputError naming every bad server, before any
- * training starts.
+ * Builds the training dataset (the pipeline's dataset-generation phase): the last `days` of the
+ * manifest servers' metrics, resampled to the profile's resolution (mean per bucket), checked
+ * against the data contract and the history requirements, short gaps forward-filled, holdout
+ * servers chosen and the held-out window split off. Bad data stops here with an InputError naming
+ * every bad server, before any training starts.
  */
 export async function buildDataset(options: BuildDatasetOptions): Promise<BuildDatasetResult> {
   const started = Date.now();

@@ -9,7 +9,7 @@ import { EventLog } from '../core/events-log.js';
 import { trainModel, type TrainOutcome } from '../train/pipeline.js';
 import { DEFAULT_GATES, REPORT_ONLY_ACCURACY_GATES } from '../validate/gates.js';
 import { runService, type RunningService } from '../service/run.js';
-import { readManifestServers } from '../service/manifest.js';
+import { readManifestServers } from '../service/serving/manifest.js';
 import { renderDriftPrBody } from '../gitops/drift-pr-body.js';
 import { headlineQRisk } from '../gitops/validation-summary.js';
 import { latestDeployCommit } from '../gitops/deploy-history.js';

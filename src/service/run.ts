@@ -6,14 +6,14 @@ import { loadModel } from '../model/loaded-model.js';
 import { pointerPath } from '../registry/layout.js';
 import { getErrorMessage, InputError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { buildApp } from './app.js';
-import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
-import type { ManifestServer } from './fleet.js';
-import { GitFollower, GitRegistryClone, redactRemote } from './git-follow.js';
-import { metricsWindowFetcher } from './metrics-windows.js';
-import { PointerWatcher } from './pointer-watch.js';
-import { listen, type RunningServer } from './server.js';
-import { ForecastService } from './service.js';
+import { buildApp } from './http/app.js';
+import { MIN_ADMIN_TOKEN_LENGTH } from './http/auth.js';
+import type { ManifestEntry } from './serving/fleet.js';
+import { GitFollower, GitRegistryClone, redactRemote } from './follow/git-follow.js';
+import { metricsWindowFetcher } from './serving/metrics-windows.js';
+import { PointerWatcher } from './follow/pointer-watch.js';
+import { listen, type RunningServer } from './http/server.js';
+import { ForecastService } from './serving/forecast-service.js';
 
 export interface ServeSettings {
   /** Registry directory; with `git`, a path inside the clone. */
@@ -21,7 +21,7 @@ export interface ServeSettings {
   metrics: string;
   manifest?: string;
   /** Reads the manifest file (the format belongs to src/fleet). */
-  readManifest?: (path: string) => Promise<ManifestServer[]>;
+  readManifest?: (path: string) => Promise<ManifestEntry[]>;
   host: string;
   port: number;
   git?: { remote: string; branch: string; intervalMs: number; cloneDir?: string };
@@ -110,7 +110,7 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
   try {
     server = await listen(app, service, { host: settings.host, port: settings.port, logger });
   } catch (error) {
-    watcher.stop();
+    await watcher.stop();
     await follower?.stop();
     await service.close();
     throw error;
@@ -123,7 +123,7 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     service,
     server,
     close: async () => {
-      watcher.stop();
+      await watcher.stop();
       await follower?.stop();
       await server.close();
     },

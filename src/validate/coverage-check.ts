@@ -1,3 +1,4 @@
+import { vocabularyCoverage } from '../fleet/coverage.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { loadRecentWindows } from '../features/windows.js';
 import type { MetricsSource } from '../metrics/source.js';
@@ -34,9 +35,9 @@ export async function checkCoverage(
     model.encoders,
     options.end ? { end: options.end } : {},
   );
-  const inputs = [...windows.values()]
-    .filter((w) => model.vocabulary.has(w.input.server))
-    .map((w) => w.input);
+  // only servers the vocabulary covers get a forecast: the others already fail the rule
+  const { covered } = vocabularyCoverage(manifestServers, model.vocabulary);
+  const inputs = covered.flatMap((server) => windows.get(server)?.input ?? []);
   const results = await model.forecast(inputs);
   const ok = new Map<string, boolean>();
   for (const r of results) ok.set(r.server, r.known && r.values.every((v) => Number.isFinite(v)));

@@ -1,3 +1,5 @@
+import { vocabularyCoverage } from '../fleet/coverage.js';
+
 /** Why a manifest server is not covered by a model. */
 export type CoverageProblem = 'not_in_vocabulary' | 'no_recent_data' | 'non_finite_forecast';
 
@@ -12,23 +14,24 @@ export interface CoverageReport {
 }
 
 /**
- * Coverage: a manifest server counts only if it is in the model's vocabulary AND the exported model
- * gave it a finite forecast on its own recent data. `forecastOk` holds the outcome of that forecast
- * for each server that had recent data (absent: no data to forecast from). Anything under 100 %
- * fails, naming the missing servers.
+ * Coverage: a manifest server counts only if it is in the model's vocabulary (the rule of
+ * src/fleet/coverage.ts) AND the exported model gave it a finite forecast on its own recent data.
+ * `forecastOk` holds the outcome of that forecast for each server that had recent data (absent: no
+ * data to forecast from). Anything under 100 % fails, naming the missing servers.
  */
 export function computeCoverage(
   manifestServers: readonly string[],
   vocabulary: ReadonlySet<string>,
   forecastOk: ReadonlyMap<string, boolean>,
 ): CoverageReport {
+  const { intended, missing: outsideVocabulary } = vocabularyCoverage(manifestServers, vocabulary);
+  const notInVocabulary = new Set(outsideVocabulary);
   const missing: CoverageReport['missing'] = [];
   for (const server of [...new Set(manifestServers)].sort()) {
-    if (!vocabulary.has(server)) missing.push({ server, problem: 'not_in_vocabulary' });
+    if (notInVocabulary.has(server)) missing.push({ server, problem: 'not_in_vocabulary' });
     else if (!forecastOk.has(server)) missing.push({ server, problem: 'no_recent_data' });
     else if (!forecastOk.get(server)) missing.push({ server, problem: 'non_finite_forecast' });
   }
-  const intended = new Set(manifestServers).size;
   const covered = intended - missing.length;
   const percent = intended === 0 ? 100 : (covered / intended) * 100;
   const passed = missing.length === 0;

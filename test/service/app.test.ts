@@ -2,11 +2,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deploy } from '../../src/registry/pointer.js';
-import { buildApp, type FleetcastApp } from '../../src/service/app.js';
-import { bearerMatches } from '../../src/service/auth.js';
-import type { ForecastService } from '../../src/service/service.js';
+import { buildApp, type FleetcastApp } from '../../src/service/http/app.js';
+import { bearerMatches } from '../../src/service/http/auth.js';
+import { ErrorResponse } from '../../src/service/http/errors.js';
+import { FleetForecast, ForecastBatch, SingleForecast } from '../../src/service/serving/forecast-batch.js';
+import type { ForecastService } from '../../src/service/serving/forecast-service.js';
+import { HealthResponse, ReloadResponse } from '../../src/service/serving/health.js';
+import { StatusResponse } from '../../src/service/serving/status.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
-import { fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
+import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
 
 const M1 = 'tft-20261001T000000Z-0a0a0a';
 const M2 = 'tft-20261101T000000Z-0b0b0b';
@@ -47,27 +51,37 @@ describe('HTTP app (inject)', () => {
       payload: { servers: ['web-0001', 'new-0002', 'gone-9'] },
     });
     assert.equal(res.statusCode, 200);
-    const body = res.json();
+    const body = ForecastBatch.parse(res.json());
     assert.equal(body.model_id, M1);
     assert.deepEqual(body.targets, ['cpu_pct', 'mem_pct', 'latency_ms']);
     assert.equal(body.forecasts.length, 2);
     const [known, unknown] = body.forecasts;
-    assert.equal(known.known, true);
-    assert.equal(unknown.known, false);
-    assert.equal(unknown.profile, 'db');
-    assert.equal(known.forecast.cpu_pct.p10.length, 6);
-    for (let h = 0; h < 6; h++) assert.ok(known.forecast.cpu_pct.p10[h] <= known.forecast.cpu_pct.p90[h]);
+    assert.equal(known!.known, true);
+    assert.equal(unknown!.known, false);
+    assert.equal(unknown!.profile, 'db');
+    const cpu = known!.forecast.cpu_pct!;
+    assert.equal(cpu.p10!.length, 6);
+    for (let h = 0; h < 6; h++) assert.ok(cpu.p10![h]! <= cpu.p90![h]!);
     assert.deepEqual(body.missing, [{ server: 'gone-9', reason: 'no recent metrics for this server' }]);
   });
 
-  it('GET /predict/:server returns one forecast, 404 without data, 400 for a bad name', async () => {
+  it('GET /predict/:server returns one forecast beside the batch fields, 404 without data, 400 for a bad name', async () => {
     const ok = await app.inject('/predict/web-0003');
     assert.equal(ok.statusCode, 200);
-    assert.equal(ok.json().forecast.server, 'web-0003');
-    assert.equal((await app.inject('/predict/nobody-1')).statusCode, 404);
+    const one = SingleForecast.parse(ok.json());
+    assert.equal(one.server, 'web-0003');
+    assert.equal(one.model_id, M1);
+    assert.equal(one.forecast.cpu_pct!.p50!.length, one.horizon_steps);
+    const none = await app.inject('/predict/nobody-1');
+    assert.equal(none.statusCode, 404);
+    assert.deepEqual(ErrorResponse.parse(none.json()), {
+      status_code: 404,
+      error: 'Not Found',
+      message: 'nobody-1: no recent metrics for this server',
+    });
     const bad = await app.inject(`/predict/${encodeURIComponent('<script>x')}`);
     assert.equal(bad.statusCode, 400);
-    assert.match(bad.json().message, /invalid server name/);
+    assert.match(ErrorResponse.parse(bad.json()).message, /invalid server name/);
   });
 
   it('rejects malformed bodies with 400 and a message, oversized ones with 413', async () => {
@@ -87,7 +101,7 @@ describe('HTTP app (inject)', () => {
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(res.statusCode, 400, payload);
-      assert.match(res.json().message, pattern, payload);
+      assert.match(ErrorResponse.parse(res.json()).message, pattern, payload);
     }
     const big = JSON.stringify({ servers: Array.from({ length: 1000 }, (_, i) => `web-${i}`) });
     const res = await app.inject({
@@ -102,36 +116,43 @@ describe('HTTP app (inject)', () => {
   it('GET /forecast/fleet covers every fleet server with coverage', async () => {
     const res = await app.inject('/forecast/fleet');
     assert.equal(res.statusCode, 200);
-    const body = res.json();
+    const body = FleetForecast.parse(res.json());
     assert.equal(body.servers.length, live.length);
     assert.equal(body.coverage.expected, trained.length);
     assert.equal(body.coverage.coverage_pct, 100);
-    const fresh = body.servers.find((s: { server: string }) => s.server === 'new-0001');
-    assert.equal(fresh.known, false);
-    assert.equal(fresh.in_manifest, false);
+    const fresh = body.servers.find((s) => s.server === 'new-0001');
+    assert.equal(fresh?.known, false);
+    assert.equal(fresh?.in_manifest, false);
   });
 
   it('GET /status exposes drift, unknown_predictions with levels, coverage and model age', async () => {
-    const body = (await app.inject('/status')).json();
-    assert.equal(body.model.id, M1);
-    assert.ok(body.model.age_days > 0);
-    assert.equal(body.drift.drift_pct, 0);
+    const body = StatusResponse.parse((await app.inject('/status')).json());
+    assert.equal(body.model?.id, M1);
+    assert.ok(body.model!.age_days > 0);
+    assert.equal(body.drift?.drift_pct, 0);
     const up = body.unknown_predictions;
     assert.deepEqual(Object.keys(up).sort(), ['level', 'rate_pct', 'total', 'unknown', 'window_seconds']);
     assert.ok(up.total > 0 && up.unknown > 0);
     assert.equal(up.window_seconds, 3600);
     assert.equal(up.rate_pct, Math.round((up.unknown / up.total) * 10000) / 100);
     assert.equal(up.level, up.rate_pct > 15 ? 'critical' : up.rate_pct >= 5 ? 'warning' : 'acceptable');
-    assert.equal(body.coverage.coverage_pct, 100);
+    assert.equal(body.coverage?.coverage_pct, 100);
   });
 
-  it('GET /health is ok with model id and age', async () => {
+  it('GET /health is ok with model id and age, every field snake_case', async () => {
     const res = await app.inject('/health');
     assert.equal(res.statusCode, 200);
-    const body = res.json();
+    const body = HealthResponse.parse(res.json());
     assert.equal(body.status, 'ok');
     assert.equal(body.model_id, M1);
     assert.equal(body.reason, null);
+    assert.equal(body.last_reload?.active_model_id, M1);
+    assert.equal(typeof body.last_swap?.duration_ms, 'number');
+    const keys = (value: unknown): string[] =>
+      value === null || typeof value !== 'object'
+        ? []
+        : Object.entries(value).flatMap(([key, inner]) => [key, ...keys(inner)]);
+    for (const key of keys(res.json())) assert.match(key, /^[a-z0-9_]+$/, key);
   });
 
   it('GET /metrics exposes the service metrics in Prometheus format', async () => {
@@ -176,8 +197,10 @@ describe('HTTP app (inject)', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     assert.equal(ok.statusCode, 200);
-    assert.equal(ok.json().result, 'success');
-    assert.equal(ok.json().activeModelId, M2);
+    const reloaded = ReloadResponse.parse(ok.json());
+    assert.equal(reloaded.result, 'success');
+    assert.equal(reloaded.active_model_id, M2);
+    assert.equal(reloaded.health.model_id, M2);
     assert.equal((await app.inject('/health')).json().model_id, M2);
   });
 
@@ -201,85 +224,6 @@ describe('HTTP app (inject)', () => {
     assert.equal(lib.statusCode, 200);
     assert.match(lib.body, /uPlot/);
     assert.equal((await app.inject('/assets/../package.json')).statusCode, 404);
-  });
-});
-
-async function streamedText(pieces: AsyncGenerator<string>): Promise<{ text: string; count: number }> {
-  let text = '';
-  let count = 0;
-  for await (const piece of pieces) {
-    text += piece;
-    count++;
-  }
-  return { text, count };
-}
-
-describe('streamed fleet forecast (GET /forecast/fleet)', () => {
-  let registry: string;
-  let service: ForecastService;
-
-  before(async () => {
-    registry = await tempDir();
-    // the models and the manifest know a server that sends no metrics: a "missing" entry too
-    const manifest = [...trained, { name: 'gone-0001', profile: 'web' }];
-    await makeTinyModels(join(registry, 'models'), [
-      { modelId: M1, servers: manifest },
-      { modelId: M2, servers: manifest, seed: 3 },
-    ]);
-    await deploy(registry, M1, 'first');
-    service = newService(registry, () => live, { manifest: () => manifest.map((s) => ({ ...s })) });
-    await service.start();
-  });
-  after(async () => {
-    await service.close();
-    await removeDir(registry);
-  });
-
-  it('is the same document as fleetForecast() at any chunk size', async () => {
-    const expected = await service.fleetForecast();
-    assert.deepEqual(expected.missing, [
-      { server: 'gone-0001', reason: 'no recent metrics for this server' },
-    ]);
-    for (const chunkSize of [1, 3, 100]) {
-      const { text, count } = await streamedText(await service.fleetForecastJson(chunkSize));
-      assert.equal(count, 2 + Math.ceil((live.length + 1) / chunkSize), `pieces at chunk size ${chunkSize}`);
-      const got = JSON.parse(text) as typeof expected;
-      assert.deepEqual(Object.keys(got), Object.keys(expected));
-      assert.deepEqual({ ...got, generated_at: '' }, { ...expected, generated_at: '' });
-    }
-  });
-
-  it('a consumer that stops early lets a swapped-out model go', async () => {
-    const pieces = await service.fleetForecastJson(2);
-    try {
-      await pieces.next(); // head
-      await pieces.next(); // first chunk: the generator holds its model lease
-      const released = watchRelease(service.slot.current!);
-      await deploy(registry, M2, 'swap during a stream');
-      assert.equal((await service.reload('pointer')).result, 'success');
-      assert.equal(released(), false, 'released under a running stream');
-      await pieces.return(undefined);
-      await new Promise((r) => setTimeout(r, 10));
-      assert.equal(released(), true);
-    } finally {
-      await pieces.return(undefined); // a failed assertion must not leave the lease held
-    }
-  });
-
-  it('answers 503 before streaming when no model is loaded', async () => {
-    const empty = await tempDir();
-    const idle = newService(empty, () => live);
-    try {
-      await idle.start();
-      const app = buildApp({ service: idle });
-      const res = await app.inject('/forecast/fleet');
-      assert.equal(res.statusCode, 503);
-      assert.match(res.json().message, /no model/);
-      await app.close();
-    } finally {
-      await idle.close();
-      await removeDir(empty);
-    }
   });
 });
 

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { deploy } from '../../src/registry/pointer.js';
-import { buildApp } from '../../src/service/app.js';
-import { listen, type RunningServer } from '../../src/service/server.js';
-import type { ForecastService } from '../../src/service/service.js';
+import { buildApp } from '../../src/service/http/app.js';
+import { listen, type RunningServer } from '../../src/service/http/server.js';
+import type { ForecastService } from '../../src/service/serving/forecast-service.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { RecentWindow, WindowShape } from '../../src/features/windows.js';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../../src/registry/checksums.js';
 import { createLogger } from '../../src/core/logger.js';
-import type { ManifestServer } from '../../src/service/fleet.js';
-import { ForecastService, type ForecastServiceOptions } from '../../src/service/service.js';
-import type { WindowFetcher } from '../../src/service/window-cache.js';
+import type { ManifestEntry } from '../../src/service/serving/fleet.js';
+import { ForecastService, type ForecastServiceOptions } from '../../src/service/serving/forecast-service.js';
+import type { WindowFetcher } from '../../src/service/serving/window-cache.js';
 
 export const quietLogger = createLogger('test', 'silent');
 
@@ -88,7 +88,7 @@ export function watchRelease(model: { release: () => Promise<void> }): () => boo
 export function newService(
   registry: string,
   servers: () => ReadonlyArray<{ name: string; profile: string }>,
-  extra: Partial<ForecastServiceOptions> & { manifest?: () => ManifestServer[] } = {},
+  extra: Partial<ForecastServiceOptions> & { manifest?: () => ManifestEntry[] } = {},
 ): ForecastService {
   const { manifest, ...rest } = extra;
   return new ForecastService({

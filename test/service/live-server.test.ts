@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { loadModel, type LoadedModel } from '../../src/model/loaded-model.js';
 import { pointerPath } from '../../src/registry/layout.js';
 import { deploy } from '../../src/registry/pointer.js';
-import { buildApp } from '../../src/service/app.js';
-import { PointerWatcher } from '../../src/service/pointer-watch.js';
-import { listen, type RunningServer } from '../../src/service/server.js';
-import type { ForecastService } from '../../src/service/service.js';
-import type { ForecastInput, ForecastResult, ModelLoader } from '../../src/service/types.js';
+import { buildApp } from '../../src/service/http/app.js';
+import { PointerWatcher } from '../../src/service/follow/pointer-watch.js';
+import { listen, type RunningServer } from '../../src/service/http/server.js';
+import type { ForecastService } from '../../src/service/serving/forecast-service.js';
+import type { ForecastInput, ForecastResult, ModelLoader } from '../../src/service/serving-model.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
 
@@ -100,7 +100,7 @@ describe('real listening server', () => {
     } finally {
       stop = true; // the clients must end even when an assertion above fails
       await Promise.all(clients);
-      watcher.stop();
+      await watcher.stop();
       await server.close();
     }
     assert.deepEqual(failures, []);

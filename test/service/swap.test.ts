@@ -5,8 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { loadModel } from '../../src/model/loaded-model.js';
 import { deploy, readPointer, writePointer } from '../../src/registry/pointer.js';
 import { modelDir } from '../../src/registry/layout.js';
-import type { ForecastService } from '../../src/service/service.js';
-import { ModelWorkerPool } from '../../src/service/worker-model.js';
+import type { ForecastService } from '../../src/service/serving/forecast-service.js';
+import { healthResponse, healthStatus } from '../../src/service/serving/health.js';
+import { ModelWorkerPool } from '../../src/service/worker/pool.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { corruptOnnx, fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
 
@@ -69,7 +70,7 @@ describe('swap protocol with real ONNX models', () => {
 
   it('serves the deployed model and reports ok', async () => {
     assert.equal(service.slot.current?.id, GOOD_1);
-    assert.equal(service.healthStatus(), 'ok');
+    assert.equal(healthStatus(service), 'ok');
     const batch = await service.predict([fleet[0]!.name]);
     assert.equal(batch.model_id, GOOD_1);
     assert.equal(batch.forecasts[0]!.known, true);
@@ -90,8 +91,8 @@ describe('swap protocol with real ONNX models', () => {
       assert.equal(outcome.result, 'failure');
       assert.match(outcome.reason ?? '', pattern);
       assert.equal(service.slot.current?.id, GOOD_1);
-      assert.equal(service.healthStatus(), 'degraded');
-      assert.match(String(service.health().reason), pattern);
+      assert.equal(healthStatus(service), 'degraded');
+      assert.match(String(healthResponse(service).reason), pattern);
       const batch = await service.predict([fleet[1]!.name]);
       assert.equal(batch.model_id, GOOD_1);
       assert.ok(batch.forecasts[0]!.forecast.cpu_pct!.p50!.every(Number.isFinite));
@@ -115,12 +116,9 @@ describe('swap protocol with real ONNX models', () => {
   });
 
   it('counts failed swaps and schedules a retry with backoff', () => {
-    const health = service.health() as {
-      failed_swaps: number;
-      retry: { attempts: number; next_retry_at: string };
-    };
+    const health = healthResponse(service);
     assert.ok(health.failed_swaps >= 5);
-    assert.ok(health.retry.next_retry_at);
+    assert.ok(health.retry?.next_retry_at);
   });
 
   it('swaps to a good model, then back when the pointer is reverted', async () => {
@@ -128,13 +126,13 @@ describe('swap protocol with real ONNX models', () => {
     let outcome = await service.reload('pointer');
     assert.equal(outcome.result, 'success', outcome.reason);
     assert.equal(service.slot.current?.id, GOOD_2);
-    assert.equal(service.healthStatus(), 'ok');
-    assert.equal(service.health().reason, null);
+    assert.equal(healthStatus(service), 'ok');
+    assert.equal(healthResponse(service).reason, null);
     await deploy(registry, GOOD_1, 'revert');
     outcome = await service.reload('pointer');
     assert.equal(outcome.result, 'success');
     assert.equal(service.slot.current?.id, GOOD_1);
-    assert.equal((service.health().last_swap as { from: string }).from, GOOD_2);
+    assert.equal(healthResponse(service).last_swap?.from, GOOD_2);
   });
 
   it('a failed target recovers on retry once its files are fixed', async () => {
@@ -150,7 +148,7 @@ describe('swap protocol with real ONNX models', () => {
     for (let i = 0; i < 100 && service.slot.current?.id !== TAMPERED; i++)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(service.slot.current?.id, TAMPERED);
-    assert.equal(service.healthStatus(), 'ok');
+    assert.equal(healthStatus(service), 'ok');
   });
 
   it('follows a rollback to an older model that lacks manifest servers, and stays degraded until covered', async () => {
@@ -160,16 +158,16 @@ describe('swap protocol with real ONNX models', () => {
     const outcome = await service.reload('pointer');
     assert.equal(outcome.result, 'success', outcome.reason);
     assert.equal(service.slot.current?.id, OLD_SHORT_VOCAB);
-    assert.equal(service.healthStatus(), 'degraded');
+    assert.equal(healthStatus(service), 'degraded');
     assert.match(
-      String(service.health().reason),
+      String(healthResponse(service).reason),
       /lacks 2 manifest server\(s\), forecast as unknown: web-0005, web-0006/,
     );
     const batch = await service.predict(['web-0006']);
     assert.equal(batch.forecasts[0]!.known, false);
     await deploy(registry, GOOD_1, 'roll forward');
     assert.equal((await service.reload('pointer')).result, 'success');
-    assert.equal(service.healthStatus(), 'ok');
+    assert.equal(healthStatus(service), 'ok');
   });
 
   it('concurrent triggers coalesce into one load', async () => {
@@ -205,12 +203,12 @@ describe('startup without a usable model', () => {
     try {
       const outcome = await service.start();
       assert.equal(outcome.result, 'failure');
-      assert.equal(service.healthStatus(), 'unavailable');
-      assert.match(String(service.health().reason), /no model deployed/);
+      assert.equal(healthStatus(service), 'unavailable');
+      assert.match(String(healthResponse(service).reason), /no model deployed/);
       await makeTinyModels(join(registry, 'models'), [{ modelId: GOOD_1, servers: fleet }]);
       await deploy(registry, GOOD_1, 'first');
       assert.equal((await service.reload('pointer')).result, 'success');
-      assert.equal(service.healthStatus(), 'ok');
+      assert.equal(healthStatus(service), 'ok');
     } finally {
       await service.close();
       await removeDir(registry);
@@ -237,7 +235,7 @@ describe('worker-thread models', () => {
         await new Promise((r) => setTimeout(r, 50));
       assert.notEqual(service.slot.current, model);
       assert.equal(service.slot.current?.id, GOOD_1);
-      assert.equal((service.health().last_reload as { trigger: string }).trigger, 'crash');
+      assert.equal(healthResponse(service).last_reload?.trigger, 'crash');
       const batch = await service.predict([fleet[0]!.name]);
       assert.equal(batch.forecasts.length, 1);
 

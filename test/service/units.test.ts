@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../../src/core/duration.js';
-import { mergeFleet } from '../../src/service/fleet.js';
-import { formatForecast, quantileKey, round4Significant } from '../../src/service/forecast-format.js';
-import { ModelSlot } from '../../src/service/model-slot.js';
-import { PointerWatcher } from '../../src/service/pointer-watch.js';
-import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/status.js';
-import type { ServingModel } from '../../src/service/types.js';
-import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/unknown-tracker.js';
-import { missingFromVocabulary, warmUpInputs, warmUpProblems } from '../../src/service/warm-up.js';
-import { WindowCache } from '../../src/service/window-cache.js';
+import { mergeFleet } from '../../src/service/serving/fleet.js';
+import { formatForecast, quantileKey, round4Significant } from '../../src/service/serving/forecast-format.js';
+import { ModelSlot } from '../../src/service/serving/model-slot.js';
+import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/serving/monitor.js';
+import type { ServingModel } from '../../src/service/serving-model.js';
+import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/serving/unknown-tracker.js';
+import { coverageVerdict, warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
+import { WindowCache } from '../../src/service/serving/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
-import { redactRemote, assertBranchName } from '../../src/service/git-follow.js';
-import { removeDir, syntheticWindows, tempDir } from './fixtures.js';
+import { syntheticWindows } from './fixtures.js';
 
 const encoders: Encoders = {
   format_version: 1,
@@ -46,7 +42,7 @@ function fakeModel(id: string, released: string[] = []): ServingModel {
 }
 
 describe('unknown-prediction tracking', () => {
-  it('uses the seed levels at the boundaries', () => {
+  it('uses the unknown-rate levels at the boundaries', () => {
     assert.equal(unknownRateLevel(0), 'acceptable');
     assert.equal(unknownRateLevel(4.99), 'acceptable');
     assert.equal(unknownRateLevel(5), 'warning');
@@ -74,14 +70,14 @@ describe('unknown-prediction tracking', () => {
 });
 
 describe('pure service helpers', () => {
-  it('drift, coverage and model age follow the seed formulas', () => {
+  it('drift, coverage and model age follow the monitoring formulas', () => {
     const model = { vocabulary: new Set(Array.from({ length: 20 }, (_, i) => `s${i}`)) };
     const fleet = [
       ...Array.from({ length: 18 }, (_, i) => ({ name: `s${i}`, profile: null, inManifest: true })),
       ...Array.from({ length: 5 }, (_, i) => ({ name: `n${i}`, profile: null, inManifest: true })),
     ];
     const drift = fleetDrift(model, fleet, true);
-    assert.equal(drift.drift_pct, 35); // the seed's example: 20 known, 5 new, 2 sunset
+    assert.equal(drift.drift_pct, 35); // the fleet-drift example: 20 known, 5 new, 2 sunset
     assert.equal(drift.priority, 'medium');
     assert.deepEqual(drift.sunset_servers, ['s18', 's19']);
     assert.equal(driftPriority(35.01), 'high');
@@ -96,7 +92,7 @@ describe('pure service helpers', () => {
     const age = modelAge('tft-20261001T000000Z-abcdef', new Date('2026-10-31T00:00:00Z'));
     assert.equal(age.age_days, 30);
   });
-  it('mergeFleet keeps manifest servers and adds live ones, sorted', () => {
+  it('mergeFleet keeps manifest servers (and their profiles) and adds live ones, sorted', () => {
     const windows = syntheticWindows(
       [
         { name: 'b-1', profile: 'db' },
@@ -110,7 +106,7 @@ describe('pure service helpers', () => {
     );
     const fleet = mergeFleet(
       [
-        { name: 'c-1', profile: null },
+        { name: 'c-1', profile: 'db' },
         { name: 'a-1', profile: 'api' },
       ],
       windows,
@@ -118,17 +114,27 @@ describe('pure service helpers', () => {
     assert.deepEqual(fleet, [
       { name: 'a-1', profile: 'api', inManifest: true },
       { name: 'b-1', profile: 'db', inManifest: false },
-      { name: 'c-1', profile: 'web', inManifest: true },
+      { name: 'c-1', profile: 'db', inManifest: true },
     ]);
   });
-  it('warm-up checks vocabulary, completeness and finiteness', () => {
+  it('warm-up checks vocabulary coverage, completeness and finiteness', () => {
     const model = fakeModel('tft-20261001T000000Z-abcdef');
     const expected = [
       { name: 's1', profile: 'web', inManifest: true },
       { name: 's9', profile: 'web', inManifest: true },
       { name: 'x', profile: null, inManifest: false },
     ];
-    assert.deepEqual(missingFromVocabulary(model, expected), ['s9']);
+    const newer = 'tft-20261101T000000Z-abcdef';
+    assert.deepEqual(coverageVerdict(newer, model.vocabulary, expected, model), {
+      missing: ['s9'],
+      verdict: 'refused',
+    });
+    assert.equal(
+      coverageVerdict('tft-20260901T000000Z-abcdef', model.vocabulary, expected, model).verdict,
+      'rollback',
+    );
+    assert.equal(coverageVerdict(newer, model.vocabulary, expected, null).verdict, 'startup');
+    assert.equal(coverageVerdict(newer, model.vocabulary, expected.slice(0, 1), model).verdict, 'covered');
     const inputs = warmUpInputs(model, expected, new Map(), 1_800_000_000);
     assert.equal(inputs.length, 3);
     assert.equal(inputs[0]!.past.length, 8);
@@ -184,15 +190,13 @@ describe('pure service helpers', () => {
     assert.equal(parseDuration('30s', '--x'), 30_000);
     assert.equal(parseDuration('1h', '--x'), 3_600_000);
     assert.equal(parseDuration('250ms', '--x'), 250);
-    assert.equal(parseDuration('2', '--x'), 2000);
-    assert.throws(() => parseDuration('soon', '--interval'), /--interval: invalid duration/);
-  });
-  it('redacts credentials in remotes and validates branch names', () => {
-    assert.equal(redactRemote('https://user:secret@example.com/r.git'), 'https://***@example.com/r.git');
-    assert.equal(redactRemote('/srv/git/r.git'), '/srv/git/r.git');
-    assert.throws(() => assertBranchName('main;rm -rf'), /invalid branch/);
-    assert.throws(() => assertBranchName('a..b'), /invalid branch/);
-    assert.equal(assertBranchName('release/v1'), 'release/v1');
+    assert.equal(parseDuration('2', '--x'), 2000); // a bare number is seconds
+    assert.equal(parseDuration(' 1.5h ', '--x'), 5_400_000);
+    assert.equal(parseDuration('7d', '--x'), 604_800_000);
+    assert.throws(() => parseDuration('soon', '--interval'), /--interval: invalid duration "soon"/);
+    assert.throws(() => parseDuration('', '--interval'), /--interval: invalid duration/);
+    assert.throws(() => parseDuration('0', '--poll'), /--poll: duration must be positive/);
+    assert.throws(() => parseDuration('-5m', '--poll'), /--poll: duration must be positive/);
   });
 });
 
@@ -239,28 +243,5 @@ describe('WindowCache', () => {
     assert.notEqual(cache.get(shape), first);
     cache.retainOnly([]);
     assert.equal(cache.get(shape), undefined);
-  });
-});
-
-describe('PointerWatcher', () => {
-  it('notices a file replaced by rename, by events or by polling', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'current.json');
-    await writeFile(path, '{"v":1}');
-    let changes = 0;
-    const watcher = new PointerWatcher(path, () => changes++, { pollMs: 100, debounceMs: 10 });
-    await watcher.start();
-    try {
-      await writeFile(join(dir, '.tmp'), '{"v":2}');
-      await rename(join(dir, '.tmp'), path);
-      for (let i = 0; i < 50 && changes === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(changes, 1);
-      await writeFile(path, '{"v":2}'); // same content: no change
-      await new Promise((r) => setTimeout(r, 250));
-      assert.equal(changes, 1);
-    } finally {
-      watcher.stop();
-      await removeDir(dir);
-    }
   });
 });

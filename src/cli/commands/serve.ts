@@ -71,9 +71,9 @@ export function register(program: Command): void {
         );
       // Loaded on use: the service pulls in onnxruntime and fastify, which other commands do not need.
       const { runService } = await import('../../service/run.js');
-      const { closeOnSignals } = await import('../../service/server.js');
-      const { readManifestServers } = await import('../../service/manifest.js');
-      const { DEFAULT_ACTIVE_WITHIN_SECONDS } = await import('../../service/metrics-windows.js');
+      const { closeOnSignals } = await import('../../service/http/server.js');
+      const { readManifestServers } = await import('../../service/serving/manifest.js');
+      const { DEFAULT_ACTIVE_WITHIN_SECONDS } = await import('../../service/serving/metrics-windows.js');
       const logger = createLogger('fleetcast-serve');
       const running = await runService({
         registry: options.registry ?? 'models-registry',

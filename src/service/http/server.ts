@@ -1,6 +1,6 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { FleetcastApp } from './app.js';
-import type { ForecastService } from './service.js';
+import type { ForecastService } from '../serving/forecast-service.js';
 
 export interface ListenOptions {
   host: string;

@@ -1,17 +1,38 @@
-import type { RecentWindow } from '../features/windows.js';
-import type { ForecastInput, ForecastResult, FleetServer, ServingModel } from './types.js';
+import type { RecentWindow } from '../../features/windows.js';
+import { vocabularyCoverage } from '../../fleet/coverage.js';
+import type { ForecastInput, ForecastResult, ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
 
 /**
- * Pure checks a new model must pass before it may serve: its vocabulary covers the fleet
- * manifest, and a warm-up forecast of every expected server is complete and finite.
+ * Pure checks a new model must pass before it may serve: its vocabulary covers the manifest (the
+ * rule of src/fleet/coverage.ts), and a warm-up forecast of every expected server is complete and
+ * finite.
  */
 
-/** Manifest servers the model has no embedding for. */
-export function missingFromVocabulary(
-  model: Pick<ServingModel, 'vocabulary'>,
-  expected: readonly FleetServer[],
-): string[] {
-  return expected.filter((s) => s.inManifest && !model.vocabulary.has(s.name)).map((s) => s.name);
+export interface CoverageVerdict {
+  /** Manifest servers outside the candidate's vocabulary, sorted. */
+  missing: string[];
+  /**
+   * `covered`; `refused`: a newer model must cover the manifest; `rollback`: going back to an older
+   * model is a person's decision (a revert or rollback); `startup`: an incomplete model beats none.
+   * The last two serve, and /health stays degraded while the coverage gap lasts.
+   */
+  verdict: 'covered' | 'refused' | 'rollback' | 'startup';
+}
+
+export function coverageVerdict(
+  candidateId: string,
+  vocabulary: ReadonlySet<string>,
+  expected: readonly FleetMember[],
+  active: Pick<ServingModel, 'id'> | null,
+): CoverageVerdict {
+  const { missing } = vocabularyCoverage(
+    expected.filter((s) => s.inManifest).map((s) => s.name),
+    vocabulary,
+  );
+  if (missing.length === 0) return { missing, verdict: 'covered' };
+  if (active === null) return { missing, verdict: 'startup' };
+  return { missing, verdict: candidateId < active.id ? 'rollback' : 'refused' };
 }
 
 /**
@@ -20,7 +41,7 @@ export function missingFromVocabulary(
  */
 export function warmUpInputs(
   model: Pick<ServingModel, 'encoders'>,
-  expected: readonly FleetServer[],
+  expected: readonly FleetMember[],
   windows: ReadonlyMap<string, RecentWindow>,
   nowSeconds: number,
 ): ForecastInput[] {

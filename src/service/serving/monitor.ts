@@ -1,35 +1,47 @@
-import { driftPriority as driftEnginePriority, fleetDrift as seedFleetDrift } from '../drift/compute.js';
-import type { Priority } from '../drift/types.js';
-import { modelIdTime } from '../registry/model-id.js';
+import { z } from 'zod';
+import {
+  driftPriority as driftEnginePriority,
+  fleetDrift as computeFleetDrift,
+} from '../../drift/compute.js';
+import { PRIORITIES, type Priority } from '../../drift/types.js';
+import type { RecentWindow } from '../../features/windows.js';
+import { vocabularyCoverage } from '../../fleet/coverage.js';
+import { modelIdTime } from '../../registry/model-id.js';
+import type { ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
-import type { FleetServer, ServingModel } from './types.js';
-import type { RecentWindow } from '../features/windows.js';
 
-/** Fleet drift priority (seed bands: 10–20 % low, 20–35 % medium, > 35 % high), from the drift engine. */
+/**
+ * The monitor's measures of the serving model against the fleet it sees: fleet drift, prediction
+ * coverage and model age. Pure functions; /status, /health and /metrics report them.
+ */
+
+/** Fleet drift priority (10–20 % low, 20–35 % medium, > 35 % high), from the drift engine. */
 export function driftPriority(driftPct: number): Priority {
   return driftEnginePriority(driftPct, SERVICE_THRESHOLDS);
 }
 
-export interface DriftSummary {
+export const DriftSummary = z.strictObject({
   /** (new + sunset) / servers in the model vocabulary × 100. */
-  drift_pct: number;
-  priority: Priority;
+  drift_pct: z.number(),
+  priority: z.enum(PRIORITIES),
   /** Compared against: the manifest when the service has one, else servers reporting metrics. */
-  reference: 'manifest' | 'metrics';
-  new_servers: string[];
-  sunset_servers: string[];
-  model_servers: number;
-  fleet_servers: number;
-}
+  reference: z.enum(['manifest', 'metrics']),
+  new_servers: z.array(z.string()),
+  sunset_servers: z.array(z.string()),
+  model_servers: z.number().int(),
+  fleet_servers: z.number().int(),
+});
+export type DriftSummary = z.infer<typeof DriftSummary>;
 
-/** Seed's calculate_fleet_drift between the fleet the service sees and the model vocabulary. */
+/** The drift engine's fleet drift between the fleet the service sees and the model vocabulary. */
 export function fleetDrift(
   model: Pick<ServingModel, 'vocabulary'>,
-  fleet: readonly FleetServer[],
+  fleet: readonly FleetMember[],
   hasManifest: boolean,
 ): DriftSummary {
   const reference = hasManifest ? fleet.filter((s) => s.inManifest) : fleet;
-  const drift = seedFleetDrift(
+  const drift = computeFleetDrift(
     reference.map((s) => s.name),
     model.vocabulary,
   );
@@ -44,34 +56,38 @@ export function fleetDrift(
   };
 }
 
-export interface CoverageSummary {
+export const CoverageSummary = z.strictObject({
   /** Servers expected on the dashboard: the manifest's, else every server reporting metrics. */
-  expected: number;
+  expected: z.number().int(),
   /** Expected servers with recent metrics, so a forecast can be made. */
-  forecastable: number;
+  forecastable: z.number().int(),
   /** Expected servers forecast through their own embedding (in the vocabulary, with data). */
-  covered: number;
-  /** covered / expected × 100: the seed's "100 % of servers predicted" check. */
-  coverage_pct: number;
+  covered: z.number().int(),
+  /** covered / expected × 100: the verification requirement that every server gets a prediction. */
+  coverage_pct: z.number(),
   /** forecastable / expected × 100 (unknown servers count here, not in coverage_pct). */
-  forecast_pct: number;
+  forecast_pct: z.number(),
   /** Expected servers without recent metrics (at most 50 listed). */
-  without_data: string[];
+  without_data: z.array(z.string()),
   /** Expected servers outside the vocabulary (at most 50 listed). */
-  unknown: string[];
-}
+  unknown: z.array(z.string()),
+});
+export type CoverageSummary = z.infer<typeof CoverageSummary>;
 
 export function fleetCoverage(
   model: Pick<ServingModel, 'vocabulary'>,
-  fleet: readonly FleetServer[],
+  fleet: readonly FleetMember[],
   windows: ReadonlyMap<string, RecentWindow>,
   hasManifest: boolean,
 ): CoverageSummary {
   const expected = hasManifest ? fleet.filter((s) => s.inManifest) : fleet;
   const withoutData = expected.filter((s) => !windows.has(s.name)).map((s) => s.name);
-  const unknown = expected.filter((s) => !model.vocabulary.has(s.name)).map((s) => s.name);
+  const vocabulary = vocabularyCoverage(
+    expected.map((s) => s.name),
+    model.vocabulary,
+  );
   const forecastable = expected.length - withoutData.length;
-  const covered = expected.filter((s) => windows.has(s.name) && model.vocabulary.has(s.name)).length;
+  const covered = vocabulary.covered.filter((name) => windows.has(name)).length;
   const pct = (n: number): number =>
     expected.length === 0 ? 100 : Math.round((n / expected.length) * 10_000) / 100;
   return {
@@ -81,17 +97,18 @@ export function fleetCoverage(
     coverage_pct: pct(covered),
     forecast_pct: pct(forecastable),
     without_data: withoutData.slice(0, 50),
-    unknown: unknown.slice(0, 50),
+    unknown: vocabulary.missing.slice(0, 50),
   };
 }
 
-export interface ModelAge {
-  trained_at: string;
-  age_seconds: number;
-  age_days: number;
-}
+export const ModelAge = z.strictObject({
+  trained_at: z.string(),
+  age_seconds: z.number(),
+  age_days: z.number(),
+});
+export type ModelAge = z.infer<typeof ModelAge>;
 
-/** Model age from the training start encoded in its id (the seed's "days since last training"). */
+/** Model age ("days since last training") from the training start encoded in its id. */
 export function modelAge(modelId: string, now: Date): ModelAge {
   const trained = modelIdTime(modelId);
   const seconds = Math.max(0, Math.round((now.getTime() - trained.getTime()) / 1000));

@@ -1,4 +1,4 @@
-import type { ServingModel } from './types.js';
+import type { ServingModel } from '../serving-model.js';
 
 /** A model borrowed for one request; `done()` must be called exactly once (extra calls are ignored). */
 export interface ModelLease {

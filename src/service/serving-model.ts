@@ -23,13 +23,4 @@ export type ModelLoader = (
   options: Pick<LoadOptions, 'expectedDigest'>,
 ) => Promise<ServingModel>;
 
-/** A server the service is expected to forecast. */
-export interface FleetServer {
-  name: string;
-  /** Role from the manifest or the metrics; null when neither names one. */
-  profile: string | null;
-  /** Listed in the fleet manifest (otherwise seen only in the metrics). */
-  inManifest: boolean;
-}
-
 export type { ForecastInput, ForecastResult };

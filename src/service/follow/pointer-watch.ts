@@ -1,24 +1,23 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
 
 export interface PointerWatchOptions {
   /** Polling interval: the fallback when fs events are missed (network filesystems, renames). */
   pollMs?: number;
-  /** fs events arrive in bursts (write + rename); wait this long before reacting. */
+  /** fs events arrive in bursts (write + rename); the file must be still this long before it is read. */
   debounceMs?: number;
   onError?: (error: unknown) => void;
 }
 
 /**
  * Calls `onChange` when the pointer file's content changes. git checkouts and writeFileAtomic
- * replace the file by rename, which ends a watch on the file itself, so the watch is on its
- * directory; polling the content covers filesystems without reliable events.
+ * replace the file by rename, which ends a watch on the file itself, so chokidar watches its
+ * directory (for that one file); polling the content covers filesystems without reliable events.
  */
 export class PointerWatcher {
   private watcher: FSWatcher | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
-  private debounceTimer: NodeJS.Timeout | null = null;
   private lastText: string | null | undefined = undefined;
   private checking: Promise<void> | null = null;
 
@@ -30,35 +29,35 @@ export class PointerWatcher {
 
   async start(): Promise<void> {
     this.lastText = await this.read();
-    try {
-      const name = basename(this.path);
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
-        if (file === null || file === name || file.startsWith(`.${name}.`)) this.schedule();
-      });
-      this.watcher.on('error', (error) => this.options.onError?.(error));
-    } catch (error) {
-      this.options.onError?.(error); // polling still runs
-    }
+    const file = resolve(this.path);
+    const dir = dirname(file);
+    const debounceMs = this.options.debounceMs ?? 100;
+    const watcher = watch(dir, {
+      depth: 0,
+      ignoreInitial: true,
+      persistent: false,
+      ignored: (path) => path !== dir && path !== file,
+      // a write, or an unlink and add from a rename (chokidar's `atomic`), is reported once the
+      // file has kept its size for debounceMs
+      awaitWriteFinish: {
+        stabilityThreshold: debounceMs,
+        pollInterval: Math.max(5, Math.round(debounceMs / 4)),
+      },
+    });
+    watcher.on('all', () => void this.check());
+    watcher.on('error', (error) => this.options.onError?.(error)); // polling still runs
+    await new Promise<void>((ready) => watcher.once('ready', ready));
+    this.watcher = watcher;
     this.pollTimer = setInterval(() => void this.check(), this.options.pollMs ?? 2000);
     this.pollTimer.unref();
   }
 
-  stop(): void {
-    this.watcher?.close();
-    this.watcher = null;
+  async stop(): Promise<void> {
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
-    if (this.debounceTimer !== null) clearTimeout(this.debounceTimer);
     this.pollTimer = null;
-    this.debounceTimer = null;
-  }
-
-  private schedule(): void {
-    if (this.debounceTimer !== null) clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => {
-      this.debounceTimer = null;
-      void this.check();
-    }, this.options.debounceMs ?? 100);
-    this.debounceTimer.unref();
+    const watcher = this.watcher;
+    this.watcher = null;
+    await watcher?.close();
   }
 
   /** Compares content (not mtime): a revert can restore an older file with a newer mtime. */

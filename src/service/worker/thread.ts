@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads';
-import { loadModel, type LoadedModel } from '../model/loaded-model.js';
-import { ModelLoadError } from '../model/model-load-error.js';
-import { getErrorMessage } from '../core/errors.js';
-import type { ForecastRequest, FromWorker, LoadRequest, ToWorker } from './model-worker-protocol.js';
+import { loadModel, type LoadedModel } from '../../model/loaded-model.js';
+import { ModelLoadError } from '../../model/model-load-error.js';
+import { getErrorMessage } from '../../core/errors.js';
+import type { ForecastRequest, FromWorker, LoadRequest, ToWorker } from './protocol.js';
 
 /**
  * A model worker thread: hosts onnxruntime sessions for the service. Creating a session blocks the

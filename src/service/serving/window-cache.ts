@@ -1,4 +1,4 @@
-import type { RecentWindow, WindowShape } from '../features/windows.js';
+import type { RecentWindow, WindowShape } from '../../features/windows.js';
 
 /** The latest input window of every server with recent metrics, for one window shape. */
 export interface WindowSnapshot {

@@ -1,16 +1,19 @@
-import type { Encoders } from '../registry/schemas.js';
-import type { ForecastResult } from './types.js';
+import { z } from 'zod';
+import type { Encoders } from '../../registry/schemas.js';
+import type { ForecastResult } from '../serving-model.js';
 
 /** One server's forecast in the HTTP API: `forecast[target][pNN]` = one value per horizon step. */
-export interface ServerForecast {
-  server: string;
-  known: boolean;
-  profile: string | null;
+export const ServerForecast = z.strictObject({
+  server: z.string(),
+  /** False: not in the vocabulary, forecast through the unknown index. */
+  known: z.boolean(),
+  profile: z.string().nullable(),
   /** First forecast step (ISO 8601, UTC). */
-  start: string;
-  step_seconds: number;
-  forecast: Record<string, Record<string, number[]>>;
-}
+  start: z.string(),
+  step_seconds: z.number(),
+  forecast: z.record(z.string(), z.record(z.string(), z.array(z.number()))),
+});
+export type ServerForecast = z.infer<typeof ServerForecast>;
 
 /** `0.1` → `p10`, `0.025` → `p2.5`. */
 export function quantileKey(q: number): string {

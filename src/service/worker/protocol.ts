@@ -1,8 +1,8 @@
-import type { Encoders } from '../registry/schemas.js';
-import type { ModelLoadFailure } from '../model/model-load-error.js';
+import type { Encoders } from '../../registry/schemas.js';
+import type { ModelLoadFailure } from '../../model/model-load-error.js';
 
 /**
- * Messages between the service and a model worker thread (src/service/model-worker.ts). A worker
+ * Messages between the service and a model worker thread (src/service/worker/thread.ts). A worker
  * lives across swaps and hosts models by `key`; every request carries a `seq` that its reply echoes.
  */
 

@@ -1,13 +1,13 @@
-import type { MetricsSource } from '../metrics/source.js';
-import { withDuckDb } from '../metrics/duckdb.js';
-import { loadRecentWindows, type WindowShape } from '../features/windows.js';
+import type { MetricsSource } from '../../metrics/source.js';
+import { withDuckDb } from '../../metrics/duckdb.js';
+import { loadRecentWindows, type WindowShape } from '../../features/windows.js';
 import type { WindowFetcher } from './window-cache.js';
 
 export interface MetricsWindowOptions {
   /**
    * A server belongs to the live fleet when its newest data is at most this old, measured from
    * the newest data in the source (not the wall clock, so replayed or exported data works).
-   * Default 7 days: the seed's sunset-candidate threshold.
+   * Default 7 days: the sunset-candidate threshold (no metrics for 7 days).
    */
   activeWithinSeconds?: number;
 }

@@ -1,18 +1,18 @@
 import { Worker } from 'node:worker_threads';
-import { ModelLoadError } from '../model/model-load-error.js';
-import type { Encoders } from '../registry/schemas.js';
-import { FleetcastError } from '../core/errors.js';
-import type { FromWorker, ResultReply, ToWorker } from './model-worker-protocol.js';
-import type { ForecastInput, ForecastResult, ModelLoader, ServingModel } from './types.js';
+import { ModelLoadError } from '../../model/model-load-error.js';
+import type { Encoders } from '../../registry/schemas.js';
+import { FleetcastError } from '../../core/errors.js';
+import type { FromWorker, ResultReply, ToWorker } from './protocol.js';
+import type { ForecastInput, ForecastResult, ModelLoader, ServingModel } from '../serving-model.js';
 
-const BOOT = new URL('./model-worker-boot.mjs', import.meta.url);
+const BOOT = new URL('./thread-boot.mjs', import.meta.url);
 /** A release that gets no answer (native code stuck) ends the whole worker after this long. */
 const RELEASE_TIMEOUT_MS = 10_000;
 
 type Reply = Exclude<FromWorker, { type: 'error' }>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** One long-lived worker thread (src/service/model-worker.ts) and the models it hosts. */
+/** One long-lived worker thread (src/service/worker/thread.ts) and the models it hosts. */
 class HostWorker {
   readonly worker: Worker;
   readonly models = new Set<WorkerModel>();

@@ -1,15 +1,15 @@
-import { unknownRateLevel as driftEngineLevel } from '../drift/compute.js';
-import type { UnknownRateLevel } from '../drift/types.js';
+import { unknownRateLevel as driftEngineLevel } from '../../drift/compute.js';
+import type { UnknownRateLevel } from '../../drift/types.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
 
 export type { UnknownRateLevel };
 
 /**
- * The seed's track_unknown_predictions: predictions for servers outside the model vocabulary,
+ * Unknown-server detection: predictions for servers outside the model vocabulary,
  * counted over a rolling window in fixed buckets, so memory stays constant under any load.
  */
 
-/** The seed's levels (< 5 % acceptable, 5–15 % warning, > 15 % critical), from the drift engine. */
+/** Unknown-rate levels (< 5 % acceptable, 5–15 % warning, > 15 % critical), from the drift engine. */
 export function unknownRateLevel(ratePct: number): UnknownRateLevel {
   return driftEngineLevel(ratePct, SERVICE_THRESHOLDS);
 }

@@ -1,10 +1,12 @@
-import type { RecentWindow } from '../features/windows.js';
-import type { Pointer } from '../registry/schemas.js';
-import { getErrorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { RecentWindow } from '../../features/windows.js';
+import type { Pointer } from '../../registry/schemas.js';
+import { getErrorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { ModelSlot } from './model-slot.js';
-import type { FleetServer, ModelLoader, ServingModel } from './types.js';
-import { missingFromVocabulary, warmUpInputs, warmUpProblems } from './warm-up.js';
+import { listServers } from '../../fleet/coverage.js';
+import type { ModelLoader, ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
+import { coverageVerdict, warmUpInputs, warmUpProblems } from './warm-up.js';
 
 /** The model the pointer names. */
 export interface SwapTarget {
@@ -15,8 +17,10 @@ export interface SwapTarget {
   pointer: Pointer;
 }
 
-export type SwapTrigger = 'startup' | 'pointer' | 'git' | 'admin' | 'retry' | 'crash';
-export type SwapResult = 'success' | 'failure' | 'unchanged';
+export const SWAP_TRIGGERS = ['startup', 'pointer', 'git', 'admin', 'retry', 'crash'] as const;
+export type SwapTrigger = (typeof SWAP_TRIGGERS)[number];
+export const SWAP_RESULTS = ['success', 'failure', 'unchanged'] as const;
+export type SwapResult = (typeof SWAP_RESULTS)[number];
 
 export interface SwapOutcome {
   result: SwapResult;
@@ -27,6 +31,14 @@ export interface SwapOutcome {
   reason?: string;
   durationMs: number;
   at: string;
+}
+
+/** The last swap that changed the serving model. */
+export interface LastSwap {
+  at: string;
+  from: string | null;
+  to: string;
+  durationMs: number;
 }
 
 export interface SwapFailure {
@@ -45,7 +57,7 @@ export interface SwapDeps {
   /** Latest windows for the new model's input shape (loaded once per shape). */
   windowsFor(model: ServingModel): Promise<ReadonlyMap<string, RecentWindow>>;
   /** Servers every model must handle: the manifest's (inManifest) plus live servers in `windows`. */
-  expectedServers(windows: ReadonlyMap<string, RecentWindow>): Promise<FleetServer[]>;
+  expectedServers(windows: ReadonlyMap<string, RecentWindow>): Promise<FleetMember[]>;
   /** Called after a successful swap (caches, metrics, logs). */
   onSwapped?(model: ServingModel, previous: ServingModel | null): void;
   onOutcome?(outcome: SwapOutcome): void;
@@ -74,7 +86,7 @@ export class SwapController {
   private failureState: SwapFailure | null = null;
   private failureKey: string | null = null;
   private last: SwapOutcome | null = null;
-  private lastSwapState: { at: string; from: string | null; to: string; durationMs: number } | null = null;
+  private lastSwapState: LastSwap | null = null;
   private activePointer: Pointer | null = null;
   private loadsStarted = 0;
 
@@ -86,7 +98,7 @@ export class SwapController {
   get lastOutcome(): SwapOutcome | null {
     return this.last;
   }
-  get lastSwap(): { at: string; from: string | null; to: string; durationMs: number } | null {
+  get lastSwap(): LastSwap | null {
     return this.lastSwapState;
   }
   /** The pointer the active model was loaded from. */
@@ -197,22 +209,17 @@ export class SwapController {
         );
       const windows = await this.deps.windowsFor(model);
       const expected = await this.deps.expectedServers(windows);
-      const missing = missingFromVocabulary(model, expected);
-      if (missing.length > 0) {
-        const list =
-          missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, … (${missing.length} in all)` : '');
-        const gap = `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${list}`;
-        // A newer model must cover the fleet. Going back to an older model is a person's decision
-        // (a revert or rollback), and at startup an incomplete model beats none: serve it, and
-        // /health stays degraded while the coverage gap lasts.
-        const active = this.deps.slot.current;
-        const rollback = active !== null && target.modelId < active.id;
-        if (active !== null && !rollback) throw new SwapAbort(gap);
+      const coverage = coverageVerdict(target.modelId, model.vocabulary, expected, this.deps.slot.current);
+      const { missing } = coverage;
+      if (coverage.verdict === 'refused')
+        throw new SwapAbort(
+          `${target.modelId}: vocabulary lacks ${missing.length} manifest server(s): ${listServers(missing)}`,
+        );
+      if (coverage.verdict !== 'covered')
         logger?.warn(
           { trigger, target: target.modelId, missing: missing.length },
-          `accepting ${rollback ? 'rollback' : 'startup'} model with a coverage gap`,
+          `accepting ${coverage.verdict} model with a coverage gap`,
         );
-      }
       const inputs = warmUpInputs(model, expected, windows, now().getTime() / 1000);
       const results = inputs.length > 0 ? await model.forecast(inputs) : [];
       const problems = warmUpProblems(model, inputs, results);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { InputError } from '../core/errors.js';
+import { InputError } from '../../core/errors.js';
 
 /** A remote URL with any user:password removed, for logs. */
 export function redactRemote(remote: string): string {

@@ -2,15 +2,24 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FleetcastInstance } from './zod-schema.js';
 
 export interface StaticAsset {
   body: Buffer;
   contentType: string;
 }
 
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+};
+
 /**
  * The dashboard's files, read once at startup: the page and its script from
- * src/service/dashboard/, and uPlot from its npm package (served locally: no CDN).
+ * src/service/http/dashboard/, and uPlot from its npm package (served locally: no CDN).
  */
 export function loadDashboardAssets(): Map<string, StaticAsset> {
   const own = fileURLToPath(new URL('./dashboard/', import.meta.url));
@@ -25,4 +34,17 @@ export function loadDashboardAssets(): Map<string, StaticAsset> {
   return new Map(
     files.map(([route, path, contentType]) => [route, { body: readFileSync(path), contentType }]),
   );
+}
+
+/** GET / and its assets, with a Content-Security-Policy that keeps the page to its own origin. */
+export function dashboardRoutes(app: FleetcastInstance): void {
+  for (const [route, asset] of loadDashboardAssets()) {
+    app.get(route, async (_request, reply) =>
+      reply
+        .headers(SECURITY_HEADERS)
+        .header('cache-control', route === '/' ? 'no-cache' : 'public, max-age=3600')
+        .type(asset.contentType)
+        .send(asset.body),
+    );
+  }
 }

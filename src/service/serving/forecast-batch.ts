@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { ForecastInput, ServingModel } from '../serving-model.js';
+import type { FleetMember } from './fleet.js';
+import { ServerForecast } from './forecast-format.js';
+import { CoverageSummary } from './monitor.js';
+import type { WindowSnapshot } from './window-cache.js';
+
+/** The documents the forecast endpoints answer with, and the pure steps that build them. */
+
+/** Servers per model call in a streamed fleet forecast (chunking costs nothing in session.run). */
+export const FLEET_CHUNK_SIZE = 100;
+
+export const MissingForecast = z.strictObject({ server: z.string(), reason: z.string() });
+export type MissingForecast = z.infer<typeof MissingForecast>;
+
+/** What every forecast document says about the model that made it. */
+export const BatchMeta = z.strictObject({
+  model_id: z.string(),
+  generated_at: z.string(),
+  step_seconds: z.number(),
+  horizon_steps: z.number().int(),
+  targets: z.array(z.string()),
+  quantiles: z.array(z.number()),
+});
+export type BatchMeta = z.infer<typeof BatchMeta>;
+
+/** POST /predict. */
+export const ForecastBatch = BatchMeta.extend({
+  forecasts: z.array(ServerForecast),
+  missing: z.array(MissingForecast),
+});
+export type ForecastBatch = z.infer<typeof ForecastBatch>;
+
+/** GET /predict/:server: the batch fields and the one server's forecast, side by side. */
+export const SingleForecast = BatchMeta.extend(ServerForecast.shape);
+export type SingleForecast = z.infer<typeof SingleForecast>;
+
+/** One server of the fleet forecast: its forecast, or why it has none. */
+export const FleetEntry = z.union([
+  ServerForecast.extend({ in_manifest: z.boolean() }),
+  MissingForecast.extend({ in_manifest: z.boolean(), known: z.boolean(), profile: z.string().nullable() }),
+]);
+export type FleetEntry = z.infer<typeof FleetEntry>;
+
+/** GET /forecast/fleet. */
+export const FleetForecast = BatchMeta.extend({
+  missing: z.array(MissingForecast),
+  coverage: CoverageSummary,
+  servers: z.array(FleetEntry),
+});
+export type FleetForecast = z.infer<typeof FleetForecast>;
+
+export function batchMeta(model: ServingModel, now: Date): BatchMeta {
+  const { encoders } = model;
+  return {
+    model_id: model.id,
+    generated_at: now.toISOString(),
+    step_seconds: encoders.resolution_seconds,
+    horizon_steps: encoders.horizon_steps,
+    targets: encoders.targets,
+    quantiles: encoders.quantiles,
+  };
+}
+
+/** Each server's profile in the fleet (the manifest's, else the metrics'). */
+export function fleetProfiles(fleet: readonly FleetMember[]): Map<string, string | null> {
+  return new Map(fleet.map((s) => [s.name, s.profile]));
+}
+
+/** Each server's input window (with its profile), or why it has none. */
+export function planInputs(
+  snapshot: WindowSnapshot,
+  servers: readonly string[],
+  profiles: ReadonlyMap<string, string | null>,
+): { inputs: ForecastInput[]; missing: MissingForecast[] } {
+  const inputs: ForecastInput[] = [];
+  const missing: MissingForecast[] = [];
+  for (const server of servers) {
+    const window = snapshot.windows.get(server);
+    if (window === undefined) {
+      missing.push({ server, reason: 'no recent metrics for this server' });
+      continue;
+    }
+    inputs.push({ ...window.input, profile: window.input.profile ?? profiles.get(server) ?? null });
+  }
+  return { inputs, missing };
+}
+
+/** The fleet's `servers` array: a forecast per server, or the reason it has none. */
+export function fleetEntries(
+  model: Pick<ServingModel, 'vocabulary'>,
+  fleet: readonly FleetMember[],
+  forecasts: readonly ServerForecast[],
+  missingList: readonly MissingForecast[],
+): FleetEntry[] {
+  const byName = new Map(forecasts.map((f) => [f.server, f]));
+  const missing = new Map(missingList.map((m) => [m.server, m.reason]));
+  return fleet.map((s) => {
+    const forecast = byName.get(s.name);
+    if (forecast !== undefined) return { ...forecast, in_manifest: s.inManifest };
+    return {
+      server: s.name,
+      reason: missing.get(s.name) ?? 'no recent metrics',
+      in_manifest: s.inManifest,
+      known: model.vocabulary.has(s.name),
+      profile: s.profile,
+    };
+  });
+}

@@ -1,0 +1,238 @@
+import { getErrorMessage } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { modelDir } from '../../registry/layout.js';
+import { readPointer } from '../../registry/pointer.js';
+import type { ModelLoader, ServingModel } from '../serving-model.js';
+import { ModelWorkerPool, WorkerModel } from '../worker/pool.js';
+import { mergeFleet, type FleetMember, type ManifestEntry } from './fleet.js';
+import { FLEET_CHUNK_SIZE, type FleetForecast, type ForecastBatch } from './forecast-batch.js';
+import { Forecaster } from './forecaster.js';
+import { healthStatus } from './health.js';
+import { ServiceMetrics } from './metrics.js';
+import { ModelSlot } from './model-slot.js';
+import { modelAge } from './monitor.js';
+import type { ServiceState, WindowError } from './service-state.js';
+import { currentCoverage } from './status.js';
+import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
+import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
+import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
+
+export interface ForecastServiceOptions {
+  /** Model registry directory (current.json + models/). */
+  registry: string;
+  /** Latest input windows from the metrics source. */
+  windowFetcher: WindowFetcher;
+  /** Reads the fleet manifest; omitted = no manifest (the fleet is whatever reports metrics). */
+  loadManifest?: () => Promise<ManifestEntry[]>;
+  /** Default: each model in a pooled worker thread (worker/pool.ts). */
+  loadModel?: ModelLoader;
+  /** How often windows (and the manifest) are reloaded; default 60 s. 0 disables the timer. */
+  refreshIntervalMs?: number;
+  unknownWindowSeconds?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  logger?: Logger;
+  /** Servers per model call in the streamed fleet forecast; default FLEET_CHUNK_SIZE. */
+  fleetChunkSize?: number;
+  /** Process metrics (CPU, heap, event loop) in /metrics; default true. */
+  defaultMetrics?: boolean;
+  now?: () => Date;
+}
+
+/**
+ * The inference service without HTTP: follows the pointer through the swap controller, keeps
+ * the latest windows and the manifest in memory, and forecasts through a Forecaster. /health and
+ * /status are built from its state (ServiceState) by health.ts and status.ts.
+ */
+export class ForecastService implements ServiceState {
+  readonly slot: ModelSlot;
+  readonly swap: SwapController;
+  readonly windows: WindowCache;
+  readonly unknown: UnknownPredictionTracker;
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** The model worker threads, unless the caller brought its own loader. */
+  private workers: ModelWorkerPool | null = null;
+  private manifestEntries: ManifestEntry[] | null = null;
+  private fleetCache: {
+    manifest: ManifestEntry[] | null;
+    snapshot: WindowSnapshot;
+    fleet: FleetMember[];
+  } | null = null;
+  private readonly forecaster: Forecaster;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private lastWindowError: WindowError | null = null;
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly options: ForecastServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.logger = options.logger ?? createLogger('fleetcast-serve');
+    this.slot = new ModelSlot((model, error) =>
+      this.logger.warn({ model: model.id, error: getErrorMessage(error) }, 'releasing a model failed'),
+    );
+    this.windows = new WindowCache(options.windowFetcher, this.now);
+    this.unknown = new UnknownPredictionTracker(
+      options.unknownWindowSeconds ?? DEFAULT_UNKNOWN_WINDOW_SECONDS,
+    );
+    this.metrics = new ServiceMetrics(
+      {
+        unknownRatePct: () => this.unknown.stats().rate_pct,
+        coveragePct: () => currentCoverage(this)?.coverage_pct ?? null,
+        modelAgeSeconds: () => {
+          const model = this.slot.current;
+          return model === null ? null : modelAge(model.id, this.now()).age_seconds;
+        },
+        modelId: () => this.slot.current?.id ?? null,
+        degraded: () => healthStatus(this) !== 'ok',
+      },
+      { defaultMetrics: options.defaultMetrics ?? true },
+    );
+    this.swap = new SwapController({
+      slot: this.slot,
+      readTarget: () => this.readTarget(),
+      loadModel: options.loadModel ?? (this.workers = new ModelWorkerPool()).load,
+      windowsFor: async (model) => (await this.windows.ensure(model.encoders)).windows,
+      expectedServers: async (windows) => mergeFleet(this.manifestEntries, windows),
+      onSwapped: (model) => {
+        this.windows.retainOnly([model.encoders]);
+        if (model instanceof WorkerModel) {
+          model.onUnexpectedExit = (error) => {
+            this.logger.error(
+              { model: model.id, error: error.message },
+              'model worker died; reloading the model',
+            );
+            void this.swap.trigger('crash');
+          };
+        }
+      },
+      onOutcome: (outcome) => this.recordOutcome(outcome),
+      logger: this.logger,
+      ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
+      ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
+      now: this.now,
+    });
+    this.forecaster = new Forecaster({
+      slot: this.slot,
+      windows: this.windows,
+      state: this,
+      unknown: this.unknown,
+      predictions: this.metrics.predictions,
+      chunkSize: options.fleetChunkSize ?? FLEET_CHUNK_SIZE,
+    });
+  }
+
+  get model(): ServingModel | null {
+    return this.slot.current;
+  }
+  get snapshot(): WindowSnapshot | undefined {
+    const model = this.slot.current;
+    return model ? this.windows.get(model.encoders) : undefined;
+  }
+  get windowError(): WindowError | null {
+    return this.lastWindowError;
+  }
+  get failedSwaps(): number {
+    return this.failures;
+  }
+  get hasManifest(): boolean {
+    return this.options.loadManifest !== undefined;
+  }
+  get manifest(): readonly ManifestEntry[] | null {
+    return this.manifestEntries;
+  }
+
+  /** Reads the manifest, loads the deployed model and starts the refresh timer. */
+  async start(): Promise<SwapOutcome> {
+    if (this.options.loadManifest) this.manifestEntries = await this.options.loadManifest();
+    const outcome = await this.swap.trigger('startup');
+    const interval = this.options.refreshIntervalMs ?? 60_000;
+    if (interval > 0 && !this.closed) {
+      this.refreshTimer = setInterval(() => void this.refresh(), interval);
+      this.refreshTimer.unref();
+    }
+    return outcome;
+  }
+
+  /** Asks for a reload (pointer change, admin call); concurrent calls coalesce. */
+  reload(trigger: SwapTrigger): Promise<SwapOutcome> {
+    return this.swap.trigger(trigger);
+  }
+
+  /** Re-reads the manifest and the active model's windows; failures keep the previous data. */
+  async refresh(): Promise<void> {
+    if (this.options.loadManifest) {
+      try {
+        this.manifestEntries = await this.options.loadManifest();
+      } catch (error) {
+        this.logger.warn(
+          { error: getErrorMessage(error) },
+          'manifest reload failed; keeping the previous one',
+        );
+      }
+    }
+    const model = this.slot.current;
+    if (model === null) return;
+    try {
+      await this.windows.refresh(model.encoders);
+      this.lastWindowError = null;
+    } catch (error) {
+      this.lastWindowError = { at: this.now().toISOString(), message: getErrorMessage(error) };
+      this.logger.warn(
+        { error: this.lastWindowError.message },
+        'metrics window refresh failed; keeping the previous windows',
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    await this.swap.stop();
+    await this.slot.close();
+    await this.workers?.close();
+  }
+
+  /** Forecasts the named servers (already validated names). */
+  predict(servers: readonly string[]): Promise<ForecastBatch> {
+    return this.forecaster.predict(servers);
+  }
+
+  /** The whole fleet in one batch, with coverage. */
+  fleetForecast(): Promise<FleetForecast> {
+    return this.forecaster.fleetForecast();
+  }
+
+  /** `fleetForecast()` as JSON text in pieces, for a streamed response (Forecaster.fleetForecastJson). */
+  fleetForecastJson(chunkSize?: number): Promise<AsyncGenerator<string>> {
+    return this.forecaster.fleetForecastJson(chunkSize);
+  }
+
+  /** The fleet (manifest ∪ live servers), recomputed only when the manifest or windows change. */
+  fleetFor(snapshot: WindowSnapshot): FleetMember[] {
+    const cached = this.fleetCache;
+    const manifest = this.manifestEntries;
+    if (cached && cached.manifest === manifest && cached.snapshot === snapshot) return cached.fleet;
+    const fleet = mergeFleet(manifest, snapshot.windows);
+    this.fleetCache = { manifest, snapshot, fleet };
+    return fleet;
+  }
+
+  private async readTarget(): Promise<SwapTarget | null> {
+    const pointer = await readPointer(this.options.registry);
+    if (pointer === null) return null;
+    return {
+      modelId: pointer.model_id,
+      dir: modelDir(this.options.registry, pointer.model_id),
+      digest: pointer.sha256,
+      pointer,
+    };
+  }
+
+  private recordOutcome(outcome: SwapOutcome): void {
+    if (outcome.result === 'unchanged') return;
+    this.metrics.swaps.inc({ result: outcome.result });
+    if (outcome.result === 'failure') this.failures++;
+  }
+}
