@@ -23,7 +23,13 @@ step('install dependencies', process.execPath, ['scripts/ensure-deps.mjs', '--ch
 if (filters.length === 0) {
   step('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
   step('lint', 'npx', ['eslint', '.']);
-  step('layers (docs/architecture.md)', 'npx', ['depcruise', 'src', 'actions', '--config', '.dependency-cruiser.cjs']);
+  step('layers (docs/architecture.md)', 'npx', [
+    'depcruise',
+    'src',
+    'actions',
+    '--config',
+    '.dependency-cruiser.cjs',
+  ]);
   step('format', 'npx', ['prettier', '--check', '.']);
   step('action bundles are up to date', process.execPath, ['scripts/build-actions.mjs', '--check']);
 }
