@@ -19,7 +19,9 @@ import {
 } from './common/inputs.js';
 import { failAction, notify } from './common/notify.js';
 import { retryBaseMs } from './common/retry.js';
-import { parseDriftReport, type DriftProposal, type DriftReportInput } from '../gitops/drift-proposal.js';
+import type { DriftProposal } from '../gitops/drift-proposal.js';
+import { parseDriftReport } from '../drift/report-file.js';
+import type { DriftReport } from '../drift/types.js';
 import { runDriftEngine } from './drift-engine.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -85,7 +87,7 @@ interface ReportSettings {
   manifest_path: string;
 }
 
-async function loadReport(settings: ReportSettings, workspace: string): Promise<DriftReportInput> {
+async function loadReport(settings: ReportSettings, workspace: string): Promise<DriftReport> {
   if (settings.report !== undefined) {
     let text: string;
     try {
@@ -101,14 +103,13 @@ async function loadReport(settings: ReportSettings, workspace: string): Promise<
     }
     return parseDriftReport(json, settings.report);
   }
-  const json = await runDriftEngine({
+  return runDriftEngine({
     metrics: settings.metrics!,
     config: settings.config,
     registry: settings.registry,
     manifest: insideWorkspace(workspace, settings.manifest_path, 'manifest_path'),
     serviceUrl: settings.service_url,
   });
-  return parseDriftReport(json, 'drift engine report');
 }
 
 async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): Promise<void> {

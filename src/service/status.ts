@@ -1,4 +1,4 @@
-import { driftPriority as driftEnginePriority, fleetDrift as seedFleetDrift } from '../drift/compute.js';
+import { driftPriority as driftEnginePriority, fleetDrift as seedFleetDrift } from '../drift/levels.js';
 import type { Priority } from '../drift/types.js';
 import { modelIdTime } from '../registry/model-id.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  computeDrift,
-  driftPriority,
-  fleetDrift,
-  thresholdsOf,
-  unknownRateLevel,
-  type DriftInput,
-} from '../../src/drift/compute.js';
+import { computeDrift, type DriftInput } from '../../src/drift/compute.js';
+import { driftPriority, fleetDrift, thresholdsOf, unknownRateLevel } from '../../src/drift/levels.js';
 import { DEFAULT_RETRAIN_CONFIG } from '../../src/config/retrain-config.js';
 import type { FleetServer } from '../../src/fleet/assess.js';
 import type { ModelVocabulary } from '../../src/drift/vocabulary.js';
