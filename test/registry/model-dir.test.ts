@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listModelIds, newestModelId, previousModelDir } from '../../src/registry/list-models.js';
-import { isModelId, modelIdTime, newModelId } from '../../src/registry/model-id.js';
+import { isModelId, modelIdTime, newModelId, trainingStartFromId } from '../../src/registry/model-id.js';
 import { readModelMetadata } from '../../src/registry/read-model.js';
 import { removeStaleTempDirs, writeModelDir } from '../../src/registry/write-model.js';
 import { GateError, InputError } from '../../src/core/errors.js';
@@ -20,6 +20,15 @@ describe('model ids', () => {
     const b = newModelId(new Date('2026-11-26T04:05:07Z'));
     assert.ok(a < b);
     assert.ok(!isModelId('tft-20261126T040506Z-XYZ123'));
+  });
+
+  it('give the training start, or null for a name that is no model id or no real time', () => {
+    assert.equal(
+      trainingStartFromId('tft-20261126T040506Z-a1b2c3')?.toISOString(),
+      '2026-11-26T04:05:06.000Z',
+    );
+    assert.equal(trainingStartFromId('server-list'), null);
+    assert.equal(trainingStartFromId('tft-20261399T250000Z-a1b2c3'), null);
   });
 });
 
