@@ -13,7 +13,7 @@ import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/un
 import { missingFromVocabulary, warmUpInputs, warmUpProblems } from '../../src/service/warm-up.js';
 import { WindowCache } from '../../src/service/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
-import { redactRemote, assertBranchName } from '../../src/service/git-follow.js';
+import { redactRemote, GitRegistryClone } from '../../src/service/git-follow.js';
 import { removeDir, syntheticWindows, tempDir } from './fixtures.js';
 
 const encoders: Encoders = {
@@ -187,12 +187,15 @@ describe('pure service helpers', () => {
     assert.equal(parseDuration('2', '--x'), 2000);
     assert.throws(() => parseDuration('soon', '--interval'), /--interval: invalid duration/);
   });
-  it('redacts credentials in remotes and validates branch names', () => {
+  it('redacts credentials in remotes and validates branch names', async () => {
     assert.equal(redactRemote('https://user:secret@example.com/r.git'), 'https://***@example.com/r.git');
     assert.equal(redactRemote('/srv/git/r.git'), '/srv/git/r.git');
-    assert.throws(() => assertBranchName('main;rm -rf'), /invalid branch/);
-    assert.throws(() => assertBranchName('a..b'), /invalid branch/);
-    assert.equal(assertBranchName('release/v1'), 'release/v1');
+    // Refused before git runs (src/core/branch-name.ts owns the rule).
+    for (const branch of ['main;rm -rf', 'a..b', 'release/.hidden', 'a.lock/b'])
+      await assert.rejects(
+        GitRegistryClone.create('/nonexistent/remote.git', branch, '/nonexistent/clone'),
+        /--branch: invalid branch name/,
+      );
   });
 });
 
