@@ -16,7 +16,10 @@ describe('the pinned (deployed) model, file by file', () => {
     registry = await mkdtemp(join(tmpdir(), 'fleetcast-pinned-'));
     const onnx = join(registry, 'graph.onnx');
     await writeFile(onnx, Buffer.from([8, 7, 1, 2, 3]));
-    await writeModelDir(registry, id, { json: sampleModelJson(id, { 'web-01': 1 }), copies: { 'model.onnx': onnx } });
+    await writeModelDir(registry, id, {
+      json: sampleModelJson(id, { 'web-01': 1 }),
+      copies: { 'model.onnx': onnx },
+    });
   });
   after(async () => rm(registry, { recursive: true, force: true }));
 
