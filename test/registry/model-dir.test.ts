@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { listModelIds, newestModelId, previousModelDir } from '../../src/registry/list-models.js';
 import { isModelId, modelIdTime, newModelId, trainingStartFromId } from '../../src/registry/model-id.js';
 import { readModelMetadata } from '../../src/registry/read-model.js';
-import { removeStaleTempDirs, writeModelDir } from '../../src/registry/write-model.js';
+import { removeStaleTempDirs, writeCandidateDir, writeModelDir } from '../../src/registry/write-model.js';
+import { verifyChecksums } from '../../src/registry/checksums.js';
 import { GateError, InputError } from '../../src/core/errors.js';
 import { sampleModelJson } from './fixtures/model-files.js';
 
@@ -85,6 +86,24 @@ describe('model directories', () => {
       /validation\.json/,
     );
     assert.ok(!existsSync(join(registry, 'models', idB)));
+  });
+
+  it('writes a candidate (no validation.json yet) the same way, replacing an earlier one', async () => {
+    const id = 'tft-20261103T000000Z-cccccc';
+    const parent = join(registry, 'work', 'candidate');
+    const json = sampleModelJson(id, { 'web-1': 1 });
+    delete json['validation.json'];
+    await assert.rejects(
+      writeCandidateDir(parent, id, { json, copies: {} }),
+      /refusing to write without model\.onnx/,
+    );
+    for (let i = 0; i < 2; i++) {
+      const { dir, digest } = await writeCandidateDir(parent, id, { json, copies: { 'model.onnx': onnx } });
+      assert.equal(dir, join(parent, id));
+      assert.ok(!existsSync(join(dir, 'validation.json')));
+      assert.deepEqual(await verifyChecksums(dir), { ok: true, digest, problems: [] });
+    }
+    assert.deepEqual(await readdir(parent), [id]);
   });
 
   it('a write that fails midway leaves neither the model nor a temp dir', async () => {
