@@ -14,7 +14,7 @@ import {
 } from '../validate/fixtures/fleet.js';
 
 /**
- * The seed's test_encoder_persistence, end to end with the smoke profile: train, reload the
+ * The design's encoder persistence test, end to end with the smoke profile: train, reload the
  * encoders, retrain with one server added and one removed, and check indices stay put.
  */
 describe('train → registry → retrain (smoke profile)', () => {
