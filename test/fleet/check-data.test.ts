@@ -54,7 +54,8 @@ describe('data validation', () => {
     await writeFleet(path, extra);
     return validateMetrics(openMetricsSource(path), { now: NOW, eligibility: DEFAULT_ELIGIBILITY_POLICY });
   }
-  const problem = (report: DataValidationReport, check: string) => report.problems.find((p) => p.check === check);
+  const problem = (report: DataValidationReport, check: string) =>
+    report.problems.find((p) => p.check === check);
 
   it('passes clean data', async () => {
     const report = await check('clean', []);
