@@ -9,12 +9,18 @@ import {
   renderDriftPrBody,
   type DriftPrBody,
 } from './drift-pr-body.js';
-import { escapeMarkdown, formatCount } from './markdown.js';
+import {
+  blockedMarker,
+  CLOSED_BY_BOT,
+  driftCommitMessage,
+  isBotCommit,
+  mergeLabels,
+  normalizeBody,
+  sameLabels,
+} from './drift-bot.js';
+import { escapeMarkdown } from './markdown.js';
 
 export type DriftPrOperation = 'created' | 'updated' | 'unchanged' | 'closed';
-
-/** Trailer on every commit the drift bot writes; commits without it are someone else's. */
-export const DRIFT_TRAILER = 'Fleetcast-Managed: drift';
 
 export interface DriftPrSettings {
   base: string;
@@ -38,39 +44,6 @@ export interface DriftPrOutcome {
   dryRun: boolean;
   notes: string[];
 }
-
-export function isBotCommit(commit: CommitInfo, bot: CommitAuthor): boolean {
-  return (
-    commit.author.email.toLowerCase() === bot.email.toLowerCase() &&
-    commit.message.split('\n').some((line) => line.trim() === DRIFT_TRAILER)
-  );
-}
-
-export function driftCommitMessage(body: DriftPrBody): string {
-  return [
-    `fleetcast: propose fleet manifest (drift ${body.driftPct.toFixed(1)}%, ${body.priority} priority)`,
-    '',
-    `${formatCount(body.newServers.total)} new, ${formatCount(body.sunsetServers.total)} sunset, ` +
-      `${formatCount(body.pendingServers.total)} pending servers; fleet of ${formatCount(body.fleetSize)}.`,
-    '',
-    DRIFT_TRAILER,
-  ].join('\n');
-}
-
-/** Labels after the update: ours replaced (stale priority dropped), everyone else's kept. */
-export function mergeLabels(current: readonly string[], desired: readonly string[]): string[] {
-  const ours = (l: string) => l === 'fleetcast' || l === 'fleetcast:retrain' || l.startsWith('priority:');
-  return [...current.filter((l) => !ours(l)), ...desired];
-}
-
-function sameLabels(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
-}
-
-/** Marks the comment the bot leaves when it closes the PR itself (so it may reopen the proposal later). */
-const CLOSED_BY_BOT = '<!-- fleetcast:closed -->';
-const normalize = (text: string) => text.replace(/\r\n/g, '\n').trimEnd();
-const blockedMarker = (manifestSha: string) => `<!-- fleetcast:blocked ${manifestSha} -->`;
 
 /** What the forge says now: the base, the open pull request and the bot's branch. */
 interface DriftPrState {
@@ -262,7 +235,7 @@ async function upsertPullRequest(
     return { operation: 'created', pr: created };
   }
   const labels = mergeLabels(pr.labels, driftPrLabels(desired.priority));
-  const textChanged = pr.title !== title || normalize(pr.body) !== normalize(body);
+  const textChanged = pr.title !== title || normalizeBody(pr.body) !== normalizeBody(body);
   const labelsChanged = !sameLabels(pr.labels, labels);
   let current = pr;
   if (!settings.dryRun) {
