@@ -1,4 +1,4 @@
-import { runDriftCheck } from '../drift/index.js';
+import { runDriftCheck, type DriftReport } from '../drift/index.js';
 
 export interface DriftEngineSettings {
   /** `--metrics` spec (a file or directory, optionally `#table` for DuckDB). */
@@ -10,7 +10,7 @@ export interface DriftEngineSettings {
 }
 
 /** Runs the drift engine (src/drift) the way `fleetcast drift --json` does, without an events log. */
-export async function runDriftEngine(settings: DriftEngineSettings): Promise<unknown> {
+export async function runDriftEngine(settings: DriftEngineSettings): Promise<DriftReport> {
   return runDriftCheck({
     metrics: settings.metrics,
     registry: settings.registry,

@@ -5,7 +5,9 @@ import { getErrorMessage, InputError } from '../core/errors.js';
 import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import type { DriftPrOutcome } from '../gitops/drift-pr.js';
 import { runDriftPr } from '../gitops/drift-pr-run.js';
-import { parseDriftReport, type DriftProposal, type DriftReportInput } from '../gitops/drift-proposal.js';
+import type { DriftProposal } from '../gitops/drift-proposal.js';
+import { parseDriftReport } from '../drift/report-file.js';
+import type { DriftReport } from '../drift/types.js';
 import { formatPct } from '../gitops/markdown.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { BooleanInput, insideWorkspace, workspaceMetrics, workspacePath } from './common/inputs.js';
@@ -74,7 +76,7 @@ interface ReportSettings {
   manifest_path: string;
 }
 
-async function loadReport(settings: ReportSettings, workspace: string): Promise<DriftReportInput> {
+async function loadReport(settings: ReportSettings, workspace: string): Promise<DriftReport> {
   if (settings.report !== undefined) {
     let text: string;
     try {
@@ -90,14 +92,13 @@ async function loadReport(settings: ReportSettings, workspace: string): Promise<
     }
     return parseDriftReport(json, settings.report);
   }
-  const json = await runDriftEngine({
+  return runDriftEngine({
     metrics: settings.metrics!,
     config: settings.config,
     registry: settings.registry,
     manifest: insideWorkspace(workspace, settings.manifest_path, 'manifest_path'),
     serviceUrl: settings.service_url,
   });
-  return parseDriftReport(json, 'drift engine report');
 }
 
 async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): Promise<void> {

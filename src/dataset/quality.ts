@@ -1,6 +1,9 @@
 import { METRICS } from '../metrics/contract.js';
 
-/** Thresholds for training data (seed Phase 1: at least 7 days of history, no large gaps). */
+/**
+ * Thresholds for training data (the design's Phase 1 data validation: at least 7 days of history,
+ * no large gaps).
+ */
 export interface QualityOptions {
   /** History each server needs, from its first to its last bucket with data. */
   minHistoryDays: number;

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FleetcastError } from '../core/errors.js';
 
 /** Small HTTP client for the demo's view of the inference service. */
 export interface ServiceView {
@@ -67,6 +68,18 @@ export class ServiceClient {
         );
       }
       await sleep(200);
+    }
+  }
+
+  /** Polls the view until `done` holds; a FleetcastError with the last view after `timeoutMs`. */
+  async waitForView(done: (view: ServiceView) => boolean, timeoutMs: number): Promise<ServiceView> {
+    const started = performance.now();
+    for (;;) {
+      const view = await this.view();
+      if (done(view)) return view;
+      if (performance.now() - started > timeoutMs)
+        throw new FleetcastError(`the service did not reach the expected state: ${JSON.stringify(view)}`);
+      await sleep(250);
     }
   }
 }

@@ -1,12 +1,8 @@
-export {
-  computeDrift,
-  fleetDrift,
-  driftPercent,
-  driftPriority,
-  unknownRateLevel,
-  thresholdsOf,
-} from './compute.js';
+export { computeDrift } from './compute.js';
 export type { DriftInput } from './compute.js';
+export { fleetDrift, driftPercent, driftPriority, unknownRateLevel, thresholdsOf } from './levels.js';
+export { proposeManifestFile, proposedManifestText } from './manifest-proposal.js';
+export type { CurrentManifest, ManifestProposal } from './manifest-proposal.js';
 export { runDriftCheck, driftEvents } from './check.js';
 export type { DriftCheckOptions } from './check.js';
 export { renderDriftText } from './render.js';

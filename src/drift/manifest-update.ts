@@ -2,14 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/retrain-config.js';
 import type { EventLog } from '../core/events-log.js';
 import type { MetricsSource } from '../metrics/source.js';
-import {
-  proposeManifest,
-  readManifestIfExists,
-  renderManifest,
-  writeManifest,
-  type Manifest,
-} from '../fleet/manifest.js';
+import { readManifestIfExists, writeManifest, type Manifest } from '../fleet/manifest.js';
 import { runFleetStatus } from './fleet-report.js';
+import { proposeManifestFile } from './manifest-proposal.js';
 
 export interface ManifestUpdateOptions {
   metrics: string | MetricsSource;
@@ -36,22 +31,23 @@ export interface ManifestUpdateResult {
 
 /** Recomputes the manifest from the metrics and writes it atomically when its bytes change. */
 export async function updateManifest(options: ManifestUpdateOptions): Promise<ManifestUpdateResult> {
-  const current = await readManifestIfExists(options.manifest);
+  const path = options.manifest;
+  const current = await readManifestIfExists(path);
   const { fleet, report } = await runFleetStatus(options);
-  const change = proposeManifest(current, fleet);
-  const before = current === null ? null : await readFile(options.manifest, 'utf8');
-  const changed = before !== renderManifest(change.manifest);
+  const text = current === null ? null : await readFile(path, 'utf8');
+  const { manifest, delta } = proposeManifestFile({ path, manifest: current, text }, fleet);
+  const changed = delta.changed === true;
   const written = changed && !options.dryRun;
-  if (written) await writeManifest(options.manifest, change.manifest);
+  if (written) await writeManifest(path, manifest);
   const result: ManifestUpdateResult = {
-    path: options.manifest,
+    path,
     changed,
     written,
-    servers: change.manifest.servers.length,
-    added: change.added.map((s) => s.name),
-    removed: change.removed.map((s) => s.name),
-    profile_changed: change.changed.map(([, after]) => after.name),
-    manifest: change.manifest,
+    servers: manifest.servers.length,
+    added: delta.added,
+    removed: delta.removed,
+    profile_changed: delta.profile_changed,
+    manifest,
     warnings: report.warnings,
   };
   if (!options.dryRun)

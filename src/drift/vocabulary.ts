@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { FleetcastError, InputError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
+import { parseJsonText } from '../core/read-json.js';
 import { assertServerName } from '../core/server-name.js';
-import { CHECKSUMS_FILE, parseChecksums, sha256Text } from '../registry/checksums.js';
-import { describeZodError } from '../core/read-json.js';
-import { Encoders, MODEL_ID_PATTERN, Pointer } from '../registry/schemas.js';
+import { MODEL_FILES } from '../registry/model-files.js';
+import { trainingStartFromId } from '../registry/model-id.js';
+import { openPinnedModel } from '../registry/pinned-model.js';
+import { Encoders } from '../registry/schemas.js';
+import { TrainingTimes } from '../registry/training-info.js';
 
 /** The servers a deployed model knows, and when it was trained. */
 export interface ModelVocabulary {
@@ -20,7 +22,7 @@ export interface ModelVocabulary {
 }
 
 /**
- * `--model-servers FILE`: one server name per line (the seed's server_list.txt); blank lines and
+ * `--model-servers FILE`: one server name per line (the design's server_list.txt); blank lines and
  * '#' comments are skipped; every name is validated and duplicates are rejected.
  */
 export function parseServerList(text: string, where: string): string[] {
@@ -55,22 +57,14 @@ export async function readServerList(path: string): Promise<ModelVocabulary> {
   };
 }
 
-/** training_info.json (src/registry/training-info.ts): only the time fields matter here. */
-const TrainingTimes = z.looseObject({
-  trained_at: z.iso.datetime({ offset: true }).optional(),
-  finished_at: z.iso.datetime({ offset: true }).optional(),
-  started_at: z.iso.datetime({ offset: true }).optional(),
-});
-
 /**
  * `--registry DIR`: DIR/current.json names the deployed model; its encoders.json holds the
- * vocabulary and training_info.json the training time. Both are checked against SHA256SUMS,
- * whose own digest the pointer pins, before they are trusted.
+ * vocabulary and training_info.json the training time. Both are read through the registry's
+ * pinned-model reader, which checks them against SHA256SUMS, whose own digest the pointer pins.
  */
 export async function readRegistryVocabulary(dir: string): Promise<ModelVocabulary> {
-  const pointerPath = join(dir, 'current.json');
-  const pointerText = await readOptional(pointerPath);
-  if (pointerText === undefined)
+  const model = await openPinnedModel(dir);
+  if (model === null)
     return {
       id: null,
       servers: [],
@@ -78,86 +72,27 @@ export async function readRegistryVocabulary(dir: string): Promise<ModelVocabula
       source: `registry ${dir} (no current.json)`,
       deployed: false,
     };
-  const pointer = parseJson(Pointer, pointerText, pointerPath);
-  const modelDir = join(dir, 'models', pointer.model_id);
-  const sumsPath = join(modelDir, CHECKSUMS_FILE);
-  const sumsText = await readRequired(sumsPath);
-  if (sha256Text(sumsText) !== pointer.sha256)
-    throw new FleetcastError(
-      `${sumsPath}: sha256 does not match ${pointerPath} (model files changed after deploy?)`,
-    );
-  const sums = parseChecksums(sumsText, sumsPath);
+  const id = model.pointer.model_id;
+  const encodersPath = join(model.dir, MODEL_FILES.encoders);
+  const encoders = parseJsonText(await model.readVerified(MODEL_FILES.encoders), encodersPath, Encoders);
+  if (encoders.model_id !== id)
+    throw new InputError(`${encodersPath}: model_id ${encoders.model_id} ≠ pointer ${id}`);
 
-  const encodersText = await readVerified(modelDir, 'encoders.json', sums);
-  const encoders = parseJson(Encoders, encodersText, join(modelDir, 'encoders.json'));
-  if (encoders.model_id !== pointer.model_id)
-    throw new InputError(
-      `${join(modelDir, 'encoders.json')}: model_id ${encoders.model_id} ≠ pointer ${pointer.model_id}`,
+  let trainedAt: Date | null = trainingStartFromId(id);
+  if (model.lists(MODEL_FILES.trainingInfo)) {
+    const info = parseJsonText(
+      await model.readVerified(MODEL_FILES.trainingInfo),
+      join(model.dir, MODEL_FILES.trainingInfo),
+      TrainingTimes,
     );
-
-  let trainedAt: Date | null = trainingStartFromId(pointer.model_id);
-  if (sums.has('training_info.json')) {
-    const infoPath = join(modelDir, 'training_info.json');
-    const info = parseJson(TrainingTimes, await readVerified(modelDir, 'training_info.json', sums), infoPath);
     const when = info.trained_at ?? info.finished_at ?? info.started_at;
     if (when !== undefined) trainedAt = new Date(when);
   }
   return {
-    id: pointer.model_id,
+    id,
     servers: Object.keys(encoders.server_id.classes).sort(),
     trainedAt,
-    source: `registry ${dir}, model ${pointer.model_id}`,
+    source: `registry ${dir}, model ${id}`,
     deployed: true,
   };
-}
-
-/** Model ids are tft-YYYYMMDDTHHMMSSZ-xxxxxx: the UTC training start. */
-export function trainingStartFromId(id: string): Date | null {
-  if (!MODEL_ID_PATTERN.test(id)) return null;
-  const m = /^tft-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id)!;
-  const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-async function readVerified(modelDir: string, name: string, sums: Map<string, string>): Promise<string> {
-  const path = join(modelDir, name);
-  const expected = sums.get(name);
-  if (expected === undefined) throw new FleetcastError(`${path}: not listed in ${CHECKSUMS_FILE}`);
-  const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new FleetcastError(`${path}: cannot read (${error.code ?? String(error)})`);
-  });
-  if (sha256Text(bytes) !== expected)
-    throw new FleetcastError(`${path}: sha256 mismatch with ${CHECKSUMS_FILE}`);
-  return bytes.toString('utf8');
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FleetcastError(
-      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    );
-  }
-}
-
-async function readRequired(path: string): Promise<string> {
-  const text = await readOptional(path);
-  if (text === undefined) throw new FleetcastError(`${path}: missing`);
-  return text;
-}
-
-function parseJson<T>(schema: z.ZodType<T>, text: string, where: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(
-      `${where}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) throw new InputError(describeZodError(where, result.error));
-  return result.data;
 }

@@ -1,7 +1,7 @@
 import { MS_PER_DAY } from '../metrics/contract.js';
 
 /**
- * Training eligibility (seed Phase 1): a server needs enough history and enough samples before a
+ * Training eligibility (the design's Phase 1 data validation): a server needs enough history and enough samples before a
  * model can learn it; until then it is "pending" and stays out of the manifest.
  */
 export interface EligibilityPolicy {

@@ -1,7 +1,7 @@
 /**
  * What Fleetcast needs from a code-hosting forge (GitHub, or a local git repository for the demo
- * and tests). Domain code depends on this interface only; GitHubForge is the one module that talks
- * to the GitHub API.
+ * and tests). Domain code depends on this interface only; GitHubForge (github-*.ts, one client
+ * built in github-client.ts) is the only code that talks to the GitHub API.
  */
 
 export interface PullRequest {

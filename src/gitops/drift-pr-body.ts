@@ -1,11 +1,10 @@
+import type { Priority } from '../drift/types.js';
 import { escapeMarkdown, formatCount, formatPct, unescapeMarkdown } from './markdown.js';
 
 /** GitHub rejects pull request bodies longer than this many characters. */
 export const GITHUB_BODY_LIMIT = 65_536;
 /** Room left under the limit for what GitHub adds (line-ending normalisation) and rounding. */
 export const DEFAULT_BODY_BUDGET = GITHUB_BODY_LIMIT - 536;
-
-export type Priority = 'none' | 'low' | 'medium' | 'high';
 
 /** A table of server names; `total` may exceed `names.length` after truncation. */
 export interface ServerTable {

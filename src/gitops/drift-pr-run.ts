@@ -1,5 +1,5 @@
-import type { DriftReportInput, DriftProposal } from './drift-proposal.js';
-import { proposalFromReport } from './drift-proposal.js';
+import type { DriftReport } from '../drift/types.js';
+import { proposalFromReport, type DriftProposal } from './drift-proposal.js';
 import type { CommitAuthor, Forge } from '../forge/types.js';
 import { reconcileDriftPr, type DriftPrOutcome } from './drift-pr.js';
 
@@ -18,7 +18,7 @@ export interface DriftPrRunSettings {
  */
 export async function runDriftPr(
   forge: Forge,
-  report: DriftReportInput,
+  report: DriftReport,
   settings: DriftPrRunSettings,
 ): Promise<{ proposal: DriftProposal; outcome: DriftPrOutcome }> {
   const proposal = proposalFromReport(report, settings.manifestPath, settings.force);

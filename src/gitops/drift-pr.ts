@@ -9,12 +9,18 @@ import {
   renderDriftPrBody,
   type DriftPrBody,
 } from './drift-pr-body.js';
-import { escapeMarkdown, formatCount } from './markdown.js';
+import {
+  blockedMarker,
+  CLOSED_BY_BOT,
+  driftCommitMessage,
+  isBotCommit,
+  mergeLabels,
+  normalizeBody,
+  sameLabels,
+} from './drift-bot.js';
+import { escapeMarkdown } from './markdown.js';
 
 export type DriftPrOperation = 'created' | 'updated' | 'unchanged' | 'closed';
-
-/** Trailer on every commit the drift bot writes; commits without it are someone else's. */
-export const DRIFT_TRAILER = 'Fleetcast-Managed: drift';
 
 export interface DriftPrSettings {
   base: string;
@@ -39,38 +45,16 @@ export interface DriftPrOutcome {
   notes: string[];
 }
 
-export function isBotCommit(commit: CommitInfo, bot: CommitAuthor): boolean {
-  return (
-    commit.author.email.toLowerCase() === bot.email.toLowerCase() &&
-    commit.message.split('\n').some((line) => line.trim() === DRIFT_TRAILER)
-  );
+/** What the forge says now: the base, the open pull request and the bot's branch. */
+interface DriftPrState {
+  branch: string;
+  baseSha: string;
+  pr: PullRequest | undefined;
+  branchSha: string | undefined;
+  baseManifest: string | undefined;
+  /** Commits on the branch the bot did not write; read once, only when a decision depends on them. */
+  foreignCommits(): Promise<CommitInfo[]>;
 }
-
-export function driftCommitMessage(body: DriftPrBody): string {
-  return [
-    `fleetcast: propose fleet manifest (drift ${body.driftPct.toFixed(1)}%, ${body.priority} priority)`,
-    '',
-    `${formatCount(body.newServers.total)} new, ${formatCount(body.sunsetServers.total)} sunset, ` +
-      `${formatCount(body.pendingServers.total)} pending servers; fleet of ${formatCount(body.fleetSize)}.`,
-    '',
-    DRIFT_TRAILER,
-  ].join('\n');
-}
-
-/** Labels after the update: ours replaced (stale priority dropped), everyone else's kept. */
-export function mergeLabels(current: readonly string[], desired: readonly string[]): string[] {
-  const ours = (l: string) => l === 'fleetcast' || l === 'fleetcast:retrain' || l.startsWith('priority:');
-  return [...current.filter((l) => !ours(l)), ...desired];
-}
-
-function sameLabels(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
-}
-
-/** Marks the comment the bot leaves when it closes the PR itself (so it may reopen the proposal later). */
-const CLOSED_BY_BOT = '<!-- fleetcast:closed -->';
-const normalize = (text: string) => text.replace(/\r\n/g, '\n').trimEnd();
-const blockedMarker = (manifestSha: string) => `<!-- fleetcast:blocked ${manifestSha} -->`;
 
 /**
  * Brings the one drift pull request in line with the drift check: creates it, updates it in place,
@@ -83,14 +67,14 @@ export async function reconcileDriftPr(
   desired: DesiredDriftPr,
   settings: DriftPrSettings,
 ): Promise<DriftPrOutcome> {
-  const branch = driftBranchName(settings.base);
+  const state = await readState(forge, settings);
   const outcome = (
     operation: DriftPrOperation,
     pr: PullRequest | undefined,
     extra: Partial<DriftPrOutcome> = {},
-  ) => ({
+  ): DriftPrOutcome => ({
     operation,
-    branch,
+    branch: state.branch,
     pullRequest: pr === undefined ? undefined : { number: pr.number, url: pr.url },
     pushed: false,
     blockedBy: [],
@@ -98,11 +82,41 @@ export async function reconcileDriftPr(
     notes: [],
     ...extra,
   });
+
+  const closeReason = !desired.retrain
+    ? desired.reason
+    : state.baseManifest === desired.manifestText
+      ? `${settings.base} already has this fleet manifest`
+      : undefined;
+  if (closeReason !== undefined) {
+    if (state.pr === undefined) return outcome('unchanged', undefined, { notes: [closeReason] });
+    if (!settings.dryRun) await closeDriftPr(forge, state, state.pr, closeReason);
+    return outcome('closed', state.pr, { notes: [closeReason] });
+  }
+  if (!desired.retrain) throw new Error('unreachable');
+
+  const manifestSha = sha256Text(desired.manifestText);
+  if (state.pr === undefined) {
+    const note = await rejectedBefore(forge, state.branch, settings.base, manifestSha);
+    if (note !== undefined) return outcome('unchanged', undefined, { notes: [note] });
+  }
+  const push = await pushManifest(forge, state, desired, settings);
+  const { operation, pr } = await upsertPullRequest(forge, state, desired.body, push.pushed, settings);
+  if (push.blocked && pr !== undefined && !settings.dryRun)
+    await commentBlocked(forge, pr.number, state.branch, push.foreign, manifestSha, settings.manifestPath);
+  return outcome(operation, pr, {
+    pushed: push.pushed,
+    blockedBy: push.blocked ? push.foreign : [],
+    notes: push.notes,
+  });
+}
+
+async function readState(forge: Forge, settings: DriftPrSettings): Promise<DriftPrState> {
+  const branch = driftBranchName(settings.base);
   const baseSha = await forge.getBranchSha(settings.base);
   if (baseSha === undefined) throw new Error(`base branch ${settings.base} does not exist`);
   const pr = await forge.findOpenPullRequest(branch, settings.base);
   const branchSha = await forge.getBranchSha(branch);
-  // Commits on the branch that the bot did not write; read only when a decision depends on them.
   let foreignCache: CommitInfo[] | undefined;
   const foreignCommits = async (): Promise<CommitInfo[]> => {
     foreignCache ??=
@@ -111,58 +125,79 @@ export async function reconcileDriftPr(
         : (await forge.commitsBetween(baseSha, branchSha)).filter((c) => !isBotCommit(c, settings.bot));
     return foreignCache;
   };
-
   const baseManifest = await forge.readFile(baseSha, settings.manifestPath);
-  const closeReason = !desired.retrain
-    ? desired.reason
-    : baseManifest === desired.manifestText
-      ? `${settings.base} already has this fleet manifest`
-      : undefined;
-  if (closeReason !== undefined) {
-    if (pr === undefined) return outcome('unchanged', undefined, { notes: [closeReason] });
-    if (!settings.dryRun) {
-      await forge.comment(
-        pr.number,
-        `${CLOSED_BY_BOT}\nFleetcast closes this pull request: ${escapeMarkdown(closeReason)}. ` +
-          'A later drift check opens a new one if the fleet drifts again.',
-      );
-      await forge.closePullRequest(pr.number);
-      if ((await foreignCommits()).length === 0) await forge.deleteBranch(branch);
-    }
-    return outcome('closed', pr, { notes: [closeReason] });
-  }
-  if (!desired.retrain) throw new Error('unreachable');
+  return { branch, baseSha, pr, branchSha, baseManifest, foreignCommits };
+}
 
+/** Closes the PR with a comment saying why; the branch goes too unless someone else committed to it. */
+async function closeDriftPr(
+  forge: Forge,
+  state: DriftPrState,
+  pr: PullRequest,
+  reason: string,
+): Promise<void> {
+  await forge.comment(
+    pr.number,
+    `${CLOSED_BY_BOT}\nFleetcast closes this pull request: ${escapeMarkdown(reason)}. ` +
+      'A later drift check opens a new one if the fleet drifts again.',
+  );
+  await forge.closePullRequest(pr.number);
+  if ((await state.foreignCommits()).length === 0) await forge.deleteBranch(state.branch);
+}
+
+/**
+ * A person closed the last drift PR without merging it: do not reopen the same proposal. Returns
+ * the note saying so, or undefined when a new PR may be opened.
+ */
+async function rejectedBefore(
+  forge: Forge,
+  branch: string,
+  base: string,
+  manifestSha: string,
+): Promise<string | undefined> {
+  const closed = await forge.findLastClosedPullRequest(branch, base);
+  if (
+    closed !== undefined &&
+    !closed.merged &&
+    parseDriftPrBody(closed.body)?.manifestSha256 === manifestSha &&
+    !(await forge.listComments(closed.number)).some((c) => c.includes(CLOSED_BY_BOT))
+  )
+    return `#${closed.number} proposed this same manifest and was closed without merging; not reopening it until the proposal changes`;
+  return undefined;
+}
+
+interface PushResult {
+  /** The manifest commit is on the branch now (or would be, in a dry run). */
+  pushed: boolean;
+  /** Commits by others kept the bot from updating the branch. */
+  blocked: boolean;
+  foreign: CommitInfo[];
+  notes: string[];
+}
+
+/** Rebuilds the branch on the base with the desired manifest, unless it has it or others' commits. */
+async function pushManifest(
+  forge: Forge,
+  state: DriftPrState,
+  desired: Extract<DesiredDriftPr, { retrain: true }>,
+  settings: DriftPrSettings,
+): Promise<PushResult> {
   const notes: string[] = [];
-  const manifestSha = sha256Text(desired.manifestText);
-  if (pr === undefined) {
-    // A person closed the last drift PR without merging it: do not reopen the same proposal.
-    const closed = await forge.findLastClosedPullRequest(branch, settings.base);
-    if (
-      closed !== undefined &&
-      !closed.merged &&
-      parseDriftPrBody(closed.body)?.manifestSha256 === manifestSha &&
-      !(await forge.listComments(closed.number)).some((c) => c.includes(CLOSED_BY_BOT))
-    ) {
-      const note = `#${closed.number} proposed this same manifest and was closed without merging; not reopening it until the proposal changes`;
-      return outcome('unchanged', undefined, { notes: [note] });
-    }
-  }
   const branchManifest =
-    branchSha === undefined ? undefined : await forge.readFile(branchSha, settings.manifestPath);
+    state.branchSha === undefined ? undefined : await forge.readFile(state.branchSha, settings.manifestPath);
   const needPush = branchManifest !== desired.manifestText;
-  const foreign = needPush ? await foreignCommits() : [];
+  const foreign = needPush ? await state.foreignCommits() : [];
   let blocked = needPush && foreign.length > 0;
   let pushed = false;
   if (needPush && !blocked && !settings.dryRun) {
     try {
       await forge.commitFiles({
-        branch,
-        parentSha: baseSha,
+        branch: state.branch,
+        parentSha: state.baseSha,
         files: { [settings.manifestPath]: desired.manifestText },
         message: driftCommitMessage(desired.body),
         author: settings.bot,
-        expectedHeadSha: branchSha ?? null,
+        expectedHeadSha: state.branchSha ?? null,
       });
       pushed = true;
     } catch (error) {
@@ -173,51 +208,65 @@ export async function reconcileDriftPr(
   } else if (needPush && !blocked) {
     pushed = true; // what a real run would do
   }
-  if (blocked) notes.push(`branch ${branch} has commits by others; not updating it`);
+  if (blocked) notes.push(`branch ${state.branch} has commits by others; not updating it`);
+  return { pushed, blocked, foreign, notes };
+}
 
-  const title = driftPrTitle(desired.body);
-  const body = renderDriftPrBody(desired.body);
+/** Opens the PR, or updates its title, body and labels where they differ from the desired ones. */
+async function upsertPullRequest(
+  forge: Forge,
+  { branch, pr }: Pick<DriftPrState, 'branch' | 'pr'>,
+  desired: DriftPrBody,
+  pushed: boolean,
+  settings: DriftPrSettings,
+): Promise<{ operation: DriftPrOperation; pr: PullRequest | undefined }> {
+  const title = driftPrTitle(desired);
+  const body = renderDriftPrBody(desired);
+  if (pr === undefined) {
+    const created = settings.dryRun
+      ? undefined
+      : await forge.createPullRequest({
+          head: branch,
+          base: settings.base,
+          title,
+          body,
+          labels: driftPrLabels(desired.priority),
+        });
+    return { operation: 'created', pr: created };
+  }
+  const labels = mergeLabels(pr.labels, driftPrLabels(desired.priority));
+  const textChanged = pr.title !== title || normalizeBody(pr.body) !== normalizeBody(body);
+  const labelsChanged = !sameLabels(pr.labels, labels);
   let current = pr;
-  let operation: DriftPrOperation;
-  if (current === undefined) {
-    operation = 'created';
-    if (!settings.dryRun) {
-      current = await forge.createPullRequest({
-        head: branch,
-        base: settings.base,
-        title,
-        body,
-        labels: driftPrLabels(desired.body.priority),
-      });
-    }
-  } else {
-    const labels = mergeLabels(current.labels, driftPrLabels(desired.body.priority));
-    const textChanged = current.title !== title || normalize(current.body) !== normalize(body);
-    const labelsChanged = !sameLabels(current.labels, labels);
-    operation = textChanged || labelsChanged || pushed ? 'updated' : 'unchanged';
-    if (!settings.dryRun) {
-      if (textChanged) current = await forge.updatePullRequest(current.number, { title, body });
-      if (labelsChanged) await forge.setLabels(current.number, labels);
-    }
+  if (!settings.dryRun) {
+    if (textChanged) current = await forge.updatePullRequest(pr.number, { title, body });
+    if (labelsChanged) await forge.setLabels(current.number, labels);
   }
+  return { operation: textChanged || labelsChanged || pushed ? 'updated' : 'unchanged', pr: current };
+}
 
-  if (blocked && current !== undefined && !settings.dryRun) {
-    const marker = blockedMarker(manifestSha);
-    const comments = await forge.listComments(current.number);
-    if (!comments.some((c) => c.includes(marker))) {
-      const who = foreign
-        .slice(0, 10)
-        .map((c) => `- ${c.sha.slice(0, 7)} by ${escapeMarkdown(c.author.name || c.author.email)}`)
-        .join('\n');
-      await forge.comment(
-        current.number,
-        `${marker}\nFleetcast did not update \`${branch}\`: it has commits that Fleetcast did not write, ` +
-          `and it never overwrites them.\n\n${who}\n\nThe latest drift check proposes a different ` +
-          `\`${settings.manifestPath.replace(/`/g, '')}\` (sha256 \`${manifestSha.slice(0, 12)}\`); ` +
-          'the description above is current. Merge this pull request as it is, or drop your commits ' +
-          '(or close the pull request) and the next drift check will update the branch.',
-      );
-    }
-  }
-  return outcome(operation, current, { pushed, blockedBy: blocked ? foreign : [], notes });
+/** Says, once per proposal, why the branch was left alone and how to unblock it. */
+async function commentBlocked(
+  forge: Forge,
+  number: number,
+  branch: string,
+  foreign: readonly CommitInfo[],
+  manifestSha: string,
+  manifestPath: string,
+): Promise<void> {
+  const marker = blockedMarker(manifestSha);
+  const comments = await forge.listComments(number);
+  if (comments.some((c) => c.includes(marker))) return;
+  const who = foreign
+    .slice(0, 10)
+    .map((c) => `- ${c.sha.slice(0, 7)} by ${escapeMarkdown(c.author.name || c.author.email)}`)
+    .join('\n');
+  await forge.comment(
+    number,
+    `${marker}\nFleetcast did not update \`${branch}\`: it has commits that Fleetcast did not write, ` +
+      `and it never overwrites them.\n\n${who}\n\nThe latest drift check proposes a different ` +
+      `\`${manifestPath.replace(/`/g, '')}\` (sha256 \`${manifestSha.slice(0, 12)}\`); ` +
+      'the description above is current. Merge this pull request as it is, or drop your commits ' +
+      '(or close the pull request) and the next drift check will update the branch.',
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * The verify loop: polls the inference service until it serves the new model for every manifest
- * server (the seed's phase 6), or gives up after a timeout.
+ * server (the design's Phase 6 deployment verification), or gives up after a timeout.
  */
 
 export interface VerifyTarget {

@@ -9,3 +9,8 @@ export const MODEL_FILES = {
 } as const;
 
 export const REQUIRED_MODEL_FILES: readonly string[] = Object.values(MODEL_FILES);
+
+/** A candidate (a train work dir's model before validation) has every file but validation.json. */
+export const CANDIDATE_MODEL_FILES: readonly string[] = REQUIRED_MODEL_FILES.filter(
+  (name) => name !== MODEL_FILES.validation,
+);

@@ -30,6 +30,14 @@ export function modelIdTime(id: string): Date {
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
 }
 
+/** The training start encoded in `id`, or null when `id` is not a model id or names no real time. */
+export function trainingStartFromId(id: string): Date | null {
+  if (!isModelId(id)) return null;
+  const date = modelIdTime(id);
+  if (Number.isNaN(date.getTime())) return null;
+  return newModelId(date, '000000').slice(0, 20) === id.slice(0, 20) ? date : null;
+}
+
 /** Returns `id` if it is a model id, else throws an InputError (ids end up in paths). */
 export function assertModelId(id: string, where = 'model id'): string {
   if (!isModelId(id))

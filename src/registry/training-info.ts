@@ -57,3 +57,14 @@ export const TrainingInfo = z
   })
   .strict();
 export type TrainingInfo = z.infer<typeof TrainingInfo>;
+
+/**
+ * The time fields of training_info.json alone, read leniently: enough to date a deployed model
+ * even when the rest of its training_info.json is from another format version.
+ */
+export const TrainingTimes = z.looseObject({
+  trained_at: z.iso.datetime({ offset: true }).optional(),
+  finished_at: z.iso.datetime({ offset: true }).optional(),
+  started_at: z.iso.datetime({ offset: true }).optional(),
+});
+export type TrainingTimes = z.infer<typeof TrainingTimes>;

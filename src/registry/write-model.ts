@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { toJsonText } from '../core/atomic-write.js';
 import { FleetcastError } from '../core/errors.js';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums, verifyChecksums } from './checksums.js';
-import { TEMP_PREFIX, modelDir, modelsDir } from './layout.js';
-import { REQUIRED_MODEL_FILES } from './model-files.js';
+import { TEMP_PREFIX, modelsDir } from './layout.js';
+import { CANDIDATE_MODEL_FILES, REQUIRED_MODEL_FILES } from './model-files.js';
 import { assertModelId } from './model-id.js';
 import { pathExists } from '../core/path-exists.js';
 
@@ -30,8 +30,32 @@ export async function writeModelDir(
   contents: ModelDirContents,
 ): Promise<{ dir: string; digest: string }> {
   assertModelId(id);
+  return assembleModelDir(modelsDir(registry), id, contents, REQUIRED_MODEL_FILES, { replace: false });
+}
+
+/**
+ * Writes a candidate model, `<parent>/<id>/`, the same way: every file but validation.json, with
+ * its own SHA256SUMS, so validation loads it exactly as the service will load the registry's copy.
+ * A candidate left by an earlier run with the same id is replaced.
+ */
+export async function writeCandidateDir(
+  parent: string,
+  id: string,
+  contents: ModelDirContents,
+): Promise<{ dir: string; digest: string }> {
+  assertModelId(id);
+  return assembleModelDir(parent, id, contents, CANDIDATE_MODEL_FILES, { replace: true });
+}
+
+async function assembleModelDir(
+  root: string,
+  id: string,
+  contents: ModelDirContents,
+  required: readonly string[],
+  options: { replace: boolean },
+): Promise<{ dir: string; digest: string }> {
   const names = [...Object.keys(contents.json), ...Object.keys(contents.copies)];
-  const missing = REQUIRED_MODEL_FILES.filter((name) => !names.includes(name));
+  const missing = required.filter((name) => !names.includes(name));
   if (missing.length)
     throw new FleetcastError(`model ${id}: refusing to write without ${missing.join(', ')}`);
   for (const name of names) {
@@ -39,11 +63,11 @@ export async function writeModelDir(
       throw new FleetcastError(`model ${id}: invalid file name ${JSON.stringify(name)}`);
   }
 
-  const root = modelsDir(registry);
   await mkdir(root, { recursive: true });
   await removeStaleTempDirs(root);
-  const target = modelDir(registry, id);
-  if (await pathExists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
+  const target = join(root, id);
+  if (options.replace) await rm(target, { recursive: true, force: true });
+  else if (await pathExists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
 
   const tmp = join(root, `${TEMP_PREFIX}${id}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });

@@ -1,33 +1,23 @@
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { buildDatasetDir, type BuildDatasetResult } from '../dataset/build.js';
-import type { DatasetHeader } from '../dataset/format.js';
 import { readManifest } from '../fleet/manifest.js';
 import { openMetricsSource } from '../metrics/source.js';
-import { loadModel } from '../model/loaded-model.js';
-import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../registry/checksums.js';
 import { assignServerIndices } from '../registry/mapping.js';
-import { MODEL_FILES } from '../registry/model-files.js';
 import { newModelId } from '../registry/model-id.js';
-import { parseJsonText, readJsonFile } from '../core/read-json.js';
-import { Normalization } from '../registry/schemas.js';
 import type { TrainingInfo } from '../registry/training-info.js';
-import { writeModelDir } from '../registry/write-model.js';
-import { toJsonText } from '../core/atomic-write.js';
 import { FleetcastError, getErrorMessage } from '../core/errors.js';
 import type { Manifest } from '../fleet/manifest.js';
 import type { MetricsSource } from '../metrics/source.js';
 import type { ServerMapping } from '../registry/schemas.js';
 import type { GateConfig } from '../validate/gates.js';
 import type { ValidationReport } from '../validate/report.js';
-import { validateModel } from '../validate/validate-model.js';
-import { buildEncoders, buildTrainingInfo, TrainReport } from './artifacts.js';
-import { loadBaseline, previousMapping } from '../model/deployed.js';
+import { previousMapping } from '../model/deployed.js';
+import { publishModel, trainedModel, validateCandidate, writeCandidate } from './candidate.js';
 import { getProfile, type TrainingProfile } from './profiles.js';
-import { describeEvent, runTrainer } from './trainer-process.js';
+import { adoptTrainerOutput, readTrainerOutput, runTrainerWithProgress } from './trainer-output.js';
 
 export interface TrainOptions {
   /** `--metrics` spec (openMetricsSource). */
@@ -66,9 +56,9 @@ export interface TrainOutcome {
 }
 
 /**
- * `fleetcast train`: dataset → trainer → candidate model dir → validation → registry.
- * The registry only ever receives a complete, validated model (atomic rename). On failed gates the
- * candidate and its report stay in the work dir for inspection.
+ * `fleetcast train`: dataset → trainer (trainer-output.ts) → candidate model dir → validation →
+ * registry (candidate.ts). The registry only ever receives a complete, validated model (atomic
+ * rename). On failed gates the candidate and its report stay in the work dir for inspection.
  */
 export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
   const startedAt = new Date();
@@ -138,200 +128,55 @@ interface Prepared {
 }
 
 async function trainOnDataset(options: TrainOptions, p: Prepared): Promise<TrainOutcome> {
-  const { startedAt, modelId, source, manifest, mapping, built, workDir, workKeptByUser } = p;
+  const { startedAt, modelId, built, workDir, workKeptByUser } = p;
   const { progress } = options;
-  const datasetDir = join(workDir, 'dataset');
   const trainerOut = join(workDir, 'trainer');
-  const candidateDir = join(workDir, 'candidate', modelId);
   const header = built.dataset.header;
 
   await rm(trainerOut, { recursive: true, force: true });
   const run = options.trainerOutput
     ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress)
-    : await runTrainerWithProgress(options, p, datasetDir, trainerOut);
+    : await runTrainerWithProgress(options, p.profile, join(workDir, 'dataset'), trainerOut);
+  const output = await readTrainerOutput(trainerOut);
+  const model = trainedModel({
+    modelId,
+    header,
+    mapping: p.mapping,
+    ...output,
+    startedAt,
+    durations: { dataset: built.seconds, trainer: run.seconds },
+  });
 
-  const report = await readJsonFile(join(trainerOut, 'train_report.json'), TrainReport);
-  const normalization = parseJsonText(
-    await readFile(join(trainerOut, 'normalization.json'), 'utf8'),
-    join(trainerOut, 'normalization.json'),
-    Normalization,
-  );
-  const encoders = buildEncoders(modelId, header, report);
-  const durations: Record<string, number> = { dataset: built.seconds, trainer: run.seconds };
-  const infoAt = (finishedAt: Date, extra: Record<string, number>) =>
-    buildTrainingInfo({
-      modelId,
-      header,
-      report,
-      startedAt,
-      finishedAt,
-      durations: { ...durations, ...extra },
-    });
-
-  // The candidate: every file but validation.json, with its own SHA256SUMS, so validation loads it
-  // exactly as the service will.
-  const json: Record<string, unknown> = {
-    [MODEL_FILES.encoders]: encoders,
-    [MODEL_FILES.mapping]: mapping,
-    [MODEL_FILES.normalization]: normalization,
-    [MODEL_FILES.trainingInfo]: infoAt(new Date(), {}),
-  };
-  await rm(candidateDir, { recursive: true, force: true });
-  await mkdir(candidateDir, { recursive: true });
-  await copyFile(join(trainerOut, MODEL_FILES.model), join(candidateDir, MODEL_FILES.model));
-  for (const [name, value] of Object.entries(json))
-    await writeFile(join(candidateDir, name), toJsonText(value));
-  await writeFile(join(candidateDir, CHECKSUMS_FILE), renderChecksums(await computeChecksums(candidateDir)));
-
-  let validation: ValidationReport | null = null;
+  const candidateInfo = model.trainingInfoAt(new Date(), {});
+  const candidateDir = await writeCandidate(workDir, model, candidateInfo);
   const validationStarted = Date.now();
-  if (options.validate) {
-    const model = await loadModel(candidateDir);
-    const baseline = await loadBaseline(options.registry, options.baselineModel ?? null);
-    if (baseline.note) progress(`validate: ${baseline.note}`);
-    try {
-      validation = await validateModel({
-        model,
-        trainingInfo: json[MODEL_FILES.trainingInfo] as TrainingInfo,
-        trainerConvergence: { converged: report.converged, ...report.convergence },
-        manifestServers: manifest.servers.map((s) => s.name),
-        source,
-        evaluation: {
-          dataset: built.dataset,
-          holdout: new Set(header.servers.filter((s) => s.holdout).map((s) => s.name)),
-        },
-        deployed: baseline.model,
+  const validation = options.validate
+    ? await validateCandidate({
+        registry: options.registry,
+        baselineModel: options.baselineModel,
         gates: options.gates,
         progress,
-      });
-      if (baseline.note && validation.accuracy) validation.accuracy.deployed.note = baseline.note;
-    } finally {
-      await model.release();
-      await baseline.model?.release();
-    }
-    await writeFile(join(workDir, MODEL_FILES.validation), toJsonText(validation));
-  }
-  const validationSeconds = (Date.now() - validationStarted) / 1000;
+        workDir,
+        candidateDir,
+        trainingInfo: candidateInfo,
+        report: output.report,
+        manifest: p.manifest,
+        source: p.source,
+        built,
+      })
+    : null;
   const finishedAt = new Date();
-  const trainingInfo = infoAt(finishedAt, {
-    validation: validationSeconds,
+  const trainingInfo = model.trainingInfoAt(finishedAt, {
+    validation: (Date.now() - validationStarted) / 1000,
     total: (finishedAt.getTime() - startedAt.getTime()) / 1000,
   });
+  const outcome = { modelId, workDir, validation, trainingInfo, datasetSeconds: built.seconds };
+  if (validation && !validation.passed) return { ...outcome, modelDir: null, workKept: true, passed: false };
 
-  if (validation && !validation.passed) {
-    return {
-      modelId,
-      modelDir: null,
-      workDir,
-      workKept: true,
-      passed: false,
-      validation,
-      trainingInfo,
-      datasetSeconds: built.seconds,
-    };
-  }
-  const written = await writeModelDir(options.registry, modelId, {
-    json: {
-      ...json,
-      [MODEL_FILES.trainingInfo]: trainingInfo,
-      [MODEL_FILES.validation]: validation ?? {
-        format_version: 1,
-        model_id: modelId,
-        passed: null,
-        skipped: true,
-        reason: 'trained with --no-validate: run `fleetcast validate` before deploying',
-      },
-    },
-    copies: { [MODEL_FILES.model]: join(trainerOut, MODEL_FILES.model) },
-  });
-  progress(`train: wrote ${written.dir}`);
+  const modelDir = await publishModel(options.registry, model, trainingInfo, validation);
+  progress(`train: wrote ${modelDir}`);
   if (!workKeptByUser && existsSync(workDir)) await rm(workDir, { recursive: true, force: true });
-  return {
-    modelId,
-    modelDir: written.dir,
-    workDir,
-    workKept: workKeptByUser,
-    passed: true,
-    validation,
-    trainingInfo,
-    datasetSeconds: built.seconds,
-  };
-}
-
-async function runTrainerWithProgress(
-  options: TrainOptions,
-  p: Prepared,
-  datasetDir: string,
-  trainerOut: string,
-): Promise<{ seconds: number }> {
-  // The trainer's ETA counts every remaining epoch; its time budget usually ends training sooner.
-  const budget = typeof p.profile.max_train_seconds === 'number' ? p.profile.max_train_seconds : undefined;
-  let loopStarted: number | null = null;
-  return runTrainer(
-    {
-      dataset: datasetDir,
-      out: trainerOut,
-      profile: options.profile,
-      seed: options.seed,
-      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-      ...(options.device ? { device: options.device } : {}),
-    },
-    (event) => {
-      if (event.event === 'start') loopStarted = Date.now();
-      const left =
-        budget !== undefined && loopStarted !== null ? budget - (Date.now() - loopStarted) / 1000 : undefined;
-      const line = describeEvent(event, left);
-      if (line) options.progress(line);
-    },
-  );
-}
-
-/** What a trainer output says about the dataset it was trained on (train_report.json). */
-const TrainedOn = z.object({
-  dataset: z.object({ n_servers: z.number(), n_steps: z.number(), train_end_step: z.number() }),
-  holdout_indices: z.array(z.number()),
-});
-
-/**
- * Copies a finished trainer output into the work dir; its own report gives the trainer's time.
- * Refuses one trained on another dataset build (server count, steps, split or holdout differ):
- * its encoders would silently describe the wrong model.
- */
-async function adoptTrainerOutput(
-  from: string,
-  trainerOut: string,
-  header: DatasetHeader,
-  progress: (line: string) => void,
-): Promise<{ seconds: number }> {
-  for (const name of [MODEL_FILES.model, 'train_report.json', 'normalization.json'])
-    if (!existsSync(join(from, name)))
-      throw new FleetcastError(`${join(from, name)}: missing from the trainer output directory`);
-  const reportPath = join(from, 'train_report.json');
-  const trainedOn = await readJsonFile(reportPath, TrainReport.extend(TrainedOn.shape));
-  const holdout = header.servers
-    .filter((s) => s.holdout)
-    .map((s) => s.index)
-    .sort((a, b) => a - b);
-  const expected = {
-    n_servers: header.servers.length,
-    n_steps: header.n_steps,
-    train_end_step: header.split.train_end_step,
-    holdout: holdout.join(','),
-  };
-  const actual = {
-    ...trainedOn.dataset,
-    holdout: [...trainedOn.holdout_indices].sort((a, b) => a - b).join(','),
-  };
-  for (const key of Object.keys(expected) as Array<keyof typeof expected>)
-    if (String(actual[key]) !== String(expected[key]))
-      throw new FleetcastError(
-        `${reportPath}: trained on another dataset (${key} ${String(actual[key])}, this build has ${String(expected[key])})`,
-      );
-  await cp(from, trainerOut, { recursive: true });
-  progress(
-    `train: using the trainer output in ${from} (${trainedOn.device}, torch ${trainedOn.torch_version})`,
-  );
-  return { seconds: trainedOn.durations.total_seconds ?? 0 };
+  return { ...outcome, modelDir, workKept: workKeptByUser, passed: true };
 }
 
 /** The same error, with where the work files were kept appended for inspection. */

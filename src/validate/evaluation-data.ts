@@ -1,4 +1,5 @@
 import { buildDataset, DEFAULT_HELD_OUT_DAYS } from '../dataset/build.js';
+import type { DatasetServerInput } from '../dataset/assemble.js';
 import type { Dataset } from '../dataset/format.js';
 import type { MetricsSource } from '../metrics/source.js';
 import { assignServerIndices } from '../registry/mapping.js';
@@ -13,7 +14,7 @@ import type { QualityProblem } from '../dataset/quality.js';
  */
 export async function buildEvaluationData(
   source: MetricsSource,
-  manifest: ReadonlyArray<{ name: string; profile?: string | null }>,
+  manifest: readonly DatasetServerInput[],
   encoders: Encoders,
   mapping: ServerMapping,
   holdout: ReadonlySet<string>,

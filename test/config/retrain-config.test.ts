@@ -11,7 +11,7 @@ import {
   REMOVED_KEYS,
   RENAMED_KEYS,
 } from '../../src/config/retrain-config.js';
-import { thresholdsOf } from '../../src/drift/compute.js';
+import { thresholdsOf } from '../../src/drift/levels.js';
 import { InputError } from '../../src/core/errors.js';
 
 describe('retrain policy config', () => {

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  computeDrift,
-  driftPriority,
-  fleetDrift,
-  thresholdsOf,
-  unknownRateLevel,
-  type DriftInput,
-} from '../../src/drift/compute.js';
+import { computeDrift, type DriftInput } from '../../src/drift/compute.js';
+import { driftPriority, fleetDrift, thresholdsOf, unknownRateLevel } from '../../src/drift/levels.js';
 import { DEFAULT_RETRAIN_CONFIG } from '../../src/config/retrain-config.js';
 import type { FleetServer } from '../../src/fleet/assess.js';
 import type { ModelVocabulary } from '../../src/drift/vocabulary.js';
@@ -64,7 +58,7 @@ function input(
 
 const names = (n: number, prefix = 's'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 
-describe('fleet drift (seed test_fleet_drift_calculation)', () => {
+describe("fleet drift (the design's fleet drift calculation test)", () => {
   it('2 new servers out of 3 known is 66.67 %', () => {
     const drift = fleetDrift(['s1', 's2', 's3', 's4', 's5'], ['s1', 's2', 's3']);
     assert.equal(drift.drift_pct, 66.67);
@@ -88,7 +82,7 @@ describe('fleet drift (seed test_fleet_drift_calculation)', () => {
     assert.equal(report.decision.retrain, true);
   });
 
-  it("the seed's example: 20 known, 5 new, 2 sunset = 35 % is medium", () => {
+  it("the design's example: 20 known, 5 new, 2 sunset = 35 % is medium", () => {
     const known = names(20);
     const fleet = [
       ...known.slice(0, 18).map((n) => server(n)),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { withDuckDb, sqlString } from '../../src/metrics/duckdb.js';
 import { openMetricsSource } from '../../src/metrics/source.js';
-import { validateMetrics, type ValidationReport } from '../../src/fleet/check-data.js';
+import { validateMetrics, type DataValidationReport } from '../../src/fleet/check-data.js';
 import { summarizeServers } from '../../src/metrics/summary.js';
 import { DEFAULT_ELIGIBILITY_POLICY } from '../../src/fleet/eligibility.js';
 import { InputError } from '../../src/core/errors.js';
@@ -49,12 +49,13 @@ describe('data validation', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function check(label: string, extra: Array<[string, unknown[]]>): Promise<ValidationReport> {
+  async function check(label: string, extra: Array<[string, unknown[]]>): Promise<DataValidationReport> {
     const path = join(dir, `${label}.parquet`);
     await writeFleet(path, extra);
     return validateMetrics(openMetricsSource(path), { now: NOW, eligibility: DEFAULT_ELIGIBILITY_POLICY });
   }
-  const problem = (report: ValidationReport, check: string) => report.problems.find((p) => p.check === check);
+  const problem = (report: DataValidationReport, check: string) =>
+    report.problems.find((p) => p.check === check);
 
   it('passes clean data', async () => {
     const report = await check('clean', []);

@@ -1,4 +1,6 @@
-/** A drift report shaped like `fleetcast drift --json` (src/drift/types.ts), small and deterministic. */
+import type { DriftReport } from '../../src/drift/types.js';
+
+/** A drift report as `fleetcast drift --json` prints it (src/drift/types.ts), small and deterministic. */
 export interface ReportOptions {
   servers: string[];
   newServers?: string[];
@@ -19,7 +21,7 @@ export function manifestOf(servers: readonly string[]): {
   };
 }
 
-export function driftReport(o: ReportOptions): Record<string, unknown> {
+export function driftReport(o: ReportOptions): DriftReport {
   const newServers = o.newServers ?? [];
   const sunset = o.sunsetServers ?? [];
   const retrain = o.retrain ?? true;
@@ -40,13 +42,23 @@ export function driftReport(o: ReportOptions): Record<string, unknown> {
       trained_at: '2026-10-20T04:00:00.000Z',
       age_days: 37,
     },
+    fleet: {
+      total: o.servers.length + sunset.length,
+      active: o.servers.length,
+      offline: 0,
+      sunset_candidate: 0,
+      sunset_confirmed: 0,
+      eligible: o.servers.length,
+      pending: (o.pendingServers ?? []).length,
+      rejected: 0,
+    },
     drift_pct: driftPct,
     drift_priority: priority,
     priority,
     new_servers: newServers.map((name) => ({
       name,
       profile: 'web',
-      first_seen: '2026-11-01',
+      first_seen: '2026-11-01T00:00:00.000Z',
       samples: 2000,
       history_days: 25,
     })),
@@ -61,7 +73,7 @@ export function driftReport(o: ReportOptions): Record<string, unknown> {
     pending_servers: (o.pendingServers ?? []).map((name) => ({
       name,
       profile: 'web',
-      first_seen: '2026-11-24',
+      first_seen: '2026-11-24T00:00:00.000Z',
       samples: 100,
       history_days: 2,
       eligible_at: null,
@@ -71,7 +83,19 @@ export function driftReport(o: ReportOptions): Record<string, unknown> {
     unknown_rate: { unknown: 12, total: 400, rate_pct: 3, level: 'acceptable', source: 'fixture' },
     model_age_days: 37,
     stale: true,
-    thresholds: { low_drift_pct: 10, medium_drift_pct: 20, high_drift_above_pct: 35 },
+    thresholds: {
+      low_drift_pct: 10,
+      medium_drift_pct: 20,
+      high_drift_above_pct: 35,
+      unknown_warning_pct: 5,
+      unknown_critical_above_pct: 15,
+      max_model_age_days: 30,
+      offline_hours: 24,
+      sunset_candidate_days: 7,
+      sunset_confirmed_days: 30,
+      minimum_history_days: 7,
+      minimum_samples: 1000,
+    },
     decision: { retrain, priority, reasons },
     reasons,
     manifest: manifestOf(o.servers),

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { runDemo, type DemoResult } from '../../src/demo/run-demo.js';
 
-// The seed's test_end_to_end_retraining: the whole demo loop with the smoke profile, checked from
+// The design's end-to-end retraining test: the whole demo loop with the smoke profile, checked from
 // the outside (pull request record, the remote's history, the events log), not only its summary.
 describe('end-to-end loop (fleetcast demo, smoke profile)', () => {
   let result: DemoResult;

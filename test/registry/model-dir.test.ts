@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listModelIds, newestModelId, previousModelDir } from '../../src/registry/list-models.js';
-import { isModelId, modelIdTime, newModelId } from '../../src/registry/model-id.js';
+import { isModelId, modelIdTime, newModelId, trainingStartFromId } from '../../src/registry/model-id.js';
 import { readModelMetadata } from '../../src/registry/read-model.js';
-import { removeStaleTempDirs, writeModelDir } from '../../src/registry/write-model.js';
+import { removeStaleTempDirs, writeCandidateDir, writeModelDir } from '../../src/registry/write-model.js';
+import { verifyChecksums } from '../../src/registry/checksums.js';
 import { GateError, InputError } from '../../src/core/errors.js';
 import { sampleModelJson } from './fixtures/model-files.js';
 
@@ -20,6 +21,15 @@ describe('model ids', () => {
     const b = newModelId(new Date('2026-11-26T04:05:07Z'));
     assert.ok(a < b);
     assert.ok(!isModelId('tft-20261126T040506Z-XYZ123'));
+  });
+
+  it('give the training start, or null for a name that is no model id or no real time', () => {
+    assert.equal(
+      trainingStartFromId('tft-20261126T040506Z-a1b2c3')?.toISOString(),
+      '2026-11-26T04:05:06.000Z',
+    );
+    assert.equal(trainingStartFromId('server-list'), null);
+    assert.equal(trainingStartFromId('tft-20261399T250000Z-a1b2c3'), null);
   });
 });
 
@@ -76,6 +86,24 @@ describe('model directories', () => {
       /validation\.json/,
     );
     assert.ok(!existsSync(join(registry, 'models', idB)));
+  });
+
+  it('writes a candidate (no validation.json yet) the same way, replacing an earlier one', async () => {
+    const id = 'tft-20261103T000000Z-cccccc';
+    const parent = join(registry, 'work', 'candidate');
+    const json = sampleModelJson(id, { 'web-1': 1 });
+    delete json['validation.json'];
+    await assert.rejects(
+      writeCandidateDir(parent, id, { json, copies: {} }),
+      /refusing to write without model\.onnx/,
+    );
+    for (let i = 0; i < 2; i++) {
+      const { dir, digest } = await writeCandidateDir(parent, id, { json, copies: { 'model.onnx': onnx } });
+      assert.equal(dir, join(parent, id));
+      assert.ok(!existsSync(join(dir, 'validation.json')));
+      assert.deepEqual(await verifyChecksums(dir), { ok: true, digest, problems: [] });
+    }
+    assert.deepEqual(await readdir(parent), [id]);
   });
 
   it('a write that fails midway leaves neither the model nor a temp dir', async () => {

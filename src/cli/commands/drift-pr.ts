@@ -4,7 +4,6 @@ import { runDriftCheck } from '../../drift/index.js';
 import { EventLog } from '../../core/events-log.js';
 import { loadRetrainConfig } from '../../config/retrain-config.js';
 import { openForge, ForgeSettings } from '../../forge/forge-settings.js';
-import { parseDriftReport } from '../../gitops/drift-proposal.js';
 import { runDriftPr } from '../../gitops/drift-pr-run.js';
 import { notifySlack } from '../../gitops/notify.js';
 import { describeZodError } from '../../core/read-json.js';
@@ -96,17 +95,13 @@ export function register(program: Command): void {
         logger,
       });
       const forge = await openForge(forgeSettings.data);
-      const { proposal, outcome } = await runDriftPr(
-        forge,
-        parseDriftReport(JSON.parse(JSON.stringify(report)), 'drift report'),
-        {
-          base: o.baseBranch,
-          manifestPath,
-          bot: { name: o.botName, email: o.botEmail },
-          dryRun: o.dryRun === true,
-          force: o.force === true,
-        },
-      );
+      const { proposal, outcome } = await runDriftPr(forge, report, {
+        base: o.baseBranch,
+        manifestPath,
+        bot: { name: o.botName, email: o.botEmail },
+        dryRun: o.dryRun === true,
+        force: o.force === true,
+      });
       if (outcome.operation === 'created' && !outcome.dryRun) {
         await notifySlack(
           process.env[config.config.notification_webhook_env],

@@ -2,22 +2,12 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { assertBranchName } from '../../core/branch-name.js';
 import { InputError } from '../../core/errors.js';
 
 /** A remote URL with any user:password removed, for logs. */
 export function redactRemote(remote: string): string {
   return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
-}
-
-export function assertBranchName(branch: string): string {
-  if (
-    !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(branch) ||
-    branch.includes('..') ||
-    branch.endsWith('.lock') ||
-    branch.length > 200
-  )
-    throw new InputError(`--branch: invalid branch name ${JSON.stringify(branch.slice(0, 60))}`);
-  return branch;
 }
 
 /**
@@ -33,7 +23,7 @@ export class GitRegistryClone {
   ) {}
 
   static async create(remote: string, branch: string, dir: string): Promise<GitRegistryClone> {
-    assertBranchName(branch);
+    assertBranchName(branch, '--branch');
     if (!existsSync(dir)) {
       await mkdir(dirname(dir), { recursive: true });
       await simpleGit().clone(remote, dir, ['--branch', branch, '--single-branch', '--no-tags']);

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import {
-  driftPriority as driftEnginePriority,
-  fleetDrift as computeFleetDrift,
-} from '../../drift/compute.js';
+import { driftPriority as driftEnginePriority, fleetDrift as computeFleetDrift } from '../../drift/levels.js';
 import { PRIORITIES, type Priority } from '../../drift/types.js';
 import type { RecentWindow } from '../../features/windows.js';
 import { vocabularyCoverage } from '../../fleet/coverage.js';

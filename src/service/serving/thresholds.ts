@@ -1,5 +1,5 @@
 import { DEFAULT_RETRAIN_CONFIG } from '../../config/retrain-config.js';
-import { thresholdsOf } from '../../drift/compute.js';
+import { thresholdsOf } from '../../drift/levels.js';
 
 /** Drift and unknown-rate thresholds the service reports against: the retrain policy's defaults. */
 export const SERVICE_THRESHOLDS = thresholdsOf(DEFAULT_RETRAIN_CONFIG);

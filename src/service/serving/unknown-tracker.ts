@@ -1,4 +1,4 @@
-import { unknownRateLevel as driftEngineLevel } from '../../drift/compute.js';
+import { unknownRateLevel as driftEngineLevel } from '../../drift/levels.js';
 import type { UnknownRateLevel } from '../../drift/types.js';
 import { SERVICE_THRESHOLDS } from './thresholds.js';
 

@@ -1,0 +1,114 @@
+import { BranchMovedError, ForgeError } from './errors.js';
+import { callGitHub, statusOf, toForgeError, type GitHubRepo } from './github-client.js';
+import type { BranchCommit, CommitInfo } from './types.js';
+
+/** Branches, files and commits through GitHub's git data API. */
+
+export async function getBranchSha(gh: GitHubRepo, branch: string): Promise<string | undefined> {
+  try {
+    const { data } = await gh.client.rest.git.getRef({ ...gh.params, ref: `heads/${branch}` });
+    return data.object.sha;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw toForgeError(`read branch ${branch}`, error);
+  }
+}
+
+export async function readFile(gh: GitHubRepo, ref: string, path: string): Promise<string | undefined> {
+  let data: unknown;
+  try {
+    ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw toForgeError(`read ${path} at ${ref}`, error);
+  }
+  const file = data as { type?: string; encoding?: string; content?: string; sha?: string };
+  if (Array.isArray(data) || file.type !== 'file') {
+    throw new ForgeError(`read ${path} at ${ref}`, 'not a regular file');
+  }
+  if (file.encoding === 'base64' && file.content !== undefined) {
+    return Buffer.from(file.content, 'base64').toString('utf8');
+  }
+  // Files over 1 MB come back without content: fetch the blob instead.
+  return callGitHub(`read blob of ${path}`, async () => {
+    const blob = await gh.client.rest.git.getBlob({ ...gh.params, file_sha: file.sha ?? '' });
+    return Buffer.from(blob.data.content, 'base64').toString('utf8');
+  });
+}
+
+/** One commit on `parentSha` with the changed files; the branch moves only if nobody moved it meanwhile. */
+export async function commitFiles(gh: GitHubRepo, change: BranchCommit): Promise<string> {
+  const op = `commit to ${change.branch}`;
+  const parent = await callGitHub(op, () =>
+    gh.client.rest.git.getCommit({ ...gh.params, commit_sha: change.parentSha }),
+  );
+  const tree = await callGitHub(op, () =>
+    gh.client.rest.git.createTree({
+      ...gh.params,
+      base_tree: parent.data.tree.sha,
+      tree: Object.entries(change.files).map(([path, content]) =>
+        content === null
+          ? { path, mode: '100644' as const, type: 'blob' as const, sha: null }
+          : { path, mode: '100644' as const, type: 'blob' as const, content },
+      ),
+    }),
+  );
+  const commit = await callGitHub(op, () =>
+    gh.client.rest.git.createCommit({
+      ...gh.params,
+      message: change.message,
+      tree: tree.data.sha,
+      parents: [change.parentSha],
+      author: change.author,
+    }),
+  );
+  // The REST API has no compare-and-swap on refs: re-read right before moving the branch.
+  const current = await getBranchSha(gh, change.branch);
+  if ((current ?? null) !== change.expectedHeadSha) {
+    throw new BranchMovedError(change.branch, change.expectedHeadSha, current);
+  }
+  if (current === undefined) {
+    await callGitHub(op, () =>
+      gh.client.rest.git.createRef({
+        ...gh.params,
+        ref: `refs/heads/${change.branch}`,
+        sha: commit.data.sha,
+      }),
+    );
+  } else {
+    await callGitHub(op, () =>
+      gh.client.rest.git.updateRef({
+        ...gh.params,
+        ref: `heads/${change.branch}`,
+        sha: commit.data.sha,
+        force: true,
+      }),
+    );
+  }
+  return commit.data.sha;
+}
+
+export async function deleteBranch(gh: GitHubRepo, branch: string): Promise<void> {
+  try {
+    await gh.client.rest.git.deleteRef({ ...gh.params, ref: `heads/${branch}` });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 404 || status === 422) return; // already gone
+    throw toForgeError(`delete branch ${branch}`, error);
+  }
+}
+
+export async function commitsBetween(gh: GitHubRepo, base: string, head: string): Promise<CommitInfo[]> {
+  return callGitHub(`compare ${base}...${head}`, async () => {
+    const { data } = await gh.client.rest.repos.compareCommitsWithBasehead({
+      ...gh.params,
+      basehead: `${base}...${head}`,
+      per_page: 100,
+    });
+    return data.commits.map((c) => ({
+      sha: c.sha,
+      message: c.commit.message,
+      author: { name: c.commit.author?.name ?? '', email: c.commit.author?.email ?? '' },
+    }));
+  });
+}
