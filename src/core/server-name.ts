@@ -52,3 +52,8 @@ function describeChar(ch: string): string {
   if (ch === ' ') return 'a space';
   return JSON.stringify(ch);
 }
+
+/** Byte order (not locale order), so every machine sorts server names the same way. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

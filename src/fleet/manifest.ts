@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
 import { PROFILE_PATTERN } from '../metrics/contract.js';
-import { compareNames } from '../metrics/summary.js';
+import { compareNames } from '../core/server-name.js';
 import { ServerName } from '../registry/schemas.js';
 import { isTrainable, type FleetServer } from './assess.js';
 

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { serverNameProblem } from '../core/server-name.js';
+import { compareNames, serverNameProblem } from '../core/server-name.js';
 import { PROFILE_COLUMN, PROFILE_PATTERN, SERVER_COLUMN, TIMESTAMP_COLUMN } from './contract.js';
 import { sqlIdentifier, withDuckDb, type DuckDbOptions } from './duckdb.js';
 import { assertColumns, openSource } from './open.js';
@@ -125,7 +125,3 @@ export function profileProblem(profile: string | null): string | undefined {
   return undefined;
 }
 
-/** Byte order (not locale order), so every machine sorts names the same way. */
-export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

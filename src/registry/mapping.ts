@@ -1,4 +1,4 @@
-import { serverNameProblem } from '../core/server-name.js';
+import { compareNames, serverNameProblem } from '../core/server-name.js';
 import { InputError } from '../core/errors.js';
 import type { ServerMapping } from './schemas.js';
 
@@ -68,9 +68,6 @@ function maxIndex(mapping: ServerMapping | null): number {
   return Math.max(0, ...Object.values(mapping.servers), ...Object.values(mapping.retired));
 }
 
-export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function sortKeys(record: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareNames(a, b)));

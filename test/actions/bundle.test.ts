@@ -144,6 +144,13 @@ describe('node24 bundles run on their own', () => {
     assert.equal(rolledBack.outputs.rolled_back, MODEL);
     assert.match(rolledBack.summary, /Rollback/);
   });
+
+  test('actions/verify, copied alone, reads its inputs', async () => {
+    const result = await runBundle('verify', await standalone('verify'), await fixture.clone(), {});
+    assert.equal(result.code, 1, result.stdout);
+    assert.doesNotMatch(result.stdout, /ERR_MODULE_NOT_FOUND|Cannot find/);
+    assert.match(result.stdout, /::error::invalid action inputs:.*input service_url/);
+  });
 });
 
 describe('composite actions run with only their pinned native modules', () => {
@@ -182,10 +189,7 @@ describe('composite actions run with only their pinned native modules', () => {
     );
   });
 
-  for (const [name, missing] of [
-    ['train', 'metrics'],
-    ['verify', 'service_url'],
-  ] as const) {
+  for (const [name, missing] of [['train', 'metrics']] as const) {
     test(`actions/${name}: the bundle loads its native modules and reads its inputs`, async () => {
       const action = await composite(name);
       const result = await runBundle(name, join(action, 'dist', 'index.js'), dir, {}, [

@@ -55906,126 +55906,6 @@ function describeChar(ch) {
   if (ch === " ") return "a space";
   return JSON.stringify(ch);
 }
-
-// src/metrics/duckdb.ts
-import { DuckDBInstance } from "@duckdb/node-api";
-function sqlString(value) {
-  if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
-  return `'${value.replaceAll("'", "''")}'`;
-}
-function sqlIdentifier(name) {
-  if (name.includes("\0")) throw new Error("SQL identifier contains a NUL character");
-  return `"${name.replaceAll('"', '""')}"`;
-}
-async function withDuckDb(fn2, options = {}) {
-  const config2 = {};
-  if (options.threads !== void 0) config2.threads = String(options.threads);
-  if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
-  const instance = await DuckDBInstance.create(":memory:", config2);
-  const conn = await instance.connect();
-  try {
-    return await fn2(conn);
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-}
-
-// src/metrics/open.ts
-async function openSource(conn, source) {
-  try {
-    await conn.run("SET TimeZone = 'UTC'");
-  } catch {
-  }
-  try {
-    await source.prepare(conn);
-    const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
-    return reader.getRowObjectsJS().map((row) => ({
-      name: String(row.column_name),
-      type: String(row.column_type)
-    }));
-  } catch (error63) {
-    if (error63 instanceof FleetcastError) throw error63;
-    const message = error63 instanceof Error ? error63.message.split("\n")[0] : String(error63);
-    throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error63 });
-  }
-}
-function schemaProblems(columns) {
-  const byName = new Map(columns.map((c3) => [c3.name, c3.type]));
-  const problems = [];
-  const expect = (name, allowed, kind) => {
-    const type = byName.get(name);
-    if (type === void 0) problems.push(`missing column '${name}' (${kind})`);
-    else if (!allowed.includes(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
-  };
-  expect(TIMESTAMP_COLUMN, TIMESTAMP_TYPES, "a timestamp");
-  expect(SERVER_COLUMN, TEXT_TYPES, "text");
-  expect(PROFILE_COLUMN, TEXT_TYPES, "text");
-  for (const name of METRIC_NAMES) expect(name, NUMERIC_TYPES, "a number");
-  return problems;
-}
-function assertColumns(source, columns, required2) {
-  const problems = schemaProblems(columns).filter((p2) => required2.some((name) => p2.includes(`'${name}'`)));
-  if (problems.length > 0)
-    throw new InputError(`${source.description}: not in the metrics data contract: ${problems.join("; ")}`);
-}
-
-// src/metrics/summary.ts
-async function summarizeServersOn(conn, source, options = {}) {
-  const columns = await openSource(conn, source);
-  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
-  const untilMs = options.until?.getTime();
-  const all = await aggregate(conn, source, void 0);
-  let latest = -Infinity;
-  for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
-  for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
-  if (untilMs === void 0 || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
-  const upTo = await aggregate(conn, source, untilMs);
-  return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
-}
-function lastOf(rejected) {
-  return rejected.lastSeen?.getTime() ?? -Infinity;
-}
-async function aggregate(conn, source, untilMs) {
-  const ts2 = sqlIdentifier(TIMESTAMP_COLUMN);
-  const name = sqlIdentifier(SERVER_COLUMN);
-  const profile = sqlIdentifier(PROFILE_COLUMN);
-  const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts2} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
-  const sql = `SELECT ${name} AS name, any_value(${profile}) AS profile,
-      epoch_ms(min(${ts2})) AS first_ms, epoch_ms(max(${ts2})) AS last_ms, count(*) AS samples
-    FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}`;
-  const reader = await conn.runAndReadAll(sql);
-  const servers = [];
-  const rejected = [];
-  let rows = 0;
-  for (const row of reader.getRows()) {
-    const [rawName, rawProfile, firstMs, lastMs, count] = row;
-    const samples = Number(count);
-    rows += samples;
-    const value = rawName === null ? null : String(rawName);
-    const firstSeen = firstMs === null ? null : new Date(Number(firstMs));
-    const lastSeen = lastMs === null ? null : new Date(Number(lastMs));
-    const problem = value === null ? "server name is missing (NULL)" : serverNameProblem(value) ?? profileProblem(rawProfile === null ? null : String(rawProfile));
-    if (problem !== void 0 || firstSeen === null || lastSeen === null) {
-      rejected.push({ value, problem: problem ?? "no valid timestamps", samples, firstSeen, lastSeen });
-      continue;
-    }
-    servers.push({ name: value, profile: String(rawProfile), firstSeen, lastSeen, samples });
-  }
-  servers.sort((a, b3) => compareNames(a.name, b3.name));
-  rejected.sort((a, b3) => compareNames(a.value ?? "", b3.value ?? ""));
-  return { source: source.description, servers, rejected, rows };
-}
-async function summarizeServers(source, options = {}, duckdb = {}) {
-  return withDuckDb((conn) => summarizeServersOn(conn, source, options), duckdb);
-}
-function profileProblem(profile) {
-  if (profile === null) return "profile is missing (NULL)";
-  if (!PROFILE_PATTERN.test(profile))
-    return `profile ${JSON.stringify(profile.slice(0, 40))} must match ${PROFILE_PATTERN.source}`;
-  return void 0;
-}
 function compareNames(a, b3) {
   return a < b3 ? -1 : a > b3 ? 1 : 0;
 }
@@ -57466,6 +57346,32 @@ var EventLog = class {
 // src/metrics/source.ts
 import { existsSync as existsSync4, statSync } from "node:fs";
 import { resolve as resolve3 } from "node:path";
+
+// src/metrics/duckdb.ts
+import { DuckDBInstance } from "@duckdb/node-api";
+function sqlString(value) {
+  if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
+  return `'${value.replaceAll("'", "''")}'`;
+}
+function sqlIdentifier(name) {
+  if (name.includes("\0")) throw new Error("SQL identifier contains a NUL character");
+  return `"${name.replaceAll('"', '""')}"`;
+}
+async function withDuckDb(fn2, options = {}) {
+  const config2 = {};
+  if (options.threads !== void 0) config2.threads = String(options.threads);
+  if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
+  const instance = await DuckDBInstance.create(":memory:", config2);
+  const conn = await instance.connect();
+  try {
+    return await fn2(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+// src/metrics/source.ts
 var DUCKDB_EXTENSIONS = [".duckdb", ".ddb", ".db"];
 var GLOB_CHARS = /[*?[{]/;
 var ParquetSource = class {
@@ -57524,6 +57430,102 @@ function splitTable(spec) {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
     throw new InputError(`--metrics: invalid table name '${table}'`);
   return [spec.slice(0, hash2), table];
+}
+
+// src/metrics/open.ts
+async function openSource(conn, source) {
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+  } catch {
+  }
+  try {
+    await source.prepare(conn);
+    const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
+    return reader.getRowObjectsJS().map((row) => ({
+      name: String(row.column_name),
+      type: String(row.column_type)
+    }));
+  } catch (error63) {
+    if (error63 instanceof FleetcastError) throw error63;
+    const message = error63 instanceof Error ? error63.message.split("\n")[0] : String(error63);
+    throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error63 });
+  }
+}
+function schemaProblems(columns) {
+  const byName = new Map(columns.map((c3) => [c3.name, c3.type]));
+  const problems = [];
+  const expect = (name, allowed, kind) => {
+    const type = byName.get(name);
+    if (type === void 0) problems.push(`missing column '${name}' (${kind})`);
+    else if (!allowed.includes(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
+  };
+  expect(TIMESTAMP_COLUMN, TIMESTAMP_TYPES, "a timestamp");
+  expect(SERVER_COLUMN, TEXT_TYPES, "text");
+  expect(PROFILE_COLUMN, TEXT_TYPES, "text");
+  for (const name of METRIC_NAMES) expect(name, NUMERIC_TYPES, "a number");
+  return problems;
+}
+function assertColumns(source, columns, required2) {
+  const problems = schemaProblems(columns).filter((p2) => required2.some((name) => p2.includes(`'${name}'`)));
+  if (problems.length > 0)
+    throw new InputError(`${source.description}: not in the metrics data contract: ${problems.join("; ")}`);
+}
+
+// src/metrics/summary.ts
+async function summarizeServersOn(conn, source, options = {}) {
+  const columns = await openSource(conn, source);
+  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
+  const untilMs = options.until?.getTime();
+  const all = await aggregate(conn, source, void 0);
+  let latest = -Infinity;
+  for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
+  for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
+  if (untilMs === void 0 || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
+  const upTo = await aggregate(conn, source, untilMs);
+  return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
+}
+function lastOf(rejected) {
+  return rejected.lastSeen?.getTime() ?? -Infinity;
+}
+async function aggregate(conn, source, untilMs) {
+  const ts2 = sqlIdentifier(TIMESTAMP_COLUMN);
+  const name = sqlIdentifier(SERVER_COLUMN);
+  const profile = sqlIdentifier(PROFILE_COLUMN);
+  const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts2} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
+  const sql = `SELECT ${name} AS name, any_value(${profile}) AS profile,
+      epoch_ms(min(${ts2})) AS first_ms, epoch_ms(max(${ts2})) AS last_ms, count(*) AS samples
+    FROM ${source.relation()} ${untilFilter}
+    GROUP BY ${name}`;
+  const reader = await conn.runAndReadAll(sql);
+  const servers = [];
+  const rejected = [];
+  let rows = 0;
+  for (const row of reader.getRows()) {
+    const [rawName, rawProfile, firstMs, lastMs, count] = row;
+    const samples = Number(count);
+    rows += samples;
+    const value = rawName === null ? null : String(rawName);
+    const firstSeen = firstMs === null ? null : new Date(Number(firstMs));
+    const lastSeen = lastMs === null ? null : new Date(Number(lastMs));
+    const problem = value === null ? "server name is missing (NULL)" : serverNameProblem(value) ?? profileProblem(rawProfile === null ? null : String(rawProfile));
+    if (problem !== void 0 || firstSeen === null || lastSeen === null) {
+      rejected.push({ value, problem: problem ?? "no valid timestamps", samples, firstSeen, lastSeen });
+      continue;
+    }
+    servers.push({ name: value, profile: String(rawProfile), firstSeen, lastSeen, samples });
+  }
+  servers.sort((a, b3) => compareNames(a.name, b3.name));
+  rejected.sort((a, b3) => compareNames(a.value ?? "", b3.value ?? ""));
+  return { source: source.description, servers, rejected, rows };
+}
+async function summarizeServers(source, options = {}, duckdb = {}) {
+  return withDuckDb((conn) => summarizeServersOn(conn, source, options), duckdb);
+}
+function profileProblem(profile) {
+  if (profile === null) return "profile is missing (NULL)";
+  if (!PROFILE_PATTERN.test(profile))
+    return `profile ${JSON.stringify(profile.slice(0, 40))} must match ${PROFILE_PATTERN.source}`;
+  return void 0;
 }
 
 // src/drift/unknown-rate.ts

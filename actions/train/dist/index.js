@@ -44632,6 +44632,9 @@ function describeChar(ch) {
   if (ch === " ") return "a space";
   return JSON.stringify(ch);
 }
+function compareNames(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 // src/fleet/data-problems.ts
 var EXAMPLES = 5;
@@ -44773,9 +44776,6 @@ function profileProblem(profile) {
   if (!PROFILE_PATTERN.test(profile))
     return `profile ${JSON.stringify(profile.slice(0, 40))} must match ${PROFILE_PATTERN.source}`;
   return void 0;
-}
-function compareNames(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // src/fleet/eligibility.ts
@@ -45746,17 +45746,14 @@ function uniqueSorted(names) {
     if (seen.has(name)) throw new InputError(`manifest lists server ${name} twice`);
     seen.add(name);
   });
-  return [...seen].sort(compareNames2);
+  return [...seen].sort(compareNames);
 }
 function maxIndex(mapping) {
   if (mapping === null) return 0;
   return Math.max(0, ...Object.values(mapping.servers), ...Object.values(mapping.retired));
 }
-function compareNames2(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 function sortKeys(record2) {
-  return Object.fromEntries(Object.entries(record2).sort(([a], [b]) => compareNames2(a, b)));
+  return Object.fromEntries(Object.entries(record2).sort(([a], [b]) => compareNames(a, b)));
 }
 
 // src/registry/model-id.ts

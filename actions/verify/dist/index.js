@@ -45371,11 +45371,6 @@ function describeChar(ch) {
   if (ch === " ") return "a space";
   return JSON.stringify(ch);
 }
-
-// src/metrics/duckdb.ts
-import { DuckDBInstance } from "@duckdb/node-api";
-
-// src/metrics/summary.ts
 function compareNames(a, b3) {
   return a < b3 ? -1 : a > b3 ? 1 : 0;
 }
