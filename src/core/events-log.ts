@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
- * The retraining events log (the seed's logs/retraining_events.json): one JSON object per line,
+ * The retraining events log (the design's logs/retraining_events.json): one JSON object per line,
  * `{"timestamp", "event", "data"}`, appended, never rewritten, so `tail -f` and `jq` work on it.
  */
 export const EVENT_TYPES = [
