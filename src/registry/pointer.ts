@@ -114,11 +114,17 @@ export interface PointerChangeOptions {
    * rejection refuses the model and leaves the pointer untouched. The CLI and the deploy action
    * pass the model layer's checks here (src/model/deploy-check.ts: load it, forecast a sample).
    */
-  check?: (model: VerifiedModel) => Promise<void>;
+  check?: (model: VerifiedModel) => Promise<CheckOutcome | void>;
   /** How long to wait for another deploy or rollback holding the lock (default 60 s). */
   lockTimeoutMs?: number;
   /** Where to report what a write cleaned up (a stale lock, temp files); default: the logger. */
   log?: (message: string) => void;
+}
+
+/** What a passed check may change about the write. */
+export interface CheckOutcome {
+  /** Record this reason instead of the one given (a forced deploy says that it was forced). */
+  reason?: string;
 }
 
 /** Temp files older than this are left by a killed writer (a write takes milliseconds). */
@@ -138,14 +144,14 @@ export async function deploy(
   assertModelId(modelId);
   return underLock(registry, options, async (log) => {
     const verified = await verifyModelDir(registry, modelId);
-    await options.check?.(verified);
+    const outcome = await options.check?.(verified);
     const before = await readPointer(registry);
     if (before && before.model_id === modelId && before.sha256 === verified.digest)
       return { pointer: before, before, changed: false, removedTempFiles: [] };
     const pointer = bumpPointer(before, {
       model_id: modelId,
       sha256: verified.digest,
-      reason,
+      reason: outcome?.reason ?? reason,
       deployed_at: (options.now ?? new Date()).toISOString(),
     });
     const removedTempFiles = await writePointerCleaning(registry, pointer, log);
@@ -173,11 +179,11 @@ export async function rollback(registry: string, options: RollbackOptions = {}):
     if (target === before.model_id)
       throw new InputError(`${path}: ${target} is already deployed; nothing to roll back`);
     const verified = await verifyModelDir(registry, target);
-    await options.check?.(verified);
+    const outcome = await options.check?.(verified);
     const pointer = bumpPointer(before, {
       model_id: target,
       sha256: verified.digest,
-      reason: options.reason ?? `rollback from ${before.model_id} to ${target}`,
+      reason: outcome?.reason ?? options.reason ?? `rollback from ${before.model_id} to ${target}`,
       deployed_at: (options.now ?? new Date()).toISOString(),
     });
     const removedTempFiles = await writePointerCleaning(registry, pointer, log);
