@@ -2,12 +2,12 @@ import { cp, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Workspace } from '../forge/git-workspace.js';
 import type { CommitAuthor } from '../forge/types.js';
-import { CHECKSUMS_FILE, verifyChecksums } from '../registry/checksums.js';
+import { checkDeployable } from '../model/deploy-check.js';
+import { CHECKSUMS_FILE } from '../registry/checksums.js';
 import { modelDir as modelDirOf, pointerPath } from '../registry/layout.js';
 import { deploy as deployPointer, readPointer } from '../registry/pointer.js';
-import { Encoders } from '../registry/schemas.js';
 import { readJsonFile as readJson } from '../core/read-json.js';
-import { GateError, InputError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { deployCommitMessage } from './deploy-commit.js';
 import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
 import { headlineQRisk, ValidationFigures } from './validation-summary.js';
@@ -40,20 +40,17 @@ export type ModelDeployResult =
 
 /**
  * The deploy step of the pipeline, shared by the deploy action and the local demo: checks the
- * model (SHA256SUMS, passed validation), applies the rollback-respect rule, copies the model into
- * the registry, bumps current.json, and pushes both in one commit.
+ * model exactly as `fleetcast deploy` does (src/model/deploy-check.ts: SHA256SUMS, onnxruntime
+ * load, a finite sample forecast of the promised shape, passed validation; never forced), applies
+ * the rollback-respect rule, copies the model into the registry, bumps current.json under the
+ * pointer lock (the copy must have the checked digest), and pushes both in one commit.
  */
 export async function commitModelDeploy(request: ModelDeployRequest): Promise<ModelDeployResult> {
   const { git, repoDir, registry } = request;
-  const check = await verifyChecksums(request.modelDir);
-  if (!check.ok) throw new InputError(`${request.modelDir}: refusing model: ${check.problems.join('; ')}`);
-  const encoders = await readJson(join(request.modelDir, 'encoders.json'), Encoders);
-  const modelId = encoders.model_id;
+  const checked = await checkDeployable(request.modelDir);
+  const modelId = checked.modelId;
+  // The figures the commit message quotes; checkDeployable already required a passed report of this model.
   const validation = await readJson(join(request.modelDir, 'validation.json'), ValidationFigures);
-  if (validation.model_id !== modelId) {
-    throw new InputError(`${request.modelDir}/validation.json is for ${validation.model_id}, not ${modelId}`);
-  }
-  if (!validation.passed) throw new GateError(`${modelId} did not pass validation; not deploying it`);
 
   const pointerRel = relative(repoDir, pointerPath(registry));
   const before = await readPointer(registry);
@@ -69,7 +66,14 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
 
   const target = modelDirOf(registry, modelId);
   if (resolve(target) !== resolve(request.modelDir)) await copyModel(request.modelDir, target);
-  await deployPointer(registry, modelId, request.reason);
+  await deployPointer(registry, modelId, request.reason, {
+    check: async (copy) => {
+      if (copy.digest !== checked.digest)
+        throw new InputError(
+          `${copy.dir}: SHA256SUMS differs from the checked ${request.modelDir} (${copy.digest.slice(0, 12)}… vs ${checked.digest.slice(0, 12)}…)`,
+        );
+    },
+  });
   const qRisk = headlineQRisk(validation);
   const message = deployCommitMessage({
     modelId,

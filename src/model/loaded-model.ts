@@ -206,16 +206,39 @@ export class LoadedModel {
 
   /** Runs the session on prepared feeds and returns the raw output tensor data. */
   async runFeeds(feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+    return (await this.runOutput(feeds)).data as Float32Array;
+  }
+
+  private async runOutput(feeds: Record<string, ort.Tensor>): Promise<ort.Tensor> {
     const output = await this.session.run(feeds);
     const tensor = output[OUTPUT_NAME];
     if (tensor === undefined) throw new Error(`model ${this.id} returned no ${OUTPUT_NAME} output`);
-    return tensor.data as Float32Array;
+    return tensor;
   }
 
   private async runBatch(batch: readonly ForecastInput[]): Promise<ForecastResult[]> {
     if (batch.length === 0) return [];
     const feeds = this.buildFeeds(batch);
-    const data = await this.runFeeds(feeds);
+    const output = await this.runOutput(feeds);
+    // Slicing a tensor of another shape would hand out numbers that belong to other servers,
+    // steps or quantiles: the output must be exactly what encoders.json describes.
+    const expected = [
+      batch.length,
+      this.horizon,
+      this.encoders.targets.length,
+      this.encoders.quantiles.length,
+    ];
+    const file = join(this.dir, MODEL_FILE);
+    if (output.type !== 'float32')
+      throw new ModelLoadError('mismatch', `${file}: ${OUTPUT_NAME} is ${output.type}, expected float32`);
+    if (output.dims.join() !== expected.join()) {
+      throw new ModelLoadError(
+        'mismatch',
+        `${file}: ${OUTPUT_NAME} has shape [${output.dims.join(',')}], expected [${expected.join(',')}] ` +
+          '(batch, horizon_steps, targets, quantiles of encoders.json)',
+      );
+    }
+    const data = output.data as Float32Array;
     const per = this.horizon * this.encoders.targets.length * this.encoders.quantiles.length;
     return batch.map((input, i) => ({
       server: input.server,

@@ -21,3 +21,8 @@ export function modelDir(registry: string, id: string): string {
 export function pointerPath(registry: string): string {
   return join(registry, POINTER_FILE);
 }
+
+/** The lock file that serialises pointer writes (see pointer-lock.ts); hidden, beside current.json. */
+export function pointerLockPath(registry: string): string {
+  return join(registry, `.${POINTER_FILE}.lock`);
+}

@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, toJsonText } from '../core/atomic-write.js';
 import { getErrorMessage, InputError } from '../core/errors.js';
 import { verifyChecksums } from './checksums.js';
-import { modelDir, pointerPath } from './layout.js';
+import { modelDir, POINTER_FILE, pointerPath } from './layout.js';
+import { withPointerLock } from './pointer-lock.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { assertModelId } from './model-id.js';
 import { parseJsonText, readJsonFile } from '../core/read-json.js';
 import { Encoders, Pointer } from './schemas.js';
@@ -101,31 +103,60 @@ export interface PointerChange {
   before: Pointer | null;
   /** False when the pointer already named this model with this digest (nothing written). */
   changed: boolean;
+  /** Temp files of killed writers (`.current.json.*.tmp`) removed before this write. */
+  removedTempFiles: string[];
 }
 
 export interface PointerChangeOptions {
   now?: Date;
+  /**
+   * More checks of the target, run inside the lock after its checksums and id were verified; a
+   * rejection refuses the model and leaves the pointer untouched. The CLI and the deploy action
+   * pass the model layer's checks here (src/model/deploy-check.ts: load it, forecast a sample).
+   */
+  check?: (model: VerifiedModel) => Promise<CheckOutcome | void>;
+  /** How long to wait for another deploy or rollback holding the lock (default 60 s). */
+  lockTimeoutMs?: number;
+  /** Where to report what a write cleaned up (a stale lock, temp files); default: the logger. */
+  log?: (message: string) => void;
 }
 
-/** Points the registry at `modelId` after verifying it; atomic (temp file + rename). */
+/** What a passed check may change about the write. */
+export interface CheckOutcome {
+  /** Record this reason instead of the one given (a forced deploy says that it was forced). */
+  reason?: string;
+}
+
+/** Temp files older than this are left by a killed writer (a write takes milliseconds). */
+export const STALE_TEMP_MS = 3600_000;
+
+/**
+ * Points the registry at `modelId` after verifying it. The pointer is read, the model checked and
+ * the new pointer written while holding the pointer lock, so concurrent deploys and rollbacks
+ * apply one after another; the write itself is atomic (temp file + rename).
+ */
 export async function deploy(
   registry: string,
   modelId: string,
   reason: string,
   options: PointerChangeOptions = {},
 ): Promise<PointerChange> {
-  const verified = await verifyModelDir(registry, modelId);
-  const before = await readPointer(registry);
-  if (before && before.model_id === modelId && before.sha256 === verified.digest)
-    return { pointer: before, before, changed: false };
-  const pointer = bumpPointer(before, {
-    model_id: modelId,
-    sha256: verified.digest,
-    reason,
-    deployed_at: (options.now ?? new Date()).toISOString(),
+  assertModelId(modelId);
+  return underLock(registry, options, async (log) => {
+    const verified = await verifyModelDir(registry, modelId);
+    const outcome = await options.check?.(verified);
+    const before = await readPointer(registry);
+    if (before && before.model_id === modelId && before.sha256 === verified.digest)
+      return { pointer: before, before, changed: false, removedTempFiles: [] };
+    const pointer = bumpPointer(before, {
+      model_id: modelId,
+      sha256: verified.digest,
+      reason: outcome?.reason ?? reason,
+      deployed_at: (options.now ?? new Date()).toISOString(),
+    });
+    const removedTempFiles = await writePointerCleaning(registry, pointer, log);
+    return { pointer, before, changed: true, removedTempFiles };
   });
-  await writePointer(registry, pointer);
-  return { pointer, before, changed: true };
 }
 
 export interface RollbackOptions extends PointerChangeOptions {
@@ -134,24 +165,88 @@ export interface RollbackOptions extends PointerChangeOptions {
   reason?: string;
 }
 
-/** Points the registry back at the previous model (or `to`), verified like a deploy. */
+/** Points the registry back at the previous model (or `to`), verified like a deploy, under the lock. */
 export async function rollback(registry: string, options: RollbackOptions = {}): Promise<PointerChange> {
-  const before = await readPointer(registry);
-  const path = pointerPath(registry);
-  if (before === null)
-    throw new InputError(`${path}: no pointer; nothing has been deployed, so nothing to roll back`);
-  const target = options.to ?? before.previous_model_id;
-  if (target === null)
-    throw new InputError(`${path}: ${before.model_id} has no previous model; name one with --model-id`);
-  if (target === before.model_id)
-    throw new InputError(`${path}: ${target} is already deployed; nothing to roll back`);
-  const verified = await verifyModelDir(registry, target);
-  const pointer = bumpPointer(before, {
-    model_id: target,
-    sha256: verified.digest,
-    reason: options.reason ?? `rollback from ${before.model_id} to ${target}`,
-    deployed_at: (options.now ?? new Date()).toISOString(),
+  if (options.to !== undefined) assertModelId(options.to);
+  return underLock(registry, options, async (log) => {
+    const before = await readPointer(registry);
+    const path = pointerPath(registry);
+    if (before === null)
+      throw new InputError(`${path}: no pointer; nothing has been deployed, so nothing to roll back`);
+    const target = options.to ?? before.previous_model_id;
+    if (target === null)
+      throw new InputError(`${path}: ${before.model_id} has no previous model; name one with --model-id`);
+    if (target === before.model_id)
+      throw new InputError(`${path}: ${target} is already deployed; nothing to roll back`);
+    const verified = await verifyModelDir(registry, target);
+    const outcome = await options.check?.(verified);
+    const pointer = bumpPointer(before, {
+      model_id: target,
+      sha256: verified.digest,
+      reason: outcome?.reason ?? options.reason ?? `rollback from ${before.model_id} to ${target}`,
+      deployed_at: (options.now ?? new Date()).toISOString(),
+    });
+    const removedTempFiles = await writePointerCleaning(registry, pointer, log);
+    return { pointer, before, changed: true, removedTempFiles };
   });
+}
+
+async function underLock<T>(
+  registry: string,
+  options: PointerChangeOptions,
+  fn: (log: (message: string) => void) => Promise<T>,
+): Promise<T> {
+  const log = options.log ?? defaultLog;
+  return withPointerLock(registry, () => fn(log), {
+    ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
+    onStale: log,
+  });
+}
+
+/** Writes the pointer (the caller holds the lock), first removing temp files of killed writers. */
+async function writePointerCleaning(
+  registry: string,
+  pointer: Pointer,
+  log: (message: string) => void,
+): Promise<string[]> {
+  const removed = await removeStalePointerTemps(registry);
+  if (removed.length > 0)
+    log(`${registry}: removed ${removed.length} temp file(s) left by killed writers: ${removed.join(', ')}`);
   await writePointer(registry, pointer);
-  return { pointer, before, changed: true };
+  return removed;
+}
+
+/**
+ * Removes `.current.json.<pid>.<hex>.tmp` files (writeFileAtomic's temp files) older than
+ * `maxAgeMs`: a killed write leaves one behind, and a live write finishes in milliseconds.
+ */
+export async function removeStalePointerTemps(
+  registry: string,
+  maxAgeMs = STALE_TEMP_MS,
+  now = Date.now(),
+): Promise<string[]> {
+  const prefix = `.${POINTER_FILE}.`;
+  let names: string[];
+  try {
+    names = await readdir(registry);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names.sort()) {
+    if (!name.startsWith(prefix) || !/^\d+\.[0-9a-f]+\.tmp$/.test(name.slice(prefix.length))) continue;
+    const path = join(registry, name);
+    const stats = await lstat(path).catch(() => null);
+    if (stats === null || !stats.isFile() || now - stats.mtimeMs <= maxAgeMs) continue;
+    await rm(path, { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+let registryLogger: Logger | undefined;
+function defaultLog(message: string): void {
+  registryLogger ??= createLogger('registry');
+  registryLogger.info(message);
 }

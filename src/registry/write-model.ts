@@ -7,6 +7,7 @@ import { TEMP_PREFIX, modelsDir } from './layout.js';
 import { CANDIDATE_MODEL_FILES, REQUIRED_MODEL_FILES } from './model-files.js';
 import { assertModelId } from './model-id.js';
 import { pathExists } from '../core/path-exists.js';
+import { isProcessAlive } from './process-alive.js';
 
 export interface ModelDirContents {
   /** Files written from memory: JSON values are rendered with toJsonText. */
@@ -111,21 +112,12 @@ export async function removeStaleTempDirs(root: string, now = Date.now()): Promi
     const path = join(root, entry.name);
     const age = now - (await stat(path)).mtimeMs;
     if (pid === process.pid) continue;
-    if (!Number.isInteger(pid) || !isAlive(pid) || age > STALE_AFTER_MS) {
+    if (!Number.isInteger(pid) || !isProcessAlive(pid) || age > STALE_AFTER_MS) {
       await rm(path, { recursive: true, force: true });
       removed.push(entry.name);
     }
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function writeSynced(path: string, data: string): Promise<void> {

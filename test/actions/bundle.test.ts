@@ -11,7 +11,7 @@ import { renderManifest } from '../../src/fleet/manifest.js';
 import { parseOutputFile } from '../helpers/action-runner.js';
 import { driftReport, manifestOf } from '../helpers/drift-report-fixture.js';
 import { createGitFixture, type GitFixture } from '../helpers/git-fixture.js';
-import { writeModelFixture } from '../helpers/model-fixture.js';
+import { makeTinyModel } from '../helpers/tiny-model.js';
 
 /**
  * The committed bundles, started as the runner starts them, where a workflow in another
@@ -125,13 +125,22 @@ async function runBundle(
   };
 }
 
-describe('node24 bundles run on their own', () => {
-  test('actions/deploy, then actions/rollback, each copied alone into an empty directory', async () => {
+describe('actions/deploy (composite), actions/rollback and actions/verify (node24) run where a workflow elsewhere runs them', () => {
+  test('actions/deploy with its pinned onnxruntime-node, then actions/rollback copied alone into an empty directory', async () => {
     const workspace = await fixture.clone();
-    await writeModelFixture(join(workspace, '.fleetcast', 'candidate', MODEL), MODEL, SERVERS);
-    const deployed = await runBundle('deploy', await standalone('deploy'), workspace, {
-      model_dir: `.fleetcast/candidate/${MODEL}`,
+    await makeTinyModel(join(workspace, '.fleetcast', 'candidate'), {
+      modelId: MODEL,
+      servers: SERVERS.map((name) => ({ name, profile: 'web' })),
+      validation: { passed: true },
     });
+    const action = await composite('deploy');
+    const deployed = await runBundle(
+      'deploy',
+      join(action, 'dist', 'index.js'),
+      workspace,
+      { model_dir: `.fleetcast/candidate/${MODEL}` },
+      ['--preserve-symlinks'],
+    );
     assert.equal(deployed.code, 0, deployed.stdout);
     assert.equal(deployed.outputs.deployed, 'true');
     assert.equal(deployed.outputs.commit_sha, await fixture.store.branchSha('main'));

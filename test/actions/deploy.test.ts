@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run as deploy } from '../../src/actions/deploy.js';
@@ -11,12 +12,28 @@ import { renderManifest } from '../../src/fleet/manifest.js';
 import { runAction } from '../helpers/action-runner.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
 import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
-import { writeModelFixture } from '../helpers/model-fixture.js';
+import { makeTinyModels } from '../helpers/tiny-model.js';
 
 const SERVERS = ['web-01', 'web-02', 'web-03'];
 const P = 'tft-20261001T000000Z-aaaaaa';
 const M = 'tft-20261101T000000Z-bbbbbb';
 const N = 'tft-20261120T000000Z-cccccc';
+const OLDER = 'tft-20261015T000000Z-dddddd';
+const FAILED = 'tft-20261125T000000Z-eeeeee';
+const NAN = 'tft-20261126T000000Z-ffffff';
+
+/** Real (tiny) ONNX models with their validation.json, made once and copied into each workspace. */
+let models: string;
+before(async () => {
+  models = await mkdtemp(join(tmpdir(), 'fleetcast-deploy-models-'));
+  const servers = SERVERS.map((name) => ({ name, profile: 'web' }));
+  await makeTinyModels(models, [
+    ...[P, M, N, OLDER].map((modelId) => ({ modelId, servers, validation: { passed: true } })),
+    { modelId: FAILED, servers, validation: { passed: false } },
+    { modelId: NAN, servers, nan: true, validation: { passed: true } },
+  ]);
+});
+after(() => rm(models, { recursive: true, force: true }));
 
 async function remotePointer(
   fixture: GitFixture,
@@ -24,9 +41,9 @@ async function remotePointer(
   return JSON.parse((await fixture.store.readFile('main', 'models-registry/current.json'))!);
 }
 
-async function deployModel(fixture: GitFixture, id: string, options: { passed?: boolean } = {}) {
+async function deployModel(fixture: GitFixture, id: string) {
   const workspace = await fixture.clone();
-  await writeModelFixture(join(workspace, '.fleetcast', 'candidate', id), id, SERVERS, options);
+  await cp(join(models, id), join(workspace, '.fleetcast', 'candidate', id), { recursive: true });
   return runAction(deploy, {
     action: 'deploy',
     workspace,
@@ -60,9 +77,15 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const files = (await git(work, 'show', '--name-only', '--format=', head)).trim().split('\n').sort();
     assert.deepEqual(files, [
       `models-registry/current.json`,
-      ...['SHA256SUMS', 'encoders.json', 'model.onnx', 'validation.json'].map(
-        (f) => `models-registry/models/${M}/${f}`,
-      ),
+      ...[
+        'SHA256SUMS',
+        'encoders.json',
+        'model.onnx',
+        'normalization.json',
+        'server_mapping.json',
+        'training_info.json',
+        'validation.json',
+      ].map((f) => `models-registry/models/${M}/${f}`),
     ]);
     assert.deepEqual(await remotePointer(fixture).then((p) => [p.model_id, p.previous_model_id]), [M, P]);
     assert.match(result.summary, /Deployed/);
@@ -83,7 +106,7 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     assert.equal(again.outputs.deployed, 'false');
     assert.match(again.outputs.skipped_reason!, new RegExp(`${M} was rolled back .* by Dana Operator`));
     assert.ok(again.warnings.some((w) => w.includes('rolled back')));
-    const older = await deployModel(fixture, 'tft-20261015T000000Z-dddddd');
+    const older = await deployModel(fixture, OLDER);
     assert.equal(older.outputs.deployed, 'false');
     assert.match(older.outputs.skipped_reason!, /is not newer than/);
     assert.equal((await remotePointer(fixture)).model_id, P);
@@ -93,9 +116,17 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
   });
 
   test('a model that failed validation is never deployed', async () => {
-    const failed = await deployModel(fixture, 'tft-20261125T000000Z-eeeeee', { passed: false });
+    const failed = await deployModel(fixture, FAILED);
     assert.equal(failed.exitCode, 1);
     assert.match(failed.errors.join('\n'), /did not pass validation/);
+  });
+
+  test('a model the service could not serve (NaN forecasts) is never deployed', async () => {
+    const before = await fixture.store.branchSha('main');
+    const nan = await deployModel(fixture, NAN);
+    assert.equal(nan.exitCode, 1, nan.stdout);
+    assert.match(nan.errors.join('\n'), new RegExp(`${NAN}.*non-finite`));
+    assert.equal(await fixture.store.branchSha('main'), before, 'nothing pushed');
   });
 
   test('the rollback workflow reverts the latest deploy commit and records who and why', async () => {

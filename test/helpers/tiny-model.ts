@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHECKSUMS_FILE, computeChecksums, renderChecksums } from '../../src/registry/checksums.js';
 import { resolvePython } from '../../src/core/python.js';
+import { validationJson } from './model-fixture.js';
 
 export interface TinyModelSpec {
   servers: Array<{ name: string; profile: string }>;
@@ -17,6 +18,8 @@ export interface TinyModelSpec {
   horizonSteps?: number;
   seed?: number;
   trainedAt?: string;
+  /** Also write a validation.json with this verdict (listed in SHA256SUMS); default: none. */
+  validation?: { passed: boolean };
 }
 
 const script = fileURLToPath(new URL('../fixtures/tiny_model.py', import.meta.url));
@@ -48,6 +51,7 @@ export async function makeTinyModels(modelsDir: string, specs: TinyModelSpec[]):
       horizon_steps: spec.horizonSteps ?? 6,
       seed: spec.seed ?? 0,
       trained_at: spec.trainedAt ?? new Date().toISOString(),
+      validation: spec.validation,
     };
   });
   const result = spawnSync(resolvePython(), [script], {
@@ -56,7 +60,12 @@ export async function makeTinyModels(modelsDir: string, specs: TinyModelSpec[]):
   });
   if (result.status !== 0) throw new Error(`tiny_model.py failed (${result.status}): ${result.stderr}`);
   for (const model of models) {
-    await writeFile(join(model.dir, CHECKSUMS_FILE), renderChecksums(await computeChecksums(model.dir)));
+    if (model.validation !== undefined) {
+      const names = model.servers.map((s) => s.name);
+      const report = validationJson(model.model_id, names, model.validation);
+      await writeFile(join(model.dir, 'validation.json'), `${JSON.stringify(report, null, 2)}\n`);
+    }
+    await resumModelDir(model.dir);
   }
   return models.map((m) => m.model_id);
 }
@@ -64,4 +73,9 @@ export async function makeTinyModels(modelsDir: string, specs: TinyModelSpec[]):
 export async function makeTinyModel(modelsDir: string, spec: TinyModelSpec): Promise<string> {
   const [id] = await makeTinyModels(modelsDir, [spec]);
   return id!;
+}
+
+/** Rewrites a model directory's SHA256SUMS after a test changed its files on purpose. */
+export async function resumModelDir(dir: string): Promise<void> {
+  await writeFile(join(dir, CHECKSUMS_FILE), renderChecksums(await computeChecksums(dir)));
 }

@@ -66,9 +66,9 @@ describe('deploy / rollback', () => {
   before(async () => {
     registry = await tempDir();
     await makeTinyModels(join(registry, 'models'), [
-      { modelId: A, servers: fleetOf(3) },
-      { modelId: B, servers: fleetOf(4) },
-      { modelId: C, servers: fleetOf(4) },
+      { modelId: A, servers: fleetOf(3), validation: { passed: true } },
+      { modelId: B, servers: fleetOf(4), validation: { passed: true } },
+      { modelId: C, servers: fleetOf(4), validation: { passed: true } },
     ]);
   });
   after(() => removeDir(registry));

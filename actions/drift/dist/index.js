@@ -57694,7 +57694,18 @@ function pointerPath(registry2) {
 }
 
 // src/registry/pointer.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { lstat as lstat2, readdir as readdir3, readFile as readFile6, rm as rm4 } from "node:fs/promises";
+
+// src/registry/pointer-lock.ts
+var LockOwner = external_exports.looseObject({
+  pid: external_exports.number().int().positive(),
+  hostname: external_exports.string(),
+  acquired_at: external_exports.string(),
+  token: external_exports.string()
+});
+var DEFAULT_STALE_MS = 10 * 6e4;
+
+// src/registry/pointer.ts
 function parsePointer(text, where) {
   return parseJsonText(text, where, Pointer);
 }

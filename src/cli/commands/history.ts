@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { InputError } from '../../core/errors.js';
+import { printJson } from '../../core/json-output.js';
+import { pointerHistory } from '../../gitops/deploy-log.js';
+
+interface HistoryOptions {
+  registry: string;
+  limit: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('history')
+    .description(
+      "Show what current.json named over time: its git log inside a git repository, else the pointer's previous_model_id",
+    )
+    .requiredOption('--registry <dir>', 'model registry directory (holds current.json and models/)')
+    .option('--limit <n>', 'at most this many commits', '50')
+    .option('--json', 'print the history as JSON')
+    .action(async (options: HistoryOptions) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new InputError(`--limit: expected a positive integer, got ${options.limit}`);
+      const history = await pointerHistory(options.registry, { limit });
+      if (options.json) {
+        printJson(history);
+        return;
+      }
+      const lines = [`source: ${history.source === 'git' ? history.note : `pointer only. ${history.note}`}`];
+      const rows =
+        history.source === 'git'
+          ? [
+              ['COMMITTED', 'COMMIT', 'MODEL', 'PREVIOUS', 'BY', 'SUBJECT'],
+              ...history.entries.map((e) => [
+                e.uncommitted ? '(uncommitted)' : (e.committed_at ?? ''),
+                e.commit?.slice(0, 12) ?? '',
+                e.model_id ?? '(none)',
+                e.previous_model_id ?? '',
+                e.author ?? '',
+                e.problem ?? e.subject ?? `reason: ${e.reason ?? ''}`,
+              ]),
+            ]
+          : [
+              ['DEPLOYED', 'MODEL', 'PREVIOUS', 'REASON'],
+              ...history.entries.map((e) => [
+                e.deployed_at ?? '(earlier)',
+                e.model_id ?? '(none)',
+                e.previous_model_id ?? '',
+                e.problem ?? e.reason ?? '',
+              ]),
+            ];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows)
+        lines.push(
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd(),
+        );
+      if (history.entries.length === 0) lines.push('(nothing has been deployed)');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
