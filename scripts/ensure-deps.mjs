@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs what fleetcast needs, idempotently: npm packages (npm ci when package-lock.json changed),
-// Debian's python3-torch for the trainer and, with --chromium, Debian's chromium for the dashboard test.
+// Debian's python3-torch for the trainer, python3-sklearn and python3-statsmodels for its peer
+// forecasters and, with --chromium, Debian's chromium for the dashboard test.
 // Plain JavaScript with no dependencies, so it runs on a fresh clone before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -74,6 +75,22 @@ function ensureTorch() {
     throw new Error(`${python} still cannot import torch after installing python3-torch`);
 }
 
+/**
+ * The trainer's peer forecasters (docs/peers.md) use Debian's scikit-learn and statsmodels. They are
+ * optional: without root the peer tests skip with an install hint instead of failing the suite.
+ */
+function ensurePeerLibraries() {
+  const python = pythonInterpreter();
+  const imports = () =>
+    spawnSync(python, ['-c', 'import sklearn, statsmodels'], { stdio: 'ignore' }).status === 0;
+  if (imports()) return;
+  if (!canRoot() || process.env.FLEETCAST_PYTHON) {
+    log(`${python} cannot import sklearn and statsmodels: the peer forecaster tests will skip`);
+    return;
+  }
+  aptInstall(['python3-sklearn', 'python3-statsmodels'], `${python} cannot import sklearn, statsmodels`);
+}
+
 export function chromiumPath() {
   return process.env.FLEETCAST_CHROMIUM ?? '/usr/bin/chromium';
 }
@@ -86,6 +103,7 @@ function ensureChromium() {
 try {
   ensureNodeModules();
   ensureTorch();
+  ensurePeerLibraries();
   if (wantChromium) ensureChromium();
 } catch (error) {
   process.stderr.write(`[setup] error: ${error instanceof Error ? error.message : String(error)}\n`);
