@@ -45,8 +45,8 @@ export interface RejectedServer {
   value: string | null;
   problem: string;
   /**
-   * 'name' (also when absent): the value fails the server-name rules. 'profile': a valid name
-   * none of whose rows carries a valid profile (a server that reports, with no usable role).
+   * 'name': the value fails the server-name rules. 'profile': a valid name none of whose rows
+   * carries a valid profile (a server that reports, with no usable role). Absent otherwise.
    */
   reason?: 'name' | 'profile';
   samples: number;
@@ -166,14 +166,15 @@ function summarizeGroups(
   if (nameProblem !== undefined)
     return { value, problem: nameProblem, reason: 'name', samples, firstSeen, lastSeen };
   if (firstSeen === null || lastSeen === null)
-    return { value, problem: 'no valid timestamps', reason: 'name', samples, firstSeen, lastSeen };
+    return { value, problem: 'no valid timestamps', samples, firstSeen, lastSeen };
 
   const valid: Array<ProfileGroup & { profile: string; lastMs: number }> = [];
   const invalid: ProfileGroup[] = [];
   for (const g of groups) {
-    if (g.profile !== null && g.lastMs !== null && profileProblem(g.profile) === undefined)
+    if (profileProblem(g.profile) !== undefined) invalid.push(g);
+    // rows without a timestamp say nothing about when a profile held (check-data reports them)
+    else if (g.profile !== null && g.lastMs !== null)
       valid.push({ ...g, profile: g.profile, lastMs: g.lastMs });
-    else invalid.push(g);
   }
   const invalidProfile: InvalidProfileRows | null =
     invalid.length === 0
@@ -184,10 +185,17 @@ function summarizeGroups(
             .map((g) => g.profile)
             .sort((a, b) => compareNames(a ?? '', b ?? ''))
             .slice(0, 3),
-          problem: profileProblem(invalid[0]!.profile) ?? 'no valid timestamps',
+          problem: profileProblem(invalid[0]!.profile)!,
         };
   if (valid.length === 0)
-    return { value, problem: invalidProfile!.problem, reason: 'profile', samples, firstSeen, lastSeen };
+    return {
+      value,
+      problem: invalidProfile?.problem ?? 'no row with both a profile and a timestamp',
+      reason: 'profile',
+      samples,
+      firstSeen,
+      lastSeen,
+    };
   // The newest rows decide; on a tie (same last sample), the profile with more rows, then by name.
   const [current, ...others] = [...valid].sort(
     (a, b) => b.lastMs - a.lastMs || b.samples - a.samples || compareNames(a.profile, b.profile),
