@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -130,6 +131,19 @@ describe('GitRegistryClone: private clone dir, token kept out of .git/config', (
     assert.equal(await again.head(), await clone.head());
   });
 
+  it('clones into an empty private directory of its own; a failed first clone leaves nothing behind', async () => {
+    const mine = join(root, 'clones', 'precreated-by-operator');
+    await mkdir(mine, { recursive: true, mode: 0o700 });
+    await GitRegistryClone.create(remote(), 'main', mine);
+    assert.ok(existsSync(join(mine, 'README.md')));
+    const failed = join(root, 'clones', 'bad-token');
+    await assert.rejects(
+      GitRegistryClone.create(`http://x-access-token:wrong@${base}/gitops.git`, 'main', failed),
+      /git clone http:\/\/127\.0\.0\.1:\d+\/gitops\.git failed/,
+    );
+    assert.equal(existsSync(failed), false);
+  });
+
   it('takes the token out of a clone an older version made with it in the URL', async () => {
     const dir = join(root, 'clones', 'legacy');
     await mkdir(join(root, 'clones'), { recursive: true });
@@ -143,11 +157,29 @@ describe('GitRegistryClone: private clone dir, token kept out of .git/config', (
   it('refuses a pre-created directory that is not its clone of that remote, naming it', async () => {
     const clones = join(root, 'clones');
     await mkdir(clones, { recursive: true });
-    const empty = join(clones, 'planted-empty');
-    await mkdir(empty, { mode: 0o700 });
+    const planted = join(clones, 'planted-open-empty');
+    await mkdir(planted);
+    await chmod(planted, 0o777);
     await assert.rejects(
-      GitRegistryClone.create(remote(), 'main', empty),
-      /planted-empty: exists but is not this service's clone of http:\/\/\*\*\*@.*gitops\.git: not a git clone/,
+      GitRegistryClone.create(remote(), 'main', planted),
+      /planted-open-empty: exists but is not this service's clone of http:\/\/\*\*\*@.*gitops\.git: .*writable by other users/,
+    );
+    if (process.getuid?.() === 0) {
+      // another user's directory (root can make one): never used
+      const theirs = join(clones, 'planted-theirs');
+      await mkdir(theirs, { mode: 0o700 });
+      await chown(theirs, 4242, 4242);
+      await assert.rejects(
+        GitRegistryClone.create(remote(), 'main', theirs),
+        /planted-theirs: .*another user \(uid 4242\)/,
+      );
+    }
+    const notClone = join(clones, 'planted-files');
+    await mkdir(notClone, { mode: 0o700 });
+    await writeFile(join(notClone, 'x'), 'x');
+    await assert.rejects(
+      GitRegistryClone.create(remote(), 'main', notClone),
+      /planted-files: .*not a git clone/,
     );
 
     const foreign = join(clones, 'planted-foreign');
@@ -179,10 +211,17 @@ describe('GitRegistryClone: private clone dir, token kept out of .git/config', (
     await writeFile(join(parent, 'mine.txt'), 'keep me\n');
     await git(parent, 'add', '-A');
     await git(parent, 'commit', '-m', 'parent');
+    await writeFile(join(parent, 'mine.txt'), 'uncommitted work\n');
     const inside = join(parent, 'clone');
     await mkdir(inside, { mode: 0o700 });
-    await writeFile(join(parent, 'mine.txt'), 'uncommitted work\n');
+    await writeFile(join(inside, 'notes.txt'), 'not a clone\n');
     await assert.rejects(GitRegistryClone.create(remote(), 'main', inside), /clone: exists but is not/);
+    // an empty directory there becomes a clone of its own, beside the parent's files
+    const empty = join(parent, 'empty');
+    await mkdir(empty, { mode: 0o700 });
+    const clone = await GitRegistryClone.create(remote(), 'main', empty);
+    assert.ok(existsSync(join(empty, '.git', 'config')));
+    assert.notEqual(await clone.head(), await git(parent, 'rev-parse', 'HEAD'));
     assert.equal(await readFile(join(parent, 'mine.txt'), 'utf8'), 'uncommitted work\n');
     assert.equal(await git(parent, 'remote'), '');
   });

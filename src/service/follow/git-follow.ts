@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -46,14 +46,19 @@ const execGit = promisify(execFile);
 /** A clone or fetch that takes longer is stopped (and retried by the next sync). */
 const NETWORK_TIMEOUT_MS = 10 * 60_000;
 
+/** The operator's transport settings (deploy/kubernetes/inference.yaml sets GIT_SSH_COMMAND). */
+const NETWORK_GIT_ENV = new Set(['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH']);
+
 /**
  * Runs a network git command (clone, fetch) with the credentials header in its environment.
- * Ambient GIT_* variables are left out, as simple-git does for the local commands, and git never
- * prompts for a password: a bad token fails instead of hanging.
+ * Ambient GIT_* variables other than the transport settings above are left out, as simple-git
+ * does for the local commands, and git never prompts for a password: a bad token fails instead of
+ * hanging.
  */
 async function gitNetwork(args: readonly string[], cwd: string | undefined, auth: RemoteAuth): Promise<void> {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!/^GIT_/i.test(name)) env[name] = value;
+  for (const [name, value] of Object.entries(process.env))
+    if (!/^GIT_/i.test(name) || NETWORK_GIT_ENV.has(name)) env[name] = value;
   env.GIT_TERMINAL_PROMPT = '0';
   if (auth.header) {
     env.GIT_CONFIG_COUNT = '1';
@@ -87,12 +92,20 @@ export class GitRegistryClone {
   static async create(remote: string, branch: string, dir: string): Promise<GitRegistryClone> {
     assertBranchName(branch, '--branch');
     const auth = remoteAuth(remote);
-    if (await makePrivateDir(dir)) {
-      await gitNetwork(
-        ['clone', '--branch', branch, '--single-branch', '--no-tags', '--', auth.url, dir],
-        undefined,
-        auth,
-      );
+    const created = await makePrivateDir(dir);
+    if (created || (await isOwnEmptyDir(dir))) {
+      try {
+        await gitNetwork(
+          ['clone', '--branch', branch, '--single-branch', '--no-tags', '--', auth.url, dir],
+          undefined,
+          auth,
+        );
+      } catch (error) {
+        // An empty directory left behind would be refused by the next start.
+        if (created) await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+      await chmod(dir, 0o700);
       await chmod(join(dir, '.git', 'config'), 0o600);
       return new GitRegistryClone(simpleGit(dir), dir, branch, auth);
     }
@@ -128,6 +141,14 @@ async function makePrivateDir(dir: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+}
+
+/** An empty directory of this user that no one else can write to: a clone target as good as new. */
+async function isOwnEmptyDir(dir: string): Promise<boolean> {
+  const stats = await lstat(dir).catch(() => null);
+  if (stats === null || !stats.isDirectory() || (stats.mode & 0o022) !== 0) return false;
+  if (process.getuid !== undefined && stats.uid !== process.getuid()) return false;
+  return (await readdir(dir)).length === 0;
 }
 
 /**
