@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { isAbsolute, posix, win32 } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../core/errors.js';
 import { statusPolicyProblem, type StatusPolicy } from '../fleet/status.js';
@@ -40,6 +41,32 @@ export const REMOVED_KEYS: Readonly<Record<string, string>> = {
   hot_swap_enabled: 'the service always hot-swaps when current.json changes',
 };
 
+/**
+ * Why `path` is not a path inside the repository (undefined when it is). Paths in the config are
+ * resolved against the repository (workspace) root, the working directory of every command and
+ * action, so a committed config cannot make fleetcast write anywhere else. Lexical: a symlink
+ * inside the repository is the operator's choice.
+ */
+export function repoPathProblem(path: string): string | undefined {
+  if (path.includes('\0')) return 'must not contain a NUL character';
+  if (isAbsolute(path) || win32.isAbsolute(path) || path.startsWith('~'))
+    return `must be relative to the repository root, not ${JSON.stringify(path)}`;
+  const normal = posix.normalize(path.replaceAll('\\', '/'));
+  if (normal === '..' || normal.startsWith('../'))
+    return `must stay inside the repository: ${JSON.stringify(path)} leads outside it`;
+  if (normal === '.' || normal === './') return 'must name a file inside the repository, not its root';
+  return undefined;
+}
+
+/** A file path relative to the repository root that stays inside it (repoPathProblem). */
+const RepoPath = z
+  .string()
+  .min(1)
+  .superRefine((path, ctx) => {
+    const problem = repoPathProblem(path);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const Pct = z.number().min(0).max(10_000);
 const PositiveDays = z.number().positive().max(3650);
 
@@ -79,8 +106,8 @@ export const RetrainConfig = z
           'a webhook URL is a secret and must not be committed; put it in an environment variable ' +
           'and name that variable in notification_webhook_env (default FLEETCAST_NOTIFICATION_WEBHOOK)',
       }),
-    /** JSON-lines events log. */
-    events_log: z.string().min(1).default('logs/retraining_events.json'),
+    /** JSON-lines events log, relative to the repository root and inside it. */
+    events_log: RepoPath.default('logs/retraining_events.json'),
   })
   .superRefine((config, ctx) => {
     if (!(config.low_drift_pct <= config.medium_drift_pct))

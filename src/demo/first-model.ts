@@ -40,11 +40,13 @@ export function generateMetrics(ctx: DemoContext, shape: FleetShape): Promise<De
     );
     // The metrics store as it was at t0, when the first model was trained.
     const asOfT0 = join(ws.dataDir, 'metrics-t0.parquet');
-    await withDuckDb((conn) =>
-      conn.run(
-        `COPY (SELECT * FROM read_parquet(${sqlString(full)}) WHERE timestamp < to_timestamp(${timeline.t0.getTime() / 1000}))
+    await withDuckDb(
+      (conn) =>
+        conn.run(
+          `COPY (SELECT * FROM read_parquet(${sqlString(full)}) WHERE timestamp < to_timestamp(${timeline.t0.getTime() / 1000}))
            TO ${sqlString(asOfT0)} (FORMAT parquet)`,
-      ),
+        ),
+      { access: { files: [full, asOfT0] } },
     );
     progress(
       `initial model trained as of ${timeline.t0.toISOString()}, ${Math.round((timeline.now.getTime() - timeline.t0.getTime()) / 86_400_000)} days ago`,

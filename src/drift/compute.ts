@@ -1,5 +1,5 @@
 import { MS_PER_DAY } from '../metrics/contract.js';
-import { boundedValue, round2, type FleetServer } from '../fleet/assess.js';
+import { assessUnprofiled, boundedValue, round2, type FleetServer } from '../fleet/assess.js';
 import type { RejectedServer } from '../metrics/summary.js';
 import { classifyServers, fleetCounts } from './classify.js';
 import { decide } from './decision.js';
@@ -42,7 +42,13 @@ export function computeDrift(input: DriftInput): DriftReport {
   const ageDays =
     model.trainedAt === null ? null : round2((now.getTime() - model.trainedAt.getTime()) / MS_PER_DAY);
   const stale = ageDays !== null && ageDays > t.max_model_age_days && changedCount > 0;
-  const proposal = proposeManifestFile(input.currentManifest, fleet);
+  // Listed servers whose rows all have an invalid profile stay until sunset (docs/fleet.md).
+  const unprofiled = assessUnprofiled(input.rejected, now, {
+    offlineHours: t.offline_hours,
+    sunsetCandidateDays: t.sunset_candidate_days,
+    sunsetConfirmedDays: t.sunset_confirmed_days,
+  });
+  const proposal = proposeManifestFile(input.currentManifest, fleet, { unprofiled });
 
   const decision = decide({
     model,
@@ -94,7 +100,10 @@ export function computeDrift(input: DriftInput): DriftReport {
     reasons: decision.reasons,
     manifest: proposal.manifest,
     manifest_change: proposal.delta,
-    warnings: reportWarnings(input),
+    warnings: [
+      ...reportWarnings(input),
+      ...proposal.held.map((h) => `manifest change held for ${h.server}: ${h.problem}`),
+    ],
   };
 }
 

@@ -1,5 +1,12 @@
 import type { FleetServer } from '../fleet/assess.js';
-import { proposeManifest, renderManifest, type Manifest, type ManifestChange } from '../fleet/manifest.js';
+import {
+  proposeManifest,
+  renderManifest,
+  type HeldChange,
+  type Manifest,
+  type ManifestChange,
+  type ProposeOptions,
+} from '../fleet/manifest.js';
 import type { DriftReport, ManifestDelta } from './types.js';
 
 /**
@@ -26,6 +33,8 @@ export interface ManifestProposal {
   change: ManifestChange;
   /** What the report says about the change (names only). */
   delta: ManifestDelta;
+  /** Changes bad or conflicting rows kept out of the manifest (fleet/manifest.ts). */
+  held: HeldChange[];
 }
 
 /**
@@ -35,8 +44,9 @@ export interface ManifestProposal {
 export function proposeManifestFile(
   current: CurrentManifest | null,
   fleet: readonly FleetServer[],
+  options: ProposeOptions = {},
 ): ManifestProposal {
-  const change = proposeManifest(current?.manifest ?? null, fleet);
+  const change = proposeManifest(current?.manifest ?? null, fleet, options);
   const text = renderManifest(change.manifest);
   return {
     manifest: change.manifest,
@@ -49,6 +59,7 @@ export function proposeManifestFile(
       removed: change.removed.map((s) => s.name),
       profile_changed: change.changed.map(([, after]) => after.name),
     },
+    held: change.held,
   };
 }
 

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { LoadedConfig } from '../config/retrain-config.js';
+import { statusPolicyOf, type LoadedConfig } from '../config/retrain-config.js';
 import type { EventLog } from '../core/events-log.js';
+import { preview } from '../core/server-name.js';
 import type { MetricsSource } from '../metrics/source.js';
-import { readManifestIfExists, writeManifest, type Manifest } from '../fleet/manifest.js';
+import { assessUnprofiled, type FleetServer } from '../fleet/assess.js';
+import { readManifestIfExists, writeManifest, type HeldChange, type Manifest } from '../fleet/manifest.js';
 import { runFleetStatus } from './fleet-report.js';
 import { proposeManifestFile } from './manifest-proposal.js';
 
@@ -25,17 +27,28 @@ export interface ManifestUpdateResult {
   added: string[];
   removed: string[];
   profile_changed: string[];
+  /**
+   * Changes the metrics asked for but bad or conflicting rows kept out (docs/fleet.md): the
+   * manifest keeps the listed entry (or leaves a new server out). Non-empty → the CLI exits 3.
+   */
+  held: HeldChange[];
   manifest: Manifest;
   warnings: string[];
 }
 
-/** Recomputes the manifest from the metrics and writes it atomically when its bytes change. */
+/**
+ * Recomputes the manifest from the metrics and writes it atomically when its bytes change. What
+ * is written never depends on bad rows: changes they would cause are `held` and reported instead.
+ */
 export async function updateManifest(options: ManifestUpdateOptions): Promise<ManifestUpdateResult> {
   const path = options.manifest;
   const current = await readManifestIfExists(path);
-  const { fleet, report } = await runFleetStatus(options);
+  const { fleet, report, summary, config } = await runFleetStatus(options);
   const text = current === null ? null : await readFile(path, 'utf8');
-  const { manifest, delta } = proposeManifestFile({ path, manifest: current, text }, fleet);
+  const unprofiled = assessUnprofiled(summary.rejected, new Date(report.now), statusPolicyOf(config.config));
+  const { manifest, delta, held } = proposeManifestFile({ path, manifest: current, text }, fleet, {
+    unprofiled,
+  });
   const changed = delta.changed === true;
   const written = changed && !options.dryRun;
   if (written) await writeManifest(path, manifest);
@@ -47,8 +60,9 @@ export async function updateManifest(options: ManifestUpdateOptions): Promise<Ma
     added: delta.added,
     removed: delta.removed,
     profile_changed: delta.profile_changed,
+    held,
     manifest,
-    warnings: report.warnings,
+    warnings: [...report.warnings, ...rowWarnings(fleet)],
   };
   if (!options.dryRun)
     await options.events?.append({
@@ -59,9 +73,27 @@ export async function updateManifest(options: ManifestUpdateOptions): Promise<Ma
         added: result.added.length,
         removed: result.removed.length,
         profile_changed: result.profile_changed.length,
+        held: held.length,
         now: report.now,
         source: report.source,
       },
     });
   return result;
+}
+
+/** One warning per server with rows of an invalid profile or with rows that disagree on it. */
+function rowWarnings(fleet: readonly FleetServer[]): string[] {
+  return fleet.flatMap((s) => {
+    const lines: string[] = [];
+    if (s.invalidProfile)
+      lines.push(
+        `${s.name}: ${s.invalidProfile.samples} rows with an invalid profile (${s.invalidProfile.values.map((v) => preview(v)).join(', ')}) ` +
+          `were ignored; its profile ${s.profile} comes from its valid rows`,
+      );
+    if (s.profileUnsettled)
+      lines.push(
+        `${s.name}: its rows carry ${s.profile} since ${s.profileUnsettled.since.toISOString()}, after ${s.profileUnsettled.others.join(', ')}`,
+      );
+    return lines;
+  });
 }

@@ -1,5 +1,5 @@
 import { MS_PER_DAY } from '../metrics/contract.js';
-import type { ServerSummary } from '../metrics/summary.js';
+import type { InvalidProfileRows, RejectedServer, ServerSummary } from '../metrics/summary.js';
 import { assessEligibility, type EligibilityPolicy } from './eligibility.js';
 import { serverStatus, type ServerStatus, type StatusPolicy } from './status.js';
 
@@ -17,6 +17,30 @@ export interface FleetServer {
   eligible: boolean;
   eligibleAt: Date | null;
   pendingReasons: string[];
+  /**
+   * Present when `profile` (its newest rows') is not settled: another valid profile was seen
+   * less than minimum_history_days before its last sample. Absent: settled (docs/fleet.md).
+   */
+  profileUnsettled?: UnsettledProfile;
+  /** Present when some rows have an invalid profile: they never decide `profile`. */
+  invalidProfile?: InvalidProfileRows;
+}
+
+export interface UnsettledProfile {
+  /** The other profiles seen, sorted. */
+  others: string[];
+  /** Only `profile` since this instant (the other profiles' newest sample). */
+  since: Date;
+  /** When `profile` becomes settled if the server keeps reporting it. */
+  settlesAt: Date;
+}
+
+/** A server whose name is valid but none of whose rows has a valid profile, by status. */
+export interface UnprofiledServer {
+  name: string;
+  status: ServerStatus;
+  problem: string;
+  samples: number;
 }
 
 export interface FleetPolicy {
@@ -30,8 +54,9 @@ export function assessFleet(
   now: Date,
   policy: FleetPolicy,
 ): FleetServer[] {
-  return servers.map((server) => {
+  return servers.map((server): FleetServer => {
     const eligibility = assessEligibility(server, policy.eligibility);
+    const unsettled = unsettledProfile(server, policy.eligibility.minimumHistoryDays);
     return {
       name: server.name,
       profile: server.profile,
@@ -44,8 +69,43 @@ export function assessFleet(
       eligible: eligibility.eligible,
       eligibleAt: eligibility.eligibleAt,
       pendingReasons: eligibility.reasons,
+      ...(unsettled ? { profileUnsettled: unsettled } : {}),
+      ...(server.invalidProfile ? { invalidProfile: server.invalidProfile } : {}),
     };
   });
+}
+
+/**
+ * The profile rule: a server's profile is the one of its newest rows, and it is *settled* once it
+ * has been the only valid profile of its rows for minimum_history_days (the history a new server
+ * needs before the model learns it). Undefined when settled.
+ */
+function unsettledProfile(server: ServerSummary, settleDays: number): UnsettledProfile | undefined {
+  const other = server.otherProfileSeen;
+  if (other === null) return undefined;
+  const settlesAt = new Date(other.lastSeen.getTime() + settleDays * MS_PER_DAY);
+  if (server.lastSeen.getTime() >= settlesAt.getTime()) return undefined;
+  return { others: other.profiles, since: other.lastSeen, settlesAt };
+}
+
+/** Status of the servers with a valid name and no row of a valid profile (summary.rejected). */
+export function assessUnprofiled(
+  rejected: readonly RejectedServer[],
+  now: Date,
+  status: StatusPolicy,
+): UnprofiledServer[] {
+  return rejected.flatMap((r) =>
+    r.reason === 'profile' && r.value !== null && r.lastSeen !== null
+      ? [
+          {
+            name: r.value,
+            status: serverStatus(r.lastSeen, now, status),
+            problem: r.problem,
+            samples: r.samples,
+          },
+        ]
+      : [],
+  );
 }
 
 export interface StatusCounts {

@@ -5,7 +5,7 @@ import { InputError } from '../core/errors.js';
 import { PROFILE_PATTERN } from '../metrics/contract.js';
 import { compareNames } from '../core/server-name.js';
 import { ServerName } from '../registry/schemas.js';
-import { isTrainable, type FleetServer } from './assess.js';
+import { isTrainable, type FleetServer, type UnprofiledServer } from './assess.js';
 
 /**
  * fleet/manifest.json: the servers the model should know. Only stable attributes (name, profile,
@@ -16,6 +16,11 @@ import { isTrainable, type FleetServer } from './assess.js';
  * training (≥ minimum_history_days of history and ≥ minimum_samples samples) and it is not
  * sunset-confirmed (silent ≥ sunset_confirmed_days days) at `now`. A server already listed keeps
  * its first_seen, because the metrics window rolls forward and would otherwise move it.
+ *
+ * Bad rows never change the manifest (docs/fleet.md, "Profiles and bad rows"): a listed server
+ * leaves only by the sunset rule, and its profile changes only to a settled one (the profile of
+ * its newest rows, alone for minimum_history_days). A change the data asks for but that rule
+ * refuses is *held*: not made, and reported with the server named.
  */
 
 const IsoDate = z
@@ -118,28 +123,72 @@ export interface ManifestChange {
   removed: ManifestServer[];
   /** Servers whose profile changed: [before, after]. */
   changed: Array<[ManifestServer, ManifestServer]>;
+  /** Changes the metrics asked for that bad or conflicting rows kept out, by server (sorted). */
+  held: HeldChange[];
 }
 
+/** A manifest change not made because the rows behind it are bad or disagree. */
+export interface HeldChange {
+  server: string;
+  problem: string;
+}
+
+export interface ProposeOptions {
+  /** Servers with a valid name whose rows have no valid profile (assessUnprofiled). */
+  unprofiled?: readonly UnprofiledServer[];
+}
+
+const day = (date: Date): string => date.toISOString().slice(0, 10);
+
 /** The manifest the fleet implies, keeping first_seen of servers already listed. Pure. */
-export function proposeManifest(current: Manifest | null, fleet: readonly FleetServer[]): ManifestChange {
+export function proposeManifest(
+  current: Manifest | null,
+  fleet: readonly FleetServer[],
+  options: ProposeOptions = {},
+): ManifestChange {
   const before = new Map((current?.servers ?? []).map((s) => [s.name, s]));
   const servers: ManifestServer[] = [];
   const added: ManifestServer[] = [];
   const changed: Array<[ManifestServer, ManifestServer]> = [];
+  const held: HeldChange[] = [];
   for (const server of fleet) {
     if (!isTrainable(server)) continue;
     const old = before.get(server.name);
+    const unsettled = server.profileUnsettled;
+    if (unsettled !== undefined && old?.profile !== server.profile) {
+      const rows =
+        `its rows carry ${server.profile} since ${day(unsettled.since)}, after ${unsettled.others.join(', ')}; ` +
+        `the profile settles on ${day(unsettled.settlesAt)} if they keep to ${server.profile}`;
+      if (old === undefined) held.push({ server: server.name, problem: `not added: ${rows}` });
+      else {
+        servers.push(old);
+        held.push({ server: server.name, problem: `profile kept at ${old.profile}: ${rows}` });
+      }
+      continue;
+    }
     const entry: ManifestServer = {
       name: server.name,
       profile: server.profile,
-      first_seen: old?.first_seen ?? server.firstSeen.toISOString().slice(0, 10),
+      first_seen: old?.first_seen ?? day(server.firstSeen),
     };
     servers.push(entry);
     if (old === undefined) added.push(entry);
     else if (old.profile !== entry.profile) changed.push([old, entry]);
   }
+  // A listed server that reports, but with no valid profile on any row, stays until it is sunset.
+  const listed = new Set(servers.map((s) => s.name));
+  for (const server of options.unprofiled ?? []) {
+    const old = before.get(server.name);
+    if (old === undefined || listed.has(server.name) || server.status === 'sunset_confirmed') continue;
+    servers.push(old);
+    listed.add(server.name);
+    held.push({
+      server: server.name,
+      problem: `kept (not removed): none of its ${server.samples} rows has a valid profile (${server.problem})`,
+    });
+  }
   servers.sort((a, b) => compareNames(a.name, b.name));
-  const kept = new Set(servers.map((s) => s.name));
-  const removed = [...before.values()].filter((s) => !kept.has(s.name));
-  return { manifest: { format_version: 1, servers }, added, removed, changed };
+  held.sort((a, b) => compareNames(a.server, b.server));
+  const removed = [...before.values()].filter((s) => !listed.has(s.name));
+  return { manifest: { format_version: 1, servers }, added, removed, changed, held };
 }

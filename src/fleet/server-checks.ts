@@ -8,8 +8,9 @@ import { EXAMPLES, type ValidationProblem } from './data-problems.js';
 import { assessEligibility, type EligibilityPolicy } from './eligibility.js';
 
 /**
- * Server-level checks: invalid names (or profiles), servers with rows of different profiles, and
- * servers not yet eligible for training (a warning). Returns the server and eligible counts too.
+ * Server-level checks: invalid names (or servers none of whose rows has a valid profile), servers
+ * with some rows of an invalid profile, servers with rows of different profiles, and servers not
+ * yet eligible for training (a warning). Returns the server and eligible counts too.
  */
 export async function checkServers(
   conn: DuckDBConnection,
@@ -27,6 +28,20 @@ export async function checkServers(
       examples: summary.rejected
         .slice(0, EXAMPLES)
         .map((r) => `${preview(r.value)}: ${r.problem} (${r.samples} rows)`),
+    });
+  const badRows = summary.servers.filter((s) => s.invalidProfile !== null);
+  if (badRows.length > 0)
+    problems.push({
+      check: 'invalid_profile',
+      severity: 'error',
+      count: badRows.reduce((n, s) => n + s.invalidProfile!.samples, 0),
+      message: `${badRows.length} servers have rows with an invalid profile; those rows never decide the server's profile`,
+      examples: badRows
+        .slice(0, EXAMPLES)
+        .map(
+          (s) =>
+            `${s.name}: ${s.invalidProfile!.samples} rows, ${s.invalidProfile!.values.map((v) => preview(v)).join(', ')}: ${s.invalidProfile!.problem}`,
+        ),
     });
   const conflict = await profileConflicts(conn, source);
   if (conflict) problems.push(conflict);

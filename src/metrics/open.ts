@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FleetcastError, InputError } from '../core/errors.js';
+import { refusedPath } from './duckdb.js';
 import {
   METRIC_NAMES,
   NUMERIC_TYPES,
@@ -17,15 +18,11 @@ export interface SourceColumn {
 }
 
 /**
- * Prepares `source` on `conn` (UTC session time zone) and returns its columns. Throws an
- * InputError naming the source when it cannot be read.
+ * Prepares `source` on `conn` (limited to the source's paths, UTC session time zone) and returns
+ * its columns. Throws an InputError naming the source when it cannot be read, or when it tries to
+ * read a file outside its declared paths (a view of a DuckDB file reading another file).
  */
 export async function openSource(conn: DuckDBConnection, source: MetricsSource): Promise<SourceColumn[]> {
-  try {
-    await conn.run("SET TimeZone = 'UTC'");
-  } catch {
-    // Without ICU there are no zone-aware casts, and timestamps are UTC anyway.
-  }
   try {
     await source.prepare(conn);
     const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
@@ -35,6 +32,13 @@ export async function openSource(conn: DuckDBConnection, source: MetricsSource):
     }));
   } catch (error) {
     if (error instanceof FleetcastError) throw error;
+    const refused = refusedPath(error);
+    if (refused !== undefined)
+      throw new InputError(
+        `${source.description}: refused: the source reads ${JSON.stringify(refused)}, outside the declared metrics source ` +
+          '(DuckDB may only read the declared file, glob or database; see docs/metrics.md, "Sandbox")',
+        { cause: error },
+      );
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error });
   }

@@ -62,12 +62,16 @@ export async function generateFleet(options: GenerateOptions): Promise<GenerateR
   const path = resolve(options.out);
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
-  const duckOptions = options.threads === undefined ? {} : { threads: options.threads };
+  const duckOptions = {
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    // Row order is not part of the contract; keeping it would serialize the parquet writer.
+    preserveInsertionOrder: false,
+    // The connection may write the output's directory (the temp file beside it) and nothing else.
+    access: { directories: [dirname(path)] },
+  };
   let rows: number;
   try {
     rows = await withDuckDb(async (conn) => {
-      // Row order is not part of the contract; keeping it would serialize the parquet writer.
-      await conn.run('SET preserve_insertion_order = false');
       await loadPlan(conn, plan);
       return await copyWithProgress(conn, generateSql(plan, tmp), tmp, options.logger, plan);
     }, duckOptions);

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildDatasetDir, type BuildDatasetResult } from '../dataset/build.js';
 import { readManifest } from '../fleet/manifest.js';
@@ -18,6 +17,7 @@ import { previousMapping } from '../model/deployed.js';
 import { publishModel, trainedModel, validateCandidate, writeCandidate } from './candidate.js';
 import { getProfile, type TrainingProfile } from './profiles.js';
 import { adoptTrainerOutput, readTrainerOutput, runTrainerWithProgress } from './trainer-output.js';
+import { createWorkDir, removeStaleWorkDirs } from './work-dirs.js';
 
 export interface TrainOptions {
   /** `--metrics` spec (openMetricsSource). */
@@ -64,6 +64,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
   const startedAt = new Date();
   const modelId = newModelId(startedAt);
   const { progress } = options;
+  const workKeptByUser = options.work !== undefined;
+  // What killed runs left in the temp dir (work-dirs.ts); a --work dir is the user's own.
+  if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
   const source = openMetricsSource(options.metrics);
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
@@ -76,8 +79,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
     `train: model ${modelId}, ${manifest.servers.length} manifest servers; server indices ${prev.from ? `continue from ${prev.from}` : 'start fresh'}`,
   );
 
-  const workKeptByUser = options.work !== undefined;
-  const workDir = options.work ? resolve(options.work) : await mkdtemp(join(tmpdir(), 'fleetcast-train-'));
+  const workDir = options.work ? resolve(options.work) : await createWorkDir();
   await mkdir(workDir, { recursive: true });
   const datasetDir = join(workDir, 'dataset');
 

@@ -23,8 +23,68 @@ export interface TrainerRun {
 
 const STDERR_TAIL_LINES = 30;
 
+/** Variables the trainer gets by name (docs/trainer.md, "Environment" under "Command line"). */
+const TRAINER_ENV_NAMES = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'LD_LIBRARY_PATH',
+  'VIRTUAL_ENV',
+  'CONDA_PREFIX',
+  'OPENBLAS_NUM_THREADS',
+  // torchrun's, when fleetcast itself runs under it
+  'WORLD_SIZE',
+  'RANK',
+  'LOCAL_RANK',
+  'LOCAL_WORLD_SIZE',
+  'MASTER_ADDR',
+  'MASTER_PORT',
+]);
+/** …and by prefix: locale, Python, GPU, thread pools, fleetcast's own settings. */
+const TRAINER_ENV_PREFIXES = [
+  'LC_',
+  'PYTHON',
+  'CUDA_',
+  'NVIDIA_',
+  'NCCL_',
+  'CUBLAS_',
+  'TORCH_',
+  'OMP_',
+  'MKL_',
+  'KMP_',
+  'FLEETCAST_',
+];
+/** A name that looks like it holds a secret is never passed, whatever the lists above say. */
+const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|WEBHOOK|CREDENTIAL|AUTH|COOKIE|SESSION/i;
+
 /**
- * Runs the trainer with cwd and PYTHONPATH = trainer/, hands each JSON progress line to `onEvent`
+ * The trainer's environment: an allow-list of `env` (locale, paths, Python, CUDA, thread pools,
+ * non-secret FLEETCAST_* settings), never a variable whose name looks like a secret, plus
+ * PYTHONPATH = trainer/ and unbuffered output. Tokens of the job (GITHUB_TOKEN, cloud keys,
+ * webhooks) stay with fleetcast: the trainer needs none of them.
+ */
+export function trainerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || SECRET_NAME.test(name)) continue;
+    if (TRAINER_ENV_NAMES.has(name) || TRAINER_ENV_PREFIXES.some((p) => name.startsWith(p)))
+      out[name] = value;
+  }
+  out.PYTHONPATH = [TRAINER_DIR, env.PYTHONPATH].filter(Boolean).join(':');
+  out.PYTHONUNBUFFERED = '1';
+  return out;
+}
+
+/**
+ * Runs the trainer with cwd and PYTHONPATH = trainer/ and an allow-listed environment
+ * (trainerEnv), hands each JSON progress line to `onEvent`
  * and keeps the last lines of its stderr for the error when it fails (exit 2: bad dataset, as an
  * InputError; otherwise a FleetcastError).
  */
@@ -51,11 +111,7 @@ export async function runTrainer(
   const started = Date.now();
   const child = spawn(python, argv, {
     cwd: TRAINER_DIR,
-    env: {
-      ...env,
-      PYTHONPATH: [TRAINER_DIR, env.PYTHONPATH].filter(Boolean).join(':'),
-      PYTHONUNBUFFERED: '1',
-    },
+    env: trainerEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: TrainerEvent[] = [];

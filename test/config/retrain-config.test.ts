@@ -88,6 +88,22 @@ describe('retrain policy config', () => {
       /sunset_confirmed_days \(5\) must exceed sunset_candidate_days/,
     ],
     ['not an object', [1], /f\.json: \(root\)/],
+    [
+      'an events_log outside the repository',
+      { events_log: '../../home/user/.bashrc' },
+      /f\.json: events_log: must stay inside the repository.*"\.\.\/\.\.\/home\/user\/\.bashrc"/,
+    ],
+    [
+      'an events_log that climbs out through a subdirectory',
+      { events_log: 'logs/../../outside.json' },
+      /f\.json: events_log: must stay inside the repository/,
+    ],
+    [
+      'an absolute events_log',
+      { events_log: '/var/tmp/events.json' },
+      /f\.json: events_log: must be relative to the repository root/,
+    ],
+    ['the repository root itself as events_log', { events_log: 'logs/..' }, /f\.json: events_log: /],
     ...Object.entries(RENAMED_KEYS).map(([old, now]): [string, unknown, RegExp] => [
       `the renamed key ${old}`,
       { [old]: 1 },
@@ -106,6 +122,20 @@ describe('retrain policy config', () => {
         (error: unknown) => error instanceof InputError && message.test(error.message),
       );
     });
+
+  it('accepts an events_log inside the repository', () => {
+    for (const path of ['logs/events.json', './logs/a/../events.json', 'events.json'])
+      assert.equal(parseRetrainConfig({ events_log: path }, 'f.json').events_log, path);
+  });
+
+  it('refuses a config file whose events_log leaves the repository before anything is written', async () => {
+    const file = join(dir, 'escape.json');
+    await writeFile(file, JSON.stringify({ events_log: '../../escaped-events.json' }));
+    await assert.rejects(
+      loadRetrainConfig(file, dir),
+      /escape\.json: events_log: must stay inside the repository/,
+    );
+  });
 
   it('says which keys were renamed, which were removed and which are unknown, each on its line', () => {
     assert.throws(

@@ -179,6 +179,19 @@ describe('data validation', () => {
     );
   });
 
+  it('reports rows with an invalid profile of a server that also has valid rows', async () => {
+    const report = await check('some-bad-profiles', [
+      [
+        `UPDATE m SET profile = 'Web Tier' WHERE server_name = 'web-01' AND timestamp < TIMESTAMP '2026-11-12 01:00:00'`,
+        [],
+      ],
+    ]);
+    assert.equal(problem(report, 'invalid_server'), undefined);
+    assert.equal(problem(report, 'invalid_profile')!.count, 12);
+    assert.match(problem(report, 'invalid_profile')!.examples[0]!, /^web-01: 12 rows, "Web Tier": profile/);
+    assert.equal(report.ok, false);
+  });
+
   it('warns about servers not yet eligible for training', async () => {
     const report = await check('young', [
       [`DELETE FROM m WHERE server_name = 'db-01' AND timestamp < TIMESTAMP '2026-11-17 00:00:00'`, []],

@@ -139,6 +139,58 @@ describe('fleet manifest', () => {
     assert.equal(change.manifest.servers[0]!.profile, 'api');
   });
 
+  it('keeps a listed server whose rows have no valid profile until the sunset rule removes it', () => {
+    const current: Manifest = {
+      format_version: 1,
+      servers: [
+        { name: 'gone', profile: 'web', first_seen: '2026-01-01' },
+        { name: 'mislabelled', profile: 'web', first_seen: '2026-01-01' },
+      ],
+    };
+    const change = proposeManifest(current, [], {
+      unprofiled: [
+        { name: 'mislabelled', status: 'active', problem: 'profile "WEB" must match', samples: 12 },
+        { name: 'gone', status: 'sunset_confirmed', problem: 'profile "WEB" must match', samples: 3 },
+        { name: 'stranger', status: 'active', problem: 'profile "WEB" must match', samples: 5 },
+      ],
+    });
+    assert.deepEqual(
+      change.manifest.servers.map((s) => s.name),
+      ['mislabelled'],
+    );
+    assert.deepEqual(
+      change.removed.map((s) => s.name),
+      ['gone'],
+    );
+    assert.deepEqual(
+      change.held.map((h) => h.server),
+      ['mislabelled'],
+    );
+  });
+
+  it('changes a profile only once the new one is settled', () => {
+    const current: Manifest = {
+      format_version: 1,
+      servers: [{ name: 'a', profile: 'web', first_seen: '2026-01-01' }],
+    };
+    const unsettled = {
+      others: ['web'],
+      since: new Date(NOW.getTime() - 2 * D),
+      settlesAt: new Date(NOW.getTime() + 5 * D),
+    };
+    const held = proposeManifest(current, [server('a', { profile: 'api', profileUnsettled: unsettled })]);
+    assert.deepEqual(held.manifest, current);
+    assert.deepEqual(held.changed, []);
+    assert.match(held.held[0]!.problem, /profile kept at web: its rows carry api since 2026-11-18/);
+    // Same profile as listed: nothing to hold, even while a blip of another profile is recent.
+    const same = proposeManifest(current, [server('a', { profile: 'web', profileUnsettled: unsettled })]);
+    assert.deepEqual(same.held, []);
+    assert.deepEqual(same.manifest, current);
+    const settled = proposeManifest(current, [server('a', { profile: 'api' })]);
+    assert.equal(settled.manifest.servers[0]!.profile, 'api');
+    assert.deepEqual(settled.held, []);
+  });
+
   it('writes atomically and reads back', async () => {
     const path = join(dir, 'nested', 'manifest.json');
     const manifest = proposeManifest(null, [server('a'), server('b')]).manifest;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,6 +92,54 @@ describe('trainer process', () => {
         return true;
       },
     );
+  });
+
+  it('passes the trainer an allow-listed environment: no tokens, keys, passwords or webhooks', async () => {
+    const envFile = join(dir, 'env.txt');
+    const python = join(dir, 'print-env.sh');
+    await writeFile(python, `#!/bin/sh\nenv > '${envFile}'\n`);
+    await chmod(python, 0o755);
+    const secrets = {
+      GITHUB_TOKEN: 'ghp_secret',
+      FLEETCAST_ADMIN_TOKEN: 'admin-secret',
+      FLEETCAST_NOTIFICATION_WEBHOOK: 'https://hooks.slack.com/services/secret',
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/secret2',
+      AWS_ACCESS_KEY_ID: 'AKIAsecret',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret',
+      AWS_SESSION_TOKEN: 'aws-session',
+      NPM_TOKEN: 'npm-secret',
+      MY_API_KEY: 'key-secret',
+      DB_PASSWORD: 'pw-secret',
+      FLEETCAST_DB_PASSWORD: 'pw-secret2',
+      PYTHON_KEYRING_PASSWORD: 'pw-secret3',
+      ACTIONS_RUNTIME_TOKEN: 'runtime-secret',
+      SOME_UNRELATED_VAR: 'not needed',
+    };
+    const kept = {
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/trainer',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TMPDIR: '/tmp',
+      PYTHONHASHSEED: '0',
+      CUDA_VISIBLE_DEVICES: '0',
+      NVIDIA_VISIBLE_DEVICES: 'all',
+      OMP_NUM_THREADS: '2',
+      MKL_NUM_THREADS: '2',
+      FLEETCAST_LOG_LEVEL: 'warn',
+    };
+    await runTrainer(args, () => {}, { ...secrets, ...kept, FLEETCAST_PYTHON: python });
+    const seen = Object.fromEntries(
+      (await readFile(envFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes('='))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    for (const name of Object.keys(secrets))
+      assert.equal(seen[name], undefined, `${name} reached the trainer`);
+    for (const [name, value] of Object.entries(kept)) assert.equal(seen[name], value, name);
+    assert.ok(seen.PYTHONPATH?.startsWith('/'), 'PYTHONPATH has trainer/');
+    assert.equal(seen.PYTHONUNBUFFERED, '1');
   });
 
   it('formats durations for ETAs', () => {

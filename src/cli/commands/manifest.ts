@@ -42,9 +42,12 @@ export function register(program: Command): void {
       'after',
       `
 Membership: servers eligible for training (minimum_history_days, minimum_samples) that are not
-sunset-confirmed. Listed servers keep their first_seen. See docs/fleet.md.
+sunset-confirmed. Listed servers keep their first_seen. Bad rows never remove a server or change
+its profile: a profile changes once it has been the server's only one for minimum_history_days.
+See docs/fleet.md.
 ${EXIT_CODES_HELP}
-  3  --check: the manifest is out of date`,
+  3  --check: the manifest is out of date; or a change was held back by bad or conflicting
+     metrics (the servers are named; the rest of the update was written)`,
     )
     .action(async (options: ManifestUpdateCliOptions) => {
       const logger = createLogger('manifest');
@@ -74,5 +77,11 @@ ${EXIT_CODES_HELP}
         );
       }
       if (options.check && result.changed) throw new GateError(`${result.path} is out of date`);
+      if (result.held.length > 0)
+        throw new GateError(
+          `${result.path}: ${result.held.length} change${result.held.length === 1 ? '' : 's'} held back by bad or conflicting metrics ` +
+            `(the manifest keeps these servers as they were; see docs/fleet.md):\n` +
+            result.held.map((h) => `  ${h.server}: ${h.problem}`).join('\n'),
+        );
     });
 }

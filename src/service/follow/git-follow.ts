@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { execFile } from 'node:child_process';
+import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { assertBranchName } from '../../core/branch-name.js';
 import { InputError } from '../../core/errors.js';
@@ -11,32 +12,106 @@ export function redactRemote(remote: string): string {
 }
 
 /**
+ * An HTTP(S) remote split into the URL git stores (no user:password) and the credentials, which
+ * travel only as an `Authorization` header in the environment of each network command
+ * (GIT_CONFIG_COUNT/KEY/VALUE: not in argv, where `ps` shows it, nor in .git/config), scoped to
+ * the remote's host so a redirect elsewhere does not get it. Other remotes pass unchanged.
+ */
+interface RemoteAuth {
+  url: string;
+  header?: { key: string; value: string };
+}
+
+function remoteAuth(remote: string): RemoteAuth {
+  const match = /^(https?:\/\/)([^@/]*)@(.*)$/i.exec(remote);
+  if (match === null) return { url: remote };
+  const scheme = match[1]!;
+  const userinfo = match[2]!;
+  const rest = match[3]!;
+  const url = `${scheme}${rest}`;
+  const colon = userinfo.indexOf(':');
+  const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? '' : decodeURIComponent(userinfo.slice(colon + 1));
+  const host = /^[^/?#]*/.exec(rest)![0];
+  return {
+    url,
+    header: {
+      key: `http.${scheme}${host}/.extraHeader`,
+      value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    },
+  };
+}
+
+const execGit = promisify(execFile);
+/** A clone or fetch that takes longer is stopped (and retried by the next sync). */
+const NETWORK_TIMEOUT_MS = 10 * 60_000;
+
+/** The operator's transport settings (deploy/kubernetes/inference.yaml sets GIT_SSH_COMMAND). */
+const NETWORK_GIT_ENV = new Set(['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH']);
+
+/**
+ * Runs a network git command (clone, fetch) with the credentials header in its environment.
+ * Ambient GIT_* variables other than the transport settings above are left out, as simple-git
+ * does for the local commands, and git never prompts for a password: a bad token fails instead of
+ * hanging.
+ */
+async function gitNetwork(args: readonly string[], cwd: string | undefined, auth: RemoteAuth): Promise<void> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (!/^GIT_/i.test(name) || NETWORK_GIT_ENV.has(name)) env[name] = value;
+  env.GIT_TERMINAL_PROMPT = '0';
+  if (auth.header) {
+    env.GIT_CONFIG_COUNT = '1';
+    env.GIT_CONFIG_KEY_0 = auth.header.key;
+    env.GIT_CONFIG_VALUE_0 = auth.header.value;
+  }
+  try {
+    await execGit('git', args, { cwd, env, timeout: NETWORK_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`git ${args[0]} ${redactRemote(auth.url)} failed: ${stderr || String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
  * The service's own clone of the GitOps repository, kept equal to `origin/<branch>`: fetch, then
  * hard reset, so merges and reverts (even force-pushes) arrive as they are on the remote. The
- * clone is the service's alone; local edits in it are discarded.
+ * clone is the service's alone (mode 0700, .git/config 0600, no credentials stored); local edits
+ * in it are discarded. A directory that is not its clone of that remote is refused, never adopted.
  */
 export class GitRegistryClone {
   private constructor(
     private readonly git: SimpleGit,
     readonly dir: string,
     readonly branch: string,
+    private readonly auth: RemoteAuth,
   ) {}
 
   static async create(remote: string, branch: string, dir: string): Promise<GitRegistryClone> {
     assertBranchName(branch, '--branch');
-    if (!existsSync(dir)) {
-      await mkdir(dirname(dir), { recursive: true });
-      await simpleGit().clone(remote, dir, ['--branch', branch, '--single-branch', '--no-tags']);
-      return new GitRegistryClone(simpleGit(dir), dir, branch);
+    const auth = remoteAuth(remote);
+    const created = await makePrivateDir(dir);
+    if (created || (await isOwnEmptyDir(dir))) {
+      try {
+        await gitNetwork(
+          ['clone', '--branch', branch, '--single-branch', '--no-tags', '--', auth.url, dir],
+          undefined,
+          auth,
+        );
+      } catch (error) {
+        // An empty directory left behind would be refused by the next start.
+        if (created) await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+      await chmod(dir, 0o700);
+      await chmod(join(dir, '.git', 'config'), 0o600);
+      return new GitRegistryClone(simpleGit(dir), dir, branch, auth);
     }
-    const git = simpleGit(dir);
-    if (!(await git.checkIsRepo()))
-      throw new InputError(`--clone ${dir}: exists but is not a git repository`);
-    const origin = (await git.getRemotes(true)).find((r) => r.name === 'origin');
-    if (origin === undefined) await git.addRemote('origin', remote);
-    else if (origin.refs.fetch !== remote) await git.remote(['set-url', 'origin', remote]);
+    const git = await ownClone(dir, remote, auth.url);
     await git.raw(['config', 'remote.origin.fetch', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-    const clone = new GitRegistryClone(git, dir, branch);
+    const clone = new GitRegistryClone(git, dir, branch, auth);
     await clone.sync();
     return clone;
   }
@@ -48,12 +123,64 @@ export class GitRegistryClone {
   /** Fetches and resets to origin/<branch>; true when HEAD moved. */
   async sync(): Promise<boolean> {
     const before = await this.head().catch(() => '');
-    await this.git.fetch('origin', this.branch, ['--prune', '--no-tags']);
+    await gitNetwork(['fetch', '--prune', '--no-tags', 'origin', this.branch], this.dir, this.auth);
     await this.git.raw(['checkout', '-B', this.branch, `origin/${this.branch}`]);
     await this.git.reset(['--hard', `origin/${this.branch}`]);
     await this.git.clean('f', ['-d']);
     return (await this.head()) !== before;
   }
+}
+
+/** Creates `dir` (mode 0700) and returns true, or returns false when it already exists. */
+async function makePrivateDir(dir: string): Promise<boolean> {
+  await mkdir(dirname(dir), { recursive: true });
+  try {
+    await mkdir(dir, { mode: 0o700 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** An empty directory of this user that no one else can write to: a clone target as good as new. */
+async function isOwnEmptyDir(dir: string): Promise<boolean> {
+  const stats = await lstat(dir).catch(() => null);
+  if (stats === null || !stats.isDirectory() || (stats.mode & 0o022) !== 0) return false;
+  if (process.getuid !== undefined && stats.uid !== process.getuid()) return false;
+  return (await readdir(dir)).length === 0;
+}
+
+/**
+ * Checks that an existing `dir` is this service's clone of `url` before any git command runs in
+ * it: a real directory of this user that no one else can write to, with its own `.git` (not a
+ * directory inside another repository), whose origin is `url`. Then takes any credentials out of
+ * the stored origin URL (clones of older versions) and makes the clone private.
+ */
+async function ownClone(dir: string, remote: string, url: string): Promise<SimpleGit> {
+  const refuse = (why: string): InputError =>
+    new InputError(
+      `clone directory ${dir}: exists but is not this service's clone of ${redactRemote(remote)}: ${why}; ` +
+        'remove it or choose another directory (--clone)',
+    );
+  const uid = process.getuid?.();
+  for (const path of [dir, join(dir, '.git')]) {
+    const stats = await lstat(path).catch(() => null);
+    if (stats === null || !stats.isDirectory())
+      throw refuse('not a git clone (no .git directory of its own)');
+    if (uid !== undefined && stats.uid !== uid)
+      throw refuse(`${path} belongs to another user (uid ${stats.uid})`);
+    if ((stats.mode & 0o022) !== 0) throw refuse(`${path} is writable by other users`);
+  }
+  const git = simpleGit(dir);
+  const origin = (await git.getRemotes(true)).find((r) => r.name === 'origin');
+  if (origin === undefined) throw refuse('it has no origin remote');
+  if (remoteAuth(origin.refs.fetch).url !== url)
+    throw refuse(`its origin is ${redactRemote(origin.refs.fetch)}`);
+  if (origin.refs.fetch !== url) await git.remote(['set-url', 'origin', url]);
+  await chmod(dir, 0o700);
+  await chmod(join(dir, '.git', 'config'), 0o600);
+  return git;
 }
 
 /** Syncs the clone every `intervalMs` and calls `onChange` when it moved. */
