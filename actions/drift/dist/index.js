@@ -2173,9 +2173,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -2213,12 +2213,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -4485,8 +4485,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise2 = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -6737,12 +6737,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7412,12 +7412,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7896,16 +7896,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7916,7 +7916,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7967,7 +7967,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname: hostname3,
@@ -7979,7 +7979,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -8315,8 +8315,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c3) => c3.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -9585,7 +9585,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9598,7 +9598,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve4(null);
+              resolve5(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9617,7 +9617,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9634,7 +9634,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -9704,18 +9704,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body, resolve: resolve5, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length));
+          resolve5(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length)));
+          resolve5(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve5(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9972,9 +9972,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10197,9 +10197,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10484,9 +10484,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10578,9 +10578,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -14443,7 +14443,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14519,7 +14519,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -14562,7 +14562,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18303,8 +18303,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms2) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms2).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms2).unref();
       });
     }
     module.exports = {
@@ -23688,8 +23688,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t2 = 0) {
-          return new this.Promise(function(resolve4, reject) {
-            return setTimeout(resolve4, t2);
+          return new this.Promise(function(resolve5, reject) {
+            return setTimeout(resolve5, t2);
           });
         }
         computePenalty() {
@@ -23900,15 +23900,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve4, returned, task;
+          var args, cb, error63, reject, resolve5, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve4, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve5, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve4(returned);
+                  return resolve5(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -23923,13 +23923,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise2, reject, resolve4;
-          resolve4 = reject = null;
+          var promise2, reject, resolve5;
+          resolve5 = reject = null;
           promise2 = new this.Promise(function(_resolve, _reject) {
-            resolve4 = _resolve;
+            resolve5 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve4, reject });
+          this._queue.push({ task, args, resolve: resolve5, reject });
           this._tryToRun();
           return promise2;
         }
@@ -24330,14 +24330,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at2;
               };
-              return new this.Promise((resolve4, reject) => {
+              return new this.Promise((resolve5, reject) => {
                 if (finished()) {
-                  return resolve4();
+                  return resolve5();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve4();
+                      return resolve5();
                     }
                   });
                 }
@@ -24430,9 +24430,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve4, reject) {
+              return new this.Promise(function(resolve5, reject) {
                 return fn2(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve4)(args3);
+                  return (args3[0] != null ? reject : resolve5)(args3);
                 });
               });
             };
@@ -25568,11 +25568,11 @@ var require_time = __commonJS({
       const date5 = new Date(msSinceEpoch);
       const year = date5.getUTCFullYear();
       const month = (date5.getUTCMonth() + 1).toString().padStart(2, "0");
-      const day = date5.getUTCDate().toString().padStart(2, "0");
+      const day2 = date5.getUTCDate().toString().padStart(2, "0");
       const hours = date5.getUTCHours().toString().padStart(2, "0");
       const minutes = date5.getUTCMinutes().toString().padStart(2, "0");
       const seconds = date5.getUTCSeconds().toString().padStart(2, "0");
-      return `,"time":"${year}-${month}-${day}T${hours}:${minutes}:${seconds}.${nanosWithinSecond.toString().padStart(9, "0")}Z"`;
+      return `,"time":"${year}-${month}-${day2}T${hours}:${minutes}:${seconds}.${nanosWithinSecond.toString().padStart(9, "0")}Z"`;
     };
     module.exports = { nullTime, epochTime, unixTime, isoTime, isoTimeNano };
   }
@@ -27131,7 +27131,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync5 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join7, isAbsolute: isAbsolute3, sep: sep2 } = __require("node:path");
+    var { join: join7, isAbsolute: isAbsolute4, sep: sep3 } = __require("node:path");
     var { fileURLToPath } = __require("node:url");
     var sleep = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -27204,7 +27204,7 @@ var require_transport = __commonJS({
           return false;
         }
       }
-      return isAbsolute3(path) && !existsSync5(path);
+      return isAbsolute4(path) && !existsSync5(path);
     }
     function stripQuotes(value) {
       const first = value[0];
@@ -27330,7 +27330,7 @@ var require_transport = __commonJS({
       return stream;
       function fixTarget(origin) {
         origin = bundlerOverrides[origin] || origin;
-        if (isAbsolute3(origin) || origin.indexOf("file://") === 0) {
+        if (isAbsolute4(origin) || origin.indexOf("file://") === 0) {
           return origin;
         }
         if (origin === "pino/file") {
@@ -27339,7 +27339,7 @@ var require_transport = __commonJS({
         let fixTarget2;
         for (const filePath of callers) {
           try {
-            const context3 = filePath === "node:repl" ? process.cwd() + sep2 : filePath;
+            const context3 = filePath === "node:repl" ? process.cwd() + sep3 : filePath;
             fixTarget2 = createRequire(context3).resolve(origin);
             break;
           } catch (err) {
@@ -28990,11 +28990,11 @@ var require_pino = __commonJS({
       depthLimit: 5,
       edgeLimit: 100
     };
-    var normalize = createArgsNormalizer(defaultOptions);
+    var normalize2 = createArgsNormalizer(defaultOptions);
     var serializers = Object.assign(/* @__PURE__ */ Object.create(null), stdSerializers);
     function pino2(...args) {
       const instance = {};
-      const { opts, stream } = normalize(instance, caller(), ...args);
+      const { opts, stream } = normalize2(instance, caller(), ...args);
       if (opts.level && typeof opts.level === "string" && DEFAULT_LEVELS[opts.level.toLowerCase()] !== void 0) opts.level = opts.level.toLowerCase();
       const {
         redact,
@@ -30176,11 +30176,11 @@ var require_lib = __commonJS({
     })();
     var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P3, generator) {
       function adopt(value) {
-        return value instanceof P3 ? value : new P3(function(resolve4) {
-          resolve4(value);
+        return value instanceof P3 ? value : new P3(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P3 || (P3 = Promise))(function(resolve4, reject) {
+      return new (P3 || (P3 = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -30196,7 +30196,7 @@ var require_lib = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -30283,26 +30283,26 @@ var require_lib = __commonJS({
       }
       readBody() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter3(this, void 0, void 0, function* () {
             let output2 = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output2 = Buffer.concat([output2, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output2.toString());
+              resolve5(output2.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter3(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve5(Buffer.concat(chunks));
             });
           }));
         });
@@ -30510,14 +30510,14 @@ var require_lib = __commonJS({
        */
       requestRaw(info2, data) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve5(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -30761,12 +30761,12 @@ var require_lib = __commonJS({
         return __awaiter3(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms2 = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms2));
+          return new Promise((resolve5) => setTimeout(() => resolve5(), ms2));
         });
       }
       _processResponse(res, options) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve5, reject) => __awaiter3(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -30774,7 +30774,7 @@ var require_lib = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes2.NotFound) {
-              resolve4(response);
+              resolve5(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -30813,7 +30813,7 @@ var require_lib = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve5(response);
             }
           }));
         });
@@ -30871,11 +30871,11 @@ var init_utils = __esm({
     import_undici2 = __toESM(require_undici(), 1);
     __awaiter2 = function(thisArg, _arguments, P3, generator) {
       function adopt(value) {
-        return value instanceof P3 ? value : new P3(function(resolve4) {
-          resolve4(value);
+        return value instanceof P3 ? value : new P3(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P3 || (P3 = Promise))(function(resolve4, reject) {
+      return new (P3 || (P3 = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -30891,7 +30891,7 @@ var init_utils = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -31118,11 +31118,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P3, generator) {
   function adopt(value) {
-    return value instanceof P3 ? value : new P3(function(resolve4) {
-      resolve4(value);
+    return value instanceof P3 ? value : new P3(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P3 || (P3 = Promise))(function(resolve4, reject) {
+  return new (P3 || (P3 = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -31138,7 +31138,7 @@ var __awaiter = function(thisArg, _arguments, P3, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -36525,7 +36525,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve4) {
+function isRecursive(inst, stack, resolve5) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -36535,7 +36535,7 @@ function isRecursive(inst, stack, resolve4) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve4);
+      const answer = isRecursive(child, stack, resolve5);
       if (answer > result)
         result = answer;
     }
@@ -36546,7 +36546,7 @@ function isRecursive(inst, stack, resolve4) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve4) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve5) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -36610,7 +36610,7 @@ function isRecursive(inst, stack, resolve4) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve4 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve5 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -56032,6 +56032,7 @@ function statusPolicyProblem(policy) {
 function assessFleet(servers, now, policy) {
   return servers.map((server) => {
     const eligibility = assessEligibility(server, policy.eligibility);
+    const unsettled = unsettledProfile(server, policy.eligibility.minimumHistoryDays);
     return {
       name: server.name,
       profile: server.profile,
@@ -56043,9 +56044,30 @@ function assessFleet(servers, now, policy) {
       historyDays: eligibility.historyDays,
       eligible: eligibility.eligible,
       eligibleAt: eligibility.eligibleAt,
-      pendingReasons: eligibility.reasons
+      pendingReasons: eligibility.reasons,
+      ...unsettled ? { profileUnsettled: unsettled } : {},
+      ...server.invalidProfile ? { invalidProfile: server.invalidProfile } : {}
     };
   });
+}
+function unsettledProfile(server, settleDays) {
+  const other = server.otherProfileSeen;
+  if (other === null) return void 0;
+  const settlesAt = new Date(other.lastSeen.getTime() + settleDays * MS_PER_DAY);
+  if (server.lastSeen.getTime() >= settlesAt.getTime()) return void 0;
+  return { others: other.profiles, since: other.lastSeen, settlesAt };
+}
+function assessUnprofiled(rejected, now, status) {
+  return rejected.flatMap(
+    (r2) => r2.reason === "profile" && r2.value !== null && r2.lastSeen !== null ? [
+      {
+        name: r2.value,
+        status: serverStatus(r2.lastSeen, now, status),
+        problem: r2.problem,
+        samples: r2.samples
+      }
+    ] : []
+  );
 }
 function countStatuses(servers) {
   const counts = {
@@ -56145,32 +56167,55 @@ ${lines.join(",\n")}
 }
 `;
 }
-function proposeManifest(current, fleet) {
+var day = (date5) => date5.toISOString().slice(0, 10);
+function proposeManifest(current, fleet, options = {}) {
   const before = new Map((current?.servers ?? []).map((s) => [s.name, s]));
   const servers = [];
   const added = [];
   const changed = [];
+  const held = [];
   for (const server of fleet) {
     if (!isTrainable(server)) continue;
     const old = before.get(server.name);
+    const unsettled = server.profileUnsettled;
+    if (unsettled !== void 0 && old?.profile !== server.profile) {
+      const rows = `its rows carry ${server.profile} since ${day(unsettled.since)}, after ${unsettled.others.join(", ")}; the profile settles on ${day(unsettled.settlesAt)} if they keep to ${server.profile}`;
+      if (old === void 0) held.push({ server: server.name, problem: `not added: ${rows}` });
+      else {
+        servers.push(old);
+        held.push({ server: server.name, problem: `profile kept at ${old.profile}: ${rows}` });
+      }
+      continue;
+    }
     const entry = {
       name: server.name,
       profile: server.profile,
-      first_seen: old?.first_seen ?? server.firstSeen.toISOString().slice(0, 10)
+      first_seen: old?.first_seen ?? day(server.firstSeen)
     };
     servers.push(entry);
     if (old === void 0) added.push(entry);
     else if (old.profile !== entry.profile) changed.push([old, entry]);
   }
+  const listed = new Set(servers.map((s) => s.name));
+  for (const server of options.unprofiled ?? []) {
+    const old = before.get(server.name);
+    if (old === void 0 || listed.has(server.name) || server.status === "sunset_confirmed") continue;
+    servers.push(old);
+    listed.add(server.name);
+    held.push({
+      server: server.name,
+      problem: `kept (not removed): none of its ${server.samples} rows has a valid profile (${server.problem})`
+    });
+  }
   servers.sort((a, b3) => compareNames(a.name, b3.name));
-  const kept = new Set(servers.map((s) => s.name));
-  const removed = [...before.values()].filter((s) => !kept.has(s.name));
-  return { manifest: { format_version: 1, servers }, added, removed, changed };
+  held.sort((a, b3) => compareNames(a.server, b3.server));
+  const removed = [...before.values()].filter((s) => !listed.has(s.name));
+  return { manifest: { format_version: 1, servers }, added, removed, changed, held };
 }
 
 // src/drift/manifest-proposal.ts
-function proposeManifestFile(current, fleet) {
-  const change = proposeManifest(current?.manifest ?? null, fleet);
+function proposeManifestFile(current, fleet, options = {}) {
+  const change = proposeManifest(current?.manifest ?? null, fleet, options);
   const text = renderManifest(change.manifest);
   return {
     manifest: change.manifest,
@@ -56182,7 +56227,8 @@ function proposeManifestFile(current, fleet) {
       added: change.added.map((s) => s.name),
       removed: change.removed.map((s) => s.name),
       profile_changed: change.changed.map(([, after]) => after.name)
-    }
+    },
+    held: change.held
   };
 }
 function currentText(current) {
@@ -57129,7 +57175,12 @@ function computeDrift(input2) {
   const rate = input2.unknownCounts === null ? null : unknownRate(input2.unknownCounts, t2);
   const ageDays = model.trainedAt === null ? null : round2((now.getTime() - model.trainedAt.getTime()) / MS_PER_DAY);
   const stale = ageDays !== null && ageDays > t2.max_model_age_days && changedCount > 0;
-  const proposal = proposeManifestFile(input2.currentManifest, fleet);
+  const unprofiled = assessUnprofiled(input2.rejected, now, {
+    offlineHours: t2.offline_hours,
+    sunsetCandidateDays: t2.sunset_candidate_days,
+    sunsetConfirmedDays: t2.sunset_confirmed_days
+  });
+  const proposal = proposeManifestFile(input2.currentManifest, fleet, { unprofiled });
   const decision = decide({
     model,
     vocabularySize: vocabulary.size,
@@ -57179,7 +57230,10 @@ function computeDrift(input2) {
     reasons: decision.reasons,
     manifest: proposal.manifest,
     manifest_change: proposal.delta,
-    warnings: reportWarnings(input2)
+    warnings: [
+      ...reportWarnings(input2),
+      ...proposal.held.map((h3) => `manifest change held for ${h3.server}: ${h3.problem}`)
+    ]
   };
 }
 function reportWarnings(input2) {
@@ -57195,6 +57249,7 @@ function reportWarnings(input2) {
 // src/config/retrain-config.ts
 import { readFile as readFile4 } from "node:fs/promises";
 import { existsSync as existsSync3 } from "node:fs";
+import { isAbsolute as isAbsolute3, posix, win32 } from "node:path";
 var DEFAULT_CONFIG_PATH = "config/retrain_config.json";
 var DEFAULT_WEBHOOK_ENV = "FLEETCAST_NOTIFICATION_WEBHOOK";
 var RENAMED_KEYS = {
@@ -57211,6 +57266,20 @@ var REMOVED_KEYS = {
   validation_required: "validation is chosen per run: the train action always validates, fleetcast train does unless given --no-validate",
   hot_swap_enabled: "the service always hot-swaps when current.json changes"
 };
+function repoPathProblem(path) {
+  if (path.includes("\0")) return "must not contain a NUL character";
+  if (isAbsolute3(path) || win32.isAbsolute(path) || path.startsWith("~"))
+    return `must be relative to the repository root, not ${JSON.stringify(path)}`;
+  const normal = posix.normalize(path.replaceAll("\\", "/"));
+  if (normal === ".." || normal.startsWith("../"))
+    return `must stay inside the repository: ${JSON.stringify(path)} leads outside it`;
+  if (normal === "." || normal === "./") return "must name a file inside the repository, not its root";
+  return void 0;
+}
+var RepoPath = external_exports.string().min(1).superRefine((path, ctx) => {
+  const problem = repoPathProblem(path);
+  if (problem !== void 0) ctx.addIssue({ code: "custom", message: problem });
+});
 var Pct = external_exports.number().min(0).max(1e4);
 var PositiveDays = external_exports.number().positive().max(3650);
 var RetrainConfig = external_exports.strictObject({
@@ -57236,8 +57305,8 @@ var RetrainConfig = external_exports.strictObject({
   notification_webhook: external_exports.unknown().optional().refine((value) => value === void 0, {
     message: "a webhook URL is a secret and must not be committed; put it in an environment variable and name that variable in notification_webhook_env (default FLEETCAST_NOTIFICATION_WEBHOOK)"
   }),
-  /** JSON-lines events log. */
-  events_log: external_exports.string().min(1).default("logs/retraining_events.json")
+  /** JSON-lines events log, relative to the repository root and inside it. */
+  events_log: RepoPath.default("logs/retraining_events.json")
 }).superRefine((config2, ctx) => {
   if (!(config2.low_drift_pct <= config2.medium_drift_pct))
     ctx.addIssue({
@@ -57345,9 +57414,10 @@ var EventLog = class {
 
 // src/metrics/source.ts
 import { existsSync as existsSync4, statSync } from "node:fs";
-import { resolve as resolve3 } from "node:path";
+import { resolve as resolve4 } from "node:path";
 
 // src/metrics/duckdb.ts
+import { resolve as resolve3, sep as sep2 } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 function sqlString(value) {
   if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
@@ -57358,33 +57428,116 @@ function sqlIdentifier(name) {
   return `"${name.replaceAll('"', '""')}"`;
 }
 async function withDuckDb(fn2, options = {}) {
-  const config2 = {};
+  const config2 = {
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false"
+  };
   if (options.threads !== void 0) config2.threads = String(options.threads);
   if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
+  if (options.preserveInsertionOrder !== void 0)
+    config2.preserve_insertion_order = String(options.preserveInsertionOrder);
   const instance = await DuckDBInstance.create(":memory:", config2);
   const conn = await instance.connect();
   try {
+    await setUtc(conn);
+    if (options.access !== void 0) await restrictAccess(conn, options.access);
     return await fn2(conn);
   } finally {
     conn.closeSync();
     instance.closeSync();
   }
 }
+var locked = /* @__PURE__ */ new WeakMap();
+async function restrictAccess(conn, access2) {
+  const wanted = normalize(access2);
+  const current = locked.get(conn);
+  if (current !== void 0) {
+    const outside = [
+      ...wanted.files.filter((f3) => !current.files.includes(f3) && !inDirectories(f3, current.directories)),
+      ...wanted.directories.filter((d2) => !inDirectories(d2, current.directories)),
+      ...wanted.extensions.filter((e) => !current.extensions.includes(e))
+    ];
+    if (outside.length > 0)
+      throw new InputError(
+        `this DuckDB connection is already limited to other paths and cannot also read ${outside.join(", ")}; open it with access to every source it reads`
+      );
+    return;
+  }
+  await setUtc(conn);
+  for (const extension of wanted.extensions) {
+    try {
+      await conn.run(`LOAD ${sqlIdentifier(extension)}`);
+    } catch (error63) {
+      throw new InputError(
+        `the DuckDB extension ${extension} is not installed (automatic installs are off): install it once with \`INSTALL ${extension}\` in a DuckDB shell (${firstLine(error63)})`,
+        { cause: error63 }
+      );
+    }
+  }
+  await conn.run(`SET allowed_paths = ${sqlList(wanted.files)}`);
+  await conn.run(`SET allowed_directories = ${sqlList(wanted.directories)}`);
+  await conn.run("SET autoinstall_known_extensions = false");
+  await conn.run("SET autoload_known_extensions = false");
+  await conn.run("SET enable_external_access = false");
+  await conn.run("SET lock_configuration = true");
+  locked.set(conn, wanted);
+}
+function refusedPath(error63) {
+  const message = error63 instanceof Error ? error63.message : String(error63);
+  const match = /Permission Error: Cannot access (?:file|directory) "([^"]*)"/.exec(message);
+  return match?.[1];
+}
+async function setUtc(conn) {
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+  } catch {
+  }
+}
+function normalize(access2) {
+  const local = (path) => isRemote(path) ? path : resolve3(path);
+  const directory = (path) => {
+    const full = local(path);
+    return full.endsWith("/") || full.endsWith(sep2) ? full : `${full}${isRemote(full) ? "/" : sep2}`;
+  };
+  return {
+    files: [...new Set((access2.files ?? []).map(local))],
+    directories: [...new Set((access2.directories ?? []).map(directory))],
+    extensions: [...new Set(access2.extensions ?? [])]
+  };
+}
+function inDirectories(path, directories) {
+  return directories.some((d2) => path.startsWith(d2));
+}
+function isRemote(path) {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+function sqlList(values) {
+  return `[${values.map(sqlString).join(", ")}]`;
+}
+function firstLine(error63) {
+  return (error63 instanceof Error ? error63.message : String(error63)).split("\n")[0];
+}
 
 // src/metrics/source.ts
 var DUCKDB_EXTENSIONS = [".duckdb", ".ddb", ".db"];
 var GLOB_CHARS = /[*?[{]/;
 var ParquetSource = class {
-  constructor(pathOrGlob) {
-    this.pathOrGlob = pathOrGlob;
-    this.description = `parquet ${pathOrGlob}`;
-  }
-  pathOrGlob;
   description;
-  async prepare() {
+  access;
+  path;
+  constructor(pathOrGlob) {
+    this.description = `parquet ${pathOrGlob}`;
+    const remote = isRemote(pathOrGlob);
+    this.path = remote ? pathOrGlob : resolve4(pathOrGlob);
+    const glob = GLOB_CHARS.exec(this.path);
+    const access2 = glob === null ? { files: [this.path] } : { directories: [this.path.slice(0, this.path.lastIndexOf("/", glob.index) + 1)] };
+    this.access = remote ? { ...access2, extensions: ["httpfs"] } : access2;
+  }
+  async prepare(conn) {
+    await restrictAccess(conn, this.access);
   }
   relation() {
-    return `read_parquet(${sqlString(this.pathOrGlob)}, union_by_name = true)`;
+    return `read_parquet(${sqlString(this.path)}, union_by_name = true)`;
   }
 };
 var DuckDbFileSource = class _DuckDbFileSource {
@@ -57392,13 +57545,16 @@ var DuckDbFileSource = class _DuckDbFileSource {
     this.path = path;
     this.table = table;
     this.description = `duckdb ${path} table ${table}`;
+    this.access = isRemote(path) ? { files: [path], extensions: ["httpfs"] } : { files: [resolve4(path), `${resolve4(path)}.wal`] };
   }
   path;
   table;
   description;
+  access;
   static attachCount = 0;
   alias = `fleetcast_src_${_DuckDbFileSource.attachCount++}`;
   async prepare(conn) {
+    await restrictAccess(conn, this.access);
     await conn.run(
       `ATTACH IF NOT EXISTS ${sqlString(this.path)} AS ${sqlIdentifier(this.alias)} (READ_ONLY)`
     );
@@ -57410,15 +57566,15 @@ var DuckDbFileSource = class _DuckDbFileSource {
 function openMetricsSource(spec) {
   if (spec.trim() === "") throw new InputError("--metrics: empty metrics source");
   const [pathPart, table] = splitTable(spec);
-  const isRemote = /^[a-z][a-z0-9+.-]*:\/\//i.test(pathPart);
-  const path = isRemote ? pathPart : resolve3(pathPart);
+  const remote = isRemote(pathPart);
+  const path = remote ? pathPart : resolve4(pathPart);
   if (DUCKDB_EXTENSIONS.some((ext) => pathPart.toLowerCase().endsWith(ext))) {
-    if (!isRemote && !existsSync4(path)) throw new InputError(`--metrics: DuckDB file not found: ${path}`);
+    if (!remote && !existsSync4(path)) throw new InputError(`--metrics: DuckDB file not found: ${path}`);
     return new DuckDbFileSource(path, table);
   }
   if (table !== void 0)
     throw new InputError(`--metrics: '#${table}' only applies to DuckDB files: ${spec}`);
-  if (isRemote || GLOB_CHARS.test(pathPart)) return new ParquetSource(path);
+  if (remote || GLOB_CHARS.test(pathPart)) return new ParquetSource(path);
   if (!existsSync4(path)) throw new InputError(`--metrics: file not found: ${path}`);
   if (statSync(path).isDirectory()) return new ParquetSource(`${path}/**/*.parquet`);
   return new ParquetSource(path);
@@ -57435,10 +57591,6 @@ function splitTable(spec) {
 // src/metrics/open.ts
 async function openSource(conn, source) {
   try {
-    await conn.run("SET TimeZone = 'UTC'");
-  } catch {
-  }
-  try {
     await source.prepare(conn);
     const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
     return reader.getRowObjectsJS().map((row) => ({
@@ -57447,6 +57599,12 @@ async function openSource(conn, source) {
     }));
   } catch (error63) {
     if (error63 instanceof FleetcastError) throw error63;
+    const refused = refusedPath(error63);
+    if (refused !== void 0)
+      throw new InputError(
+        `${source.description}: refused: the source reads ${JSON.stringify(refused)}, outside the declared metrics source (DuckDB may only read the declared file, glob or database; see docs/metrics.md, "Sandbox")`,
+        { cause: error63 }
+      );
     const message = error63 instanceof Error ? error63.message.split("\n")[0] : String(error63);
     throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error63 });
   }
@@ -57492,31 +57650,90 @@ async function aggregate(conn, source, untilMs) {
   const name = sqlIdentifier(SERVER_COLUMN);
   const profile = sqlIdentifier(PROFILE_COLUMN);
   const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts2} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
-  const sql = `SELECT ${name} AS name, any_value(${profile}) AS profile,
+  const sql = `SELECT ${name} AS name, ${profile} AS profile,
       epoch_ms(min(${ts2})) AS first_ms, epoch_ms(max(${ts2})) AS last_ms, count(*) AS samples
     FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}`;
+    GROUP BY ${name}, ${profile}`;
   const reader = await conn.runAndReadAll(sql);
+  const groups2 = /* @__PURE__ */ new Map();
+  let rows = 0;
+  for (const [rawName, rawProfile, firstMs, lastMs, count] of reader.getRows()) {
+    const value = rawName === null ? null : String(rawName);
+    const group = {
+      profile: rawProfile === null ? null : String(rawProfile),
+      firstMs: firstMs === null ? null : Number(firstMs),
+      lastMs: lastMs === null ? null : Number(lastMs),
+      samples: Number(count)
+    };
+    rows += group.samples;
+    const list = groups2.get(value);
+    if (list === void 0) groups2.set(value, [group]);
+    else list.push(group);
+  }
   const servers = [];
   const rejected = [];
-  let rows = 0;
-  for (const row of reader.getRows()) {
-    const [rawName, rawProfile, firstMs, lastMs, count] = row;
-    const samples = Number(count);
-    rows += samples;
-    const value = rawName === null ? null : String(rawName);
-    const firstSeen = firstMs === null ? null : new Date(Number(firstMs));
-    const lastSeen = lastMs === null ? null : new Date(Number(lastMs));
-    const problem = value === null ? "server name is missing (NULL)" : serverNameProblem(value) ?? profileProblem(rawProfile === null ? null : String(rawProfile));
-    if (problem !== void 0 || firstSeen === null || lastSeen === null) {
-      rejected.push({ value, problem: problem ?? "no valid timestamps", samples, firstSeen, lastSeen });
-      continue;
-    }
-    servers.push({ name: value, profile: String(rawProfile), firstSeen, lastSeen, samples });
+  for (const [value, list] of groups2) {
+    const merged = summarizeGroups(value, list);
+    if ("problem" in merged) rejected.push(merged);
+    else servers.push(merged);
   }
   servers.sort((a, b3) => compareNames(a.name, b3.name));
   rejected.sort((a, b3) => compareNames(a.value ?? "", b3.value ?? ""));
   return { source: source.description, servers, rejected, rows };
+}
+function summarizeGroups(value, groups2) {
+  let samples = 0;
+  let firstMs = Infinity;
+  let lastMs = -Infinity;
+  for (const g2 of groups2) {
+    samples += g2.samples;
+    if (g2.firstMs !== null) firstMs = Math.min(firstMs, g2.firstMs);
+    if (g2.lastMs !== null) lastMs = Math.max(lastMs, g2.lastMs);
+  }
+  const firstSeen = Number.isFinite(firstMs) ? new Date(firstMs) : null;
+  const lastSeen = Number.isFinite(lastMs) ? new Date(lastMs) : null;
+  const nameProblem = value === null ? "server name is missing (NULL)" : serverNameProblem(value);
+  if (nameProblem !== void 0)
+    return { value, problem: nameProblem, reason: "name", samples, firstSeen, lastSeen };
+  if (firstSeen === null || lastSeen === null)
+    return { value, problem: "no valid timestamps", samples, firstSeen, lastSeen };
+  const valid = [];
+  const invalid = [];
+  for (const g2 of groups2) {
+    if (profileProblem(g2.profile) !== void 0) invalid.push(g2);
+    else if (g2.profile !== null && g2.lastMs !== null)
+      valid.push({ ...g2, profile: g2.profile, lastMs: g2.lastMs });
+  }
+  const invalidProfile = invalid.length === 0 ? null : {
+    samples: invalid.reduce((n, g2) => n + g2.samples, 0),
+    values: invalid.map((g2) => g2.profile).sort((a, b3) => compareNames(a ?? "", b3 ?? "")).slice(0, 3),
+    problem: profileProblem(invalid[0].profile)
+  };
+  if (valid.length === 0)
+    return {
+      value,
+      problem: invalidProfile?.problem ?? "no row with both a profile and a timestamp",
+      reason: "profile",
+      samples,
+      firstSeen,
+      lastSeen
+    };
+  const [current, ...others] = [...valid].sort(
+    (a, b3) => b3.lastMs - a.lastMs || b3.samples - a.samples || compareNames(a.profile, b3.profile)
+  );
+  const otherProfileSeen = others.length === 0 ? null : {
+    profiles: others.map((g2) => g2.profile).sort(compareNames),
+    lastSeen: new Date(Math.max(...others.map((g2) => g2.lastMs)))
+  };
+  return {
+    name: value,
+    profile: current.profile,
+    otherProfileSeen,
+    invalidProfile,
+    firstSeen,
+    lastSeen,
+    samples
+  };
 }
 async function summarizeServers(source, options = {}, duckdb = {}) {
   return withDuckDb((conn) => summarizeServersOn(conn, source, options), duckdb);

@@ -2173,9 +2173,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve6(data);
+              return err ? reject(err) : resolve7(data);
             });
           });
         }
@@ -2213,12 +2213,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve6(data);
+              ) : resolve7(data);
             });
           });
         }
@@ -2590,14 +2590,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname4, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname3;
+          const sessionKey = servername || hostname4;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2613,7 +2613,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname3
+            host: hostname4
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2627,14 +2627,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname3
+            host: hostname4
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname3, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname4, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -4485,8 +4485,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve6, reject) => {
-        res = resolve6;
+      const promise2 = new Promise((resolve7, reject) => {
+        res = resolve7;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -6737,12 +6737,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve6, reject) => {
+      const waitForDrain = () => new Promise((resolve7, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve6;
+          callback = resolve7;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7102,8 +7102,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname: hostname3, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname3}${port ? `:${port}` : ""}`;
+      const { hostname: hostname4, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname4}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request2.aborted) {
@@ -7412,12 +7412,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve6, reject) => {
+      const waitForDrain = () => new Promise((resolve7, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve6;
+          callback = resolve7;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7896,16 +7896,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve6) => {
+        return new Promise((resolve7) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve6;
+            this[kClosedResolve] = resolve7;
           } else {
-            resolve6(null);
+            resolve7(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve6) => {
+        return new Promise((resolve7) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7916,7 +7916,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve6(null);
+            resolve7(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7943,20 +7943,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname3, protocol, port } = client[kUrl];
-      if (hostname3[0] === "[") {
-        const idx = hostname3.indexOf("]");
+      let { host, hostname: hostname4, protocol, port } = client[kUrl];
+      if (hostname4[0] === "[") {
+        const idx = hostname4.indexOf("]");
         assert2(idx !== -1);
-        const ip = hostname3.substring(1, idx);
+        const ip = hostname4.substring(1, idx);
         assert2(net.isIP(ip));
-        hostname3 = ip;
+        hostname4 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname: hostname3,
+            hostname: hostname4,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7967,10 +7967,10 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve6, reject) => {
+        const socket = await new Promise((resolve7, reject) => {
           client[kConnector]({
             host,
-            hostname: hostname3,
+            hostname: hostname4,
             protocol,
             port,
             servername: client[kServerName],
@@ -7979,7 +7979,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve6(socket2);
+              resolve7(socket2);
             }
           });
         });
@@ -8003,7 +8003,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname: hostname3,
+              hostname: hostname4,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8024,7 +8024,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname: hostname3,
+              hostname: hostname4,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8315,8 +8315,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve6) => {
-            this[kClosedResolve] = resolve6;
+          await new Promise((resolve7) => {
+            this[kClosedResolve] = resolve7;
           });
         }
       }
@@ -8999,10 +8999,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url2) {
-        let { protocol, host: hostname3, port } = url2;
-        hostname3 = hostname3.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname4, port } = url2;
+        hostname4 = hostname4.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname3, port)) {
+        if (!this.#shouldProxy(hostname4, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -9010,7 +9010,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname3, port) {
+      #shouldProxy(hostname4, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9026,11 +9026,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname3 === entry.hostname) {
+            if (hostname4 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname3.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname4.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -9585,7 +9585,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve6, reject) => {
+        return await new Promise((resolve7, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9598,7 +9598,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve6(null);
+              resolve7(null);
             }
           }).on("error", noop3).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9617,7 +9617,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve6, reject) => {
+      return new Promise((resolve7, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9634,7 +9634,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve6,
+              resolve: resolve7,
               reject,
               length: 0,
               body: []
@@ -9704,18 +9704,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve6, stream, length } = consume2;
+      const { type, body, resolve: resolve7, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve6(chunksDecode(body, length));
+          resolve7(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve6(JSON.parse(chunksDecode(body, length)));
+          resolve7(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve6(chunksConcat(body, length).buffer);
+          resolve7(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve6(new Blob(body, { type: stream[kContentType] }));
+          resolve7(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve6(chunksConcat(body, length));
+          resolve7(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9972,9 +9972,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -10197,9 +10197,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -10484,9 +10484,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -10578,9 +10578,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -14443,7 +14443,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve6, reject) => agent.dispatch(
+        return new Promise((resolve7, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14519,7 +14519,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve6({
+              resolve7({
                 status,
                 statusText,
                 headersList,
@@ -14562,7 +14562,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve6({
+              resolve7({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18303,8 +18303,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve6) => {
-        setTimeout(resolve6, ms).unref();
+      return new Promise((resolve7) => {
+        setTimeout(resolve7, ms).unref();
       });
     }
     module.exports = {
@@ -21174,7 +21174,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join11 } = __require("path");
+    var { join: join12 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -21226,7 +21226,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join11(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join12(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -21739,7 +21739,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync8 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join11, isAbsolute: isAbsolute2, sep: sep2 } = __require("node:path");
+    var { join: join12, isAbsolute: isAbsolute2, sep: sep3 } = __require("node:path");
     var { fileURLToPath: fileURLToPath3 } = __require("node:url");
     var sleep = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -21894,7 +21894,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join11(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join12(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -21915,7 +21915,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p) => p.some((t) => t.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join11(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join12(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -21942,12 +21942,12 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join11(__dirname, "..", "file.js");
+          return join12(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
           try {
-            const context3 = filePath === "node:repl" ? process.cwd() + sep2 : filePath;
+            const context3 = filePath === "node:repl" ? process.cwd() + sep3 : filePath;
             fixTarget2 = createRequire(context3).resolve(origin);
             break;
           } catch (err) {
@@ -22922,7 +22922,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join11 = ",";
+            let join12 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -22936,7 +22936,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join11 = `,
+                join12 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -22944,13 +22944,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join11;
+                res += join12;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join11}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -22971,7 +22971,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join11 = `,
+              join12 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -22985,13 +22985,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join11;
+                separator = join12;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join11;
+              separator = join12;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -23032,7 +23032,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join11 = ",";
+            let join12 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -23045,7 +23045,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join11 = `,
+                join12 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23053,13 +23053,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join11;
+                res += join12;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join11}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23072,7 +23072,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join11 = `,
+              join12 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23081,7 +23081,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join11;
+                separator = join12;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -23139,20 +23139,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join12 = `,
+              const join13 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join12;
+                res2 += join13;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -23168,16 +23168,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join11 = `,
+            const join12 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join11, maximumBreadth);
+              res += stringifyTypedArray(value, join12, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join11;
+              separator = join12;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -23188,13 +23188,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join11;
+                separator = join12;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join11;
+              separator = join12;
             }
             if (separator !== "") {
               res = `
@@ -23564,7 +23564,7 @@ var require_pino = __commonJS({
     } = symbols;
     var { epochTime, nullTime } = time3;
     var { pid } = process;
-    var hostname3 = os5.hostname();
+    var hostname4 = os5.hostname();
     var defaultErrorSerializer = stdSerializers.err;
     var defaultOptions = {
       level: "info",
@@ -23574,7 +23574,7 @@ var require_pino = __commonJS({
       errorKey: "err",
       nestedKey: null,
       enabled: true,
-      base: { pid, hostname: hostname3 },
+      base: { pid, hostname: hostname4 },
       serializers: Object.assign(/* @__PURE__ */ Object.create(null), {
         err: defaultErrorSerializer
       }),
@@ -23598,11 +23598,11 @@ var require_pino = __commonJS({
       depthLimit: 5,
       edgeLimit: 100
     };
-    var normalize = createArgsNormalizer(defaultOptions);
+    var normalize2 = createArgsNormalizer(defaultOptions);
     var serializers = Object.assign(/* @__PURE__ */ Object.create(null), stdSerializers);
     function pino2(...args) {
       const instance = {};
-      const { opts, stream } = normalize(instance, caller(), ...args);
+      const { opts, stream } = normalize2(instance, caller(), ...args);
       if (opts.level && typeof opts.level === "string" && DEFAULT_LEVELS[opts.level.toLowerCase()] !== void 0) opts.level = opts.level.toLowerCase();
       const {
         redact,
@@ -23923,11 +23923,11 @@ var require_lib = __commonJS({
     })();
     var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve6) {
-          resolve6(value);
+        return value instanceof P ? value : new P(function(resolve7) {
+          resolve7(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve6, reject) {
+      return new (P || (P = Promise))(function(resolve7, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -23943,7 +23943,7 @@ var require_lib = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve7(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -24030,26 +24030,26 @@ var require_lib = __commonJS({
       }
       readBody() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve6) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve7) => __awaiter3(this, void 0, void 0, function* () {
             let output2 = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output2 = Buffer.concat([output2, chunk]);
             });
             this.message.on("end", () => {
-              resolve6(output2.toString());
+              resolve7(output2.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve6) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve7) => __awaiter3(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve6(Buffer.concat(chunks));
+              resolve7(Buffer.concat(chunks));
             });
           }));
         });
@@ -24257,14 +24257,14 @@ var require_lib = __commonJS({
        */
       requestRaw(info2, data) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve6(res);
+                resolve7(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -24508,12 +24508,12 @@ var require_lib = __commonJS({
         return __awaiter3(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve6) => setTimeout(() => resolve6(), ms));
+          return new Promise((resolve7) => setTimeout(() => resolve7(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve6, reject) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve7, reject) => __awaiter3(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -24521,7 +24521,7 @@ var require_lib = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes2.NotFound) {
-              resolve6(response);
+              resolve7(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -24560,7 +24560,7 @@ var require_lib = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve6(response);
+              resolve7(response);
             }
           }));
         });
@@ -24618,11 +24618,11 @@ var init_utils = __esm({
     import_undici2 = __toESM(require_undici(), 1);
     __awaiter2 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve6) {
-          resolve6(value);
+        return value instanceof P ? value : new P(function(resolve7) {
+          resolve7(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve6, reject) {
+      return new (P || (P = Promise))(function(resolve7, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -24638,7 +24638,7 @@ var init_utils = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve7(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -25964,12 +25964,12 @@ async function hook(token, request2, route, parameters) {
   endpoint2.headers.authorization = withAuthorizationPrefix(token);
   return request2(endpoint2);
 }
-var b64url, sep, jwtRE, isJWT, createTokenAuth;
+var b64url, sep2, jwtRE, isJWT, createTokenAuth;
 var init_dist_bundle4 = __esm({
   "node_modules/@octokit/auth-token/dist-bundle/index.js"() {
     b64url = "(?:[a-zA-Z0-9_-]+)";
-    sep = "\\.";
-    jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+    sep2 = "\\.";
+    jwtRE = new RegExp(`^${b64url}${sep2}${b64url}${sep2}${b64url}$`);
     isJWT = jwtRE.test.bind(jwtRE);
     createTokenAuth = function createTokenAuth2(token) {
       if (!token) {
@@ -28774,7 +28774,7 @@ var init_github = __esm({
 });
 
 // src/actions/train.ts
-import { relative as relative2, resolve as resolve5 } from "node:path";
+import { relative as relative2, resolve as resolve6 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -28938,11 +28938,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve7) {
+      resolve7(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve7, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28958,7 +28958,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve7(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -32104,9 +32104,9 @@ var asciiTabOrNewline = /[\t\n\r]/g;
 function stripTabAndNewline(value) {
   return value.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname3) {
-  hostname3.lastIndex = 0;
-  return hostname3.test(url2.hostname);
+function urlHostnameOk(url2, hostname4) {
+  hostname4.lastIndex = 0;
+  return hostname4.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -34345,7 +34345,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve6) {
+function isRecursive(inst, stack, resolve7) {
   const cached3 = recursive.get(inst);
   if (cached3 !== void 0)
     return cached3 ? PROVEN : NONE;
@@ -34355,7 +34355,7 @@ function isRecursive(inst, stack, resolve6) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve6);
+      const answer = isRecursive(child, stack, resolve7);
       if (answer > result)
         result = answer;
     }
@@ -34366,7 +34366,7 @@ function isRecursive(inst, stack, resolve6) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve6) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve7) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -34430,7 +34430,7 @@ function isRecursive(inst, stack, resolve6) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve6 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve7 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -49020,9 +49020,8 @@ function headlineQRisk(validation) {
 
 // src/train/pipeline.ts
 import { existsSync as existsSync6 } from "node:fs";
-import { mkdir as mkdir4, mkdtemp, rm as rm5 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as join10, resolve as resolve3 } from "node:path";
+import { mkdir as mkdir4, rm as rm6 } from "node:fs/promises";
+import { join as join11, resolve as resolve4 } from "node:path";
 
 // src/metrics/contract.ts
 var TIMESTAMP_COLUMN = "timestamp";
@@ -49075,28 +49074,8 @@ var DEFAULT_INTERVAL_SECONDS = 300;
 var MS_PER_DAY = 864e5;
 
 // src/metrics/duckdb.ts
+import { resolve, sep } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-function sqlString(value) {
-  if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
-  return `'${value.replaceAll("'", "''")}'`;
-}
-function sqlIdentifier(name) {
-  if (name.includes("\0")) throw new Error("SQL identifier contains a NUL character");
-  return `"${name.replaceAll('"', '""')}"`;
-}
-async function withDuckDb(fn, options = {}) {
-  const config2 = {};
-  if (options.threads !== void 0) config2.threads = String(options.threads);
-  if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
-  const instance = await DuckDBInstance.create(":memory:", config2);
-  const conn = await instance.connect();
-  try {
-    return await fn(conn);
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-}
 
 // src/core/errors.ts
 var ExitCode2 = {
@@ -49138,12 +49117,108 @@ function getErrorMessage(error63) {
   }
 }
 
-// src/metrics/open.ts
-async function openSource(conn, source) {
+// src/metrics/duckdb.ts
+function sqlString(value) {
+  if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
+  return `'${value.replaceAll("'", "''")}'`;
+}
+function sqlIdentifier(name) {
+  if (name.includes("\0")) throw new Error("SQL identifier contains a NUL character");
+  return `"${name.replaceAll('"', '""')}"`;
+}
+async function withDuckDb(fn, options = {}) {
+  const config2 = {
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false"
+  };
+  if (options.threads !== void 0) config2.threads = String(options.threads);
+  if (options.memoryLimit !== void 0) config2.memory_limit = options.memoryLimit;
+  if (options.preserveInsertionOrder !== void 0)
+    config2.preserve_insertion_order = String(options.preserveInsertionOrder);
+  const instance = await DuckDBInstance.create(":memory:", config2);
+  const conn = await instance.connect();
+  try {
+    await setUtc(conn);
+    if (options.access !== void 0) await restrictAccess(conn, options.access);
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+var locked = /* @__PURE__ */ new WeakMap();
+async function restrictAccess(conn, access2) {
+  const wanted = normalize(access2);
+  const current = locked.get(conn);
+  if (current !== void 0) {
+    const outside = [
+      ...wanted.files.filter((f) => !current.files.includes(f) && !inDirectories(f, current.directories)),
+      ...wanted.directories.filter((d) => !inDirectories(d, current.directories)),
+      ...wanted.extensions.filter((e) => !current.extensions.includes(e))
+    ];
+    if (outside.length > 0)
+      throw new InputError(
+        `this DuckDB connection is already limited to other paths and cannot also read ${outside.join(", ")}; open it with access to every source it reads`
+      );
+    return;
+  }
+  await setUtc(conn);
+  for (const extension of wanted.extensions) {
+    try {
+      await conn.run(`LOAD ${sqlIdentifier(extension)}`);
+    } catch (error63) {
+      throw new InputError(
+        `the DuckDB extension ${extension} is not installed (automatic installs are off): install it once with \`INSTALL ${extension}\` in a DuckDB shell (${firstLine(error63)})`,
+        { cause: error63 }
+      );
+    }
+  }
+  await conn.run(`SET allowed_paths = ${sqlList(wanted.files)}`);
+  await conn.run(`SET allowed_directories = ${sqlList(wanted.directories)}`);
+  await conn.run("SET autoinstall_known_extensions = false");
+  await conn.run("SET autoload_known_extensions = false");
+  await conn.run("SET enable_external_access = false");
+  await conn.run("SET lock_configuration = true");
+  locked.set(conn, wanted);
+}
+function refusedPath(error63) {
+  const message = error63 instanceof Error ? error63.message : String(error63);
+  const match = /Permission Error: Cannot access (?:file|directory) "([^"]*)"/.exec(message);
+  return match?.[1];
+}
+async function setUtc(conn) {
   try {
     await conn.run("SET TimeZone = 'UTC'");
   } catch {
   }
+}
+function normalize(access2) {
+  const local = (path) => isRemote(path) ? path : resolve(path);
+  const directory = (path) => {
+    const full = local(path);
+    return full.endsWith("/") || full.endsWith(sep) ? full : `${full}${isRemote(full) ? "/" : sep}`;
+  };
+  return {
+    files: [...new Set((access2.files ?? []).map(local))],
+    directories: [...new Set((access2.directories ?? []).map(directory))],
+    extensions: [...new Set(access2.extensions ?? [])]
+  };
+}
+function inDirectories(path, directories) {
+  return directories.some((d) => path.startsWith(d));
+}
+function isRemote(path) {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+function sqlList(values) {
+  return `[${values.map(sqlString).join(", ")}]`;
+}
+function firstLine(error63) {
+  return (error63 instanceof Error ? error63.message : String(error63)).split("\n")[0];
+}
+
+// src/metrics/open.ts
+async function openSource(conn, source) {
   try {
     await source.prepare(conn);
     const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
@@ -49153,6 +49228,12 @@ async function openSource(conn, source) {
     }));
   } catch (error63) {
     if (error63 instanceof FleetcastError) throw error63;
+    const refused = refusedPath(error63);
+    if (refused !== void 0)
+      throw new InputError(
+        `${source.description}: refused: the source reads ${JSON.stringify(refused)}, outside the declared metrics source (DuckDB may only read the declared file, glob or database; see docs/metrics.md, "Sandbox")`,
+        { cause: error63 }
+      );
     const message = error63 instanceof Error ? error63.message.split("\n")[0] : String(error63);
     throw new InputError(`${source.description}: cannot read metrics: ${message}`, { cause: error63 });
   }
@@ -49326,31 +49407,90 @@ async function aggregate(conn, source, untilMs) {
   const name = sqlIdentifier(SERVER_COLUMN);
   const profile = sqlIdentifier(PROFILE_COLUMN);
   const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
-  const sql = `SELECT ${name} AS name, any_value(${profile}) AS profile,
+  const sql = `SELECT ${name} AS name, ${profile} AS profile,
       epoch_ms(min(${ts})) AS first_ms, epoch_ms(max(${ts})) AS last_ms, count(*) AS samples
     FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}`;
+    GROUP BY ${name}, ${profile}`;
   const reader = await conn.runAndReadAll(sql);
+  const groups = /* @__PURE__ */ new Map();
+  let rows = 0;
+  for (const [rawName, rawProfile, firstMs, lastMs, count] of reader.getRows()) {
+    const value = rawName === null ? null : String(rawName);
+    const group = {
+      profile: rawProfile === null ? null : String(rawProfile),
+      firstMs: firstMs === null ? null : Number(firstMs),
+      lastMs: lastMs === null ? null : Number(lastMs),
+      samples: Number(count)
+    };
+    rows += group.samples;
+    const list = groups.get(value);
+    if (list === void 0) groups.set(value, [group]);
+    else list.push(group);
+  }
   const servers = [];
   const rejected = [];
-  let rows = 0;
-  for (const row of reader.getRows()) {
-    const [rawName, rawProfile, firstMs, lastMs, count] = row;
-    const samples = Number(count);
-    rows += samples;
-    const value = rawName === null ? null : String(rawName);
-    const firstSeen = firstMs === null ? null : new Date(Number(firstMs));
-    const lastSeen = lastMs === null ? null : new Date(Number(lastMs));
-    const problem = value === null ? "server name is missing (NULL)" : serverNameProblem(value) ?? profileProblem(rawProfile === null ? null : String(rawProfile));
-    if (problem !== void 0 || firstSeen === null || lastSeen === null) {
-      rejected.push({ value, problem: problem ?? "no valid timestamps", samples, firstSeen, lastSeen });
-      continue;
-    }
-    servers.push({ name: value, profile: String(rawProfile), firstSeen, lastSeen, samples });
+  for (const [value, list] of groups) {
+    const merged = summarizeGroups(value, list);
+    if ("problem" in merged) rejected.push(merged);
+    else servers.push(merged);
   }
   servers.sort((a, b) => compareNames(a.name, b.name));
   rejected.sort((a, b) => compareNames(a.value ?? "", b.value ?? ""));
   return { source: source.description, servers, rejected, rows };
+}
+function summarizeGroups(value, groups) {
+  let samples = 0;
+  let firstMs = Infinity;
+  let lastMs = -Infinity;
+  for (const g of groups) {
+    samples += g.samples;
+    if (g.firstMs !== null) firstMs = Math.min(firstMs, g.firstMs);
+    if (g.lastMs !== null) lastMs = Math.max(lastMs, g.lastMs);
+  }
+  const firstSeen = Number.isFinite(firstMs) ? new Date(firstMs) : null;
+  const lastSeen = Number.isFinite(lastMs) ? new Date(lastMs) : null;
+  const nameProblem = value === null ? "server name is missing (NULL)" : serverNameProblem(value);
+  if (nameProblem !== void 0)
+    return { value, problem: nameProblem, reason: "name", samples, firstSeen, lastSeen };
+  if (firstSeen === null || lastSeen === null)
+    return { value, problem: "no valid timestamps", samples, firstSeen, lastSeen };
+  const valid = [];
+  const invalid = [];
+  for (const g of groups) {
+    if (profileProblem(g.profile) !== void 0) invalid.push(g);
+    else if (g.profile !== null && g.lastMs !== null)
+      valid.push({ ...g, profile: g.profile, lastMs: g.lastMs });
+  }
+  const invalidProfile = invalid.length === 0 ? null : {
+    samples: invalid.reduce((n, g) => n + g.samples, 0),
+    values: invalid.map((g) => g.profile).sort((a, b) => compareNames(a ?? "", b ?? "")).slice(0, 3),
+    problem: profileProblem(invalid[0].profile)
+  };
+  if (valid.length === 0)
+    return {
+      value,
+      problem: invalidProfile?.problem ?? "no row with both a profile and a timestamp",
+      reason: "profile",
+      samples,
+      firstSeen,
+      lastSeen
+    };
+  const [current, ...others] = [...valid].sort(
+    (a, b) => b.lastMs - a.lastMs || b.samples - a.samples || compareNames(a.profile, b.profile)
+  );
+  const otherProfileSeen = others.length === 0 ? null : {
+    profiles: others.map((g) => g.profile).sort(compareNames),
+    lastSeen: new Date(Math.max(...others.map((g) => g.lastMs)))
+  };
+  return {
+    name: value,
+    profile: current.profile,
+    otherProfileSeen,
+    invalidProfile,
+    firstSeen,
+    lastSeen,
+    samples
+  };
 }
 function profileProblem(profile) {
   if (profile === null) return "profile is missing (NULL)";
@@ -49400,6 +49540,17 @@ async function checkServers(conn, source, eligibility) {
       count: summary2.rejected.reduce((n, r) => n + r.samples, 0),
       message: `${summary2.rejected.length} server_name values (or their profiles) are invalid; their rows are excluded from the fleet`,
       examples: summary2.rejected.slice(0, EXAMPLES).map((r) => `${preview(r.value)}: ${r.problem} (${r.samples} rows)`)
+    });
+  const badRows = summary2.servers.filter((s) => s.invalidProfile !== null);
+  if (badRows.length > 0)
+    problems.push({
+      check: "invalid_profile",
+      severity: "error",
+      count: badRows.reduce((n, s) => n + s.invalidProfile.samples, 0),
+      message: `${badRows.length} servers have rows with an invalid profile; those rows never decide the server's profile`,
+      examples: badRows.slice(0, EXAMPLES).map(
+        (s) => `${s.name}: ${s.invalidProfile.samples} rows, ${s.invalidProfile.values.map((v) => preview(v)).join(", ")}: ${s.invalidProfile.problem}`
+      )
     });
   const conflict = await profileConflicts(conn, source);
   if (conflict) problems.push(conflict);
@@ -50231,20 +50382,26 @@ async function readManifest(path) {
 
 // src/metrics/source.ts
 import { existsSync as existsSync2, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { resolve as resolve2 } from "node:path";
 var DUCKDB_EXTENSIONS = [".duckdb", ".ddb", ".db"];
 var GLOB_CHARS = /[*?[{]/;
 var ParquetSource = class {
-  constructor(pathOrGlob) {
-    this.pathOrGlob = pathOrGlob;
-    this.description = `parquet ${pathOrGlob}`;
-  }
-  pathOrGlob;
   description;
-  async prepare() {
+  access;
+  path;
+  constructor(pathOrGlob) {
+    this.description = `parquet ${pathOrGlob}`;
+    const remote = isRemote(pathOrGlob);
+    this.path = remote ? pathOrGlob : resolve2(pathOrGlob);
+    const glob = GLOB_CHARS.exec(this.path);
+    const access2 = glob === null ? { files: [this.path] } : { directories: [this.path.slice(0, this.path.lastIndexOf("/", glob.index) + 1)] };
+    this.access = remote ? { ...access2, extensions: ["httpfs"] } : access2;
+  }
+  async prepare(conn) {
+    await restrictAccess(conn, this.access);
   }
   relation() {
-    return `read_parquet(${sqlString(this.pathOrGlob)}, union_by_name = true)`;
+    return `read_parquet(${sqlString(this.path)}, union_by_name = true)`;
   }
 };
 var DuckDbFileSource = class _DuckDbFileSource {
@@ -50252,13 +50409,16 @@ var DuckDbFileSource = class _DuckDbFileSource {
     this.path = path;
     this.table = table;
     this.description = `duckdb ${path} table ${table}`;
+    this.access = isRemote(path) ? { files: [path], extensions: ["httpfs"] } : { files: [resolve2(path), `${resolve2(path)}.wal`] };
   }
   path;
   table;
   description;
+  access;
   static attachCount = 0;
   alias = `fleetcast_src_${_DuckDbFileSource.attachCount++}`;
   async prepare(conn) {
+    await restrictAccess(conn, this.access);
     await conn.run(
       `ATTACH IF NOT EXISTS ${sqlString(this.path)} AS ${sqlIdentifier(this.alias)} (READ_ONLY)`
     );
@@ -50270,15 +50430,15 @@ var DuckDbFileSource = class _DuckDbFileSource {
 function openMetricsSource(spec) {
   if (spec.trim() === "") throw new InputError("--metrics: empty metrics source");
   const [pathPart, table] = splitTable(spec);
-  const isRemote = /^[a-z][a-z0-9+.-]*:\/\//i.test(pathPart);
-  const path = isRemote ? pathPart : resolve(pathPart);
+  const remote = isRemote(pathPart);
+  const path = remote ? pathPart : resolve2(pathPart);
   if (DUCKDB_EXTENSIONS.some((ext) => pathPart.toLowerCase().endsWith(ext))) {
-    if (!isRemote && !existsSync2(path)) throw new InputError(`--metrics: DuckDB file not found: ${path}`);
+    if (!remote && !existsSync2(path)) throw new InputError(`--metrics: DuckDB file not found: ${path}`);
     return new DuckDbFileSource(path, table);
   }
   if (table !== void 0)
     throw new InputError(`--metrics: '#${table}' only applies to DuckDB files: ${spec}`);
-  if (isRemote || GLOB_CHARS.test(pathPart)) return new ParquetSource(path);
+  if (remote || GLOB_CHARS.test(pathPart)) return new ParquetSource(path);
   if (!existsSync2(path)) throw new InputError(`--metrics: file not found: ${path}`);
   if (statSync(path).isDirectory()) return new ParquetSource(`${path}/**/*.parquet`);
   return new ParquetSource(path);
@@ -50362,7 +50522,7 @@ import { basename as basename4, join as join6 } from "node:path";
 
 // src/model/loaded-model.ts
 import { readFile as readFile5 } from "node:fs/promises";
-import { basename as basename2, join as join3, resolve as resolve2 } from "node:path";
+import { basename as basename2, join as join3, resolve as resolve3 } from "node:path";
 import * as ort from "onnxruntime-node";
 
 // src/registry/checksums.ts
@@ -50530,7 +50690,7 @@ var LoadedModel = class _LoadedModel {
    * the ONNX signature, then opens one session from the bytes that were hashed.
    */
   static async load(dir, options = {}) {
-    const modelDir2 = resolve2(dir);
+    const modelDir2 = resolve3(dir);
     const check2 = await verifyChecksums(modelDir2);
     if (!check2.ok) {
       const missing = check2.problems.some((p) => p.includes(`${CHECKSUMS_FILE} is missing`));
@@ -52016,6 +52176,54 @@ function resolvePython(env = process.env) {
 
 // src/train/trainer-process.ts
 var STDERR_TAIL_LINES = 30;
+var TRAINER_ENV_NAMES = /* @__PURE__ */ new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TEMP",
+  "TMP",
+  "LD_LIBRARY_PATH",
+  "VIRTUAL_ENV",
+  "CONDA_PREFIX",
+  "OPENBLAS_NUM_THREADS",
+  // torchrun's, when fleetcast itself runs under it
+  "WORLD_SIZE",
+  "RANK",
+  "LOCAL_RANK",
+  "LOCAL_WORLD_SIZE",
+  "MASTER_ADDR",
+  "MASTER_PORT"
+]);
+var TRAINER_ENV_PREFIXES = [
+  "LC_",
+  "PYTHON",
+  "CUDA_",
+  "NVIDIA_",
+  "NCCL_",
+  "CUBLAS_",
+  "TORCH_",
+  "OMP_",
+  "MKL_",
+  "KMP_",
+  "FLEETCAST_"
+];
+var SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|WEBHOOK|CREDENTIAL|AUTH|COOKIE|SESSION/i;
+function trainerEnv(env) {
+  const out = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === void 0 || SECRET_NAME.test(name)) continue;
+    if (TRAINER_ENV_NAMES.has(name) || TRAINER_ENV_PREFIXES.some((p) => name.startsWith(p)))
+      out[name] = value;
+  }
+  out.PYTHONPATH = [TRAINER_DIR, env.PYTHONPATH].filter(Boolean).join(":");
+  out.PYTHONUNBUFFERED = "1";
+  return out;
+}
 async function runTrainer(args, onEvent, env = process.env) {
   const argv = [
     "-m",
@@ -52035,11 +52243,7 @@ async function runTrainer(args, onEvent, env = process.env) {
   const started = Date.now();
   const child = spawn(python, argv, {
     cwd: TRAINER_DIR,
-    env: {
-      ...env,
-      PYTHONPATH: [TRAINER_DIR, env.PYTHONPATH].filter(Boolean).join(":"),
-      PYTHONUNBUFFERED: "1"
-    },
+    env: trainerEnv(env),
     stdio: ["ignore", "pipe", "pipe"]
   });
   const events = [];
@@ -52058,14 +52262,14 @@ async function runTrainer(args, onEvent, env = process.env) {
   process.once("SIGINT", forward);
   process.once("SIGTERM", forward);
   const { code, signal } = await new Promise(
-    (resolve6, reject) => {
+    (resolve7, reject) => {
       child.once(
         "error",
         (error63) => reject(
           new FleetcastError(`cannot start the trainer with ${python}: ${error63.message}`, { cause: error63 })
         )
       );
-      child.once("close", (c, s) => resolve6({ code: c, signal: s }));
+      child.once("close", (c, s) => resolve7({ code: c, signal: s }));
     }
   ).finally(() => {
     process.removeListener("SIGINT", forward);
@@ -52183,11 +52387,86 @@ async function readTrainerOutput(trainerOut) {
   return { report, normalization, modelPath: join9(trainerOut, MODEL_FILES.model) };
 }
 
+// src/train/work-dirs.ts
+import { lstat as lstat4, mkdtemp, readdir as readdir6, readFile as readFile9, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
+import { hostname as hostname3, tmpdir } from "node:os";
+import { join as join10 } from "node:path";
+var WORK_DIR_PREFIX = "fleetcast-train-";
+var WORK_DIR_OWNER_FILE = ".fleetcast-owner.json";
+var STALE_WORK_DIR_HOURS = 24;
+var WORK_DIR_NAME = new RegExp(`^${WORK_DIR_PREFIX}[A-Za-z0-9]{6}$`);
+async function createWorkDir(dir = tmpdir()) {
+  const workDir = await mkdtemp(join10(dir, WORK_DIR_PREFIX));
+  const owner = { pid: process.pid, host: hostname3(), started_at: (/* @__PURE__ */ new Date()).toISOString() };
+  await writeFile4(join10(workDir, WORK_DIR_OWNER_FILE), `${JSON.stringify(owner)}
+`, { mode: 384 });
+  return workDir;
+}
+async function removeStaleWorkDirs(options = {}) {
+  const dir = options.dir ?? tmpdir();
+  const maxAgeMs = (options.maxAgeHours ?? STALE_WORK_DIR_HOURS) * 36e5;
+  const now = (options.now ?? /* @__PURE__ */ new Date()).getTime();
+  const log = options.log ?? (() => {
+  });
+  let names;
+  try {
+    names = await readdir6(dir);
+  } catch {
+    return [];
+  }
+  const removed = [];
+  for (const name of names.filter((n) => WORK_DIR_NAME.test(n))) {
+    const path = join10(dir, name);
+    try {
+      const stats = await lstat4(path);
+      if (!stats.isDirectory() || process.getuid !== void 0 && stats.uid !== process.getuid()) continue;
+      const ageMs = now - stats.mtimeMs;
+      if (ageMs <= maxAgeMs) continue;
+      const owner = await readOwner(path);
+      if (owner !== null && (owner.host !== hostname3() || isRunning(owner.pid))) continue;
+      await rm5(path, { recursive: true, force: true });
+      removed.push(path);
+      const who = owner === null ? "no owner file" : `pid ${owner.pid}, not running`;
+      log(`train: removed stale work dir ${path} (${who}; ${(ageMs / 36e5).toFixed(1)} h old)`);
+    } catch (error63) {
+      log(`train: could not remove stale work dir ${path}: ${getErrorMessage(error63)}`);
+    }
+  }
+  return removed;
+}
+async function readOwner(dir) {
+  let text;
+  try {
+    text = await readFile9(join10(dir, WORK_DIR_OWNER_FILE), "utf8");
+  } catch {
+    return null;
+  }
+  try {
+    const value = JSON.parse(text);
+    if (typeof value.pid === "number" && Number.isInteger(value.pid) && typeof value.host === "string")
+      return { pid: value.pid, host: value.host, started_at: String(value.started_at) };
+  } catch {
+  }
+  return null;
+}
+function isRunning(pid) {
+  if (pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
+
 // src/train/pipeline.ts
 async function trainModel(options) {
   const startedAt = /* @__PURE__ */ new Date();
   const modelId = newModelId(startedAt);
   const { progress } = options;
+  const workKeptByUser = options.work !== void 0;
+  if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
   const source = openMetricsSource(options.metrics);
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
@@ -52199,10 +52478,9 @@ async function trainModel(options) {
   progress(
     `train: model ${modelId}, ${manifest.servers.length} manifest servers; server indices ${prev.from ? `continue from ${prev.from}` : "start fresh"}`
   );
-  const workKeptByUser = options.work !== void 0;
-  const workDir = options.work ? resolve3(options.work) : await mkdtemp(join10(tmpdir(), "fleetcast-train-"));
+  const workDir = options.work ? resolve4(options.work) : await createWorkDir();
   await mkdir4(workDir, { recursive: true });
-  const datasetDir = join10(workDir, "dataset");
+  const datasetDir = join11(workDir, "dataset");
   let built;
   try {
     built = await buildDatasetDir(datasetDir, {
@@ -52216,7 +52494,7 @@ async function trainModel(options) {
       progress
     });
   } catch (error63) {
-    if (!workKeptByUser) await rm5(workDir, { recursive: true, force: true });
+    if (!workKeptByUser) await rm6(workDir, { recursive: true, force: true });
     throw error63;
   }
   try {
@@ -52238,10 +52516,10 @@ async function trainModel(options) {
 async function trainOnDataset(options, p) {
   const { startedAt, modelId, built, workDir, workKeptByUser } = p;
   const { progress } = options;
-  const trainerOut = join10(workDir, "trainer");
+  const trainerOut = join11(workDir, "trainer");
   const header = built.dataset.header;
-  await rm5(trainerOut, { recursive: true, force: true });
-  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p.profile, join10(workDir, "dataset"), trainerOut);
+  await rm6(trainerOut, { recursive: true, force: true });
+  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p.profile, join11(workDir, "dataset"), trainerOut);
   const output2 = await readTrainerOutput(trainerOut);
   const model = trainedModel({
     modelId,
@@ -52276,7 +52554,7 @@ async function trainOnDataset(options, p) {
   if (validation && !validation.passed) return { ...outcome, modelDir: null, workKept: true, passed: false };
   const modelDir2 = await publishModel(options.registry, model, trainingInfo, validation);
   progress(`train: wrote ${modelDir2}`);
-  if (!workKeptByUser && existsSync6(workDir)) await rm5(workDir, { recursive: true, force: true });
+  if (!workKeptByUser && existsSync6(workDir)) await rm6(workDir, { recursive: true, force: true });
   return { ...outcome, modelDir: modelDir2, workKept: workKeptByUser, passed: true };
 }
 function withWorkDir(error63, workDir) {
@@ -52358,7 +52636,7 @@ function renderReport(report) {
 }
 
 // src/actions/common/inputs.ts
-import { isAbsolute, relative, resolve as resolve4 } from "node:path";
+import { isAbsolute, relative, resolve as resolve5 } from "node:path";
 function readInputs(names, secrets = []) {
   const out = {};
   for (const name of names) {
@@ -52386,10 +52664,10 @@ ${lines.join("\n")}`);
 var BooleanInput = external_exports.enum(["true", "True", "TRUE", "false", "False", "FALSE"]).transform((v) => v.toLowerCase() === "true");
 var PositiveNumberInput = external_exports.coerce.number().positive().finite();
 function workspaceDir(env = process.env) {
-  return resolve4(env.GITHUB_WORKSPACE ?? process.cwd());
+  return resolve5(env.GITHUB_WORKSPACE ?? process.cwd());
 }
 function insideWorkspace(workspace, path, input2) {
-  const full = resolve4(workspace, path);
+  const full = resolve5(workspace, path);
   const rel = relative(workspace, full);
   if (rel.startsWith("..") || isAbsolute(rel)) {
     throw new InputError(`input ${input2}: ${JSON.stringify(path)} is outside the workspace ${workspace}`);
@@ -52569,9 +52847,9 @@ function settingsSchema(workspace) {
     /** Metrics source inside the workspace (`path#table` for DuckDB). */
     metrics: workspaceMetrics(workspace),
     manifest_path: workspacePath(workspace, "manifest_path").default(
-      resolve5(workspace, "fleet/manifest.json")
+      resolve6(workspace, "fleet/manifest.json")
     ),
-    registry: workspacePath(workspace, "registry").default(resolve5(workspace, "models-registry")),
+    registry: workspacePath(workspace, "registry").default(resolve6(workspace, "models-registry")),
     profile: external_exports.string().regex(/^[a-z0-9_-]+$/, "must be a profile name from trainer/profiles.json").default("default"),
     seed: external_exports.coerce.number().int().min(0).default(0),
     epochs: external_exports.coerce.number().int().positive().optional(),
@@ -52579,7 +52857,7 @@ function settingsSchema(workspace) {
     device: external_exports.enum(["auto", "cpu", "cuda"]).default("auto"),
     gates: workspacePath(workspace, "gates").optional(),
     /** Dataset, trainer output and candidate model; kept for the artifact upload when validation fails. */
-    work_dir: workspacePath(workspace, "work_dir").default(resolve5(workspace, ".fleetcast/train-work")),
+    work_dir: workspacePath(workspace, "work_dir").default(resolve6(workspace, ".fleetcast/train-work")),
     slack_webhook: external_exports.url().optional()
   });
 }
