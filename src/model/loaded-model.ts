@@ -6,7 +6,7 @@ import { describeZodError } from '../core/read-json.js';
 import type { ForecastInput } from '../features/forecast-input.js';
 import { Encoders } from '../registry/schemas.js';
 import { timeFeatureBlock, KNOWN_FEATURES } from '../features/time-features.js';
-import { InputError, getErrorMessage } from '../core/errors.js';
+import { FleetcastError, InputError, getErrorMessage } from '../core/errors.js';
 import { ModelLoadError } from './model-load-error.js';
 
 export const MODEL_FILE = 'model.onnx';
@@ -30,6 +30,36 @@ export interface ForecastResult {
   stepSeconds: number;
   /** [horizon_steps, targets, quantiles] row-major, raw units. */
   values: Float32Array;
+}
+
+/** Why one server of a batch got no forecast; the other servers of the batch are unaffected. */
+export const FORECAST_FAILURE_REASONS = ['invalid_window', 'non_finite_output'] as const;
+export type ForecastFailureReason = (typeof FORECAST_FAILURE_REASONS)[number];
+
+export interface ForecastFailure {
+  server: string;
+  /** Whether the server is in the vocabulary (false: it went through the unknown index 0). */
+  known: boolean;
+  /** `invalid_window`: its lookback window has the wrong size or a non-finite value; `non_finite_output`: the model returned NaN or Inf for it. */
+  reason: ForecastFailureReason;
+  message: string;
+}
+
+/** A batch forecast server by server: the usable forecasts, in input order, and the failures. */
+export interface ForecastOutcomes {
+  results: ForecastResult[];
+  failures: ForecastFailure[];
+}
+
+/**
+ * The model's output does not have the shape its encoders.json declares (batch × horizon × targets
+ * × quantiles). Nothing of such an output can be attributed to a server, so the whole call fails.
+ */
+export class ModelOutputError extends FleetcastError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelOutputError';
+  }
 }
 
 export interface LoadOptions {
@@ -148,7 +178,11 @@ export class LoadedModel {
     return (step * targets.length + target) * quantiles.length + quantile;
   }
 
-  /** Forecasts a batch: one session.run per `maxBatch` inputs. */
+  /**
+   * Forecasts a batch: one session.run per `maxBatch` inputs. Strict: a bad window fails the whole
+   * call (InputError), and so does an output of the wrong shape (ModelOutputError); non-finite
+   * forecast values are returned as they are. The service uses `forecastEach`.
+   */
   async forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]> {
     if (this.released) throw new Error(`model ${this.id} was released`);
     const results: ForecastResult[] = [];
@@ -156,6 +190,58 @@ export class LoadedModel {
       results.push(...(await this.runBatch(inputs.slice(i, i + this.maxBatch))));
     }
     return results;
+  }
+
+  /**
+   * Forecasts a batch server by server: a server whose window is unusable (wrong size, NaN or Inf)
+   * is not sent to the model, and a server whose forecast has a NaN or Inf is not returned; each is
+   * a failure with its reason, and every other server gets its forecast. An output of the wrong
+   * shape still fails the whole call (ModelOutputError): its values belong to no server.
+   */
+  async forecastEach(inputs: readonly ForecastInput[]): Promise<ForecastOutcomes> {
+    const failures: ForecastFailure[] = [];
+    const usable: ForecastInput[] = [];
+    for (const input of inputs) {
+      const problem = this.windowProblem(input);
+      if (problem === undefined) usable.push(input);
+      else
+        failures.push({
+          server: input.server,
+          known: this.vocabulary.has(input.server),
+          reason: 'invalid_window',
+          message: problem,
+        });
+    }
+    const results: ForecastResult[] = [];
+    for (const result of await this.forecast(usable)) {
+      let bad = 0;
+      for (const v of result.values) if (!Number.isFinite(v)) bad++;
+      if (bad === 0) {
+        results.push(result);
+        continue;
+      }
+      failures.push({
+        server: result.server,
+        known: result.known,
+        reason: 'non_finite_output',
+        message: `the model returned non-finite forecast values (${bad} of ${result.values.length}) through ${result.known ? 'its own embedding row' : 'the unknown slot'}`,
+      });
+    }
+    return { results, failures };
+  }
+
+  /** Why a lookback window cannot go to the model (wrong size, a NaN or Inf), or undefined. */
+  windowProblem(input: ForecastInput): string | undefined {
+    const features = this.encoders.observed_features;
+    const nObs = features.length;
+    const { lookback } = this;
+    if (input.past.length !== lookback * nObs)
+      return `lookback window has ${input.past.length} values, expected ${lookback} steps × ${nObs} features`;
+    for (let i = 0; i < input.past.length; i++) {
+      if (!Number.isFinite(input.past[i]!))
+        return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
+    }
+    return undefined;
   }
 
   /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */
@@ -204,11 +290,30 @@ export class LoadedModel {
     return feeds;
   }
 
-  /** Runs the session on prepared feeds and returns the raw output tensor data. */
+  /**
+   * Runs the session on prepared feeds and returns the raw output tensor data, after checking that
+   * its shape is exactly [batch, horizon, targets, quantiles] as encoders.json declares: a shorter
+   * or differently laid out output would hand one server's values to another.
+   */
   async runFeeds(feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
     const output = await this.session.run(feeds);
     const tensor = output[OUTPUT_NAME];
-    if (tensor === undefined) throw new Error(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    if (tensor === undefined) throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    const batch = feeds.past_observed?.dims[0] ?? 0;
+    const { targets, quantiles } = this.encoders;
+    const expected = [batch, this.horizon, targets.length, quantiles.length];
+    const dims = tensor.dims;
+    const size = expected.reduce((a, b) => a * b, 1);
+    if (
+      tensor.type !== 'float32' ||
+      dims.length !== expected.length ||
+      dims.some((d, i) => d !== expected[i]) ||
+      tensor.data.length !== size
+    ) {
+      throw new ModelOutputError(
+        `model ${this.id}: output ${OUTPUT_NAME} has shape [${dims.join(',')}] (${tensor.type}), expected [${expected.join(',')}] (batch × horizon × targets × quantiles of encoders.json)`,
+      );
+    }
     return tensor.data as Float32Array;
   }
 
