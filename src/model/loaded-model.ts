@@ -3,11 +3,13 @@ import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CHECKSUMS_FILE, parseChecksums, sha256Text, verifyChecksums } from '../registry/checksums.js';
 import { describeZodError } from '../core/read-json.js';
-import type { ForecastInput } from '../features/forecast-input.js';
+import { windowProblem, type ForecastInput } from '../features/forecast-input.js';
 import { Encoders } from '../registry/schemas.js';
 import { timeFeatureBlock, KNOWN_FEATURES } from '../features/time-features.js';
-import { FleetcastError, InputError, getErrorMessage } from '../core/errors.js';
-import { ModelLoadError } from './model-load-error.js';
+import { InputError, getErrorMessage } from '../core/errors.js';
+import { ModelLoadError, ModelOutputError } from './model-load-error.js';
+
+export { ModelOutputError };
 
 export const MODEL_FILE = 'model.onnx';
 export const INPUT_NAMES = [
@@ -49,17 +51,6 @@ export interface ForecastFailure {
 export interface ForecastOutcomes {
   results: ForecastResult[];
   failures: ForecastFailure[];
-}
-
-/**
- * The model's output does not have the shape its encoders.json declares (batch × horizon × targets
- * × quantiles). Nothing of such an output can be attributed to a server, so the whole call fails.
- */
-export class ModelOutputError extends FleetcastError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelOutputError';
-  }
 }
 
 export interface LoadOptions {
@@ -232,16 +223,7 @@ export class LoadedModel {
 
   /** Why a lookback window cannot go to the model (wrong size, a NaN or Inf), or undefined. */
   windowProblem(input: ForecastInput): string | undefined {
-    const features = this.encoders.observed_features;
-    const nObs = features.length;
-    const { lookback } = this;
-    if (input.past.length !== lookback * nObs)
-      return `lookback window has ${input.past.length} values, expected ${lookback} steps × ${nObs} features`;
-    for (let i = 0; i < input.past.length; i++) {
-      if (!Number.isFinite(input.past[i]!))
-        return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
-    }
-    return undefined;
+    return windowProblem(input.past, this.encoders);
   }
 
   /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */

@@ -1,15 +1,36 @@
 import type { RecentWindow, WindowShape } from '../../features/windows.js';
 
+/** Server names in the metrics that fail the server-name rule: skipped, counted, a few shown. */
+export interface InvalidNames {
+  count: number;
+  /** At most 5, each a bounded preview (src/core/server-name.ts `preview`). */
+  examples: string[];
+}
+
 /** The latest input window of every server with recent metrics, for one window shape. */
 export interface WindowSnapshot {
   key: string;
   windows: ReadonlyMap<string, RecentWindow>;
   loadedAt: Date;
+  /**
+   * The forecast cycle: every load of the windows starts a new one (numbers increase). Between two
+   * loads a server's input, and so its forecast, does not change.
+   */
+  cycle: number;
   /** Newest metric timestamp in the source when loaded (null for an empty source). */
   newestData: Date | null;
+  /** Servers the metrics show as not yet eligible for training (pending), with why. */
+  pending: ReadonlyMap<string, string>;
+  invalidNames: InvalidNames;
 }
 
-export type WindowFetcher = (shape: WindowShape) => Promise<Omit<WindowSnapshot, 'key' | 'loadedAt'>>;
+/** Loads the windows of one shape; `pending` and `invalidNames` default to none. */
+export type WindowFetcher = (
+  shape: WindowShape,
+) => Promise<
+  Omit<WindowSnapshot, 'key' | 'loadedAt' | 'cycle' | 'pending' | 'invalidNames'> &
+    Partial<Pick<WindowSnapshot, 'pending' | 'invalidNames'>>
+>;
 
 export function shapeKey(shape: WindowShape): string {
   return `${shape.resolution_seconds}s/${shape.lookback_steps}/${shape.observed_features.join(',')}`;
@@ -22,6 +43,7 @@ export function shapeKey(shape: WindowShape): string {
 export class WindowCache {
   private readonly snapshots = new Map<string, WindowSnapshot>();
   private readonly loading = new Map<string, Promise<WindowSnapshot>>();
+  private cycles = 0;
 
   constructor(
     private readonly fetcher: WindowFetcher,
@@ -44,7 +66,14 @@ export class WindowCache {
     if (pending !== undefined) return pending;
     const load = this.fetcher(shape)
       .then((loaded) => {
-        const snapshot: WindowSnapshot = { key, loadedAt: this.now(), ...loaded };
+        const snapshot: WindowSnapshot = {
+          key,
+          loadedAt: this.now(),
+          cycle: ++this.cycles,
+          pending: new Map(),
+          invalidNames: { count: 0, examples: [] },
+          ...loaded,
+        };
         this.snapshots.set(key, snapshot);
         return snapshot;
       })
