@@ -280,7 +280,8 @@ export class LoadedModel {
   async runFeeds(feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
     const output = await this.session.run(feeds);
     const tensor = output[OUTPUT_NAME];
-    if (tensor === undefined) throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    if (tensor === undefined)
+      throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
     const batch = feeds.past_observed?.dims[0] ?? 0;
     const { targets, quantiles } = this.encoders;
     const expected = [batch, this.horizon, targets.length, quantiles.length];

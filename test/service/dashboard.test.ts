@@ -107,7 +107,10 @@ describe('dashboard in headless Chromium', () => {
       assert.equal((await page.locator('#model-id').textContent())?.trim(), 'none');
       for (const id of ['#server-count', '#coverage', '#unknown-count'])
         assert.equal((await page.locator(id).textContent())?.trim(), '–', id);
-      assert.match((await page.locator('#fleet-message').textContent()) ?? '', /no forecasts: no model deployed/i);
+      assert.match(
+        (await page.locator('#fleet-message').textContent()) ?? '',
+        /no forecasts: no model deployed/i,
+      );
 
       await makeTinyModels(join(empty, 'models'), [{ modelId: M1, servers: fleet }]);
       await deploy(empty, M1, 'first');
@@ -118,7 +121,10 @@ describe('dashboard in headless Chromium', () => {
       assert.equal(await page.locator('#fleet-message').isHidden(), true);
       const stale = page.locator('[data-server="web-0005"]');
       assert.match((await stale.getAttribute('class')) ?? '', /\bstale\b/);
-      assert.match((await stale.locator('.badge.stale').textContent()) ?? '', /^data until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+      assert.match(
+        (await stale.locator('.badge.stale').textContent()) ?? '',
+        /^data until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+      );
       assert.match((await page.locator('[data-server="web-0001"]').getAttribute('class')) ?? '', /^server$/);
       const failed = page.locator('[data-server="web-0003"]');
       assert.match((await failed.getAttribute('class')) ?? '', /\bfailed\b/);

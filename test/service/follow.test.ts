@@ -55,12 +55,20 @@ describe('git follow against a remote that accepts and never answers', () => {
       assert.ok((await clone.head()).length === 40);
 
       const started = Date.now();
-      await assert.rejects(GitRegistryClone.create(hanging, 'main', dir, { timeoutMs: 500 }), /timed out after 0\.5 s/);
+      await assert.rejects(
+        GitRegistryClone.create(hanging, 'main', dir, { timeoutMs: 500 }),
+        /timed out after 0\.5 s/,
+      );
       assert.ok(Date.now() - started < 5000, `gave up after ${Date.now() - started} ms`);
 
       git(dir, 'remote', 'set-url', 'origin', join(root, 'remote.git')); // the remote answers again
       const errors: string[] = [];
-      const follower = new GitFollower(clone, 60_000, () => undefined, (e) => errors.push(String(e)));
+      const follower = new GitFollower(
+        clone,
+        60_000,
+        () => undefined,
+        (e) => errors.push(String(e)),
+      );
       await follower.tick();
       assert.equal(follower.status().lastError, null);
       assert.ok(follower.status().lastSyncAt !== null);

@@ -137,7 +137,11 @@ describe('serving from metrics with one Inf an hour on one server', () => {
       assert.equal((await service.start()).result, 'success');
       const batch = ForecastBatch.parse(
         (
-          await app.inject({ method: 'POST', url: '/predict', payload: { servers: fleet.map((s) => s.name) } })
+          await app.inject({
+            method: 'POST',
+            url: '/predict',
+            payload: { servers: fleet.map((s) => s.name) },
+          })
         ).json(),
       );
       assert.equal(batch.forecasts.length, fleet.length);
@@ -231,7 +235,8 @@ describe('warm-up and request-time checks of the model output', () => {
               server: 'web-0004',
               known: true,
               reason: 'non_finite_output',
-              message: 'the model returned non-finite forecast values (54 of 54) through its own embedding row',
+              message:
+                'the model returned non-finite forecast values (54 of 54) through its own embedding row',
             });
           return { results, failures };
         },
@@ -245,7 +250,11 @@ describe('warm-up and request-time checks of the model output', () => {
       armed = true;
       const body = ForecastBatch.parse(
         (
-          await app.inject({ method: 'POST', url: '/predict', payload: { servers: fleet.map((s) => s.name) } })
+          await app.inject({
+            method: 'POST',
+            url: '/predict',
+            payload: { servers: fleet.map((s) => s.name) },
+          })
         ).json(),
       );
       assert.equal(body.forecasts.length, fleet.length - 1);
@@ -256,7 +265,10 @@ describe('warm-up and request-time checks of the model output', () => {
             'non_finite_output: the model returned non-finite forecast values (54 of 54) through its own embedding row',
         },
       ]);
-      assert.match((await app.inject('/metrics')).body, /fleetcast_forecast_failures_total\{reason="non_finite_output"\} 1/);
+      assert.match(
+        (await app.inject('/metrics')).body,
+        /fleetcast_forecast_failures_total\{reason="non_finite_output"\} 1/,
+      );
       const status = StatusResponse.parse((await app.inject('/status')).json());
       assert.deepEqual(
         status.forecast_failures.map((f) => f.server),
@@ -300,7 +312,13 @@ describe('honest /health', () => {
       assert.deepEqual(health.stale?.servers, ['web-0005']);
       assert.match(String(health.reason), /1 expected server\(s\) have stale data .*web-0005/);
       const body = ForecastBatch.parse(
-        (await app.inject({ method: 'POST', url: '/predict', payload: { servers: ['web-0005', 'web-0001'] } })).json(),
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/predict',
+            payload: { servers: ['web-0005', 'web-0001'] },
+          })
+        ).json(),
       );
       const [stale, fresh] = body.forecasts;
       assert.equal(stale!.stale, true);
@@ -323,7 +341,10 @@ describe('honest /health', () => {
       const health = HealthResponse.parse((await app.inject('/health')).json());
       await app.close();
       assert.equal(health.status, 'degraded');
-      assert.match(String(health.reason), /coverage 83\.33 % \(5\/6\): 1 expected server\(s\) without recent metrics: web-0001/);
+      assert.match(
+        String(health.reason),
+        /coverage 83\.33 % \(5\/6\): 1 expected server\(s\) without recent metrics: web-0001/,
+      );
     } finally {
       await service.close();
     }
@@ -356,7 +377,12 @@ describe('honest /health', () => {
     const service = newService(registry, () => fleet, { manifest });
     try {
       assert.equal((await service.start()).result, 'success');
-      let sync = { branch: 'main', head: 'abc123', lastSyncAt: new Date().toISOString(), lastError: null } as {
+      let sync = {
+        branch: 'main',
+        head: 'abc123',
+        lastSyncAt: new Date().toISOString(),
+        lastError: null,
+      } as {
         branch: string;
         head: string | null;
         lastSyncAt: string | null;
@@ -366,7 +392,10 @@ describe('honest /health', () => {
       assert.equal(HealthResponse.parse(await healthOf(service)).status, 'ok');
       sync = {
         ...sync,
-        lastError: { at: new Date().toISOString(), message: `git fetch timed out after 20s in ${registry}/clone` },
+        lastError: {
+          at: new Date().toISOString(),
+          message: `git fetch timed out after 20s in ${registry}/clone`,
+        },
       };
       const health = HealthResponse.parse(await healthOf(service));
       assert.equal(health.status, 'degraded');
@@ -519,7 +548,11 @@ describe('unknown-prediction rate', () => {
       await app.inject({ method: 'POST', url: '/predict', payload: { servers: ['new-0001', 'web-0001'] } });
       let status = await rate();
       assert.deepEqual(
-        [status.unknown_predictions.unknown, status.unknown_predictions.total, status.unknown_predictions.pending],
+        [
+          status.unknown_predictions.unknown,
+          status.unknown_predictions.total,
+          status.unknown_predictions.pending,
+        ],
         [1, 9, 1],
       );
       assert.equal(status.unknown_predictions.rate_pct, 11.11);

@@ -200,7 +200,9 @@ describe('real listening server', () => {
     try {
       const socket = connect(server.port, '127.0.0.1');
       const started = Date.now();
-      const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
+      const closed = new Promise<number>((resolve) =>
+        socket.on('close', () => resolve(Date.now() - started)),
+      );
       socket.on('error', () => undefined);
       socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
       // one header byte every 200 ms: never complete, never idle

@@ -170,10 +170,14 @@ describe('fleetcast serve with a registry that does not exist', () => {
       const metrics = join(root, 'metrics.parquet');
       await writeMetricsParquet(metrics, fleet, 2);
       const missing = join(root, 'no-such-registry');
-      const child = spawn(process.execPath, [cli, 'serve', '--registry', missing, '--metrics', metrics, '--port', '0'], {
-        env: { ...process.env, FLEETCAST_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [cli, 'serve', '--registry', missing, '--metrics', metrics, '--port', '0'],
+        {
+          env: { ...process.env, FLEETCAST_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await Promise.race([
@@ -182,7 +186,10 @@ describe('fleetcast serve with a registry that does not exist', () => {
       ]);
       if (code === 'still running') child.kill('SIGKILL');
       assert.equal(code, 2, `exit code (stderr: ${stderr})`);
-      assert.match(stderr, new RegExp(`--registry ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such directory`));
+      assert.match(
+        stderr,
+        new RegExp(`--registry ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such directory`),
+      );
     } finally {
       await removeDir(root);
     }

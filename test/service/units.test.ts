@@ -7,7 +7,12 @@ import { ModelSlot } from '../../src/service/serving/model-slot.js';
 import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/serving/monitor.js';
 import type { ServingModel } from '../../src/service/serving-model.js';
 import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/serving/unknown-tracker.js';
-import { coverageVerdict, unknownSlotName, warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
+import {
+  coverageVerdict,
+  unknownSlotName,
+  warmUpInputs,
+  warmUpProblems,
+} from '../../src/service/serving/warm-up.js';
 import { redactPaths } from '../../src/service/serving/public-text.js';
 import { WindowCache } from '../../src/service/serving/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
@@ -91,8 +96,18 @@ describe('pure service helpers', () => {
   it('drift, coverage and model age follow the monitoring formulas', () => {
     const model = { vocabulary: new Set(Array.from({ length: 20 }, (_, i) => `s${i}`)) };
     const fleet = [
-      ...Array.from({ length: 18 }, (_, i) => ({ name: `s${i}`, profile: null, inManifest: true, pending: null })),
-      ...Array.from({ length: 5 }, (_, i) => ({ name: `n${i}`, profile: null, inManifest: true, pending: null })),
+      ...Array.from({ length: 18 }, (_, i) => ({
+        name: `s${i}`,
+        profile: null,
+        inManifest: true,
+        pending: null,
+      })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        name: `n${i}`,
+        profile: null,
+        inManifest: true,
+        pending: null,
+      })),
     ];
     const drift = fleetDrift(model, fleet, true);
     assert.equal(drift.drift_pct, 35); // the fleet-drift example: 20 known, 5 new, 2 sunset

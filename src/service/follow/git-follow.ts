@@ -152,7 +152,11 @@ export class GitFollower {
         if (moved && !this.stopped) this.onChange(this.head);
       } catch (error) {
         const at = new Date().toISOString();
-        this.lastError = { at, message: redactUrls(getErrorMessage(error)), since: this.lastError?.since ?? at };
+        this.lastError = {
+          at,
+          message: redactUrls(getErrorMessage(error)),
+          since: this.lastError?.since ?? at,
+        };
         this.onError(error);
       } finally {
         this.running = null;

@@ -69,7 +69,9 @@ export function forecastRoutes(app: FleetcastInstance, service: ForecastService,
  * (the details: 503 while no model serves, `degraded` with reasons), GET /status, GET /metrics.
  */
 export function monitorRoutes(app: FleetcastInstance, service: ForecastService): void {
-  app.get('/livez', { schema: { response: { 200: LiveResponse } } }, async () => ({ status: 'alive' as const }));
+  app.get('/livez', { schema: { response: { 200: LiveResponse } } }, async () => ({
+    status: 'alive' as const,
+  }));
 
   app.get(
     '/readyz',

@@ -102,7 +102,12 @@ export function planInputs(
     }
     const problem = windowProblem(window.input.past, model.encoders);
     if (problem !== undefined) {
-      invalid.push({ server, known: model.vocabulary.has(server), reason: 'invalid_window', message: problem });
+      invalid.push({
+        server,
+        known: model.vocabulary.has(server),
+        reason: 'invalid_window',
+        message: problem,
+      });
       continue;
     }
     inputs.push({ ...window.input, profile: window.input.profile ?? profiles.get(server) ?? null });

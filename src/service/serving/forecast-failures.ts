@@ -48,7 +48,9 @@ export class ForecastFailures {
 
   /** Sorted by server name. */
   list(): ServerFailure[] {
-    return [...this.byServer.values()].sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+    return [...this.byServer.values()].sort((a, b) =>
+      a.server < b.server ? -1 : a.server > b.server ? 1 : 0,
+    );
   }
 
   countByReason(): Map<FailureReason, number> {

@@ -218,7 +218,12 @@ export class Forecaster {
     let unknown = 0;
     const forecasts = outcomes.results.map((result) => {
       failures.succeed(result.server);
-      tracker.record(snapshot.cycle, result.server, result.known, (members.get(result.server)?.pending ?? null) !== null);
+      tracker.record(
+        snapshot.cycle,
+        result.server,
+        result.known,
+        (members.get(result.server)?.pending ?? null) !== null,
+      );
       if (!result.known) unknown++;
       const profile = result.known
         ? (model.encoders.server_profiles[result.server] ?? null)

@@ -179,7 +179,9 @@ export function healthReasons(state: ServiceState): string[] {
     );
   const git = state.gitSync;
   if (git !== null && git.lastError !== null)
-    reasons.push(`git sync failing since ${git.lastError.since ?? git.lastError.at}: ${git.lastError.message}`);
+    reasons.push(
+      `git sync failing since ${git.lastError.since ?? git.lastError.at}: ${git.lastError.message}`,
+    );
   return reasons.map((r) => state.publicText(r));
 }
 

@@ -76,7 +76,8 @@ export function metricsWindowFetcher(
           if (!eligibility.eligible) pending.set(server.name, eligibility.reasons.join('; '));
         }
       }
-      if (valid.length === 0) return { windows: new Map(), newestData: new Date(newest * 1000), pending, invalidNames };
+      if (valid.length === 0)
+        return { windows: new Map(), newestData: new Date(newest * 1000), pending, invalidNames };
       const { windows } = await loadRecentWindows(source, valid, shape, {
         conn,
         end: new Date(endStep * res * 1000),

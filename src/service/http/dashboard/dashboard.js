@@ -77,7 +77,11 @@
     if (entry.forecast && entry.stale) list.push(badge(`data until ${timeText(entry.data_time)}`, 'stale'));
     card.el.dataset.known = String(entry.known);
     // greyed: an old forecast, or a server whose window or forecast failed (the badge says why)
-    card.el.className = ['server', entry.forecast && entry.stale ? 'stale' : '', entry.forecast ? '' : 'failed']
+    card.el.className = [
+      'server',
+      entry.forecast && entry.stale ? 'stale' : '',
+      entry.forecast ? '' : 'failed',
+    ]
       .filter(Boolean)
       .join(' ');
     card.badges.replaceChildren(...list);
