@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadModel } from '../../src/model/loaded-model.js';
+import { ModelOutputError } from '../../src/model/model-load-error.js';
 import { openMetricsSource } from '../../src/metrics/source.js';
 import { modelDir } from '../../src/registry/layout.js';
 import { deploy } from '../../src/registry/pointer.js';
@@ -281,6 +282,65 @@ describe('warm-up and request-time checks of the model output', () => {
     } finally {
       await app.close();
       await service.close();
+    }
+  });
+});
+
+describe('an output of the wrong shape at request time', () => {
+  it('fails the request (500, saying why), serves nothing of it, counts it and degrades /health', async () => {
+    const registry = await tempDir();
+    let armed = false;
+    const shortLater: ModelLoader = async (dir, options) => {
+      const model = await loadModel(dir, options);
+      return {
+        id: model.id,
+        dir: model.dir,
+        digest: model.digest,
+        encoders: model.encoders,
+        vocabulary: model.vocabulary,
+        forecastEach: async (inputs) => {
+          if (armed)
+            throw new ModelOutputError(
+              `model ${model.id}: output quantiles has shape [${inputs.length},6,3] (float32), expected [${inputs.length},6,3,3]`,
+            );
+          return model.forecastEach(inputs);
+        },
+        release: () => model.release(),
+      };
+    };
+    const service = newService(registry, () => fleet, { manifest, loadModel: shortLater });
+    const app = buildApp({ service });
+    try {
+      await makeTinyModels(join(registry, 'models'), [{ modelId: M1, servers: fleet }]);
+      await deploy(registry, M1, 'first');
+      assert.equal((await service.start()).result, 'success');
+      armed = true;
+      const res = await app.inject({
+        method: 'POST',
+        url: '/predict',
+        payload: { servers: ['web-0001', 'web-0002'] },
+      });
+      assert.equal(res.statusCode, 500);
+      assert.match(res.json().message, /output quantiles has shape \[2,6,3\]/);
+      assert.match(
+        (await app.inject('/metrics')).body,
+        /fleetcast_forecast_failures_total\{reason="output_shape"\} 2/,
+      );
+      const status = StatusResponse.parse((await app.inject('/status')).json());
+      assert.deepEqual(
+        status.forecast_failures.map((f) => [f.server, f.reason]),
+        [
+          ['web-0001', 'output_shape'],
+          ['web-0002', 'output_shape'],
+        ],
+      );
+      const health = HealthResponse.parse((await app.inject('/health')).json());
+      assert.equal(health.status, 'degraded');
+      assert.match(String(health.reason), new RegExp(`model ${M1} returned an unusable output`));
+    } finally {
+      await app.close();
+      await service.close();
+      await removeDir(registry);
     }
   });
 });

@@ -35,8 +35,8 @@ export interface ForecasterDeps {
   failures: ForecastFailures;
   /** A server's data older than this is stale, for this model. */
   staleAfterSeconds(model: ServingModel): number;
-  /** A model call failed as a whole (its output could not be attributed to servers). */
-  onModelError(model: ServingModel, error: unknown): void;
+  /** A model call's output could not be attributed to servers (wrong shape): nothing was served. */
+  onModelError(model: ServingModel, error: ModelOutputError): void;
   /** Servers per model call in the streamed fleet forecast. */
   chunkSize: number;
 }
@@ -193,9 +193,9 @@ export class Forecaster {
           message,
         );
         this.deps.failureCount.inc({ reason: 'output_shape' }, inputs.length);
+        this.deps.onModelError(model, error);
       }
-      this.deps.onModelError(model, error);
-      throw error;
+      throw error; // a dead worker, say: the request fails (500) and the crash reload takes over
     }
   }
 
