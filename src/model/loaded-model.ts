@@ -191,20 +191,37 @@ export class LoadedModel {
    */
   async forecastEach(inputs: readonly ForecastInput[]): Promise<ForecastOutcomes> {
     const failures: ForecastFailure[] = [];
-    const usable: ForecastInput[] = [];
+    const invalid = (input: ForecastInput, message: string): void => {
+      failures.push({
+        server: input.server,
+        known: this.vocabulary.has(input.server),
+        reason: 'invalid_window',
+        message,
+      });
+    };
+    let usable: ForecastInput[] = [];
+    const size = this.lookback * this.encoders.observed_features.length;
     for (const input of inputs) {
-      const problem = this.windowProblem(input);
-      if (problem === undefined) usable.push(input);
-      else
-        failures.push({
-          server: input.server,
-          known: this.vocabulary.has(input.server),
-          reason: 'invalid_window',
-          message: problem,
-        });
+      if (input.past.length === size) usable.push(input);
+      else invalid(input, this.windowProblem(input)!);
+    }
+    let forecasts: ForecastResult[];
+    try {
+      // buildFeeds scans every value once; only a batch with a bad window pays for a second scan
+      forecasts = await this.forecast(usable);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      const checked: ForecastInput[] = [];
+      for (const input of usable) {
+        const problem = this.windowProblem(input);
+        if (problem === undefined) checked.push(input);
+        else invalid(input, problem);
+      }
+      usable = checked;
+      forecasts = await this.forecast(usable);
     }
     const results: ForecastResult[] = [];
-    for (const result of await this.forecast(usable)) {
+    for (const result of forecasts) {
       let bad = 0;
       for (const v of result.values) if (!Number.isFinite(v)) bad++;
       if (bad === 0) {

@@ -159,13 +159,13 @@ describe('LoadedModel', () => {
       assert.deepEqual(
         failures.map((f) => [f.server, f.reason, f.known]),
         [
-          ['db-01', 'invalid_window', true],
           ['web-01', 'invalid_window', true],
+          ['db-01', 'invalid_window', true],
           ['new-01', 'non_finite_output', false],
         ],
       );
-      assert.match(failures[0]!.message, /lookback window has a non-finite latency_ms at step 6/);
-      assert.match(failures[1]!.message, /3 values, expected 24 steps × 7 features/);
+      assert.match(failures[0]!.message, /3 values, expected 24 steps × 7 features/);
+      assert.match(failures[1]!.message, /lookback window has a non-finite latency_ms at step 6/);
       assert.match(failures[2]!.message, /non-finite forecast values \(54 of 54\) through the unknown slot/);
     } finally {
       await model.release();

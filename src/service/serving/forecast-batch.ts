@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { windowProblem } from '../../features/forecast-input.js';
 import type { ForecastFailure, ForecastInput, ServingModel } from '../serving-model.js';
 import type { FleetMember } from './fleet.js';
 import { ServerForecast } from './forecast-format.js';
@@ -86,7 +85,7 @@ export function fleetProfiles(fleet: readonly FleetMember[]): Map<string, string
  * is that server's failure alone.
  */
 export function planInputs(
-  model: Pick<ServingModel, 'encoders' | 'vocabulary'>,
+  model: Pick<ServingModel, 'vocabulary'>,
   snapshot: WindowSnapshot,
   servers: readonly string[],
   profiles: ReadonlyMap<string, string | null>,
@@ -100,7 +99,7 @@ export function planInputs(
       missing.push({ server, reason: 'no recent metrics for this server' });
       continue;
     }
-    const problem = windowProblem(window.input.past, model.encoders);
+    const problem = snapshot.problems.get(server);
     if (problem !== undefined) {
       invalid.push({
         server,

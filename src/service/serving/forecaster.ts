@@ -49,7 +49,19 @@ export interface ForecasterDeps {
  * Forecasts are counted as known or unknown once per server and forecast cycle.
  */
 export class Forecaster {
+  /** Each fleet (cached per windows snapshot and manifest) by name, built once per fleet. */
+  private readonly byName = new WeakMap<readonly FleetMember[], ReadonlyMap<string, FleetMember>>();
+
   constructor(private readonly deps: ForecasterDeps) {}
+
+  private members(fleet: readonly FleetMember[]): ReadonlyMap<string, FleetMember> {
+    let index = this.byName.get(fleet);
+    if (index === undefined) {
+      index = new Map(fleet.map((s) => [s.name, s]));
+      this.byName.set(fleet, index);
+    }
+    return index;
+  }
 
   /** Forecasts the named servers (already validated names). */
   async predict(servers: readonly string[]): Promise<ForecastBatch> {
@@ -177,8 +189,9 @@ export class Forecaster {
   }
 
   /**
-   * One model call. When it fails as a whole (an output of the wrong shape, a dead worker), every
-   * server of the call is counted as failed and the error goes on: nothing of it is served.
+   * One model call. When its output has the wrong shape, every server of the call is counted as
+   * failed (`output_shape`) and the error goes on: nothing of it is served. Other errors (a dead
+   * worker) go on as they are.
    */
   private async run(model: ServingModel, inputs: readonly ForecastInput[]): Promise<ForecastOutcomes> {
     if (inputs.length === 0) return { results: [], failures: [] };
@@ -212,7 +225,7 @@ export class Forecaster {
     outcomes: ForecastOutcomes,
   ): { forecasts: ServerForecast[]; failed: MissingForecast[] } {
     const { failures, failureCount, unknown: tracker, predictions } = this.deps;
-    const members = new Map(fleet.map((s) => [s.name, s]));
+    const members = this.members(fleet);
     const profiles = new Map(plan.inputs.map((i) => [i.server, i.profile ?? null]));
     const staleBefore = this.deps.state.now().getTime() / 1000 - this.deps.staleAfterSeconds(model);
     let unknown = 0;

@@ -11,8 +11,6 @@ import {
 import { CoverageSummary, DriftSummary, ModelAge, fleetDrift, modelAge } from './monitor.js';
 import type { ServiceState } from './service-state.js';
 
-export { currentCoverage };
-
 /**
  * The rolling unknown-prediction rate (unknown-server detection) and its level: distinct servers
  * per forecast cycle (unknown-tracker.ts), pending servers counted apart.

@@ -1,3 +1,4 @@
+import { windowProblem } from '../../features/forecast-input.js';
 import type { RecentWindow, WindowShape } from '../../features/windows.js';
 
 /** Server names in the metrics that fail the server-name rule: skipped, counted, a few shown. */
@@ -22,13 +23,19 @@ export interface WindowSnapshot {
   /** Servers the metrics show as not yet eligible for training (pending), with why. */
   pending: ReadonlyMap<string, string>;
   invalidNames: InvalidNames;
+  /**
+   * Servers whose window a model of this shape cannot take (wrong size, a NaN or an Inf), with
+   * why; checked once per load, so requests do not scan every value again. Windows loaded from
+   * metrics never are; this guards every other fetcher.
+   */
+  problems: ReadonlyMap<string, string>;
 }
 
-/** Loads the windows of one shape; `pending` and `invalidNames` default to none. */
+/** Loads the windows of one shape; `pending` and `invalidNames` default to none, `problems` is computed. */
 export type WindowFetcher = (
   shape: WindowShape,
 ) => Promise<
-  Omit<WindowSnapshot, 'key' | 'loadedAt' | 'cycle' | 'pending' | 'invalidNames'> &
+  Omit<WindowSnapshot, 'key' | 'loadedAt' | 'cycle' | 'pending' | 'invalidNames' | 'problems'> &
     Partial<Pick<WindowSnapshot, 'pending' | 'invalidNames'>>
 >;
 
@@ -66,6 +73,11 @@ export class WindowCache {
     if (pending !== undefined) return pending;
     const load = this.fetcher(shape)
       .then((loaded) => {
+        const problems = new Map<string, string>();
+        for (const [server, window] of loaded.windows) {
+          const problem = windowProblem(window.input.past, shape);
+          if (problem !== undefined) problems.set(server, problem);
+        }
         const snapshot: WindowSnapshot = {
           key,
           loadedAt: this.now(),
@@ -73,6 +85,7 @@ export class WindowCache {
           pending: new Map(),
           invalidNames: { count: 0, examples: [] },
           ...loaded,
+          problems,
         };
         this.snapshots.set(key, snapshot);
         return snapshot;
