@@ -6,7 +6,9 @@ import { assertServerName } from '../core/server-name.js';
 /**
  * Resampling shared by the dataset builder, validation and the inference service, so that the
  * model always sees data bucketed the same way: step = floor(epoch(timestamp) / resolution),
- * one row per (server, step) with the mean of each metric.
+ * one row per (server, step) with the mean of each metric. A non-finite sample (NaN, Inf, -Inf) is
+ * a missing sample: it is left out of the mean exactly like NULL, so one bad reading costs one
+ * sample, not the server's whole window (an Inf would otherwise make the bucket's mean Inf).
  */
 
 export interface ResampleRequest {
@@ -24,7 +26,7 @@ export interface ResampledRows {
   servers: string[];
   profiles: string[];
   steps: Int32Array;
-  /** Row-major [rows, features]. NaN where every sample in the bucket was NULL. */
+  /** Row-major [rows, features], always finite or NaN: NaN where no sample in the bucket was finite. */
   values: Float32Array;
 }
 
@@ -54,7 +56,12 @@ export async function queryResampled(
     params.end_ts = request.endStep * resolutionSeconds;
     where.push('timestamp < to_timestamp($end_ts)');
   }
-  const averages = features.map((f) => `avg(${sqlIdentifier(f)})::DOUBLE AS ${sqlIdentifier(f)}`).join(', ');
+  const averages = features
+    .map((f) => {
+      const x = `${sqlIdentifier(f)}::DOUBLE`;
+      return `avg(CASE WHEN isfinite(${x}) THEN ${x} END)::DOUBLE AS ${sqlIdentifier(f)}`;
+    })
+    .join(', ');
   const sql = `
     SELECT server_name, any_value(profile) AS profile,
            floor(epoch(timestamp) / ${resolutionSeconds})::INTEGER AS step, ${averages}
@@ -68,7 +75,10 @@ export async function queryResampled(
   const values = new Float32Array(rows * features.length);
   features.forEach((_, f) => {
     const column = columns[3 + f] as Array<number | null>;
-    for (let r = 0; r < rows; r++) values[r * features.length + f] = column[r] ?? Number.NaN;
+    for (let r = 0; r < rows; r++) {
+      const v = column[r];
+      values[r * features.length + f] = v !== null && v !== undefined && Number.isFinite(v) ? v : Number.NaN;
+    }
   });
   return {
     servers: columns[0] as string[],

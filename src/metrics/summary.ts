@@ -233,4 +233,3 @@ export function profileProblem(profile: string | null): string | undefined {
     return `profile ${JSON.stringify(profile.slice(0, 40))} must match ${PROFILE_PATTERN.source}`;
   return undefined;
 }
-

@@ -54,7 +54,7 @@ export async function checkDeployable(dir: string, options: DeployCheckOptions =
     sampleServers = inputs.map((input) => input.server);
     let problems: string[];
     try {
-      problems = forecastProblems(model.encoders, inputs, await model.forecast(inputs));
+      problems = forecastProblems(model.encoders, inputs, await model.forecastEach(inputs));
     } catch (error) {
       throw refusal(dir, `sample forecast failed: ${getErrorMessage(error)}`, error);
     }

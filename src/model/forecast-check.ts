@@ -1,27 +1,34 @@
 import type { Encoders } from '../registry/schemas.js';
-import type { ForecastInput, ForecastResult } from './loaded-model.js';
+import type { ForecastInput, ForecastOutcomes } from './loaded-model.js';
 
 /**
  * The one rule for a forecast a model may serve, shared by `fleetcast deploy` / `rollback`, the
- * deploy action (src/model/deploy-check.ts) and the service's warm-up before a swap: one result
- * per input, each with exactly horizon_steps × targets × quantiles values, every one finite.
+ * deploy action (src/model/deploy-check.ts) and the service's warm-up before a swap: every input
+ * has a result (no failure), with exactly horizon_steps × targets × quantiles values, all finite.
  */
 export function forecastProblems(
   encoders: Pick<Encoders, 'horizon_steps' | 'targets' | 'quantiles'>,
   inputs: ReadonlyArray<Pick<ForecastInput, 'server'>>,
-  results: ReadonlyArray<Pick<ForecastResult, 'values'>>,
+  outcomes: ForecastOutcomes,
 ): string[] {
   const { horizon_steps, targets, quantiles } = encoders;
   const size = horizon_steps * targets.length * quantiles.length;
-  if (results.length !== inputs.length)
-    return [`returned ${results.length} forecasts for ${inputs.length} servers`];
-  const bad: string[] = [];
-  results.forEach((result, i) => {
-    const server = inputs[i]!.server;
+  const { results, failures } = outcomes;
+  if (results.length + failures.length !== inputs.length)
+    return [
+      `returned ${results.length} forecasts and ${failures.length} failures for ${inputs.length} inputs`,
+    ];
+  const bad = failures.map((f) =>
+    f.reason === 'non_finite_output'
+      ? `${f.server}: non-finite forecast (NaN or Inf)`
+      : `${f.server}: ${f.message}`,
+  );
+  for (const result of results) {
     if (result.values.length !== size)
-      bad.push(`${server}: ${result.values.length} values, expected ${size}`);
-    else if (!result.values.every(Number.isFinite)) bad.push(`${server}: non-finite forecast (NaN or Inf)`);
-  });
+      bad.push(`${result.server}: ${result.values.length} values, expected ${size}`);
+    else if (!result.values.every(Number.isFinite))
+      bad.push(`${result.server}: non-finite forecast (NaN or Inf)`);
+  }
   if (bad.length <= 5) return bad;
   return [...bad.slice(0, 5), `… and ${bad.length - 5} more servers`];
 }

@@ -1,13 +1,21 @@
-import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CHECKSUMS_FILE, parseChecksums, sha256Text, verifyChecksums } from '../registry/checksums.js';
-import { describeZodError } from '../core/read-json.js';
-import type { ForecastInput } from '../features/forecast-input.js';
+import { CHECKSUMS_FILE, verifyChecksums } from '../registry/checksums.js';
+import { windowProblem, type ForecastInput } from '../features/forecast-input.js';
 import { Encoders } from '../registry/schemas.js';
 import { timeFeatureBlock, KNOWN_FEATURES } from '../features/time-features.js';
 import { InputError, getErrorMessage } from '../core/errors.js';
-import { ModelLoadError } from './model-load-error.js';
+import {
+  FORECAST_FAILURE_REASONS,
+  type ForecastFailure,
+  type ForecastFailureReason,
+  type ForecastOutcomes,
+  type ForecastResult,
+} from './forecast-outcomes.js';
+import { ModelLoadError, ModelOutputError } from './model-load-error.js';
+import { readEncoders, readVerified } from './read-model-files.js';
+
+export { ModelOutputError };
 
 export const MODEL_FILE = 'model.onnx';
 export const INPUT_NAMES = [
@@ -20,17 +28,8 @@ export const INPUT_NAMES = [
 export const OUTPUT_NAME = 'quantiles';
 export type { ForecastInput };
 
-export interface ForecastResult {
-  server: string;
-  /** False when the server is outside the vocabulary and was forecast through the unknown index. */
-  known: boolean;
-  serverIndex: number;
-  /** Epoch seconds of the first forecast step. */
-  start: number;
-  stepSeconds: number;
-  /** [horizon_steps, targets, quantiles] row-major, raw units. */
-  values: Float32Array;
-}
+export type { ForecastResult, ForecastFailure, ForecastFailureReason, ForecastOutcomes };
+export { FORECAST_FAILURE_REASONS };
 
 export interface LoadOptions {
   /** sha256 of SHA256SUMS that the pointer pins; the load fails on any other digest. */
@@ -148,7 +147,11 @@ export class LoadedModel {
     return (step * targets.length + target) * quantiles.length + quantile;
   }
 
-  /** Forecasts a batch: one session.run per `maxBatch` inputs. */
+  /**
+   * Forecasts a batch: one session.run per `maxBatch` inputs. Strict: a bad window fails the whole
+   * call (InputError), and so does an output of the wrong shape (ModelOutputError); non-finite
+   * forecast values are returned as they are. The service uses `forecastEach`.
+   */
   async forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]> {
     if (this.released) throw new Error(`model ${this.id} was released`);
     const results: ForecastResult[] = [];
@@ -156,6 +159,66 @@ export class LoadedModel {
       results.push(...(await this.runBatch(inputs.slice(i, i + this.maxBatch))));
     }
     return results;
+  }
+
+  /**
+   * Forecasts a batch server by server: a server whose window is unusable (wrong size, NaN or Inf)
+   * is not sent to the model, and a server whose forecast has a NaN or Inf is not returned; each is
+   * a failure with its reason, and every other server gets its forecast. An output of the wrong
+   * shape still fails the whole call (ModelOutputError): its values belong to no server.
+   */
+  async forecastEach(inputs: readonly ForecastInput[]): Promise<ForecastOutcomes> {
+    const failures: ForecastFailure[] = [];
+    const invalid = (input: ForecastInput, message: string): void => {
+      failures.push({
+        server: input.server,
+        known: this.vocabulary.has(input.server),
+        reason: 'invalid_window',
+        message,
+      });
+    };
+    let usable: ForecastInput[] = [];
+    const size = this.lookback * this.encoders.observed_features.length;
+    for (const input of inputs) {
+      if (input.past.length === size) usable.push(input);
+      else invalid(input, this.windowProblem(input)!);
+    }
+    let forecasts: ForecastResult[];
+    try {
+      // buildFeeds scans every value once; only a batch with a bad window pays for a second scan
+      forecasts = await this.forecast(usable);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      const checked: ForecastInput[] = [];
+      for (const input of usable) {
+        const problem = this.windowProblem(input);
+        if (problem === undefined) checked.push(input);
+        else invalid(input, problem);
+      }
+      usable = checked;
+      forecasts = await this.forecast(usable);
+    }
+    const results: ForecastResult[] = [];
+    for (const result of forecasts) {
+      let bad = 0;
+      for (const v of result.values) if (!Number.isFinite(v)) bad++;
+      if (bad === 0) {
+        results.push(result);
+        continue;
+      }
+      failures.push({
+        server: result.server,
+        known: result.known,
+        reason: 'non_finite_output',
+        message: `the model returned non-finite forecast values (${bad} of ${result.values.length}) through ${result.known ? 'its own embedding row' : 'the unknown slot'}`,
+      });
+    }
+    return { results, failures };
+  }
+
+  /** Why a lookback window cannot go to the model (wrong size, a NaN or Inf), or undefined. */
+  windowProblem(input: ForecastInput): string | undefined {
+    return windowProblem(input.past, this.encoders);
   }
 
   /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */
@@ -204,41 +267,38 @@ export class LoadedModel {
     return feeds;
   }
 
-  /** Runs the session on prepared feeds and returns the raw output tensor data. */
+  /**
+   * Runs the session on prepared feeds and returns the raw output tensor data, after checking that
+   * its shape is exactly [batch, horizon, targets, quantiles] as encoders.json declares: a shorter
+   * or differently laid out output would hand one server's values to another.
+   */
   async runFeeds(feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
-    return (await this.runOutput(feeds)).data as Float32Array;
-  }
-
-  private async runOutput(feeds: Record<string, ort.Tensor>): Promise<ort.Tensor> {
     const output = await this.session.run(feeds);
     const tensor = output[OUTPUT_NAME];
-    if (tensor === undefined) throw new Error(`model ${this.id} returned no ${OUTPUT_NAME} output`);
-    return tensor;
+    if (tensor === undefined)
+      throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    const batch = feeds.past_observed?.dims[0] ?? 0;
+    const { targets, quantiles } = this.encoders;
+    const expected = [batch, this.horizon, targets.length, quantiles.length];
+    const dims = tensor.dims;
+    const size = expected.reduce((a, b) => a * b, 1);
+    if (
+      tensor.type !== 'float32' ||
+      dims.length !== expected.length ||
+      dims.some((d, i) => d !== expected[i]) ||
+      tensor.data.length !== size
+    ) {
+      throw new ModelOutputError(
+        `model ${this.id}: output ${OUTPUT_NAME} has shape [${dims.join(',')}] (${tensor.type}), expected [${expected.join(',')}] (batch × horizon × targets × quantiles of encoders.json)`,
+      );
+    }
+    return tensor.data as Float32Array;
   }
 
   private async runBatch(batch: readonly ForecastInput[]): Promise<ForecastResult[]> {
     if (batch.length === 0) return [];
     const feeds = this.buildFeeds(batch);
-    const output = await this.runOutput(feeds);
-    // Slicing a tensor of another shape would hand out numbers that belong to other servers,
-    // steps or quantiles: the output must be exactly what encoders.json describes.
-    const expected = [
-      batch.length,
-      this.horizon,
-      this.encoders.targets.length,
-      this.encoders.quantiles.length,
-    ];
-    const file = join(this.dir, MODEL_FILE);
-    if (output.type !== 'float32')
-      throw new ModelLoadError('mismatch', `${file}: ${OUTPUT_NAME} is ${output.type}, expected float32`);
-    if (output.dims.join() !== expected.join()) {
-      throw new ModelLoadError(
-        'mismatch',
-        `${file}: ${OUTPUT_NAME} has shape [${output.dims.join(',')}], expected [${expected.join(',')}] ` +
-          '(batch, horizon_steps, targets, quantiles of encoders.json)',
-      );
-    }
-    const data = output.data as Float32Array;
+    const data = await this.runFeeds(feeds);
     const per = this.horizon * this.encoders.targets.length * this.encoders.quantiles.length;
     return batch.map((input, i) => ({
       server: input.server,
@@ -278,32 +338,4 @@ function spinning(options: LoadOptions): boolean {
 /** Convenience wrapper for `LoadedModel.load`. */
 export function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   return LoadedModel.load(dir, options);
-}
-
-async function readEncoders(modelDir: string): Promise<Encoders> {
-  const path = join(modelDir, 'encoders.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new ModelLoadError('format', `${path}: not valid JSON: ${getErrorMessage(error)}`, {
-      cause: error,
-    });
-  }
-  const parsed = Encoders.safeParse(raw);
-  if (!parsed.success) throw new ModelLoadError('format', describeZodError(path, parsed.error));
-  return parsed.data;
-}
-
-/** Reads a file and checks it against its SHA256SUMS entry, so what is loaded is what was verified. */
-async function readVerified(modelDir: string, name: string): Promise<Uint8Array> {
-  const list = parseChecksums(
-    await readFile(join(modelDir, CHECKSUMS_FILE), 'utf8'),
-    join(modelDir, CHECKSUMS_FILE),
-  );
-  const bytes = await readFile(join(modelDir, name));
-  if (list.get(name) !== sha256Text(bytes)) {
-    throw new ModelLoadError('checksum', `${join(modelDir, name)}: changed while loading (sha256 mismatch)`);
-  }
-  return bytes;
 }

@@ -13,3 +13,14 @@ export class ModelLoadError extends FleetcastError {
     this.name = 'ModelLoadError';
   }
 }
+
+/**
+ * The model's output does not have the shape its encoders.json declares (batch × horizon × targets
+ * × quantiles). Nothing of such an output can be attributed to a server, so the whole call fails.
+ */
+export class ModelOutputError extends FleetcastError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelOutputError';
+  }
+}

@@ -68,7 +68,6 @@ function maxIndex(mapping: ServerMapping | null): number {
   return Math.max(0, ...Object.values(mapping.servers), ...Object.values(mapping.retired));
 }
 
-
 function sortKeys(record: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareNames(a, b)));
 }

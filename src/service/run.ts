@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { openMetricsSource } from '../metrics/source.js';
@@ -24,8 +25,17 @@ export interface ServeSettings {
   readManifest?: (path: string) => Promise<ManifestEntry[]>;
   host: string;
   port: number;
-  git?: { remote: string; branch: string; intervalMs: number; cloneDir?: string };
+  git?: {
+    remote: string;
+    branch: string;
+    intervalMs: number;
+    cloneDir?: string;
+    /** A git command with no output for this long is killed (default 20 s). */
+    timeoutMs?: number;
+  };
   refreshMs: number;
+  /** A server whose data ends longer ago than this is stale (default: 2 × max(refresh, resolution)). */
+  staleAfterMs?: number;
   pointerPollMs: number;
   unknownWindowSeconds: number;
   activeWithinSeconds: number;
@@ -64,11 +74,20 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
       { remote: redactRemote(settings.git.remote), branch: settings.git.branch, dir },
       'syncing GitOps clone',
     );
-    clone = await GitRegistryClone.create(settings.git.remote, settings.git.branch, dir);
+    clone = await GitRegistryClone.create(settings.git.remote, settings.git.branch, dir, {
+      ...(settings.git.timeoutMs !== undefined ? { timeoutMs: settings.git.timeoutMs } : {}),
+    });
     base = dir;
   }
   const inBase = (path: string): string => (isAbsolute(path) ? path : resolve(base, path));
   const registry = inBase(settings.registry);
+  // A registry that does not exist is a typo or a missing volume, not a model yet to come: retrying
+  // would answer 503 forever. An existing but empty registry waits for its first deploy.
+  const found = await stat(registry).catch(() => null);
+  if (found === null || !found.isDirectory())
+    throw new InputError(
+      `--registry ${settings.git ? `${settings.registry} (in the clone of ${redactRemote(settings.git.remote)}, ${registry})` : registry}: no such directory`,
+    );
   const manifestPath = settings.manifest !== undefined ? inBase(settings.manifest) : undefined;
   if (manifestPath !== undefined && settings.readManifest === undefined)
     throw new InputError('--manifest: no manifest reader available');
@@ -79,7 +98,9 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     ...(manifestPath !== undefined ? { loadManifest: () => settings.readManifest!(manifestPath) } : {}),
     ...(settings.modelThread === 'main' ? { loadModel: (dir, options) => loadModel(dir, options) } : {}),
     refreshIntervalMs: settings.refreshMs,
+    ...(settings.staleAfterMs !== undefined ? { staleAfterMs: settings.staleAfterMs } : {}),
     unknownWindowSeconds: settings.unknownWindowSeconds,
+    ...(clone ? { publicPaths: [[clone.dir, '<clone>']] as const } : {}),
     logger,
   });
   const startup = await service.start();
@@ -102,6 +123,8 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
       },
       (error) => logger.warn({ error: getErrorMessage(error) }, 'git sync failed; will retry next interval'),
     );
+    const gitFollower = follower;
+    service.followGit(() => gitFollower.status());
     follower.start();
   }
 

@@ -1,4 +1,10 @@
-import type { ForecastInput, ForecastResult, LoadOptions } from '../model/loaded-model.js';
+import type {
+  ForecastFailure,
+  ForecastInput,
+  ForecastOutcomes,
+  ForecastResult,
+  LoadOptions,
+} from '../model/loaded-model.js';
 import type { Encoders } from '../registry/schemas.js';
 
 /**
@@ -12,7 +18,12 @@ export interface ServingModel {
   readonly digest: string;
   readonly encoders: Encoders;
   readonly vocabulary: ReadonlySet<string>;
-  forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]>;
+  /**
+   * Forecasts a batch server by server: a server whose window or forecast is unusable is a failure
+   * with its reason, every other server gets its forecast. Rejects when nothing of the output can
+   * be trusted (its shape is not batch × horizon × targets × quantiles: ModelOutputError).
+   */
+  forecastEach(inputs: readonly ForecastInput[]): Promise<ForecastOutcomes>;
   release(): Promise<void>;
   /** False once the model can no longer forecast (its worker thread died); absent = always usable. */
   readonly alive?: boolean;
@@ -23,4 +34,4 @@ export type ModelLoader = (
   options: Pick<LoadOptions, 'expectedDigest'>,
 ) => Promise<ServingModel>;
 
-export type { ForecastInput, ForecastResult };
+export type { ForecastFailure, ForecastInput, ForecastOutcomes, ForecastResult };

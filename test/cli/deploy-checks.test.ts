@@ -80,7 +80,7 @@ describe('deploy and rollback refuse a model the service could not serve', () =>
     ['truncated', /model\.onnx: onnxruntime cannot load it/],
     ['notOnnx', /model\.onnx: onnxruntime cannot load it/],
     ['nan', /non-finite/],
-    ['shape', /shape \[4,6,3,3\], expected \[4,6,3,4\]/],
+    ['shape', /shape \[4,6,3,3\] \(float32\), expected \[4,6,3,4\]/],
   ] as const) {
     it(`refuses a model whose check fails (${name}), exit 2, pointer untouched`, async () => {
       const before = await pointerText();

@@ -94,7 +94,7 @@ describe('Kubernetes manifests', () => {
     }
   });
 
-  it('the inference Deployment follows the GitOps repository and is probed on /health', () => {
+  it('the inference Deployment follows the GitOps repository and its manifest, live on /livez, ready on /readyz', () => {
     const deployment = find('Deployment', 'fleetcast-inference');
     assert.deepEqual(
       at(deployment, 'spec.selector.matchLabels'),
@@ -105,7 +105,8 @@ describe('Kubernetes manifests', () => {
     const command = assertCliArgs(container!);
     assert.equal(command.name(), 'serve');
     const args = container!.args as string[];
-    for (const flag of ['--git', '--branch', '--interval', '--metrics', '--host']) {
+    // without --manifest the service would count pending servers as expected
+    for (const flag of ['--git', '--branch', '--interval', '--metrics', '--host', '--manifest']) {
       assert.ok(
         args.some((a) => a.startsWith(`${flag}=`)),
         `serve ${flag}`,
@@ -113,8 +114,14 @@ describe('Kubernetes manifests', () => {
     }
     assert.ok(args.includes('--host=0.0.0.0'), 'listens on the pod IP, not only loopback');
     const ports = new Set((container!.ports as Obj[]).map((p) => p.name));
-    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
-      assert.equal(at(container, `${probe}.httpGet.path`), '/health');
+    // liveness must not restart a pod that only lacks a model (it would lose its clone and retry
+    // from scratch); readiness and startup wait for a serving model
+    for (const [probe, path] of [
+      ['livenessProbe', '/livez'],
+      ['readinessProbe', '/readyz'],
+      ['startupProbe', '/readyz'],
+    ] as const) {
+      assert.equal(at(container, `${probe}.httpGet.path`), path, probe);
       assert.ok(ports.has(at(container, `${probe}.httpGet.port`)), `${probe} port is declared`);
     }
     const token = (container!.env as Obj[]).find((e) => e.name === 'FLEETCAST_ADMIN_TOKEN');

@@ -28,7 +28,8 @@ describe('loadRecentWindows', () => {
     dir = await mkdtemp(join(tmpdir(), 'fleetcast-windows-'));
     file = join(dir, 'm.parquet');
     // web-01: 10 hours, two 5-minute samples an hour (cpu = hour, hour + 1), hour 7 missing.
-    // db-01: stops after hour 5. ghost: only NULL cpu.
+    // db-01: stops after hour 5. ghost: only NULL cpu. spiky: latency Inf once an hour (the
+    // first sample of each hour), -Inf cpu once.
     await withDuckDb(async (conn) => {
       await conn.run(`
         COPY (
@@ -41,6 +42,11 @@ describe('loadRecentWindows', () => {
           FROM range(6) t(h)
           UNION ALL
           SELECT to_timestamp(${base}), 'ghost', 'web', NULL, 1, 1, 1, 1, 1, 0
+          UNION ALL
+          SELECT to_timestamp(${base} + h * 3600 + m * 300), 'spiky', 'web',
+                 CASE WHEN h = 8 AND m = 1 THEN '-inf'::DOUBLE ELSE 30.0 END, 50.0, 1, 1, 1,
+                 CASE WHEN m = 0 THEN 'inf'::DOUBLE ELSE 12.0 END, 0
+          FROM range(10) t(h), range(3) u(m)
         ) TO '${file}' (FORMAT parquet)`);
     });
   });
@@ -64,13 +70,31 @@ describe('loadRecentWindows', () => {
     assert.equal(db.profile, 'database');
   });
 
+  it('treats a non-finite sample as a missing one: one Inf an hour leaves a finite window', async () => {
+    const { windows, missing } = await loadRecentWindows(openMetricsSource(file), ['spiky'], shape);
+    assert.deepEqual(missing, []);
+    const past = windows.get('spiky')!.input.past;
+    assert.ok(past.every(Number.isFinite), `window has non-finite values: ${[...past].join(',')}`);
+    const latency = FEATURES.indexOf('latency_ms');
+    // each hour's mean is over its finite samples only
+    assert.deepEqual(
+      [0, 1, 2, 3].map((t) => past[t * FEATURES.length + latency]),
+      [12, 12, 12, 12],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((t) => past[t * FEATURES.length]),
+      [30, 30, 30, 30],
+    );
+  });
+
   it('respects an end time and a staleness limit', async () => {
     const end = new Date((base + 10 * 3600) * 1000);
     const { windows } = await loadRecentWindows(openMetricsSource(file), undefined, shape, {
       end,
       maxStalenessSteps: 1,
     });
-    assert.deepEqual([...windows.keys()].sort(), ['web-01']); // db-01 went quiet 4 hours before the end
+    // db-01 went quiet 4 hours before the end
+    assert.deepEqual([...windows.keys()].sort(), ['spiky', 'web-01']);
   });
 
   it('forward-fills only gaps up to the limit', () => {

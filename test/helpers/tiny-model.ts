@@ -13,6 +13,10 @@ export interface TinyModelSpec {
   modelId?: string;
   /** Every forecast is NaN (a model that must never be swapped in). */
   nan?: boolean;
+  /** NaN only for servers forecast through the unknown index 0 (known servers are fine). */
+  nanUnknown?: boolean;
+  /** `no_quantile_axis`: the output is [B, H, targets], not [B, H, targets, quantiles]. */
+  output?: 'ok' | 'no_quantile_axis';
   resolutionSeconds?: number;
   lookbackSteps?: number;
   horizonSteps?: number;
@@ -46,6 +50,8 @@ export async function makeTinyModels(modelsDir: string, specs: TinyModelSpec[]):
       model_id: modelId,
       servers: spec.servers,
       nan: spec.nan ?? false,
+      nan_unknown: spec.nanUnknown ?? false,
+      output: spec.output ?? 'ok',
       resolution_seconds: spec.resolutionSeconds ?? 3600,
       lookback_steps: spec.lookbackSteps ?? 24,
       horizon_steps: spec.horizonSteps ?? 6,

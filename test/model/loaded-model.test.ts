@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile, appendFile, cp, rename } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadModel } from '../../src/model/loaded-model.js';
+import { loadModel, ModelOutputError } from '../../src/model/loaded-model.js';
 import { ModelLoadError } from '../../src/model/model-load-error.js';
 import {
   CHECKSUMS_FILE,
@@ -38,12 +38,18 @@ describe('LoadedModel', () => {
   let dir: string;
   let goodId: string;
   let nanId: string;
+  let shortId: string;
+  let nanUnknownId: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleetcast-model-'));
-    const ids = await makeTinyModels(dir, [{ servers }, { servers, nan: true }]);
-    goodId = ids[0]!;
-    nanId = ids[1]!;
+    const ids = await makeTinyModels(dir, [
+      { servers },
+      { servers, nan: true },
+      { servers, output: 'no_quantile_axis' },
+      { servers, nanUnknown: true },
+    ]);
+    [goodId, nanId, shortId, nanUnknownId] = ids as [string, string, string, string];
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -106,6 +112,61 @@ describe('LoadedModel', () => {
       const bad = window(24, 1);
       bad[3] = Number.NaN;
       await assert.rejects(model.forecast([{ server: 'web-01', past: bad, pastStart: 0 }]), /non-finite/);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('refuses an output whose shape is not batch × horizon × targets × quantiles', async () => {
+    const model = await loadModel(join(dir, shortId));
+    try {
+      const inputs = Array.from({ length: 4 }, (_, i) => ({
+        server: i % 2 ? 'web-01' : 'db-01',
+        past: window(24, 10 + i),
+        pastStart: 0,
+      }));
+      for (const batch of [inputs, inputs.slice(0, 1)]) {
+        await assert.rejects(model.forecast(batch), (error: unknown) => {
+          assert.ok(error instanceof ModelOutputError, String(error));
+          assert.match(error.message, new RegExp(`output quantiles has shape \\[${batch.length},6,3\\]`));
+          assert.match(error.message, new RegExp(`expected \\[${batch.length},6,3,3\\]`));
+          return true;
+        });
+        await assert.rejects(model.forecastEach(batch), ModelOutputError);
+      }
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('forecastEach isolates an unusable window or output to its own server', async () => {
+    const model = await loadModel(join(dir, nanUnknownId));
+    try {
+      const inf = window(24, 30);
+      inf[5 * 7 + 5] = Number.POSITIVE_INFINITY;
+      const { results, failures } = await model.forecastEach([
+        { server: 'web-01', past: window(24, 50), pastStart: 0 },
+        { server: 'db-01', past: inf, pastStart: 0 },
+        { server: 'new-01', profile: 'web', past: window(24, 20), pastStart: 0 },
+        { server: 'web-01', past: new Float32Array(3), pastStart: 0 },
+      ]);
+      assert.deepEqual(
+        results.map((r) => [r.server, r.known]),
+        [['web-01', true]],
+      );
+      assert.ok(results[0]!.values.every(Number.isFinite));
+      assert.equal(results[0]!.values.length, 6 * 3 * 3);
+      assert.deepEqual(
+        failures.map((f) => [f.server, f.reason, f.known]),
+        [
+          ['web-01', 'invalid_window', true],
+          ['db-01', 'invalid_window', true],
+          ['new-01', 'non_finite_output', false],
+        ],
+      );
+      assert.match(failures[0]!.message, /3 values, expected 24 steps × 7 features/);
+      assert.match(failures[1]!.message, /lookback window has a non-finite latency_ms at step 6/);
+      assert.match(failures[2]!.message, /non-finite forecast values \(54 of 54\) through the unknown slot/);
     } finally {
       await model.release();
     }

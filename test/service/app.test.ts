@@ -131,7 +131,14 @@ describe('HTTP app (inject)', () => {
     assert.ok(body.model!.age_days > 0);
     assert.equal(body.drift?.drift_pct, 0);
     const up = body.unknown_predictions;
-    assert.deepEqual(Object.keys(up).sort(), ['level', 'rate_pct', 'total', 'unknown', 'window_seconds']);
+    assert.deepEqual(Object.keys(up).sort(), [
+      'level',
+      'pending',
+      'rate_pct',
+      'total',
+      'unknown',
+      'window_seconds',
+    ]);
     assert.ok(up.total > 0 && up.unknown > 0);
     assert.equal(up.window_seconds, 3600);
     assert.equal(up.rate_pct, Math.round((up.unknown / up.total) * 10000) / 100);

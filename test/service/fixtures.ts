@@ -18,19 +18,28 @@ export function fleetOf(n: number, prefix = 'web'): Array<{ name: string; profil
   }));
 }
 
-/** Deterministic smooth windows (every server a shifted sine per feature), no DuckDB. */
+/** The start of the current hour (epoch seconds): synthetic data ends here, so it is fresh. */
+export function recentEnd(): number {
+  return Math.floor(Date.now() / 3_600_000) * 3600;
+}
+
+/**
+ * Deterministic smooth windows (every server a shifted sine per feature), no DuckDB. Each window
+ * ends at `endSeconds` (default: the current hour, so the data is not stale), or at `ends[name]`.
+ */
 export function syntheticWindows(
   servers: ReadonlyArray<{ name: string; profile: string }>,
   shape: WindowShape,
-  endSeconds = Date.UTC(2026, 10, 1) / 1000,
+  endSeconds = recentEnd(),
+  ends: Readonly<Record<string, number>> = {},
 ): Map<string, RecentWindow> {
   const res = shape.resolution_seconds;
   const lookback = shape.lookback_steps;
   const nF = shape.observed_features.length;
-  const lastStep = Math.floor(endSeconds / res) - 1;
-  const start = lastStep - lookback + 1;
   const windows = new Map<string, RecentWindow>();
   servers.forEach((server, s) => {
+    const lastStep = Math.floor((ends[server.name] ?? endSeconds) / res) - 1;
+    const start = lastStep - lookback + 1;
     const past = new Float32Array(lookback * nF);
     for (let t = 0; t < lookback; t++) {
       for (let f = 0; f < nF; f++) past[t * nF + f] = 40 + 10 * Math.sin((t + s + f) / 4) + f;
@@ -45,13 +54,30 @@ export function syntheticWindows(
   return windows;
 }
 
+export interface SyntheticFetchOptions {
+  /** Changes the windows after they are made (e.g. plants a bad value). */
+  tweak?: (windows: Map<string, RecentWindow>, shape: WindowShape) => void;
+  /** Servers whose data ends earlier (epoch seconds). */
+  ends?: Readonly<Record<string, number>>;
+  /** Servers the metrics show as not yet eligible for training, with why. */
+  pending?: ReadonlyMap<string, string>;
+}
+
 export function syntheticFetcher(
   servers: () => ReadonlyArray<{ name: string; profile: string }>,
+  options: SyntheticFetchOptions = {},
 ): WindowFetcher {
-  return async (shape) => ({
-    windows: syntheticWindows(servers(), shape),
-    newestData: new Date(Date.UTC(2026, 10, 1)),
-  });
+  return async (shape) => {
+    const end = recentEnd();
+    const windows = syntheticWindows(servers(), shape, end, options.ends);
+    options.tweak?.(windows, shape);
+    return {
+      windows,
+      newestData: new Date(end * 1000),
+      pending: options.pending ?? new Map(),
+      invalidNames: { count: 0, examples: [] },
+    };
+  };
 }
 
 export async function tempDir(prefix = 'fleetcast-svc-'): Promise<string> {
@@ -104,16 +130,27 @@ export function newService(
   });
 }
 
+export interface MetricsFileOptions {
+  /** Default: the start of the current hour, so the data is fresh. */
+  end?: Date;
+  /** This server's latency_ms is +Inf in the first sample of every hour. */
+  infLatencyServer?: string;
+  /** Rows (two recent samples each) under these server names, valid or not. */
+  oddNames?: readonly string[];
+}
+
 /**
- * Writes a small parquet metrics file in the data contract's columns: `hours` hourly samples
+ * Writes a small parquet metrics file in the data contract's columns: `hours` hours of samples
  * (4 per hour) for each server, ending at `end`.
  */
 export async function writeMetricsParquet(
   path: string,
   servers: ReadonlyArray<{ name: string; profile: string }>,
   hours: number,
-  end = new Date(Date.UTC(2026, 10, 1)),
+  options: MetricsFileOptions = {},
 ): Promise<void> {
+  const end = options.end ?? new Date(recentEnd() * 1000);
+  const odd = options.oddNames ?? [];
   const { withDuckDb, sqlString } = await import('../../src/metrics/duckdb.js');
   const { listValue } = await import('@duckdb/node-api');
   await withDuckDb(async (conn) => {
@@ -124,14 +161,21 @@ export async function writeMetricsParquet(
         SELECT t.timestamp::TIMESTAMP AS timestamp, s.server_name, s.profile,
           50 + 20 * sin(i / 10.0 + hash(s.server_name) % 7) AS cpu_pct,
           60 + 5 * cos(i / 20.0) AS mem_pct, 10.0 AS disk_io_mbps, 100 + i % 13 AS net_in_mbps,
-          80.0 AS net_out_mbps, 20 + (i % 5) AS latency_ms, 0.01 AS error_rate
+          80.0 AS net_out_mbps,
+          CASE WHEN s.server_name = $inf AND i % 4 = 0 THEN 'inf'::DOUBLE ELSE 20 + (i % 5) END AS latency_ms,
+          0.01 AS error_rate
         FROM s, t
+        UNION ALL
+        SELECT to_timestamp($end - 900 * i)::TIMESTAMP, o.name, 'web', 50, 60, 10, 100, 80, 20, 0.01
+        FROM (SELECT unnest($odd::VARCHAR[]) AS name) o, range(1, 3) r(i) WHERE o.name <> ''
       ) TO ${sqlString(path)} (FORMAT parquet)`,
       {
         names: listValue(servers.map((s) => s.name)),
         profiles: listValue(servers.map((s) => s.profile)),
         end: end.getTime() / 1000,
         n: hours * 4,
+        inf: options.infLatencyServer ?? '',
+        odd: listValue(['', ...odd]), // never empty: DuckDB cannot type an empty list
       },
     );
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadModel, type LoadedModel } from '../../src/model/loaded-model.js';
@@ -8,7 +9,7 @@ import { buildApp } from '../../src/service/http/app.js';
 import { PointerWatcher } from '../../src/service/follow/pointer-watch.js';
 import { listen, type RunningServer } from '../../src/service/http/server.js';
 import type { ForecastService } from '../../src/service/serving/forecast-service.js';
-import type { ForecastInput, ForecastResult, ModelLoader } from '../../src/service/serving-model.js';
+import type { ForecastInput, ForecastOutcomes, ModelLoader } from '../../src/service/serving-model.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { fleetOf, newService, removeDir, tempDir } from './fixtures.js';
 
@@ -19,7 +20,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Loads real models whose forecast/release go through the given hooks (delays, failures, counts). */
 function wrappingLoader(hooks: {
-  forecast: (model: LoadedModel, inputs: readonly ForecastInput[]) => Promise<ForecastResult[]>;
+  forecast: (model: LoadedModel, inputs: readonly ForecastInput[]) => Promise<ForecastOutcomes>;
   release?: (model: LoadedModel) => Promise<void>;
 }): ModelLoader {
   return async (dir, options) => {
@@ -30,7 +31,7 @@ function wrappingLoader(hooks: {
       digest: model.digest,
       encoders: model.encoders,
       vocabulary: model.vocabulary,
-      forecast: (inputs) => hooks.forecast(model, inputs),
+      forecastEach: (inputs) => hooks.forecast(model, inputs),
       release: () => (hooks.release ? hooks.release(model) : model.release()),
     };
   };
@@ -117,7 +118,7 @@ describe('real listening server', () => {
     const failSecondChunk = wrappingLoader({
       forecast: async (model, inputs) => {
         if (armed && ++calls === 2) throw new Error('session.run failed');
-        return model.forecast(inputs);
+        return model.forecastEach(inputs);
       },
     });
     const service = newService(registry, () => fleet, { loadModel: failSecondChunk, fleetChunkSize: 2 });
@@ -145,9 +146,9 @@ describe('real listening server', () => {
     let releases = 0;
     const slowLoader = wrappingLoader({
       forecast: async (model, inputs) => {
-        const results = await model.forecast(inputs);
+        const outcomes = await model.forecastEach(inputs);
         await sleep(inputs.length === 1 ? 600 : 0);
-        return results;
+        return outcomes;
       },
       release: async (model) => {
         releases++;
@@ -181,5 +182,38 @@ describe('real listening server', () => {
     assert.ok(results.every((r) => r.body.forecast));
     await closing;
     assert.equal(releases, 1);
+  });
+
+  it('cuts a client that sends its headers too slowly, on time (10 s by default)', async () => {
+    await deploy(registry, M1, 'slow headers');
+    const service = newService(registry, () => fleet);
+    await service.start();
+    const defaults = buildApp({ service });
+    await listen(defaults, service, { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(
+      [defaults.server.headersTimeout, defaults.server.requestTimeout, defaults.server.keepAliveTimeout],
+      [10_000, 30_000, 72_000],
+    );
+    await defaults.close();
+    const app = buildApp({ service });
+    const server = await listen(app, service, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500 });
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      const started = Date.now();
+      const closed = new Promise<number>((resolve) =>
+        socket.on('close', () => resolve(Date.now() - started)),
+      );
+      socket.on('error', () => undefined);
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
+      // one header byte every 200 ms: never complete, never idle
+      const drip = setInterval(() => socket.write('x'), 200);
+      const elapsed = await Promise.race([closed, sleep(6000).then(() => -1)]);
+      clearInterval(drip);
+      socket.destroy();
+      assert.ok(elapsed > 0, 'the slow client was still connected after 6 s');
+      assert.ok(elapsed < 3000, `cut after ${elapsed} ms, limit 500 ms`);
+    } finally {
+      await server.close();
+    }
   });
 });

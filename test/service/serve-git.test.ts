@@ -145,9 +145,14 @@ describe('fleetcast serve --git (real CLI process, local bare remote)', () => {
     await waitFor(async () => ((await modelId()) === M1 ? true : undefined), 'the revert to M1');
     const health = (await (await fetch(`${url}/health`)).json()) as {
       status: string;
+      reason: string | null;
       last_swap: { from: string; to: string };
+      git: { branch: string; head: string; last_error: unknown };
     };
-    assert.equal(health.status, 'ok');
+    assert.equal(health.status, 'ok', String(health.reason));
+    assert.equal(health.git.branch, 'main');
+    assert.equal(health.git.head, git(work, 'rev-parse', 'HEAD'));
+    assert.equal(health.git.last_error, null);
     assert.deepEqual([health.last_swap.from, health.last_swap.to], [M2, M1]);
   });
 
@@ -155,5 +160,38 @@ describe('fleetcast serve --git (real CLI process, local bare remote)', () => {
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child!.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
+  });
+});
+
+describe('fleetcast serve with a registry that does not exist', () => {
+  it('fails at startup, naming the path, instead of retrying forever', async () => {
+    const root = await tempDir();
+    try {
+      const metrics = join(root, 'metrics.parquet');
+      await writeMetricsParquet(metrics, fleet, 2);
+      const missing = join(root, 'no-such-registry');
+      const child = spawn(
+        process.execPath,
+        [cli, 'serve', '--registry', missing, '--metrics', metrics, '--port', '0'],
+        {
+          env: { ...process.env, FLEETCAST_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await Promise.race([
+        new Promise<number | null>((resolve) => child.once('exit', resolve)),
+        sleep(20_000).then(() => 'still running' as const),
+      ]);
+      if (code === 'still running') child.kill('SIGKILL');
+      assert.equal(code, 2, `exit code (stderr: ${stderr})`);
+      assert.match(
+        stderr,
+        new RegExp(`--registry ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such directory`),
+      );
+    } finally {
+      await removeDir(root);
+    }
   });
 });

@@ -186,7 +186,7 @@ describe('swap protocol with real ONNX models', () => {
     await deploy(registry, GOOD_1, 'swap under a lease');
     assert.equal((await service.reload('pointer')).result, 'success');
     assert.equal(released(), false, 'released while a request still used it');
-    const results = await old.forecast([
+    const { results } = await old.forecastEach([
       { server: fleet[0]!.name, past: new Float32Array(24 * 7).fill(5), pastStart: 0 },
     ]);
     assert.equal(results.length, 1);
@@ -272,10 +272,10 @@ describe('model worker pool', () => {
       const third = await pool.load(modelDir(registry, GOOD_1), {});
       assert.equal(workerOf(third), workerOf(first), 'the released model’s thread hosts the next one');
       const [a, b] = await Promise.all([
-        second.forecast([syntheticInput(second)]),
-        third.forecast([syntheticInput(third)]),
+        second.forecastEach([syntheticInput(second)]),
+        third.forecastEach([syntheticInput(third)]),
       ]);
-      assert.ok(a[0]!.values.every(Number.isFinite) && b[0]!.values.every(Number.isFinite));
+      assert.ok(a.results[0]!.values.every(Number.isFinite) && b.results[0]!.values.every(Number.isFinite));
       assert.equal(third.alive, true);
     } finally {
       await pool.close();

@@ -7,7 +7,13 @@ import { ModelSlot } from '../../src/service/serving/model-slot.js';
 import { driftPriority, fleetCoverage, fleetDrift, modelAge } from '../../src/service/serving/monitor.js';
 import type { ServingModel } from '../../src/service/serving-model.js';
 import { UnknownPredictionTracker, unknownRateLevel } from '../../src/service/serving/unknown-tracker.js';
-import { coverageVerdict, warmUpInputs, warmUpProblems } from '../../src/service/serving/warm-up.js';
+import {
+  coverageVerdict,
+  unknownSlotName,
+  warmUpInputs,
+  warmUpProblems,
+} from '../../src/service/serving/warm-up.js';
+import { redactPaths } from '../../src/service/serving/public-text.js';
 import { WindowCache } from '../../src/service/serving/window-cache.js';
 import type { Encoders } from '../../src/registry/schemas.js';
 import { syntheticWindows } from './fixtures.js';
@@ -34,7 +40,7 @@ function fakeModel(id: string, released: string[] = []): ServingModel {
     digest: 'd',
     encoders: { ...encoders, model_id: id },
     vocabulary: new Set(['s1', 's2']),
-    forecast: async () => [],
+    forecastEach: async () => ({ results: [], failures: [] }),
     release: async () => {
       released.push(id);
     },
@@ -49,23 +55,40 @@ describe('unknown-prediction tracking', () => {
     assert.equal(unknownRateLevel(15), 'warning');
     assert.equal(unknownRateLevel(15.01), 'critical');
   });
-  it('counts over a rolling window and forgets old predictions', () => {
+  it('counts each server once per forecast cycle, over a rolling window of cycles', () => {
     let now = 1_000_000_000_000;
     const tracker = new UnknownPredictionTracker(3600, () => now);
-    for (let i = 0; i < 80; i++) tracker.record(`k${i}`, true);
-    for (let i = 0; i < 20; i++) tracker.record('new-1', false);
+    // cycle 1: 8 known servers and 2 unknown ones, asked for five times (page loads, requests)
+    for (let view = 0; view < 5; view++) {
+      for (let i = 0; i < 8; i++) tracker.record(1, `k${i}`, true);
+      tracker.record(1, 'new-1', false);
+      tracker.record(1, 'new-2', false);
+    }
     let stats = tracker.stats();
-    assert.deepEqual([stats.unknown, stats.total, stats.rate_pct, stats.level], [20, 100, 20, 'critical']);
-    assert.deepEqual(stats.servers, ['new-1']);
+    assert.deepEqual([stats.unknown, stats.total, stats.rate_pct, stats.level], [2, 10, 20, 'critical']);
+    assert.deepEqual(stats.servers, ['new-1', 'new-2']);
     now += 1800_000;
-    for (let i = 0; i < 100; i++) tracker.record('k', true);
+    // cycle 2: the same fleet once more, one of the new servers is pending (not counted)
+    for (let i = 0; i < 8; i++) tracker.record(2, `k${i}`, true);
+    tracker.record(2, 'new-1', false);
+    tracker.record(2, 'new-2', false, true);
     stats = tracker.stats();
-    assert.deepEqual([stats.unknown, stats.total, stats.rate_pct, stats.level], [20, 200, 10, 'warning']);
-    now += 1860_000; // the first batch is now older than the window
+    assert.deepEqual([stats.unknown, stats.total, stats.pending], [3, 19, 1]);
+    assert.deepEqual(stats.pendingServers, ['new-2']);
+    // a late request on cycle 1's windows for a server it already counted counts nothing new
+    tracker.record(1, 'new-1', false);
+    assert.equal(tracker.stats().total, 19);
+    now += 3660_000; // cycle 1 was last used more than the window ago
+    for (let i = 0; i < 8; i++) tracker.record(2, `k${i}`, true); // cycle 2 still in use
     stats = tracker.stats();
-    assert.deepEqual([stats.unknown, stats.total, stats.level], [0, 100, 'acceptable']);
+    assert.deepEqual([stats.unknown, stats.total, stats.rate_pct, stats.level], [1, 9, 11.11, 'warning']);
+    tracker.record(1, 'new-9', false); // a forgotten cycle counts nothing
+    assert.equal(tracker.stats().total, 9);
+    tracker.reset();
+    assert.deepEqual([tracker.stats().unknown, tracker.stats().total], [0, 0]);
     now += 7200_000;
-    assert.equal(tracker.stats().total, 0);
+    tracker.record(3, 'k1', true);
+    assert.equal(tracker.stats().total, 1);
   });
 });
 
@@ -73,8 +96,18 @@ describe('pure service helpers', () => {
   it('drift, coverage and model age follow the monitoring formulas', () => {
     const model = { vocabulary: new Set(Array.from({ length: 20 }, (_, i) => `s${i}`)) };
     const fleet = [
-      ...Array.from({ length: 18 }, (_, i) => ({ name: `s${i}`, profile: null, inManifest: true })),
-      ...Array.from({ length: 5 }, (_, i) => ({ name: `n${i}`, profile: null, inManifest: true })),
+      ...Array.from({ length: 18 }, (_, i) => ({
+        name: `s${i}`,
+        profile: null,
+        inManifest: true,
+        pending: null,
+      })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        name: `n${i}`,
+        profile: null,
+        inManifest: true,
+        pending: null,
+      })),
     ];
     const drift = fleetDrift(model, fleet, true);
     assert.equal(drift.drift_pct, 35); // the fleet-drift example: 20 known, 5 new, 2 sunset
@@ -110,19 +143,23 @@ describe('pure service helpers', () => {
         { name: 'a-1', profile: 'api' },
       ],
       windows,
+      new Map([
+        ['b-1', '2.0 days of history (needs 7)'],
+        ['c-1', 'ignored: in the manifest'],
+      ]),
     );
     assert.deepEqual(fleet, [
-      { name: 'a-1', profile: 'api', inManifest: true },
-      { name: 'b-1', profile: 'db', inManifest: false },
-      { name: 'c-1', profile: 'db', inManifest: true },
+      { name: 'a-1', profile: 'api', inManifest: true, pending: null },
+      { name: 'b-1', profile: 'db', inManifest: false, pending: '2.0 days of history (needs 7)' },
+      { name: 'c-1', profile: 'db', inManifest: true, pending: null },
     ]);
   });
-  it('warm-up checks vocabulary coverage, completeness and finiteness', () => {
+  it('warm-up checks vocabulary coverage, completeness and finiteness, the unknown slot included', () => {
     const model = fakeModel('tft-20261001T000000Z-abcdef');
     const expected = [
-      { name: 's1', profile: 'web', inManifest: true },
-      { name: 's9', profile: 'web', inManifest: true },
-      { name: 'x', profile: null, inManifest: false },
+      { name: 's1', profile: 'web', inManifest: true, pending: null },
+      { name: 's9', profile: 'web', inManifest: true, pending: null },
+      { name: 'x', profile: null, inManifest: false, pending: null },
     ];
     const newer = 'tft-20261101T000000Z-abcdef';
     assert.deepEqual(coverageVerdict(newer, model.vocabulary, expected, model), {
@@ -135,9 +172,22 @@ describe('pure service helpers', () => {
     );
     assert.equal(coverageVerdict(newer, model.vocabulary, expected, null).verdict, 'startup');
     assert.equal(coverageVerdict(newer, model.vocabulary, expected.slice(0, 1), model).verdict, 'covered');
-    const inputs = warmUpInputs(model, expected, new Map(), 1_800_000_000);
-    assert.equal(inputs.length, 3);
-    assert.equal(inputs[0]!.past.length, 8);
+    // s1's window has an Inf: it warms up on a flat window instead, the model is not blamed
+    const windows = syntheticWindows([{ name: 's1', profile: 'web' }], model.encoders);
+    windows.get('s1')!.input.past[3] = Number.POSITIVE_INFINITY;
+    const inputs = warmUpInputs(model, expected, windows, 1_800_000_000);
+    assert.deepEqual(
+      inputs.map((i) => [i.server, i.profile ?? null]),
+      [
+        ['s1', 'web'],
+        ['s9', 'web'],
+        ['x', null],
+        [unknownSlotName('web'), 'web'],
+        [unknownSlotName(null), null],
+      ],
+    );
+    assert.equal(unknownSlotName('web'), 'unknown slot (profile web)');
+    assert.ok(inputs.every((i) => i.past.length === 8 && i.past.every(Number.isFinite)));
     const good = inputs.map((i) => ({
       server: i.server,
       known: true,
@@ -146,10 +196,45 @@ describe('pure service helpers', () => {
       stepSeconds: 3600,
       values: new Float32Array(6).fill(1),
     }));
-    assert.deepEqual(warmUpProblems(model, inputs, good), []);
-    const bad = good.map((r, i) => (i === 1 ? { ...r, values: new Float32Array(6).fill(Number.NaN) } : r));
-    assert.deepEqual(warmUpProblems(model, inputs, bad), ['s9: non-finite forecast (NaN or Inf)']);
-    assert.match(warmUpProblems(model, inputs, good.slice(1))[0]!, /2 forecasts for 3 servers/);
+    assert.deepEqual(warmUpProblems(model, inputs, { results: good, failures: [] }), []);
+    const nanUnknown = {
+      results: good.slice(0, 4),
+      failures: [
+        {
+          server: unknownSlotName(null),
+          known: false,
+          reason: 'non_finite_output' as const,
+          message: 'the model returned non-finite forecast values (6 of 6) through the unknown slot',
+        },
+      ],
+    };
+    assert.deepEqual(warmUpProblems(model, inputs, nanUnknown), [
+      'unknown slot (profile none): non-finite forecast (NaN or Inf)',
+    ]);
+    const short = good.map((r, i) => (i === 1 ? { ...r, values: new Float32Array(3).fill(1) } : r));
+    assert.deepEqual(warmUpProblems(model, inputs, { results: short, failures: [] }), [
+      's9: 3 values, expected 6',
+    ]);
+    assert.match(
+      warmUpProblems(model, inputs, { results: good.slice(1), failures: [] })[0]!,
+      /4 forecasts and 0 failures for 5 inputs/,
+    );
+  });
+  it('answers name where inside the registry a problem is, never the host’s absolute paths', () => {
+    const roots = [['/srv/fleet/models-registry', '<registry>']] as const;
+    assert.equal(
+      redactPaths('/srv/fleet/models-registry/models/m1/model.onnx: onnxruntime cannot load it', roots),
+      '<registry>/models/m1/model.onnx: onnxruntime cannot load it',
+    );
+    assert.equal(
+      redactPaths('IO Error: No files found that match the pattern "/data/x/metrics.parquet"'),
+      'IO Error: No files found that match the pattern "…/metrics.parquet"',
+    );
+    assert.equal(
+      redactPaths('fetch https://git.example.com/ops/fleet.git failed in /tmp/clone (file:///srv/r.git)'),
+      'fetch https://git.example.com/ops/fleet.git failed in …/clone (file:///srv/r.git)',
+    );
+    assert.equal(redactPaths('3/4 servers, 1/2 done'), '3/4 servers, 1/2 done');
   });
   it('formats forecasts by target and quantile', () => {
     assert.equal(quantileKey(0.1), 'p10');
@@ -159,9 +244,11 @@ describe('pure service helpers', () => {
       { server: 's1', known: true, serverIndex: 1, start: 3600, stepSeconds: 3600, values },
       encoders,
       'web',
+      7200,
     );
     assert.deepEqual(out.forecast, { cpu_pct: { p10: [1, 4.123], p50: [2, 5], p90: [3, 6] } });
     assert.equal(out.start, '1970-01-01T01:00:00.000Z');
+    assert.deepEqual([out.data_time, out.stale], ['1970-01-01T01:00:00.000Z', true]);
   });
   it('rounds forecast values to 4 significant digits with short JSON text', () => {
     const cases: Array<[number, string]> = [
@@ -241,6 +328,7 @@ describe('WindowCache', () => {
     assert.equal(await a, await b);
     assert.equal(loads, 2);
     assert.notEqual(cache.get(shape), first);
+    assert.ok(cache.get(shape)!.cycle > first.cycle, 'each load is a new forecast cycle');
     cache.retainOnly([]);
     assert.equal(cache.get(shape), undefined);
   });

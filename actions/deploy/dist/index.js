@@ -22035,7 +22035,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join8 } = __require("path");
+    var { join: join9 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -22087,7 +22087,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join8(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join9(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -22600,7 +22600,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync3 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join8, isAbsolute: isAbsolute2, sep: sep2 } = __require("node:path");
+    var { join: join9, isAbsolute: isAbsolute2, sep: sep2 } = __require("node:path");
     var { fileURLToPath } = __require("node:url");
     var sleep2 = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -22755,7 +22755,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join8(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join9(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -22776,7 +22776,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p2) => p2.some((t2) => t2.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join8(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join9(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -22803,7 +22803,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join8(__dirname, "..", "file.js");
+          return join9(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -23783,7 +23783,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join8 = ",";
+            let join9 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -23797,7 +23797,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join8 = `,
+                join9 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23805,13 +23805,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join8;
+                res += join9;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join8}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23832,7 +23832,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join8 = `,
+              join9 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23846,13 +23846,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join8;
+                separator = join9;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join8;
+              separator = join9;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -23893,7 +23893,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join8 = ",";
+            let join9 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -23906,7 +23906,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join8 = `,
+                join9 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23914,13 +23914,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join8;
+                res += join9;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join8}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23933,7 +23933,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join8 = `,
+              join9 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23942,7 +23942,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join8;
+                separator = join9;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -24000,20 +24000,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join9 = `,
+              const join10 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join9;
+                res2 += join10;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join10}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -24029,16 +24029,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join8 = `,
+            const join9 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join8, maximumBreadth);
+              res += stringifyTypedArray(value, join9, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join8;
+              separator = join9;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -24049,13 +24049,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join8;
+                separator = join9;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join8;
+              separator = join9;
             }
             if (separator !== "") {
               res = `
@@ -53402,7 +53402,7 @@ var GitWorkspace = class _GitWorkspace {
 
 // src/gitops/deploy-model.ts
 import { cp, readFile as readFile7, stat as stat3 } from "node:fs/promises";
-import { join as join7, relative, resolve as resolve2 } from "node:path";
+import { join as join8, relative, resolve as resolve2 } from "node:path";
 
 // src/core/errors.ts
 var ExitCode2 = {
@@ -54057,18 +54057,23 @@ async function readValidationStatus(dir) {
 }
 
 // src/model/forecast-check.ts
-function forecastProblems(encoders, inputs, results) {
+function forecastProblems(encoders, inputs, outcomes) {
   const { horizon_steps, targets, quantiles } = encoders;
   const size = horizon_steps * targets.length * quantiles.length;
-  if (results.length !== inputs.length)
-    return [`returned ${results.length} forecasts for ${inputs.length} servers`];
-  const bad = [];
-  results.forEach((result, i) => {
-    const server = inputs[i].server;
+  const { results, failures } = outcomes;
+  if (results.length + failures.length !== inputs.length)
+    return [
+      `returned ${results.length} forecasts and ${failures.length} failures for ${inputs.length} inputs`
+    ];
+  const bad = failures.map(
+    (f3) => f3.reason === "non_finite_output" ? `${f3.server}: non-finite forecast (NaN or Inf)` : `${f3.server}: ${f3.message}`
+  );
+  for (const result of results) {
     if (result.values.length !== size)
-      bad.push(`${server}: ${result.values.length} values, expected ${size}`);
-    else if (!result.values.every(Number.isFinite)) bad.push(`${server}: non-finite forecast (NaN or Inf)`);
-  });
+      bad.push(`${result.server}: ${result.values.length} values, expected ${size}`);
+    else if (!result.values.every(Number.isFinite))
+      bad.push(`${result.server}: non-finite forecast (NaN or Inf)`);
+  }
   if (bad.length <= 5) return bad;
   return [...bad.slice(0, 5), `\u2026 and ${bad.length - 5} more servers`];
 }
@@ -54082,9 +54087,22 @@ function sampleInputs(encoders, nowSeconds, knownCount = 3) {
 }
 
 // src/model/loaded-model.ts
-import { readFile as readFile6 } from "node:fs/promises";
-import { basename as basename2, join as join6, resolve } from "node:path";
+import { basename as basename2, join as join7, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
+
+// src/features/forecast-input.ts
+function windowProblem(past, shape) {
+  const features = shape.observed_features;
+  const nObs = features.length;
+  const lookback = shape.lookback_steps;
+  if (past.length !== lookback * nObs)
+    return `lookback window has ${past.length} values, expected ${lookback} steps \xD7 ${nObs} features`;
+  for (let i = 0; i < past.length; i++) {
+    if (!Number.isFinite(past[i]))
+      return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
+  }
+  return void 0;
+}
 
 // src/features/time-features.ts
 var KNOWN_FEATURES = ["tod_sin", "tod_cos", "dow_sin", "dow_cos"];
@@ -54118,6 +54136,41 @@ var ModelLoadError = class extends FleetcastError {
   }
   reason;
 };
+var ModelOutputError = class extends FleetcastError {
+  constructor(message) {
+    super(message);
+    this.name = "ModelOutputError";
+  }
+};
+
+// src/model/read-model-files.ts
+import { readFile as readFile6 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+async function readEncoders(modelDir2) {
+  const path = join6(modelDir2, "encoders.json");
+  let raw;
+  try {
+    raw = JSON.parse(await readFile6(path, "utf8"));
+  } catch (error63) {
+    throw new ModelLoadError("format", `${path}: not valid JSON: ${getErrorMessage(error63)}`, {
+      cause: error63
+    });
+  }
+  const parsed = Encoders.safeParse(raw);
+  if (!parsed.success) throw new ModelLoadError("format", describeZodError(path, parsed.error));
+  return parsed.data;
+}
+async function readVerified(modelDir2, name) {
+  const list = parseChecksums(
+    await readFile6(join6(modelDir2, CHECKSUMS_FILE), "utf8"),
+    join6(modelDir2, CHECKSUMS_FILE)
+  );
+  const bytes = await readFile6(join6(modelDir2, name));
+  if (list.get(name) !== sha256Text(bytes)) {
+    throw new ModelLoadError("checksum", `${join6(modelDir2, name)}: changed while loading (sha256 mismatch)`);
+  }
+  return bytes;
+}
 
 // src/model/loaded-model.ts
 var MODEL_FILE = "model.onnx";
@@ -54187,7 +54240,7 @@ var LoadedModel = class _LoadedModel {
     } catch (error63) {
       throw new ModelLoadError(
         "onnx",
-        `${join6(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
+        `${join7(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
         { cause: error63 }
       );
     }
@@ -54198,7 +54251,7 @@ var LoadedModel = class _LoadedModel {
       await session.release();
       throw new ModelLoadError(
         "onnx",
-        `${join6(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
+        `${join7(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
       );
     }
     return new _LoadedModel(encoders.model_id, modelDir2, check2.digest, encoders, session, options);
@@ -54221,7 +54274,11 @@ var LoadedModel = class _LoadedModel {
     const { targets, quantiles } = this.encoders;
     return (step * targets.length + target) * quantiles.length + quantile;
   }
-  /** Forecasts a batch: one session.run per `maxBatch` inputs. */
+  /**
+   * Forecasts a batch: one session.run per `maxBatch` inputs. Strict: a bad window fails the whole
+   * call (InputError), and so does an output of the wrong shape (ModelOutputError); non-finite
+   * forecast values are returned as they are. The service uses `forecastEach`.
+   */
   async forecast(inputs) {
     if (this.released) throw new Error(`model ${this.id} was released`);
     const results = [];
@@ -54229,6 +54286,63 @@ var LoadedModel = class _LoadedModel {
       results.push(...await this.runBatch(inputs.slice(i, i + this.maxBatch)));
     }
     return results;
+  }
+  /**
+   * Forecasts a batch server by server: a server whose window is unusable (wrong size, NaN or Inf)
+   * is not sent to the model, and a server whose forecast has a NaN or Inf is not returned; each is
+   * a failure with its reason, and every other server gets its forecast. An output of the wrong
+   * shape still fails the whole call (ModelOutputError): its values belong to no server.
+   */
+  async forecastEach(inputs) {
+    const failures = [];
+    const invalid = (input2, message) => {
+      failures.push({
+        server: input2.server,
+        known: this.vocabulary.has(input2.server),
+        reason: "invalid_window",
+        message
+      });
+    };
+    let usable = [];
+    const size = this.lookback * this.encoders.observed_features.length;
+    for (const input2 of inputs) {
+      if (input2.past.length === size) usable.push(input2);
+      else invalid(input2, this.windowProblem(input2));
+    }
+    let forecasts;
+    try {
+      forecasts = await this.forecast(usable);
+    } catch (error63) {
+      if (!(error63 instanceof InputError)) throw error63;
+      const checked = [];
+      for (const input2 of usable) {
+        const problem = this.windowProblem(input2);
+        if (problem === void 0) checked.push(input2);
+        else invalid(input2, problem);
+      }
+      usable = checked;
+      forecasts = await this.forecast(usable);
+    }
+    const results = [];
+    for (const result of forecasts) {
+      let bad = 0;
+      for (const v2 of result.values) if (!Number.isFinite(v2)) bad++;
+      if (bad === 0) {
+        results.push(result);
+        continue;
+      }
+      failures.push({
+        server: result.server,
+        known: result.known,
+        reason: "non_finite_output",
+        message: `the model returned non-finite forecast values (${bad} of ${result.values.length}) through ${result.known ? "its own embedding row" : "the unknown slot"}`
+      });
+    }
+    return { results, failures };
+  }
+  /** Why a lookback window cannot go to the model (wrong size, a NaN or Inf), or undefined. */
+  windowProblem(input2) {
+    return windowProblem(input2.past, this.encoders);
   }
   /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */
   buildFeeds(batch) {
@@ -54274,36 +54388,32 @@ var LoadedModel = class _LoadedModel {
     for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
     return feeds;
   }
-  /** Runs the session on prepared feeds and returns the raw output tensor data. */
+  /**
+   * Runs the session on prepared feeds and returns the raw output tensor data, after checking that
+   * its shape is exactly [batch, horizon, targets, quantiles] as encoders.json declares: a shorter
+   * or differently laid out output would hand one server's values to another.
+   */
   async runFeeds(feeds) {
-    return (await this.runOutput(feeds)).data;
-  }
-  async runOutput(feeds) {
     const output2 = await this.session.run(feeds);
     const tensor = output2[OUTPUT_NAME];
-    if (tensor === void 0) throw new Error(`model ${this.id} returned no ${OUTPUT_NAME} output`);
-    return tensor;
+    if (tensor === void 0)
+      throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    const batch = feeds.past_observed?.dims[0] ?? 0;
+    const { targets, quantiles } = this.encoders;
+    const expected = [batch, this.horizon, targets.length, quantiles.length];
+    const dims = tensor.dims;
+    const size = expected.reduce((a, b3) => a * b3, 1);
+    if (tensor.type !== "float32" || dims.length !== expected.length || dims.some((d2, i) => d2 !== expected[i]) || tensor.data.length !== size) {
+      throw new ModelOutputError(
+        `model ${this.id}: output ${OUTPUT_NAME} has shape [${dims.join(",")}] (${tensor.type}), expected [${expected.join(",")}] (batch \xD7 horizon \xD7 targets \xD7 quantiles of encoders.json)`
+      );
+    }
+    return tensor.data;
   }
   async runBatch(batch) {
     if (batch.length === 0) return [];
     const feeds = this.buildFeeds(batch);
-    const output2 = await this.runOutput(feeds);
-    const expected = [
-      batch.length,
-      this.horizon,
-      this.encoders.targets.length,
-      this.encoders.quantiles.length
-    ];
-    const file2 = join6(this.dir, MODEL_FILE);
-    if (output2.type !== "float32")
-      throw new ModelLoadError("mismatch", `${file2}: ${OUTPUT_NAME} is ${output2.type}, expected float32`);
-    if (output2.dims.join() !== expected.join()) {
-      throw new ModelLoadError(
-        "mismatch",
-        `${file2}: ${OUTPUT_NAME} has shape [${output2.dims.join(",")}], expected [${expected.join(",")}] (batch, horizon_steps, targets, quantiles of encoders.json)`
-      );
-    }
-    const data = output2.data;
+    const data = await this.runFeeds(feeds);
     const per = this.horizon * this.encoders.targets.length * this.encoders.quantiles.length;
     return batch.map((input2, i) => ({
       server: input2.server,
@@ -54335,31 +54445,6 @@ var LoadedModel = class _LoadedModel {
 function spinning(options) {
   return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
 }
-async function readEncoders(modelDir2) {
-  const path = join6(modelDir2, "encoders.json");
-  let raw;
-  try {
-    raw = JSON.parse(await readFile6(path, "utf8"));
-  } catch (error63) {
-    throw new ModelLoadError("format", `${path}: not valid JSON: ${getErrorMessage(error63)}`, {
-      cause: error63
-    });
-  }
-  const parsed = Encoders.safeParse(raw);
-  if (!parsed.success) throw new ModelLoadError("format", describeZodError(path, parsed.error));
-  return parsed.data;
-}
-async function readVerified(modelDir2, name) {
-  const list = parseChecksums(
-    await readFile6(join6(modelDir2, CHECKSUMS_FILE), "utf8"),
-    join6(modelDir2, CHECKSUMS_FILE)
-  );
-  const bytes = await readFile6(join6(modelDir2, name));
-  if (list.get(name) !== sha256Text(bytes)) {
-    throw new ModelLoadError("checksum", `${join6(modelDir2, name)}: changed while loading (sha256 mismatch)`);
-  }
-  return bytes;
-}
 
 // src/model/deploy-check.ts
 async function checkDeployable(dir, options = {}) {
@@ -54379,7 +54464,7 @@ async function checkDeployable(dir, options = {}) {
     sampleServers = inputs.map((input2) => input2.server);
     let problems;
     try {
-      problems = forecastProblems(model.encoders, inputs, await model.forecast(inputs));
+      problems = forecastProblems(model.encoders, inputs, await model.forecastEach(inputs));
     } catch (error63) {
       throw refusal(dir, `sample forecast failed: ${getErrorMessage(error63)}`, error63);
     }
@@ -54531,7 +54616,7 @@ async function commitModelDeploy(request2) {
   const { git, repoDir, registry: registry2 } = request2;
   const checked = await checkDeployable(request2.modelDir);
   const modelId = checked.modelId;
-  const validation = await readJsonFile(join7(request2.modelDir, "validation.json"), ValidationFigures);
+  const validation = await readJsonFile(join8(request2.modelDir, "validation.json"), ValidationFigures);
   const pointerRel = relative(repoDir, pointerPath(registry2));
   const before = await readPointer(registry2);
   const refusal2 = automatedDeployRefusal(modelId, rolledBackModels(await git.history(pointerRel)));
@@ -54586,7 +54671,7 @@ async function copyModel(from, target) {
     await cp(from, target, { recursive: true, errorOnExist: true, force: false });
     return;
   }
-  const same = await readFile7(join7(target, CHECKSUMS_FILE), "utf8") === await readFile7(join7(from, CHECKSUMS_FILE), "utf8");
+  const same = await readFile7(join8(target, CHECKSUMS_FILE), "utf8") === await readFile7(join8(from, CHECKSUMS_FILE), "utf8");
   if (!same) throw new InputError(`${target} already exists with different contents`);
 }
 

@@ -21174,7 +21174,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join12 } = __require("path");
+    var { join: join13 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -21226,7 +21226,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join12(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join13(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -21739,7 +21739,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync8 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join12, isAbsolute: isAbsolute2, sep: sep3 } = __require("node:path");
+    var { join: join13, isAbsolute: isAbsolute2, sep: sep3 } = __require("node:path");
     var { fileURLToPath: fileURLToPath3 } = __require("node:url");
     var sleep = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -21894,7 +21894,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join12(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join13(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -21915,7 +21915,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p) => p.some((t) => t.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join12(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join13(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -21942,7 +21942,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join12(__dirname, "..", "file.js");
+          return join13(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -22922,7 +22922,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join12 = ",";
+            let join13 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -22936,7 +22936,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join12 = `,
+                join13 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -22944,13 +22944,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join12;
+                res += join13;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -22971,7 +22971,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join12 = `,
+              join13 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -22985,13 +22985,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join12;
+                separator = join13;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join12;
+              separator = join13;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -23032,7 +23032,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join12 = ",";
+            let join13 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -23045,7 +23045,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join12 = `,
+                join13 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23053,13 +23053,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join12;
+                res += join13;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23072,7 +23072,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join12 = `,
+              join13 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23081,7 +23081,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join12;
+                separator = join13;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -23139,20 +23139,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join13 = `,
+              const join14 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join13;
+                res2 += join14;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join14}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -23168,16 +23168,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join12 = `,
+            const join13 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join12, maximumBreadth);
+              res += stringifyTypedArray(value, join13, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join12;
+              separator = join13;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -23188,13 +23188,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join12;
+                separator = join13;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join12;
+              separator = join13;
             }
             if (separator !== "") {
               res = `
@@ -49021,7 +49021,7 @@ function headlineQRisk(validation) {
 // src/train/pipeline.ts
 import { existsSync as existsSync6 } from "node:fs";
 import { mkdir as mkdir4, rm as rm6 } from "node:fs/promises";
-import { join as join11, resolve as resolve4 } from "node:path";
+import { join as join12, resolve as resolve4 } from "node:path";
 
 // src/metrics/contract.ts
 var TIMESTAMP_COLUMN = "timestamp";
@@ -49706,7 +49706,10 @@ async function queryResampled(conn, source, request2) {
     params.end_ts = request2.endStep * resolutionSeconds;
     where.push("timestamp < to_timestamp($end_ts)");
   }
-  const averages = features.map((f) => `avg(${sqlIdentifier(f)})::DOUBLE AS ${sqlIdentifier(f)}`).join(", ");
+  const averages = features.map((f) => {
+    const x = `${sqlIdentifier(f)}::DOUBLE`;
+    return `avg(CASE WHEN isfinite(${x}) THEN ${x} END)::DOUBLE AS ${sqlIdentifier(f)}`;
+  }).join(", ");
   const sql = `
     SELECT server_name, any_value(profile) AS profile,
            floor(epoch(timestamp) / ${resolutionSeconds})::INTEGER AS step, ${averages}
@@ -49720,7 +49723,10 @@ async function queryResampled(conn, source, request2) {
   const values = new Float32Array(rows * features.length);
   features.forEach((_, f) => {
     const column = columns[3 + f];
-    for (let r = 0; r < rows; r++) values[r * features.length + f] = column[r] ?? Number.NaN;
+    for (let r = 0; r < rows; r++) {
+      const v = column[r];
+      values[r * features.length + f] = v !== null && v !== void 0 && Number.isFinite(v) ? v : Number.NaN;
+    }
   });
   return {
     servers: columns[0],
@@ -50518,11 +50524,10 @@ function assertModelId(id, where = "model id") {
 
 // src/model/deployed.ts
 import { existsSync as existsSync3 } from "node:fs";
-import { basename as basename4, join as join6 } from "node:path";
+import { basename as basename4, join as join7 } from "node:path";
 
 // src/model/loaded-model.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { basename as basename2, join as join3, resolve as resolve3 } from "node:path";
+import { basename as basename2, join as join4, resolve as resolve3 } from "node:path";
 import * as ort from "onnxruntime-node";
 
 // src/registry/checksums.ts
@@ -50619,6 +50624,20 @@ async function irregularEntries(dir) {
   return problems;
 }
 
+// src/features/forecast-input.ts
+function windowProblem(past, shape) {
+  const features = shape.observed_features;
+  const nObs = features.length;
+  const lookback = shape.lookback_steps;
+  if (past.length !== lookback * nObs)
+    return `lookback window has ${past.length} values, expected ${lookback} steps \xD7 ${nObs} features`;
+  for (let i = 0; i < past.length; i++) {
+    if (!Number.isFinite(past[i]))
+      return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
+  }
+  return void 0;
+}
+
 // src/features/time-features.ts
 var KNOWN_FEATURES = ["tod_sin", "tod_cos", "dow_sin", "dow_cos"];
 var SECONDS_PER_DAY = 86400;
@@ -50651,6 +50670,41 @@ var ModelLoadError = class extends FleetcastError {
   }
   reason;
 };
+var ModelOutputError = class extends FleetcastError {
+  constructor(message) {
+    super(message);
+    this.name = "ModelOutputError";
+  }
+};
+
+// src/model/read-model-files.ts
+import { readFile as readFile5 } from "node:fs/promises";
+import { join as join3 } from "node:path";
+async function readEncoders(modelDir2) {
+  const path = join3(modelDir2, "encoders.json");
+  let raw;
+  try {
+    raw = JSON.parse(await readFile5(path, "utf8"));
+  } catch (error63) {
+    throw new ModelLoadError("format", `${path}: not valid JSON: ${getErrorMessage(error63)}`, {
+      cause: error63
+    });
+  }
+  const parsed = Encoders.safeParse(raw);
+  if (!parsed.success) throw new ModelLoadError("format", describeZodError(path, parsed.error));
+  return parsed.data;
+}
+async function readVerified(modelDir2, name) {
+  const list = parseChecksums(
+    await readFile5(join3(modelDir2, CHECKSUMS_FILE), "utf8"),
+    join3(modelDir2, CHECKSUMS_FILE)
+  );
+  const bytes = await readFile5(join3(modelDir2, name));
+  if (list.get(name) !== sha256Text(bytes)) {
+    throw new ModelLoadError("checksum", `${join3(modelDir2, name)}: changed while loading (sha256 mismatch)`);
+  }
+  return bytes;
+}
 
 // src/model/loaded-model.ts
 var MODEL_FILE = "model.onnx";
@@ -50720,7 +50774,7 @@ var LoadedModel = class _LoadedModel {
     } catch (error63) {
       throw new ModelLoadError(
         "onnx",
-        `${join3(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
+        `${join4(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
         { cause: error63 }
       );
     }
@@ -50731,7 +50785,7 @@ var LoadedModel = class _LoadedModel {
       await session.release();
       throw new ModelLoadError(
         "onnx",
-        `${join3(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
+        `${join4(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
       );
     }
     return new _LoadedModel(encoders.model_id, modelDir2, check2.digest, encoders, session, options);
@@ -50754,7 +50808,11 @@ var LoadedModel = class _LoadedModel {
     const { targets, quantiles } = this.encoders;
     return (step * targets.length + target) * quantiles.length + quantile;
   }
-  /** Forecasts a batch: one session.run per `maxBatch` inputs. */
+  /**
+   * Forecasts a batch: one session.run per `maxBatch` inputs. Strict: a bad window fails the whole
+   * call (InputError), and so does an output of the wrong shape (ModelOutputError); non-finite
+   * forecast values are returned as they are. The service uses `forecastEach`.
+   */
   async forecast(inputs) {
     if (this.released) throw new Error(`model ${this.id} was released`);
     const results = [];
@@ -50762,6 +50820,63 @@ var LoadedModel = class _LoadedModel {
       results.push(...await this.runBatch(inputs.slice(i, i + this.maxBatch)));
     }
     return results;
+  }
+  /**
+   * Forecasts a batch server by server: a server whose window is unusable (wrong size, NaN or Inf)
+   * is not sent to the model, and a server whose forecast has a NaN or Inf is not returned; each is
+   * a failure with its reason, and every other server gets its forecast. An output of the wrong
+   * shape still fails the whole call (ModelOutputError): its values belong to no server.
+   */
+  async forecastEach(inputs) {
+    const failures = [];
+    const invalid = (input2, message) => {
+      failures.push({
+        server: input2.server,
+        known: this.vocabulary.has(input2.server),
+        reason: "invalid_window",
+        message
+      });
+    };
+    let usable = [];
+    const size = this.lookback * this.encoders.observed_features.length;
+    for (const input2 of inputs) {
+      if (input2.past.length === size) usable.push(input2);
+      else invalid(input2, this.windowProblem(input2));
+    }
+    let forecasts;
+    try {
+      forecasts = await this.forecast(usable);
+    } catch (error63) {
+      if (!(error63 instanceof InputError)) throw error63;
+      const checked = [];
+      for (const input2 of usable) {
+        const problem = this.windowProblem(input2);
+        if (problem === void 0) checked.push(input2);
+        else invalid(input2, problem);
+      }
+      usable = checked;
+      forecasts = await this.forecast(usable);
+    }
+    const results = [];
+    for (const result of forecasts) {
+      let bad = 0;
+      for (const v of result.values) if (!Number.isFinite(v)) bad++;
+      if (bad === 0) {
+        results.push(result);
+        continue;
+      }
+      failures.push({
+        server: result.server,
+        known: result.known,
+        reason: "non_finite_output",
+        message: `the model returned non-finite forecast values (${bad} of ${result.values.length}) through ${result.known ? "its own embedding row" : "the unknown slot"}`
+      });
+    }
+    return { results, failures };
+  }
+  /** Why a lookback window cannot go to the model (wrong size, a NaN or Inf), or undefined. */
+  windowProblem(input2) {
+    return windowProblem(input2.past, this.encoders);
   }
   /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */
   buildFeeds(batch) {
@@ -50807,36 +50922,32 @@ var LoadedModel = class _LoadedModel {
     for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
     return feeds;
   }
-  /** Runs the session on prepared feeds and returns the raw output tensor data. */
+  /**
+   * Runs the session on prepared feeds and returns the raw output tensor data, after checking that
+   * its shape is exactly [batch, horizon, targets, quantiles] as encoders.json declares: a shorter
+   * or differently laid out output would hand one server's values to another.
+   */
   async runFeeds(feeds) {
-    return (await this.runOutput(feeds)).data;
-  }
-  async runOutput(feeds) {
     const output2 = await this.session.run(feeds);
     const tensor = output2[OUTPUT_NAME];
-    if (tensor === void 0) throw new Error(`model ${this.id} returned no ${OUTPUT_NAME} output`);
-    return tensor;
+    if (tensor === void 0)
+      throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    const batch = feeds.past_observed?.dims[0] ?? 0;
+    const { targets, quantiles } = this.encoders;
+    const expected = [batch, this.horizon, targets.length, quantiles.length];
+    const dims = tensor.dims;
+    const size = expected.reduce((a, b) => a * b, 1);
+    if (tensor.type !== "float32" || dims.length !== expected.length || dims.some((d, i) => d !== expected[i]) || tensor.data.length !== size) {
+      throw new ModelOutputError(
+        `model ${this.id}: output ${OUTPUT_NAME} has shape [${dims.join(",")}] (${tensor.type}), expected [${expected.join(",")}] (batch \xD7 horizon \xD7 targets \xD7 quantiles of encoders.json)`
+      );
+    }
+    return tensor.data;
   }
   async runBatch(batch) {
     if (batch.length === 0) return [];
     const feeds = this.buildFeeds(batch);
-    const output2 = await this.runOutput(feeds);
-    const expected = [
-      batch.length,
-      this.horizon,
-      this.encoders.targets.length,
-      this.encoders.quantiles.length
-    ];
-    const file2 = join3(this.dir, MODEL_FILE);
-    if (output2.type !== "float32")
-      throw new ModelLoadError("mismatch", `${file2}: ${OUTPUT_NAME} is ${output2.type}, expected float32`);
-    if (output2.dims.join() !== expected.join()) {
-      throw new ModelLoadError(
-        "mismatch",
-        `${file2}: ${OUTPUT_NAME} has shape [${output2.dims.join(",")}], expected [${expected.join(",")}] (batch, horizon_steps, targets, quantiles of encoders.json)`
-      );
-    }
-    const data = output2.data;
+    const data = await this.runFeeds(feeds);
     const per = this.horizon * this.encoders.targets.length * this.encoders.quantiles.length;
     return batch.map((input2, i) => ({
       server: input2.server,
@@ -50871,45 +50982,20 @@ function spinning(options) {
 function loadModel(dir, options = {}) {
   return LoadedModel.load(dir, options);
 }
-async function readEncoders(modelDir2) {
-  const path = join3(modelDir2, "encoders.json");
-  let raw;
-  try {
-    raw = JSON.parse(await readFile5(path, "utf8"));
-  } catch (error63) {
-    throw new ModelLoadError("format", `${path}: not valid JSON: ${getErrorMessage(error63)}`, {
-      cause: error63
-    });
-  }
-  const parsed = Encoders.safeParse(raw);
-  if (!parsed.success) throw new ModelLoadError("format", describeZodError(path, parsed.error));
-  return parsed.data;
-}
-async function readVerified(modelDir2, name) {
-  const list = parseChecksums(
-    await readFile5(join3(modelDir2, CHECKSUMS_FILE), "utf8"),
-    join3(modelDir2, CHECKSUMS_FILE)
-  );
-  const bytes = await readFile5(join3(modelDir2, name));
-  if (list.get(name) !== sha256Text(bytes)) {
-    throw new ModelLoadError("checksum", `${join3(modelDir2, name)}: changed while loading (sha256 mismatch)`);
-  }
-  return bytes;
-}
 
 // src/registry/layout.ts
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 var MODELS_DIR = "models";
 var POINTER_FILE = "current.json";
 var TEMP_PREFIX = ".tmp-";
 function modelsDir(registry2) {
-  return join4(registry2, MODELS_DIR);
+  return join5(registry2, MODELS_DIR);
 }
 function modelDir(registry2, id) {
-  return join4(modelsDir(registry2), assertModelId(id));
+  return join5(modelsDir(registry2), assertModelId(id));
 }
 function pointerPath(registry2) {
-  return join4(registry2, POINTER_FILE);
+  return join5(registry2, POINTER_FILE);
 }
 
 // src/registry/list-models.ts
@@ -51001,7 +51087,7 @@ async function previousModelDir(registry2) {
 }
 
 // src/registry/read-model.ts
-import { basename as basename3, join as join5 } from "node:path";
+import { basename as basename3, join as join6 } from "node:path";
 
 // src/registry/training-info.ts
 var Finite = external_exports.number().refine(Number.isFinite, "must be a finite number");
@@ -51059,7 +51145,7 @@ async function assertChecksums(dir) {
   const result = await verifyChecksums(dir);
   if (!result.ok)
     throw new GateError(
-      `${join5(dir, CHECKSUMS_FILE)}: model files failed verification:
+      `${join6(dir, CHECKSUMS_FILE)}: model files failed verification:
   ${result.problems.join("\n  ")}`
     );
   return result.digest;
@@ -51069,7 +51155,7 @@ async function assertChecksums(dir) {
 async function previousMapping(registry2) {
   const dir = await previousModelDir(registry2);
   if (dir === null) return { mapping: null, from: null };
-  const path = join6(dir, MODEL_FILES.mapping);
+  const path = join7(dir, MODEL_FILES.mapping);
   if (!existsSync3(path))
     throw new InputError(
       `${path}: not found (the deployed or newest model of ${registry2}); cannot keep server indices stable`
@@ -51094,11 +51180,11 @@ async function loadBaseline(registry2, explicitDir) {
 
 // src/train/candidate.ts
 import { writeFile as writeFile3 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 
 // src/registry/write-model.ts
 import { copyFile as copyFile2, mkdir as mkdir3, open as open4, readdir as readdir5, rename as rename3, rm as rm4, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 var STALE_AFTER_MS = 6 * 3600 * 1e3;
 async function writeModelDir(registry2, id, contents) {
   assertModelId(id);
@@ -51119,20 +51205,20 @@ async function assembleModelDir(root, id, contents, required2, options) {
   }
   await mkdir3(root, { recursive: true });
   await removeStaleTempDirs(root);
-  const target = join7(root, id);
+  const target = join8(root, id);
   if (options.replace) await rm4(target, { recursive: true, force: true });
   else if (await pathExists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
-  const tmp = join7(root, `${TEMP_PREFIX}${id}-${process.pid}`);
+  const tmp = join8(root, `${TEMP_PREFIX}${id}-${process.pid}`);
   await rm4(tmp, { recursive: true, force: true });
   await mkdir3(tmp);
   try {
     for (const [name, value] of Object.entries(contents.json))
-      await writeSynced2(join7(tmp, name), toJsonText(value));
+      await writeSynced2(join8(tmp, name), toJsonText(value));
     for (const [name, source] of Object.entries(contents.copies)) {
-      await copyFile2(source, join7(tmp, name));
-      await fsyncPath(join7(tmp, name));
+      await copyFile2(source, join8(tmp, name));
+      await fsyncPath(join8(tmp, name));
     }
-    await writeSynced2(join7(tmp, CHECKSUMS_FILE), renderChecksums(await computeChecksums(tmp)));
+    await writeSynced2(join8(tmp, CHECKSUMS_FILE), renderChecksums(await computeChecksums(tmp)));
     const check2 = await verifyChecksums(tmp);
     if (!check2.ok)
       throw new FleetcastError(`model ${id}: checksum self-check failed: ${check2.problems.join("; ")}`);
@@ -51156,7 +51242,7 @@ async function removeStaleTempDirs(root, now = Date.now()) {
   for (const entry of entries) {
     if (!entry.isDirectory() || !entry.name.startsWith(TEMP_PREFIX)) continue;
     const pid = Number(/-(\d+)$/.exec(entry.name)?.[1]);
-    const path = join7(root, entry.name);
+    const path = join8(root, entry.name);
     const age = now - (await stat3(path)).mtimeMs;
     if (pid === process.pid) continue;
     if (!Number.isInteger(pid) || !isProcessAlive(pid) || age > STALE_AFTER_MS) {
@@ -52074,7 +52160,7 @@ function trainedModel(i) {
   };
 }
 async function writeCandidate(workDir, model, info2) {
-  const written = await writeCandidateDir(join8(workDir, "candidate"), model.modelId, {
+  const written = await writeCandidateDir(join9(workDir, "candidate"), model.modelId, {
     json: { ...model.json, [MODEL_FILES.trainingInfo]: info2 },
     copies: { [MODEL_FILES.model]: model.modelPath }
   });
@@ -52123,7 +52209,7 @@ async function validateCandidate(v) {
     await model.release();
     await baseline.model?.release();
   }
-  await writeFile3(join8(v.workDir, MODEL_FILES.validation), toJsonText(validation));
+  await writeFile3(join9(v.workDir, MODEL_FILES.validation), toJsonText(validation));
   return validation;
 }
 
@@ -52161,7 +52247,7 @@ async function getProfile(name, path = PROFILES_PATH) {
 // src/train/trainer-output.ts
 import { existsSync as existsSync5 } from "node:fs";
 import { cp, readFile as readFile8 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 
 // src/train/trainer-process.ts
 import { spawn } from "node:child_process";
@@ -52350,9 +52436,9 @@ var TrainedOn = external_exports.object({
 });
 async function adoptTrainerOutput(from, trainerOut, header, progress) {
   for (const name of [MODEL_FILES.model, TRAIN_REPORT_FILE, NORMALIZATION_FILE])
-    if (!existsSync5(join9(from, name)))
-      throw new FleetcastError(`${join9(from, name)}: missing from the trainer output directory`);
-  const reportPath = join9(from, TRAIN_REPORT_FILE);
+    if (!existsSync5(join10(from, name)))
+      throw new FleetcastError(`${join10(from, name)}: missing from the trainer output directory`);
+  const reportPath = join10(from, TRAIN_REPORT_FILE);
   const trainedOn = await readJsonFile(reportPath, TrainReport.extend(TrainedOn.shape));
   const holdout = header.servers.filter((s) => s.holdout).map((s) => s.index).sort((a, b) => a - b);
   const expected = {
@@ -52377,28 +52463,28 @@ async function adoptTrainerOutput(from, trainerOut, header, progress) {
   return { seconds: trainedOn.durations.total_seconds ?? 0 };
 }
 async function readTrainerOutput(trainerOut) {
-  const report = await readJsonFile(join9(trainerOut, TRAIN_REPORT_FILE), TrainReport);
-  const normalizationPath = join9(trainerOut, NORMALIZATION_FILE);
+  const report = await readJsonFile(join10(trainerOut, TRAIN_REPORT_FILE), TrainReport);
+  const normalizationPath = join10(trainerOut, NORMALIZATION_FILE);
   const normalization = parseJsonText(
     await readFile8(normalizationPath, "utf8"),
     normalizationPath,
     Normalization
   );
-  return { report, normalization, modelPath: join9(trainerOut, MODEL_FILES.model) };
+  return { report, normalization, modelPath: join10(trainerOut, MODEL_FILES.model) };
 }
 
 // src/train/work-dirs.ts
 import { lstat as lstat4, mkdtemp, readdir as readdir6, readFile as readFile9, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
 import { hostname as hostname3, tmpdir } from "node:os";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 var WORK_DIR_PREFIX = "fleetcast-train-";
 var WORK_DIR_OWNER_FILE = ".fleetcast-owner.json";
 var STALE_WORK_DIR_HOURS = 24;
 var WORK_DIR_NAME = new RegExp(`^${WORK_DIR_PREFIX}[A-Za-z0-9]{6}$`);
 async function createWorkDir(dir = tmpdir()) {
-  const workDir = await mkdtemp(join10(dir, WORK_DIR_PREFIX));
+  const workDir = await mkdtemp(join11(dir, WORK_DIR_PREFIX));
   const owner = { pid: process.pid, host: hostname3(), started_at: (/* @__PURE__ */ new Date()).toISOString() };
-  await writeFile4(join10(workDir, WORK_DIR_OWNER_FILE), `${JSON.stringify(owner)}
+  await writeFile4(join11(workDir, WORK_DIR_OWNER_FILE), `${JSON.stringify(owner)}
 `, { mode: 384 });
   return workDir;
 }
@@ -52416,7 +52502,7 @@ async function removeStaleWorkDirs(options = {}) {
   }
   const removed = [];
   for (const name of names.filter((n) => WORK_DIR_NAME.test(n))) {
-    const path = join10(dir, name);
+    const path = join11(dir, name);
     try {
       const stats = await lstat4(path);
       if (!stats.isDirectory() || process.getuid !== void 0 && stats.uid !== process.getuid()) continue;
@@ -52437,7 +52523,7 @@ async function removeStaleWorkDirs(options = {}) {
 async function readOwner(dir) {
   let text;
   try {
-    text = await readFile9(join10(dir, WORK_DIR_OWNER_FILE), "utf8");
+    text = await readFile9(join11(dir, WORK_DIR_OWNER_FILE), "utf8");
   } catch {
     return null;
   }
@@ -52480,7 +52566,7 @@ async function trainModel(options) {
   );
   const workDir = options.work ? resolve4(options.work) : await createWorkDir();
   await mkdir4(workDir, { recursive: true });
-  const datasetDir = join11(workDir, "dataset");
+  const datasetDir = join12(workDir, "dataset");
   let built;
   try {
     built = await buildDatasetDir(datasetDir, {
@@ -52516,10 +52602,10 @@ async function trainModel(options) {
 async function trainOnDataset(options, p) {
   const { startedAt, modelId, built, workDir, workKeptByUser } = p;
   const { progress } = options;
-  const trainerOut = join11(workDir, "trainer");
+  const trainerOut = join12(workDir, "trainer");
   const header = built.dataset.header;
   await rm6(trainerOut, { recursive: true, force: true });
-  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p.profile, join11(workDir, "dataset"), trainerOut);
+  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p.profile, join12(workDir, "dataset"), trainerOut);
   const output2 = await readTrainerOutput(trainerOut);
   const model = trainedModel({
     modelId,

@@ -14,6 +14,7 @@ interface ServeOptions {
   interval: string;
   clone?: string;
   refresh: string;
+  staleAfter?: string;
   poll: string;
   unknownWindow: string;
   activeWithin?: string;
@@ -43,6 +44,10 @@ export function register(program: Command): void {
     .option('--interval <duration>', 'how often --git fetches', '30s')
     .option('--clone <dir>', 'where --git keeps its clone (default: a directory under the temp dir)')
     .option('--refresh <duration>', 'how often input windows and the manifest are reloaded', '60s')
+    .option(
+      '--stale-after <duration>',
+      "a server whose data ends longer ago is stale: flagged, and /health degraded (default: 2 × the longer of --refresh and the model's resolution)",
+    )
     .option('--poll <duration>', 'pointer polling interval (fallback to file events)', '2s')
     .option('--unknown-window <duration>', 'rolling window of the unknown-prediction rate', '1h')
     .option(
@@ -94,6 +99,9 @@ export function register(program: Command): void {
             }
           : {}),
         refreshMs: parseDuration(options.refresh, '--refresh'),
+        ...(options.staleAfter !== undefined
+          ? { staleAfterMs: parseDuration(options.staleAfter, '--stale-after') }
+          : {}),
         pointerPollMs: parseDuration(options.poll, '--poll'),
         unknownWindowSeconds: parseDuration(options.unknownWindow, '--unknown-window') / 1000,
         activeWithinSeconds: options.activeWithin

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { assertBranchName } from '../../core/branch-name.js';
-import { InputError } from '../../core/errors.js';
+import { FleetcastError, InputError, getErrorMessage } from '../../core/errors.js';
 
 /** A remote URL with any user:password removed, for logs. */
 export function redactRemote(remote: string): string {
@@ -42,20 +41,29 @@ function remoteAuth(remote: string): RemoteAuth {
   };
 }
 
-const execGit = promisify(execFile);
-/** A clone or fetch that takes longer is stopped (and retried by the next sync). */
-const NETWORK_TIMEOUT_MS = 10 * 60_000;
+/** Text (a git error message) with the user info of every URL in it removed. */
+export function redactUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s'"]*@/gi, '$1***@');
+}
+
+/**
+ * A git command that got no answer for this long is killed: a remote that accepts the connection
+ * and never answers would otherwise hold every sync (and the service's startup) indefinitely.
+ * Progress output counts as an answer, so a long but moving fetch is not cut.
+ */
+export const DEFAULT_GIT_TIMEOUT_MS = 20_000;
+/** A clone or fetch still running after this long is stopped, however chatty (retried next sync). */
+const NETWORK_LIMIT_MS = 10 * 60_000;
+
+export interface GitCloneOptions {
+  /** No output from git for this long ends the command (default DEFAULT_GIT_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
 
 /** The operator's transport settings (deploy/kubernetes/inference.yaml sets GIT_SSH_COMMAND). */
 const NETWORK_GIT_ENV = new Set(['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH']);
 
-/**
- * Runs a network git command (clone, fetch) with the credentials header in its environment.
- * Ambient GIT_* variables other than the transport settings above are left out, as simple-git
- * does for the local commands, and git never prompts for a password: a bad token fails instead of
- * hanging.
- */
-async function gitNetwork(args: readonly string[], cwd: string | undefined, auth: RemoteAuth): Promise<void> {
+function networkEnv(auth: RemoteAuth): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env))
     if (!/^GIT_/i.test(name) || NETWORK_GIT_ENV.has(name)) env[name] = value;
@@ -65,14 +73,62 @@ async function gitNetwork(args: readonly string[], cwd: string | undefined, auth
     env.GIT_CONFIG_KEY_0 = auth.header.key;
     env.GIT_CONFIG_VALUE_0 = auth.header.value;
   }
-  try {
-    await execGit('git', args, { cwd, env, timeout: NETWORK_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`git ${args[0]} ${redactRemote(auth.url)} failed: ${stderr || String(error)}`, {
-      cause: error,
+  return env;
+}
+
+/**
+ * Runs a network git command (clone, fetch; give it `--progress`) with the credentials header in
+ * its environment. Ambient GIT_* variables other than the transport settings above are left out,
+ * as simple-git does for the local commands, and git never prompts for a password: a bad token
+ * fails instead of hanging. No output for `idleMs` kills it, as does NETWORK_LIMIT_MS in all.
+ */
+function gitNetwork(
+  args: readonly string[],
+  cwd: string | undefined,
+  auth: RemoteAuth,
+  idleMs: number,
+): Promise<void> {
+  const what = `git ${args[0]} ${redactRemote(auth.url)}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, env: networkEnv(auth), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let timedOut: string | null = null;
+    const kill = (why: string) => {
+      timedOut = why;
+      child.kill('SIGKILL');
+    };
+    let idle = setTimeout(() => kill(`after ${idleMs / 1000} s`), idleMs);
+    const total = setTimeout(() => kill(`after ${NETWORK_LIMIT_MS / 60_000} min in all`), NETWORK_LIMIT_MS);
+    const answered = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => kill(`after ${idleMs / 1000} s`), idleMs);
+    };
+    child.stdout.on('data', answered);
+    child.stderr.on('data', (chunk: Buffer) => {
+      answered();
+      stderr = (stderr + chunk.toString('utf8')).slice(-4096);
     });
-  }
+    const done = (error: Error | null) => {
+      clearTimeout(idle);
+      clearTimeout(total);
+      if (error === null) resolve();
+      else reject(error);
+    };
+    child.on('error', (error) =>
+      done(new FleetcastError(`${what} failed: ${error.message}`, { cause: error })),
+    );
+    child.on('close', (code) => {
+      if (timedOut !== null)
+        done(
+          new FleetcastError(
+            `git ${args[0]} timed out ${timedOut}: the remote accepted the connection but sent nothing (${redactRemote(auth.url)})`,
+          ),
+        );
+      else if (code !== 0)
+        done(new FleetcastError(`${what} failed: ${redactUrls(stderr.trim()) || `exit code ${code}`}`));
+      else done(null);
+    });
+  });
 }
 
 /**
@@ -87,18 +143,26 @@ export class GitRegistryClone {
     readonly dir: string,
     readonly branch: string,
     private readonly auth: RemoteAuth,
+    private readonly timeoutMs: number,
   ) {}
 
-  static async create(remote: string, branch: string, dir: string): Promise<GitRegistryClone> {
+  static async create(
+    remote: string,
+    branch: string,
+    dir: string,
+    options: GitCloneOptions = {},
+  ): Promise<GitRegistryClone> {
     assertBranchName(branch, '--branch');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
     const auth = remoteAuth(remote);
     const created = await makePrivateDir(dir);
     if (created || (await isOwnEmptyDir(dir))) {
       try {
         await gitNetwork(
-          ['clone', '--branch', branch, '--single-branch', '--no-tags', '--', auth.url, dir],
+          ['clone', '--branch', branch, '--single-branch', '--no-tags', '--progress', '--', auth.url, dir],
           undefined,
           auth,
+          timeoutMs,
         );
       } catch (error) {
         // An empty directory left behind would be refused by the next start.
@@ -107,11 +171,11 @@ export class GitRegistryClone {
       }
       await chmod(dir, 0o700);
       await chmod(join(dir, '.git', 'config'), 0o600);
-      return new GitRegistryClone(simpleGit(dir), dir, branch, auth);
+      return new GitRegistryClone(simpleGit(dir), dir, branch, auth, timeoutMs);
     }
     const git = await ownClone(dir, remote, auth.url);
     await git.raw(['config', 'remote.origin.fetch', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-    const clone = new GitRegistryClone(git, dir, branch, auth);
+    const clone = new GitRegistryClone(git, dir, branch, auth, timeoutMs);
     await clone.sync();
     return clone;
   }
@@ -123,7 +187,12 @@ export class GitRegistryClone {
   /** Fetches and resets to origin/<branch>; true when HEAD moved. */
   async sync(): Promise<boolean> {
     const before = await this.head().catch(() => '');
-    await gitNetwork(['fetch', '--prune', '--no-tags', 'origin', this.branch], this.dir, this.auth);
+    await gitNetwork(
+      ['fetch', '--prune', '--no-tags', '--progress', 'origin', this.branch],
+      this.dir,
+      this.auth,
+      this.timeoutMs,
+    );
     await this.git.raw(['checkout', '-B', this.branch, `origin/${this.branch}`]);
     await this.git.reset(['--hard', `origin/${this.branch}`]);
     await this.git.clean('f', ['-d']);
@@ -183,11 +252,24 @@ async function ownClone(dir: string, remote: string, url: string): Promise<Simpl
   return git;
 }
 
+/** The follower's state for /health. */
+export interface FollowStatus {
+  branch: string;
+  head: string | null;
+  /** Last successful sync (ISO 8601). */
+  lastSyncAt: string | null;
+  /** While syncs fail: the last error, and when the failures began. */
+  lastError: { at: string; message: string; since: string } | null;
+}
+
 /** Syncs the clone every `intervalMs` and calls `onChange` when it moved. */
 export class GitFollower {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private head: string | null = null;
+  private lastSyncAt: string | null = null;
+  private lastError: FollowStatus['lastError'] = null;
 
   constructor(
     private readonly clone: GitRegistryClone,
@@ -204,15 +286,34 @@ export class GitFollower {
   tick(): Promise<void> {
     this.running ??= (async () => {
       try {
+        const moved = await this.clone.sync();
+        this.head = await this.clone.head();
+        this.lastSyncAt = new Date().toISOString();
+        this.lastError = null;
         // a sync that finishes after stop() reports nothing: the service is shutting down
-        if ((await this.clone.sync()) && !this.stopped) this.onChange(await this.clone.head());
+        if (moved && !this.stopped) this.onChange(this.head);
       } catch (error) {
+        const at = new Date().toISOString();
+        this.lastError = {
+          at,
+          message: redactUrls(getErrorMessage(error)),
+          since: this.lastError?.since ?? at,
+        };
         this.onError(error);
       } finally {
         this.running = null;
       }
     })();
     return this.running;
+  }
+
+  status(): FollowStatus {
+    return {
+      branch: this.clone.branch,
+      head: this.head,
+      lastSyncAt: this.lastSyncAt,
+      lastError: this.lastError,
+    };
   }
 
   async stop(): Promise<void> {

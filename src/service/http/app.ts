@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import { getErrorMessage } from '../../core/errors.js';
+import { ModelOutputError } from '../../model/model-load-error.js';
 import { ModelUnavailableError } from '../serving/errors.js';
 import type { ForecastService } from '../serving/forecast-service.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -29,6 +30,9 @@ export function buildApp(options: AppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
+    // how often Node checks the header and request timeouts that server.ts sets (default 30 s,
+    // which would make the 10 s header limit up to 40 s)
+    http: { connectionsCheckingInterval: 1000 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -48,6 +52,9 @@ export function buildApp(options: AppOptions) {
     if (error instanceof HttpError)
       return reply.code(error.statusCode).send(errorBody(error.statusCode, error.message));
     if (error instanceof ModelUnavailableError) return reply.code(503).send(errorBody(503, error.message));
+    // the model's output had the wrong shape: nothing of it was served, and the answer says so
+    if (error instanceof ModelOutputError)
+      return reply.code(500).send(errorBody(500, service.publicText(error.message)));
     const status =
       error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
         ? error.statusCode

@@ -3,7 +3,15 @@ import { z } from 'zod';
 import { preview, serverNameProblem } from '../../core/server-name.js';
 import { ForecastBatch, SingleForecast } from '../serving/forecast-batch.js';
 import type { ForecastService } from '../serving/forecast-service.js';
-import { HealthResponse, ReloadResponse, healthResponse, reloadResponse } from '../serving/health.js';
+import {
+  HealthResponse,
+  LiveResponse,
+  ReadyResponse,
+  ReloadResponse,
+  healthResponse,
+  readyResponse,
+  reloadResponse,
+} from '../serving/health.js';
 import { StatusResponse, statusResponse } from '../serving/status.js';
 import { bearerMatches } from './auth.js';
 import { ErrorResponse, HttpError, errorBody } from './errors.js';
@@ -56,8 +64,24 @@ export function forecastRoutes(app: FleetcastInstance, service: ForecastService,
   });
 }
 
-/** GET /health (503 while no model serves), GET /status, GET /metrics. */
+/**
+ * GET /livez (the process answers), GET /readyz (a model serves: 503 until one does), GET /health
+ * (the details: 503 while no model serves, `degraded` with reasons), GET /status, GET /metrics.
+ */
 export function monitorRoutes(app: FleetcastInstance, service: ForecastService): void {
+  app.get('/livez', { schema: { response: { 200: LiveResponse } } }, async () => ({
+    status: 'alive' as const,
+  }));
+
+  app.get(
+    '/readyz',
+    { schema: { response: { 200: ReadyResponse, 503: ReadyResponse } } },
+    async (_request, reply) => {
+      const ready = readyResponse(service);
+      return reply.code(ready.status === 'ready' ? 200 : 503).send(ready);
+    },
+  );
+
   app.get(
     '/health',
     { schema: { response: { 200: HealthResponse, 503: HealthResponse } } },

@@ -9,6 +9,8 @@ export interface ListenOptions {
   drainTimeoutMs?: number;
   /** Whole-request limit (slow clients); default 30 s. */
   requestTimeoutMs?: number;
+  /** Limit for receiving a request's headers (slow-header clients); default 10 s. */
+  headersTimeoutMs?: number;
   /** Idle keep-alive limit; default 72 s (above common load-balancer idle timeouts, so the proxy closes first). */
   keepAliveTimeoutMs?: number;
   logger?: Logger;
@@ -29,8 +31,10 @@ export async function listen(
   options: ListenOptions,
 ): Promise<RunningServer> {
   const server = app.server;
+  // Node enforces both only as often as the app's connectionsCheckingInterval (app.ts: 1 s;
+  // Node's default of 30 s would let a slow-header client hold a socket three times too long).
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
-  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  server.headersTimeout = Math.min(server.requestTimeout, options.headersTimeoutMs ?? 10_000);
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 72_000;
   await app.listen({ host: options.host, port: options.port });
   const address = server.address();

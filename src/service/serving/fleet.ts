@@ -11,6 +11,12 @@ export interface FleetMember {
   profile: string | null;
   /** Listed in the fleet manifest (otherwise seen only in the metrics). */
   inManifest: boolean;
+  /**
+   * Why a server outside the manifest is not eligible for training yet (too little history or too
+   * few samples), or null. A pending server is forecast, flagged, and left out of the
+   * unknown-prediction rate: no retrain could learn it yet.
+   */
+  pending: string | null;
 }
 
 /**
@@ -21,13 +27,20 @@ export interface FleetMember {
 export function mergeFleet(
   manifest: readonly ManifestEntry[] | null,
   windows: ReadonlyMap<string, RecentWindow>,
+  pending: ReadonlyMap<string, string> = new Map(),
 ): FleetMember[] {
   const fleet = new Map<string, FleetMember>();
   for (const server of manifest ?? []) {
-    fleet.set(server.name, { name: server.name, profile: server.profile, inManifest: true });
+    fleet.set(server.name, { name: server.name, profile: server.profile, inManifest: true, pending: null });
   }
   for (const [name, window] of windows) {
-    if (!fleet.has(name)) fleet.set(name, { name, profile: window.profile || null, inManifest: false });
+    if (!fleet.has(name))
+      fleet.set(name, {
+        name,
+        profile: window.profile || null,
+        inManifest: false,
+        pending: pending.get(name) ?? null,
+      });
   }
   return [...fleet.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ForecastInput, ServingModel } from '../serving-model.js';
+import type { ForecastFailure, ForecastInput, ServingModel } from '../serving-model.js';
 import type { FleetMember } from './fleet.js';
 import { ServerForecast } from './forecast-format.js';
 import { CoverageSummary } from './monitor.js';
@@ -10,6 +10,10 @@ import type { WindowSnapshot } from './window-cache.js';
 /** Servers per model call in a streamed fleet forecast (chunking costs nothing in session.run). */
 export const FLEET_CHUNK_SIZE = 100;
 
+/**
+ * A requested server without a forecast: no recent metrics, or `<code>: <message>` when its window
+ * or forecast was unusable (`invalid_window`, `non_finite_output`, `output_shape`).
+ */
 export const MissingForecast = z.strictObject({ server: z.string(), reason: z.string() });
 export type MissingForecast = z.infer<typeof MissingForecast>;
 
@@ -35,18 +39,26 @@ export type ForecastBatch = z.infer<typeof ForecastBatch>;
 export const SingleForecast = BatchMeta.extend(ServerForecast.shape);
 export type SingleForecast = z.infer<typeof SingleForecast>;
 
-/** One server of the fleet forecast: its forecast, or why it has none. */
+/**
+ * One server of the fleet forecast: its forecast, or why it has none. `pending`: outside the
+ * manifest and not yet eligible for training (left out of the unknown-prediction rate).
+ */
 export const FleetEntry = z.union([
-  ServerForecast.extend({ in_manifest: z.boolean() }),
-  MissingForecast.extend({ in_manifest: z.boolean(), known: z.boolean(), profile: z.string().nullable() }),
+  ServerForecast.extend({ in_manifest: z.boolean(), pending: z.boolean() }),
+  MissingForecast.extend({
+    in_manifest: z.boolean(),
+    pending: z.boolean(),
+    known: z.boolean(),
+    profile: z.string().nullable(),
+  }),
 ]);
 export type FleetEntry = z.infer<typeof FleetEntry>;
 
-/** GET /forecast/fleet. */
+/** GET /forecast/fleet; `missing` comes last (the stream knows it once every chunk is done). */
 export const FleetForecast = BatchMeta.extend({
-  missing: z.array(MissingForecast),
   coverage: CoverageSummary,
   servers: z.array(FleetEntry),
+  missing: z.array(MissingForecast),
 });
 export type FleetForecast = z.infer<typeof FleetForecast>;
 
@@ -67,23 +79,39 @@ export function fleetProfiles(fleet: readonly FleetMember[]): Map<string, string
   return new Map(fleet.map((s) => [s.name, s.profile]));
 }
 
-/** Each server's input window (with its profile), or why it has none. */
+/**
+ * Each server's input window (with its profile), or why it has none: no recent metrics
+ * (`missing`), or a window the model cannot take (`invalid`: wrong size, a NaN or an Inf), which
+ * is that server's failure alone.
+ */
 export function planInputs(
+  model: Pick<ServingModel, 'vocabulary'>,
   snapshot: WindowSnapshot,
   servers: readonly string[],
   profiles: ReadonlyMap<string, string | null>,
-): { inputs: ForecastInput[]; missing: MissingForecast[] } {
+): { inputs: ForecastInput[]; missing: MissingForecast[]; invalid: ForecastFailure[] } {
   const inputs: ForecastInput[] = [];
   const missing: MissingForecast[] = [];
+  const invalid: ForecastFailure[] = [];
   for (const server of servers) {
     const window = snapshot.windows.get(server);
     if (window === undefined) {
       missing.push({ server, reason: 'no recent metrics for this server' });
       continue;
     }
+    const problem = snapshot.problems.get(server);
+    if (problem !== undefined) {
+      invalid.push({
+        server,
+        known: model.vocabulary.has(server),
+        reason: 'invalid_window',
+        message: problem,
+      });
+      continue;
+    }
     inputs.push({ ...window.input, profile: window.input.profile ?? profiles.get(server) ?? null });
   }
-  return { inputs, missing };
+  return { inputs, missing, invalid };
 }
 
 /** The fleet's `servers` array: a forecast per server, or the reason it has none. */
@@ -97,11 +125,13 @@ export function fleetEntries(
   const missing = new Map(missingList.map((m) => [m.server, m.reason]));
   return fleet.map((s) => {
     const forecast = byName.get(s.name);
-    if (forecast !== undefined) return { ...forecast, in_manifest: s.inManifest };
+    const pending = s.pending !== null;
+    if (forecast !== undefined) return { ...forecast, in_manifest: s.inManifest, pending };
     return {
       server: s.name,
       reason: missing.get(s.name) ?? 'no recent metrics',
       in_manifest: s.inManifest,
+      pending,
       known: model.vocabulary.has(s.name),
       profile: s.profile,
     };

@@ -11,6 +11,13 @@ export const ServerForecast = z.strictObject({
   /** First forecast step (ISO 8601, UTC). */
   start: z.string(),
   step_seconds: z.number(),
+  /**
+   * Where the server's data ends (the end of its newest bucket with data, ISO 8601): the forecast
+   * starts there, so this equals `start`; named apart because it is what `stale` judges.
+   */
+  data_time: z.string(),
+  /** The data is older than the service's stale limit (`--stale-after`): an old forecast. */
+  stale: z.boolean(),
   forecast: z.record(z.string(), z.record(z.string(), z.array(z.number()))),
 });
 export type ServerForecast = z.infer<typeof ServerForecast>;
@@ -38,10 +45,15 @@ export function round4Significant(v: number): number {
   return Math.round(v * p) / p;
 }
 
+/**
+ * One result as the API answers it. `staleBefore` (epoch seconds): data ending before this instant
+ * is stale.
+ */
 export function formatForecast(
   result: ForecastResult,
   encoders: Encoders,
   profile: string | null,
+  staleBefore = Number.NEGATIVE_INFINITY,
 ): ServerForecast {
   const { targets, quantiles, horizon_steps: horizon } = encoders;
   const keys = quantiles.map(quantileKey);
@@ -57,12 +69,15 @@ export function formatForecast(
     });
     forecast[target] = byQuantile;
   });
+  const start = new Date(result.start * 1000).toISOString();
   return {
     server: result.server,
     known: result.known,
     profile,
-    start: new Date(result.start * 1000).toISOString(),
+    start,
     step_seconds: result.stepSeconds,
+    data_time: start,
+    stale: result.start < staleBefore,
     forecast,
   };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { getErrorMessage } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { modelDir } from '../../registry/layout.js';
@@ -6,13 +7,14 @@ import type { ModelLoader, ServingModel } from '../serving-model.js';
 import { ModelWorkerPool, WorkerModel } from '../worker/pool.js';
 import { mergeFleet, type FleetMember, type ManifestEntry } from './fleet.js';
 import { FLEET_CHUNK_SIZE, type FleetForecast, type ForecastBatch } from './forecast-batch.js';
+import { ForecastFailures } from './forecast-failures.js';
 import { Forecaster } from './forecaster.js';
-import { healthStatus } from './health.js';
+import { currentCoverage, currentStale, healthStatus } from './health.js';
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { modelAge } from './monitor.js';
-import type { ServiceState, WindowError } from './service-state.js';
-import { currentCoverage } from './status.js';
+import { redactPaths } from './public-text.js';
+import type { GitSyncStatus, ModelError, ServiceState, WindowError } from './service-state.js';
 import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
 import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
@@ -28,6 +30,13 @@ export interface ForecastServiceOptions {
   loadModel?: ModelLoader;
   /** How often windows (and the manifest) are reloaded; default 60 s. 0 disables the timer. */
   refreshIntervalMs?: number;
+  /**
+   * A server whose data ends longer ago than this is stale (flagged in forecasts, /health
+   * degraded). Default: twice the longer of the refresh interval and the model's resolution.
+   */
+  staleAfterMs?: number;
+  /** Absolute paths answers may name by a label instead (the registry is always one). */
+  publicPaths?: ReadonlyArray<readonly [string, string]>;
   unknownWindowSeconds?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -63,8 +72,12 @@ export class ForecastService implements ServiceState {
   private readonly forecaster: Forecaster;
   private refreshTimer: NodeJS.Timeout | null = null;
   private lastWindowError: WindowError | null = null;
-  private failures = 0;
+  private failedSwapCount = 0;
+  private lastModelError: ModelError | null = null;
+  private gitStatus: (() => GitSyncStatus) | null = null;
+  private readonly publicPaths: ReadonlyArray<readonly [string, string]>;
   private closed = false;
+  readonly failures: ForecastFailures;
 
   constructor(private readonly options: ForecastServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -76,9 +89,15 @@ export class ForecastService implements ServiceState {
     this.unknown = new UnknownPredictionTracker(
       options.unknownWindowSeconds ?? DEFAULT_UNKNOWN_WINDOW_SECONDS,
     );
+    this.failures = new ForecastFailures(this.now);
+    this.publicPaths = [[options.registry, '<registry>'], ...(options.publicPaths ?? [])];
     this.metrics = new ServiceMetrics(
       {
-        unknownRatePct: () => this.unknown.stats().rate_pct,
+        unknownRatePct: () => {
+          if (this.slot.current === null) return null;
+          const stats = this.unknown.stats();
+          return stats.total === 0 ? null : stats.rate_pct;
+        },
         coveragePct: () => currentCoverage(this)?.coverage_pct ?? null,
         modelAgeSeconds: () => {
           const model = this.slot.current;
@@ -86,6 +105,9 @@ export class ForecastService implements ServiceState {
         },
         modelId: () => this.slot.current?.id ?? null,
         degraded: () => healthStatus(this) !== 'ok',
+        failingServers: () => this.failures.countByReason(),
+        staleServers: () => currentStale(this)?.servers.length ?? null,
+        invalidServerNames: () => this.snapshot?.invalidNames.count ?? null,
       },
       { defaultMetrics: options.defaultMetrics ?? true },
     );
@@ -97,6 +119,10 @@ export class ForecastService implements ServiceState {
       expectedServers: async (windows) => mergeFleet(this.manifestEntries, windows),
       onSwapped: (model) => {
         this.windows.retainOnly([model.encoders]);
+        // a new vocabulary: the unknown rate and the failed servers start over
+        this.unknown.reset();
+        this.failures.reset();
+        this.lastModelError = null;
         if (model instanceof WorkerModel) {
           model.onUnexpectedExit = (error) => {
             this.logger.error(
@@ -119,6 +145,14 @@ export class ForecastService implements ServiceState {
       state: this,
       unknown: this.unknown,
       predictions: this.metrics.predictions,
+      failureCount: this.metrics.forecastFailures,
+      failures: this.failures,
+      staleAfterSeconds: (model) => this.staleAfterFor(model),
+      onModelError: (model, error) => {
+        const message = getErrorMessage(error);
+        this.lastModelError = { at: this.now().toISOString(), modelId: model.id, message };
+        this.logger.error({ model: model.id, error: message }, 'model call failed; nothing of it was served');
+      },
       chunkSize: options.fleetChunkSize ?? FLEET_CHUNK_SIZE,
     });
   }
@@ -134,7 +168,36 @@ export class ForecastService implements ServiceState {
     return this.lastWindowError;
   }
   get failedSwaps(): number {
-    return this.failures;
+    return this.failedSwapCount;
+  }
+  get modelError(): ModelError | null {
+    return this.lastModelError;
+  }
+  get modelInRegistry(): boolean | null {
+    const model = this.slot.current;
+    return model === null ? null : existsSync(model.dir);
+  }
+  get staleAfterSeconds(): number | null {
+    const model = this.slot.current;
+    return model === null ? null : this.staleAfterFor(model);
+  }
+  get gitSync(): GitSyncStatus | null {
+    return this.gitStatus?.() ?? null;
+  }
+
+  /** The git follower's state, for /health (run.ts wires it with `--git`). */
+  followGit(status: () => GitSyncStatus): void {
+    this.gitStatus = status;
+  }
+
+  /** A message without this host's absolute paths (public-text.ts); a bound function, passed around. */
+  readonly publicText = (text: string): string => redactPaths(text, this.publicPaths);
+
+  /** Seconds after which a server's data is stale for this model (ForecastServiceOptions.staleAfterMs). */
+  staleAfterFor(model: ServingModel): number {
+    if (this.options.staleAfterMs !== undefined) return this.options.staleAfterMs / 1000;
+    const refreshSeconds = (this.options.refreshIntervalMs ?? 60_000) / 1000;
+    return 2 * Math.max(refreshSeconds, model.encoders.resolution_seconds);
   }
   get hasManifest(): boolean {
     return this.options.loadManifest !== undefined;
@@ -214,7 +277,7 @@ export class ForecastService implements ServiceState {
     const cached = this.fleetCache;
     const manifest = this.manifestEntries;
     if (cached && cached.manifest === manifest && cached.snapshot === snapshot) return cached.fleet;
-    const fleet = mergeFleet(manifest, snapshot.windows);
+    const fleet = mergeFleet(manifest, snapshot.windows, snapshot.pending);
     this.fleetCache = { manifest, snapshot, fleet };
     return fleet;
   }
@@ -233,6 +296,6 @@ export class ForecastService implements ServiceState {
   private recordOutcome(outcome: SwapOutcome): void {
     if (outcome.result === 'unchanged') return;
     this.metrics.swaps.inc({ result: outcome.result });
-    if (outcome.result === 'failure') this.failures++;
+    if (outcome.result === 'failure') this.failedSwapCount++;
   }
 }

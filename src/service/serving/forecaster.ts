@@ -1,5 +1,7 @@
 import type { Counter } from 'prom-client';
-import type { ForecastInput, ForecastResult, ServingModel } from '../serving-model.js';
+import { getErrorMessage } from '../../core/errors.js';
+import { ModelOutputError } from '../../model/model-load-error.js';
+import type { ForecastInput, ForecastOutcomes, ServingModel } from '../serving-model.js';
 import { ModelUnavailableError } from './errors.js';
 import type { FleetMember } from './fleet.js';
 import {
@@ -9,7 +11,9 @@ import {
   planInputs,
   type FleetForecast,
   type ForecastBatch,
+  type MissingForecast,
 } from './forecast-batch.js';
+import type { ForecastFailures } from './forecast-failures.js';
 import { formatForecast, type ServerForecast } from './forecast-format.js';
 import type { ModelSlot } from './model-slot.js';
 import { fleetCoverage } from './monitor.js';
@@ -21,10 +25,18 @@ export interface ForecasterDeps {
   slot: ModelSlot;
   windows: WindowCache;
   /** The fleet, whether there is a manifest, why no model serves, and the clock. */
-  state: Pick<ServiceState, 'fleetFor' | 'hasManifest' | 'swap' | 'now'>;
+  state: Pick<ServiceState, 'fleetFor' | 'hasManifest' | 'swap' | 'now' | 'publicText'>;
   unknown: UnknownPredictionTracker;
   /** fleetcast_predictions_total, by `known`. */
   predictions: Counter<'known'>;
+  /** fleetcast_forecast_failures_total, by `reason`. */
+  failureCount: Counter<'reason'>;
+  /** The servers whose latest forecast failed. */
+  failures: ForecastFailures;
+  /** A server's data older than this is stale, for this model. */
+  staleAfterSeconds(model: ServingModel): number;
+  /** A model call's output could not be attributed to servers (wrong shape): nothing was served. */
+  onModelError(model: ServingModel, error: ModelOutputError): void;
   /** Servers per model call in the streamed fleet forecast. */
   chunkSize: number;
 }
@@ -32,16 +44,30 @@ export interface ForecasterDeps {
 /**
  * Forecasts with whatever model the slot serves: each request holds a lease on its model for its
  * whole duration (a swap releases the old session only after its last request), reads the
- * in-memory windows, and counts every forecast as known or unknown.
+ * in-memory windows, and forecasts server by server: a server whose window or forecast is unusable
+ * is reported missing with its reason (and counted), every other server gets its forecast.
+ * Forecasts are counted as known or unknown once per server and forecast cycle.
  */
 export class Forecaster {
+  /** Each fleet (cached per windows snapshot and manifest) by name, built once per fleet. */
+  private readonly byName = new WeakMap<readonly FleetMember[], ReadonlyMap<string, FleetMember>>();
+
   constructor(private readonly deps: ForecasterDeps) {}
+
+  private members(fleet: readonly FleetMember[]): ReadonlyMap<string, FleetMember> {
+    let index = this.byName.get(fleet);
+    if (index === undefined) {
+      index = new Map(fleet.map((s) => [s.name, s]));
+      this.byName.set(fleet, index);
+    }
+    return index;
+  }
 
   /** Forecasts the named servers (already validated names). */
   async predict(servers: readonly string[]): Promise<ForecastBatch> {
     return this.withModel(async (model, snapshot) => {
-      const profiles = fleetProfiles(this.deps.state.fleetFor(snapshot));
-      return this.forecastMany(model, snapshot, [...new Set(servers)], profiles);
+      const fleet = this.deps.state.fleetFor(snapshot);
+      return this.forecastMany(model, snapshot, [...new Set(servers)], fleet);
     });
   }
 
@@ -50,11 +76,12 @@ export class Forecaster {
     return this.withModel(async (model, snapshot) => {
       const fleet = this.deps.state.fleetFor(snapshot);
       const names = fleet.map((s) => s.name);
-      const { forecasts, ...rest } = await this.forecastMany(model, snapshot, names, fleetProfiles(fleet));
+      const { forecasts, missing, ...meta } = await this.forecastMany(model, snapshot, names, fleet);
       return {
-        ...rest,
+        ...meta,
         coverage: fleetCoverage(model, fleet, snapshot.windows, this.deps.state.hasManifest),
-        servers: fleetEntries(model, fleet, forecasts, rest.missing),
+        servers: fleetEntries(model, fleet, forecasts, missing),
+        missing,
       };
     });
   }
@@ -63,8 +90,9 @@ export class Forecaster {
    * The same document as `fleetForecast()`, as JSON text in pieces for a streamed response. The
    * fleet goes to the model in chunks with the next chunk queued before the current one is awaited,
    * so each chunk is formatted, serialized and sent while the model computes the next one: the JSON
-   * and HTTP work overlaps the model instead of following it. Errors that decide the status code
-   * (no model: 503; unreadable metrics) are thrown here, before the first piece.
+   * and HTTP work overlaps the model instead of following it. `missing` comes last, once every
+   * chunk has said which servers failed. Errors that decide the status code (no model: 503;
+   * unreadable metrics) are thrown here, before the first piece.
    */
   async fleetForecastJson(chunkSize = this.deps.chunkSize): Promise<AsyncGenerator<string>> {
     // Pre-flight with a short lease; the generator takes its own lease when it starts, so a
@@ -76,7 +104,7 @@ export class Forecaster {
   private async *fleetJsonPieces(chunkSize: number): AsyncGenerator<string> {
     const lease = this.deps.slot.acquire();
     if (lease === null) throw this.unavailable();
-    const pending: Array<Promise<ForecastResult[]>> = [];
+    const pending: Array<Promise<ForecastOutcomes>> = [];
     try {
       const model = lease.model;
       const snapshot = await this.snapshotFor(model);
@@ -86,6 +114,7 @@ export class Forecaster {
       for (let i = 0; i < fleet.length; i += chunkSize) chunks.push(fleet.slice(i, i + chunkSize));
       const plans = chunks.map((chunk) =>
         planInputs(
+          model,
           snapshot,
           chunk.map((s) => s.name),
           profiles,
@@ -94,25 +123,27 @@ export class Forecaster {
       const start = (i: number): void => {
         const plan = plans[i];
         if (plan === undefined || pending[i] !== undefined) return;
-        const run = plan.inputs.length > 0 ? model.forecast(plan.inputs) : Promise.resolve([]);
+        const run = this.run(model, plan.inputs);
         run.catch(() => undefined); // awaited below; this keeps an abandoned chunk from being unhandled
         pending[i] = run;
       };
       start(0);
       const head = JSON.stringify({
         ...batchMeta(model, this.deps.state.now()),
-        missing: plans.flatMap((p) => p.missing),
         coverage: fleetCoverage(model, fleet, snapshot.windows, this.deps.state.hasManifest),
       });
       yield `${head.slice(0, -1)},"servers":[`;
+      const missing: MissingForecast[] = [];
       for (let i = 0; i < chunks.length; i++) {
         start(i + 1);
         const plan = plans[i]!;
-        const forecasts = this.recordResults(model, plan.inputs, await pending[i]!);
-        const entries = JSON.stringify(fleetEntries(model, chunks[i]!, forecasts, plan.missing));
+        const { forecasts, failed } = this.record(model, snapshot, fleet, plan, await pending[i]!);
+        const chunkMissing = [...plan.missing, ...failed];
+        missing.push(...chunkMissing);
+        const entries = JSON.stringify(fleetEntries(model, chunks[i]!, forecasts, chunkMissing));
         yield `${i > 0 ? ',' : ''}${entries.slice(1, -1)}`;
       }
-      yield ']}';
+      yield `],"missing":${JSON.stringify(missing)}}`;
     } finally {
       // a stopped consumer must not release the model under a chunk still running on it
       await Promise.allSettled(pending);
@@ -121,7 +152,10 @@ export class Forecaster {
   }
 
   private unavailable(): ModelUnavailableError {
-    return new ModelUnavailableError(this.deps.state.swap.failure?.reason ?? 'no model loaded yet');
+    const reason = this.deps.state.swap.failure?.reason;
+    return new ModelUnavailableError(
+      reason === undefined ? 'no model loaded yet' : this.deps.state.publicText(reason),
+    );
   }
 
   private async snapshotFor(model: ServingModel): Promise<WindowSnapshot> {
@@ -142,35 +176,80 @@ export class Forecaster {
     model: ServingModel,
     snapshot: WindowSnapshot,
     servers: readonly string[],
-    profiles: ReadonlyMap<string, string | null>,
+    fleet: readonly FleetMember[],
   ): Promise<ForecastBatch> {
-    const { inputs, missing } = planInputs(snapshot, servers, profiles);
-    const results = inputs.length > 0 ? await model.forecast(inputs) : [];
+    const plan = planInputs(model, snapshot, servers, fleetProfiles(fleet));
+    const outcomes = await this.run(model, plan.inputs);
+    const { forecasts, failed } = this.record(model, snapshot, fleet, plan, outcomes);
     return {
       ...batchMeta(model, this.deps.state.now()),
-      forecasts: this.recordResults(model, inputs, results),
-      missing,
+      forecasts,
+      missing: [...plan.missing, ...failed],
     };
   }
 
-  /** Formats results and counts them as known/unknown predictions (rolling rate, /metrics). */
-  private recordResults(
+  /**
+   * One model call. When its output has the wrong shape, every server of the call is counted as
+   * failed (`output_shape`) and the error goes on: nothing of it is served. Other errors (a dead
+   * worker) go on as they are.
+   */
+  private async run(model: ServingModel, inputs: readonly ForecastInput[]): Promise<ForecastOutcomes> {
+    if (inputs.length === 0) return { results: [], failures: [] };
+    try {
+      return await model.forecastEach(inputs);
+    } catch (error) {
+      if (error instanceof ModelOutputError) {
+        const message = getErrorMessage(error);
+        this.deps.failures.failAll(
+          inputs.map((i) => i.server),
+          'output_shape',
+          message,
+        );
+        this.deps.failureCount.inc({ reason: 'output_shape' }, inputs.length);
+        this.deps.onModelError(model, error);
+      }
+      throw error; // a dead worker, say: the request fails (500) and the crash reload takes over
+    }
+  }
+
+  /**
+   * Formats the usable forecasts and turns failures (from planning and from the model) into
+   * missing entries; records both (failure list, counters) and counts each forecast as known or
+   * unknown in its cycle (pending servers apart).
+   */
+  private record(
     model: ServingModel,
-    inputs: readonly ForecastInput[],
-    results: readonly ForecastResult[],
-  ): ServerForecast[] {
+    snapshot: WindowSnapshot,
+    fleet: readonly FleetMember[],
+    plan: { inputs: readonly ForecastInput[]; invalid: ForecastOutcomes['failures'] },
+    outcomes: ForecastOutcomes,
+  ): { forecasts: ServerForecast[]; failed: MissingForecast[] } {
+    const { failures, failureCount, unknown: tracker, predictions } = this.deps;
+    const members = this.members(fleet);
+    const profiles = new Map(plan.inputs.map((i) => [i.server, i.profile ?? null]));
+    const staleBefore = this.deps.state.now().getTime() / 1000 - this.deps.staleAfterSeconds(model);
     let unknown = 0;
-    const forecasts = results.map((result, i) => {
-      this.deps.unknown.record(result.server, result.known);
+    const forecasts = outcomes.results.map((result) => {
+      failures.succeed(result.server);
+      tracker.record(
+        snapshot.cycle,
+        result.server,
+        result.known,
+        (members.get(result.server)?.pending ?? null) !== null,
+      );
       if (!result.known) unknown++;
       const profile = result.known
         ? (model.encoders.server_profiles[result.server] ?? null)
-        : (inputs[i]!.profile ?? null);
-      return formatForecast(result, model.encoders, profile);
+        : (profiles.get(result.server) ?? null);
+      return formatForecast(result, model.encoders, profile, staleBefore);
     });
-    const { predictions } = this.deps;
-    if (results.length - unknown > 0) predictions.inc({ known: 'true' }, results.length - unknown);
+    if (forecasts.length - unknown > 0) predictions.inc({ known: 'true' }, forecasts.length - unknown);
     if (unknown > 0) predictions.inc({ known: 'false' }, unknown);
-    return forecasts;
+    const failed = [...plan.invalid, ...outcomes.failures].map((failure) => {
+      failures.fail(failure);
+      failureCount.inc({ reason: failure.reason });
+      return { server: failure.server, reason: `${failure.reason}: ${failure.message}` };
+    });
+    return { forecasts, failed };
   }
 }

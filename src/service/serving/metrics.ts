@@ -1,12 +1,39 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FAILURE_REASONS, type FailureReason } from './forecast-failures.js';
 
-/** Live values the gauges read at scrape time. */
+/** Live values the gauges read at scrape time; null = unknown (the gauge is left out of the scrape). */
 export interface MetricsProbe {
-  unknownRatePct(): number;
+  unknownRatePct(): number | null;
   coveragePct(): number | null;
   modelAgeSeconds(): number | null;
   modelId(): string | null;
   degraded(): boolean;
+  /** Servers whose latest forecast failed, by reason. */
+  failingServers(): ReadonlyMap<FailureReason, number>;
+  staleServers(): number | null;
+  invalidServerNames(): number | null;
+}
+
+/**
+ * An unlabeled gauge that is absent from the scrape while its value is unknown. prom-client's
+ * `reset()` would write 0 instead, and a 0 is a value: "model age > 30 days" could never fire
+ * while no model serves, and "coverage < 100" would fire for the wrong reason.
+ */
+class OptionalGauge extends Gauge {
+  constructor(
+    name: string,
+    help: string,
+    private readonly read: () => number | null,
+    registers: Registry[],
+  ) {
+    super({ name, help, registers });
+  }
+
+  override async get(): ReturnType<Gauge['get']> {
+    const metric = await super.get();
+    const value = this.read();
+    return { ...metric, values: value === null ? [] : [{ value, labels: {} }] };
+  }
 }
 
 /**
@@ -18,6 +45,8 @@ export class ServiceMetrics {
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly predictions: Counter<'known'>;
   readonly swaps: Counter<'result'>;
+  /** Forecasts a server did not get because its window or the model's output was unusable. */
+  readonly forecastFailures: Counter<'reason'>;
 
   constructor(probe: MetricsProbe, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -46,34 +75,52 @@ export class ServiceMetrics {
     });
     this.swaps.inc({ result: 'success' }, 0);
     this.swaps.inc({ result: 'failure' }, 0);
+    this.forecastFailures = new Counter({
+      name: 'fleetcast_forecast_failures_total',
+      help: 'Server forecasts not served because the window or the model output was unusable, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of FAILURE_REASONS) this.forecastFailures.inc({ reason }, 0);
     new Gauge({
-      name: 'fleetcast_unknown_prediction_rate_pct',
-      help: 'Percent of forecasts for servers outside the vocabulary over the rolling window',
+      name: 'fleetcast_servers_without_forecast',
+      help: 'Servers whose latest forecast failed (window or model output unusable), by reason',
+      labelNames: ['reason'],
       registers,
       collect() {
-        this.set(probe.unknownRatePct());
+        for (const [reason, count] of probe.failingServers()) this.set({ reason }, count);
       },
     });
-    new Gauge({
-      name: 'fleetcast_prediction_coverage_pct',
-      help: 'Percent of expected servers forecast through their own embedding',
+    new OptionalGauge(
+      'fleetcast_unknown_prediction_rate_pct',
+      'Percent of the servers forecast that are outside the vocabulary (distinct servers per forecast cycle, pending servers excluded) over the rolling window; absent before any forecast',
+      () => probe.unknownRatePct(),
       registers,
-      collect() {
-        const value = probe.coveragePct();
-        if (value === null) this.reset();
-        else this.set(value);
-      },
-    });
-    new Gauge({
-      name: 'fleetcast_model_age_seconds',
-      help: 'Seconds since the serving model started training',
+    );
+    new OptionalGauge(
+      'fleetcast_prediction_coverage_pct',
+      'Percent of expected servers forecast through their own embedding; absent while no model serves',
+      () => probe.coveragePct(),
       registers,
-      collect() {
-        const value = probe.modelAgeSeconds();
-        if (value === null) this.reset();
-        else this.set(value);
-      },
-    });
+    );
+    new OptionalGauge(
+      'fleetcast_model_age_seconds',
+      'Seconds since the serving model started training; absent while no model serves',
+      () => probe.modelAgeSeconds(),
+      registers,
+    );
+    new OptionalGauge(
+      'fleetcast_stale_servers',
+      'Expected servers whose newest data is older than the stale limit; absent while no model serves',
+      () => probe.staleServers(),
+      registers,
+    );
+    new OptionalGauge(
+      'fleetcast_invalid_server_names',
+      'Server names in the recent metrics that fail the server-name rule (skipped); absent before the first load',
+      () => probe.invalidServerNames(),
+      registers,
+    );
     new Gauge({
       name: 'fleetcast_model_info',
       help: 'The serving model (value 1, model id as a label)',
@@ -87,7 +134,7 @@ export class ServiceMetrics {
     });
     new Gauge({
       name: 'fleetcast_health_degraded',
-      help: '1 while the last reload failed (the previous model keeps serving) or no model is loaded',
+      help: '1 while /health is not ok (degraded: see its reasons; unavailable: no model is serving)',
       registers,
       collect() {
         this.set(probe.degraded() ? 1 : 0);

@@ -71,13 +71,18 @@ export const CoverageSummary = z.strictObject({
 });
 export type CoverageSummary = z.infer<typeof CoverageSummary>;
 
+/** The servers the service is expected to forecast: the manifest's, else every live server. */
+export function expectedServers(fleet: readonly FleetMember[], hasManifest: boolean): readonly FleetMember[] {
+  return hasManifest ? fleet.filter((s) => s.inManifest) : fleet;
+}
+
 export function fleetCoverage(
   model: Pick<ServingModel, 'vocabulary'>,
   fleet: readonly FleetMember[],
   windows: ReadonlyMap<string, RecentWindow>,
   hasManifest: boolean,
 ): CoverageSummary {
-  const expected = hasManifest ? fleet.filter((s) => s.inManifest) : fleet;
+  const expected = expectedServers(fleet, hasManifest);
   const withoutData = expected.filter((s) => !windows.has(s.name)).map((s) => s.name);
   const vocabulary = vocabularyCoverage(
     expected.map((s) => s.name),
@@ -96,6 +101,47 @@ export function fleetCoverage(
     without_data: withoutData.slice(0, 50),
     unknown: vocabulary.missing.slice(0, 50),
   };
+}
+
+/** Where a server's data ends (epoch seconds): the end of its newest bucket with data. */
+export function dataEnd(window: RecentWindow, resolutionSeconds: number): number {
+  return (window.lastObservedStep + 1) * resolutionSeconds;
+}
+
+export interface StaleServer {
+  server: string;
+  /** Where its data ends (ISO 8601). */
+  dataTime: string;
+}
+
+/**
+ * Expected servers with data whose data ends before `staleBefore` (epoch seconds), sorted by
+ * name: their forecasts start in the past. Servers without any recent data are not here (they
+ * are coverage's `without_data`).
+ */
+export function staleServers(
+  expected: readonly FleetMember[],
+  windows: ReadonlyMap<string, RecentWindow>,
+  resolutionSeconds: number,
+  staleBefore: number,
+): StaleServer[] {
+  const stale: StaleServer[] = [];
+  for (const server of expected) {
+    const window = windows.get(server.name);
+    if (window === undefined) continue;
+    const end = dataEnd(window, resolutionSeconds);
+    if (end < staleBefore) stale.push({ server: server.name, dataTime: new Date(end * 1000).toISOString() });
+  }
+  return stale;
+}
+
+/** "2 h", "30 min", "45 s", "1.5 d": a duration in words for messages. */
+export function durationText(seconds: number): string {
+  const round = (v: number): number => Math.round(v * 10) / 10;
+  if (seconds >= 2 * 86_400) return `${round(seconds / 86_400)} d`;
+  if (seconds >= 2 * 3600) return `${round(seconds / 3600)} h`;
+  if (seconds >= 120) return `${round(seconds / 60)} min`;
+  return `${round(seconds)} s`;
 }
 
 export const ModelAge = z.strictObject({

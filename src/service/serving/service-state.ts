@@ -1,5 +1,6 @@
 import type { ServingModel } from '../serving-model.js';
 import type { FleetMember, ManifestEntry } from './fleet.js';
+import type { ForecastFailures } from './forecast-failures.js';
 import type { SwapController } from './swap.js';
 import type { UnknownPredictionTracker } from './unknown-tracker.js';
 import type { WindowSnapshot } from './window-cache.js';
@@ -8,6 +9,24 @@ import type { WindowSnapshot } from './window-cache.js';
 export interface WindowError {
   at: string;
   message: string;
+}
+
+/** A model call that failed as a whole: its output could not be attributed to servers. */
+export interface ModelError {
+  at: string;
+  modelId: string;
+  message: string;
+}
+
+/** The GitOps clone's follower (`--git`), as /health reports it. */
+export interface GitSyncStatus {
+  branch: string;
+  /** The clone's HEAD commit (null before the first sync). */
+  head: string | null;
+  /** Last successful fetch (ISO 8601). */
+  lastSyncAt: string | null;
+  /** The last attempt's error while syncs fail; null once one succeeds. */
+  lastError: { at: string; message: string; since?: string } | null;
 }
 
 /**
@@ -27,7 +46,19 @@ export interface ServiceState {
   readonly hasManifest: boolean;
   readonly manifest: readonly ManifestEntry[] | null;
   readonly unknown: Pick<UnknownPredictionTracker, 'stats'>;
+  /** Servers whose latest forecast failed (bad window or output), since the model was swapped in. */
+  readonly failures: Pick<ForecastFailures, 'list' | 'size' | 'countByReason'>;
+  /** Whether the serving model's directory is still in the registry (null without a model). */
+  readonly modelInRegistry: boolean | null;
+  /** A server whose newest data is older than this is stale (null without a model). */
+  readonly staleAfterSeconds: number | null;
+  /** The last whole-batch failure of the serving model (cleared by a swap). */
+  readonly modelError: ModelError | null;
+  /** The GitOps follower; null when the service follows a local registry. */
+  readonly gitSync: GitSyncStatus | null;
   /** The fleet (manifest ∪ live servers) of a windows snapshot. */
   fleetFor(snapshot: WindowSnapshot): FleetMember[];
+  /** A message fit for unauthenticated answers: no absolute paths of this host (public-text.ts). */
+  publicText(text: string): string;
   now(): Date;
 }

@@ -72,7 +72,8 @@ export class SwapAbort extends Error {}
 
 /**
  * The swap protocol: load → verify sha256 against the pointer → vocabulary covers the manifest →
- * warm-up forecast of every expected server, all finite → swap atomically → the slot releases the
+ * warm-up forecast of every expected server and of the unknown slot for each profile, exactly
+ * shaped and all finite → swap atomically → the slot releases the
  * old session after its in-flight requests. Any failure keeps the old model, records why, and
  * schedules a retry with exponential backoff. Triggers arriving during a load coalesce into one
  * follow-up load.
@@ -175,9 +176,12 @@ export class SwapController {
       const reason = getErrorMessage(error);
       this.recordFailure(target, reason, now());
       outcome = { ...this.outcome('failure', trigger, target, started, now()), reason };
+      const serving = this.deps.slot.current;
       this.deps.logger?.warn(
-        { trigger, target: target?.modelId ?? null, active: this.deps.slot.current?.id ?? null, reason },
-        'model swap failed; the previous model keeps serving',
+        { trigger, target: target?.modelId ?? null, active: serving?.id ?? null, reason },
+        serving === null
+          ? 'model load failed; no model is serving (forecast endpoints answer 503 until one loads)'
+          : `model swap failed; model ${serving.id} keeps serving`,
       );
     }
     this.last = outcome;
@@ -221,8 +225,10 @@ export class SwapController {
           `accepting ${coverage.verdict} model with a coverage gap`,
         );
       const inputs = warmUpInputs(model, expected, windows, now().getTime() / 1000);
-      const results = inputs.length > 0 ? await model.forecast(inputs) : [];
-      const problems = warmUpProblems(model, inputs, results);
+      const outcomes = await model.forecastEach(inputs).catch((error: unknown) => {
+        throw new SwapAbort(`${target.modelId}: warm-up forecast failed: ${getErrorMessage(error)}`);
+      });
+      const problems = warmUpProblems(model, inputs, outcomes);
       if (problems.length > 0)
         throw new SwapAbort(`${target.modelId}: warm-up forecast failed: ${problems.join('; ')}`);
       if (this.stopped) throw new SwapAbort('service is shutting down');

@@ -5,8 +5,12 @@ import { SERVICE_THRESHOLDS } from './thresholds.js';
 export type { UnknownRateLevel };
 
 /**
- * Unknown-server detection: predictions for servers outside the model vocabulary,
- * counted over a rolling window in fixed buckets, so memory stays constant under any load.
+ * Unknown-server detection: the share of the servers forecast that are outside the model
+ * vocabulary. It counts servers, not requests: each distinct server counts once per forecast
+ * cycle (one load of the input windows, every `--refresh`), however many requests, dashboard views
+ * or endpoints asked for it, so a page load cannot move the rate. Pending servers (not yet eligible
+ * for training) are counted apart: no retrain could learn them yet. The rate covers the cycles
+ * active in a rolling window and restarts when the model changes (a new vocabulary).
  */
 
 /** Unknown-rate levels (< 5 % acceptable, 5–15 % warning, > 15 % critical), from the drift engine. */
@@ -15,29 +19,41 @@ export function unknownRateLevel(ratePct: number): UnknownRateLevel {
 }
 
 export interface UnknownPredictionStats {
+  /** Unknown servers, summed over the cycles in the window. */
   unknown: number;
+  /** Servers forecast (pending ones excluded), summed over the cycles in the window. */
   total: number;
+  /** Pending servers forecast, summed over the cycles in the window (in neither count above). */
+  pending: number;
   window_seconds: number;
   rate_pct: number;
   level: UnknownRateLevel;
-  /** Distinct unknown servers predicted in the window, sorted (at most `maxServers`). */
+  /** Distinct unknown servers in the window, sorted (at most `maxServers`). */
   servers: string[];
+  /** Distinct pending servers in the window, sorted (at most `maxServers`). */
+  pendingServers: string[];
 }
 
 export const DEFAULT_UNKNOWN_WINDOW_SECONDS = 3600;
-const BUCKETS = 60;
+/** Cycles kept at most, whatever the window (a 1 s refresh over a day would be 86,400). */
+const MAX_CYCLES = 1440;
 
-interface Bucket {
-  /** Bucket number (time / bucket length); stale buckets are reset on use. */
-  slot: number;
-  unknown: number;
+interface Cycle {
+  cycle: number;
+  /** Last time a forecast of this cycle was recorded (ms). */
+  lastAt: number;
+  /** Servers already counted in this cycle; dropped once two newer cycles exist. */
+  seen: Set<string> | null;
   total: number;
-  servers: Set<string>;
+  unknown: number;
+  pending: number;
+  unknownServers: Set<string>;
+  pendingServers: Set<string>;
 }
 
 export class UnknownPredictionTracker {
-  private readonly bucketMs: number;
-  private readonly buckets: Bucket[];
+  /** Oldest first. */
+  private cycles: Cycle[] = [];
 
   constructor(
     readonly windowSeconds = DEFAULT_UNKNOWN_WINDOW_SECONDS,
@@ -45,55 +61,89 @@ export class UnknownPredictionTracker {
     private readonly maxServers = 1000,
   ) {
     if (!(windowSeconds > 0)) throw new Error('unknown-prediction window must be positive');
-    this.bucketMs = (windowSeconds * 1000) / BUCKETS;
-    this.buckets = Array.from({ length: BUCKETS }, () => ({
-      slot: -1,
-      unknown: 0,
-      total: 0,
-      servers: new Set(),
-    }));
   }
 
-  record(server: string, known: boolean): void {
-    const bucket = this.bucketFor(Math.floor(this.now() / this.bucketMs));
-    bucket.total++;
+  /** Records a forecast of `server` in forecast cycle `cycle`; repeats within a cycle count once. */
+  record(cycle: number, server: string, known: boolean, pending = false): void {
+    const entry = this.cycleFor(cycle);
+    if (entry === null) return;
+    entry.lastAt = this.now();
+    if (entry.seen === null || entry.seen.has(server)) return;
+    entry.seen.add(server);
+    if (pending) {
+      entry.pending++;
+      if (entry.pendingServers.size < this.maxServers) entry.pendingServers.add(server);
+      return;
+    }
+    entry.total++;
     if (!known) {
-      bucket.unknown++;
-      if (bucket.servers.size < this.maxServers) bucket.servers.add(server);
+      entry.unknown++;
+      if (entry.unknownServers.size < this.maxServers) entry.unknownServers.add(server);
     }
   }
 
+  /** Forgets every cycle: the model changed, and with it the vocabulary. */
+  reset(): void {
+    this.cycles = [];
+  }
+
   stats(): UnknownPredictionStats {
-    const current = Math.floor(this.now() / this.bucketMs);
+    this.prune();
     let unknown = 0;
     let total = 0;
+    let pending = 0;
     const servers = new Set<string>();
-    for (const bucket of this.buckets) {
-      if (bucket.slot <= current - BUCKETS || bucket.slot > current) continue;
-      unknown += bucket.unknown;
-      total += bucket.total;
-      for (const s of bucket.servers) if (servers.size < this.maxServers) servers.add(s);
+    const pendingServers = new Set<string>();
+    for (const c of this.cycles) {
+      unknown += c.unknown;
+      total += c.total;
+      pending += c.pending;
+      for (const s of c.unknownServers) if (servers.size < this.maxServers) servers.add(s);
+      for (const s of c.pendingServers) if (pendingServers.size < this.maxServers) pendingServers.add(s);
     }
     // Rounded first, like the drift engine, so the reported rate and its level always agree.
     const ratePct = total === 0 ? 0 : Math.round((unknown / total) * 10_000) / 100;
     return {
       unknown,
       total,
+      pending,
       window_seconds: this.windowSeconds,
       rate_pct: ratePct,
       level: unknownRateLevel(ratePct),
       servers: [...servers].sort(),
+      pendingServers: [...pendingServers].sort(),
     };
   }
 
-  private bucketFor(slot: number): Bucket {
-    const bucket = this.buckets[slot % BUCKETS]!;
-    if (bucket.slot !== slot) {
-      bucket.slot = slot;
-      bucket.unknown = 0;
-      bucket.total = 0;
-      bucket.servers.clear();
+  /** The cycle's entry, created when new; null for a cycle already closed or forgotten. */
+  private cycleFor(cycle: number): Cycle | null {
+    for (let i = this.cycles.length - 1; i >= 0 && i >= this.cycles.length - 3; i--) {
+      if (this.cycles[i]!.cycle === cycle) return this.cycles[i]!;
     }
-    return bucket;
+    const newest = this.cycles.at(-1);
+    if (newest !== undefined && newest.cycle > cycle) return null; // a request on an old snapshot
+    const entry: Cycle = {
+      cycle,
+      lastAt: this.now(),
+      seen: new Set(),
+      total: 0,
+      unknown: 0,
+      pending: 0,
+      unknownServers: new Set(),
+      pendingServers: new Set(),
+    };
+    this.cycles.push(entry);
+    const older = this.cycles.at(-3);
+    if (older !== undefined) older.seen = null;
+    this.prune();
+    return entry;
+  }
+
+  private prune(): void {
+    const oldest = this.now() - this.windowSeconds * 1000;
+    let drop = 0;
+    while (drop < this.cycles.length && this.cycles[drop]!.lastAt < oldest) drop++;
+    drop = Math.max(drop, this.cycles.length - MAX_CYCLES);
+    if (drop > 0) this.cycles.splice(0, drop);
   }
 }

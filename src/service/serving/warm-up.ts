@@ -1,12 +1,13 @@
 import type { RecentWindow } from '../../features/windows.js';
 import { vocabularyCoverage } from '../../fleet/coverage.js';
-import type { ForecastInput, ForecastResult, ServingModel } from '../serving-model.js';
+import { forecastProblems } from '../../model/forecast-check.js';
+import type { ForecastInput, ForecastOutcomes, ServingModel } from '../serving-model.js';
 import type { FleetMember } from './fleet.js';
 
 /**
  * Pure checks a new model must pass before it may serve: its vocabulary covers the manifest (the
- * rule of src/fleet/coverage.ts), and a warm-up forecast of every expected server is complete and
- * finite.
+ * rule of src/fleet/coverage.ts), and a warm-up forecast of every expected server, and of the
+ * unknown slot (index 0) with each profile, is complete, exactly shaped and finite.
  */
 
 export interface CoverageVerdict {
@@ -36,8 +37,11 @@ export function coverageVerdict(
 }
 
 /**
- * One input per expected server: its latest window when the metrics have one, otherwise a flat
- * window (a server with no recent data must still map to a working embedding row).
+ * One input per expected server: its latest window when the metrics have a usable one, otherwise a
+ * flat window (a server with no recent data must still map to a working embedding row; one
+ * server's bad data must not keep a model from serving the others). Then one input through the
+ * unknown slot (index 0) for each profile the model knows and for none: new servers are forecast
+ * there, so a model that fails only for them must not pass.
  */
 export function warmUpInputs(
   model: Pick<ServingModel, 'encoders'>,
@@ -46,33 +50,42 @@ export function warmUpInputs(
   nowSeconds: number,
 ): ForecastInput[] {
   const { lookback_steps: lookback, resolution_seconds: res, observed_features } = model.encoders;
-  const flatStart = (Math.floor(nowSeconds / res) - lookback) * res;
-  let flat: Float32Array | undefined;
-  return expected.map((server) => {
-    const window = windows.get(server.name);
-    if (window !== undefined) return { ...window.input, profile: window.input.profile ?? server.profile };
-    flat ??= new Float32Array(lookback * observed_features.length).fill(1);
-    return { server: server.name, profile: server.profile, past: flat, pastStart: flatStart };
+  const size = lookback * observed_features.length;
+  const usable = (input: ForecastInput | undefined): input is ForecastInput =>
+    input !== undefined && input.past.length === size && input.past.every(Number.isFinite);
+  const flat: ForecastInput = {
+    server: '',
+    past: new Float32Array(size).fill(1),
+    pastStart: (Math.floor(nowSeconds / res) - lookback) * res,
+  };
+  const inputs = expected.map((server): ForecastInput => {
+    const window = windows.get(server.name)?.input;
+    if (usable(window)) return { ...window, profile: window.profile ?? server.profile };
+    return { ...flat, server: server.name, profile: server.profile };
   });
+  const sample = [...windows.values()].map((w) => w.input).find(usable) ?? flat;
+  const profiles = [...Object.keys(model.encoders.profile.classes).sort(), null];
+  for (const profile of profiles) {
+    inputs.push({ ...sample, server: unknownSlotName(profile), profile });
+  }
+  return inputs;
 }
 
-/** Problems with a warm-up forecast: missing results, wrong sizes, NaN or infinite values. */
+/**
+ * The name a warm-up input through the unknown slot goes by: not a valid server name (it has
+ * spaces), so it is in no vocabulary and the model forecasts it through index 0.
+ */
+export function unknownSlotName(profile: string | null): string {
+  return `unknown slot (profile ${profile ?? 'none'})`;
+}
+
+/** Problems with a warm-up forecast: missing results, failed servers, wrong sizes, NaN or Inf. */
 export function warmUpProblems(
   model: Pick<ServingModel, 'encoders'>,
   inputs: readonly ForecastInput[],
-  results: readonly ForecastResult[],
+  outcomes: ForecastOutcomes,
 ): string[] {
-  const { horizon_steps, targets, quantiles } = model.encoders;
-  const size = horizon_steps * targets.length * quantiles.length;
-  if (results.length !== inputs.length)
-    return [`warm-up returned ${results.length} forecasts for ${inputs.length} servers`];
-  const bad: string[] = [];
-  results.forEach((result, i) => {
-    const server = inputs[i]!.server;
-    if (result.values.length !== size)
-      bad.push(`${server}: ${result.values.length} values, expected ${size}`);
-    else if (!result.values.every(Number.isFinite)) bad.push(`${server}: non-finite forecast (NaN or Inf)`);
-  });
-  if (bad.length <= 5) return bad;
-  return [...bad.slice(0, 5), `… and ${bad.length - 5} more servers`];
+  return forecastProblems(model.encoders, inputs, outcomes).map((p) =>
+    p.startsWith('returned ') ? `warm-up ${p}` : p,
+  );
 }

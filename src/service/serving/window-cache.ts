@@ -1,15 +1,43 @@
+import { windowProblem } from '../../features/forecast-input.js';
 import type { RecentWindow, WindowShape } from '../../features/windows.js';
+
+/** Server names in the metrics that fail the server-name rule: skipped, counted, a few shown. */
+export interface InvalidNames {
+  count: number;
+  /** At most 5, each a bounded preview (src/core/server-name.ts `preview`). */
+  examples: string[];
+}
 
 /** The latest input window of every server with recent metrics, for one window shape. */
 export interface WindowSnapshot {
   key: string;
   windows: ReadonlyMap<string, RecentWindow>;
   loadedAt: Date;
+  /**
+   * The forecast cycle: every load of the windows starts a new one (numbers increase). Between two
+   * loads a server's input, and so its forecast, does not change.
+   */
+  cycle: number;
   /** Newest metric timestamp in the source when loaded (null for an empty source). */
   newestData: Date | null;
+  /** Servers the metrics show as not yet eligible for training (pending), with why. */
+  pending: ReadonlyMap<string, string>;
+  invalidNames: InvalidNames;
+  /**
+   * Servers whose window a model of this shape cannot take (wrong size, a NaN or an Inf), with
+   * why; checked once per load, so requests do not scan every value again. Windows loaded from
+   * metrics never are; this guards every other fetcher.
+   */
+  problems: ReadonlyMap<string, string>;
 }
 
-export type WindowFetcher = (shape: WindowShape) => Promise<Omit<WindowSnapshot, 'key' | 'loadedAt'>>;
+/** Loads the windows of one shape; `pending` and `invalidNames` default to none, `problems` is computed. */
+export type WindowFetcher = (
+  shape: WindowShape,
+) => Promise<
+  Omit<WindowSnapshot, 'key' | 'loadedAt' | 'cycle' | 'pending' | 'invalidNames' | 'problems'> &
+    Partial<Pick<WindowSnapshot, 'pending' | 'invalidNames'>>
+>;
 
 export function shapeKey(shape: WindowShape): string {
   return `${shape.resolution_seconds}s/${shape.lookback_steps}/${shape.observed_features.join(',')}`;
@@ -22,6 +50,7 @@ export function shapeKey(shape: WindowShape): string {
 export class WindowCache {
   private readonly snapshots = new Map<string, WindowSnapshot>();
   private readonly loading = new Map<string, Promise<WindowSnapshot>>();
+  private cycles = 0;
 
   constructor(
     private readonly fetcher: WindowFetcher,
@@ -44,7 +73,20 @@ export class WindowCache {
     if (pending !== undefined) return pending;
     const load = this.fetcher(shape)
       .then((loaded) => {
-        const snapshot: WindowSnapshot = { key, loadedAt: this.now(), ...loaded };
+        const problems = new Map<string, string>();
+        for (const [server, window] of loaded.windows) {
+          const problem = windowProblem(window.input.past, shape);
+          if (problem !== undefined) problems.set(server, problem);
+        }
+        const snapshot: WindowSnapshot = {
+          key,
+          loadedAt: this.now(),
+          cycle: ++this.cycles,
+          pending: new Map(),
+          invalidNames: { count: 0, examples: [] },
+          ...loaded,
+          problems,
+        };
         this.snapshots.set(key, snapshot);
         return snapshot;
       })

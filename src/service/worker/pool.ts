@@ -1,9 +1,16 @@
 import { Worker } from 'node:worker_threads';
-import { ModelLoadError } from '../../model/model-load-error.js';
+import { ModelLoadError, ModelOutputError } from '../../model/model-load-error.js';
 import type { Encoders } from '../../registry/schemas.js';
 import { FleetcastError } from '../../core/errors.js';
 import type { FromWorker, ResultReply, ToWorker } from './protocol.js';
-import type { ForecastInput, ForecastResult, ModelLoader, ServingModel } from '../serving-model.js';
+import type {
+  ForecastFailure,
+  ForecastInput,
+  ForecastOutcomes,
+  ForecastResult,
+  ModelLoader,
+  ServingModel,
+} from '../serving-model.js';
 
 const BOOT = new URL('./thread-boot.mjs', import.meta.url);
 /** A release that gets no answer (native code stuck) ends the whole worker after this long. */
@@ -26,7 +33,12 @@ class HostWorker {
       const waiter = this.pending.get(message.seq);
       if (!waiter) return;
       this.pending.delete(message.seq);
-      if (message.type === 'error') waiter.reject(new FleetcastError(message.message));
+      if (message.type === 'error')
+        waiter.reject(
+          message.kind === 'output'
+            ? new ModelOutputError(message.message)
+            : new FleetcastError(message.message),
+        );
       else waiter.resolve(message);
     });
     this.worker.on('error', (error) =>
@@ -153,32 +165,66 @@ export class WorkerModel implements ServingModel {
     return this.host.worker;
   }
 
-  async forecast(inputs: readonly ForecastInput[]): Promise<ForecastResult[]> {
+  async forecastEach(inputs: readonly ForecastInput[]): Promise<ForecastOutcomes> {
     if (this.dead) throw this.dead;
-    if (inputs.length === 0) return [];
-    const per = inputs[0]!.past.length;
-    const past = new Float32Array(inputs.length * per);
-    const pastStarts = new Float64Array(inputs.length);
-    inputs.forEach((input, i) => {
-      if (input.past.length !== per)
-        throw new FleetcastError(`${input.server}: window length ${input.past.length}, expected ${per}`);
+    if (inputs.length === 0) return { results: [], failures: [] };
+    // The batch crosses to the thread as one array of equal-sized windows; a window of another
+    // size is that server's failure (the thread checks the values, as LoadedModel.forecastEach).
+    const { lookback_steps, observed_features } = this.encoders;
+    const per = lookback_steps * observed_features.length;
+    const sized = inputs.filter((input) => input.past.length === per);
+    const failures: ForecastFailure[] = inputs
+      .filter((input) => input.past.length !== per)
+      .map((input) => ({
+        server: input.server,
+        known: this.vocabulary.has(input.server),
+        reason: 'invalid_window',
+        message: `lookback window has ${input.past.length} values, expected ${lookback_steps} steps × ${observed_features.length} features`,
+      }));
+    if (sized.length === 0) return { results: [], failures };
+    const past = new Float32Array(sized.length * per);
+    const pastStarts = new Float64Array(sized.length);
+    sized.forEach((input, i) => {
       past.set(input.past, i * per);
       pastStarts[i] = input.pastStart;
     });
-    const servers = inputs.map((i) => i.server);
+    const servers = sized.map((i) => i.server);
     const reply = await this.host.request(
       {
         type: 'forecast',
         key: this.key,
         servers,
-        profiles: inputs.map((i) => i.profile ?? null),
+        profiles: sized.map((i) => i.profile ?? null),
         pastStarts,
         past,
       },
       [past.buffer, pastStarts.buffer],
     );
     if (reply.type !== 'result') throw new FleetcastError(`model ${this.id}: unexpected reply ${reply.type}`);
-    return unpackResults(servers, reply);
+    return { results: this.unpack(servers, reply), failures: [...failures, ...reply.failures] };
+  }
+
+  /**
+   * The worker's packed results, each exactly horizon × targets × quantiles values as encoders.json
+   * declares: the thread checked the output shape, and this checks what crossed the boundary, so
+   * values are never padded, cut or shifted between servers.
+   */
+  private unpack(servers: readonly string[], reply: ResultReply): ForecastResult[] {
+    const { horizon_steps, targets, quantiles } = this.encoders;
+    const size = horizon_steps * targets.length * quantiles.length;
+    const count = reply.position.length;
+    if (reply.values.length !== count * size)
+      throw new ModelOutputError(
+        `model ${this.id}: the worker returned ${reply.values.length} values for ${count} forecasts, expected ${count} × ${size}`,
+      );
+    return Array.from({ length: count }, (_, i) => ({
+      server: servers[reply.position[i]!]!,
+      known: reply.known[i] === 1,
+      serverIndex: reply.serverIndex[i]!,
+      start: reply.start[i]!,
+      stepSeconds: reply.stepSeconds,
+      values: reply.values.subarray(i * size, (i + 1) * size),
+    }));
   }
 
   /** Releases the session (the worker stays for the next model); resolves when it is gone. */
@@ -208,16 +254,4 @@ export class WorkerModel implements ServingModel {
     this.dead = new FleetcastError(`model ${this.id}: ${error.message}`);
     if (this.releasing === null) this.onUnexpectedExit?.(this.dead);
   }
-}
-
-function unpackResults(servers: readonly string[], reply: ResultReply): ForecastResult[] {
-  const size = reply.values.length / Math.max(1, servers.length);
-  return servers.map((server, i) => ({
-    server,
-    known: reply.known[i] === 1,
-    serverIndex: reply.serverIndex[i]!,
-    start: reply.start[i]!,
-    stepSeconds: reply.stepSeconds,
-    values: reply.values.subarray(i * size, (i + 1) * size),
-  }));
 }

@@ -1,5 +1,6 @@
 import type { Encoders } from '../../registry/schemas.js';
 import type { ModelLoadFailure } from '../../model/model-load-error.js';
+import type { ForecastFailure } from '../serving-model.js';
 
 /**
  * Messages between the service and a model worker thread (src/service/worker/thread.ts). A worker
@@ -44,20 +45,35 @@ export interface LoadedReply {
   vocabulary: string[];
 }
 
+/** A batch forecast server by server (LoadedModel.forecastEach): the usable forecasts and the failures. */
 export interface ResultReply {
   type: 'result';
   seq: number;
+  /** Position in the request of each usable forecast, in order. */
+  position: Int32Array;
   known: Uint8Array;
   serverIndex: Int32Array;
   start: Float64Array;
   stepSeconds: number;
-  /** Every result's values, concatenated ([batch, horizon, targets, quantiles]). */
+  /** The usable forecasts' values, concatenated ([results, horizon, targets, quantiles]). */
   values: Float32Array;
+  failures: ForecastFailure[];
+}
+
+/**
+ * A request that failed: `output` when the model's output could not be attributed to servers
+ * (ModelOutputError: wrong shape), `other` for anything else.
+ */
+export interface ErrorReply {
+  type: 'error';
+  seq: number;
+  kind: 'output' | 'other';
+  message: string;
 }
 
 export type FromWorker =
   | LoadedReply
   | { type: 'load-error'; seq: number; reason: ModelLoadFailure | null; message: string }
   | ResultReply
-  | { type: 'error'; seq: number; message: string }
+  | ErrorReply
   | { type: 'released'; seq: number };

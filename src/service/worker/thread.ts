@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { loadModel, type LoadedModel } from '../../model/loaded-model.js';
-import { ModelLoadError } from '../../model/model-load-error.js';
+import { ModelLoadError, ModelOutputError } from '../../model/model-load-error.js';
 import { getErrorMessage } from '../../core/errors.js';
 import type { ForecastRequest, FromWorker, LoadRequest, ToWorker } from './protocol.js';
 
@@ -53,21 +53,39 @@ async function forecast(request: ForecastRequest): Promise<void> {
     past: request.past.subarray(i * per, (i + 1) * per),
     pastStart: request.pastStarts[i]!,
   }));
-  const results = await model.forecast(inputs);
-  const size = results[0]?.values.length ?? 0;
-  const values = new Float32Array(n * size);
-  const known = new Uint8Array(n);
-  const serverIndex = new Int32Array(n);
-  const start = new Float64Array(n);
+  const { results, failures } = await model.forecastEach(inputs);
+  // runFeeds checked the output shape, so every result has exactly this many values
+  const { horizon_steps, targets, quantiles } = model.encoders;
+  const size = horizon_steps * targets.length * quantiles.length;
+  const count = results.length;
+  const values = new Float32Array(count * size);
+  const position = new Int32Array(count);
+  const known = new Uint8Array(count);
+  const serverIndex = new Int32Array(count);
+  const start = new Float64Array(count);
+  let next = 0;
   results.forEach((r, i) => {
+    // results keep the request's order; find this one's position in it
+    while (next < n && inputs[next]!.server !== r.server) next++;
+    position[i] = next++;
     values.set(r.values, i * size);
     known[i] = r.known ? 1 : 0;
     serverIndex[i] = r.serverIndex;
     start[i] = r.start;
   });
   send(
-    { type: 'result', seq: request.seq, known, serverIndex, start, stepSeconds: model.stepSeconds, values },
-    [values.buffer, known.buffer, serverIndex.buffer, start.buffer],
+    {
+      type: 'result',
+      seq: request.seq,
+      position,
+      known,
+      serverIndex,
+      start,
+      stepSeconds: model.stepSeconds,
+      values,
+      failures,
+    },
+    [values.buffer, position.buffer, known.buffer, serverIndex.buffer, start.buffer],
   );
 }
 
@@ -84,5 +102,12 @@ port.on('message', (message: ToWorker) => {
       : message.type === 'forecast'
         ? forecast(message)
         : release(message.key).then(() => send({ type: 'released', seq: message.seq }));
-  done.catch((error: unknown) => send({ type: 'error', seq: message.seq, message: getErrorMessage(error) }));
+  done.catch((error: unknown) =>
+    send({
+      type: 'error',
+      seq: message.seq,
+      kind: error instanceof ModelOutputError ? 'output' : 'other',
+      message: getErrorMessage(error),
+    }),
+  );
 });

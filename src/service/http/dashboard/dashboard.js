@@ -63,13 +63,27 @@
     return span;
   }
 
+  function timeText(iso) {
+    return `${iso.replace('T', ' ').slice(0, 16)} UTC`;
+  }
+
   function renderBadges(card) {
     const entry = card.entry;
     const list = [entry.known ? badge('known', 'known') : badge('unknown', 'unknown')];
     if (!entry.in_manifest) list.push(badge('not in manifest', 'unknown'));
+    if (entry.pending) list.push(badge('pending', 'pending'));
     if (entry.profile) list.push(badge(entry.profile, 'profile'));
     if (!entry.forecast) list.push(badge(entry.reason || 'no forecast', 'missing'));
+    if (entry.forecast && entry.stale) list.push(badge(`data until ${timeText(entry.data_time)}`, 'stale'));
     card.el.dataset.known = String(entry.known);
+    // greyed: an old forecast, or a server whose window or forecast failed (the badge says why)
+    card.el.className = [
+      'server',
+      entry.forecast && entry.stale ? 'stale' : '',
+      entry.forecast ? '' : 'failed',
+    ]
+      .filter(Boolean)
+      .join(' ');
     card.badges.replaceChildren(...list);
   }
 
@@ -117,8 +131,34 @@
     card.plot = { target, instance: new uPlot(opts, data, card.chart) };
   }
 
+  function fleetMessage(message) {
+    const el = document.getElementById('fleet-message');
+    el.hidden = !message;
+    el.textContent = message || '';
+  }
+
+  function clearCards() {
+    for (const card of cards.values()) {
+      if (card.plot) card.plot.instance.destroy();
+      if (observer) observer.unobserve(card.el);
+      card.el.remove();
+    }
+    cards.clear();
+  }
+
+  // No forecasts (no model serves): say so, instead of leaving the counters at "…" or old cards up.
+  function renderNoFleet(body) {
+    latest = null;
+    clearCards();
+    text('server-count', '–');
+    text('coverage', '–');
+    text('unknown-count', '–');
+    fleetMessage(`No forecasts: ${(body && body.message) || 'the service answered with an error'}`);
+  }
+
   function renderFleet(fleet) {
     latest = fleet;
+    fleetMessage('');
     if (targetSelect.options.length === 0) {
       for (const t of fleet.targets) targetSelect.append(new window.Option(t, t));
     }
@@ -172,6 +212,7 @@
       const [health, fleet] = await Promise.all([getJson('/health'), getJson('/forecast/fleet')]);
       renderHealth(health.body);
       if (fleet.ok) renderFleet(fleet.body);
+      else renderNoFleet(fleet.body);
       text('updated', `updated ${new Date().toISOString().slice(11, 19)} UTC`);
     } catch (error) {
       text('updated', `update failed: ${error}`);
