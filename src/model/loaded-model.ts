@@ -1,10 +1,8 @@
-import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CHECKSUMS_FILE, verifyChecksums } from '../registry/checksums.js';
 import { windowProblem, type ForecastInput } from '../features/forecast-input.js';
 import { Encoders } from '../registry/schemas.js';
 import { timeFeatureBlock, KNOWN_FEATURES } from '../features/time-features.js';
-import { InputError, getErrorMessage } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import {
   FORECAST_FAILURE_REASONS,
   type ForecastFailure,
@@ -12,39 +10,16 @@ import {
   type ForecastOutcomes,
   type ForecastResult,
 } from './forecast-outcomes.js';
-import { ModelLoadError, ModelOutputError } from './model-load-error.js';
-import { readEncoders, readVerified } from './read-model-files.js';
+import { ModelOutputError } from './model-load-error.js';
+import { INPUT_NAMES, MODEL_FILE, OUTPUT_NAME, openModelFiles, type LoadOptions } from './open-model.js';
 
 export { ModelOutputError };
 
-export const MODEL_FILE = 'model.onnx';
-export const INPUT_NAMES = [
-  'server_idx',
-  'profile_idx',
-  'past_observed',
-  'past_known',
-  'future_known',
-] as const;
-export const OUTPUT_NAME = 'quantiles';
+export { INPUT_NAMES, MODEL_FILE, OUTPUT_NAME, type LoadOptions };
 export type { ForecastInput };
 
 export type { ForecastResult, ForecastFailure, ForecastFailureReason, ForecastOutcomes };
 export { FORECAST_FAILURE_REASONS };
-
-export interface LoadOptions {
-  /** sha256 of SHA256SUMS that the pointer pins; the load fails on any other digest. */
-  expectedDigest?: string;
-  /** Threads for one session.run (default: onnxruntime's choice). */
-  intraOpNumThreads?: number;
-  /** Largest batch per session.run; larger requests are split. */
-  maxBatch?: number;
-  /**
-   * Let idle intra-op threads spin for new work (onnxruntime's default). Off by default: a spinning
-   * pool burns a core between requests, and during a hot swap two models' pools would spin
-   * against the requests on a small machine.
-   */
-  spinning?: boolean;
-}
 
 /** A verified model with one long-lived onnxruntime session. */
 export class LoadedModel {
@@ -74,56 +49,8 @@ export class LoadedModel {
    * the ONNX signature, then opens one session from the bytes that were hashed.
    */
   static async load(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-    const modelDir = resolve(dir);
-    const check = await verifyChecksums(modelDir);
-    if (!check.ok) {
-      const missing = check.problems.some((p) => p.includes(`${CHECKSUMS_FILE} is missing`));
-      throw new ModelLoadError(missing ? 'missing' : 'checksum', `${modelDir}: ${check.problems.join('; ')}`);
-    }
-    if (options.expectedDigest !== undefined && options.expectedDigest !== check.digest) {
-      throw new ModelLoadError(
-        'checksum',
-        `${modelDir}: ${CHECKSUMS_FILE} digest ${check.digest.slice(0, 12)}… does not match the pointer's ${options.expectedDigest.slice(0, 12)}…`,
-      );
-    }
-    const encoders = await readEncoders(modelDir);
-    if (encoders.model_id !== basename(modelDir)) {
-      throw new ModelLoadError(
-        'mismatch',
-        `${modelDir}: encoders.json model_id ${encoders.model_id} does not match the directory name`,
-      );
-    }
-    const bytes = await readVerified(modelDir, MODEL_FILE);
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: 'all',
-        ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
-        extra: { session: { intra_op: { allow_spinning: spinning(options) ? '1' : '0' } } },
-      });
-    } catch (error) {
-      throw new ModelLoadError(
-        'onnx',
-        `${join(modelDir, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error)}`,
-        { cause: error },
-      );
-    }
-    // The exporter drops inputs a graph does not use, so a model may declare a subset of them.
-    const unexpected = session.inputNames.filter(
-      (name) => !(INPUT_NAMES as readonly string[]).includes(name),
-    );
-    if (
-      unexpected.length > 0 ||
-      !session.inputNames.includes('past_observed') ||
-      !session.outputNames.includes(OUTPUT_NAME)
-    ) {
-      await session.release();
-      throw new ModelLoadError(
-        'onnx',
-        `${join(modelDir, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(', ')} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(', ')} and outputs ${session.outputNames.join(', ')}`,
-      );
-    }
-    return new LoadedModel(encoders.model_id, modelDir, check.digest, encoders, session, options);
+    const { modelDir, digest, encoders, session } = await openModelFiles(dir, options);
+    return new LoadedModel(encoders.model_id, modelDir, digest, encoders, session, options);
   }
 
   get lookback(): number {
@@ -328,11 +255,6 @@ export class LoadedModel {
     this.released = true;
     await this.session.release();
   }
-}
-
-/** FLEETCAST_ORT_SPINNING=1 turns spinning on for every session (benchmarks compare both). */
-function spinning(options: LoadOptions): boolean {
-  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === '1';
 }
 
 /** Convenience wrapper for `LoadedModel.load`. */

@@ -90,12 +90,22 @@ function gitNetwork(
 ): Promise<void> {
   const what = `git ${args[0]} ${redactRemote(auth.url)}`;
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: networkEnv(auth), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: git runs helpers (git-remote-http, ssh) that must die with it.
+    const child = spawn('git', args, {
+      cwd,
+      env: networkEnv(auth),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     let timedOut: string | null = null;
     const kill = (why: string) => {
       timedOut = why;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     };
     let idle = setTimeout(() => kill(`after ${idleMs / 1000} s`), idleMs);
     const total = setTimeout(() => kill(`after ${NETWORK_LIMIT_MS / 60_000} min in all`), NETWORK_LIMIT_MS);
@@ -117,7 +127,10 @@ function gitNetwork(
     child.on('error', (error) =>
       done(new FleetcastError(`${what} failed: ${error.message}`, { cause: error })),
     );
-    child.on('close', (code) => {
+    // 'exit', not 'close': a helper that outlived git would hold the pipes open
+    child.on('exit', (code) => {
+      child.stdout.destroy();
+      child.stderr.destroy();
       if (timedOut !== null)
         done(
           new FleetcastError(
