@@ -22035,7 +22035,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join9 } = __require("path");
+    var { join: join8 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -22087,7 +22087,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join9(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join8(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -22600,7 +22600,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync3 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join9, isAbsolute: isAbsolute2, sep: sep2 } = __require("node:path");
+    var { join: join8, isAbsolute: isAbsolute2, sep: sep2 } = __require("node:path");
     var { fileURLToPath } = __require("node:url");
     var sleep2 = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -22755,7 +22755,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join9(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join8(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -22776,7 +22776,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p2) => p2.some((t2) => t2.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join9(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join8(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -22803,7 +22803,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join9(__dirname, "..", "file.js");
+          return join8(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -23783,7 +23783,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join9 = ",";
+            let join8 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -23797,7 +23797,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join9 = `,
+                join8 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23805,13 +23805,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join9;
+                res += join8;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join8}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23832,7 +23832,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join9 = `,
+              join8 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23846,13 +23846,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join9;
+                separator = join8;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join9;
+              separator = join8;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -23893,7 +23893,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join9 = ",";
+            let join8 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -23906,7 +23906,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join9 = `,
+                join8 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23914,13 +23914,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join9;
+                res += join8;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join8}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23933,7 +23933,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join9 = `,
+              join8 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23942,7 +23942,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join9;
+                separator = join8;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -24000,20 +24000,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join10 = `,
+              const join9 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join10;
+                res2 += join9;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join10}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -24029,16 +24029,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join9 = `,
+            const join8 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join9, maximumBreadth);
+              res += stringifyTypedArray(value, join8, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join9;
+              separator = join8;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -24049,13 +24049,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join9;
+                separator = join8;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join9;
+              separator = join8;
             }
             if (separator !== "") {
               res = `
@@ -53402,7 +53402,7 @@ var GitWorkspace = class _GitWorkspace {
 
 // src/gitops/deploy-model.ts
 import { cp, readFile as readFile7, stat as stat3 } from "node:fs/promises";
-import { join as join8, relative, resolve as resolve2 } from "node:path";
+import { join as join7, relative, resolve as resolve2 } from "node:path";
 
 // src/core/errors.ts
 var ExitCode2 = {
@@ -54087,8 +54087,7 @@ function sampleInputs(encoders, nowSeconds, knownCount = 3) {
 }
 
 // src/model/loaded-model.ts
-import { basename as basename2, join as join7, resolve } from "node:path";
-import * as ort from "onnxruntime-node";
+import * as ort2 from "onnxruntime-node";
 
 // src/features/forecast-input.ts
 function windowProblem(past, shape) {
@@ -54143,9 +54142,67 @@ var ModelOutputError = class extends FleetcastError {
   }
 };
 
-// src/model/read-model-files.ts
+// src/model/open-model.ts
 import { readFile as readFile6 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { basename as basename2, join as join6, resolve } from "node:path";
+import * as ort from "onnxruntime-node";
+var MODEL_FILE = "model.onnx";
+var INPUT_NAMES = [
+  "server_idx",
+  "profile_idx",
+  "past_observed",
+  "past_known",
+  "future_known"
+];
+var OUTPUT_NAME = "quantiles";
+async function openModelFiles(dir, options = {}) {
+  const modelDir2 = resolve(dir);
+  const check2 = await verifyChecksums(modelDir2);
+  if (!check2.ok) {
+    const missing = check2.problems.some((p2) => p2.includes(`${CHECKSUMS_FILE} is missing`));
+    throw new ModelLoadError(missing ? "missing" : "checksum", `${modelDir2}: ${check2.problems.join("; ")}`);
+  }
+  if (options.expectedDigest !== void 0 && options.expectedDigest !== check2.digest) {
+    throw new ModelLoadError(
+      "checksum",
+      `${modelDir2}: ${CHECKSUMS_FILE} digest ${check2.digest.slice(0, 12)}\u2026 does not match the pointer's ${options.expectedDigest.slice(0, 12)}\u2026`
+    );
+  }
+  const encoders = await readEncoders(modelDir2);
+  if (encoders.model_id !== basename2(modelDir2)) {
+    throw new ModelLoadError(
+      "mismatch",
+      `${modelDir2}: encoders.json model_id ${encoders.model_id} does not match the directory name`
+    );
+  }
+  const bytes = await readVerified(modelDir2, MODEL_FILE);
+  let session;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "all",
+      ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {},
+      extra: { session: { intra_op: { allow_spinning: spinning(options) ? "1" : "0" } } }
+    });
+  } catch (error63) {
+    throw new ModelLoadError(
+      "onnx",
+      `${join6(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
+      { cause: error63 }
+    );
+  }
+  const unexpected = session.inputNames.filter((name) => !INPUT_NAMES.includes(name));
+  if (unexpected.length > 0 || !session.inputNames.includes("past_observed") || !session.outputNames.includes(OUTPUT_NAME)) {
+    await session.release();
+    throw new ModelLoadError(
+      "onnx",
+      `${join6(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
+    );
+  }
+  return { modelDir: modelDir2, digest: check2.digest, encoders, session };
+}
+function spinning(options) {
+  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
+}
 async function readEncoders(modelDir2) {
   const path = join6(modelDir2, "encoders.json");
   let raw;
@@ -54173,15 +54230,6 @@ async function readVerified(modelDir2, name) {
 }
 
 // src/model/loaded-model.ts
-var MODEL_FILE = "model.onnx";
-var INPUT_NAMES = [
-  "server_idx",
-  "profile_idx",
-  "past_observed",
-  "past_known",
-  "future_known"
-];
-var OUTPUT_NAME = "quantiles";
 var LoadedModel = class _LoadedModel {
   constructor(id, dir, digest, encoders, session, options) {
     this.id = id;
@@ -54210,51 +54258,8 @@ var LoadedModel = class _LoadedModel {
    * the ONNX signature, then opens one session from the bytes that were hashed.
    */
   static async load(dir, options = {}) {
-    const modelDir2 = resolve(dir);
-    const check2 = await verifyChecksums(modelDir2);
-    if (!check2.ok) {
-      const missing = check2.problems.some((p2) => p2.includes(`${CHECKSUMS_FILE} is missing`));
-      throw new ModelLoadError(missing ? "missing" : "checksum", `${modelDir2}: ${check2.problems.join("; ")}`);
-    }
-    if (options.expectedDigest !== void 0 && options.expectedDigest !== check2.digest) {
-      throw new ModelLoadError(
-        "checksum",
-        `${modelDir2}: ${CHECKSUMS_FILE} digest ${check2.digest.slice(0, 12)}\u2026 does not match the pointer's ${options.expectedDigest.slice(0, 12)}\u2026`
-      );
-    }
-    const encoders = await readEncoders(modelDir2);
-    if (encoders.model_id !== basename2(modelDir2)) {
-      throw new ModelLoadError(
-        "mismatch",
-        `${modelDir2}: encoders.json model_id ${encoders.model_id} does not match the directory name`
-      );
-    }
-    const bytes = await readVerified(modelDir2, MODEL_FILE);
-    let session;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: "all",
-        ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {},
-        extra: { session: { intra_op: { allow_spinning: spinning(options) ? "1" : "0" } } }
-      });
-    } catch (error63) {
-      throw new ModelLoadError(
-        "onnx",
-        `${join7(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
-        { cause: error63 }
-      );
-    }
-    const unexpected = session.inputNames.filter(
-      (name) => !INPUT_NAMES.includes(name)
-    );
-    if (unexpected.length > 0 || !session.inputNames.includes("past_observed") || !session.outputNames.includes(OUTPUT_NAME)) {
-      await session.release();
-      throw new ModelLoadError(
-        "onnx",
-        `${join7(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
-      );
-    }
-    return new _LoadedModel(encoders.model_id, modelDir2, check2.digest, encoders, session, options);
+    const { modelDir: modelDir2, digest, encoders, session } = await openModelFiles(dir, options);
+    return new _LoadedModel(encoders.model_id, modelDir2, digest, encoders, session, options);
   }
   get lookback() {
     return this.encoders.lookback_steps;
@@ -54379,11 +54384,11 @@ var LoadedModel = class _LoadedModel {
       }
     }
     const feeds = {
-      server_idx: new ort.Tensor("int32", serverIdx, [b3]),
-      profile_idx: new ort.Tensor("int32", profileIdx, [b3]),
-      past_observed: new ort.Tensor("float32", past, [b3, lookback, nObs]),
-      past_known: new ort.Tensor("float32", pastKnown, [b3, lookback, nKnown]),
-      future_known: new ort.Tensor("float32", futureKnown, [b3, horizon, nKnown])
+      server_idx: new ort2.Tensor("int32", serverIdx, [b3]),
+      profile_idx: new ort2.Tensor("int32", profileIdx, [b3]),
+      past_observed: new ort2.Tensor("float32", past, [b3, lookback, nObs]),
+      past_known: new ort2.Tensor("float32", pastKnown, [b3, lookback, nKnown]),
+      future_known: new ort2.Tensor("float32", futureKnown, [b3, horizon, nKnown])
     };
     for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
     return feeds;
@@ -54442,9 +54447,6 @@ var LoadedModel = class _LoadedModel {
     await this.session.release();
   }
 };
-function spinning(options) {
-  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
-}
 
 // src/model/deploy-check.ts
 async function checkDeployable(dir, options = {}) {
@@ -54616,7 +54618,7 @@ async function commitModelDeploy(request2) {
   const { git, repoDir, registry: registry2 } = request2;
   const checked = await checkDeployable(request2.modelDir);
   const modelId = checked.modelId;
-  const validation = await readJsonFile(join8(request2.modelDir, "validation.json"), ValidationFigures);
+  const validation = await readJsonFile(join7(request2.modelDir, "validation.json"), ValidationFigures);
   const pointerRel = relative(repoDir, pointerPath(registry2));
   const before = await readPointer(registry2);
   const refusal2 = automatedDeployRefusal(modelId, rolledBackModels(await git.history(pointerRel)));
@@ -54671,7 +54673,7 @@ async function copyModel(from, target) {
     await cp(from, target, { recursive: true, errorOnExist: true, force: false });
     return;
   }
-  const same = await readFile7(join8(target, CHECKSUMS_FILE), "utf8") === await readFile7(join8(from, CHECKSUMS_FILE), "utf8");
+  const same = await readFile7(join7(target, CHECKSUMS_FILE), "utf8") === await readFile7(join7(from, CHECKSUMS_FILE), "utf8");
   if (!same) throw new InputError(`${target} already exists with different contents`);
 }
 

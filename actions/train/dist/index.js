@@ -21174,7 +21174,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join13 } = __require("path");
+    var { join: join12 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -21226,7 +21226,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join13(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join12(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -21739,7 +21739,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync8 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join13, isAbsolute: isAbsolute2, sep: sep3 } = __require("node:path");
+    var { join: join12, isAbsolute: isAbsolute2, sep: sep3 } = __require("node:path");
     var { fileURLToPath: fileURLToPath3 } = __require("node:url");
     var sleep = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -21894,7 +21894,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join13(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join12(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -21915,7 +21915,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p) => p.some((t) => t.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join13(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join12(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -21942,7 +21942,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join13(__dirname, "..", "file.js");
+          return join12(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -22922,7 +22922,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join13 = ",";
+            let join12 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -22936,7 +22936,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join13 = `,
+                join12 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -22944,13 +22944,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join13;
+                res += join12;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -22971,7 +22971,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join13 = `,
+              join12 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -22985,13 +22985,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join13;
+                separator = join12;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join13;
+              separator = join12;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -23032,7 +23032,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join13 = ",";
+            let join12 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -23045,7 +23045,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join13 = `,
+                join12 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -23053,13 +23053,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join13;
+                res += join12;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -23072,7 +23072,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join13 = `,
+              join12 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -23081,7 +23081,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join13;
+                separator = join12;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -23139,20 +23139,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join14 = `,
+              const join13 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join14;
+                res2 += join13;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join14}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join13}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -23168,16 +23168,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join13 = `,
+            const join12 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join13, maximumBreadth);
+              res += stringifyTypedArray(value, join12, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join13;
+              separator = join12;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -23188,13 +23188,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join13;
+                separator = join12;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join13;
+              separator = join12;
             }
             if (separator !== "") {
               res = `
@@ -49021,7 +49021,7 @@ function headlineQRisk(validation) {
 // src/train/pipeline.ts
 import { existsSync as existsSync6 } from "node:fs";
 import { mkdir as mkdir4, rm as rm6 } from "node:fs/promises";
-import { join as join12, resolve as resolve4 } from "node:path";
+import { join as join11, resolve as resolve4 } from "node:path";
 
 // src/metrics/contract.ts
 var TIMESTAMP_COLUMN = "timestamp";
@@ -50524,10 +50524,67 @@ function assertModelId(id, where = "model id") {
 
 // src/model/deployed.ts
 import { existsSync as existsSync3 } from "node:fs";
-import { basename as basename4, join as join7 } from "node:path";
+import { basename as basename4, join as join6 } from "node:path";
 
 // src/model/loaded-model.ts
-import { basename as basename2, join as join4, resolve as resolve3 } from "node:path";
+import * as ort2 from "onnxruntime-node";
+
+// src/features/forecast-input.ts
+function windowProblem(past, shape) {
+  const features = shape.observed_features;
+  const nObs = features.length;
+  const lookback = shape.lookback_steps;
+  if (past.length !== lookback * nObs)
+    return `lookback window has ${past.length} values, expected ${lookback} steps \xD7 ${nObs} features`;
+  for (let i = 0; i < past.length; i++) {
+    if (!Number.isFinite(past[i]))
+      return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
+  }
+  return void 0;
+}
+
+// src/features/time-features.ts
+var KNOWN_FEATURES = ["tod_sin", "tod_cos", "dow_sin", "dow_cos"];
+var SECONDS_PER_DAY = 86400;
+var TWO_PI = 2 * Math.PI;
+function writeTimeFeatures(epochSeconds, out, offset) {
+  const secondOfDay = (epochSeconds % SECONDS_PER_DAY + SECONDS_PER_DAY) % SECONDS_PER_DAY;
+  const day = Math.floor(epochSeconds / SECONDS_PER_DAY);
+  const dayOfWeek = ((day + 3) % 7 + 7) % 7;
+  const tod = TWO_PI * secondOfDay / SECONDS_PER_DAY;
+  const dow = TWO_PI * dayOfWeek / 7;
+  out[offset] = Math.sin(tod);
+  out[offset + 1] = Math.cos(tod);
+  out[offset + 2] = Math.sin(dow);
+  out[offset + 3] = Math.cos(dow);
+}
+function timeFeatureBlock(startEpochSeconds, stepSeconds, steps) {
+  const out = new Float32Array(steps * KNOWN_FEATURES.length);
+  for (let i = 0; i < steps; i++) {
+    writeTimeFeatures(startEpochSeconds + i * stepSeconds, out, i * KNOWN_FEATURES.length);
+  }
+  return out;
+}
+
+// src/model/model-load-error.ts
+var ModelLoadError = class extends FleetcastError {
+  constructor(reason, message, options = {}) {
+    super(message, options);
+    this.reason = reason;
+    this.name = "ModelLoadError";
+  }
+  reason;
+};
+var ModelOutputError = class extends FleetcastError {
+  constructor(message) {
+    super(message);
+    this.name = "ModelOutputError";
+  }
+};
+
+// src/model/open-model.ts
+import { readFile as readFile5 } from "node:fs/promises";
+import { basename as basename2, join as join3, resolve as resolve3 } from "node:path";
 import * as ort from "onnxruntime-node";
 
 // src/registry/checksums.ts
@@ -50624,62 +50681,64 @@ async function irregularEntries(dir) {
   return problems;
 }
 
-// src/features/forecast-input.ts
-function windowProblem(past, shape) {
-  const features = shape.observed_features;
-  const nObs = features.length;
-  const lookback = shape.lookback_steps;
-  if (past.length !== lookback * nObs)
-    return `lookback window has ${past.length} values, expected ${lookback} steps \xD7 ${nObs} features`;
-  for (let i = 0; i < past.length; i++) {
-    if (!Number.isFinite(past[i]))
-      return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
+// src/model/open-model.ts
+var MODEL_FILE = "model.onnx";
+var INPUT_NAMES = [
+  "server_idx",
+  "profile_idx",
+  "past_observed",
+  "past_known",
+  "future_known"
+];
+var OUTPUT_NAME = "quantiles";
+async function openModelFiles(dir, options = {}) {
+  const modelDir2 = resolve3(dir);
+  const check2 = await verifyChecksums(modelDir2);
+  if (!check2.ok) {
+    const missing = check2.problems.some((p) => p.includes(`${CHECKSUMS_FILE} is missing`));
+    throw new ModelLoadError(missing ? "missing" : "checksum", `${modelDir2}: ${check2.problems.join("; ")}`);
   }
-  return void 0;
+  if (options.expectedDigest !== void 0 && options.expectedDigest !== check2.digest) {
+    throw new ModelLoadError(
+      "checksum",
+      `${modelDir2}: ${CHECKSUMS_FILE} digest ${check2.digest.slice(0, 12)}\u2026 does not match the pointer's ${options.expectedDigest.slice(0, 12)}\u2026`
+    );
+  }
+  const encoders = await readEncoders(modelDir2);
+  if (encoders.model_id !== basename2(modelDir2)) {
+    throw new ModelLoadError(
+      "mismatch",
+      `${modelDir2}: encoders.json model_id ${encoders.model_id} does not match the directory name`
+    );
+  }
+  const bytes = await readVerified(modelDir2, MODEL_FILE);
+  let session;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "all",
+      ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {},
+      extra: { session: { intra_op: { allow_spinning: spinning(options) ? "1" : "0" } } }
+    });
+  } catch (error63) {
+    throw new ModelLoadError(
+      "onnx",
+      `${join3(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
+      { cause: error63 }
+    );
+  }
+  const unexpected = session.inputNames.filter((name) => !INPUT_NAMES.includes(name));
+  if (unexpected.length > 0 || !session.inputNames.includes("past_observed") || !session.outputNames.includes(OUTPUT_NAME)) {
+    await session.release();
+    throw new ModelLoadError(
+      "onnx",
+      `${join3(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
+    );
+  }
+  return { modelDir: modelDir2, digest: check2.digest, encoders, session };
 }
-
-// src/features/time-features.ts
-var KNOWN_FEATURES = ["tod_sin", "tod_cos", "dow_sin", "dow_cos"];
-var SECONDS_PER_DAY = 86400;
-var TWO_PI = 2 * Math.PI;
-function writeTimeFeatures(epochSeconds, out, offset) {
-  const secondOfDay = (epochSeconds % SECONDS_PER_DAY + SECONDS_PER_DAY) % SECONDS_PER_DAY;
-  const day = Math.floor(epochSeconds / SECONDS_PER_DAY);
-  const dayOfWeek = ((day + 3) % 7 + 7) % 7;
-  const tod = TWO_PI * secondOfDay / SECONDS_PER_DAY;
-  const dow = TWO_PI * dayOfWeek / 7;
-  out[offset] = Math.sin(tod);
-  out[offset + 1] = Math.cos(tod);
-  out[offset + 2] = Math.sin(dow);
-  out[offset + 3] = Math.cos(dow);
+function spinning(options) {
+  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
 }
-function timeFeatureBlock(startEpochSeconds, stepSeconds, steps) {
-  const out = new Float32Array(steps * KNOWN_FEATURES.length);
-  for (let i = 0; i < steps; i++) {
-    writeTimeFeatures(startEpochSeconds + i * stepSeconds, out, i * KNOWN_FEATURES.length);
-  }
-  return out;
-}
-
-// src/model/model-load-error.ts
-var ModelLoadError = class extends FleetcastError {
-  constructor(reason, message, options = {}) {
-    super(message, options);
-    this.reason = reason;
-    this.name = "ModelLoadError";
-  }
-  reason;
-};
-var ModelOutputError = class extends FleetcastError {
-  constructor(message) {
-    super(message);
-    this.name = "ModelOutputError";
-  }
-};
-
-// src/model/read-model-files.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { join as join3 } from "node:path";
 async function readEncoders(modelDir2) {
   const path = join3(modelDir2, "encoders.json");
   let raw;
@@ -50707,15 +50766,6 @@ async function readVerified(modelDir2, name) {
 }
 
 // src/model/loaded-model.ts
-var MODEL_FILE = "model.onnx";
-var INPUT_NAMES = [
-  "server_idx",
-  "profile_idx",
-  "past_observed",
-  "past_known",
-  "future_known"
-];
-var OUTPUT_NAME = "quantiles";
 var LoadedModel = class _LoadedModel {
   constructor(id, dir, digest, encoders, session, options) {
     this.id = id;
@@ -50744,51 +50794,8 @@ var LoadedModel = class _LoadedModel {
    * the ONNX signature, then opens one session from the bytes that were hashed.
    */
   static async load(dir, options = {}) {
-    const modelDir2 = resolve3(dir);
-    const check2 = await verifyChecksums(modelDir2);
-    if (!check2.ok) {
-      const missing = check2.problems.some((p) => p.includes(`${CHECKSUMS_FILE} is missing`));
-      throw new ModelLoadError(missing ? "missing" : "checksum", `${modelDir2}: ${check2.problems.join("; ")}`);
-    }
-    if (options.expectedDigest !== void 0 && options.expectedDigest !== check2.digest) {
-      throw new ModelLoadError(
-        "checksum",
-        `${modelDir2}: ${CHECKSUMS_FILE} digest ${check2.digest.slice(0, 12)}\u2026 does not match the pointer's ${options.expectedDigest.slice(0, 12)}\u2026`
-      );
-    }
-    const encoders = await readEncoders(modelDir2);
-    if (encoders.model_id !== basename2(modelDir2)) {
-      throw new ModelLoadError(
-        "mismatch",
-        `${modelDir2}: encoders.json model_id ${encoders.model_id} does not match the directory name`
-      );
-    }
-    const bytes = await readVerified(modelDir2, MODEL_FILE);
-    let session;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: "all",
-        ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {},
-        extra: { session: { intra_op: { allow_spinning: spinning(options) ? "1" : "0" } } }
-      });
-    } catch (error63) {
-      throw new ModelLoadError(
-        "onnx",
-        `${join4(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
-        { cause: error63 }
-      );
-    }
-    const unexpected = session.inputNames.filter(
-      (name) => !INPUT_NAMES.includes(name)
-    );
-    if (unexpected.length > 0 || !session.inputNames.includes("past_observed") || !session.outputNames.includes(OUTPUT_NAME)) {
-      await session.release();
-      throw new ModelLoadError(
-        "onnx",
-        `${join4(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
-      );
-    }
-    return new _LoadedModel(encoders.model_id, modelDir2, check2.digest, encoders, session, options);
+    const { modelDir: modelDir2, digest, encoders, session } = await openModelFiles(dir, options);
+    return new _LoadedModel(encoders.model_id, modelDir2, digest, encoders, session, options);
   }
   get lookback() {
     return this.encoders.lookback_steps;
@@ -50913,11 +50920,11 @@ var LoadedModel = class _LoadedModel {
       }
     }
     const feeds = {
-      server_idx: new ort.Tensor("int32", serverIdx, [b]),
-      profile_idx: new ort.Tensor("int32", profileIdx, [b]),
-      past_observed: new ort.Tensor("float32", past, [b, lookback, nObs]),
-      past_known: new ort.Tensor("float32", pastKnown, [b, lookback, nKnown]),
-      future_known: new ort.Tensor("float32", futureKnown, [b, horizon, nKnown])
+      server_idx: new ort2.Tensor("int32", serverIdx, [b]),
+      profile_idx: new ort2.Tensor("int32", profileIdx, [b]),
+      past_observed: new ort2.Tensor("float32", past, [b, lookback, nObs]),
+      past_known: new ort2.Tensor("float32", pastKnown, [b, lookback, nKnown]),
+      future_known: new ort2.Tensor("float32", futureKnown, [b, horizon, nKnown])
     };
     for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
     return feeds;
@@ -50976,26 +50983,23 @@ var LoadedModel = class _LoadedModel {
     await this.session.release();
   }
 };
-function spinning(options) {
-  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
-}
 function loadModel(dir, options = {}) {
   return LoadedModel.load(dir, options);
 }
 
 // src/registry/layout.ts
-import { join as join5 } from "node:path";
+import { join as join4 } from "node:path";
 var MODELS_DIR = "models";
 var POINTER_FILE = "current.json";
 var TEMP_PREFIX = ".tmp-";
 function modelsDir(registry2) {
-  return join5(registry2, MODELS_DIR);
+  return join4(registry2, MODELS_DIR);
 }
 function modelDir(registry2, id) {
-  return join5(modelsDir(registry2), assertModelId(id));
+  return join4(modelsDir(registry2), assertModelId(id));
 }
 function pointerPath(registry2) {
-  return join5(registry2, POINTER_FILE);
+  return join4(registry2, POINTER_FILE);
 }
 
 // src/registry/list-models.ts
@@ -51087,7 +51091,7 @@ async function previousModelDir(registry2) {
 }
 
 // src/registry/read-model.ts
-import { basename as basename3, join as join6 } from "node:path";
+import { basename as basename3, join as join5 } from "node:path";
 
 // src/registry/training-info.ts
 var Finite = external_exports.number().refine(Number.isFinite, "must be a finite number");
@@ -51145,7 +51149,7 @@ async function assertChecksums(dir) {
   const result = await verifyChecksums(dir);
   if (!result.ok)
     throw new GateError(
-      `${join6(dir, CHECKSUMS_FILE)}: model files failed verification:
+      `${join5(dir, CHECKSUMS_FILE)}: model files failed verification:
   ${result.problems.join("\n  ")}`
     );
   return result.digest;
@@ -51155,7 +51159,7 @@ async function assertChecksums(dir) {
 async function previousMapping(registry2) {
   const dir = await previousModelDir(registry2);
   if (dir === null) return { mapping: null, from: null };
-  const path = join7(dir, MODEL_FILES.mapping);
+  const path = join6(dir, MODEL_FILES.mapping);
   if (!existsSync3(path))
     throw new InputError(
       `${path}: not found (the deployed or newest model of ${registry2}); cannot keep server indices stable`
@@ -51180,11 +51184,11 @@ async function loadBaseline(registry2, explicitDir) {
 
 // src/train/candidate.ts
 import { writeFile as writeFile3 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join8 } from "node:path";
 
 // src/registry/write-model.ts
 import { copyFile as copyFile2, mkdir as mkdir3, open as open4, readdir as readdir5, rename as rename3, rm as rm4, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { join as join7 } from "node:path";
 var STALE_AFTER_MS = 6 * 3600 * 1e3;
 async function writeModelDir(registry2, id, contents) {
   assertModelId(id);
@@ -51205,20 +51209,20 @@ async function assembleModelDir(root, id, contents, required2, options) {
   }
   await mkdir3(root, { recursive: true });
   await removeStaleTempDirs(root);
-  const target = join8(root, id);
+  const target = join7(root, id);
   if (options.replace) await rm4(target, { recursive: true, force: true });
   else if (await pathExists(target)) throw new FleetcastError(`model ${id} already exists at ${target}`);
-  const tmp = join8(root, `${TEMP_PREFIX}${id}-${process.pid}`);
+  const tmp = join7(root, `${TEMP_PREFIX}${id}-${process.pid}`);
   await rm4(tmp, { recursive: true, force: true });
   await mkdir3(tmp);
   try {
     for (const [name, value] of Object.entries(contents.json))
-      await writeSynced2(join8(tmp, name), toJsonText(value));
+      await writeSynced2(join7(tmp, name), toJsonText(value));
     for (const [name, source] of Object.entries(contents.copies)) {
-      await copyFile2(source, join8(tmp, name));
-      await fsyncPath(join8(tmp, name));
+      await copyFile2(source, join7(tmp, name));
+      await fsyncPath(join7(tmp, name));
     }
-    await writeSynced2(join8(tmp, CHECKSUMS_FILE), renderChecksums(await computeChecksums(tmp)));
+    await writeSynced2(join7(tmp, CHECKSUMS_FILE), renderChecksums(await computeChecksums(tmp)));
     const check2 = await verifyChecksums(tmp);
     if (!check2.ok)
       throw new FleetcastError(`model ${id}: checksum self-check failed: ${check2.problems.join("; ")}`);
@@ -51242,7 +51246,7 @@ async function removeStaleTempDirs(root, now = Date.now()) {
   for (const entry of entries) {
     if (!entry.isDirectory() || !entry.name.startsWith(TEMP_PREFIX)) continue;
     const pid = Number(/-(\d+)$/.exec(entry.name)?.[1]);
-    const path = join8(root, entry.name);
+    const path = join7(root, entry.name);
     const age = now - (await stat3(path)).mtimeMs;
     if (pid === process.pid) continue;
     if (!Number.isInteger(pid) || !isProcessAlive(pid) || age > STALE_AFTER_MS) {
@@ -52160,7 +52164,7 @@ function trainedModel(i) {
   };
 }
 async function writeCandidate(workDir, model, info2) {
-  const written = await writeCandidateDir(join9(workDir, "candidate"), model.modelId, {
+  const written = await writeCandidateDir(join8(workDir, "candidate"), model.modelId, {
     json: { ...model.json, [MODEL_FILES.trainingInfo]: info2 },
     copies: { [MODEL_FILES.model]: model.modelPath }
   });
@@ -52209,7 +52213,7 @@ async function validateCandidate(v) {
     await model.release();
     await baseline.model?.release();
   }
-  await writeFile3(join9(v.workDir, MODEL_FILES.validation), toJsonText(validation));
+  await writeFile3(join8(v.workDir, MODEL_FILES.validation), toJsonText(validation));
   return validation;
 }
 
@@ -52247,7 +52251,7 @@ async function getProfile(name, path = PROFILES_PATH) {
 // src/train/trainer-output.ts
 import { existsSync as existsSync5 } from "node:fs";
 import { cp, readFile as readFile8 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join9 } from "node:path";
 
 // src/train/trainer-process.ts
 import { spawn } from "node:child_process";
@@ -52436,9 +52440,9 @@ var TrainedOn = external_exports.object({
 });
 async function adoptTrainerOutput(from, trainerOut, header, progress) {
   for (const name of [MODEL_FILES.model, TRAIN_REPORT_FILE, NORMALIZATION_FILE])
-    if (!existsSync5(join10(from, name)))
-      throw new FleetcastError(`${join10(from, name)}: missing from the trainer output directory`);
-  const reportPath = join10(from, TRAIN_REPORT_FILE);
+    if (!existsSync5(join9(from, name)))
+      throw new FleetcastError(`${join9(from, name)}: missing from the trainer output directory`);
+  const reportPath = join9(from, TRAIN_REPORT_FILE);
   const trainedOn = await readJsonFile(reportPath, TrainReport.extend(TrainedOn.shape));
   const holdout = header.servers.filter((s) => s.holdout).map((s) => s.index).sort((a, b) => a - b);
   const expected = {
@@ -52463,28 +52467,28 @@ async function adoptTrainerOutput(from, trainerOut, header, progress) {
   return { seconds: trainedOn.durations.total_seconds ?? 0 };
 }
 async function readTrainerOutput(trainerOut) {
-  const report = await readJsonFile(join10(trainerOut, TRAIN_REPORT_FILE), TrainReport);
-  const normalizationPath = join10(trainerOut, NORMALIZATION_FILE);
+  const report = await readJsonFile(join9(trainerOut, TRAIN_REPORT_FILE), TrainReport);
+  const normalizationPath = join9(trainerOut, NORMALIZATION_FILE);
   const normalization = parseJsonText(
     await readFile8(normalizationPath, "utf8"),
     normalizationPath,
     Normalization
   );
-  return { report, normalization, modelPath: join10(trainerOut, MODEL_FILES.model) };
+  return { report, normalization, modelPath: join9(trainerOut, MODEL_FILES.model) };
 }
 
 // src/train/work-dirs.ts
 import { lstat as lstat4, mkdtemp, readdir as readdir6, readFile as readFile9, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
 import { hostname as hostname3, tmpdir } from "node:os";
-import { join as join11 } from "node:path";
+import { join as join10 } from "node:path";
 var WORK_DIR_PREFIX = "fleetcast-train-";
 var WORK_DIR_OWNER_FILE = ".fleetcast-owner.json";
 var STALE_WORK_DIR_HOURS = 24;
 var WORK_DIR_NAME = new RegExp(`^${WORK_DIR_PREFIX}[A-Za-z0-9]{6}$`);
 async function createWorkDir(dir = tmpdir()) {
-  const workDir = await mkdtemp(join11(dir, WORK_DIR_PREFIX));
+  const workDir = await mkdtemp(join10(dir, WORK_DIR_PREFIX));
   const owner = { pid: process.pid, host: hostname3(), started_at: (/* @__PURE__ */ new Date()).toISOString() };
-  await writeFile4(join11(workDir, WORK_DIR_OWNER_FILE), `${JSON.stringify(owner)}
+  await writeFile4(join10(workDir, WORK_DIR_OWNER_FILE), `${JSON.stringify(owner)}
 `, { mode: 384 });
   return workDir;
 }
@@ -52502,7 +52506,7 @@ async function removeStaleWorkDirs(options = {}) {
   }
   const removed = [];
   for (const name of names.filter((n) => WORK_DIR_NAME.test(n))) {
-    const path = join11(dir, name);
+    const path = join10(dir, name);
     try {
       const stats = await lstat4(path);
       if (!stats.isDirectory() || process.getuid !== void 0 && stats.uid !== process.getuid()) continue;
@@ -52523,7 +52527,7 @@ async function removeStaleWorkDirs(options = {}) {
 async function readOwner(dir) {
   let text;
   try {
-    text = await readFile9(join11(dir, WORK_DIR_OWNER_FILE), "utf8");
+    text = await readFile9(join10(dir, WORK_DIR_OWNER_FILE), "utf8");
   } catch {
     return null;
   }
@@ -52566,7 +52570,7 @@ async function trainModel(options) {
   );
   const workDir = options.work ? resolve4(options.work) : await createWorkDir();
   await mkdir4(workDir, { recursive: true });
-  const datasetDir = join12(workDir, "dataset");
+  const datasetDir = join11(workDir, "dataset");
   let built;
   try {
     built = await buildDatasetDir(datasetDir, {
@@ -52602,10 +52606,10 @@ async function trainModel(options) {
 async function trainOnDataset(options, p) {
   const { startedAt, modelId, built, workDir, workKeptByUser } = p;
   const { progress } = options;
-  const trainerOut = join12(workDir, "trainer");
+  const trainerOut = join11(workDir, "trainer");
   const header = built.dataset.header;
   await rm6(trainerOut, { recursive: true, force: true });
-  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p.profile, join12(workDir, "dataset"), trainerOut);
+  const run2 = options.trainerOutput ? await adoptTrainerOutput(options.trainerOutput, trainerOut, header, progress) : await runTrainerWithProgress(options, p.profile, join11(workDir, "dataset"), trainerOut);
   const output2 = await readTrainerOutput(trainerOut);
   const model = trainedModel({
     modelId,
