@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs test/**/*.test.ts with node's test runner (TypeScript through tsx).
-// Arguments filter test files by substring of their path.
+// Arguments filter test files by substring of their path. A test still running after 10 minutes
+// fails (a hung test must not hold CI until its own limit).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,7 +25,7 @@ if (files.length === 0) {
   process.stderr.write(`no test files match ${filters.join(' ')}\n`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { FLEETCAST_LOG_LEVEL: 'warn', ...process.env },
