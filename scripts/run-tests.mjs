@@ -25,9 +25,13 @@ if (files.length === 0) {
   process.stderr.write(`no test files match ${filters.join(' ')}\n`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files], {
-  stdio: 'inherit',
-  cwd: root,
-  env: { FLEETCAST_LOG_LEVEL: 'warn', ...process.env },
-});
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files],
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env: { FLEETCAST_LOG_LEVEL: 'warn', ...process.env },
+  },
+);
 process.exit(result.status ?? 1);
