@@ -287,7 +287,12 @@ describe('faults: metrics', () => {
     assert.match(run.stderr, /--metrics: file not found: .*nope\.parquet/);
   });
 
-  it.todo(
-    'metrics | an empty file (0 rows) → not OK (OPEN: check-data exits 0 "OK" on a file with no rows; docs/reliability.md)',
-  );
+  it('metrics | an empty file (0 rows) → exit 3 "empty", never OK (fixed in src/fleet/check-data.ts)', async () => {
+    const file = join(dir, 'empty.parquet');
+    await withDuckDb((conn) => conn.run(`COPY (${BASE} LIMIT 0) TO ${sqlString(file)} (FORMAT parquet)`));
+    const run = await check(file);
+    assert.equal(run.code, 3, run.stdout);
+    assert.match(run.stdout, /ERROR empty: the source has no rows/);
+    assert.doesNotMatch(run.stdout, /^OK/m);
+  });
 });
