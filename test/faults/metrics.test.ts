@@ -205,7 +205,7 @@ const rows: Row[] = [
   },
   {
     name: 'parquet magic with garbage inside',
-    bytes: (clean) => Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64, 7), Buffer.from('PAR1')]),
+    bytes: () => Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64, 7), Buffer.from('PAR1')]),
     code: 2,
     outcome: /cannot read metrics/,
   },
