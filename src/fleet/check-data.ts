@@ -54,7 +54,12 @@ export async function validateOn(
   const rows = await checkRows(conn, source, types, options.now);
   const servers = await checkServers(conn, source, options.eligibility);
   const steps = await checkSteps(conn, source, options);
-  return finish(source, options, [...rows.problems, ...servers.problems, ...steps], {
+  // A source with no rows has nothing valid in it: an empty export must not pass as OK.
+  const empty: ValidationProblem[] =
+    rows.rows === 0
+      ? [{ check: 'empty', severity: 'error', count: 0, message: 'the source has no rows', examples: [] }]
+      : [];
+  return finish(source, options, [...empty, ...rows.problems, ...servers.problems, ...steps], {
     rows: rows.rows,
     servers: servers.servers,
     eligible: servers.eligible,

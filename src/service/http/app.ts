@@ -33,6 +33,15 @@ export function buildApp(options: AppOptions) {
     // how often Node checks the header and request timeouts that server.ts sets (default 30 s,
     // which would make the 10 s header limit up to 40 s)
     http: { connectionsCheckingInterval: 1000 },
+    // Longer than any valid server name (128), so /predict/:server answers for every valid name and
+    // a bad one gets the app's own "invalid server name"; beyond it, a short 414 that echoes nothing.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body = tooLong ? errorBody(414, 'path parameter too long') : errorBody(400, 'malformed URL');
+      void reply.raw.writeHead(body.status_code, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(JSON.stringify(body));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
