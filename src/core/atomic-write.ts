@@ -11,9 +11,9 @@ export function tempPathFor(target: string): string {
  * Writes a file so readers see either the old or the new content, never half of it:
  * write a temp file beside it, fsync, rename over the target. Kept instead of write-file-atomic
  * because the temp name is part of the contract: `.<name>.<pid>.<hex>.tmp` is hidden from the
- * pointer watcher and git, and its pid lets the next pointer writer remove what a killed writer
- * left (src/registry/pointer-lock.ts); write-file-atomic names it `<name>.<hash>` and only cleans
- * up on signals it sees, never after kill -9.
+ * pointer watcher and git, and the next pointer writer removes such files a killed writer left once
+ * they are an hour old (src/registry/pointer-lock.ts); write-file-atomic names it `<name>.<hash>`
+ * and only cleans up on signals it sees, never after kill -9.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(target), { recursive: true });

@@ -49648,7 +49648,8 @@ async function validateOn(conn, source, options) {
   const rows = await checkRows(conn, source, types, options.now);
   const servers = await checkServers(conn, source, options.eligibility);
   const steps = await checkSteps(conn, source, options);
-  return finish(source, options, [...rows.problems, ...servers.problems, ...steps], {
+  const empty = rows.rows === 0 ? [{ check: "empty", severity: "error", count: 0, message: "the source has no rows", examples: [] }] : [];
+  return finish(source, options, [...empty, ...rows.problems, ...servers.problems, ...steps], {
     rows: rows.rows,
     servers: servers.servers,
     eligible: servers.eligible
