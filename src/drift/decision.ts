@@ -84,12 +84,26 @@ function unknownRateFinding(f: DecisionFacts): Finding | null {
       : rate.level === 'warning'
         ? `between the ${t.unknown_warning_pct}% warning and ${t.unknown_critical_above_pct}% critical thresholds`
         : `under the ${t.unknown_warning_pct}% warning threshold`;
+  const measured =
+    `Unknown-server predictions are ${pct(rate.rate_pct)} (${rate.unknown.toLocaleString('en-US')} of ` +
+    `${rate.total.toLocaleString('en-US')}, from ${rate.source}), ${band}: ${rate.level}`;
+  if (rate.level !== 'acceptable' && learnableServers(f) === 0)
+    // A retrain learns only the proposed manifest's servers; when the model knows them all, the
+    // unknown predictions come from servers it cannot add yet (pending, or not in the fleet).
+    return {
+      reason: `${measured}, but every server of the proposed manifest is already in the model's vocabulary: a retrain would not change them (they come from servers that are not eligible yet or not in the fleet), so this trigger does not ask for one.`,
+      priority: 'none',
+    };
   return {
-    reason:
-      `Unknown-server predictions are ${pct(rate.rate_pct)} (${rate.unknown.toLocaleString('en-US')} of ` +
-      `${rate.total.toLocaleString('en-US')}, from ${rate.source}), ${band}: ${rate.level}.`,
+    reason: `${measured}.`,
     priority: rate.level === 'critical' ? 'high' : rate.level === 'warning' ? 'medium' : 'none',
   };
+}
+
+/** Servers of the proposed manifest that the deployed model does not know: what a retrain adds. */
+function learnableServers(f: DecisionFacts): number {
+  const known = new Set(f.model.servers);
+  return f.manifest.manifest.servers.filter((s) => !known.has(s.name)).length;
 }
 
 function ageFinding(f: DecisionFacts): Finding | null {

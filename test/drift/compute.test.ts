@@ -168,11 +168,12 @@ describe('thresholds', () => {
 describe('unknown-prediction rate and staleness', () => {
   const fleet = names(10).map((n) => server(n));
 
-  it('a critical unknown rate makes the decision high even without drift', () => {
+  it('a critical unknown rate makes the decision high when a retrain can add the unknown servers', () => {
+    // s10 reports and is eligible, but the model was trained on s1…s9: drift is only 11 %
     const report = computeDrift(
-      input(fleet, model(names(10)), { unknownCounts: { unknown: 16, total: 100, source: 'f' } }),
+      input(fleet, model(names(9)), { unknownCounts: { unknown: 16, total: 100, source: 'f' } }),
     );
-    assert.equal(report.drift_pct, 0);
+    assert.equal(report.drift_priority, 'low');
     assert.deepEqual(report.unknown_rate, {
       unknown: 16,
       total: 100,
@@ -184,9 +185,23 @@ describe('unknown-prediction rate and staleness', () => {
     assert.match(report.reasons.join(' '), /Unknown-server predictions are 16\.00% \(16 of 100/);
   });
 
+  it('an unknown rate a retrain cannot fix asks for no retrain, and says why', () => {
+    // every fleet server is in the model: the unknown predictions come from elsewhere
+    const report = computeDrift(
+      input(fleet, model(names(10)), { unknownCounts: { unknown: 40, total: 100, source: 'f' } }),
+    );
+    assert.equal(report.unknown_rate?.level, 'critical');
+    assert.equal(report.decision.retrain, false);
+    assert.equal(report.priority, 'none');
+    assert.match(
+      report.reasons.join(' '),
+      /already in the model's vocabulary: a retrain would not change them/,
+    );
+  });
+
   it('a warning rate gives medium; an acceptable rate alone does not retrain', () => {
     const warning = computeDrift(
-      input(fleet, model(names(10)), { unknownCounts: { unknown: 5, total: 100, source: 'f' } }),
+      input(fleet, model(names(9)), { unknownCounts: { unknown: 5, total: 100, source: 'f' } }),
     );
     assert.equal(warning.priority, 'medium');
     const fine = computeDrift(
