@@ -57125,10 +57125,20 @@ function unknownRateFinding(f3) {
   const { t: t2, rate } = f3;
   if (rate === null) return null;
   const band = rate.level === "critical" ? `above the ${t2.unknown_critical_above_pct}% critical threshold` : rate.level === "warning" ? `between the ${t2.unknown_warning_pct}% warning and ${t2.unknown_critical_above_pct}% critical thresholds` : `under the ${t2.unknown_warning_pct}% warning threshold`;
+  const measured = `Unknown-server predictions are ${pct(rate.rate_pct)} (${rate.unknown.toLocaleString("en-US")} of ${rate.total.toLocaleString("en-US")}, from ${rate.source}), ${band}: ${rate.level}`;
+  if (rate.level !== "acceptable" && learnableServers(f3) === 0)
+    return {
+      reason: `${measured}, but every server of the proposed manifest is already in the model's vocabulary: a retrain would not change them (they come from servers that are not eligible yet or not in the fleet), so this trigger does not ask for one.`,
+      priority: "none"
+    };
   return {
-    reason: `Unknown-server predictions are ${pct(rate.rate_pct)} (${rate.unknown.toLocaleString("en-US")} of ${rate.total.toLocaleString("en-US")}, from ${rate.source}), ${band}: ${rate.level}.`,
+    reason: `${measured}.`,
     priority: rate.level === "critical" ? "high" : rate.level === "warning" ? "medium" : "none"
   };
+}
+function learnableServers(f3) {
+  const known = new Set(f3.model.servers);
+  return f3.manifest.manifest.servers.filter((s) => !known.has(s.name)).length;
 }
 function ageFinding(f3) {
   const { t: t2 } = f3;
