@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.js';
+import { fleetcastInProcess } from '../helpers/cli-capture.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fleetcast.js', import.meta.url));
 const END = '2026-11-20T00:00:00Z';
@@ -23,32 +23,8 @@ function spawnFleetcast(
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Runs the CLI in this process, capturing what it writes to stdout and stderr. */
-async function fleetcast(
-  args: string[],
-  _cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  // The CLI writes strings; the test runner's own reporting (binary chunks) passes through.
-  const capture =
-    (into: string[], original: typeof process.stdout.write) =>
-    (chunk: string | Uint8Array, ...rest: never[]): boolean =>
-      typeof chunk === 'string' ? into.push(chunk) > 0 : original(chunk, ...rest);
-  process.stdout.write = capture(out, writeOut) as typeof process.stdout.write;
-  process.stderr.write = capture(err, writeErr) as typeof process.stderr.write;
-  let code: number;
-  try {
-    code = await main(['node', 'fleetcast', ...args]);
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-    process.exitCode = undefined;
-  }
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+/** The CLI in this process (test/helpers/cli-capture.ts); `_cwd` documents where paths are relative to. */
+const fleetcast = (args: string[], _cwd: string) => fleetcastInProcess(args);
 
 describe('fleetcast generate / fleet / drift / manifest update / check-data', () => {
   let dir: string;
