@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { parseJsonText } from '../core/read-json.js';
@@ -63,6 +63,10 @@ export async function readServerList(path: string): Promise<ModelVocabulary> {
  * pinned-model reader, which checks them against SHA256SUMS, whose own digest the pointer pins.
  */
 export async function readRegistryVocabulary(dir: string): Promise<ModelVocabulary> {
+  // A mistyped path is not "nothing deployed yet": that would recommend training a first model.
+  const stats = await stat(dir).catch(() => null);
+  if (stats === null || !stats.isDirectory())
+    throw new InputError(`--registry ${dir}: ${stats === null ? 'does not exist' : 'is not a directory'}`);
   const model = await openPinnedModel(dir);
   if (model === null)
     return {
