@@ -29912,12 +29912,12 @@ var require_src2 = __commonJS({
     function check2(path, isFile, isDirectory2) {
       log2(`checking %s`, path);
       try {
-        const stat2 = fs_1.statSync(path);
-        if (stat2.isFile() && isFile) {
+        const stat3 = fs_1.statSync(path);
+        if (stat3.isFile() && isFile) {
           log2(`[OK] path represents a file`);
           return true;
         }
-        if (stat2.isDirectory() && isDirectory2) {
+        if (stat3.isDirectory() && isDirectory2) {
           log2(`[OK] path represents a directory`);
           return true;
         }
@@ -57839,7 +57839,7 @@ var ServiceUnknownCounts = class {
 };
 
 // src/drift/vocabulary.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile8, stat as stat2 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 
 // src/core/read-json.ts
@@ -58070,6 +58070,9 @@ async function readServerList(path) {
   };
 }
 async function readRegistryVocabulary(dir) {
+  const stats = await stat2(dir).catch(() => null);
+  if (stats === null || !stats.isDirectory())
+    throw new InputError(`--registry ${dir}: ${stats === null ? "does not exist" : "is not a directory"}`);
   const model = await openPinnedModel(dir);
   if (model === null)
     return {
