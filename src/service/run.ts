@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { openMetricsSource } from '../metrics/source.js';
@@ -52,10 +52,28 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Default clone location: one per remote + branch, so restarts reuse it. */
-export function defaultCloneDir(remote: string, branch: string): string {
-  const key = createHash('sha256').update(`${remote}\n${branch}`).digest('hex').slice(0, 12);
-  return join(tmpdir(), `fleetcast-serve-${key}`);
+/**
+ * Default clone location: one per remote (without credentials, so a rotated token reuses it) and
+ * branch, so restarts reuse it, inside a directory only this user can use. Someone else who
+ * pre-creates that directory (in a shared /tmp) cannot stop the service: it then clones into a
+ * fresh private temporary directory instead.
+ */
+export async function defaultCloneDir(remote: string, branch: string): Promise<string> {
+  const key = createHash('sha256')
+    .update(`${redactRemote(remote)}\n${branch}`)
+    .digest('hex')
+    .slice(0, 12);
+  const uid = process.getuid?.() ?? 'user';
+  const parent = join(tmpdir(), `fleetcast-serve-${uid}`);
+  await mkdir(parent, { recursive: true, mode: 0o700 }).catch(() => undefined);
+  const stats = await lstat(parent).catch(() => null);
+  const ours =
+    stats !== null &&
+    stats.isDirectory() &&
+    (stats.mode & 0o077) === 0 &&
+    (process.getuid === undefined || stats.uid === process.getuid());
+  if (ours) return join(parent, key);
+  return join(await mkdtemp(join(tmpdir(), 'fleetcast-serve-')), key);
 }
 
 /** Wires metrics source, manifest, registry (local or git), service, HTTP app and followers. */
@@ -69,7 +87,7 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
   let clone: GitRegistryClone | undefined;
   let base = process.cwd();
   if (settings.git) {
-    const dir = settings.git.cloneDir ?? defaultCloneDir(settings.git.remote, settings.git.branch);
+    const dir = settings.git.cloneDir ?? (await defaultCloneDir(settings.git.remote, settings.git.branch));
     logger.info(
       { remote: redactRemote(settings.git.remote), branch: settings.git.branch, dir },
       'syncing GitOps clone',
