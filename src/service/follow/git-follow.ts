@@ -1,148 +1,19 @@
-import { spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { assertBranchName } from '../../core/branch-name.js';
-import { FleetcastError, InputError, getErrorMessage } from '../../core/errors.js';
+import { InputError, getErrorMessage } from '../../core/errors.js';
+import {
+  DEFAULT_GIT_TIMEOUT_MS,
+  gitNetwork,
+  redactRemote,
+  redactUrls,
+  remoteAuth,
+  type GitCloneOptions,
+  type RemoteAuth,
+} from './git-network.js';
 
-/** A remote URL with any user:password removed, for logs. */
-export function redactRemote(remote: string): string {
-  return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
-}
-
-/**
- * An HTTP(S) remote split into the URL git stores (no user:password) and the credentials, which
- * travel only as an `Authorization` header in the environment of each network command
- * (GIT_CONFIG_COUNT/KEY/VALUE: not in argv, where `ps` shows it, nor in .git/config), scoped to
- * the remote's host so a redirect elsewhere does not get it. Other remotes pass unchanged.
- */
-interface RemoteAuth {
-  url: string;
-  header?: { key: string; value: string };
-}
-
-function remoteAuth(remote: string): RemoteAuth {
-  const match = /^(https?:\/\/)([^@/]*)@(.*)$/i.exec(remote);
-  if (match === null) return { url: remote };
-  const scheme = match[1]!;
-  const userinfo = match[2]!;
-  const rest = match[3]!;
-  const url = `${scheme}${rest}`;
-  const colon = userinfo.indexOf(':');
-  const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
-  const password = colon < 0 ? '' : decodeURIComponent(userinfo.slice(colon + 1));
-  const host = /^[^/?#]*/.exec(rest)![0];
-  return {
-    url,
-    header: {
-      key: `http.${scheme}${host}/.extraHeader`,
-      value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-    },
-  };
-}
-
-/** Text (a git error message) with the user info of every URL in it removed. */
-export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s'"]*@/gi, '$1***@');
-}
-
-/**
- * A git command that got no answer for this long is killed: a remote that accepts the connection
- * and never answers would otherwise hold every sync (and the service's startup) indefinitely.
- * Progress output counts as an answer, so a long but moving fetch is not cut.
- */
-export const DEFAULT_GIT_TIMEOUT_MS = 20_000;
-/** A clone or fetch still running after this long is stopped, however chatty (retried next sync). */
-const NETWORK_LIMIT_MS = 10 * 60_000;
-
-export interface GitCloneOptions {
-  /** No output from git for this long ends the command (default DEFAULT_GIT_TIMEOUT_MS). */
-  timeoutMs?: number;
-}
-
-/** The operator's transport settings (deploy/kubernetes/inference.yaml sets GIT_SSH_COMMAND). */
-const NETWORK_GIT_ENV = new Set(['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH']);
-
-function networkEnv(auth: RemoteAuth): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env))
-    if (!/^GIT_/i.test(name) || NETWORK_GIT_ENV.has(name)) env[name] = value;
-  env.GIT_TERMINAL_PROMPT = '0';
-  if (auth.header) {
-    env.GIT_CONFIG_COUNT = '1';
-    env.GIT_CONFIG_KEY_0 = auth.header.key;
-    env.GIT_CONFIG_VALUE_0 = auth.header.value;
-  }
-  return env;
-}
-
-/**
- * Runs a network git command (clone, fetch; give it `--progress`) with the credentials header in
- * its environment. Ambient GIT_* variables other than the transport settings above are left out,
- * as simple-git does for the local commands, and git never prompts for a password: a bad token
- * fails instead of hanging. No output for `idleMs` kills it, as does NETWORK_LIMIT_MS in all.
- */
-function gitNetwork(
-  args: readonly string[],
-  cwd: string | undefined,
-  auth: RemoteAuth,
-  idleMs: number,
-): Promise<void> {
-  const what = `git ${args[0]} ${redactRemote(auth.url)}`;
-  return new Promise((resolve, reject) => {
-    // Its own process group: git runs helpers (git-remote-http, ssh) that must die with it.
-    const child = spawn('git', args, {
-      cwd,
-      env: networkEnv(auth),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stderr = '';
-    let timedOut: string | null = null;
-    const kill = (why: string) => {
-      timedOut = why;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
-    let idle = setTimeout(() => kill(`after ${idleMs / 1000} s`), idleMs);
-    const total = setTimeout(() => kill(`after ${NETWORK_LIMIT_MS / 60_000} min in all`), NETWORK_LIMIT_MS);
-    const answered = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => kill(`after ${idleMs / 1000} s`), idleMs);
-    };
-    child.stdout.on('data', answered);
-    child.stderr.on('data', (chunk: Buffer) => {
-      answered();
-      stderr = (stderr + chunk.toString('utf8')).slice(-4096);
-    });
-    const done = (error: Error | null) => {
-      clearTimeout(idle);
-      clearTimeout(total);
-      if (error === null) resolve();
-      else reject(error);
-    };
-    child.on('error', (error) =>
-      done(new FleetcastError(`${what} failed: ${error.message}`, { cause: error })),
-    );
-    // 'exit', not 'close': a helper that outlived git would hold the pipes open
-    child.on('exit', (code) => {
-      child.stdout.destroy();
-      child.stderr.destroy();
-      if (timedOut !== null)
-        done(
-          new FleetcastError(
-            `git ${args[0]} timed out ${timedOut}: the remote accepted the connection but sent nothing (${redactRemote(auth.url)})`,
-          ),
-        );
-      else if (code !== 0)
-        done(new FleetcastError(`${what} failed: ${redactUrls(stderr.trim()) || `exit code ${code}`}`));
-      else done(null);
-    });
-  });
-}
+export { DEFAULT_GIT_TIMEOUT_MS, redactRemote, redactUrls, type GitCloneOptions };
 
 /**
  * The service's own clone of the GitOps repository, kept equal to `origin/<branch>`: fetch, then
