@@ -26,6 +26,11 @@ export function parsePositiveNumber(text: string): number {
   return value;
 }
 
+/** `--metric-set`: one option, one meaning, on every command that reads metric values. */
+export const METRIC_SET_OPTION = '--metric-set <file>';
+export const METRIC_SET_HELP =
+  'the metric set: targets, covariates, profile column (default: config/metric_set.json when present, else the default targets the metrics have; docs/metrics.md)';
+
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  success

@@ -1,4 +1,5 @@
 import { PROFILE_PATTERN } from '../metrics/contract.js';
+import { DEFAULT_PROFILE, type MetricColumn } from '../metrics/metric-set.js';
 import type { ServerMapping } from '../registry/schemas.js';
 import { InputError } from '../core/errors.js';
 import { forwardFill, type ServerSeries } from '../features/resample.js';
@@ -16,8 +17,9 @@ export interface DatasetServerInput {
 }
 
 /**
- * Checks every server's resampled series (quality.ts) and resolves its profile (the metrics',
- * else the manifest's). Returns the problems and each server's profile.
+ * Checks every server's resampled series (quality.ts) and resolves its profile: the metrics'
+ * (the latest one when it changed), else the manifest's, else DEFAULT_PROFILE. Returns the
+ * problems and each server's profile.
  */
 export function checkServerSeries(
   servers: readonly DatasetServerInput[],
@@ -32,14 +34,9 @@ export function checkServerSeries(
   for (const s of servers) problems.push(...checkSeries(s.name, dense.get(s.name), ctx, quality));
   const profiles = new Map<string, string>();
   for (const s of servers) {
-    const profile = dense.get(s.name)?.profile || s.profile || '';
+    const profile = dense.get(s.name)?.profile || s.profile || DEFAULT_PROFILE;
     if (!PROFILE_PATTERN.test(profile))
-      problems.push({
-        server: s.name,
-        problem: profile
-          ? `invalid profile ${JSON.stringify(profile.slice(0, 40))}`
-          : 'no profile in the metrics or the manifest',
-      });
+      problems.push({ server: s.name, problem: `invalid profile ${JSON.stringify(profile.slice(0, 40))}` });
     profiles.set(s.name, profile);
   }
   return { problems, profiles };
@@ -52,6 +49,8 @@ export interface AssembleRequest {
   /** Servers left out for their problems (skip mode). */
   problems: readonly QualityProblem[];
   features: readonly string[];
+  /** Targets and every feature's spec, recorded in the header for the trainer. */
+  metrics: { targets: readonly string[]; features: readonly MetricColumn[] };
   window: DatasetWindow;
   mapping: ServerMapping;
   resolutionSeconds: number;
@@ -117,6 +116,8 @@ export function assembleDataset(r: AssembleRequest): {
     n_steps: nSteps,
     fill_limit_steps: r.fillLimit,
     features: [...r.features],
+    targets: [...r.metrics.targets],
+    metrics: metricsRecord(r.metrics.features),
     profiles: profileList,
     servers: ordered.map((name) => ({
       name,
@@ -128,4 +129,20 @@ export function assembleDataset(r: AssembleRequest): {
     split,
   };
   return { dataset: { header, values }, filled, missing, holdout };
+}
+
+/** The header's `metrics`: each feature's unit, range (null: no ceiling) and scaling. */
+export function metricsRecord(features: readonly MetricColumn[]): DatasetHeader['metrics'] {
+  return Object.fromEntries(
+    features.map((f) => [
+      f.name,
+      {
+        unit: f.unit,
+        min: f.min,
+        max: Number.isFinite(f.max) ? f.max : null,
+        transform: f.transform,
+        std_floor: f.std_floor,
+      },
+    ]),
+  );
 }

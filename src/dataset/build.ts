@@ -1,6 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { METRIC_NAMES, PROFILE_COLUMN, SERVER_COLUMN, TIMESTAMP_COLUMN } from '../metrics/contract.js';
+import { SERVER_COLUMN, TIMESTAMP_COLUMN } from '../metrics/contract.js';
+import { ContractView } from '../metrics/contract-view.js';
 import { withDuckDb } from '../metrics/duckdb.js';
+import { resolveMetricSet, type MetricColumn } from '../metrics/metric-set.js';
 import { assertColumns, openSource } from '../metrics/open.js';
 import { renderValidationText, validateOn } from '../fleet/check-data.js';
 import { DEFAULT_ELIGIBILITY_POLICY } from '../fleet/eligibility.js';
@@ -38,7 +40,11 @@ export interface BuildDatasetOptions {
   /** 'throw' (training: default) stops on any bad server; 'skip' leaves bad servers out and reports them. */
   onProblem?: 'throw' | 'skip';
   quality?: QualityOptions;
-  features?: readonly string[];
+  /**
+   * What to read: the targets and every feature (targets first) with its range and scaling. Default:
+   * the source's metric set (resolveMetricSet); an existing model's come from its encoders.json.
+   */
+  metrics?: DatasetMetrics;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
   now?: Date;
@@ -55,6 +61,11 @@ export interface BuildDatasetResult {
   skipped: QualityProblem[];
 }
 
+export interface DatasetMetrics {
+  targets: readonly string[];
+  features: readonly MetricColumn[];
+}
+
 export const DEFAULT_DAYS = 30;
 export const DEFAULT_HELD_OUT_DAYS = 2;
 
@@ -68,19 +79,19 @@ export const DEFAULT_HELD_OUT_DAYS = 2;
 export async function buildDataset(options: BuildDatasetOptions): Promise<BuildDatasetResult> {
   const started = Date.now();
   const progress = options.progress ?? (() => {});
-  const { res, days, features, names, fillLimit } = checkRequest(options);
+  const { res, days, names, fillLimit } = checkRequest(options);
   const now = options.now ?? new Date();
-  const source = options.source;
+  // Readers see the contract view: absent metrics NULL, non-finite NULL, out-of-range clipped.
+  const source = options.source instanceof ContractView ? options.source : new ContractView(options.source);
 
   return withDuckDb(async (conn) => {
     // Checks the columns first, so a source outside the data contract fails with a clear message.
-    assertColumns(source, await openSource(conn, source), [
-      TIMESTAMP_COLUMN,
-      SERVER_COLUMN,
-      PROFILE_COLUMN,
-      ...features,
-    ]);
-    if (options.onProblem !== 'skip') await assertDataContract(conn, source, now, progress);
+    assertColumns(source.raw, await openSource(conn, source.raw), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+    await source.prepare(conn);
+    const metrics = options.metrics ?? resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
+    if (!options.metrics) for (const note of (metrics as ReturnType<typeof resolveMetricSet>).notes) progress(`dataset: ${note}`);
+    const features = metrics.features.map((f) => f.name);
+    if (options.onProblem !== 'skip') await assertDataContract(conn, source.raw, now, progress);
     const window = await datasetWindow(conn, source, names, {
       resolutionSeconds: res,
       days,
@@ -114,6 +125,7 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
       profiles,
       problems,
       features,
+      metrics,
       window,
       mapping: options.mapping,
       resolutionSeconds: res,
@@ -148,14 +160,13 @@ function checkRequest(options: BuildDatasetOptions) {
   if (86400 % res !== 0) throw new InputError(`resolution ${res}s does not divide a day`);
   const days = options.days ?? DEFAULT_DAYS;
   if (!(days > 0)) throw new InputError(`--days must be positive, got ${days}`);
-  const features = options.features ?? METRIC_NAMES;
   const names = options.servers.map((s, i) => assertServerName(s.name, `manifest server #${i + 1}`));
   if (names.length === 0) throw new InputError('the manifest lists no servers; nothing to train on');
   if (new Set(names).size !== names.length) throw new InputError('the manifest lists a server twice');
   for (const name of names)
     if (options.mapping.servers[name] === undefined)
       throw new Error(`server mapping has no index for ${name}`);
-  return { res, days, features, names, fillLimit: options.fillLimitSteps ?? Math.ceil(3600 / res) };
+  return { res, days, names, fillLimit: options.fillLimitSteps ?? Math.ceil(3600 / res) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { parseJsonText } from '../core/read-json.js';
-import { ServerName } from '../registry/schemas.js';
+import { MetricRecord, ServerName } from '../registry/schemas.js';
 import { toJsonText } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
 import { pathExists } from '../core/path-exists.js';
@@ -35,6 +35,9 @@ export const DatasetHeader = z
     n_steps: z.number().int().positive(),
     fill_limit_steps: z.number().int().nonnegative(),
     features: z.array(z.string().min(1)).min(1),
+    /** What the model forecasts: some of `features`. */
+    targets: z.array(z.string().min(1)).min(1),
+    metrics: z.record(z.string(), MetricRecord),
     profiles: z.array(z.string().min(1)),
     servers: z.array(DatasetServer).min(1),
     split: z.strictObject({
@@ -43,6 +46,13 @@ export const DatasetHeader = z
     }),
   })
   .superRefine((h, ctx) => {
+    h.targets.forEach((t, i) => {
+      if (!h.features.includes(t))
+        ctx.addIssue({ code: 'custom', path: ['targets', i], message: `${t} is not a feature` });
+    });
+    for (const f of h.features)
+      if (h.metrics[f] === undefined)
+        ctx.addIssue({ code: 'custom', path: ['metrics'], message: `has no entry for feature ${f}` });
     if (h.split.train_end_step > h.split.valid_end_step || h.split.valid_end_step > h.n_steps)
       ctx.addIssue({
         code: 'custom',

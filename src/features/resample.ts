@@ -6,7 +6,8 @@ import { assertServerName } from '../core/server-name.js';
 /**
  * Resampling shared by the dataset builder, validation and the inference service, so that the
  * model always sees data bucketed the same way: step = floor(epoch(timestamp) / resolution),
- * one row per (server, step) with the mean of each metric. A non-finite sample (NaN, Inf, -Inf) is
+ * one row per (server, step) with the mean of each metric (duplicate samples, identical or not, are
+ * averaged into their bucket) and the latest profile. A non-finite sample (NaN, Inf, -Inf) is
  * a missing sample: it is left out of the mean exactly like NULL, so one bad reading costs one
  * sample, not the server's whole window (an Inf would otherwise make the bucket's mean Inf).
  */
@@ -63,7 +64,7 @@ export async function queryResampled(
     })
     .join(', ');
   const sql = `
-    SELECT server_name, any_value(profile) AS profile,
+    SELECT server_name, arg_max(profile, timestamp) AS profile,
            floor(epoch(timestamp) / ${resolutionSeconds})::INTEGER AS step, ${averages}
     FROM ${source.relation()}
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -126,6 +127,8 @@ export function toDenseSeries(
       };
       out.set(server, series);
     }
+    // Rows come in step order: a profile that changed mid-history ends as the latest one.
+    if (rows.profiles[r]) series.profile = rows.profiles[r]!;
     const target = (step - startStep) * nFeatures;
     series.values.set(rows.values.subarray(r * nFeatures, (r + 1) * nFeatures), target);
     series.observedSteps++;

@@ -16,6 +16,16 @@ export const ServerName = z.string().superRefine((name, ctx) => {
 const Index = z.number().int().positive();
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 
+/** A feature's unit, physical range (max null: no ceiling) and scaling; forecasts stay in the range. */
+export const MetricRecord = z.strictObject({
+  unit: z.string(),
+  min: z.number(),
+  max: z.number().nullable(),
+  transform: z.enum(['none', 'log1p']),
+  std_floor: z.number().positive(),
+});
+export type MetricRecord = z.infer<typeof MetricRecord>;
+
 export const Encoders = z
   .object({
     format_version: z.literal(1),
@@ -30,6 +40,12 @@ export const Encoders = z
     observed_features: z.array(z.string()).min(1),
     known_features: z.array(z.string()).min(1),
     targets: z.array(z.string()).min(1),
+    /**
+     * The metric set the model was trained on: each observed feature's unit, physical range (max
+     * null: no ceiling) and scaling. Absent in models trained before metric sets (the data
+     * contract's columns are assumed then, see metricsOf).
+     */
+    metrics: z.record(z.string(), MetricRecord).optional(),
     quantiles: z.array(z.number().gt(0).lt(1)).min(1),
     resolution_seconds: z.number().int().positive(),
     lookback_steps: z.number().int().positive(),
@@ -45,6 +61,10 @@ export const Encoders = z
           message: `index ${index} ≥ num_embeddings`,
         });
       }
+    }
+    for (const feature of enc.metrics ? enc.observed_features : []) {
+      if (enc.metrics![feature] === undefined)
+        ctx.addIssue({ code: 'custom', path: ['metrics'], message: `has no entry for observed feature ${feature}` });
     }
     for (const target of enc.targets) {
       if (!enc.observed_features.includes(target)) {

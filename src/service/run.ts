@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ContractView } from '../metrics/contract-view.js';
+import { loadMetricSetConfig } from '../metrics/metric-set.js';
 import { openMetricsSource } from '../metrics/source.js';
 import { loadModel } from '../model/loaded-model.js';
 import { pointerPath } from '../registry/layout.js';
@@ -20,6 +22,8 @@ export interface ServeSettings {
   /** Registry directory; with `git`, a path inside the clone. */
   registry: string;
   metrics: string;
+  /** The metric set file (default config/metric_set.json when present): its profile column. */
+  metricSet?: string;
   manifest?: string;
   /** Reads the manifest file (the format belongs to src/fleet). */
   readManifest?: (path: string) => Promise<ManifestEntry[]>;
@@ -82,7 +86,7 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
   const token = settings.adminToken;
   if (token !== undefined && token !== '' && token.length < MIN_ADMIN_TOKEN_LENGTH)
     throw new InputError(`FLEETCAST_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long`);
-  const source = openMetricsSource(settings.metrics);
+  const source = new ContractView(openMetricsSource(settings.metrics), await loadMetricSetConfig(settings.metricSet));
 
   let clone: GitRegistryClone | undefined;
   let base = process.cwd();

@@ -47,6 +47,10 @@ export function buildEncoders(modelId: string, header: DatasetHeader, report: Tr
     throw new Error(
       `train_report.json: observed_features ${report.observed_features.join(',')} differ from the dataset's ${header.features.join(',')}`,
     );
+  if (report.targets.join() !== header.targets.join())
+    throw new Error(
+      `train_report.json: targets ${report.targets.join(',')} differ from the dataset's ${header.targets.join(',')}`,
+    );
   const maxIndex = Math.max(...header.servers.map((s) => s.index));
   if (report.num_embeddings <= maxIndex)
     throw new Error(
@@ -66,6 +70,7 @@ export function buildEncoders(modelId: string, header: DatasetHeader, report: Tr
     observed_features: report.observed_features,
     known_features: report.known_features,
     targets: report.targets,
+    metrics: header.metrics,
     quantiles: report.quantiles,
     resolution_seconds: report.resolution_seconds,
     lookback_steps: report.lookback_steps,

@@ -3,6 +3,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildDatasetDir, type BuildDatasetResult } from '../dataset/build.js';
 import { readManifest } from '../fleet/manifest.js';
+import { ContractView } from '../metrics/contract-view.js';
+import { loadMetricSetConfig } from '../metrics/metric-set.js';
 import { openMetricsSource } from '../metrics/source.js';
 import { assignServerIndices } from '../registry/mapping.js';
 import { newModelId } from '../registry/model-id.js';
@@ -22,6 +24,8 @@ import { createWorkDir, removeStaleWorkDirs } from './work-dirs.js';
 export interface TrainOptions {
   /** `--metrics` spec (openMetricsSource). */
   metrics: string;
+  /** The metric set file (default config/metric_set.json when present; metric-set.ts). */
+  metricSet?: string;
   manifest: string;
   registry: string;
   profile: string;
@@ -67,7 +71,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
   const workKeptByUser = options.work !== undefined;
   // What killed runs left in the temp dir (work-dirs.ts); a --work dir is the user's own.
   if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
-  const source = openMetricsSource(options.metrics);
+  const source = new ContractView(openMetricsSource(options.metrics), await loadMetricSetConfig(options.metricSet));
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
   const prev = await previousMapping(options.registry);

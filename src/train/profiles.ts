@@ -10,7 +10,8 @@ export const PROFILES_PATH = `${TRAINER_DIR}profiles.json`;
 
 /**
  * The parts of trainer/profiles.json the TypeScript side needs (the trainer validates the rest):
- * the tensor layout the dataset must match and the shared target/quantile lists.
+ * the tensor layout the dataset must match and the quantiles. What to forecast is not here: it is
+ * the deployment's metric set (src/metrics/metric-set.ts), carried by the dataset.
  */
 const TrainingProfile = z.looseObject({
   resolution_seconds: z.number().int().positive(),
@@ -22,7 +23,6 @@ export type TrainingProfile = z.infer<typeof TrainingProfile>;
 
 const ProfilesFile = z.looseObject({
   format_version: z.literal(1),
-  targets: z.array(z.string()).min(1),
   quantiles: z.array(z.number()).min(1),
   known_features: z.array(z.string()).min(1),
   profiles: z.record(z.string(), TrainingProfile),

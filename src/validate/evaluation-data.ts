@@ -1,6 +1,7 @@
 import { buildDataset, DEFAULT_HELD_OUT_DAYS } from '../dataset/build.js';
 import type { DatasetServerInput } from '../dataset/assemble.js';
 import type { Dataset } from '../dataset/format.js';
+import { modelMetrics } from '../dataset/model-metrics.js';
 import type { MetricsSource } from '../metrics/source.js';
 import { assignServerIndices } from '../registry/mapping.js';
 import type { Encoders, ServerMapping } from '../registry/schemas.js';
@@ -34,7 +35,7 @@ export async function buildEvaluationData(
     resolutionSeconds: res,
     lookbackSteps: encoders.lookback_steps,
     horizonSteps: encoders.horizon_steps,
-    features: encoders.observed_features,
+    metrics: modelMetrics(encoders),
     days,
     heldOutDays,
     holdoutServers: holdout,

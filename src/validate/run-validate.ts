@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readManifest } from '../fleet/manifest.js';
+import { ContractView } from '../metrics/contract-view.js';
+import { loadMetricSetConfig } from '../metrics/metric-set.js';
 import { openMetricsSource } from '../metrics/source.js';
 import { loadModel } from '../model/loaded-model.js';
 import { POINTER_FILE, MODELS_DIR } from '../registry/layout.js';
@@ -16,6 +18,8 @@ export interface ValidateDirOptions {
   modelDir: string;
   manifest: string;
   metrics?: string;
+  /** The metric set file (default config/metric_set.json when present): its profile column. */
+  metricSet?: string;
   gates: GateConfig;
   /** Compare with this model; default: the deployed model of the registry the model dir sits in. */
   baselineModel?: string;
@@ -32,7 +36,9 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
   const dir = resolve(options.modelDir);
   const meta = await readModelMetadata(dir);
   const manifest = await readManifest(options.manifest);
-  const source = options.metrics ? openMetricsSource(options.metrics) : null;
+  const source = options.metrics
+    ? new ContractView(openMetricsSource(options.metrics), await loadMetricSetConfig(options.metricSet))
+    : null;
   const model = await loadModel(dir, { expectedDigest: meta.digest });
   const registry = options.registry ?? registryAround(dir);
   const baseline = await loadBaseline(registry, options.baselineModel ?? null);

@@ -1,3 +1,5 @@
+import { metricsRecord } from '../../src/dataset/assemble.js';
+import { metricSetConfig } from '../../src/metrics/metric-set.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +45,8 @@ function periodicDataset(): Dataset {
       n_steps: nSteps,
       fill_limit_steps: 1,
       features: [...METRIC_NAMES],
+      targets: ['cpu_pct', 'mem_pct', 'latency_ms'],
+      metrics: metricsRecord([...metricSetConfig().columns.values()]),
       profiles: ['database', 'web'],
       servers: [
         { name: 'db-01', index: 1, profile: 'database', profile_index: 1, holdout: false },

@@ -15,6 +15,7 @@ import torch
 
 from .data import gather
 from .evaluate import forward_loss, to_tensors
+from .metric_set import with_metric_set
 from .model_factory import build_model
 from .profiles import get_profile
 from .synthetic import generate
@@ -49,6 +50,7 @@ def time_config(doc, base, res, L, H, hidden, heads, batch, steps, servers=64):
                                   attention_heads=heads, dropout=0.1, seasonal_residual=False,
                                   decoder_seasonal_lags=False, encoder_steps=0)
     observed = header["features"]
+    doc = with_metric_set(doc, header)
     torch.manual_seed(0)
     model = build_model(doc, profile, observed, servers + 1, 6)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

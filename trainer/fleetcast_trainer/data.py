@@ -9,12 +9,13 @@ import numpy as np
 
 from .errors import DatasetError
 from .features import time_features, step_times
+from .metric_set import validate_metric_set
 
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 HEADER_KEYS = {
     "format_version", "created_at", "source", "start", "resolution_seconds", "n_steps",
-    "fill_limit_steps", "features", "profiles", "servers", "split",
+    "fill_limit_steps", "features", "targets", "metrics", "profiles", "servers", "split",
 }
 SERVER_KEYS = {"name", "index", "profile", "profile_index", "holdout"}
 
@@ -54,7 +55,7 @@ def parse_iso(text, field):
     return int(stamp.timestamp())
 
 
-def validate_header(header, targets, resolution_seconds=None):
+def validate_header(header, resolution_seconds=None):
     """Raises DatasetError naming the first bad field or server; returns the header."""
     if not isinstance(header, dict):
         raise DatasetError("dataset.json: top level must be an object")
@@ -86,9 +87,7 @@ def validate_header(header, targets, resolution_seconds=None):
         raise DatasetError("dataset.json: features must be a non-empty list of names")
     if len(set(features)) != len(features):
         raise DatasetError("dataset.json: features contains duplicates")
-    for target in targets:
-        if target not in features:
-            raise DatasetError(f"dataset.json: features lacks the target {target}")
+    validate_metric_set(header)
 
     profiles = header["profiles"]
     if not isinstance(profiles, list) or not all(isinstance(p, str) and p for p in profiles):
@@ -143,6 +142,23 @@ def validate_header(header, targets, resolution_seconds=None):
     return header
 
 
+def check_targets_vary(values, header):
+    """Refuses a target that is missing or constant over the training part of every training server
+    (a latency column of zeros): the model would learn nothing from it and score it as null."""
+    train = np.array([not s["holdout"] for s in header["servers"]])
+    end = header["split"]["train_end_step"]
+    for target in header["targets"]:
+        column = values[train, :end, header["features"].index(target)]
+        seen = column[~np.isnan(column)]
+        if seen.size == 0:
+            raise DatasetError(f"dataset: target {target} has no values on any training server; "
+                               "remove it from the targets (config/metric_set.json)")
+        if seen.min() == seen.max():
+            raise DatasetError(f"dataset: target {target} is {seen.min():g} everywhere in the training window; "
+                               "a constant target cannot be forecast or scored: remove it from the targets "
+                               "(config/metric_set.json)")
+
+
 def check_values(values, header, log1p_features):
     """Rejects +-inf anywhere and negative values in log1p-transformed features, naming the server."""
     names = [s["name"] for s in header["servers"]]
@@ -163,7 +179,7 @@ def check_values(values, header, log1p_features):
                 )
 
 
-def load_dataset(directory, targets, log1p_features=(), resolution_seconds=None):
+def load_dataset(directory, resolution_seconds=None):
     """Reads dataset.json + dataset.f32 from `directory`; raises DatasetError on any problem."""
     header_path = os.path.join(directory, "dataset.json")
     data_path = os.path.join(directory, "dataset.f32")
@@ -174,7 +190,7 @@ def load_dataset(directory, targets, log1p_features=(), resolution_seconds=None)
         raise DatasetError(f"{header_path}: not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DatasetError(f"{header_path}: not valid JSON ({err})") from None
-    validate_header(header, targets, resolution_seconds)
+    validate_header(header, resolution_seconds)
     shape = (len(header["servers"]), header["n_steps"], len(header["features"]))
     expected_bytes = int(np.prod(shape)) * 4
     try:
@@ -187,7 +203,8 @@ def load_dataset(directory, targets, log1p_features=(), resolution_seconds=None)
             f"[{shape[0]} servers, {shape[1]} steps, {shape[2]} features] of float32"
         )
     values = np.fromfile(data_path, dtype="<f4").reshape(shape)
-    check_values(values, header, set(log1p_features))
+    log1p = {f for f in header["features"] if header["metrics"][f]["transform"] == "log1p"}
+    check_values(values, header, log1p)
     return Dataset(header, values, directory)
 
 

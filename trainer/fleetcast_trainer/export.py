@@ -19,6 +19,7 @@ import torch
 from .errors import DatasetError
 from .features import KNOWN_FEATURES, step_times, time_features
 from .io import write_json_atomic
+from .metric_set import CONTRACT_METRICS, contract_doc
 from .model_factory import build_model
 from .profiles import get_profile
 
@@ -130,7 +131,8 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     torch.manual_seed(args.seed)
-    observed = list(doc["normalization"].keys())
+    observed = list(CONTRACT_METRICS)
+    doc = contract_doc(doc, observed)
     n_profiles = 6
     model = build_model(doc, profile, observed, args.num_servers, n_profiles)
     os.makedirs(args.out, exist_ok=True)

@@ -22,6 +22,9 @@ class NormalizedForecast(NamedTuple):
     tft: TFTOutput  # the core's output: its quantiles (the correction) and its weights
 
 
+BIG = 3.0e38  # float32 max is 3.4e38
+
+
 class SeasonalResidualTFT(nn.Module):
     """Wraps the TFT core with what the fleet forecast adds to the paper's model:
 
@@ -35,7 +38,8 @@ class SeasonalResidualTFT(nn.Module):
 
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
-                 seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None):
+                 seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
+                 target_bounds=None):
         super().__init__()
         self.lookback = lookback
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
@@ -71,6 +75,11 @@ class SeasonalResidualTFT(nn.Module):
         # float, not bool: gloo cannot broadcast bool buffers when DDP syncs module state
         self.register_buffer("log1p_mask", torch.tensor(log1p_mask, dtype=torch.float32))
         self.register_buffer("std_floor", torch.tensor(std_floor, dtype=torch.float32))
+        # Each target's physical range (a utilisation is 0..100): forecasts never leave it. None or
+        # a missing end is unbounded; float32's largest value stands for +/-inf in the graph.
+        lo, hi = zip(*(target_bounds or [(None, None)] * len(target_idx)))
+        self.register_buffer("target_min", torch.tensor([-BIG if v is None else v for v in lo], dtype=torch.float32))
+        self.register_buffer("target_max", torch.tensor([BIG if v is None else v for v in hi], dtype=torch.float32))
         self.core = TemporalFusionTransformer(
             num_servers=num_servers, num_profiles=num_profiles, n_encoder_vars=n_observed + n_known,
             n_decoder_vars=n_known + self.decoder_lags, encoder_steps=self.encoder_steps, horizon=horizon,
@@ -150,8 +159,21 @@ class SeasonalResidualTFT(nn.Module):
         """Serves holdout servers exactly like a never-seen server: their rows become row 0."""
         self.core.copy_unknown_row(indices)
 
+    def bounded(self, raw):
+        """[B, H, n_targets, n_q] raw -> the same within each target's range, quantiles in order.
+
+        Clipped to the range, then each quantile raised to at least the one below it, so P10 <= P50 <=
+        P90 always holds (a pairwise max exports to ONNX; cummax does not at our opset)."""
+        lo = self.target_min.view(1, 1, -1, 1)
+        hi = self.target_max.view(1, 1, -1, 1)
+        clipped = torch.minimum(torch.maximum(raw, lo), hi)
+        ordered = [clipped[..., 0]]
+        for q in range(1, clipped.shape[-1]):
+            ordered.append(torch.maximum(clipped[..., q], ordered[-1]))
+        return torch.stack(ordered, dim=-1)
+
     def forward(self, server_idx, profile_idx, past_observed, past_known, future_known):
         pred_n, mean, scale, _ = self.forward_normalized(
             server_idx, profile_idx, past_observed, past_known, future_known
         )
-        return self.denormalize(pred_n, mean, scale)
+        return self.bounded(self.denormalize(pred_n, mean, scale))

@@ -6,8 +6,9 @@ from .profiles import SECONDS_PER_DAY, Profile
 
 
 def build_model(doc, profile, observed_features, num_servers, num_profiles):
-    """`doc` is the profiles document (targets, quantiles, normalization); `profile` a Profile, or a
-    profile mapping such as a train report's "hyperparameters" (bench/service_eager.py passes one)."""
+    """`doc` is the profiles document with the dataset's metric set (targets, quantiles, normalization
+    and optional bounds: metric_set.with_metric_set); `profile` a Profile, or a profile mapping such as
+    a train report's "hyperparameters" (bench/service_eager.py passes one)."""
     if not isinstance(profile, Profile):
         profile = Profile.from_dict(profile)
     norm = doc["normalization"]
@@ -30,4 +31,5 @@ def build_model(doc, profile, observed_features, num_servers, num_profiles):
         decoder_seasonal_lags=profile.decoder_seasonal_lags,
         seasonal_lag_days=profile.seasonal_lag_days,
         encoder_steps=profile.encoder_steps or None,
+        target_bounds=[tuple(doc.get("bounds", {}).get(t, (None, None))) for t in doc["targets"]],
     )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import Dataset, WindowIndex, load_dataset, split_windows
+from .metric_set import with_metric_set
+from .data import Dataset, WindowIndex, check_targets_vary, load_dataset, split_windows
 from .ddp import DistContext, init_distributed
 from .errors import DatasetError
 from .profiles import Profile, get_profile
@@ -81,14 +82,11 @@ def prepare(args):
     threads = pick_threads(args.threads, device)
     torch.set_num_threads(threads)
     doc, profile = load_profile(args)
-    targets = doc["targets"]
-    log1p = {f for f, n in doc["normalization"].items() if n["transform"] == "log1p"}
-
     t0 = time.time()
-    dataset = load_dataset(args.dataset, targets, log1p, profile.resolution_seconds)
-    missing = [f for f in dataset.features if f not in doc["normalization"]]
-    if missing:
-        raise DatasetError(f"dataset.json: feature {missing[0]} has no normalization entry in trainer/profiles.json")
+    dataset = load_dataset(args.dataset, profile.resolution_seconds)
+    check_targets_vary(dataset.values, dataset.header)
+    doc = with_metric_set(doc, dataset.header)
+    targets = doc["targets"]
     L, H = profile.lookback_steps, profile.horizon_steps
     train_idx, val_idx = split_windows(dataset, L, H, profile.validation_steps)
     load_seconds = time.time() - t0

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from .metric_set import CONTRACT_METRICS, CONTRACT_TARGETS
+
 FEATURES = ["cpu_pct", "mem_pct", "disk_io_mbps", "net_in_mbps", "net_out_mbps", "latency_ms", "error_rate"]
 PROFILES = ["api", "batch", "cache", "database", "web"]
 START_EPOCH = 1793059200  # 2026-10-27T00:00:00Z, a Tuesday
@@ -80,6 +82,8 @@ def generate(n_servers, days, resolution, seed=0, holdout_every=0, nan_fraction=
         "n_steps": int(n_steps),
         "fill_limit_steps": 4,
         "features": FEATURES,
+        "targets": CONTRACT_TARGETS,
+        "metrics": {f: CONTRACT_METRICS[f] for f in FEATURES},
         "profiles": PROFILES,
         "servers": servers,
         "split": {"train_end_step": int(n_steps - steps_per_day), "valid_end_step": int(n_steps)},

@@ -16,7 +16,7 @@ class LoadDatasetTest(unittest.TestCase):
     def test_reads_shape_and_holdout_uses_index_zero(self):
         with TempDir() as d:
             header, values = make_dataset(d, servers=6, holdout_every=3)
-            ds = load_dataset(d, TARGETS, LOG1P, 900)
+            ds = load_dataset(d, 900)
             self.assertEqual(ds.values.shape, values.shape)
             np.testing.assert_array_equal(ds.values, values)
             for i, s in enumerate(header["servers"]):
@@ -32,7 +32,7 @@ class LoadDatasetTest(unittest.TestCase):
             if data_mutate:
                 data_mutate(d)
             with self.assertRaises(DatasetError) as ctx:
-                load_dataset(d, TARGETS, LOG1P, 900)
+                load_dataset(d, 900)
             self.assertIn(expected, str(ctx.exception))
 
     def test_rejects_bad_headers_naming_the_field_or_server(self):
@@ -40,7 +40,7 @@ class LoadDatasetTest(unittest.TestCase):
         self.assert_rejected(lambda h: h.update(extra=1), "unknown field(s) extra")
         self.assert_rejected(lambda h: h.update(format_version=2), "format_version")
         self.assert_rejected(lambda h: h.update(resolution_seconds=1800), "resolution_seconds is 1800")
-        self.assert_rejected(lambda h: h["features"].remove("latency_ms"), "lacks the target latency_ms")
+        self.assert_rejected(lambda h: h["features"].remove("latency_ms"), "target latency_ms is not one of the features")
         self.assert_rejected(lambda h: h["servers"][1].update(name="../etc"), "invalid server name")
         self.assert_rejected(lambda h: h["servers"][2].update(index=h["servers"][0]["index"]),
                              f"index 1 is used by another server")
@@ -57,7 +57,7 @@ class LoadDatasetTest(unittest.TestCase):
             make_dataset(d)
             rewrite_header(d, bad)
             with self.assertRaises(DatasetError) as ctx:
-                load_dataset(d, TARGETS, LOG1P, 900)
+                load_dataset(d, 900)
             self.assertIn(f"server {self.name}: holdout", str(ctx.exception))
 
     def test_rejects_truncated_data_and_bad_values(self):
@@ -82,7 +82,7 @@ class LoadDatasetTest(unittest.TestCase):
     def test_rejects_missing_files(self):
         with TempDir() as d:
             with self.assertRaises(DatasetError) as ctx:
-                load_dataset(d, TARGETS, LOG1P, 900)
+                load_dataset(d, 900)
             self.assertIn("dataset.json: not found", str(ctx.exception))
 
 
@@ -90,7 +90,7 @@ class WindowTest(unittest.TestCase):
     def test_windows_skip_nan_and_stay_before_train_end(self):
         with TempDir() as d:
             header, values = make_dataset(d, servers=4, days=5)
-            ds = load_dataset(d, TARGETS, LOG1P, 900)
+            ds = load_dataset(d, 900)
             ds.values[1, 200, 3] = np.nan  # one missing value in one feature
             train, val = split_windows(ds, 96, 16, 96)
             for idx in (train, val):
@@ -108,7 +108,7 @@ class WindowTest(unittest.TestCase):
     def test_gather_layout(self):
         with TempDir() as d:
             make_dataset(d, servers=3, days=3)
-            ds = load_dataset(d, TARGETS, LOG1P, 900)
+            ds = load_dataset(d, 900)
             b = gather(ds, np.array([2, 0]), np.array([10, 0]), 8, 4, list(range(7)), [0, 1, 5])
             self.assertEqual(b["past_observed"].shape, (2, 8, 7))
             self.assertEqual(b["future_known"].shape, (2, 4, 4))
@@ -119,7 +119,7 @@ class WindowTest(unittest.TestCase):
     def test_too_short_for_the_window_is_rejected(self):
         with TempDir() as d:
             make_dataset(d, servers=3, days=2)
-            ds = load_dataset(d, TARGETS, LOG1P, 900)
+            ds = load_dataset(d, 900)
             with self.assertRaises(DatasetError) as ctx:
                 split_windows(ds, 96, 24, 96)
             self.assertIn("train_end_step", str(ctx.exception))
@@ -140,3 +140,37 @@ class UnknownDropoutTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MetricSetTest(unittest.TestCase):
+    def test_constant_or_empty_target_is_refused_with_its_name(self):
+        from fleetcast_trainer.data import check_targets_vary
+        with TempDir() as d:
+            make_dataset(d)
+            ds = load_dataset(d, 900)
+            check_targets_vary(ds.values, ds.header)  # the synthetic targets vary
+            values = ds.values.copy()
+            values[:, :, ds.features.index("latency_ms")] = 0.0
+            with self.assertRaises(DatasetError) as ctx:
+                check_targets_vary(values, ds.header)
+            self.assertIn("target latency_ms is 0 everywhere", str(ctx.exception))
+            values[:, :, ds.features.index("latency_ms")] = np.nan
+            with self.assertRaises(DatasetError) as ctx:
+                check_targets_vary(values, ds.header)
+            self.assertIn("target latency_ms has no values", str(ctx.exception))
+
+    def test_rejects_a_bad_metric_set_naming_the_field(self):
+        with TempDir() as d:
+            make_dataset(d)
+            for mutate, expected in [
+                (lambda h: h.pop("metrics"), "missing field(s) metrics"),
+                (lambda h: h["metrics"].pop("cpu_pct"), "metrics.cpu_pct: missing"),
+                (lambda h: h["metrics"]["cpu_pct"].update(transform="sqrt"), "metrics.cpu_pct.transform"),
+                (lambda h: h["metrics"]["cpu_pct"].update(max=-1), "metrics.cpu_pct: min must be"),
+                (lambda h: h.update(targets=[]), "targets must be a non-empty list"),
+            ]:
+                make_dataset(d)
+                rewrite_header(d, mutate)
+                with self.assertRaises(DatasetError) as ctx:
+                    load_dataset(d, 900)
+                self.assertIn(expected, str(ctx.exception))

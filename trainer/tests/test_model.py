@@ -3,6 +3,7 @@ import unittest
 import numpy as np
 import torch
 
+from fleetcast_trainer.metric_set import contract_doc
 from fleetcast_trainer.features import step_times, time_features
 from fleetcast_trainer.layers import MASK_BIAS, causal_mask_bias
 from fleetcast_trainer.model import SeasonalResidualTFT
@@ -20,7 +21,7 @@ def make_model(seed=0, dropout=0.0):
     profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
                                  attention_heads=2, dropout=dropout, seasonal_residual=False,
                                  decoder_seasonal_lags=False, encoder_steps=0)
-    return build_model(load_profiles(), profile, FEATURES, 5, 3).eval()
+    return build_model(contract_doc(load_profiles()), profile, FEATURES, 5, 3).eval()
 
 
 def make_inputs(batch=3, seed=0):
@@ -202,3 +203,28 @@ class SeasonalLagTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BoundsTest(unittest.TestCase):
+    """Forecasts stay in each target's physical range and quantiles never cross (metric_set bounds)."""
+
+    def test_outputs_stay_in_range_and_in_order_even_for_extreme_inputs(self):
+        model = make_model(seed=3)
+        with torch.no_grad():
+            inputs = make_inputs(batch=8, seed=1)
+            inputs[2] = inputs[2] * 40.0  # cpu around 1200 %: the raw head would forecast far above 100
+            inputs[2][:4] = -inputs[2][:4]  # and far below 0
+            out = model(*inputs).numpy()
+        cpu, mem = out[:, :, 0], out[:, :, 1]
+        for values in (cpu, mem):
+            self.assertGreaterEqual(values.min(), 0.0)
+            self.assertLessEqual(values.max(), 100.0)
+        self.assertTrue((np.diff(out, axis=-1) >= 0).all(), "quantiles crossed")
+
+    def test_bounded_clips_then_orders(self):
+        model = make_model()
+        raw = torch.tensor([[[[-5.0, 120.0, 50.0], [3.0, 2.0, 1.0], [1e9, -1.0, 7.0]]]])
+        out = model.bounded(raw).numpy()[0, 0]
+        np.testing.assert_allclose(out[0], [0.0, 100.0, 100.0])  # cpu 0..100, P90 raised to P50
+        np.testing.assert_allclose(out[1], [3.0, 3.0, 3.0])  # mem: crossing quantiles made equal
+        np.testing.assert_allclose(out[2], [600000.0, 600000.0, 600000.0])  # latency_ms ceiling

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from fleetcast_trainer.metric_set import CONTRACT_METRICS, CONTRACT_TARGETS
 from fleetcast_trainer.data import load_dataset
 from fleetcast_trainer.errors import DatasetError
 from fleetcast_trainer.peers import qnaive
@@ -48,7 +49,8 @@ def write_dataset(directory, values, held_out_days=2, holdout=()):
     header = {
         "format_version": 1, "created_at": "2026-11-26T00:00:00.000Z", "source": "test", "start":
         "2026-10-27T00:00:00.000Z", "resolution_seconds": RES, "n_steps": N, "fill_limit_steps": 2,
-        "features": FEATURES, "profiles": ["web"],
+        "features": FEATURES, "targets": [f for f in FEATURES if f in CONTRACT_TARGETS],
+        "metrics": {f: CONTRACT_METRICS[f] for f in FEATURES}, "profiles": ["web"],
         "servers": [{"name": f"web-{s + 1:04d}", "index": s + 1, "profile": "web", "profile_index": 1,
                      "holdout": s in holdout} for s in range(S)],
         "split": {"train_end_step": N - held_out_days * M, "valid_end_step": N},
@@ -81,7 +83,7 @@ def daily_pattern(servers=8, days=12, noise=3.0, seed=0):
 
 
 def panel_for(directory, request_doc):
-    dataset = load_dataset(directory, targets=())
+    dataset = load_dataset(directory)
     return Panel(dataset, parse_request(request_doc, dataset.header, "test request"))
 
 
@@ -283,7 +285,9 @@ class EtsFilterTest(unittest.TestCase):
 
 
 class RequestTest(unittest.TestCase):
-    HEADER = {"features": FEATURES, "n_steps": 480, "split": {"train_end_step": 384, "valid_end_step": 480}}
+    HEADER = {"features": FEATURES, "n_steps": 480, "split": {"train_end_step": 384, "valid_end_step": 480},
+              "targets": [f for f in FEATURES if f in CONTRACT_TARGETS],
+              "metrics": {f: CONTRACT_METRICS[f] for f in FEATURES}}
 
     def rejected(self, doc, expected):
         with self.assertRaises(DatasetError) as ctx:

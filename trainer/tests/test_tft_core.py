@@ -3,6 +3,7 @@ import unittest
 import numpy as np
 import torch
 
+from fleetcast_trainer.metric_set import contract_doc
 from fleetcast_trainer.features import step_times, time_features
 from fleetcast_trainer.model_factory import build_model
 from fleetcast_trainer.profiles import get_profile
@@ -40,7 +41,7 @@ def raw_inputs(lookback, horizon, batch=2, seed=0):
 def shipped_model(name):
     doc, profile = get_profile(name)
     torch.manual_seed(0)
-    return build_model(doc, profile, FEATURES, 5, 3), profile
+    return build_model(contract_doc(doc), profile, FEATURES, 5, 3), profile
 
 
 class CoreOutputTest(unittest.TestCase):
@@ -89,7 +90,7 @@ class WrapperTest(unittest.TestCase):
 
     def test_without_the_residual_the_core_output_passes_through(self):
         torch.manual_seed(0)
-        model = build_model(get_profile("smoke")[0], smoke_profile_with(seasonal_residual=False), FEATURES, 5, 3)
+        model = build_model(contract_doc(get_profile("smoke")[0]), smoke_profile_with(seasonal_residual=False), FEATURES, 5, 3)
         with torch.no_grad():
             out = model.eval().forward_normalized(*raw_inputs(48, 12))
         self.assertIs(out.quantiles, out.tft.quantiles)

@@ -1,3 +1,4 @@
+import { METRIC_SET_HELP, METRIC_SET_OPTION } from '../fleet-options.js';
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { InputError } from '../../core/errors.js';
@@ -6,6 +7,7 @@ import { createLogger } from '../../core/logger.js';
 interface ServeOptions {
   registry?: string;
   metrics: string;
+  metricSet?: string;
   manifest?: string;
   host: string;
   port: string;
@@ -33,6 +35,7 @@ export function register(program: Command): void {
       '--metrics <src>',
       'metrics source for input windows: parquet file, glob, directory or DuckDB file',
     )
+    .option(METRIC_SET_OPTION, METRIC_SET_HELP)
     .option(
       '--manifest <path>',
       'fleet manifest: every model must cover it (with --git: a path inside the clone)',
@@ -83,6 +86,7 @@ export function register(program: Command): void {
       const running = await runService({
         registry: options.registry ?? 'models-registry',
         metrics: options.metrics,
+        ...(options.metricSet !== undefined ? { metricSet: options.metricSet } : {}),
         ...(options.manifest !== undefined
           ? { manifest: options.manifest, readManifest: readManifestServers }
           : {}),

@@ -1,3 +1,4 @@
+import { METRIC_SET_HELP, METRIC_SET_OPTION } from '../fleet-options.js';
 import type { Command } from 'commander';
 import { trainModel } from '../../train/pipeline.js';
 import { InputError } from '../../core/errors.js';
@@ -9,6 +10,7 @@ import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface TrainCliOptions {
   metrics: string;
+  metricSet?: string;
   manifest: string;
   registry: string;
   epochs?: string;
@@ -32,6 +34,7 @@ export function register(program: Command): void {
       'Build the dataset, train the TFT, validate it and write it to the registry (only if it passes)',
     )
     .requiredOption('--metrics <src>', 'metrics: file.parquet, dir, glob, or file.duckdb[#table]')
+    .option(METRIC_SET_OPTION, METRIC_SET_HELP)
     .requiredOption('--manifest <path>', 'fleet manifest: the servers the model must cover')
     .requiredOption('--registry <dir>', 'model registry directory (models/ and current.json)')
     .option('--epochs <n>', "override the profile's epoch budget")
@@ -50,6 +53,7 @@ export function register(program: Command): void {
       const gates = await readGateConfig(o.gates);
       const outcome = await trainModel({
         metrics: o.metrics,
+        ...(o.metricSet !== undefined ? { metricSet: o.metricSet } : {}),
         manifest: o.manifest,
         registry: o.registry,
         profile: o.profile,

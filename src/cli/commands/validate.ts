@@ -4,13 +4,14 @@ import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
 import { validateModelDir } from '../../validate/run-validate.js';
-import { parseInstant } from '../fleet-options.js';
+import { METRIC_SET_HELP, METRIC_SET_OPTION, parseInstant } from '../fleet-options.js';
 import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface ValidateCliOptions {
   modelDir: string;
   manifest: string;
   metrics?: string;
+  metricSet?: string;
   gates?: string;
   baselineModelDir?: string;
   registry?: string;
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .requiredOption('--model-dir <dir>', 'model directory (models-registry/models/<id>)')
     .requiredOption('--manifest <path>', 'fleet manifest: the servers the model must cover')
     .option('--metrics <src>', 'metrics to forecast from (coverage) and score on (accuracy)')
+    .option(METRIC_SET_OPTION, METRIC_SET_HELP)
     .option('--gates <file>', 'validation gate settings, JSON (docs/validation.md)')
     .option('--baseline-model-dir <dir>', 'compare with this model (default: the registry’s deployed model)')
     .option(
@@ -46,6 +48,7 @@ export function register(program: Command): void {
         manifest: o.manifest,
         gates: await readGateConfig(o.gates),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
+        ...(o.metricSet !== undefined ? { metricSet: o.metricSet } : {}),
         ...(o.baselineModelDir !== undefined ? { baselineModel: o.baselineModelDir } : {}),
         ...(o.registry !== undefined ? { registry: o.registry } : {}),
         ...(o.now !== undefined ? { end: o.now } : {}),

@@ -101,7 +101,7 @@ def settle(args, say):
                 except ImportError:
                     raise DatasetError(f"--peers {peer}: needs the Python module {name} "
                                        f"(Debian: apt-get install {package})") from None
-    dataset = load_dataset(args.input, targets=())
+    dataset = load_dataset(args.input)
     request_path = args.request or os.path.join(args.input, REQUEST_FILE)
     request = load_request(request_path, dataset.header, required=args.request is not None)
     check_values(dataset.values, dataset.header, {t for t in request.targets if request.transforms[t] == "log1p"})

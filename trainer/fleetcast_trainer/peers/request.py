@@ -64,13 +64,14 @@ def _is_number(value):
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
-def _profiles_defaults(path=PROFILES_JSON):
-    """targets, quantiles, transforms and the default profile's horizon from trainer/profiles.json."""
+def _profiles_defaults(header, path=PROFILES_JSON):
+    """targets and transforms from the dataset's metric set; quantiles and the default profile's
+    horizon from trainer/profiles.json."""
     try:
         with open(path, "r", encoding="utf-8") as fh:
             doc = json.load(fh)
-        transforms = {f: n["transform"] for f, n in doc["normalization"].items()}
-        return doc["targets"], doc["quantiles"], transforms, doc["profiles"][DEFAULT_PROFILE]["horizon_steps"]
+        transforms = {f: m["transform"] for f, m in header["metrics"].items()}
+        return header["targets"], doc["quantiles"], transforms, doc["profiles"][DEFAULT_PROFILE]["horizon_steps"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise DatasetError(f"{path}: cannot take the peer defaults from it ({err})") from None
 
@@ -100,7 +101,7 @@ def parse_request(doc, header, where):
         raise DatasetError(f"{where}: unknown field(s) {', '.join(unknown)}")
     if doc.get("format_version") != 1:
         raise DatasetError(f"{where}: format_version must be 1, got {json.dumps(doc.get('format_version'))}")
-    d_targets, d_quantiles, d_transforms, d_horizon = _profiles_defaults()
+    d_targets, d_quantiles, d_transforms, d_horizon = _profiles_defaults(header)
     features = header["features"]
     n_steps = header["n_steps"]
     train_end = header["split"]["train_end_step"]
