@@ -89,14 +89,21 @@ export function assembleDataset(r: AssembleRequest): {
   } catch (error) {
     throw new InputError((error as Error).message);
   }
+  const F = r.features.length;
   const bad = new Set(r.problems.map((p) => p.server));
   const kept = r.names.filter((n) => !bad.has(n));
   if (kept.length === 0)
     throw new InputError(`no manifest server has usable data:\n${describeProblems([...r.problems])}`);
-  const holdout = r.holdoutServers ?? chooseHoldout(r.names, r.holdout, (n) => r.profiles.get(n));
+  const holdout =
+    r.holdoutServers ??
+    chooseHoldout(
+      r.names,
+      r.holdout,
+      (n) => r.profiles.get(n),
+      (n) => meanOfFeature(r.dense.get(n)?.values, F, 0, split.train_end_step),
+    );
   const profileList = [...new Set(kept.map((n) => r.profiles.get(n)!))].sort();
   const ordered = [...kept].sort((a, b) => r.mapping.servers[a]! - r.mapping.servers[b]!);
-  const F = r.features.length;
   const values = new Float32Array(ordered.length * nSteps * F);
   let filled = 0;
   ordered.forEach((name, row) => {
@@ -145,4 +152,19 @@ export function metricsRecord(features: readonly MetricColumn[]): DatasetHeader[
       },
     ]),
   );
+}
+
+/** Mean of feature `f` over the first `steps` steps (NaN skipped); undefined without data. */
+function meanOfFeature(values: Float32Array | undefined, nFeatures: number, f: number, steps: number): number | undefined {
+  if (values === undefined) return undefined;
+  let sum = 0;
+  let n = 0;
+  for (let t = 0; t < steps && t * nFeatures + f < values.length; t++) {
+    const v = values[t * nFeatures + f]!;
+    if (!Number.isNaN(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : undefined;
 }

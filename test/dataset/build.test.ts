@@ -158,6 +158,26 @@ describe('holdout choice', () => {
     assert.ok(chosen.has(batch[0]!));
     assert.deepEqual(chooseHoldout([...fleet].reverse(), { fraction: 0.1, minFleet: 10 }, profileOf), chosen);
   });
+  it('matches the fleet load: one holdout server per activity stratum, never a block of idle ones', () => {
+    // 100 servers, a third idle (activity under 1), the rest spread up to 90; 10 % held out.
+    const fleet = Array.from({ length: 100 }, (_, i) => `vm-${i}`);
+    const activity = (name: string) => {
+      const i = Number(name.slice(3));
+      return i % 3 === 0 ? 0.1 + i / 1000 : i * 0.9;
+    };
+    const chosen = chooseHoldout(fleet, { fraction: 0.1, minFleet: 10 }, () => 'default', activity);
+    assert.equal(chosen.size, 10);
+    const ranked = [...fleet].sort((a, b) => activity(a) - activity(b));
+    const deciles = [...chosen].map((s) => Math.floor(ranked.indexOf(s) / 10)).sort((a, b) => a - b);
+    assert.deepEqual(deciles, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const idle = [...chosen].filter((s) => activity(s) < 1).length;
+    assert.ok(idle >= 3 && idle <= 4, `idle share of the holdout ${idle}/10 matches the fleet's third`);
+    assert.deepEqual(
+      chooseHoldout([...fleet].reverse(), { fraction: 0.1, minFleet: 10 }, () => 'default', activity),
+      chosen,
+      'deterministic',
+    );
+  });
   it('uses 32-bit FNV-1a', () => {
     assert.equal(fnv1a32(''), 0x811c9dc5);
     assert.equal(fnv1a32('a'), 0xe40c292c);
