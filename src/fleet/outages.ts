@@ -73,11 +73,12 @@ export function findOutages(
     }
     if (i < events.length) segments.push({ startMs: t, endMs: events[i]![0], active, silent });
   }
-  const reaches = (seg: { active: number; silent: number }, share: number): boolean =>
-    seg.silent > 0 && seg.silent >= Math.max(policy.minServers, share * seg.active);
+  // The core needs minServers silent; its edges extend over any silence of share / 2.
+  const reaches = (seg: { active: number; silent: number }, share: number, min = 1): boolean =>
+    seg.silent > 0 && seg.silent >= Math.max(min, share * seg.active);
   const found: Array<{ startMs: number; endMs: number; active: number }> = [];
   for (let i = 0; i < segments.length; i++) {
-    if (!reaches(segments[i]!, policy.share)) continue;
+    if (!reaches(segments[i]!, policy.share, policy.minServers)) continue;
     let first = i;
     let last = i;
     while (first > 0 && reaches(segments[first - 1]!, policy.share / 2)) first--;

@@ -114,7 +114,10 @@ describe('data validation', () => {
     assert.equal(problem(report, 'missing_mem_pct')!.count, 1);
     assert.equal(problem(report, 'range_error_rate')!.count, 2);
     assert.equal(problem(report, 'range_error_rate')!.action, 'clipped');
-    assert.match(problem(report, 'range_error_rate')!.message, /error_rate above 1 fraction in 2 rows .*clipped to 1/);
+    assert.match(
+      problem(report, 'range_error_rate')!.message,
+      /error_rate above 1 fraction in 2 rows .*clipped to 1/,
+    );
     assert.equal(problem(report, 'range_latency_ms')!.count, 1);
     assert.match(problem(report, 'range_latency_ms')!.message, /below 0 ms .*min -1 .*clipped to 0/);
     assert.equal(problem(report, 'missing_net_in_mbps')!.count, 1);
@@ -135,7 +138,10 @@ describe('data validation', () => {
     ]);
     assert.equal(report.ok, true);
     assert.equal(problem(report, 'duplicate_identical')!.count, 4);
-    assert.match(problem(report, 'duplicate_identical')!.examples[0]!, /"web-01": 4 extra rows on 4 timestamps/);
+    assert.match(
+      problem(report, 'duplicate_identical')!.examples[0]!,
+      /"web-01": 4 extra rows on 4 timestamps/,
+    );
     assert.equal(problem(report, 'future_timestamp')!.count, 1);
     assert.equal(problem(report, 'future_timestamp')!.severity, 'warning');
     const gaps = problem(report, 'gaps')!;
@@ -185,7 +191,10 @@ describe('data validation', () => {
     assert.equal(report.ok, false);
     assert.equal(problem(report, 'null_server_name')!.count, 1);
     assert.equal(problem(report, 'profile_changed')!.severity, 'warning');
-    assert.match(problem(report, 'profile_changed')!.examples[0]!, /^web-02: api until 2026-11-12 00:55:00, then web/);
+    assert.match(
+      problem(report, 'profile_changed')!.examples[0]!,
+      /^web-02: api until 2026-11-12 00:55:00, then web/,
+    );
     assert.match(
       problem(report, 'invalid_server')!.examples.join('|'),
       /"db-01": profile "Web Tier" must match/,
