@@ -198,7 +198,7 @@ function metricProblems(
   return problems;
 }
 
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+const round3 = (v: number): number => (Math.abs(v) < 1e12 ? Math.round(v * 1000) / 1000 : v);
 
 const missingOf = (m: MetricRows): number => m.nulls + m.nans + m.infs;
 
