@@ -9,6 +9,8 @@ import { summarizeServers, type FleetSummary } from '../metrics/summary.js';
 import {
   assessFleet,
   boundedValue,
+  collectionState,
+  type CollectionState,
   countStatuses,
   round2,
   type FleetServer,
@@ -34,6 +36,13 @@ export interface FleetReport {
     eligible_at: string | null;
   }>;
   rejected_servers: Array<{ value: string | null; problem: string; samples: number }>;
+  /** The source as a whole: 'stale' when even its newest sample is offline_hours old. */
+  collection: {
+    status: CollectionState['status'];
+    newest_sample: string | null;
+    silent_hours: number;
+    as_of: string;
+  };
   warnings: string[];
 }
 
@@ -61,11 +70,18 @@ export async function runFleetStatus(options: FleetStatusOptions): Promise<Fleet
     { until: now },
     options.threads === undefined ? {} : { threads: options.threads },
   );
+  const status = statusPolicyOf(loaded.config);
   const fleet = assessFleet(summary.servers, now, {
-    status: statusPolicyOf(loaded.config),
+    status,
     eligibility: eligibilityPolicyOf(loaded.config),
   });
-  return { report: renderFleetReport(fleet, summary, now, loaded.source), fleet, summary, config: loaded };
+  const collection = collectionState(summary.servers, now, status);
+  return {
+    report: renderFleetReport(fleet, summary, now, loaded.source, collection),
+    fleet,
+    summary,
+    config: loaded,
+  };
 }
 
 /** Pure: the report object for a fleet assessment. */
@@ -74,9 +90,15 @@ export function renderFleetReport(
   summary: FleetSummary,
   now: Date,
   configSource: string,
+  collection: CollectionState = { status: 'reporting', newest: null, silentHours: 0, asOf: now },
 ): FleetReport {
   const eligible = fleet.filter((s) => s.eligible).length;
   const warnings: string[] = [];
+  if (collection.status === 'stale')
+    warnings.push(
+      `the source is stale: its newest sample (${collection.newest!.toISOString()}) is ${round2(collection.silentHours)} h old, ` +
+        `so collection stopped; statuses are as of that sample, not now (servers silent before it are still offline)`,
+    );
   if (summary.rowsAfterUntil > 0)
     warnings.push(
       `${summary.rowsAfterUntil} samples are later than now (${now.toISOString()}) and were ignored`,
@@ -112,6 +134,12 @@ export function renderFleetReport(
       problem: r.problem,
       samples: r.samples,
     })),
+    collection: {
+      status: collection.status,
+      newest_sample: collection.newest?.toISOString() ?? null,
+      silent_hours: round2(collection.silentHours),
+      as_of: collection.asOf.toISOString(),
+    },
     warnings,
   };
 }
@@ -147,7 +175,7 @@ export function renderFleetText(report: FleetReport): string {
   const c = report.counts;
   const out = [line(header), ...rows.map(line), ''];
   out.push(
-    `${c.total} servers at ${report.now}: ${c.active} active, ${c.offline} offline, ${c.sunset_candidate} sunset candidate, ` +
+    `${c.total} servers at ${report.collection.status === 'stale' ? `${report.collection.as_of} (the newest sample; the source is stale at ${report.now})` : report.now}: ${c.active} active, ${c.offline} offline, ${c.sunset_candidate} sunset candidate, ` +
       `${c.sunset_confirmed} sunset confirmed; ${c.eligible} eligible for training, ${c.pending} pending`,
   );
   for (const w of report.warnings) out.push(`warning: ${w}`);

@@ -1,7 +1,7 @@
-import { MS_PER_DAY } from '../metrics/contract.js';
+import { MS_PER_DAY, MS_PER_HOUR } from '../metrics/contract.js';
 import type { InvalidProfileRows, RejectedServer, ServerSummary } from '../metrics/summary.js';
 import { assessEligibility, type EligibilityPolicy } from './eligibility.js';
-import { serverStatus, type ServerStatus, type StatusPolicy } from './status.js';
+import { classifySilence, serverStatus, type ServerStatus, type StatusPolicy } from './status.js';
 
 /** One server as the fleet policy sees it at `now`. */
 export interface FleetServer {
@@ -11,7 +11,7 @@ export interface FleetServer {
   lastSeen: Date;
   samples: number;
   status: ServerStatus;
-  /** now − last_seen in days (0 when the last sample is in the future). */
+  /** asOf − last_seen in days (0 when the last sample is later); asOf: see CollectionState. */
   daysSilent: number;
   historyDays: number;
   eligible: boolean;
@@ -48,12 +48,50 @@ export interface FleetPolicy {
   eligibility: EligibilityPolicy;
 }
 
-/** Pure: status and training eligibility of every summarized server. */
+/** Whether the source as a whole is still being collected (docs/fleet.md, "Stale source"). */
+export interface CollectionState {
+  /** 'stale': even the newest sample of any server is at least offline_hours old. */
+  status: 'reporting' | 'stale' | 'empty';
+  /** The newest sample of any server (null: no server). */
+  newest: Date | null;
+  /** now − newest, in hours (0 when the newest sample is in the future). */
+  silentHours: number;
+  /**
+   * The instant statuses are judged at: `now`, or the newest sample when the source is stale, so
+   * that a stopped collector does not list every server offline (the data says nothing about
+   * them after it stopped); servers silent before the collector stopped are still offline.
+   */
+  asOf: Date;
+}
+
+/** Pure: the collection state of a fleet at `now` (one rule for fleet status and drift). */
+export function collectionState(
+  servers: ReadonlyArray<{ lastSeen: Date }>,
+  now: Date,
+  policy: StatusPolicy,
+): CollectionState {
+  if (servers.length === 0) return { status: 'empty', newest: null, silentHours: 0, asOf: now };
+  const newestMs = Math.max(...servers.map((s) => s.lastSeen.getTime()));
+  const silentMs = Math.max(0, now.getTime() - newestMs);
+  const stale = classifySilence(silentMs, policy) !== 'active';
+  return {
+    status: stale ? 'stale' : 'reporting',
+    newest: new Date(newestMs),
+    silentHours: silentMs / MS_PER_HOUR,
+    asOf: stale ? new Date(newestMs) : now,
+  };
+}
+
+/**
+ * Pure: status and training eligibility of every summarized server. Statuses are judged as of
+ * collectionState(...).asOf: now, or the newest sample when the whole source is stale.
+ */
 export function assessFleet(
   servers: readonly ServerSummary[],
   now: Date,
   policy: FleetPolicy,
 ): FleetServer[] {
+  const asOf = collectionState(servers, now, policy.status).asOf;
   return servers.map((server): FleetServer => {
     const eligibility = assessEligibility(server, policy.eligibility);
     const unsettled = unsettledProfile(server, policy.eligibility.minimumHistoryDays);
@@ -63,8 +101,8 @@ export function assessFleet(
       firstSeen: server.firstSeen,
       lastSeen: server.lastSeen,
       samples: server.samples,
-      status: serverStatus(server.lastSeen, now, policy.status),
-      daysSilent: Math.max(0, now.getTime() - server.lastSeen.getTime()) / MS_PER_DAY,
+      status: serverStatus(server.lastSeen, asOf, policy.status),
+      daysSilent: Math.max(0, asOf.getTime() - server.lastSeen.getTime()) / MS_PER_DAY,
       historyDays: eligibility.historyDays,
       eligible: eligibility.eligible,
       eligibleAt: eligibility.eligibleAt,

@@ -7,6 +7,19 @@ export const TIMESTAMP_COLUMN = 'timestamp';
 export const SERVER_COLUMN = 'server_name';
 export const PROFILE_COLUMN = 'profile';
 
+/** The only mandatory columns: every other column of the contract is optional and may be NULL. */
+export const REQUIRED_COLUMNS: readonly string[] = [TIMESTAMP_COLUMN, SERVER_COLUMN];
+
+/** The profile of every server of a source without a `profile` column: one group. */
+export const DEFAULT_PROFILE = 'default';
+
+/**
+ * What the normalized view the readers see does with a finite value outside [min, max]:
+ * `clip` replaces it by the nearest bound (a real reading of an overcommitted host, 182 % CPU,
+ * becomes 100 %); `null` treats it as a missing sample.
+ */
+export type OutOfRangePolicy = 'clip' | 'null';
+
 export interface MetricSpec {
   readonly name: string;
   readonly unit: string;
@@ -14,22 +27,60 @@ export interface MetricSpec {
   readonly min: number;
   /** Inclusive upper bound; Infinity where the metric has no natural ceiling. */
   readonly max: number;
+  /** What the readers' normalized view does with a finite value outside [min, max]. */
+  readonly outOfRange: OutOfRangePolicy;
 }
 
 /** The numeric metric columns, in the order datasets and models use them. */
 export const METRICS: readonly MetricSpec[] = [
-  { name: 'cpu_pct', unit: '%', description: 'CPU utilisation over all cores', min: 0, max: 100 },
-  { name: 'mem_pct', unit: '%', description: 'memory in use', min: 0, max: 100 },
-  { name: 'disk_io_mbps', unit: 'MB/s', description: 'disk read + write throughput', min: 0, max: 100_000 },
-  { name: 'net_in_mbps', unit: 'Mbit/s', description: 'network receive throughput', min: 0, max: 400_000 },
-  { name: 'net_out_mbps', unit: 'Mbit/s', description: 'network transmit throughput', min: 0, max: 400_000 },
-  { name: 'latency_ms', unit: 'ms', description: 'mean request latency', min: 0, max: 600_000 },
+  {
+    name: 'cpu_pct',
+    unit: '%',
+    description: 'CPU utilisation over all cores',
+    min: 0,
+    max: 100,
+    outOfRange: 'clip',
+  },
+  { name: 'mem_pct', unit: '%', description: 'memory in use', min: 0, max: 100, outOfRange: 'clip' },
+  {
+    name: 'disk_io_mbps',
+    unit: 'MB/s',
+    description: 'disk read + write throughput',
+    min: 0,
+    max: 100_000,
+    outOfRange: 'clip',
+  },
+  {
+    name: 'net_in_mbps',
+    unit: 'Mbit/s',
+    description: 'network receive throughput',
+    min: 0,
+    max: 400_000,
+    outOfRange: 'clip',
+  },
+  {
+    name: 'net_out_mbps',
+    unit: 'Mbit/s',
+    description: 'network transmit throughput',
+    min: 0,
+    max: 400_000,
+    outOfRange: 'clip',
+  },
+  {
+    name: 'latency_ms',
+    unit: 'ms',
+    description: 'mean request latency',
+    min: 0,
+    max: 600_000,
+    outOfRange: 'clip',
+  },
   {
     name: 'error_rate',
     unit: 'fraction',
     description: 'failed requests / requests (0 to 1)',
     min: 0,
     max: 1,
+    outOfRange: 'clip',
   },
 ];
 
@@ -63,7 +114,14 @@ export const NUMERIC_TYPES: readonly string[] = [
   'USMALLINT',
   'UINTEGER',
   'UBIGINT',
+  'HUGEINT',
+  'UHUGEINT',
 ];
+
+/** True for the numeric types a metric column may have: NUMERIC_TYPES and any DECIMAL(p, s). */
+export function isNumericType(type: string): boolean {
+  return NUMERIC_TYPES.includes(type) || /^DECIMAL(\(\d+,\s*\d+\))?$/.test(type);
+}
 
 /** Profiles (server roles) the generator produces; data may carry others (any safe name). */
 export const KNOWN_PROFILES = ['web', 'api', 'database', 'cache', 'batch'] as const;

@@ -1,7 +1,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { compareNames, serverNameProblem } from '../core/server-name.js';
-import { PROFILE_COLUMN, PROFILE_PATTERN, SERVER_COLUMN, TIMESTAMP_COLUMN } from './contract.js';
-import { sqlIdentifier, withDuckDb, type DuckDbOptions } from './duckdb.js';
+import {
+  DEFAULT_PROFILE,
+  PROFILE_COLUMN,
+  PROFILE_PATTERN,
+  SERVER_COLUMN,
+  TIMESTAMP_COLUMN,
+} from './contract.js';
+import { sqlIdentifier, sqlString, withDuckDb, type DuckDbOptions } from './duckdb.js';
 import { assertColumns, openSource } from './open.js';
 import type { MetricsSource } from './source.js';
 
@@ -80,15 +86,19 @@ export async function summarizeServersOn(
   options: SummaryOptions = {},
 ): Promise<FleetSummary> {
   const columns = await openSource(conn, source);
-  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
+  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+  // `profile` is optional (DATA_CONTRACT.md): without it every server is in one group, `default`.
+  const profile = columns.some((c) => c.name === PROFILE_COLUMN)
+    ? sqlIdentifier(PROFILE_COLUMN)
+    : sqlString(DEFAULT_PROFILE);
   const untilMs = options.until?.getTime();
   // The common case (no sample after `until`) costs one scan; a replay in the past costs two.
-  const all = await aggregate(conn, source, undefined);
+  const all = await aggregate(conn, source, profile, undefined);
   let latest = -Infinity;
   for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
   for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
   if (untilMs === undefined || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
-  const upTo = await aggregate(conn, source, untilMs);
+  const upTo = await aggregate(conn, source, profile, untilMs);
   return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
 }
 
@@ -99,11 +109,11 @@ function lastOf(rejected: RejectedServer): number {
 async function aggregate(
   conn: DuckDBConnection,
   source: MetricsSource,
+  profile: string,
   untilMs: number | undefined,
 ): Promise<Omit<FleetSummary, 'rowsAfterUntil'>> {
   const ts = sqlIdentifier(TIMESTAMP_COLUMN);
   const name = sqlIdentifier(SERVER_COLUMN);
-  const profile = sqlIdentifier(PROFILE_COLUMN);
   const untilFilter =
     untilMs === undefined ? '' : `WHERE ${ts} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
   // One group per (server, profile): a handful per server, so every profile a server reported is
@@ -111,7 +121,7 @@ async function aggregate(
   const sql = `SELECT ${name} AS name, ${profile} AS profile,
       epoch_ms(min(${ts})) AS first_ms, epoch_ms(max(${ts})) AS last_ms, count(*) AS samples
     FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}, ${profile}`;
+    GROUP BY ALL`;
   const reader = await conn.runAndReadAll(sql);
   const groups = new Map<string | null, ProfileGroup[]>();
   let rows = 0;

@@ -65,17 +65,26 @@ describe('data validation', () => {
     assert.equal(report.eligible_servers, 3);
   });
 
-  it('reports a missing column and a wrong type by name', async () => {
+  it('fails on a missing timestamp column and a text metric, and still counts the rows', async () => {
     const report = await check('schema', [
-      ['ALTER TABLE m DROP COLUMN latency_ms', []],
+      ['ALTER TABLE m DROP COLUMN timestamp', []],
       ['ALTER TABLE m ALTER COLUMN cpu_pct TYPE VARCHAR', []],
     ]);
     assert.equal(report.ok, false);
-    assert.match(problem(report, 'schema')!.message, /missing column 'latency_ms'/);
+    assert.match(problem(report, 'schema')!.message, /missing column 'timestamp'/);
     assert.match(problem(report, 'schema')!.message, /column 'cpu_pct' has type VARCHAR, expected a number/);
+    assert.equal(report.rows, 3 * 2304, 'a missing column does not zero the counts');
+    assert.equal(report.servers, 3);
   });
 
-  it('reports NULL, NaN, infinite and out-of-range values with counts and examples', async () => {
+  it('an absent metric column is a note, not an error', async () => {
+    const report = await check('no-latency', [['ALTER TABLE m DROP COLUMN latency_ms', []]]);
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    assert.equal(problem(report, 'missing_metric_columns')!.severity, 'note');
+    assert.deepEqual(report.columns.missing, ['latency_ms']);
+  });
+
+  it('reports NULL, NaN, infinite and out-of-range values as warnings with counts and examples', async () => {
     const report = await check('values', [
       [
         "UPDATE m SET cpu_pct = 'nan'::FLOAT WHERE server_name = 'web-01' AND timestamp < TIMESTAMP '2026-11-12 00:15:00'",
@@ -98,17 +107,20 @@ describe('data validation', () => {
         [],
       ],
     ]);
-    assert.equal(report.ok, false);
-    assert.equal(problem(report, 'non_finite_cpu_pct')!.count, 3);
-    assert.match(
-      problem(report, 'non_finite_cpu_pct')!.examples[0]!,
-      /"web-01" at 2026-11-12 00:00:00: nan/i,
-    );
-    assert.equal(problem(report, 'non_finite_mem_pct')!.count, 1);
+    assert.equal(report.ok, true, 'dirty values are warnings');
+    assert.equal(problem(report, 'missing_cpu_pct')!.count, 3);
+    assert.match(problem(report, 'missing_cpu_pct')!.message, /3 NaN/);
+    assert.deepEqual(problem(report, 'missing_cpu_pct')!.worst[0], { server: 'web-01', rows: 3 });
+    assert.equal(problem(report, 'missing_mem_pct')!.count, 1);
     assert.equal(problem(report, 'range_error_rate')!.count, 2);
-    assert.match(problem(report, 'range_error_rate')!.message, /error_rate outside 0–1/);
+    assert.equal(problem(report, 'range_error_rate')!.action, 'clipped');
+    assert.match(
+      problem(report, 'range_error_rate')!.message,
+      /error_rate above 1 fraction in 2 rows .*clipped to 1/,
+    );
     assert.equal(problem(report, 'range_latency_ms')!.count, 1);
-    assert.equal(problem(report, 'null_net_in_mbps')!.count, 1);
+    assert.match(problem(report, 'range_latency_ms')!.message, /below 0 ms .*min -1 .*clipped to 0/);
+    assert.equal(problem(report, 'missing_net_in_mbps')!.count, 1);
     assert.equal(problem(report, 'range_cpu_pct'), undefined, 'NaN is not also counted as out of range');
   });
 
@@ -124,14 +136,19 @@ describe('data validation', () => {
         [],
       ],
     ]);
-    assert.equal(problem(report, 'duplicate_rows')!.count, 4);
-    assert.match(problem(report, 'duplicate_rows')!.examples[0]!, /"web-01" at 2026-11-12 00:00:00: 2 rows/);
+    assert.equal(report.ok, true);
+    assert.equal(problem(report, 'duplicate_identical')!.count, 4);
+    assert.match(
+      problem(report, 'duplicate_identical')!.examples[0]!,
+      /"web-01": 4 extra rows on 4 timestamps/,
+    );
     assert.equal(problem(report, 'future_timestamp')!.count, 1);
+    assert.equal(problem(report, 'future_timestamp')!.severity, 'warning');
     const gaps = problem(report, 'gaps')!;
     assert.equal(gaps.severity, 'warning');
     assert.ok(gaps.count >= 1);
     assert.ok(
-      gaps.examples.some((e) => e.includes('"db-01"') && e.includes('gap of 190.0 min')),
+      gaps.examples.some((e) => e.includes('"db-01"') && e.includes('(3.2 h)')),
       gaps.examples.join('|'),
     );
   });
@@ -162,7 +179,7 @@ describe('data validation', () => {
       assert.equal(summary.rejected[0]!.value, name);
     });
 
-  it('reports NULL server names and bad or conflicting profiles', async () => {
+  it('fails on NULL server names and unsafe profiles, warns about a profile change', async () => {
     const report = await check('profiles', [
       insertRow(null),
       [
@@ -171,8 +188,13 @@ describe('data validation', () => {
       ],
       [`UPDATE m SET profile = 'Web Tier' WHERE server_name = 'db-01'`, []],
     ]);
+    assert.equal(report.ok, false);
     assert.equal(problem(report, 'null_server_name')!.count, 1);
-    assert.match(problem(report, 'profile_conflict')!.examples[0]!, /"web-02": "api, web"/);
+    assert.equal(problem(report, 'profile_changed')!.severity, 'warning');
+    assert.match(
+      problem(report, 'profile_changed')!.examples[0]!,
+      /^web-02: api until 2026-11-12 00:55:00, then web/,
+    );
     assert.match(
       problem(report, 'invalid_server')!.examples.join('|'),
       /"db-01": profile "Web Tier" must match/,

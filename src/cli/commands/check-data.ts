@@ -21,7 +21,8 @@ export function register(program: Command): void {
   program
     .command('check-data')
     .description(
-      'Validate metrics against the data contract: schema, NULL/NaN/Inf, ranges, duplicates, future timestamps, names, gaps, eligibility',
+      'Validate metrics against the data contract: errors for unusable data (schema, NULL timestamps or names, unsafe names, no rows); ' +
+        'warnings with counts for dirty data (NULL/NaN/Inf, ranges, duplicates, profile changes, outages, gaps, servers switched off)',
     )
     .requiredOption('--metrics <src>', 'metrics: parquet file, glob, directory, or file.duckdb[#table]')
     .option('--now <iso>', 'timestamps after this are "in the future" (default: now)', parseInstant)
@@ -43,7 +44,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      `${EXIT_CODES_HELP}\n  3  the data has errors (the report lists each with counts and examples)`,
+      `${EXIT_CODES_HELP}\n  3  the data has errors (the report lists each with counts and examples); warnings alone exit 0`,
     )
     .action(async (options: CheckDataCliOptions) => {
       const { config } = await loadRetrainConfig(options.config);
