@@ -155,7 +155,12 @@ export function metricsRecord(features: readonly MetricColumn[]): DatasetHeader[
 }
 
 /** Mean of feature `f` over the first `steps` steps (NaN skipped); undefined without data. */
-function meanOfFeature(values: Float32Array | undefined, nFeatures: number, f: number, steps: number): number | undefined {
+function meanOfFeature(
+  values: Float32Array | undefined,
+  nFeatures: number,
+  f: number,
+  steps: number,
+): number | undefined {
   if (values === undefined) return undefined;
   let sum = 0;
   let n = 0;

@@ -88,8 +88,10 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
     // Checks the columns first, so a source outside the data contract fails with a clear message.
     assertColumns(source.raw, await openSource(conn, source.raw), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
     await source.prepare(conn);
-    const metrics = options.metrics ?? resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
-    if (!options.metrics) for (const note of (metrics as ReturnType<typeof resolveMetricSet>).notes) progress(`dataset: ${note}`);
+    const metrics =
+      options.metrics ?? resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
+    if (!options.metrics)
+      for (const note of (metrics as ReturnType<typeof resolveMetricSet>).notes) progress(`dataset: ${note}`);
     const features = metrics.features.map((f) => f.name);
     if (options.onProblem !== 'skip') await assertDataContract(conn, source.raw, now, progress);
     const window = await datasetWindow(conn, source, names, {

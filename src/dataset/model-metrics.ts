@@ -12,7 +12,13 @@ export function modelMetrics(encoders: Encoders): DatasetMetrics {
   const features = encoders.observed_features.map((name): MetricColumn => {
     const recorded = encoders.metrics?.[name];
     if (recorded !== undefined)
-      return { name, description: '', ...recorded, max: recorded.max ?? Number.POSITIVE_INFINITY };
+      return {
+        name,
+        description: '',
+        outOfRange: contract.get(name)?.outOfRange ?? 'clip',
+        ...recorded,
+        max: recorded.max ?? Number.POSITIVE_INFINITY,
+      };
     const known = contract.get(name);
     if (known === undefined)
       throw new InputError(`model ${encoders.model_id}: encoders.json has no metric record for ${name}`);

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openSource, type SourceColumn } from './open.js';
 import { sqlIdentifier } from './duckdb.js';
 import { PROFILE_COLUMN, SERVER_COLUMN, TIMESTAMP_COLUMN } from './contract.js';
-import { metricSetConfig, type MetricSetConfig } from './metric-set.js';
+import { metricSetConfig, type MetricColumn, type MetricSetConfig } from './metric-set.js';
 import type { MetricsSource } from './source.js';
 
 /**
@@ -10,7 +10,8 @@ import type { MetricsSource } from './source.js';
  * has (DATA_CONTRACT.md, "Dirty data"): every metric column of the metric set is present, a
  * column the source lacks is NULL; a non-finite value (NaN, ±Inf) is NULL, a missing sample; a
  * value outside its column's declared range is clipped to it (182 % CPU on an overcommitted host
- * is a real reading: it becomes 100, and check-data counts it); `profile` comes from the metric
+ * is a real reading: it becomes 100, and check-data counts it), or is NULL for a column whose
+ * policy says so; `profile` comes from the metric
  * set's profile column, NULL when the source has none (the reader then uses the manifest's
  * profile, or DEFAULT_PROFILE). `fleetcast check-data` reads the raw source to count all of this.
  */
@@ -44,7 +45,9 @@ export class ContractView implements MetricsSource {
     const select = [
       id(TIMESTAMP_COLUMN),
       id(SERVER_COLUMN),
-      present.has(profile) ? `${id(profile)}::VARCHAR AS ${id(PROFILE_COLUMN)}` : `NULL::VARCHAR AS ${id(PROFILE_COLUMN)}`,
+      present.has(profile)
+        ? `${id(profile)}::VARCHAR AS ${id(PROFILE_COLUMN)}`
+        : `NULL::VARCHAR AS ${id(PROFILE_COLUMN)}`,
     ];
     for (const [name, spec] of this.metricSet.columns) {
       if (!present.has(name)) {
@@ -52,14 +55,16 @@ export class ContractView implements MetricsSource {
         continue;
       }
       const x = `${id(name)}::DOUBLE`;
-      // least/greatest skip NULLs, so the clip goes inside the finite branch.
-      let clipped = x;
-      if (Number.isFinite(spec.max)) clipped = `least(${clipped}, ${spec.max})`;
-      if (Number.isFinite(spec.min)) clipped = `greatest(${clipped}, ${spec.min})`;
-      select.push(`CASE WHEN isfinite(${x}) THEN ${clipped} END AS ${id(name)}`);
+      select.push(`${inRange(x, spec)} AS ${id(name)}`);
     }
     // Other columns pass through as they are: a model trained on a declared column can still read it.
-    const taken = new Set([TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN, profile, ...this.metricSet.columns.keys()]);
+    const taken = new Set([
+      TIMESTAMP_COLUMN,
+      SERVER_COLUMN,
+      PROFILE_COLUMN,
+      profile,
+      ...this.metricSet.columns.keys(),
+    ]);
     for (const name of present) if (!taken.has(name)) select.push(id(name));
     return `(SELECT ${select.join(', ')} FROM ${this.raw.relation()})`;
   }
@@ -69,4 +74,19 @@ export class ContractView implements MetricsSource {
       throw new Error(`${this.description}: ContractView.relation() before prepare()`);
     return this.columns;
   }
+}
+
+/** A finite value kept, clipped into [min, max] or NULL outside it (the column's policy); else NULL. */
+function inRange(x: string, spec: MetricColumn): string {
+  const bounded = [
+    ...(Number.isFinite(spec.min) ? [{ op: '<', bound: spec.min, fn: 'greatest' }] : []),
+    ...(Number.isFinite(spec.max) ? [{ op: '>', bound: spec.max, fn: 'least' }] : []),
+  ];
+  if (spec.outOfRange === 'null') {
+    const outside = bounded.map((b) => `${x} ${b.op} ${b.bound}`).join(' OR ');
+    return `CASE WHEN isfinite(${x})${outside ? ` AND NOT (${outside})` : ''} THEN ${x} END`;
+  }
+  // least/greatest skip NULLs, so the clip goes inside the finite branch.
+  const clipped = bounded.reduce((value, b) => `${b.fn}(${value}, ${b.bound})`, x);
+  return `CASE WHEN isfinite(${x}) THEN ${clipped} END`;
 }

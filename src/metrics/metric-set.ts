@@ -40,6 +40,8 @@ const ColumnSpec = z
     min: z.number(),
     /** Omit for no ceiling. */
     max: z.number().optional(),
+    /** A finite value outside [min, max]: clipped to it (default), or a missing sample. */
+    out_of_range: z.enum(['clip', 'null']).default('clip'),
     ...Scaling.shape,
   })
   .refine((c) => c.max === undefined || c.max > c.min, { message: 'max must be above min' });
@@ -94,7 +96,8 @@ export function metricSetConfig(file?: MetricSetFile, origin = 'defaults'): Metr
       throw new InputError(
         `${origin}: columns.${name}: is a data-contract column; its unit and range are fixed (DATA_CONTRACT.md)`,
       );
-    columns.set(name, { name, ...spec, max: spec.max ?? Number.POSITIVE_INFINITY });
+    const { out_of_range: outOfRange, ...rest } = spec;
+    columns.set(name, { name, ...rest, outOfRange, max: spec.max ?? Number.POSITIVE_INFINITY });
   }
   for (const key of ['targets', 'covariates'] as const) {
     const names = file?.[key] ?? [];
@@ -108,7 +111,9 @@ export function metricSetConfig(file?: MetricSetFile, origin = 'defaults'): Metr
   }
   const both = (file?.targets ?? []).filter((t) => file?.covariates?.includes(t));
   if (both.length > 0)
-    throw new InputError(`${origin}: '${both[0]}' is both a target and a covariate; a target is already an input`);
+    throw new InputError(
+      `${origin}: '${both[0]}' is both a target and a covariate; a target is already an input`,
+    );
   return {
     origin,
     ...(file?.targets ? { targets: file.targets } : {}),

@@ -64,7 +64,11 @@ export const Encoders = z
     }
     for (const feature of enc.metrics ? enc.observed_features : []) {
       if (enc.metrics![feature] === undefined)
-        ctx.addIssue({ code: 'custom', path: ['metrics'], message: `has no entry for observed feature ${feature}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics'],
+          message: `has no entry for observed feature ${feature}`,
+        });
     }
     for (const target of enc.targets) {
       if (!enc.observed_features.includes(target)) {

@@ -86,7 +86,10 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
   const token = settings.adminToken;
   if (token !== undefined && token !== '' && token.length < MIN_ADMIN_TOKEN_LENGTH)
     throw new InputError(`FLEETCAST_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long`);
-  const source = new ContractView(openMetricsSource(settings.metrics), await loadMetricSetConfig(settings.metricSet));
+  const source = new ContractView(
+    openMetricsSource(settings.metrics),
+    await loadMetricSetConfig(settings.metricSet),
+  );
 
   let clone: GitRegistryClone | undefined;
   let base = process.cwd();

@@ -71,7 +71,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
   const workKeptByUser = options.work !== undefined;
   // What killed runs left in the temp dir (work-dirs.ts); a --work dir is the user's own.
   if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
-  const source = new ContractView(openMetricsSource(options.metrics), await loadMetricSetConfig(options.metricSet));
+  const source = new ContractView(
+    openMetricsSource(options.metrics),
+    await loadMetricSetConfig(options.metricSet),
+  );
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
   const prev = await previousMapping(options.registry);

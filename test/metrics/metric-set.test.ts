@@ -54,11 +54,25 @@ describe('metric set resolution', () => {
       file({
         targets: ['gpu_pct', 'cpu_pct'],
         covariates: ['net_in_mbps'],
-        columns: { gpu_pct: { unit: '%', description: '', min: 0, max: 100, transform: 'none', std_floor: 1 } },
+        columns: {
+          gpu_pct: {
+            unit: '%',
+            description: '',
+            min: 0,
+            max: 100,
+            transform: 'none',
+            std_floor: 1,
+            out_of_range: 'clip',
+          },
+        },
       }),
       'metric_set.json',
     );
-    const set = resolveMetricSet(config, new Set(['timestamp', 'server_name', 'gpu_pct', 'cpu_pct', 'net_in_mbps']), 'src');
+    const set = resolveMetricSet(
+      config,
+      new Set(['timestamp', 'server_name', 'gpu_pct', 'cpu_pct', 'net_in_mbps']),
+      'src',
+    );
     assert.deepEqual(set.targets, ['gpu_pct', 'cpu_pct']);
     assert.equal(set.features[0]!.max, 100);
     assert.throws(
@@ -68,11 +82,26 @@ describe('metric set resolution', () => {
   });
 
   it('rejects unknown targets, redeclared contract columns and a column in both lists', () => {
-    assert.throws(() => metricSetConfig(file({ targets: ['gpu_pct'] }), 'f'), /targets\[0\]: 'gpu_pct' is neither/);
+    assert.throws(
+      () => metricSetConfig(file({ targets: ['gpu_pct'] }), 'f'),
+      /targets\[0\]: 'gpu_pct' is neither/,
+    );
     assert.throws(
       () =>
         metricSetConfig(
-          file({ columns: { cpu_pct: { unit: '%', description: '', min: 0, max: 200, transform: 'none', std_floor: 1 } } }),
+          file({
+            columns: {
+              cpu_pct: {
+                unit: '%',
+                description: '',
+                min: 0,
+                max: 200,
+                transform: 'none',
+                std_floor: 1,
+                out_of_range: 'clip',
+              },
+            },
+          }),
           'f',
         ),
       /columns\.cpu_pct: is a data-contract column/,
@@ -89,7 +118,10 @@ describe('metric set resolution', () => {
       const path = join(dir, 'metric_set.json');
       await writeFile(path, JSON.stringify({ format_version: 1, targets: ['cpu_pct'], tragets: [] }));
       await assert.rejects(loadMetricSetConfig(path), /tragets/);
-      await writeFile(path, JSON.stringify({ format_version: 1, targets: ['cpu_pct'], profile_column: 'role' }));
+      await writeFile(
+        path,
+        JSON.stringify({ format_version: 1, targets: ['cpu_pct'], profile_column: 'role' }),
+      );
       const config = await loadMetricSetConfig(path);
       assert.deepEqual(config.targets, ['cpu_pct']);
       assert.equal(config.profileColumn, 'role');
@@ -149,6 +181,39 @@ describe('contract view over a real parquet file (DuckDB)', () => {
     const config = metricSetConfig(file({ profile_column: 'role' }), 'f');
     const rows = await resampled(new ContractView(openMetricsSource(parquet), config));
     assert.deepEqual(rows.profiles, ['web', 'web']);
+  });
+
+  it('drops out-of-range values of a column whose policy says null, and passes unknown columns through', async () => {
+    const config = metricSetConfig(
+      file({
+        columns: {
+          cpu_cores: {
+            unit: 'cores',
+            description: '',
+            min: 0,
+            max: 2,
+            transform: 'none',
+            std_floor: 1,
+            out_of_range: 'null',
+          },
+        },
+      }),
+      'f',
+    );
+    const rows = await withDuckDb(async (conn) =>
+      queryResampled(conn, new ContractView(openMetricsSource(parquet), config), {
+        features: ['cpu_cores'],
+        resolutionSeconds: 3600,
+      }),
+    );
+    assert.ok(Number.isNaN(rows.values[0]!), '4 cores is outside [0, 2]: a missing sample, not 2');
+    const raw = await withDuckDb(async (conn) =>
+      queryResampled(conn, new ContractView(openMetricsSource(parquet)), {
+        features: ['cpu_cores'],
+        resolutionSeconds: 3600,
+      }),
+    );
+    assert.equal(raw.values[0], 4, 'an undeclared column passes through unchanged');
   });
 
   it('refuses relation() before prepare()', () => {
