@@ -72,6 +72,7 @@ function syntheticWindows(
     windows.set(name, {
       input: { server: name, profile: null, past, pastStart: (last - L + 1) * res },
       profile: '',
+      imputed: [],
       lastObservedStep: last,
       observedSteps: L,
     });

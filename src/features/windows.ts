@@ -9,11 +9,22 @@ export interface WindowShape {
   resolution_seconds: number;
   lookback_steps: number;
   observed_features: readonly string[];
+  /**
+   * Each feature's declared range (a model's encoders.json `metrics`). A feature with no value at
+   * all in a server's window is then read as its minimum (imputed) instead of leaving the server
+   * without a forecast; without it such a server gets none.
+   */
+  metrics?: Readonly<Record<string, { min: number }>> | undefined;
 }
 
 export interface RecentWindow {
   input: ForecastInput;
   profile: string;
+  /**
+   * Features with no value at all in the window, read as their declared minimum: a switched-off
+   * VM reports CPU 0 and no memory figure, and still gets a forecast, flagged with this.
+   */
+  imputed: string[];
   /** Step (since the epoch, in resolution units) of the newest data in the window. */
   lastObservedStep: number;
   /** Steps of the window that had data before filling. */
@@ -105,8 +116,10 @@ async function readWindows(
     if (dense === undefined) continue;
     forwardFill(dense.values, lookback, nFeatures, lookback);
     backFillStart(dense.values, lookback, nFeatures);
-    if (dense.values.some((v) => Number.isNaN(v))) continue; // a metric with no value at all in the window
+    const imputed = imputeAbsent(dense.values, lookback, shape);
+    if (imputed === null) continue; // a metric with no value at all in the window, and no declared minimum
     windows.set(server, {
+      imputed,
       input: { server, profile: dense.profile || null, past: dense.values, pastStart: windowStart * res },
       profile: dense.profile,
       lastObservedStep: last,
@@ -115,4 +128,21 @@ async function readWindows(
   }
   const missing = (servers ?? []).filter((s) => !windows.has(s));
   return { windows, missing };
+}
+
+/**
+ * Fills each feature that has no value in the (already filled) window with its declared minimum;
+ * returns their names, or null when one has no declared range (the window is unusable then).
+ */
+function imputeAbsent(values: Float32Array, steps: number, shape: WindowShape): string[] | null {
+  const nFeatures = shape.observed_features.length;
+  const imputed: string[] = [];
+  for (let f = 0; f < nFeatures; f++) {
+    if (!Number.isNaN(values[f]!)) continue; // filled: a NaN left at step 0 means none in the window
+    const min = shape.metrics?.[shape.observed_features[f]!]?.min;
+    if (min === undefined) return null;
+    for (let t = 0; t < steps; t++) values[t * nFeatures + f] = min;
+    imputed.push(shape.observed_features[f]!);
+  }
+  return imputed;
 }

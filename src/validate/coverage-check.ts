@@ -41,8 +41,15 @@ export async function checkCoverage(
   const results = await model.forecast(inputs);
   const ok = new Map<string, boolean>();
   for (const r of results) ok.set(r.server, r.known && r.values.every((v) => Number.isFinite(v)));
+  const imputed = [...windows.values()].filter((w) => w.imputed.length > 0);
   options.progress?.(
-    `validate: forecast ${results.length} of ${manifestServers.length} manifest servers from their recent data`,
+    `validate: forecast ${results.length} of ${manifestServers.length} manifest servers from their recent data` +
+      (imputed.length > 0
+        ? `; ${imputed.length} with a metric absent from the window, read as its minimum (${imputed
+            .slice(0, 3)
+            .map((w) => `${w.input.server}: ${w.imputed.join(', ')}`)
+            .join('; ')}${imputed.length > 3 ? '; …' : ''})`
+        : ''),
   );
   return { ...computeCoverage(manifestServers, model.vocabulary, ok), forecasts_checked: true };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
 import { queryResampled } from '../../src/features/resample.js';
+import { loadRecentWindows } from '../../src/features/windows.js';
 import { ContractView } from '../../src/metrics/contract-view.js';
 import { sqlString, withDuckDb } from '../../src/metrics/duckdb.js';
 import {
@@ -214,6 +215,21 @@ describe('contract view over a real parquet file (DuckDB)', () => {
       }),
     );
     assert.equal(raw.values[0], 4, 'an undeclared column passes through unchanged');
+  });
+
+  it('reads a metric a server has no value for as its minimum, flagged, only when the model declares ranges', async () => {
+    const view = new ContractView(openMetricsSource(parquet));
+    const shape = { resolution_seconds: 300, lookback_steps: 6, observed_features: ['cpu_pct', 'mem_pct'] };
+    const without = await loadRecentWindows(view, ['vm-1', 'vm-2'], shape);
+    assert.deepEqual([...without.windows.keys()], ['vm-2'], 'vm-1 has no memory figure: no window');
+    const withRanges = await loadRecentWindows(view, ['vm-1', 'vm-2'], {
+      ...shape,
+      metrics: { cpu_pct: { min: 0 }, mem_pct: { min: 0 } },
+    });
+    const vm1 = withRanges.windows.get('vm-1')!;
+    assert.deepEqual(vm1.imputed, ['mem_pct']);
+    assert.deepEqual([...vm1.input.past.filter((_, i) => i % 2 === 1)], [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(withRanges.windows.get('vm-2')!.imputed, []);
   });
 
   it('refuses relation() before prepare()', () => {

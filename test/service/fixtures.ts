@@ -47,6 +47,7 @@ export function syntheticWindows(
     windows.set(server.name, {
       input: { server: server.name, profile: server.profile, past, pastStart: start * res },
       profile: server.profile,
+      imputed: [],
       lastObservedStep: lastStep,
       observedSteps: lookback,
     });

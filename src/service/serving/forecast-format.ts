@@ -18,6 +18,11 @@ export const ServerForecast = z.strictObject({
   data_time: z.string(),
   /** The data is older than the service's stale limit (`--stale-after`): an old forecast. */
   stale: z.boolean(),
+  /**
+   * Metrics with no value in the server's input window, read as their declared minimum (a
+   * switched-off VM has no memory figure); absent when every metric had data.
+   */
+  imputed: z.array(z.string()).optional(),
   forecast: z.record(z.string(), z.record(z.string(), z.array(z.number()))),
 });
 export type ServerForecast = z.infer<typeof ServerForecast>;
@@ -54,6 +59,7 @@ export function formatForecast(
   encoders: Encoders,
   profile: string | null,
   staleBefore = Number.NEGATIVE_INFINITY,
+  imputed: readonly string[] = [],
 ): ServerForecast {
   const { targets, quantiles, horizon_steps: horizon } = encoders;
   const keys = quantiles.map(quantileKey);
@@ -78,6 +84,7 @@ export function formatForecast(
     step_seconds: result.stepSeconds,
     data_time: start,
     stale: result.start < staleBefore,
+    ...(imputed.length > 0 ? { imputed: [...imputed] } : {}),
     forecast,
   };
 }

@@ -241,7 +241,8 @@ export class Forecaster {
       const profile = result.known
         ? (model.encoders.server_profiles[result.server] ?? null)
         : (profiles.get(result.server) ?? null);
-      return formatForecast(result, model.encoders, profile, staleBefore);
+      const imputed = snapshot.windows.get(result.server)?.imputed ?? [];
+      return formatForecast(result, model.encoders, profile, staleBefore, imputed);
     });
     if (forecasts.length - unknown > 0) predictions.inc({ known: 'true' }, forecasts.length - unknown);
     if (unknown > 0) predictions.inc({ known: 'false' }, unknown);
