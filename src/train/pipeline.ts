@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { buildDatasetDir, type BuildDatasetResult } from '../dataset/build.js';
 import { readManifest } from '../fleet/manifest.js';
 import { openMetricsSource } from '../metrics/source.js';
+import { asOf, ignoredRowsNote, rowsAfter } from '../metrics/as-of.js';
 import { assignServerIndices } from '../registry/mapping.js';
 import { newModelId } from '../registry/model-id.js';
 import type { TrainingInfo } from '../registry/training-info.js';
@@ -28,6 +29,11 @@ export interface TrainOptions {
   seed: number;
   epochs?: number;
   days?: number;
+  /**
+   * As of (`--now`): samples after it are ignored, so the window (and its held-out end) ends at the
+   * newest sample up to it. Default: the wall clock, where a later sample is a data error.
+   */
+  now?: Date;
   /** Keep intermediate files here (default: a temp dir, removed after a successful run). */
   work?: string;
   validate: boolean;
@@ -67,7 +73,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
   const workKeptByUser = options.work !== undefined;
   // What killed runs left in the temp dir (work-dirs.ts); a --work dir is the user's own.
   if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
-  const source = openMetricsSource(options.metrics);
+  const allRows = openMetricsSource(options.metrics);
+  const source = asOf(allRows, options.now);
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
   const prev = await previousMapping(options.registry);
@@ -85,6 +92,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
 
   let built: BuildDatasetResult;
   try {
+    if (options.now !== undefined) {
+      const note = ignoredRowsNote(await rowsAfter(allRows, options.now), options.now);
+      if (note !== null) progress(`train: ${note}`);
+    }
     built = await buildDatasetDir(datasetDir, {
       source,
       servers: manifest.servers,

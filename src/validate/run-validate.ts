@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readManifest } from '../fleet/manifest.js';
 import { openMetricsSource } from '../metrics/source.js';
+import { asOf, ignoredRowsNote, rowsAfter } from '../metrics/as-of.js';
 import { loadModel } from '../model/loaded-model.js';
 import { POINTER_FILE, MODELS_DIR } from '../registry/layout.js';
 import { readModelMetadata } from '../registry/read-model.js';
@@ -20,7 +21,8 @@ export interface ValidateDirOptions {
   /** Compare with this model; default: the deployed model of the registry the model dir sits in. */
   baselineModel?: string;
   registry?: string;
-  end?: Date;
+  /** As of (`--now`): samples after it are ignored; coverage and accuracy use the data up to it. */
+  now?: Date;
   progress: (line: string) => void;
 }
 
@@ -32,7 +34,8 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
   const dir = resolve(options.modelDir);
   const meta = await readModelMetadata(dir);
   const manifest = await readManifest(options.manifest);
-  const source = options.metrics ? openMetricsSource(options.metrics) : null;
+  const allRows = options.metrics ? openMetricsSource(options.metrics) : null;
+  const source = allRows && asOf(allRows, options.now);
   const model = await loadModel(dir, { expectedDigest: meta.digest });
   const registry = options.registry ?? registryAround(dir);
   const baseline = await loadBaseline(registry, options.baselineModel ?? null);
@@ -43,16 +46,17 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
     let evaluationNote = 'no --metrics given: accuracy not measured';
     if (source) {
       try {
+        if (allRows && options.now !== undefined) {
+          const note = ignoredRowsNote(await rowsAfter(allRows, options.now), options.now);
+          if (note !== null) options.progress(`validate: ${note}`);
+        }
         const data = await buildEvaluationData(
           source,
           manifest.servers,
           meta.encoders,
           meta.mapping,
           new Set(meta.trainingInfo.data.holdout_servers),
-          {
-            ...(options.end ? { end: options.end } : {}),
-            progress: options.progress,
-          },
+          { progress: options.progress },
         );
         for (const s of data.skipped)
           options.progress(`validate: ${s.server} left out of accuracy: ${s.problem}`);
@@ -72,7 +76,6 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
       evaluationNote,
       deployed,
       gates: options.gates,
-      ...(options.end ? { end: options.end } : {}),
       progress: options.progress,
     });
   } finally {
