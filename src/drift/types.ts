@@ -117,7 +117,13 @@ export const DriftReport = z.object({
     deployed: z.boolean(),
     servers: Count,
     trained_at: Timestamp.nullable(),
+    /** End of the data the model was trained on (training_info.json data.end); null if not recorded. */
+    data_end: Timestamp.nullable(),
+    /** As of `now`, from data_end (else from trained_at); null when unknown or after now. */
     age_days: z.number().nullable(),
+    age_from: z.enum(['data_end', 'created_at']).nullable(),
+    /** Why the age is not the plain time since data_end (fallback, or data after now). */
+    age_note: z.string().nullable(),
   }),
   fleet: z.object({
     total: Count,

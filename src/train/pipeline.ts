@@ -30,8 +30,9 @@ export interface TrainOptions {
   epochs?: number;
   days?: number;
   /**
-   * As of (`--now`): samples after it are ignored, so the window (and its held-out end) ends at the
-   * newest sample up to it. Default: the wall clock, where a later sample is a data error.
+   * As of (`--now`): samples after it are ignored and the window (its held-out days last) ends at
+   * it. Default: the wall clock, a later sample being a data error, and the window ends at the
+   * newest sample.
    */
   now?: Date;
   /** Keep intermediate files here (default: a temp dir, removed after a successful run). */
@@ -104,6 +105,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
       lookbackSteps: profile.lookback_steps,
       horizonSteps: profile.horizon_steps,
       ...(options.days !== undefined ? { days: options.days } : {}),
+      ...(options.now !== undefined ? { end: options.now } : {}),
       progress,
     });
   } catch (error) {

@@ -56,7 +56,10 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
           meta.encoders,
           meta.mapping,
           new Set(meta.trainingInfo.data.holdout_servers),
-          { progress: options.progress },
+          {
+            ...(options.now ? { end: options.now } : {}),
+            progress: options.progress,
+          },
         );
         for (const s of data.skipped)
           options.progress(`validate: ${s.server} left out of accuracy: ${s.problem}`);
@@ -76,6 +79,7 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
       evaluationNote,
       deployed,
       gates: options.gates,
+      ...(options.now ? { end: options.now } : {}),
       progress: options.progress,
     });
   } finally {

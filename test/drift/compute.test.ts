@@ -27,14 +27,19 @@ function server(name: string, overrides: Partial<FleetServer> = {}): FleetServer
   };
 }
 
-const model = (servers: string[], extra: Partial<ModelVocabulary> = {}): ModelVocabulary => ({
-  id: 'tft-20261101T000000Z-abcdef',
-  servers,
-  trainedAt: new Date(NOW.getTime() - 10 * DAY),
-  source: 'test',
-  deployed: true,
-  ...extra,
-});
+/** A deployed model whose training data ends when it was trained (unless `extra` says otherwise). */
+const model = (servers: string[], extra: Partial<ModelVocabulary> = {}): ModelVocabulary => {
+  const trainedAt = extra.trainedAt ?? new Date(NOW.getTime() - 10 * DAY);
+  return {
+    id: 'tft-20261101T000000Z-abcdef',
+    servers,
+    trainedAt,
+    trainedOn: trainedAt === null ? null : { end: trainedAt, resolutionSeconds: 900 },
+    source: 'test',
+    deployed: true,
+    ...extra,
+  };
+};
 
 function input(
   fleet: FleetServer[],
@@ -326,6 +331,7 @@ describe('pending, sunset and no-model cases', () => {
         id: null,
         servers: [],
         trainedAt: null,
+        trainedOn: null,
         source: 'registry r (no current.json)',
         deployed: false,
       }),

@@ -39,7 +39,11 @@ export function register(program: Command): void {
     .option('--epochs <n>', "override the profile's epoch budget")
     .option('--profile <name>', 'training profile in trainer/profiles.json (smoke | default)', 'default')
     .option('--seed <n>', 'random seed', '0')
-    .option('--days <n>', 'days of history to train on, ending at the newest sample up to --now', '30')
+    .option(
+      '--days <n>',
+      'days of history to train on, ending at --now (default: at the newest sample)',
+      '30',
+    )
     .addOption(nowOption())
     .option('--work-dir <dir>', 'keep dataset, trainer output and candidate model here (default: a temp dir)')
     .option('--gates <file>', 'validation gate settings, JSON (docs/validation.md)')
