@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 export const NOW_HELP =
   'evaluate as of this time: later samples are ignored, ages and windows are measured from it (default: the wall clock)';
 
-/** `--now <iso>`: one name, one parser and one meaning across commands (docs/cli.md, "As of"). */
+/** `--now <iso>`: one name, one parser and one meaning across commands (README.md, "Command line"). */
 export function nowOption(): Option {
   return new Option('--now <iso>', NOW_HELP).argParser(parseInstant);
 }
