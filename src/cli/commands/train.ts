@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', '0')
     .option(
       '--days <n>',
-      'days of history to train on, ending at --now (default: at the newest sample)',
+      'days of history to train on; the window ends at --now, else at the newest sample',
       '30',
     )
     .addOption(nowOption())
