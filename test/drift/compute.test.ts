@@ -5,6 +5,8 @@ import { driftPriority, fleetDrift, thresholdsOf, unknownRateLevel } from '../..
 import { DEFAULT_RETRAIN_CONFIG } from '../../src/config/retrain-config.js';
 import type { FleetServer } from '../../src/fleet/assess.js';
 import type { ModelVocabulary } from '../../src/drift/vocabulary.js';
+import { parseDriftReport } from '../../src/drift/report-file.js';
+import { driftReport } from '../helpers/drift-report-fixture.js';
 
 const T = thresholdsOf(DEFAULT_RETRAIN_CONFIG);
 const NOW = new Date('2026-11-20T00:00:00Z');
@@ -428,6 +430,18 @@ describe('pending, sunset and no-model cases', () => {
         /counted from its creation, .*: its training_info\.json does not say when its data ends/,
       );
       assert.ok(report.warnings.some((w) => /model age: age measured from the model's creation/.test(w)));
+    });
+
+    it('a report file written before data_end, age_from and age_note existed still reads', () => {
+      const report = JSON.parse(JSON.stringify(driftReport({ servers: ['a', 'b'] }))) as {
+        model: Record<string, unknown>;
+      };
+      for (const key of ['data_end', 'age_from', 'age_note']) delete report.model[key];
+      const read = parseDriftReport(report, 'old.json');
+      assert.equal(read.model.data_end, null);
+      assert.equal(read.model.age_from, null);
+      assert.equal(read.model.age_note, null);
+      assert.equal(read.model.age_days, 37);
     });
 
     it('an old model created after now gets no age either', () => {
