@@ -118,10 +118,7 @@ async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): P
         `${b.newServers.total} / ${b.sunsetServers.total} / ${b.pendingServers.total}`,
       ],
       ['Unknown predictions', formatPct(b.unknownRatePct)],
-      [
-        'Model',
-        `${b.modelId ?? 'none'}${b.modelAgeDays === null ? '' : ` (${b.modelAgeDays.toFixed(1)} days)`}`,
-      ],
+      ['Model', `${b.modelId ?? 'none'} (${b.modelAge})`],
       ['Pull request', `${outcome.operation}${outcome.dryRun ? ' (dry run: nothing written)' : ''}`],
     ])
     .addList(proposal.reasons.length > 0 ? proposal.reasons : ['no threshold crossed'])

@@ -1,6 +1,15 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
-/** Option parsers shared by the fleet commands (generate, fleet, drift, manifest, check-data). */
+/** Option parsers shared by the commands that read metrics. */
+
+/** What `--now` means, the same on every command that evaluates data as of a time. */
+export const NOW_HELP =
+  'evaluate as of this time: later samples are ignored, ages and windows are measured from it (default: the wall clock)';
+
+/** `--now <iso>`: one name, one parser and one meaning across commands (README.md, "Command line"). */
+export function nowOption(): Option {
+  return new Option('--now <iso>', NOW_HELP).argParser(parseInstant);
+}
 
 /** `--now 2026-11-20T00:00:00Z`: an ISO 8601 instant with a zone (Z or ±hh:mm) or a plain date (UTC). */
 export function parseInstant(text: string): Date {

@@ -1,9 +1,9 @@
-import { MS_PER_DAY } from '../metrics/contract.js';
-import { assessUnprofiled, boundedValue, round2, type FleetServer } from '../fleet/assess.js';
+import { assessUnprofiled, boundedValue, type FleetServer } from '../fleet/assess.js';
 import type { RejectedServer } from '../metrics/summary.js';
 import { classifyServers, fleetCounts } from './classify.js';
 import { decide } from './decision.js';
 import { driftPercent, driftPriority, unknownRate } from './levels.js';
+import { modelAge } from './model-age.js';
 import { proposeManifestFile, type CurrentManifest } from './manifest-proposal.js';
 import type { DriftReport, DriftThresholds } from './types.js';
 import type { UnknownCounts } from './unknown-rate.js';
@@ -39,8 +39,8 @@ export function computeDrift(input: DriftInput): DriftReport {
   const driftPct = driftPercent(changedCount, vocabulary.size);
   const driftLevel = model.deployed ? driftPriority(driftPct, t) : 'none';
   const rate = input.unknownCounts === null ? null : unknownRate(input.unknownCounts, t);
-  const ageDays =
-    model.trainedAt === null ? null : round2((now.getTime() - model.trainedAt.getTime()) / MS_PER_DAY);
+  const age = modelAge(model, now);
+  const ageDays = age.ageDays;
   const stale = ageDays !== null && ageDays > t.max_model_age_days && changedCount > 0;
   // Listed servers whose rows all have an invalid profile stay until sunset (docs/fleet.md).
   const unprofiled = assessUnprofiled(input.rejected, now, {
@@ -58,7 +58,7 @@ export function computeDrift(input: DriftInput): DriftReport {
     newCount: servers.newServers.length,
     sunsetCount: servers.sunset.length,
     rate,
-    ageDays,
+    age,
     stale,
     pending: servers.pending,
     t,
@@ -77,7 +77,10 @@ export function computeDrift(input: DriftInput): DriftReport {
       deployed: model.deployed,
       servers: vocabulary.size,
       trained_at: model.trainedAt === null ? null : model.trainedAt.toISOString(),
+      data_end: model.trainedOn === null ? null : model.trainedOn.end.toISOString(),
       age_days: ageDays,
+      age_from: age.from,
+      age_note: age.note,
     },
     fleet: fleetCounts(fleet, servers.pending.length, input.rejected.length),
     drift_pct: driftPct,
@@ -102,6 +105,7 @@ export function computeDrift(input: DriftInput): DriftReport {
     manifest_change: proposal.delta,
     warnings: [
       ...reportWarnings(input),
+      ...(age.note === null ? [] : [`model age: ${age.note}`]),
       ...proposal.held.map((h) => `manifest change held for ${h.server}: ${h.problem}`),
     ],
   };

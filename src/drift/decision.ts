@@ -1,6 +1,7 @@
 import { maxPriority } from './levels.js';
 import type { ManifestProposal } from './manifest-proposal.js';
 import type { DriftDecision, DriftThresholds, PendingServer, Priority, UnknownRate } from './types.js';
+import type { ModelAge } from './model-age.js';
 import type { ModelVocabulary } from './vocabulary.js';
 
 /** Everything the retrain decision weighs, already measured. */
@@ -12,7 +13,7 @@ export interface DecisionFacts {
   newCount: number;
   sunsetCount: number;
   rate: UnknownRate | null;
-  ageDays: number | null;
+  age: ModelAge;
   stale: boolean;
   pending: PendingServer[];
   t: DriftThresholds;
@@ -108,15 +109,27 @@ function learnableServers(f: DecisionFacts): number {
 
 function ageFinding(f: DecisionFacts): Finding | null {
   const { t } = f;
-  if (f.ageDays === null) return null;
+  const { ageDays, from, since, note } = f.age;
+  if (ageDays === null)
+    // Data (or creation) after now: no age, so the staleness rule cannot apply; say so.
+    return note === null
+      ? null
+      : {
+          reason: `Model age: ${note}; the ${t.max_model_age_days}-day staleness rule is not applied.`,
+          priority: 'none',
+        };
+  const basis =
+    from === 'created_at'
+      ? `counted from its creation, ${since}: its training_info.json does not say when its data ends`
+      : `counted from the end of its training data, ${since}`;
   if (f.stale)
     return {
-      reason: `The model is ${f.ageDays.toFixed(1)} days old, more than the ${t.max_model_age_days}-day limit, and the fleet has changed since: the model is stale.`,
+      reason: `The model is ${ageDays.toFixed(1)} days old, more than the ${t.max_model_age_days}-day limit (${basis}), and the fleet has changed since: the model is stale.`,
       priority: 'low',
     };
-  if (f.ageDays > t.max_model_age_days)
+  if (ageDays > t.max_model_age_days)
     return {
-      reason: `The model is ${f.ageDays.toFixed(1)} days old (limit ${t.max_model_age_days}) but the fleet has not changed, so it is not stale.`,
+      reason: `The model is ${ageDays.toFixed(1)} days old (limit ${t.max_model_age_days}; ${basis}) but the fleet has not changed, so it is not stale.`,
       priority: 'none',
     };
   return null;

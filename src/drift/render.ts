@@ -1,3 +1,4 @@
+import { describeModelAge } from './model-age.js';
 import type { DriftReport } from './types.js';
 
 const LIST_LIMIT = 20;
@@ -10,7 +11,7 @@ export function renderDriftText(report: DriftReport): string {
   lines.push(`  metrics: ${report.source}`);
   lines.push(
     `  model:   ${m.deployed ? (m.id ?? 'server list') : 'none deployed'} (${m.servers} servers` +
-      `${m.age_days === null ? '' : `, ${m.age_days.toFixed(1)} days old`})`,
+      `${m.age_from === null ? '' : `, ${describeModelAge(m, report.now)}`})`,
   );
   const f = report.fleet;
   lines.push(

@@ -117,7 +117,14 @@ export const DriftReport = z.object({
     deployed: z.boolean(),
     servers: Count,
     trained_at: Timestamp.nullable(),
+    /** End of the data the model was trained on (training_info.json data.end); null if not recorded. */
+    data_end: Timestamp.nullable().default(null),
+    /** As of `now`, from data_end (else from trained_at); null when unknown or after now. */
     age_days: z.number().nullable(),
+    /** Reports written before these fields existed read as null. */
+    age_from: z.enum(['data_end', 'created_at']).nullable().default(null),
+    /** Why the age is not the plain time since data_end (fallback, or data after now). */
+    age_note: z.string().nullable().default(null),
   }),
   fleet: z.object({
     total: Count,

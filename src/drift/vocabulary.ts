@@ -14,7 +14,13 @@ export interface ModelVocabulary {
   /** Model id, or null for a plain server list or when no model is deployed. */
   id: string | null;
   servers: string[];
+  /** When the model was made (training_info.json, else the id's timestamp). */
   trainedAt: Date | null;
+  /**
+   * The end of the data it was trained on (training_info.json `data.end`, exclusive, and the
+   * resolution of its last bucket); null for a server list or a model whose file lacks it.
+   */
+  trainedOn: { end: Date; resolutionSeconds: number } | null;
   /** Where the vocabulary came from, in words. */
   source: string;
   /** False when the registry has no current.json: nothing is deployed yet. */
@@ -52,6 +58,7 @@ export async function readServerList(path: string): Promise<ModelVocabulary> {
     id: null,
     servers: parseServerList(text, path),
     trainedAt: null,
+    trainedOn: null,
     source: `server list ${path}`,
     deployed: true,
   };
@@ -73,6 +80,7 @@ export async function readRegistryVocabulary(dir: string): Promise<ModelVocabula
       id: null,
       servers: [],
       trainedAt: null,
+      trainedOn: null,
       source: `registry ${dir} (no current.json)`,
       deployed: false,
     };
@@ -83,6 +91,7 @@ export async function readRegistryVocabulary(dir: string): Promise<ModelVocabula
     throw new InputError(`${encodersPath}: model_id ${encoders.model_id} ≠ pointer ${id}`);
 
   let trainedAt: Date | null = trainingStartFromId(id);
+  let trainedOn: ModelVocabulary['trainedOn'] = null;
   if (model.lists(MODEL_FILES.trainingInfo)) {
     const info = parseJsonText(
       await model.readVerified(MODEL_FILES.trainingInfo),
@@ -91,11 +100,14 @@ export async function readRegistryVocabulary(dir: string): Promise<ModelVocabula
     );
     const when = info.trained_at ?? info.finished_at ?? info.started_at;
     if (when !== undefined) trainedAt = new Date(when);
+    if (info.data?.end !== undefined)
+      trainedOn = { end: new Date(info.data.end), resolutionSeconds: info.data.resolution_seconds ?? 0 };
   }
   return {
     id,
     servers: Object.keys(encoders.server_id.classes).sort(),
     trainedAt,
+    trainedOn,
     source: `registry ${dir}, model ${id}`,
     deployed: true,
   };

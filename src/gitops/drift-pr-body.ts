@@ -24,6 +24,8 @@ export interface DriftPrBody {
   unknownRatePct: number | null;
   modelId: string | null;
   modelAgeDays: number | null;
+  /** The model's age in words (describeModelAge): what it is measured from, or why it is unknown. */
+  modelAge: string;
   stale: boolean;
   thresholds: Record<string, number>;
   reasons: string[];
@@ -82,6 +84,7 @@ function renderWithRowLimit(body: DriftPrBody, rowLimit: number): string {
     unknownRatePct: body.unknownRatePct,
     modelId: body.modelId,
     modelAgeDays: body.modelAgeDays,
+    modelAge: body.modelAge,
     stale: body.stale,
     thresholds: body.thresholds,
     reasons: body.reasons,
@@ -107,9 +110,7 @@ function renderWithRowLimit(body: DriftPrBody, rowLimit: number): string {
   lines.push('| Signal | Value |', '|---|---|');
   lines.push(`| Fleet drift | ${formatPct(body.driftPct)} |`);
   lines.push(`| Unknown predictions | ${formatPct(body.unknownRatePct)} |`);
-  lines.push(
-    `| Model age | ${body.modelAgeDays === null ? 'n/a' : `${body.modelAgeDays.toFixed(1)} days`}${body.stale ? ' (stale)' : ''} |`,
-  );
+  lines.push(`| Model age | ${escapeMarkdown(body.modelAge)}${body.stale ? ' (stale)' : ''} |`);
   lines.push(`| Fleet size | ${formatCount(body.fleetSize)} servers |`);
   for (const [name, value] of Object.entries(body.thresholds)) {
     lines.push(`| Threshold ${escapeMarkdown(name)} | ${escapeMarkdown(String(value))} |`);
@@ -161,6 +162,13 @@ export function parseDriftPrBody(markdown: string): DriftPrBody | undefined {
     unknownRatePct: meta.unknownRatePct,
     modelId: meta.modelId,
     modelAgeDays: meta.modelAgeDays,
+    // Bodies written before modelAge existed said only the days.
+    modelAge:
+      typeof meta.modelAge === 'string'
+        ? meta.modelAge
+        : meta.modelAgeDays === null
+          ? 'n/a'
+          : `${meta.modelAgeDays.toFixed(1)} days`,
     stale: meta.stale,
     thresholds: meta.thresholds,
     reasons: meta.reasons,

@@ -1,4 +1,5 @@
 import { proposedManifestText } from '../drift/manifest-proposal.js';
+import { describeModelAge } from '../drift/model-age.js';
 import type { DriftReport, Priority } from '../drift/types.js';
 import { sha256Text } from '../registry/checksums.js';
 import type { DriftPrBody } from './drift-pr-body.js';
@@ -34,6 +35,7 @@ export function proposalFromReport(report: DriftReport, manifestPath: string, fo
       unknownRatePct: report.unknown_rate?.rate_pct ?? null,
       modelId: report.model.id,
       modelAgeDays: report.model_age_days,
+      modelAge: describeModelAge(report.model, report.now),
       stale: report.stale,
       thresholds: { ...report.thresholds },
       reasons,

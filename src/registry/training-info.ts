@@ -60,11 +60,20 @@ export type TrainingInfo = z.infer<typeof TrainingInfo>;
 
 /**
  * The time fields of training_info.json alone, read leniently: enough to date a deployed model
- * even when the rest of its training_info.json is from another format version.
+ * even when the rest of its training_info.json is from another format version. `data.end` (the
+ * end of the data the model was trained on) is what a model's age is measured from; a model
+ * whose file lacks it is dated by when it was made.
  */
 export const TrainingTimes = z.looseObject({
   trained_at: z.iso.datetime({ offset: true }).optional(),
   finished_at: z.iso.datetime({ offset: true }).optional(),
   started_at: z.iso.datetime({ offset: true }).optional(),
+  data: z
+    .looseObject({
+      end: z.iso.datetime({ offset: true }).optional(),
+      resolution_seconds: z.number().int().positive().optional(),
+    })
+    .optional()
+    .catch(undefined),
 });
 export type TrainingTimes = z.infer<typeof TrainingTimes>;

@@ -6,6 +6,7 @@ import { readManifest } from '../fleet/manifest.js';
 import { ContractView } from '../metrics/contract-view.js';
 import { loadMetricSetConfig } from '../metrics/metric-set.js';
 import { openMetricsSource } from '../metrics/source.js';
+import { asOf, ignoredRowsNote, rowsAfter } from '../metrics/as-of.js';
 import { assignServerIndices } from '../registry/mapping.js';
 import { newModelId } from '../registry/model-id.js';
 import type { TrainingInfo } from '../registry/training-info.js';
@@ -32,6 +33,12 @@ export interface TrainOptions {
   seed: number;
   epochs?: number;
   days?: number;
+  /**
+   * As of (`--now`): samples after it are ignored and the window (its held-out days last) ends at
+   * it. Default: the wall clock, a later sample being a data error, and the window ends at the
+   * newest sample.
+   */
+  now?: Date;
   /** Keep intermediate files here (default: a temp dir, removed after a successful run). */
   work?: string;
   validate: boolean;
@@ -71,10 +78,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
   const workKeptByUser = options.work !== undefined;
   // What killed runs left in the temp dir (work-dirs.ts); a --work dir is the user's own.
   if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
-  const source = new ContractView(
-    openMetricsSource(options.metrics),
-    await loadMetricSetConfig(options.metricSet),
-  );
+  const allRows = openMetricsSource(options.metrics);
+  const source = new ContractView(asOf(allRows, options.now), await loadMetricSetConfig(options.metricSet));
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
   const prev = await previousMapping(options.registry);
@@ -92,6 +97,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
 
   let built: BuildDatasetResult;
   try {
+    if (options.now !== undefined) {
+      const note = ignoredRowsNote(await rowsAfter(allRows, options.now), options.now);
+      if (note !== null) progress(`train: ${note}`);
+    }
     built = await buildDatasetDir(datasetDir, {
       source,
       servers: manifest.servers,
@@ -100,6 +109,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainOutcome> {
       lookbackSteps: profile.lookback_steps,
       horizonSteps: profile.horizon_steps,
       ...(options.days !== undefined ? { days: options.days } : {}),
+      ...(options.now !== undefined ? { end: options.now } : {}),
       progress,
     });
   } catch (error) {

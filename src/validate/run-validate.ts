@@ -4,6 +4,7 @@ import { readManifest } from '../fleet/manifest.js';
 import { ContractView } from '../metrics/contract-view.js';
 import { loadMetricSetConfig } from '../metrics/metric-set.js';
 import { openMetricsSource } from '../metrics/source.js';
+import { asOf, ignoredRowsNote, rowsAfter } from '../metrics/as-of.js';
 import { loadModel } from '../model/loaded-model.js';
 import { POINTER_FILE, MODELS_DIR } from '../registry/layout.js';
 import { readModelMetadata } from '../registry/read-model.js';
@@ -24,7 +25,8 @@ export interface ValidateDirOptions {
   /** Compare with this model; default: the deployed model of the registry the model dir sits in. */
   baselineModel?: string;
   registry?: string;
-  end?: Date;
+  /** As of (`--now`): samples after it are ignored; coverage and accuracy use the data up to it. */
+  now?: Date;
   progress: (line: string) => void;
 }
 
@@ -36,8 +38,9 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
   const dir = resolve(options.modelDir);
   const meta = await readModelMetadata(dir);
   const manifest = await readManifest(options.manifest);
-  const source = options.metrics
-    ? new ContractView(openMetricsSource(options.metrics), await loadMetricSetConfig(options.metricSet))
+  const allRows = options.metrics ? openMetricsSource(options.metrics) : null;
+  const source = allRows
+    ? new ContractView(asOf(allRows, options.now), await loadMetricSetConfig(options.metricSet))
     : null;
   const model = await loadModel(dir, { expectedDigest: meta.digest });
   const registry = options.registry ?? registryAround(dir);
@@ -49,6 +52,10 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
     let evaluationNote = 'no --metrics given: accuracy not measured';
     if (source) {
       try {
+        if (allRows && options.now !== undefined) {
+          const note = ignoredRowsNote(await rowsAfter(allRows, options.now), options.now);
+          if (note !== null) options.progress(`validate: ${note}`);
+        }
         const data = await buildEvaluationData(
           source,
           manifest.servers,
@@ -56,7 +63,7 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
           meta.mapping,
           new Set(meta.trainingInfo.data.holdout_servers),
           {
-            ...(options.end ? { end: options.end } : {}),
+            ...(options.now ? { end: options.now } : {}),
             progress: options.progress,
           },
         );
@@ -78,7 +85,7 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
       evaluationNote,
       deployed,
       gates: options.gates,
-      ...(options.end ? { end: options.end } : {}),
+      ...(options.now ? { end: options.now } : {}),
       progress: options.progress,
     });
   } finally {

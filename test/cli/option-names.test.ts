@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
+import { NOW_HELP } from '../../src/cli/fleet-options.js';
 
 /** Every command under the program, `manifest update` included, with its full name. */
 function commandsOf(command: Command, prefix = ''): Array<[string, Command]> {
@@ -49,10 +50,32 @@ describe('option names: one name for one idea across commands', () => {
 
   it('the as-of time is --now on every command that has one (generate --end ends its window)', () => {
     const withNow = commands.filter(([, c]) => visibleFlags(c).includes('--now')).map(([n]) => n);
-    assert.deepEqual(withNow.sort(), ['check-data', 'drift', 'fleet', 'manifest update', 'validate']);
+    assert.deepEqual(withNow.sort(), [
+      'check-data',
+      'drift',
+      'drift-pr',
+      'fleet',
+      'manifest update',
+      'train',
+      'validate',
+    ]);
     for (const [name, command] of commands)
       for (const flag of visibleFlags(command).filter((f) => /^--(end|as-of|until)$/.test(f)))
         assert.equal(`${name} ${flag}`, 'generate --end');
+  });
+
+  it('every --now means the same: one help text, one parser', async () => {
+    for (const [name, command] of commands) {
+      const now = command.options.find((o) => o.long === '--now');
+      if (now) assert.equal(now.description, NOW_HELP, name);
+    }
+    const train = ['train', '--metrics', 'x', '--manifest', 'm', '--registry', 'r'];
+    assert.equal(await parseError([...train, '--now', '2013-09-29']), undefined);
+    assert.match((await parseError([...train, '--now', '2013-09-29 12:00']))?.message ?? '', /--now/);
+    assert.match(
+      (await parseError(['drift-pr', '--metrics', 'x', '--now', 'yesterday']))?.message ?? '',
+      /--now/,
+    );
   });
 
   const renamed: Array<[string[], string, string]> = [

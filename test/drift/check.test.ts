@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runDriftCheck } from '../../src/drift/check.js';
+import { renderDriftText } from '../../src/drift/render.js';
 import { parseServerList, readRegistryVocabulary } from '../../src/drift/vocabulary.js';
 import { ServiceUnknownCounts } from '../../src/drift/unknown-rate.js';
 import { EventLog, parseEvents } from '../../src/core/events-log.js';
@@ -25,6 +26,7 @@ async function writeRegistry(
   dir: string,
   servers: string[],
   trainedAt = '2026-11-01T02:00:00Z',
+  data?: Record<string, unknown>,
 ): Promise<void> {
   const modelDir = join(dir, 'models', MODEL_ID);
   await mkdir(modelDir, { recursive: true });
@@ -48,7 +50,10 @@ async function writeRegistry(
   };
   const files = new Map<string, string>([
     ['encoders.json', JSON.stringify(encoders)],
-    ['training_info.json', JSON.stringify({ finished_at: trainedAt, other: 'ignored' })],
+    [
+      'training_info.json',
+      JSON.stringify({ finished_at: trainedAt, other: 'ignored', ...(data ? { data } : {}) }),
+    ],
   ]);
   for (const [name, text] of files) await writeFile(join(modelDir, name), text);
   const sums = renderChecksums(new Map([...files].map(([name, text]) => [name, sha256Text(text)])));
@@ -160,6 +165,47 @@ describe('drift check (I/O edge)', () => {
     assert.equal(report.model.id, MODEL_ID);
     assert.equal(report.model.age_days, 18.92);
     assert.equal(report.model_age_days, 18.92);
+    // this training_info.json predates data.end: the age is from its creation, and the report says so
+    assert.equal(report.model.age_from, 'created_at');
+    assert.equal(report.model.data_end, null);
+    assert.match(report.model.age_note!, /does not say when its data ends/);
+  });
+
+  it('measures the model age from the end of its training data (a replay with --now in the past)', async () => {
+    const registry = join(dir, 'replay-registry');
+    // trained "today" (after --now) on data that ended five days before --now
+    await writeRegistry(registry, baseServers, new Date().toISOString(), {
+      end: '2026-11-15T00:00:00.000Z',
+      resolution_seconds: 900,
+      holdout_servers: [],
+    });
+    const report = await runDriftCheck({
+      metrics: fleet.path,
+      registry,
+      now: END,
+      config: CONFIG,
+      events: null,
+    });
+    assert.equal(report.model.data_end, '2026-11-15T00:00:00.000Z');
+    assert.equal(report.model.age_from, 'data_end');
+    assert.equal(report.model_age_days, 5);
+    assert.equal(report.model.age_note, null);
+    assert.match(renderDriftText(report), /5\.0 days old \(its data ends 2026-11-15\)/);
+
+    const early = await runDriftCheck({
+      metrics: fleet.path,
+      registry,
+      now: new Date('2026-11-10T00:00:00Z'),
+      config: CONFIG,
+      events: null,
+    });
+    assert.equal(early.model_age_days, null);
+    assert.equal(early.stale, false);
+    assert.match(
+      renderDriftText(early),
+      /trained on data up to 2026-11-15T00:00:00\.000Z, which is after now \(2026-11-10T00:00:00\.000Z\)/,
+    );
+    assert.doesNotMatch(renderDriftText(early), /-\d+(\.\d+)? days old/);
   });
 
   it('refuses model files that do not match SHA256SUMS', async () => {

@@ -5,6 +5,8 @@ import { driftPriority, fleetDrift, thresholdsOf, unknownRateLevel } from '../..
 import { DEFAULT_RETRAIN_CONFIG } from '../../src/config/retrain-config.js';
 import type { FleetServer } from '../../src/fleet/assess.js';
 import type { ModelVocabulary } from '../../src/drift/vocabulary.js';
+import { parseDriftReport } from '../../src/drift/report-file.js';
+import { driftReport } from '../helpers/drift-report-fixture.js';
 
 const T = thresholdsOf(DEFAULT_RETRAIN_CONFIG);
 const NOW = new Date('2026-11-20T00:00:00Z');
@@ -27,14 +29,19 @@ function server(name: string, overrides: Partial<FleetServer> = {}): FleetServer
   };
 }
 
-const model = (servers: string[], extra: Partial<ModelVocabulary> = {}): ModelVocabulary => ({
-  id: 'tft-20261101T000000Z-abcdef',
-  servers,
-  trainedAt: new Date(NOW.getTime() - 10 * DAY),
-  source: 'test',
-  deployed: true,
-  ...extra,
-});
+/** A deployed model whose training data ends when it was trained (unless `extra` says otherwise). */
+const model = (servers: string[], extra: Partial<ModelVocabulary> = {}): ModelVocabulary => {
+  const trainedAt = extra.trainedAt ?? new Date(NOW.getTime() - 10 * DAY);
+  return {
+    id: 'tft-20261101T000000Z-abcdef',
+    servers,
+    trainedAt,
+    trainedOn: trainedAt === null ? null : { end: trainedAt, resolutionSeconds: 900 },
+    source: 'test',
+    deployed: true,
+    ...extra,
+  };
+};
 
 function input(
   fleet: FleetServer[],
@@ -326,6 +333,7 @@ describe('pending, sunset and no-model cases', () => {
         id: null,
         servers: [],
         trainedAt: null,
+        trainedOn: null,
         source: 'registry r (no current.json)',
         deployed: false,
       }),
@@ -361,5 +369,87 @@ describe('pending, sunset and no-model cases', () => {
     );
     assert.equal(grown.manifest_change.changed, true);
     assert.deepEqual(grown.manifest_change.added, ['a', 'b', 'c']);
+  });
+
+  describe('model age: from the end of its training data, as of now', () => {
+    const fleet = names(10).map((n) => server(n));
+    const changed = [...fleet, server('new1')];
+    const onData = (dataEnd: Date, trainedAt = new Date('2026-11-25T00:00:00Z')) =>
+      model(names(10), { trainedAt, trainedOn: { end: dataEnd, resolutionSeconds: 900 } });
+
+    it('a model trained today on old data ages from its data, not the wall clock of its training', () => {
+      // a replay: trained after now (the "-4810 days old" case) on data that ends 31 days before now
+      const report = computeDrift(input(changed, onData(new Date(NOW.getTime() - 31 * DAY))));
+      assert.equal(report.model_age_days, 31);
+      assert.equal(report.model.age_from, 'data_end');
+      assert.equal(report.model.data_end, new Date(NOW.getTime() - 31 * DAY).toISOString());
+      assert.equal(report.model.age_note, null);
+      assert.equal(report.stale, true);
+      assert.match(
+        report.reasons.join(' '),
+        /31\.0 days old, more than the 30-day limit \(counted from the end of its training data/,
+      );
+      assert.deepEqual(report.warnings, []);
+    });
+
+    it('data that ends after now: no age, no staleness, and the reasons say why', () => {
+      const report = computeDrift(input(changed, onData(new Date(NOW.getTime() + 16 * DAY))));
+      assert.equal(report.model_age_days, null);
+      assert.equal(report.model.age_days, null);
+      assert.equal(report.stale, false);
+      assert.match(
+        report.model.age_note!,
+        /trained on data up to 2026-12-06T00:00:00\.000Z, which is after now \(2026-11-20/,
+      );
+      assert.match(
+        report.reasons.join(' '),
+        /Model age: the model was trained on data up to .* the 30-day staleness rule is not applied/,
+      );
+      assert.ok(report.warnings.some((w) => /after now/.test(w)));
+      assert.doesNotMatch(JSON.stringify(report), /-\d+(\.\d+)? days/);
+    });
+
+    it('now inside the last bucket of the data is age 0, not "after now"', () => {
+      const report = computeDrift(input(fleet, onData(new Date(NOW.getTime() + 600_000))));
+      assert.equal(report.model_age_days, 0);
+      assert.equal(report.model.age_note, null);
+    });
+
+    it('a model without a data end (older training_info.json) ages from its creation, and says so', () => {
+      const old = model(names(10), { trainedAt: new Date(NOW.getTime() - 31 * DAY), trainedOn: null });
+      const report = computeDrift(input(changed, old));
+      assert.equal(report.model_age_days, 31);
+      assert.equal(report.model.age_from, 'created_at');
+      assert.equal(report.stale, true);
+      assert.match(
+        report.model.age_note!,
+        /measured from the model's creation .* does not say when its data ends/,
+      );
+      assert.match(
+        report.reasons.join(' '),
+        /counted from its creation, .*: its training_info\.json does not say when its data ends/,
+      );
+      assert.ok(report.warnings.some((w) => /model age: age measured from the model's creation/.test(w)));
+    });
+
+    it('a report file written before data_end, age_from and age_note existed still reads', () => {
+      const report = JSON.parse(JSON.stringify(driftReport({ servers: ['a', 'b'] }))) as {
+        model: Record<string, unknown>;
+      };
+      for (const key of ['data_end', 'age_from', 'age_note']) delete report.model[key];
+      const read = parseDriftReport(report, 'old.json');
+      assert.equal(read.model.data_end, null);
+      assert.equal(read.model.age_from, null);
+      assert.equal(read.model.age_note, null);
+      assert.equal(read.model.age_days, 37);
+    });
+
+    it('an old model created after now gets no age either', () => {
+      const old = model(names(10), { trainedAt: new Date(NOW.getTime() + DAY), trainedOn: null });
+      const report = computeDrift(input(changed, old));
+      assert.equal(report.model_age_days, null);
+      assert.equal(report.stale, false);
+      assert.match(report.model.age_note!, /created at .*, after now/);
+    });
   });
 });

@@ -19,6 +19,7 @@ function prBody(names: string[]): DriftPrBody {
     unknownRatePct: null,
     modelId: null,
     modelAgeDays: null,
+    modelAge: 'n/a',
     stale: false,
     thresholds: {},
     reasons: ['drift'],

@@ -18,6 +18,7 @@ function body(overrides: Partial<DriftPrBody> = {}): DriftPrBody {
     unknownRatePct: 6.25,
     modelId: 'tft-20261020T040000Z-ffeedd',
     modelAgeDays: 37,
+    modelAge: '37.0 days old (its data ends 2026-10-20)',
     stale: true,
     thresholds: { low_drift_pct: 10, medium_drift_pct: 20, high_drift_above_pct: 35 },
     reasons: ['fleet drift 35.0% is medium priority (20-35%)'],
@@ -48,7 +49,7 @@ test('renders the expected Markdown', () => {
       '|---|---|',
       '| Fleet drift | 35.0 % |',
       '| Unknown predictions | 6.3 % |',
-      '| Model age | 37.0 days (stale) |',
+      '| Model age | 37\\.0 days old \\(its data ends 2026\\-10\\-20\\) (stale) |',
       '| Fleet size | 23 servers |',
       '| Threshold low\\_drift\\_pct | 10 |',
       '| Threshold medium\\_drift\\_pct | 20 |',
@@ -94,6 +95,7 @@ test('render → parse round trip', () => {
     modelId: null,
     unknownRatePct: null,
     modelAgeDays: null,
+    modelAge: 'n/a',
     reasons: [],
   });
   assert.deepEqual(parseDriftPrBody(renderDriftPrBody(empty)), empty);
@@ -145,4 +147,24 @@ test('title and labels carry the priority', () => {
     'fleetcast: retrain for fleet drift 40.0% [high priority]',
   );
   assert.deepEqual(driftPrLabels('low'), ['fleetcast', 'fleetcast:retrain', 'priority:low']);
+});
+
+test('a body written before modelAge existed still parses, its age from modelAgeDays', () => {
+  const old = renderDriftPrBody(body()).replace(/"modelAge":"[^"]*",/, '');
+  assert.doesNotMatch(old.split('\n')[0]!, /"modelAge"/);
+  assert.equal(parseDriftPrBody(old)?.modelAge, '37.0 days');
+});
+
+test('a model trained on data after now says so instead of a negative age', () => {
+  const text = renderDriftPrBody(
+    body({
+      modelAgeDays: null,
+      modelAge:
+        'trained on data up to 2013-10-15T00:00:00.000Z, which is after now (2013-09-29T00:00:00.000Z)',
+      stale: false,
+    }),
+  );
+  const row = text.split('\n').find((line) => line.startsWith('| Model age |'))!;
+  assert.match(unescapeMarkdown(row), /trained on data up to 2013-10-15T00:00:00\.000Z, which is after now/);
+  assert.doesNotMatch(unescapeMarkdown(text), /-\d+(\.\d+)? days/);
 });

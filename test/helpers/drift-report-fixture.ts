@@ -40,7 +40,10 @@ export function driftReport(o: ReportOptions): DriftReport {
       deployed: true,
       servers: 20,
       trained_at: '2026-10-20T04:00:00.000Z',
+      data_end: '2026-10-20T00:00:00.000Z',
       age_days: 37,
+      age_from: 'data_end',
+      age_note: null,
     },
     fleet: {
       total: o.servers.length + sunset.length,

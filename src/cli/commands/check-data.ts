@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { eligibilityPolicyOf, loadRetrainConfig } from '../../config/retrain-config.js';
 import { openMetricsSource } from '../../metrics/source.js';
+import { asOf, ignoredRowsNote, rowsAfter } from '../../metrics/as-of.js';
+import { createLogger } from '../../core/logger.js';
 import { renderValidationText, validateMetrics } from '../../fleet/check-data.js';
 import { GateError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
-import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
+import { EXIT_CODES_HELP, parseCount, nowOption } from '../fleet-options.js';
 import { parseInterval } from '../../metrics/contract.js';
 import { InvalidArgumentError } from 'commander';
 
@@ -25,7 +27,7 @@ export function register(program: Command): void {
         'warnings with counts for dirty data (NULL/NaN/Inf, ranges, duplicates, profile changes, outages, gaps, servers switched off)',
     )
     .requiredOption('--metrics <src>', 'metrics: parquet file, glob, directory, or file.duckdb[#table]')
-    .option('--now <iso>', 'timestamps after this are "in the future" (default: now)', parseInstant)
+    .addOption(nowOption())
     .option(
       '--config <file>',
       'retrain policy for eligibility (default: config/retrain_config.json if present)',
@@ -44,19 +46,29 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      `${EXIT_CODES_HELP}\n  3  the data has errors (the report lists each with counts and examples); warnings alone exit 0`,
+      `
+Without --now, a timestamp later than the wall clock is an error (future_timestamp); with --now,
+samples later than it are left out of every check (a warning says how many).
+${EXIT_CODES_HELP}
+  3  the data has errors (the report lists each with counts and examples); warnings alone exit 0`,
     )
     .action(async (options: CheckDataCliOptions) => {
       const { config } = await loadRetrainConfig(options.config);
+      const duckdb = options.threads === undefined ? {} : { threads: options.threads };
+      const source = openMetricsSource(options.metrics);
       const report = await validateMetrics(
-        openMetricsSource(options.metrics),
+        asOf(source, options.now),
         {
           now: options.now ?? new Date(),
           eligibility: eligibilityPolicyOf(config),
           intervalSeconds: options.interval,
         },
-        options.threads === undefined ? {} : { threads: options.threads },
+        duckdb,
       );
+      if (options.now !== undefined) {
+        const note = ignoredRowsNote(await rowsAfter(source, options.now, duckdb), options.now);
+        if (note !== null) createLogger('check-data').warn(note);
+      }
       if (options.json) printJson(report);
       else process.stdout.write(renderValidationText(report));
       if (!report.ok) throw new GateError(`${report.source}: ${report.errors} data errors`);

@@ -11,6 +11,7 @@ import { InputError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { createLogger } from '../../core/logger.js';
 import { rejectRenamedOptions } from '../renamed-options.js';
+import { nowOption } from '../fleet-options.js';
 
 interface DriftPrCliOptions {
   metrics: string;
@@ -18,6 +19,7 @@ interface DriftPrCliOptions {
   registry: string;
   manifest: string;
   config?: string;
+  now?: Date;
   serviceUrl?: string;
   baseBranch: string;
   forge: 'github' | 'local';
@@ -51,6 +53,7 @@ export function register(program: Command): void {
       '--config <file>',
       'retrain policy (default: config/retrain_config.json if present, else built-in)',
     )
+    .addOption(nowOption())
     .option('--service-url <url>', 'inference service to read unknown-prediction counts from')
     .option('--base-branch <branch>', 'branch the pull request targets', 'main')
     .option('--forge <kind>', 'github | local', 'github')
@@ -90,6 +93,7 @@ export function register(program: Command): void {
         registry: resolve(repoDir, o.registry),
         manifest: resolve(repoDir, manifestPath),
         config,
+        ...(o.now !== undefined ? { now: o.now } : {}),
         ...(o.serviceUrl !== undefined ? { serviceUrl: o.serviceUrl } : {}),
         events: o.dryRun ? null : new EventLog(config.config.events_log),
         logger,

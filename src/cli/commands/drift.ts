@@ -4,7 +4,7 @@ import { EventLog } from '../../core/events-log.js';
 import { loadRetrainConfig } from '../../config/retrain-config.js';
 import { printJson } from '../../core/json-output.js';
 import { createLogger } from '../../core/logger.js';
-import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
+import { EXIT_CODES_HELP, parseCount, nowOption } from '../fleet-options.js';
 
 interface DriftCliOptions {
   metrics: string;
@@ -31,7 +31,7 @@ export function register(program: Command): void {
       '--registry <dir>',
       'model registry: current.json → models/<id>/encoders.json (none deployed → retrain)',
     )
-    .option('--now <iso>', 'evaluate as of this time (default: now); later samples are ignored', parseInstant)
+    .addOption(nowOption())
     .option(
       '--config <file>',
       'retrain policy (default: config/retrain_config.json if present, else built-in)',

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { renderFleetText, runFleetStatus } from '../../drift/fleet-report.js';
 import { printJson } from '../../core/json-output.js';
 import { createLogger } from '../../core/logger.js';
-import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
+import { EXIT_CODES_HELP, parseCount, nowOption } from '../fleet-options.js';
 
 interface FleetCliOptions {
   metrics: string;
@@ -19,7 +19,7 @@ export function register(program: Command): void {
       'Per-server status (active, offline, sunset candidate, sunset confirmed) and training eligibility',
     )
     .requiredOption('--metrics <src>', 'metrics: parquet file, glob, directory, or file.duckdb[#table]')
-    .option('--now <iso>', 'evaluate as of this time (default: now); later samples are ignored', parseInstant)
+    .addOption(nowOption())
     .option(
       '--config <file>',
       'retrain policy (default: config/retrain_config.json if present, else built-in)',

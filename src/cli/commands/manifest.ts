@@ -5,7 +5,7 @@ import { updateManifest } from '../../drift/manifest-update.js';
 import { GateError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { createLogger } from '../../core/logger.js';
-import { EXIT_CODES_HELP, parseCount, parseInstant } from '../fleet-options.js';
+import { EXIT_CODES_HELP, parseCount, nowOption } from '../fleet-options.js';
 
 interface ManifestUpdateCliOptions {
   metrics: string;
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .description('Recompute the manifest from the metrics and write it atomically if it changed')
     .requiredOption('--metrics <src>', 'metrics: parquet file, glob, directory, or file.duckdb[#table]')
     .option('--manifest <file>', 'manifest to update', 'fleet/manifest.json')
-    .option('--now <iso>', 'evaluate as of this time (default: now); later samples are ignored', parseInstant)
+    .addOption(nowOption())
     .option(
       '--config <file>',
       'retrain policy (default: config/retrain_config.json if present, else built-in)',

@@ -7,6 +7,7 @@ import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
 import { rejectRenamedOptions } from '../renamed-options.js';
+import { nowOption } from '../fleet-options.js';
 
 interface TrainCliOptions {
   metrics: string;
@@ -17,6 +18,7 @@ interface TrainCliOptions {
   profile: string;
   seed: string;
   days?: string;
+  now?: Date;
   workDir?: string;
   gates?: string;
   baselineModelDir?: string;
@@ -40,7 +42,12 @@ export function register(program: Command): void {
     .option('--epochs <n>', "override the profile's epoch budget")
     .option('--profile <name>', 'training profile in trainer/profiles.json (smoke | default)', 'default')
     .option('--seed <n>', 'random seed', '0')
-    .option('--days <n>', 'days of history to train on', '30')
+    .option(
+      '--days <n>',
+      'days of history to train on; the window ends at --now, else at the newest sample',
+      '30',
+    )
+    .addOption(nowOption())
     .option('--work-dir <dir>', 'keep dataset, trainer output and candidate model here (default: a temp dir)')
     .option('--gates <file>', 'validation gate settings, JSON (docs/validation.md)')
     .option('--baseline-model-dir <dir>', 'compare with this model instead of the deployed one')
@@ -60,6 +67,7 @@ export function register(program: Command): void {
         seed: positiveInt(o.seed, '--seed', true),
         ...(o.epochs !== undefined ? { epochs: positiveInt(o.epochs, '--epochs') } : {}),
         ...(o.days !== undefined ? { days: positiveInt(o.days, '--days') } : {}),
+        ...(o.now !== undefined ? { now: o.now } : {}),
         ...(o.workDir !== undefined ? { work: o.workDir } : {}),
         validate: o.validate,
         gates,

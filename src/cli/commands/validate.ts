@@ -4,7 +4,7 @@ import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
 import { validateModelDir } from '../../validate/run-validate.js';
-import { METRIC_SET_HELP, METRIC_SET_OPTION, parseInstant } from '../fleet-options.js';
+import { METRIC_SET_HELP, METRIC_SET_OPTION, nowOption } from '../fleet-options.js';
 import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface ValidateCliOptions {
@@ -36,11 +36,7 @@ export function register(program: Command): void {
       '--registry <dir>',
       'registry whose deployed model is the baseline (default: the one holding --model-dir)',
     )
-    .option(
-      '--now <iso>',
-      'evaluate as of this time: only metrics before it are used (default: up to the newest sample)',
-      parseInstant,
-    )
+    .addOption(nowOption())
     .option('--json', 'print the report as JSON')
     .action(async (o: ValidateCliOptions) => {
       const report = await validateModelDir({
@@ -51,7 +47,7 @@ export function register(program: Command): void {
         ...(o.metricSet !== undefined ? { metricSet: o.metricSet } : {}),
         ...(o.baselineModelDir !== undefined ? { baselineModel: o.baselineModelDir } : {}),
         ...(o.registry !== undefined ? { registry: o.registry } : {}),
-        ...(o.now !== undefined ? { end: o.now } : {}),
+        ...(o.now !== undefined ? { now: o.now } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) printJson(report);
