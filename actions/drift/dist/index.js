@@ -55824,19 +55824,56 @@ import { readFile as readFile3 } from "node:fs/promises";
 var TIMESTAMP_COLUMN = "timestamp";
 var SERVER_COLUMN = "server_name";
 var PROFILE_COLUMN = "profile";
+var DEFAULT_PROFILE = "default";
 var METRICS = [
-  { name: "cpu_pct", unit: "%", description: "CPU utilisation over all cores", min: 0, max: 100 },
-  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100 },
-  { name: "disk_io_mbps", unit: "MB/s", description: "disk read + write throughput", min: 0, max: 1e5 },
-  { name: "net_in_mbps", unit: "Mbit/s", description: "network receive throughput", min: 0, max: 4e5 },
-  { name: "net_out_mbps", unit: "Mbit/s", description: "network transmit throughput", min: 0, max: 4e5 },
-  { name: "latency_ms", unit: "ms", description: "mean request latency", min: 0, max: 6e5 },
+  {
+    name: "cpu_pct",
+    unit: "%",
+    description: "CPU utilisation over all cores",
+    min: 0,
+    max: 100,
+    outOfRange: "clip"
+  },
+  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100, outOfRange: "clip" },
+  {
+    name: "disk_io_mbps",
+    unit: "MB/s",
+    description: "disk read + write throughput",
+    min: 0,
+    max: 1e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_in_mbps",
+    unit: "Mbit/s",
+    description: "network receive throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_out_mbps",
+    unit: "Mbit/s",
+    description: "network transmit throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "latency_ms",
+    unit: "ms",
+    description: "mean request latency",
+    min: 0,
+    max: 6e5,
+    outOfRange: "clip"
+  },
   {
     name: "error_rate",
     unit: "fraction",
     description: "failed requests / requests (0 to 1)",
     min: 0,
-    max: 1
+    max: 1,
+    outOfRange: "clip"
   }
 ];
 var METRIC_NAMES = METRICS.map((m2) => m2.name);
@@ -55864,8 +55901,13 @@ var NUMERIC_TYPES = [
   "UTINYINT",
   "USMALLINT",
   "UINTEGER",
-  "UBIGINT"
+  "UBIGINT",
+  "HUGEINT",
+  "UHUGEINT"
 ];
+function isNumericType(type) {
+  return NUMERIC_TYPES.includes(type) || /^DECIMAL(\(\d+,\s*\d+\))?$/.test(type);
+}
 var PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 var MS_PER_DAY = 864e5;
 var MS_PER_HOUR = 36e5;
@@ -55919,6 +55961,13 @@ var ServerName = external_exports.string().superRefine((name, ctx) => {
 });
 var Index = external_exports.number().int().positive();
 var Sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+var MetricRecord = external_exports.strictObject({
+  unit: external_exports.string(),
+  min: external_exports.number(),
+  max: external_exports.number().nullable(),
+  transform: external_exports.enum(["none", "log1p"]),
+  std_floor: external_exports.number().positive()
+});
 var Encoders = external_exports.object({
   format_version: external_exports.literal(1),
   model_id: ModelId,
@@ -55932,6 +55981,12 @@ var Encoders = external_exports.object({
   observed_features: external_exports.array(external_exports.string()).min(1),
   known_features: external_exports.array(external_exports.string()).min(1),
   targets: external_exports.array(external_exports.string()).min(1),
+  /**
+   * The metric set the model was trained on: each observed feature's unit, physical range (max
+   * null: no ceiling) and scaling. Absent in models trained before metric sets (the data
+   * contract's columns are assumed then, see metricsOf).
+   */
+  metrics: external_exports.record(external_exports.string(), MetricRecord).optional(),
   quantiles: external_exports.array(external_exports.number().gt(0).lt(1)).min(1),
   resolution_seconds: external_exports.number().int().positive(),
   lookback_steps: external_exports.number().int().positive(),
@@ -55945,6 +56000,14 @@ var Encoders = external_exports.object({
         message: `index ${index} \u2265 num_embeddings`
       });
     }
+  }
+  for (const feature of enc.metrics ? enc.observed_features : []) {
+    if (enc.metrics[feature] === void 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["metrics"],
+        message: `has no entry for observed feature ${feature}`
+      });
   }
   for (const target of enc.targets) {
     if (!enc.observed_features.includes(target)) {
@@ -56029,7 +56092,20 @@ function statusPolicyProblem(policy) {
 }
 
 // src/fleet/assess.ts
+function collectionState(servers, now, policy) {
+  if (servers.length === 0) return { status: "empty", newest: null, silentHours: 0, asOf: now };
+  const newestMs = Math.max(...servers.map((s) => s.lastSeen.getTime()));
+  const silentMs = Math.max(0, now.getTime() - newestMs);
+  const stale = classifySilence(silentMs, policy) !== "active";
+  return {
+    status: stale ? "stale" : "reporting",
+    newest: new Date(newestMs),
+    silentHours: silentMs / MS_PER_HOUR,
+    asOf: stale ? new Date(newestMs) : now
+  };
+}
 function assessFleet(servers, now, policy) {
+  const asOf = collectionState(servers, now, policy.status).asOf;
   return servers.map((server) => {
     const eligibility = assessEligibility(server, policy.eligibility);
     const unsettled = unsettledProfile(server, policy.eligibility.minimumHistoryDays);
@@ -56039,8 +56115,8 @@ function assessFleet(servers, now, policy) {
       firstSeen: server.firstSeen,
       lastSeen: server.lastSeen,
       samples: server.samples,
-      status: serverStatus(server.lastSeen, now, policy.status),
-      daysSilent: Math.max(0, now.getTime() - server.lastSeen.getTime()) / MS_PER_DAY,
+      status: serverStatus(server.lastSeen, asOf, policy.status),
+      daysSilent: Math.max(0, asOf.getTime() - server.lastSeen.getTime()) / MS_PER_DAY,
       historyDays: eligibility.historyDays,
       eligible: eligibility.eligible,
       eligibleAt: eligibility.eligibleAt,
@@ -56239,6 +56315,47 @@ function proposedManifestText(report) {
   return renderManifest(report.manifest);
 }
 
+// src/drift/model-age.ts
+function modelAge(model, now) {
+  const at2 = now.toISOString();
+  if (model.trainedOn !== null) {
+    const { end, resolutionSeconds } = model.trainedOn;
+    const since2 = end.toISOString();
+    const ms3 = now.getTime() - end.getTime();
+    if (ms3 >= 0) return { ageDays: round2(ms3 / MS_PER_DAY), from: "data_end", since: since2, note: null };
+    if (-ms3 <= resolutionSeconds * 1e3) return { ageDays: 0, from: "data_end", since: since2, note: null };
+    return {
+      ageDays: null,
+      from: "data_end",
+      since: since2,
+      note: `the model was trained on data up to ${since2}, which is after now (${at2}): its age is not measured`
+    };
+  }
+  if (model.trainedAt === null) return { ageDays: null, from: null, since: null, note: null };
+  const since = model.trainedAt.toISOString();
+  const ms2 = now.getTime() - model.trainedAt.getTime();
+  if (ms2 < 0)
+    return {
+      ageDays: null,
+      from: "created_at",
+      since,
+      note: `the model was created at ${since}, after now (${at2}), and its training_info.json does not say when its data ends: its age is not measured`
+    };
+  return {
+    ageDays: round2(ms2 / MS_PER_DAY),
+    from: "created_at",
+    since,
+    note: `age measured from the model's creation (${since}): its training_info.json does not say when its data ends`
+  };
+}
+function describeModelAge(m2, now) {
+  const since = m2.age_from === "data_end" ? m2.data_end : m2.trained_at;
+  if (m2.age_from === null || since === null) return "n/a";
+  if (m2.age_days === null)
+    return m2.age_from === "data_end" ? `trained on data up to ${since}, which is after now (${now})` : `created ${since}, after now (${now}); age unknown`;
+  return m2.age_from === "data_end" ? `${m2.age_days.toFixed(1)} days old (its data ends ${since.slice(0, 10)})` : `${m2.age_days.toFixed(1)} days old (since created ${since.slice(0, 10)}; no data end recorded)`;
+}
+
 // src/registry/checksums.ts
 import { createHash } from "node:crypto";
 var CHECKSUMS_FILE = "SHA256SUMS";
@@ -56279,6 +56396,7 @@ function proposalFromReport(report, manifestPath, force) {
       unknownRatePct: report.unknown_rate?.rate_pct ?? null,
       modelId: report.model.id,
       modelAgeDays: report.model_age_days,
+      modelAge: describeModelAge(report.model, report.now),
       stale: report.stale,
       thresholds: { ...report.thresholds },
       reasons,
@@ -56376,6 +56494,7 @@ function renderWithRowLimit(body, rowLimit) {
     unknownRatePct: body.unknownRatePct,
     modelId: body.modelId,
     modelAgeDays: body.modelAgeDays,
+    modelAge: body.modelAge,
     stale: body.stale,
     thresholds: body.thresholds,
     reasons: body.reasons,
@@ -56399,9 +56518,7 @@ function renderWithRowLimit(body, rowLimit) {
   lines.push("| Signal | Value |", "|---|---|");
   lines.push(`| Fleet drift | ${formatPct(body.driftPct)} |`);
   lines.push(`| Unknown predictions | ${formatPct(body.unknownRatePct)} |`);
-  lines.push(
-    `| Model age | ${body.modelAgeDays === null ? "n/a" : `${body.modelAgeDays.toFixed(1)} days`}${body.stale ? " (stale)" : ""} |`
-  );
+  lines.push(`| Model age | ${escapeMarkdown(body.modelAge)}${body.stale ? " (stale)" : ""} |`);
   lines.push(`| Fleet size | ${formatCount(body.fleetSize)} servers |`);
   for (const [name, value] of Object.entries(body.thresholds)) {
     lines.push(`| Threshold ${escapeMarkdown(name)} | ${escapeMarkdown(String(value))} |`);
@@ -56449,6 +56566,8 @@ function parseDriftPrBody(markdown) {
     unknownRatePct: meta3.unknownRatePct,
     modelId: meta3.modelId,
     modelAgeDays: meta3.modelAgeDays,
+    // Bodies written before modelAge existed said only the days.
+    modelAge: typeof meta3.modelAge === "string" ? meta3.modelAge : meta3.modelAgeDays === null ? "n/a" : `${meta3.modelAgeDays.toFixed(1)} days`,
     stale: meta3.stale,
     thresholds: meta3.thresholds,
     reasons: meta3.reasons,
@@ -56732,7 +56851,14 @@ var DriftReport = external_exports.object({
     deployed: external_exports.boolean(),
     servers: Count,
     trained_at: Timestamp.nullable(),
-    age_days: external_exports.number().nullable()
+    /** End of the data the model was trained on (training_info.json data.end); null if not recorded. */
+    data_end: Timestamp.nullable().default(null),
+    /** As of `now`, from data_end (else from trained_at); null when unknown or after now. */
+    age_days: external_exports.number().nullable(),
+    /** Reports written before these fields existed read as null. */
+    age_from: external_exports.enum(["data_end", "created_at"]).nullable().default(null),
+    /** Why the age is not the plain time since data_end (fallback, or data after now). */
+    age_note: external_exports.string().nullable().default(null)
   }),
   fleet: external_exports.object({
     total: Count,
@@ -57142,15 +57268,21 @@ function learnableServers(f3) {
 }
 function ageFinding(f3) {
   const { t: t2 } = f3;
-  if (f3.ageDays === null) return null;
+  const { ageDays, from, since, note } = f3.age;
+  if (ageDays === null)
+    return note === null ? null : {
+      reason: `Model age: ${note}; the ${t2.max_model_age_days}-day staleness rule is not applied.`,
+      priority: "none"
+    };
+  const basis = from === "created_at" ? `counted from its creation, ${since}: its training_info.json does not say when its data ends` : `counted from the end of its training data, ${since}`;
   if (f3.stale)
     return {
-      reason: `The model is ${f3.ageDays.toFixed(1)} days old, more than the ${t2.max_model_age_days}-day limit, and the fleet has changed since: the model is stale.`,
+      reason: `The model is ${ageDays.toFixed(1)} days old, more than the ${t2.max_model_age_days}-day limit (${basis}), and the fleet has changed since: the model is stale.`,
       priority: "low"
     };
-  if (f3.ageDays > t2.max_model_age_days)
+  if (ageDays > t2.max_model_age_days)
     return {
-      reason: `The model is ${f3.ageDays.toFixed(1)} days old (limit ${t2.max_model_age_days}) but the fleet has not changed, so it is not stale.`,
+      reason: `The model is ${ageDays.toFixed(1)} days old (limit ${t2.max_model_age_days}; ${basis}) but the fleet has not changed, so it is not stale.`,
       priority: "none"
     };
   return null;
@@ -57183,7 +57315,8 @@ function computeDrift(input2) {
   const driftPct = driftPercent(changedCount, vocabulary.size);
   const driftLevel = model.deployed ? driftPriority(driftPct, t2) : "none";
   const rate = input2.unknownCounts === null ? null : unknownRate(input2.unknownCounts, t2);
-  const ageDays = model.trainedAt === null ? null : round2((now.getTime() - model.trainedAt.getTime()) / MS_PER_DAY);
+  const age = modelAge(model, now);
+  const ageDays = age.ageDays;
   const stale = ageDays !== null && ageDays > t2.max_model_age_days && changedCount > 0;
   const unprofiled = assessUnprofiled(input2.rejected, now, {
     offlineHours: t2.offline_hours,
@@ -57199,7 +57332,7 @@ function computeDrift(input2) {
     newCount: servers.newServers.length,
     sunsetCount: servers.sunset.length,
     rate,
-    ageDays,
+    age,
     stale,
     pending: servers.pending,
     t: t2,
@@ -57217,7 +57350,10 @@ function computeDrift(input2) {
       deployed: model.deployed,
       servers: vocabulary.size,
       trained_at: model.trainedAt === null ? null : model.trainedAt.toISOString(),
-      age_days: ageDays
+      data_end: model.trainedOn === null ? null : model.trainedOn.end.toISOString(),
+      age_days: ageDays,
+      age_from: age.from,
+      age_note: age.note
     },
     fleet: fleetCounts(fleet, servers.pending.length, input2.rejected.length),
     drift_pct: driftPct,
@@ -57242,6 +57378,7 @@ function computeDrift(input2) {
     manifest_change: proposal.delta,
     warnings: [
       ...reportWarnings(input2),
+      ...age.note === null ? [] : [`model age: ${age.note}`],
       ...proposal.held.map((h3) => `manifest change held for ${h3.server}: ${h3.problem}`)
     ]
   };
@@ -57622,19 +57759,26 @@ async function openSource(conn, source) {
 function schemaProblems(columns) {
   const byName = new Map(columns.map((c3) => [c3.name, c3.type]));
   const problems = [];
-  const expect = (name, allowed, kind) => {
+  const expect = (name, allowed, kind, required2) => {
     const type = byName.get(name);
-    if (type === void 0) problems.push(`missing column '${name}' (${kind})`);
-    else if (!allowed.includes(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
+    if (type === void 0) {
+      if (required2) problems.push(`missing column '${name}' (${kind})`);
+    } else if (!allowed(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
   };
-  expect(TIMESTAMP_COLUMN, TIMESTAMP_TYPES, "a timestamp");
-  expect(SERVER_COLUMN, TEXT_TYPES, "text");
-  expect(PROFILE_COLUMN, TEXT_TYPES, "text");
-  for (const name of METRIC_NAMES) expect(name, NUMERIC_TYPES, "a number");
+  expect(TIMESTAMP_COLUMN, (t2) => TIMESTAMP_TYPES.includes(t2), "a timestamp", true);
+  expect(SERVER_COLUMN, (t2) => TEXT_TYPES.includes(t2), "text", true);
+  expect(PROFILE_COLUMN, (t2) => TEXT_TYPES.includes(t2), "text", false);
+  for (const name of METRIC_NAMES) expect(name, isNumericType, "a number", false);
   return problems;
 }
 function assertColumns(source, columns, required2) {
-  const problems = schemaProblems(columns).filter((p2) => required2.some((name) => p2.includes(`'${name}'`)));
+  const present = new Set(columns.map((c3) => c3.name));
+  const problems = [
+    ...required2.filter((name) => !present.has(name)).map((name) => `missing column '${name}'`),
+    ...schemaProblems(columns).filter(
+      (p2) => !p2.startsWith("missing") && required2.some((name) => p2.includes(`'${name}'`))
+    )
+  ];
   if (problems.length > 0)
     throw new InputError(`${source.description}: not in the metrics data contract: ${problems.join("; ")}`);
 }
@@ -57642,28 +57786,28 @@ function assertColumns(source, columns, required2) {
 // src/metrics/summary.ts
 async function summarizeServersOn(conn, source, options = {}) {
   const columns = await openSource(conn, source);
-  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
+  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+  const profile = columns.some((c3) => c3.name === PROFILE_COLUMN) ? sqlIdentifier(PROFILE_COLUMN) : sqlString(DEFAULT_PROFILE);
   const untilMs = options.until?.getTime();
-  const all = await aggregate(conn, source, void 0);
+  const all = await aggregate(conn, source, profile, void 0);
   let latest = -Infinity;
   for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
   for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
   if (untilMs === void 0 || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
-  const upTo = await aggregate(conn, source, untilMs);
+  const upTo = await aggregate(conn, source, profile, untilMs);
   return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
 }
 function lastOf(rejected) {
   return rejected.lastSeen?.getTime() ?? -Infinity;
 }
-async function aggregate(conn, source, untilMs) {
+async function aggregate(conn, source, profile, untilMs) {
   const ts2 = sqlIdentifier(TIMESTAMP_COLUMN);
   const name = sqlIdentifier(SERVER_COLUMN);
-  const profile = sqlIdentifier(PROFILE_COLUMN);
   const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts2} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
   const sql = `SELECT ${name} AS name, ${profile} AS profile,
       epoch_ms(min(${ts2})) AS first_ms, epoch_ms(max(${ts2})) AS last_ms, count(*) AS samples
     FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}, ${profile}`;
+    GROUP BY ALL`;
   const reader = await conn.runAndReadAll(sql);
   const groups2 = /* @__PURE__ */ new Map();
   let rows = 0;
@@ -58035,7 +58179,11 @@ var TrainingInfo = external_exports.object({
 var TrainingTimes = external_exports.looseObject({
   trained_at: external_exports.iso.datetime({ offset: true }).optional(),
   finished_at: external_exports.iso.datetime({ offset: true }).optional(),
-  started_at: external_exports.iso.datetime({ offset: true }).optional()
+  started_at: external_exports.iso.datetime({ offset: true }).optional(),
+  data: external_exports.looseObject({
+    end: external_exports.iso.datetime({ offset: true }).optional(),
+    resolution_seconds: external_exports.number().int().positive().optional()
+  }).optional().catch(void 0)
 });
 
 // src/drift/vocabulary.ts
@@ -58065,6 +58213,7 @@ async function readServerList(path) {
     id: null,
     servers: parseServerList(text, path),
     trainedAt: null,
+    trainedOn: null,
     source: `server list ${path}`,
     deployed: true
   };
@@ -58079,6 +58228,7 @@ async function readRegistryVocabulary(dir) {
       id: null,
       servers: [],
       trainedAt: null,
+      trainedOn: null,
       source: `registry ${dir} (no current.json)`,
       deployed: false
     };
@@ -58088,6 +58238,7 @@ async function readRegistryVocabulary(dir) {
   if (encoders.model_id !== id)
     throw new InputError(`${encodersPath}: model_id ${encoders.model_id} \u2260 pointer ${id}`);
   let trainedAt = trainingStartFromId(id);
+  let trainedOn = null;
   if (model.lists(MODEL_FILES.trainingInfo)) {
     const info2 = parseJsonText(
       await model.readVerified(MODEL_FILES.trainingInfo),
@@ -58096,11 +58247,14 @@ async function readRegistryVocabulary(dir) {
     );
     const when = info2.trained_at ?? info2.finished_at ?? info2.started_at;
     if (when !== void 0) trainedAt = new Date(when);
+    if (info2.data?.end !== void 0)
+      trainedOn = { end: new Date(info2.data.end), resolutionSeconds: info2.data.resolution_seconds ?? 0 };
   }
   return {
     id,
     servers: Object.keys(encoders.server_id.classes).sort(),
     trainedAt,
+    trainedOn,
     source: `registry ${dir}, model ${id}`,
     deployed: true
   };
@@ -58286,10 +58440,7 @@ async function writeSummary(proposal, outcome) {
       `${b3.newServers.total} / ${b3.sunsetServers.total} / ${b3.pendingServers.total}`
     ],
     ["Unknown predictions", formatPct(b3.unknownRatePct)],
-    [
-      "Model",
-      `${b3.modelId ?? "none"}${b3.modelAgeDays === null ? "" : ` (${b3.modelAgeDays.toFixed(1)} days)`}`
-    ],
+    ["Model", `${b3.modelId ?? "none"} (${b3.modelAge})`],
     ["Pull request", `${outcome.operation}${outcome.dryRun ? " (dry run: nothing written)" : ""}`]
   ]).addList(proposal.reasons.length > 0 ? proposal.reasons : ["no threshold crossed"]).addRaw(pr2 === void 0 ? "" : `Pull request: #${pr2.number} ${pr2.url}
 `, true).write();

@@ -21737,7 +21737,7 @@ var require_transport = __commonJS({
   "node_modules/pino/lib/transport.js"(exports, module) {
     "use strict";
     var { createRequire } = __require("module");
-    var { existsSync: existsSync8 } = __require("node:fs");
+    var { existsSync: existsSync9 } = __require("node:fs");
     var getCallers = require_caller();
     var { join: join12, isAbsolute: isAbsolute2, sep: sep3 } = __require("node:path");
     var { fileURLToPath: fileURLToPath3 } = __require("node:url");
@@ -21812,7 +21812,7 @@ var require_transport = __commonJS({
           return false;
         }
       }
-      return isAbsolute2(path) && !existsSync8(path);
+      return isAbsolute2(path) && !existsSync9(path);
     }
     function stripQuotes(value) {
       const first = value[0];
@@ -23744,7 +23744,7 @@ var require_pino = __commonJS({
 });
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync2, existsSync as existsSync7 } from "fs";
+import { readFileSync as readFileSync2, existsSync as existsSync8 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context;
 var init_context = __esm({
@@ -23757,7 +23757,7 @@ var init_context = __esm({
         var _a3, _b, _c;
         this.payload = {};
         if (process.env.GITHUB_EVENT_PATH) {
-          if (existsSync7(process.env.GITHUB_EVENT_PATH)) {
+          if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
             this.payload = JSON.parse(readFileSync2(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
           } else {
             const path = process.env.GITHUB_EVENT_PATH;
@@ -49019,7 +49019,7 @@ function headlineQRisk(validation) {
 }
 
 // src/train/pipeline.ts
-import { existsSync as existsSync6 } from "node:fs";
+import { existsSync as existsSync7 } from "node:fs";
 import { mkdir as mkdir4, rm as rm6 } from "node:fs/promises";
 import { join as join11, resolve as resolve4 } from "node:path";
 
@@ -49027,19 +49027,57 @@ import { join as join11, resolve as resolve4 } from "node:path";
 var TIMESTAMP_COLUMN = "timestamp";
 var SERVER_COLUMN = "server_name";
 var PROFILE_COLUMN = "profile";
+var REQUIRED_COLUMNS = [TIMESTAMP_COLUMN, SERVER_COLUMN];
+var DEFAULT_PROFILE = "default";
 var METRICS = [
-  { name: "cpu_pct", unit: "%", description: "CPU utilisation over all cores", min: 0, max: 100 },
-  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100 },
-  { name: "disk_io_mbps", unit: "MB/s", description: "disk read + write throughput", min: 0, max: 1e5 },
-  { name: "net_in_mbps", unit: "Mbit/s", description: "network receive throughput", min: 0, max: 4e5 },
-  { name: "net_out_mbps", unit: "Mbit/s", description: "network transmit throughput", min: 0, max: 4e5 },
-  { name: "latency_ms", unit: "ms", description: "mean request latency", min: 0, max: 6e5 },
+  {
+    name: "cpu_pct",
+    unit: "%",
+    description: "CPU utilisation over all cores",
+    min: 0,
+    max: 100,
+    outOfRange: "clip"
+  },
+  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100, outOfRange: "clip" },
+  {
+    name: "disk_io_mbps",
+    unit: "MB/s",
+    description: "disk read + write throughput",
+    min: 0,
+    max: 1e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_in_mbps",
+    unit: "Mbit/s",
+    description: "network receive throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_out_mbps",
+    unit: "Mbit/s",
+    description: "network transmit throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "latency_ms",
+    unit: "ms",
+    description: "mean request latency",
+    min: 0,
+    max: 6e5,
+    outOfRange: "clip"
+  },
   {
     name: "error_rate",
     unit: "fraction",
     description: "failed requests / requests (0 to 1)",
     min: 0,
-    max: 1
+    max: 1,
+    outOfRange: "clip"
   }
 ];
 var METRIC_NAMES = METRICS.map((m) => m.name);
@@ -49067,15 +49105,17 @@ var NUMERIC_TYPES = [
   "UTINYINT",
   "USMALLINT",
   "UINTEGER",
-  "UBIGINT"
+  "UBIGINT",
+  "HUGEINT",
+  "UHUGEINT"
 ];
+function isNumericType(type) {
+  return NUMERIC_TYPES.includes(type) || /^DECIMAL(\(\d+,\s*\d+\))?$/.test(type);
+}
 var PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 var DEFAULT_INTERVAL_SECONDS = 300;
 var MS_PER_DAY = 864e5;
-
-// src/metrics/duckdb.ts
-import { resolve, sep } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+var MS_PER_HOUR = 36e5;
 
 // src/core/errors.ts
 var ExitCode2 = {
@@ -49118,6 +49158,8 @@ function getErrorMessage(error63) {
 }
 
 // src/metrics/duckdb.ts
+import { resolve, sep } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 function sqlString(value) {
   if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
   return `'${value.replaceAll("'", "''")}'`;
@@ -49241,21 +49283,256 @@ async function openSource(conn, source) {
 function schemaProblems(columns) {
   const byName = new Map(columns.map((c) => [c.name, c.type]));
   const problems = [];
-  const expect = (name, allowed, kind) => {
+  const expect = (name, allowed, kind, required2) => {
     const type = byName.get(name);
-    if (type === void 0) problems.push(`missing column '${name}' (${kind})`);
-    else if (!allowed.includes(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
+    if (type === void 0) {
+      if (required2) problems.push(`missing column '${name}' (${kind})`);
+    } else if (!allowed(type)) problems.push(`column '${name}' has type ${type}, expected ${kind}`);
   };
-  expect(TIMESTAMP_COLUMN, TIMESTAMP_TYPES, "a timestamp");
-  expect(SERVER_COLUMN, TEXT_TYPES, "text");
-  expect(PROFILE_COLUMN, TEXT_TYPES, "text");
-  for (const name of METRIC_NAMES) expect(name, NUMERIC_TYPES, "a number");
+  expect(TIMESTAMP_COLUMN, (t) => TIMESTAMP_TYPES.includes(t), "a timestamp", true);
+  expect(SERVER_COLUMN, (t) => TEXT_TYPES.includes(t), "text", true);
+  expect(PROFILE_COLUMN, (t) => TEXT_TYPES.includes(t), "text", false);
+  for (const name of METRIC_NAMES) expect(name, isNumericType, "a number", false);
   return problems;
 }
+function columnNotes(columns) {
+  const names = new Set(columns.map((c) => c.name));
+  return {
+    missing: CONTRACT_COLUMNS.filter((name) => !REQUIRED_COLUMNS.includes(name) && !names.has(name)),
+    unknown: columns.map((c) => c.name).filter((name) => !CONTRACT_COLUMNS.includes(name))
+  };
+}
 function assertColumns(source, columns, required2) {
-  const problems = schemaProblems(columns).filter((p) => required2.some((name) => p.includes(`'${name}'`)));
+  const present = new Set(columns.map((c) => c.name));
+  const problems = [
+    ...required2.filter((name) => !present.has(name)).map((name) => `missing column '${name}'`),
+    ...schemaProblems(columns).filter(
+      (p) => !p.startsWith("missing") && required2.some((name) => p.includes(`'${name}'`))
+    )
+  ];
   if (problems.length > 0)
     throw new InputError(`${source.description}: not in the metrics data contract: ${problems.join("; ")}`);
+}
+
+// src/metrics/metric-set.ts
+import { existsSync as existsSync2 } from "node:fs";
+
+// src/core/read-json.ts
+import { readFile } from "node:fs/promises";
+async function readJsonFile(path, schema) {
+  let text;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error63) {
+    throw new InputError(`${path}: cannot read: ${getErrorMessage(error63)}`, { cause: error63 });
+  }
+  return parseJsonText(text, path, schema);
+}
+function parseJsonText(text, where, schema) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error63) {
+    throw new InputError(`${where}: invalid JSON: ${getErrorMessage(error63)}`, { cause: error63 });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InputError(describeZodError(where, parsed.error));
+  return parsed.data;
+}
+function describeZodError(where, error63) {
+  return error63.issues.map((issue3) => `${where}: ${issue3.path.length ? issue3.path.join(".") : "(root)"}: ${issue3.message}`).join("\n");
+}
+
+// src/metrics/metric-set.ts
+var DEFAULT_METRIC_SET_PATH = "config/metric_set.json";
+var DEFAULT_TARGETS = ["cpu_pct", "mem_pct", "latency_ms"];
+var DEFAULT_PROFILE2 = "default";
+var COLUMN_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+var ColumnName = external_exports.string().regex(COLUMN_NAME, "column names are lowercase snake_case");
+var Scaling = external_exports.strictObject({
+  /** `log1p` for heavy-tailed rates (throughput, latency); `none` for bounded utilisations. */
+  transform: external_exports.enum(["none", "log1p"]),
+  /** Smallest standard deviation used to scale a window, in transformed units (a flat series). */
+  std_floor: external_exports.number().positive()
+});
+var ColumnSpec = external_exports.strictObject({
+  unit: external_exports.string().min(1).max(32),
+  description: external_exports.string().max(200).default(""),
+  min: external_exports.number(),
+  /** Omit for no ceiling. */
+  max: external_exports.number().optional(),
+  /** A finite value outside [min, max]: clipped to it (default), or a missing sample. */
+  out_of_range: external_exports.enum(["clip", "null"]).default("clip"),
+  ...Scaling.shape
+}).refine((c) => c.max === void 0 || c.max > c.min, { message: "max must be above min" });
+var MetricSetFile = external_exports.strictObject({
+  format_version: external_exports.literal(1),
+  targets: external_exports.array(ColumnName).min(1).optional(),
+  covariates: external_exports.array(ColumnName).optional(),
+  /** The text column that names each server's profile (role); default `profile`. */
+  profile_column: ColumnName.optional(),
+  /** Columns beyond the contract's, declared so they may be used as targets or covariates. */
+  columns: external_exports.record(ColumnName, ColumnSpec).default({})
+});
+var CONTRACT_SCALING = {
+  cpu_pct: { transform: "none", std_floor: 1 },
+  mem_pct: { transform: "none", std_floor: 0.5 },
+  disk_io_mbps: { transform: "log1p", std_floor: 0.05 },
+  net_in_mbps: { transform: "log1p", std_floor: 0.05 },
+  net_out_mbps: { transform: "log1p", std_floor: 0.05 },
+  latency_ms: { transform: "log1p", std_floor: 0.05 },
+  error_rate: { transform: "log1p", std_floor: 1e-3 }
+};
+var RESERVED = /* @__PURE__ */ new Set([TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
+function metricSetConfig(file2, origin = "defaults") {
+  const columns = /* @__PURE__ */ new Map();
+  for (const spec of METRICS) columns.set(spec.name, { ...spec, ...CONTRACT_SCALING[spec.name] });
+  for (const [name, spec] of Object.entries(file2?.columns ?? {})) {
+    if (RESERVED.has(name)) throw new InputError(`${origin}: columns.${name}: is not a metric column`);
+    if (columns.has(name))
+      throw new InputError(
+        `${origin}: columns.${name}: is a data-contract column; its unit and range are fixed (DATA_CONTRACT.md)`
+      );
+    const { out_of_range: outOfRange, ...rest } = spec;
+    columns.set(name, { name, ...rest, outOfRange, max: spec.max ?? Number.POSITIVE_INFINITY });
+  }
+  for (const key of ["targets", "covariates"]) {
+    const names = file2?.[key] ?? [];
+    names.forEach((name, i) => {
+      if (!columns.has(name))
+        throw new InputError(
+          `${origin}: ${key}[${i}]: '${name}' is neither a data-contract column nor declared under "columns"`
+        );
+    });
+    if (new Set(names).size !== names.length) throw new InputError(`${origin}: ${key}: lists a column twice`);
+  }
+  const both = (file2?.targets ?? []).filter((t) => file2?.covariates?.includes(t));
+  if (both.length > 0)
+    throw new InputError(
+      `${origin}: '${both[0]}' is both a target and a covariate; a target is already an input`
+    );
+  return {
+    origin,
+    ...file2?.targets ? { targets: file2.targets } : {},
+    ...file2?.covariates ? { covariates: file2.covariates } : {},
+    profileColumn: file2?.profile_column ?? PROFILE_COLUMN,
+    columns
+  };
+}
+async function loadMetricSetConfig(path) {
+  const file2 = path ?? DEFAULT_METRIC_SET_PATH;
+  if (path === void 0 && !existsSync2(file2)) return metricSetConfig();
+  if (!existsSync2(file2)) throw new InputError(`--metric-set: file not found: ${file2}`);
+  return metricSetConfig(await readJsonFile(file2, MetricSetFile), file2);
+}
+function resolveMetricSet(config2, sourceColumns, sourceDescription) {
+  const notes = [];
+  const absent = (names, key) => {
+    const missing = names.filter((n) => !sourceColumns.has(n));
+    if (missing.length > 0)
+      throw new InputError(
+        `${sourceDescription}: has no column ${missing.map((m) => `'${m}'`).join(", ")}, listed as ${key} in ${config2.origin}`
+      );
+  };
+  let targets;
+  if (config2.targets) {
+    absent(config2.targets, "targets");
+    targets = config2.targets;
+  } else {
+    targets = DEFAULT_TARGETS.filter((t) => sourceColumns.has(t));
+    const skipped = DEFAULT_TARGETS.filter((t) => !sourceColumns.has(t));
+    if (targets.length === 0)
+      throw new InputError(
+        `${sourceDescription}: has none of the default targets (${DEFAULT_TARGETS.join(", ")}); name the targets in ${DEFAULT_METRIC_SET_PATH} (docs/metrics.md, "Metric set")`
+      );
+    if (skipped.length > 0) notes.push(`targets: ${skipped.join(", ")} not in the source, not forecast`);
+  }
+  let covariates;
+  if (config2.covariates) {
+    absent(config2.covariates, "covariates");
+    covariates = config2.covariates;
+  } else {
+    covariates = [...config2.columns.keys()].filter((c) => sourceColumns.has(c) && !targets.includes(c));
+  }
+  const ignored = [...sourceColumns].filter(
+    (c) => !RESERVED.has(c) && c !== config2.profileColumn && !targets.includes(c) && !covariates.includes(c)
+  );
+  if (ignored.length > 0)
+    notes.push(
+      `ignored: ${ignored.join(", ")} (not in the metric set; to use a column, list it in ${DEFAULT_METRIC_SET_PATH}, declaring unknown ones under "columns")`
+    );
+  notes.unshift(
+    `metric set: targets ${targets.join(", ")}; covariates ${covariates.length ? covariates.join(", ") : "none"}`
+  );
+  const features = [...targets, ...covariates].map((name) => config2.columns.get(name));
+  return { targets, covariates, features, notes };
+}
+
+// src/metrics/contract-view.ts
+var ContractView = class {
+  constructor(raw, metricSet = metricSetConfig()) {
+    this.raw = raw;
+    this.metricSet = metricSet;
+    this.description = raw.description;
+    this.access = raw.access;
+  }
+  raw;
+  metricSet;
+  description;
+  access;
+  columns;
+  async prepare(conn) {
+    const columns = await openSource(conn, this.raw);
+    this.columns ??= columns;
+  }
+  /** The raw source's column names (after prepare). */
+  sourceColumns() {
+    return new Set(this.preparedColumns().map((c) => c.name));
+  }
+  relation() {
+    const present = new Set(this.preparedColumns().map((c) => c.name));
+    const id = sqlIdentifier;
+    const profile = this.metricSet.profileColumn;
+    const select = [
+      id(TIMESTAMP_COLUMN),
+      id(SERVER_COLUMN),
+      present.has(profile) ? `${id(profile)}::VARCHAR AS ${id(PROFILE_COLUMN)}` : `NULL::VARCHAR AS ${id(PROFILE_COLUMN)}`
+    ];
+    for (const [name, spec] of this.metricSet.columns) {
+      if (!present.has(name)) {
+        select.push(`NULL::DOUBLE AS ${id(name)}`);
+        continue;
+      }
+      const x = `${id(name)}::DOUBLE`;
+      select.push(`${inRange(x, spec)} AS ${id(name)}`);
+    }
+    const taken = /* @__PURE__ */ new Set([
+      TIMESTAMP_COLUMN,
+      SERVER_COLUMN,
+      PROFILE_COLUMN,
+      profile,
+      ...this.metricSet.columns.keys()
+    ]);
+    for (const name of present) if (!taken.has(name)) select.push(id(name));
+    return `(SELECT ${select.join(", ")} FROM ${this.raw.relation()})`;
+  }
+  preparedColumns() {
+    if (this.columns === void 0)
+      throw new Error(`${this.description}: ContractView.relation() before prepare()`);
+    return this.columns;
+  }
+};
+function inRange(x, spec) {
+  const bounded = [
+    ...Number.isFinite(spec.min) ? [{ op: "<", bound: spec.min, fn: "greatest" }] : [],
+    ...Number.isFinite(spec.max) ? [{ op: ">", bound: spec.max, fn: "least" }] : []
+  ];
+  if (spec.outOfRange === "null") {
+    const outside = bounded.map((b) => `${x} ${b.op} ${b.bound}`).join(" OR ");
+    return `CASE WHEN isfinite(${x})${outside ? ` AND NOT (${outside})` : ""} THEN ${x} END`;
+  }
+  const clipped = bounded.reduce((value, b) => `${b.fn}(${value}, ${b.bound})`, x);
+  return `CASE WHEN isfinite(${x}) THEN ${clipped} END`;
 }
 
 // src/core/server-name.ts
@@ -49276,9 +49553,9 @@ function serverNameProblem(name) {
   return void 0;
 }
 function assertServerName(name, where) {
-  const problem = serverNameProblem(name);
-  if (problem !== void 0)
-    throw new InputError(`${where}: invalid server name ${preview(name)}: ${problem}`);
+  const problem2 = serverNameProblem(name);
+  if (problem2 !== void 0)
+    throw new InputError(`${where}: invalid server name ${preview(name)}: ${problem2}`);
   return name;
 }
 function preview(value, max = 40) {
@@ -49300,117 +49577,369 @@ function compareNames(a, b) {
 
 // src/fleet/data-problems.ts
 var EXAMPLES = 5;
-async function examplesOf(conn, sql) {
-  const reader = await conn.runAndReadAll(sql);
-  return reader.getRows().map(([server, at, value]) => `${preview(server)} at ${at ?? "NULL"}: ${value ?? "NULL"}`);
+function boundedName(value) {
+  if (value === null || value === void 0) return null;
+  const text = String(value);
+  return text.length > 128 ? `${text.slice(0, 128)}\u2026` : text;
+}
+function renderExample(e) {
+  const at = e.timestamp === void 0 ? "" : ` at ${e.timestamp ?? "NULL"}`;
+  const until = e.until === void 0 ? "" : ` \u2192 ${e.until}`;
+  const value = e.value === void 0 ? "" : `: ${e.value ?? "NULL"}`;
+  const extra = [
+    e.hours === void 0 ? void 0 : `${e.hours} h`,
+    e.rows === void 0 ? void 0 : `${e.rows} rows`
+  ].filter((x) => x !== void 0);
+  return `${e.server === null ? "NULL" : preview(e.server)}${at}${until}${value}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+function problem(p) {
+  return { ...p, examples: p.examples ?? p.worst.map(renderExample) };
+}
+function isoOf(ms) {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}
+function hoursOf(ms) {
+  return Math.round(ms / 36e4) / 10;
+}
+
+// src/fleet/outages.ts
+function findOutages(spans, gaps, policy) {
+  const events = [];
+  for (const s of spans) if (s.lastMs > s.firstMs) events.push([s.firstMs, 1, 0], [s.lastMs, -1, 0]);
+  for (const g of gaps) events.push([g.fromMs, 0, 1], [g.toMs, 0, -1]);
+  events.sort((a, b) => a[0] - b[0]);
+  const segments = [];
+  let active = 0;
+  let silent = 0;
+  for (let i = 0; i < events.length; ) {
+    const t = events[i][0];
+    for (; i < events.length && events[i][0] === t; i++) {
+      active += events[i][1];
+      silent += events[i][2];
+    }
+    if (i < events.length) segments.push({ startMs: t, endMs: events[i][0], active, silent });
+  }
+  const reaches = (seg, share, min = 1) => seg.silent > 0 && seg.silent >= Math.max(min, share * seg.active);
+  const found = [];
+  for (let i = 0; i < segments.length; i++) {
+    if (!reaches(segments[i], policy.share, policy.minServers)) continue;
+    let first = i;
+    let last = i;
+    while (first > 0 && reaches(segments[first - 1], policy.share / 2)) first--;
+    while (last + 1 < segments.length && reaches(segments[last + 1], policy.share / 2)) last++;
+    const part = segments.slice(first, last + 1);
+    found.push({
+      startMs: segments[first].startMs,
+      endMs: segments[last].endMs,
+      active: Math.max(...part.map((p) => p.active))
+    });
+    i = last;
+  }
+  return found.filter((o) => o.endMs - o.startMs >= policy.minMs).map((o) => ({
+    ...o,
+    silent: new Set(gaps.filter((g) => g.fromMs < o.endMs && g.toMs > o.startMs).map((g) => g.server)).size
+  }));
+}
+function ownSilence(gap, outages) {
+  let own2 = gap.toMs - gap.fromMs;
+  for (const o of outages) own2 -= Math.max(0, Math.min(gap.toMs, o.endMs) - Math.max(gap.fromMs, o.startMs));
+  return own2;
+}
+function silenceProblems(spans, gaps, policy) {
+  const outages = findOutages(spans, gaps, policy);
+  const problems = [];
+  if (outages.length > 0) {
+    const ranked = [...outages].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs));
+    const describe3 = (o) => `${isoOf(o.startMs).slice(0, 16)} \u2192 ${isoOf(o.endMs).slice(0, 16)}, ${hoursOf(o.endMs - o.startMs)} h, ${o.silent} of ${o.active} servers silent`;
+    const example = (o) => ({
+      server: null,
+      timestamp: isoOf(o.startMs),
+      until: isoOf(o.endMs),
+      hours: hoursOf(o.endMs - o.startMs),
+      value: o.silent
+    });
+    problems.push(
+      problem({
+        check: "collection_outage",
+        severity: "warning",
+        count: outages.length,
+        unit: "outages",
+        action: "missing",
+        message: `${outages.length} fleet-wide collection outage${outages.length === 1 ? "" : "s"} (at least ${Math.round(policy.share * 100)} % of the active servers silent; longest ${describe3(ranked[0])}): no samples, the readers see missing data there`,
+        max: example(ranked[0]),
+        worst: ranked.slice(0, EXAMPLES).map(example),
+        examples: ranked.slice(0, EXAMPLES).map(describe3)
+      })
+    );
+  }
+  const own2 = gaps.map((g) => ({ g, own: ownSilence(g, outages) })).filter(({ own: own3 }) => own3 > policy.minMs);
+  const short = own2.filter((x) => x.own < policy.offMs);
+  const long = own2.filter((x) => x.own >= policy.offMs);
+  const gapExample = ({ g, own: own3 }) => ({
+    server: g.server,
+    timestamp: isoOf(g.fromMs),
+    until: isoOf(g.toMs),
+    hours: hoursOf(own3)
+  });
+  const render = ({ g, own: own3 }) => `${preview(g.server)}: no samples from ${isoOf(g.fromMs)} to ${isoOf(g.toMs)} (${hoursOf(own3)} h${own3 < g.toMs - g.fromMs ? " outside outages" : ""})`;
+  if (short.length > 0) {
+    const ranked = [...short].sort((a, b) => b.own - a.own);
+    const servers = new Set(short.map((x) => x.g.server)).size;
+    problems.push(
+      problem({
+        check: "gaps",
+        severity: "warning",
+        count: short.length,
+        unit: "gaps",
+        action: "missing",
+        servers,
+        message: `${short.length} gaps longer than ${(policy.minMs / 6e4).toFixed(0)} min on ${servers} servers, outside outages (longest ${hoursOf(ranked[0].own)} h)`,
+        max: gapExample(ranked[0]),
+        worst: ranked.slice(0, EXAMPLES).map(gapExample),
+        examples: ranked.slice(0, EXAMPLES).map(render)
+      })
+    );
+  }
+  if (long.length > 0) {
+    const longest = /* @__PURE__ */ new Map();
+    for (const x of long) if ((longest.get(x.g.server)?.own ?? -1) < x.own) longest.set(x.g.server, x);
+    const ranked = [...longest.values()].sort((a, b) => b.own - a.own);
+    problems.push(
+      problem({
+        check: "switched_off",
+        severity: "warning",
+        count: longest.size,
+        unit: "servers",
+        action: "missing",
+        servers: longest.size,
+        message: `${longest.size} servers were silent for ${hoursOf(policy.offMs)} h or more on their own (switched off?), ${long.length} times; longest ${preview(ranked[0].g.server)} ${hoursOf(ranked[0].own)} h`,
+        max: gapExample(ranked[0]),
+        worst: ranked.slice(0, EXAMPLES).map(gapExample),
+        examples: ranked.slice(0, EXAMPLES).map(render)
+      })
+    );
+  }
+  return { outages, problems };
 }
 
 // src/fleet/row-checks.ts
 async function checkRows(conn, source, columnTypes, now) {
-  const rel = source.relation();
-  const checks = rowChecks(columnTypes, now);
-  const counts = await conn.runAndReadAll(
-    `SELECT count(*), ${checks.map((c) => `count(*) FILTER (WHERE ${c.where})`).join(", ")} FROM ${rel}`
-  );
-  const countRow = counts.getRows()[0] ?? [];
+  const metrics = METRICS.filter((m) => columnTypes.has(m.name));
+  const perServer = await scanServers(conn, source, metrics, columnTypes.has(PROFILE_COLUMN), now);
+  const rows = perServer.reduce((n, s) => n + s.rows, 0);
   const problems = [];
-  const name = sqlIdentifier(SERVER_COLUMN);
-  const ts = sqlIdentifier(TIMESTAMP_COLUMN);
-  for (const [i, c] of checks.entries()) {
-    const count = Number(countRow[i + 1] ?? 0);
-    if (count === 0) continue;
-    const examples = await examplesOf(
-      conn,
-      `SELECT ${name}, ${ts}::VARCHAR, ${c.value} FROM ${rel} WHERE ${c.where} LIMIT ${EXAMPLES}`
-    );
-    problems.push({
-      check: c.check,
-      severity: c.severity,
-      count,
-      message: `${count} rows: ${c.message}`,
-      examples
-    });
-  }
-  return { rows: Number(countRow[0] ?? 0), problems };
-}
-function rowChecks(types, now) {
-  const ts = sqlIdentifier(TIMESTAMP_COLUMN);
-  const nowTs = `make_timestamp(${Math.floor(now.getTime())}::BIGINT * 1000)`;
-  const isFloat = (col) => ["FLOAT", "DOUBLE"].includes(types.get(col) ?? "");
-  const checks = [];
-  for (const col of [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]) {
-    const c = sqlIdentifier(col);
-    checks.push({
-      check: `null_${col}`,
-      severity: "error",
-      where: `${c} IS NULL`,
-      message: `${col} is NULL`,
-      value: "NULL"
-    });
-  }
-  checks.push({
-    check: "future_timestamp",
-    severity: "error",
-    where: `${ts} > ${nowTs}`,
-    message: `timestamp is later than now (${now.toISOString()})`,
-    value: `${ts}::VARCHAR`
-  });
-  for (const metric of METRICS) {
-    const c = sqlIdentifier(metric.name);
-    if (!NUMERIC_TYPES.includes(types.get(metric.name) ?? "")) continue;
-    checks.push({
-      check: `null_${metric.name}`,
-      severity: "error",
-      where: `${c} IS NULL`,
-      message: `${metric.name} is NULL`,
-      value: "NULL"
-    });
-    if (isFloat(metric.name))
-      checks.push({
-        check: `non_finite_${metric.name}`,
+  const nullNames = perServer.find((s) => s.name === null);
+  if (nullNames)
+    problems.push(
+      problem({
+        check: "null_server_name",
         severity: "error",
-        where: `(isnan(${c}) OR isinf(${c}))`,
-        message: `${metric.name} is NaN or infinite`,
-        value: `${c}::VARCHAR`
-      });
-    const finite = isFloat(metric.name) ? `NOT isnan(${c}) AND NOT isinf(${c}) AND ` : "";
-    const max = Number.isFinite(metric.max) ? ` OR ${c} > ${metric.max}` : "";
-    checks.push({
-      check: `range_${metric.name}`,
-      severity: "error",
-      where: `(${finite}(${c} < ${metric.min}${max}))`,
-      message: `${metric.name} outside ${metric.min}\u2013${metric.max} ${metric.unit}`,
-      value: `${c}::VARCHAR`
-    });
+        count: nullNames.rows,
+        unit: "rows",
+        action: "fails",
+        message: `${nullNames.rows} rows: server_name is NULL`,
+        worst: []
+      })
+    );
+  const nullTs = sumOf(perServer, (s) => s.nullTimestamps);
+  if (nullTs > 0)
+    problems.push(
+      problem({
+        check: "null_timestamp",
+        severity: "error",
+        count: nullTs,
+        unit: "rows",
+        action: "fails",
+        message: `${nullTs} rows: timestamp is NULL`,
+        servers: perServer.filter((s) => s.nullTimestamps > 0).length,
+        worst: worstServers(perServer, (s) => s.nullTimestamps).map(({ s, n }) => ({
+          server: boundedName(s.name),
+          rows: n
+        }))
+      })
+    );
+  const future = sumOf(perServer, (s) => s.future);
+  if (future > 0)
+    problems.push(
+      problem({
+        check: "future_timestamp",
+        severity: "warning",
+        count: future,
+        unit: "rows",
+        action: "none",
+        message: `${future} rows: timestamp is later than now (${now.toISOString()}); fleet status as of now ignores them`,
+        servers: perServer.filter((s) => s.future > 0).length,
+        worst: worstServers(perServer, (s) => s.future).map(({ s, n }) => ({
+          server: boundedName(s.name),
+          timestamp: s.lastMs === null ? null : isoOf(s.lastMs),
+          rows: n
+        }))
+      })
+    );
+  for (const metric of metrics) problems.push(...metricProblems(metric, perServer, rows));
+  return { rows, perServer, problems };
+}
+function metricProblems(metric, perServer, total) {
+  const of = (s) => s.metrics.get(metric.name);
+  const problems = [];
+  const nulls = sumOf(perServer, (s) => of(s).nulls);
+  const nans = sumOf(perServer, (s) => of(s).nans);
+  const infs = sumOf(perServer, (s) => of(s).infs);
+  const missing = nulls + nans + infs;
+  if (missing > 0) {
+    const kinds = [
+      nulls ? `${nulls} NULL` : "",
+      nans ? `${nans} NaN` : "",
+      infs ? `${infs} \xB1Inf` : ""
+    ].filter(Boolean);
+    const affected = perServer.filter((s) => missingOf(of(s)) > 0).length;
+    problems.push(
+      problem({
+        check: `missing_${metric.name}`,
+        severity: "warning",
+        count: missing,
+        unit: "rows",
+        action: "missing",
+        column: metric.name,
+        servers: affected,
+        message: `${metric.name} missing in ${missing} of ${total} rows (${kinds.join(", ")}) on ${affected} servers: read as missing samples (NULL)`,
+        worst: worstServers(perServer, (s) => missingOf(of(s))).map(({ s, n }) => ({
+          server: boundedName(s.name),
+          rows: n
+        }))
+      })
+    );
   }
-  return checks;
+  const sides = [
+    ["above", metric.max],
+    ["below", metric.min]
+  ];
+  for (const [side, bound] of sides) {
+    const count = sumOf(perServer, (s) => of(s)[side]);
+    if (count === 0) continue;
+    const extreme = (s) => side === "above" ? of(s).max : of(s).min;
+    const ranked = perServer.filter((s) => of(s)[side] > 0 && extreme(s) !== null).sort((a, b) => (side === "above" ? 1 : -1) * (extreme(b).value - extreme(a).value));
+    const example = (s) => ({
+      server: boundedName(s.name),
+      timestamp: isoOf(extreme(s).atMs),
+      value: extreme(s).value,
+      rows: of(s)[side]
+    });
+    const max = ranked[0] === void 0 ? void 0 : example(ranked[0]);
+    const action = metric.outOfRange === "clip" ? `clipped to ${bound}` : "read as missing (NULL)";
+    const where = max === void 0 ? "" : ` (${side === "above" ? "max" : "min"} ${round3(Number(max.value))} ${metric.unit} on ${preview(max.server)} at ${max.timestamp})`;
+    problems.push(
+      problem({
+        check: `range_${metric.name}`,
+        severity: "warning",
+        count,
+        unit: "rows",
+        action: metric.outOfRange === "clip" ? "clipped" : "missing",
+        column: metric.name,
+        servers: ranked.length,
+        message: `${metric.name} ${side} ${bound} ${metric.unit} in ${count} rows on ${ranked.length} servers${where}: ${action}`,
+        ...max === void 0 ? {} : { max },
+        worst: ranked.slice(0, EXAMPLES).map(example),
+        examples: ranked.slice(0, EXAMPLES).map(example).map(
+          (e) => `${preview(e.server)} at ${e.timestamp}: ${round3(Number(e.value))} ${metric.unit} (${e.rows} rows ${side} ${bound} on this server)`
+        )
+      })
+    );
+  }
+  return problems;
+}
+var round3 = (v) => Math.abs(v) < 1e12 ? Math.round(v * 1e3) / 1e3 : v;
+var missingOf = (m) => m.nulls + m.nans + m.infs;
+function sumOf(servers, f) {
+  return servers.reduce((n, s) => n + f(s), 0);
+}
+function worstServers(servers, f) {
+  return servers.map((s) => ({ s, n: f(s) })).filter(({ n }) => n > 0).sort((a, b) => b.n - a.n || String(a.s.name).localeCompare(String(b.s.name))).slice(0, EXAMPLES);
+}
+async function scanServers(conn, source, metrics, hasProfile, now) {
+  const ts = sqlIdentifier(TIMESTAMP_COLUMN);
+  const name = sqlIdentifier(SERVER_COLUMN);
+  const nowTs = `make_timestamp(${Math.floor(now.getTime())}::BIGINT * 1000)`;
+  const select = [
+    `${name}::VARCHAR`,
+    "count(*)",
+    `epoch_ms(min(${ts}))`,
+    `epoch_ms(max(${ts}))`,
+    `count(*) FILTER (WHERE ${ts} IS NULL)`,
+    hasProfile ? `count(*) FILTER (WHERE ${sqlIdentifier(PROFILE_COLUMN)} IS NULL)` : "0",
+    `count(*) FILTER (WHERE ${ts} > ${nowTs})`
+  ];
+  for (const metric of metrics) {
+    const x = `${sqlIdentifier(metric.name)}::DOUBLE`;
+    const finite = `isfinite(${x})`;
+    select.push(
+      `count(*) FILTER (WHERE ${x} IS NULL)`,
+      `count(*) FILTER (WHERE isnan(${x}))`,
+      `count(*) FILTER (WHERE isinf(${x}))`,
+      `count(*) FILTER (WHERE ${finite} AND ${x} < ${metric.min})`,
+      Number.isFinite(metric.max) ? `count(*) FILTER (WHERE ${finite} AND ${x} > ${metric.max})` : "0",
+      `max(${x}) FILTER (WHERE ${finite})`,
+      `epoch_ms(arg_max(${ts}, ${x}) FILTER (WHERE ${finite} AND ${ts} IS NOT NULL))`,
+      `min(${x}) FILTER (WHERE ${finite})`,
+      `epoch_ms(arg_min(${ts}, ${x}) FILTER (WHERE ${finite} AND ${ts} IS NOT NULL))`
+    );
+  }
+  const reader = await conn.runAndReadAll(`SELECT ${select.join(", ")} FROM ${source.relation()} GROUP BY 1`);
+  const num = (v) => Number(v ?? 0);
+  const orNull = (v) => v === null || v === void 0 ? null : Number(v);
+  return reader.getRowsJS().map((row) => {
+    const byMetric = /* @__PURE__ */ new Map();
+    metrics.forEach((metric, i) => {
+      const at = 7 + i * 9;
+      const extreme = (value, atMs) => value === null || atMs === null ? null : { value: Number(value), atMs: Number(atMs) };
+      byMetric.set(metric.name, {
+        nulls: num(row[at]),
+        nans: num(row[at + 1]),
+        infs: num(row[at + 2]),
+        below: num(row[at + 3]),
+        above: num(row[at + 4]),
+        max: extreme(row[at + 5], row[at + 6]),
+        min: extreme(row[at + 7], row[at + 8])
+      });
+    });
+    return {
+      name: boundedName(row[0]) === null ? null : String(row[0]),
+      rows: num(row[1]),
+      firstMs: orNull(row[2]),
+      lastMs: orNull(row[3]),
+      nullTimestamps: num(row[4]),
+      nullProfiles: num(row[5]),
+      future: num(row[6]),
+      metrics: byMetric
+    };
+  });
 }
 
 // src/metrics/summary.ts
 async function summarizeServersOn(conn, source, options = {}) {
   const columns = await openSource(conn, source);
-  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN, PROFILE_COLUMN]);
+  assertColumns(source, columns, [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+  const profile = columns.some((c) => c.name === PROFILE_COLUMN) ? sqlIdentifier(PROFILE_COLUMN) : sqlString(DEFAULT_PROFILE);
   const untilMs = options.until?.getTime();
-  const all = await aggregate(conn, source, void 0);
+  const all = await aggregate(conn, source, profile, void 0);
   let latest = -Infinity;
   for (const server of all.servers) latest = Math.max(latest, server.lastSeen.getTime());
   for (const server of all.rejected) latest = Math.max(latest, lastOf(server));
   if (untilMs === void 0 || latest <= untilMs) return { ...all, rowsAfterUntil: 0 };
-  const upTo = await aggregate(conn, source, untilMs);
+  const upTo = await aggregate(conn, source, profile, untilMs);
   return { ...upTo, rowsAfterUntil: all.rows - upTo.rows };
 }
 function lastOf(rejected) {
   return rejected.lastSeen?.getTime() ?? -Infinity;
 }
-async function aggregate(conn, source, untilMs) {
+async function aggregate(conn, source, profile, untilMs) {
   const ts = sqlIdentifier(TIMESTAMP_COLUMN);
   const name = sqlIdentifier(SERVER_COLUMN);
-  const profile = sqlIdentifier(PROFILE_COLUMN);
   const untilFilter = untilMs === void 0 ? "" : `WHERE ${ts} <= make_timestamp(${Math.floor(untilMs)}::BIGINT * 1000)`;
   const sql = `SELECT ${name} AS name, ${profile} AS profile,
       epoch_ms(min(${ts})) AS first_ms, epoch_ms(max(${ts})) AS last_ms, count(*) AS samples
     FROM ${source.relation()} ${untilFilter}
-    GROUP BY ${name}, ${profile}`;
+    GROUP BY ALL`;
   const reader = await conn.runAndReadAll(sql);
   const groups = /* @__PURE__ */ new Map();
   let rows = 0;
@@ -49530,133 +50059,363 @@ function assessEligibility(server, policy) {
 }
 
 // src/fleet/server-checks.ts
-async function checkServers(conn, source, eligibility) {
+async function checkServers(conn, source, eligibility, nullProfiles) {
   const problems = [];
   const summary2 = await summarizeServersOn(conn, source);
-  if (summary2.rejected.length > 0)
-    problems.push({
-      check: "invalid_server",
-      severity: "error",
-      count: summary2.rejected.reduce((n, r) => n + r.samples, 0),
-      message: `${summary2.rejected.length} server_name values (or their profiles) are invalid; their rows are excluded from the fleet`,
-      examples: summary2.rejected.slice(0, EXAMPLES).map((r) => `${preview(r.value)}: ${r.problem} (${r.samples} rows)`)
-    });
-  const badRows = summary2.servers.filter((s) => s.invalidProfile !== null);
-  if (badRows.length > 0)
-    problems.push({
-      check: "invalid_profile",
-      severity: "error",
-      count: badRows.reduce((n, s) => n + s.invalidProfile.samples, 0),
-      message: `${badRows.length} servers have rows with an invalid profile; those rows never decide the server's profile`,
-      examples: badRows.slice(0, EXAMPLES).map(
-        (s) => `${s.name}: ${s.invalidProfile.samples} rows, ${s.invalidProfile.values.map((v) => preview(v)).join(", ")}: ${s.invalidProfile.problem}`
-      )
-    });
-  const conflict = await profileConflicts(conn, source);
-  if (conflict) problems.push(conflict);
+  const rejected = summary2.rejected.filter((r) => r.value !== null);
+  if (rejected.length > 0)
+    problems.push(
+      problem({
+        check: "invalid_server",
+        severity: "error",
+        count: rejected.reduce((n, r) => n + r.samples, 0),
+        unit: "rows",
+        action: "excluded",
+        servers: rejected.length,
+        message: `${rejected.length} server_name values (or their profiles) are invalid; their rows are excluded from the fleet`,
+        worst: [...rejected].sort((a, b) => b.samples - a.samples).slice(0, EXAMPLES).map((r) => ({ server: boundedName(r.value), rows: r.samples, value: r.problem })),
+        examples: [...rejected].sort((a, b) => b.samples - a.samples).slice(0, EXAMPLES).map((r) => `${preview(r.value)}: ${r.problem} (${r.samples} rows)`)
+      })
+    );
+  const withInvalid = summary2.servers.flatMap((s) => {
+    if (s.invalidProfile === null) return [];
+    const nulls2 = nullProfiles.get(s.name) ?? 0;
+    return [{ s, nulls: nulls2, unsafe: s.invalidProfile.samples - nulls2 }];
+  });
+  const unsafe = withInvalid.filter((x) => x.unsafe > 0).sort((a, b) => b.unsafe - a.unsafe);
+  if (unsafe.length > 0)
+    problems.push(
+      problem({
+        check: "invalid_profile",
+        severity: "error",
+        count: unsafe.reduce((n, x) => n + x.unsafe, 0),
+        unit: "rows",
+        action: "fails",
+        servers: unsafe.length,
+        message: `${unsafe.length} servers have rows with an unsafe profile; those rows never decide the server's profile`,
+        worst: unsafe.slice(0, EXAMPLES).map((x) => ({ server: x.s.name, rows: x.unsafe, value: x.s.invalidProfile.problem })),
+        examples: unsafe.slice(0, EXAMPLES).map(
+          (x) => `${x.s.name}: ${x.unsafe} rows, ${x.s.invalidProfile.values.filter((v) => v !== null).map((v) => preview(v)).join(", ")}: ${x.s.invalidProfile.problem}`
+        )
+      })
+    );
+  const nulls = withInvalid.filter((x) => x.nulls > 0).sort((a, b) => b.nulls - a.nulls);
+  if (nulls.length > 0)
+    problems.push(
+      problem({
+        check: "null_profile",
+        severity: "warning",
+        count: nulls.reduce((n, x) => n + x.nulls, 0),
+        unit: "rows",
+        action: "latest_profile",
+        servers: nulls.length,
+        message: `${nulls.length} servers have rows with a NULL profile: the server's newest valid profile is used`,
+        worst: nulls.slice(0, EXAMPLES).map((x) => ({ server: x.s.name, rows: x.nulls, value: x.s.profile })),
+        examples: nulls.slice(0, EXAMPLES).map((x) => `${x.s.name}: ${x.nulls} rows (profile used: ${x.s.profile})`)
+      })
+    );
+  const changed = summary2.servers.filter((s) => s.otherProfileSeen !== null).sort((a, b) => b.otherProfileSeen.lastSeen.getTime() - a.otherProfileSeen.lastSeen.getTime());
+  if (changed.length > 0)
+    problems.push(
+      problem({
+        check: "profile_changed",
+        severity: "warning",
+        count: changed.length,
+        unit: "servers",
+        action: "latest_profile",
+        servers: changed.length,
+        message: `${changed.length} servers changed profile during their history: the newest profile is used`,
+        worst: changed.slice(0, EXAMPLES).map((s) => ({
+          server: s.name,
+          timestamp: isoOf(s.otherProfileSeen.lastSeen.getTime()),
+          value: s.profile
+        })),
+        examples: changed.slice(0, EXAMPLES).map(
+          (s) => `${s.name}: ${s.otherProfileSeen.profiles.join(", ")} until ${isoOf(s.otherProfileSeen.lastSeen.getTime())}, then ${s.profile}`
+        )
+      })
+    );
   const pending = summary2.servers.map((s) => ({ s, e: assessEligibility(s, eligibility) })).filter(({ e }) => !e.eligible);
   if (pending.length > 0)
-    problems.push({
-      check: "not_eligible",
-      severity: "warning",
-      count: pending.length,
-      message: `${pending.length} servers are not yet eligible for training (need ${eligibility.minimumHistoryDays} days and ${eligibility.minimumSamples} samples)`,
-      examples: pending.slice(0, EXAMPLES).map(({ s, e }) => `${s.name}: ${e.reasons.join("; ")}`)
-    });
+    problems.push(
+      problem({
+        check: "not_eligible",
+        severity: "warning",
+        count: pending.length,
+        unit: "servers",
+        action: "none",
+        servers: pending.length,
+        message: `${pending.length} servers are not yet eligible for training (need ${eligibility.minimumHistoryDays} days and ${eligibility.minimumSamples} samples)`,
+        worst: pending.slice(0, EXAMPLES).map(({ s, e }) => ({
+          server: s.name,
+          rows: s.samples,
+          value: e.reasons.join("; ")
+        })),
+        examples: pending.slice(0, EXAMPLES).map(({ s, e }) => `${s.name}: ${e.reasons.join("; ")}`)
+      })
+    );
   const servers = summary2.servers.length;
-  return { servers, eligible: servers - pending.length, problems };
-}
-async function profileConflicts(conn, source) {
-  const name = sqlIdentifier(SERVER_COLUMN);
-  const profile = sqlIdentifier(PROFILE_COLUMN);
-  const conflicts = await conn.runAndReadAll(
-    `SELECT ${name}, string_agg(DISTINCT ${profile}, ', ' ORDER BY ${profile}) FROM ${source.relation()} GROUP BY ${name} HAVING count(DISTINCT ${profile}) > 1 ORDER BY 1`
-  );
-  const rows = conflicts.getRows();
-  if (rows.length === 0) return void 0;
-  return {
-    check: "profile_conflict",
-    severity: "error",
-    count: rows.length,
-    message: `${rows.length} servers have rows with different profiles`,
-    examples: rows.slice(0, EXAMPLES).map(([n, p]) => `${preview(n)}: ${preview(p, 80)}`)
-  };
+  return { servers, eligible: servers - pending.length, summary: summary2, problems };
 }
 
 // src/fleet/step-checks.ts
-async function checkSteps(conn, source, options) {
+var STEPS = "fleetcast_check_steps";
+async function checkSteps(conn, source, columnTypes, options) {
   const ts = sqlIdentifier(TIMESTAMP_COLUMN);
   const name = sqlIdentifier(SERVER_COLUMN);
   const interval = options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
   const limitUs = Math.round(interval * (options.gapFactor ?? 3) * 1e6);
-  const stepsSql = `SELECT ${name} AS server, ${ts} AS seen_at,
-       epoch_us(${ts}) - epoch_us(lag(${ts}) OVER (PARTITION BY ${name} ORDER BY ${ts})) AS step_us
-     FROM ${source.relation()} WHERE ${ts} IS NOT NULL AND ${name} IS NOT NULL`;
-  const stepStats = await conn.runAndReadAll(
-    `SELECT count(*) FILTER (WHERE step_us = 0), count(*) FILTER (WHERE step_us > ${limitUs}),
-       count(DISTINCT server) FILTER (WHERE step_us > ${limitUs}), max(step_us)
-     FROM (${stepsSql})`
-  );
-  const [dupRows, gapCount, gapServers, gapMax] = stepStats.getRows()[0] ?? [0, 0, 0, null];
-  const problems = [];
-  if (Number(dupRows ?? 0) > 0) {
-    const examples = await examplesOf(
-      conn,
-      `SELECT server, seen_at::VARCHAR, (count(*) + 1)::VARCHAR || ' rows' FROM (${stepsSql})
-       WHERE step_us = 0 GROUP BY server, seen_at ORDER BY 1, 2 LIMIT ${EXAMPLES}`
+  const metrics = METRICS.filter((m) => columnTypes.has(m.name)).map((m) => m.name);
+  const compared = [...columnTypes.has(PROFILE_COLUMN) ? [PROFILE_COLUMN] : [], ...metrics];
+  const differs = compared.length === 0 ? "false" : compared.map((c) => `${sqlIdentifier(c)} IS DISTINCT FROM lag(${sqlIdentifier(c)}) OVER w`).join(" OR ");
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${STEPS} AS
+    SELECT * FROM (
+      SELECT ${name} AS server, epoch_us(${ts}) AS at_us,
+        epoch_us(${ts}) - epoch_us(lag(${ts}) OVER w) AS step_us, (${differs}) AS differs
+      FROM ${source.relation()} WHERE ${ts} IS NOT NULL AND ${name} IS NOT NULL
+      WINDOW w AS (PARTITION BY ${name} ORDER BY ${ts})
+    ) WHERE step_us = 0 OR step_us > ${limitUs}`);
+  try {
+    const problems = await duplicates(conn, source, metrics);
+    const reader = await conn.runAndReadAll(
+      `SELECT server, (at_us - step_us) // 1000, at_us // 1000 FROM ${STEPS} WHERE step_us > ${limitUs} ORDER BY 1, 2`
     );
-    problems.push({
-      check: "duplicate_rows",
-      severity: "error",
-      count: Number(dupRows),
-      message: `${Number(dupRows)} extra rows repeat a (server_name, timestamp) pair`,
-      examples
-    });
+    const gaps = reader.getRowsJS().map(([server, from, to]) => ({ server: String(server), fromMs: Number(from), toMs: Number(to) }));
+    return { problems, gaps, gapLimitMs: limitUs / 1e3 };
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${STEPS}`);
   }
-  if (Number(gapCount ?? 0) > 0) {
-    const examples = await examplesOf(
-      conn,
-      `SELECT server, seen_at::VARCHAR, 'gap of ' || round(step_us / 60000000.0, 1)::VARCHAR || ' min'
-       FROM (${stepsSql}) WHERE step_us > ${limitUs} ORDER BY step_us DESC, server LIMIT ${EXAMPLES}`
+}
+async function duplicates(conn, source, metrics) {
+  const groups = `SELECT server, at_us, count(*) AS extra, bool_or(differs) AS conflicting
+    FROM ${STEPS} WHERE step_us = 0 GROUP BY ALL`;
+  const perServer = (await conn.runAndReadAll(
+    `SELECT server,
+         count(*) FILTER (WHERE NOT conflicting), coalesce(sum(extra) FILTER (WHERE NOT conflicting), 0),
+         count(*) FILTER (WHERE conflicting), coalesce(sum(extra) FILTER (WHERE conflicting), 0),
+         min(at_us) FILTER (WHERE NOT conflicting) // 1000
+       FROM (${groups}) GROUP BY 1`
+  )).getRowsJS().map(([server, idTs, idExtra, cTs, cExtra, firstMs]) => ({
+    server: boundedName(server),
+    identical: Number(idTs),
+    identicalRows: Number(idExtra),
+    conflicting: Number(cTs),
+    conflictingRows: Number(cExtra),
+    firstMs: firstMs === null ? null : Number(firstMs)
+  }));
+  const problems = [];
+  const identical = perServer.filter((s) => s.identical > 0);
+  if (identical.length > 0) {
+    const timestamps = identical.reduce((n, s) => n + s.identical, 0);
+    const extra = identical.reduce((n, s) => n + s.identicalRows, 0);
+    const ranked = [...identical].sort((a, b) => b.identicalRows - a.identicalRows).slice(0, EXAMPLES);
+    problems.push(
+      problem({
+        check: "duplicate_identical",
+        severity: "warning",
+        count: extra,
+        unit: "rows",
+        action: "kept_one",
+        servers: identical.length,
+        message: `${extra} extra rows repeat a (server_name, timestamp) pair with identical values (${timestamps} timestamps on ${identical.length} servers): one is kept`,
+        worst: ranked.map((s) => ({
+          server: s.server,
+          timestamp: s.firstMs === null ? null : isoOf(s.firstMs),
+          rows: s.identicalRows
+        })),
+        examples: ranked.map(
+          (s) => `${preview(s.server)}: ${s.identicalRows} extra rows on ${s.identical} timestamps (first at ${s.firstMs === null ? "?" : isoOf(s.firstMs)})`
+        )
+      })
     );
-    problems.push({
-      check: "gaps",
-      severity: "warning",
-      count: Number(gapCount),
-      message: `${Number(gapCount)} gaps longer than ${(limitUs / 6e7).toFixed(0)} min on ${Number(gapServers)} servers (longest ${(Number(gapMax) / 36e8).toFixed(1)} h)`,
-      examples
-    });
+  }
+  const conflicting = perServer.filter((s) => s.conflicting > 0);
+  if (conflicting.length > 0) {
+    const timestamps = conflicting.reduce((n, s) => n + s.conflicting, 0);
+    const extra = conflicting.reduce((n, s) => n + s.conflictingRows, 0);
+    const spreads = await worstSpreads(conn, source, metrics);
+    const max = spreads[0];
+    problems.push(
+      problem({
+        check: "duplicate_conflicting",
+        severity: "warning",
+        count: timestamps,
+        unit: "timestamps",
+        action: "averaged",
+        servers: conflicting.length,
+        message: `${timestamps} (server_name, timestamp) pairs on ${conflicting.length} servers have rows that disagree (${extra} extra rows): each metric is averaged over their finite values` + (max ? ` (widest spread ${max.value} in ${max.column} on ${preview(max.server)} at ${max.timestamp})` : ""),
+        ...max ? { max: exampleOf(max) } : {},
+        worst: spreads.slice(0, EXAMPLES).map(exampleOf),
+        examples: spreads.slice(0, EXAMPLES).map(
+          (s) => `${preview(s.server)} at ${s.timestamp}: ${s.column} spread ${s.value} over ${s.rows} rows`
+        )
+      })
+    );
   }
   return problems;
+}
+var exampleOf = (s) => ({
+  server: s.server,
+  timestamp: s.timestamp ?? null,
+  value: s.value,
+  rows: s.rows
+});
+async function worstSpreads(conn, source, metrics) {
+  if (metrics.length === 0) return [];
+  const ts = sqlIdentifier(TIMESTAMP_COLUMN);
+  const name = sqlIdentifier(SERVER_COLUMN);
+  const spread = (m) => {
+    const x = `${sqlIdentifier(m)}::DOUBLE`;
+    return `max(${x}) FILTER (WHERE isfinite(${x})) - min(${x}) FILTER (WHERE isfinite(${x}))`;
+  };
+  const keyed = `SELECT r.${name} AS server, epoch_us(r.${ts}) AS at_us, count(*) AS n,
+      ${metrics.map((m, i) => `${spread(m)} AS s${i}`).join(", ")}
+    FROM ${source.relation()} r
+    SEMI JOIN (SELECT DISTINCT server, at_us FROM ${STEPS} WHERE step_us = 0 AND differs) k
+      ON r.${name} = k.server AND epoch_us(r.${ts}) = k.at_us
+    GROUP BY 1, 2`;
+  const select = metrics.flatMap((_, i) => [
+    `max(s${i})`,
+    `arg_max(server, s${i})`,
+    `arg_max(at_us, s${i}) // 1000`,
+    `arg_max(n, s${i})`
+  ]);
+  const row = (await conn.runAndReadAll(`SELECT ${select.join(", ")} FROM (${keyed})`)).getRowsJS()[0] ?? [];
+  const out = [];
+  metrics.forEach((column, i) => {
+    const value = row[i * 4];
+    if (value === null || value === void 0 || Number(value) <= 0) return;
+    out.push({
+      column,
+      value: Math.round(Number(value) * 1e3) / 1e3,
+      server: boundedName(row[i * 4 + 1]),
+      timestamp: isoOf(Number(row[i * 4 + 2])),
+      rows: Number(row[i * 4 + 3])
+    });
+  });
+  const scale = (s) => {
+    const spec = METRICS.find((m) => m.name === s.column);
+    return Number.isFinite(spec.max) ? s.value / (spec.max - spec.min) : s.value;
+  };
+  return out.sort((a, b) => scale(b) - scale(a));
 }
 
 // src/fleet/check-data.ts
 async function validateOn(conn, source, options) {
   const columns = await openSource(conn, source);
+  const notes = schemaNotes(columns);
   const schema = schemaProblems(columns);
   if (schema.length > 0) {
-    const problem = {
+    const error63 = problem({
       check: "schema",
       severity: "error",
       count: schema.length,
+      unit: "columns",
+      action: "fails",
       message: `columns do not match the data contract: ${schema.join("; ")}`,
-      examples: []
-    };
-    return finish(source, options, [problem], { rows: 0, servers: 0, eligible: 0 });
+      worst: []
+    });
+    return finish(source, options, columns, [error63, ...notes], await countsOnly(conn, source, columns), []);
   }
   const types = new Map(columns.map((c) => [c.name, c.type]));
   const rows = await checkRows(conn, source, types, options.now);
-  const servers = await checkServers(conn, source, options.eligibility);
-  const steps = await checkSteps(conn, source, options);
-  const empty = rows.rows === 0 ? [{ check: "empty", severity: "error", count: 0, message: "the source has no rows", examples: [] }] : [];
-  return finish(source, options, [...empty, ...rows.problems, ...servers.problems, ...steps], {
-    rows: rows.rows,
-    servers: servers.servers,
-    eligible: servers.eligible
+  const nullProfiles = new Map(
+    rows.perServer.flatMap((s) => s.name !== null && s.nullProfiles > 0 ? [[s.name, s.nullProfiles]] : [])
+  );
+  const servers = await checkServers(conn, source, options.eligibility, nullProfiles);
+  const steps = await checkSteps(conn, source, types, options);
+  const spans = rows.perServer.flatMap(
+    (s) => s.name !== null && s.firstMs !== null && s.lastMs !== null ? [{ server: s.name, firstMs: s.firstMs, lastMs: s.lastMs }] : []
+  );
+  const silence = silenceProblems(spans, steps.gaps, {
+    share: options.outageShare ?? 0.5,
+    minServers: options.outageMinServers ?? 2,
+    minMs: steps.gapLimitMs,
+    offMs: (options.offHours ?? 24) * MS_PER_HOUR
   });
+  const empty = rows.rows === 0 ? [
+    problem({
+      check: "empty",
+      severity: "error",
+      count: 0,
+      unit: "rows",
+      action: "fails",
+      message: "the source has no rows",
+      worst: []
+    })
+  ] : [];
+  const outages = silence.outages.map((o) => ({
+    start: isoOf(o.startMs),
+    end: isoOf(o.endMs),
+    hours: hoursOf(o.endMs - o.startMs),
+    silent_servers: o.silent,
+    active_servers: o.active
+  }));
+  return finish(
+    source,
+    options,
+    columns,
+    [...empty, ...rows.problems, ...servers.problems, ...steps.problems, ...silence.problems, ...notes],
+    { rows: rows.rows, servers: servers.servers, eligible: servers.eligible },
+    outages
+  );
 }
-function finish(source, options, problems, counts) {
+function schemaNotes(columns) {
+  const { missing, unknown: unknown2 } = columnNotes(columns);
+  const notes = [];
+  const metrics = missing.filter((c) => c !== PROFILE_COLUMN);
+  if (missing.includes(PROFILE_COLUMN))
+    notes.push(
+      problem({
+        check: "no_profile_column",
+        severity: "note",
+        count: 1,
+        unit: "columns",
+        action: "ignored",
+        column: PROFILE_COLUMN,
+        message: "no 'profile' column: every server is in one group, 'default'",
+        worst: []
+      })
+    );
+  if (metrics.length > 0)
+    notes.push(
+      problem({
+        check: "missing_metric_columns",
+        severity: "note",
+        count: metrics.length,
+        unit: "columns",
+        action: "missing",
+        message: `optional metric columns absent (read as missing): ${metrics.join(", ")}`,
+        worst: [],
+        examples: []
+      })
+    );
+  if (unknown2.length > 0)
+    notes.push(
+      problem({
+        check: "ignored_columns",
+        severity: "note",
+        count: unknown2.length,
+        unit: "columns",
+        action: "ignored",
+        message: `columns outside the data contract, ignored: ${unknown2.map((c) => JSON.stringify(c.slice(0, 64))).join(", ")}`,
+        worst: []
+      })
+    );
+  return notes;
+}
+async function countsOnly(conn, source, columns) {
+  const hasName = columns.some((c) => c.name === SERVER_COLUMN);
+  const reader = await conn.runAndReadAll(
+    `SELECT count(*), ${hasName ? `count(DISTINCT ${sqlIdentifier(SERVER_COLUMN)})` : "0"} FROM ${source.relation()}`
+  );
+  const [rows, servers] = reader.getRowsJS()[0] ?? [0, 0];
+  return { rows: Number(rows), servers: Number(servers), eligible: 0 };
+}
+function finish(source, options, columns, problems, counts, outages) {
   const errors = problems.filter((p) => p.severity === "error").length;
+  const notes = problems.filter((p) => p.severity === "note").length;
+  const { missing, unknown: unknown2 } = columnNotes(columns);
   return {
     source: source.description,
     now: options.now.toISOString(),
@@ -49665,7 +50424,14 @@ function finish(source, options, problems, counts) {
     eligible_servers: counts.eligible,
     ok: errors === 0,
     errors,
-    warnings: problems.length - errors,
+    warnings: problems.length - errors - notes,
+    notes,
+    columns: {
+      present: columns.map((c) => c.name).filter((n) => !unknown2.includes(n)),
+      missing,
+      ignored: unknown2
+    },
+    outages,
     problems
   };
 }
@@ -49712,7 +50478,7 @@ async function queryResampled(conn, source, request2) {
     return `avg(CASE WHEN isfinite(${x}) THEN ${x} END)::DOUBLE AS ${sqlIdentifier(f)}`;
   }).join(", ");
   const sql = `
-    SELECT server_name, any_value(profile) AS profile,
+    SELECT server_name, arg_max(profile, timestamp) AS profile,
            floor(epoch(timestamp) / ${resolutionSeconds})::INTEGER AS step, ${averages}
     FROM ${source.relation()}
     ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
@@ -49755,6 +50521,7 @@ function toDenseSeries(rows, nFeatures, startStep, endStep) {
       };
       out.set(server, series);
     }
+    if (rows.profiles[r]) series.profile = rows.profiles[r];
     const target = (step - startStep) * nFeatures;
     series.values.set(rows.values.subarray(r * nFeatures, (r + 1) * nFeatures), target);
     series.observedSteps++;
@@ -49801,7 +50568,7 @@ function backFillStart(values, nSteps, nFeatures) {
 
 // src/dataset/holdout.ts
 var DEFAULT_HOLDOUT = { fraction: 0.05, minFleet: 10 };
-function chooseHoldout(servers, options = DEFAULT_HOLDOUT, profileOf = () => void 0) {
+function chooseHoldout(servers, options = DEFAULT_HOLDOUT, profileOf = () => void 0, activityOf = () => void 0) {
   const unique = [...new Set(servers)];
   if (options.fraction < 0 || options.fraction >= 1)
     throw new Error(`holdout fraction must be in [0, 1): ${options.fraction}`);
@@ -49814,10 +50581,24 @@ function chooseHoldout(servers, options = DEFAULT_HOLDOUT, profileOf = () => voi
   }
   const chosen = /* @__PURE__ */ new Set();
   for (const [profile, quota] of apportion(groups, count, unique.length)) {
-    const ranked = groups.get(profile).map((name) => ({ name, hash: fnv1a32(name) })).sort((a, b) => a.hash - b.hash || (a.name < b.name ? -1 : 1));
-    for (const r of ranked.slice(0, quota)) chosen.add(r.name);
+    if (quota === 0) continue;
+    const byActivity = groups.get(profile).map((name) => ({ name, activity: activityOf(name), hash: fnv1a32(name) })).sort((a, b) => byActivityThenName(a, b));
+    for (let s = 0; s < quota; s++) {
+      const stratum = byActivity.slice(
+        Math.floor(s * byActivity.length / quota),
+        Math.floor((s + 1) * byActivity.length / quota)
+      );
+      const pick2 = stratum.sort((a, b) => a.hash - b.hash || (a.name < b.name ? -1 : 1))[0];
+      if (pick2) chosen.add(pick2.name);
+    }
   }
   return chosen;
+}
+function byActivityThenName(a, b) {
+  const x = a.activity !== void 0 && Number.isFinite(a.activity) ? a.activity : Number.POSITIVE_INFINITY;
+  const y = b.activity !== void 0 && Number.isFinite(b.activity) ? b.activity : Number.POSITIVE_INFINITY;
+  if (x !== y) return x < y ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 function apportion(groups, count, total) {
   const shares = [...groups].map(([profile, names]) => {
@@ -49852,7 +50633,7 @@ function checkSeries(server, series, ctx, options) {
   const at = (step) => new Date((ctx.startEpoch + step * ctx.resolutionSeconds) * 1e3).toISOString();
   if (series === void 0) return [{ server, problem: `no data between ${at(0)} and ${at(nSteps)}` }];
   const problems = [];
-  const add = (problem) => problems.push({ server, problem });
+  const add = (problem2) => problems.push({ server, problem: problem2 });
   let first = -1;
   let last = -1;
   let observed = 0;
@@ -49945,12 +50726,9 @@ function checkServerSeries(servers, dense, features, window, resolutionSeconds, 
   for (const s of servers) problems.push(...checkSeries(s.name, dense.get(s.name), ctx, quality));
   const profiles = /* @__PURE__ */ new Map();
   for (const s of servers) {
-    const profile = dense.get(s.name)?.profile || s.profile || "";
+    const profile = dense.get(s.name)?.profile || s.profile || DEFAULT_PROFILE2;
     if (!PROFILE_PATTERN.test(profile))
-      problems.push({
-        server: s.name,
-        problem: profile ? `invalid profile ${JSON.stringify(profile.slice(0, 40))}` : "no profile in the metrics or the manifest"
-      });
+      problems.push({ server: s.name, problem: `invalid profile ${JSON.stringify(profile.slice(0, 40))}` });
     profiles.set(s.name, profile);
   }
   return { problems, profiles };
@@ -49970,15 +50748,20 @@ function assembleDataset(r) {
   } catch (error63) {
     throw new InputError(error63.message);
   }
+  const F = r.features.length;
   const bad = new Set(r.problems.map((p) => p.server));
   const kept = r.names.filter((n) => !bad.has(n));
   if (kept.length === 0)
     throw new InputError(`no manifest server has usable data:
 ${describeProblems([...r.problems])}`);
-  const holdout = r.holdoutServers ?? chooseHoldout(r.names, r.holdout, (n) => r.profiles.get(n));
+  const holdout = r.holdoutServers ?? chooseHoldout(
+    r.names,
+    r.holdout,
+    (n) => r.profiles.get(n),
+    (n) => meanOfFeature(r.dense.get(n)?.values, F, 0, split.train_end_step)
+  );
   const profileList = [...new Set(kept.map((n) => r.profiles.get(n)))].sort();
   const ordered = [...kept].sort((a, b) => r.mapping.servers[a] - r.mapping.servers[b]);
-  const F = r.features.length;
   const values = new Float32Array(ordered.length * nSteps * F);
   let filled = 0;
   ordered.forEach((name, row) => {
@@ -49997,6 +50780,8 @@ ${describeProblems([...r.problems])}`);
     n_steps: nSteps,
     fill_limit_steps: r.fillLimit,
     features: [...r.features],
+    targets: [...r.metrics.targets],
+    metrics: metricsRecord(r.metrics.features),
     profiles: profileList,
     servers: ordered.map((name) => ({
       name,
@@ -50009,47 +50794,55 @@ ${describeProblems([...r.problems])}`);
   };
   return { dataset: { header, values }, filled, missing, holdout };
 }
+function metricsRecord(features) {
+  return Object.fromEntries(
+    features.map((f) => [
+      f.name,
+      {
+        unit: f.unit,
+        min: f.min,
+        max: Number.isFinite(f.max) ? f.max : null,
+        transform: f.transform,
+        std_floor: f.std_floor
+      }
+    ])
+  );
+}
+function meanOfFeature(values, nFeatures, f, steps) {
+  if (values === void 0) return void 0;
+  let sum = 0;
+  let n = 0;
+  for (let t = 0; t < steps && t * nFeatures + f < values.length; t++) {
+    const v = values[t * nFeatures + f];
+    if (!Number.isNaN(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : void 0;
+}
 
 // src/dataset/format.ts
 import { endianness } from "node:os";
 import { mkdir as mkdir2, open as open3, readFile as readFile2, rename as rename2, rm as rm2 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-// src/core/read-json.ts
-import { readFile } from "node:fs/promises";
-async function readJsonFile(path, schema) {
-  let text;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error63) {
-    throw new InputError(`${path}: cannot read: ${getErrorMessage(error63)}`, { cause: error63 });
-  }
-  return parseJsonText(text, path, schema);
-}
-function parseJsonText(text, where, schema) {
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (error63) {
-    throw new InputError(`${where}: invalid JSON: ${getErrorMessage(error63)}`, { cause: error63 });
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InputError(describeZodError(where, parsed.error));
-  return parsed.data;
-}
-function describeZodError(where, error63) {
-  return error63.issues.map((issue3) => `${where}: ${issue3.path.length ? issue3.path.join(".") : "(root)"}: ${issue3.message}`).join("\n");
-}
-
 // src/registry/schemas.ts
 var MODEL_ID_PATTERN = /^tft-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 var ModelId = external_exports.string().regex(MODEL_ID_PATTERN, "model id must look like tft-YYYYMMDDTHHMMSSZ-abcdef");
 var ServerName = external_exports.string().superRefine((name, ctx) => {
-  const problem = serverNameProblem(name);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
+  const problem2 = serverNameProblem(name);
+  if (problem2) ctx.addIssue({ code: "custom", message: problem2 });
 });
 var Index = external_exports.number().int().positive();
 var Sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+var MetricRecord = external_exports.strictObject({
+  unit: external_exports.string(),
+  min: external_exports.number(),
+  max: external_exports.number().nullable(),
+  transform: external_exports.enum(["none", "log1p"]),
+  std_floor: external_exports.number().positive()
+});
 var Encoders = external_exports.object({
   format_version: external_exports.literal(1),
   model_id: ModelId,
@@ -50063,6 +50856,12 @@ var Encoders = external_exports.object({
   observed_features: external_exports.array(external_exports.string()).min(1),
   known_features: external_exports.array(external_exports.string()).min(1),
   targets: external_exports.array(external_exports.string()).min(1),
+  /**
+   * The metric set the model was trained on: each observed feature's unit, physical range (max
+   * null: no ceiling) and scaling. Absent in models trained before metric sets (the data
+   * contract's columns are assumed then, see metricsOf).
+   */
+  metrics: external_exports.record(external_exports.string(), MetricRecord).optional(),
   quantiles: external_exports.array(external_exports.number().gt(0).lt(1)).min(1),
   resolution_seconds: external_exports.number().int().positive(),
   lookback_steps: external_exports.number().int().positive(),
@@ -50076,6 +50875,14 @@ var Encoders = external_exports.object({
         message: `index ${index} \u2265 num_embeddings`
       });
     }
+  }
+  for (const feature of enc.metrics ? enc.observed_features : []) {
+    if (enc.metrics[feature] === void 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["metrics"],
+        message: `has no entry for observed feature ${feature}`
+      });
   }
   for (const target of enc.targets) {
     if (!enc.observed_features.includes(target)) {
@@ -50147,6 +50954,9 @@ var DatasetHeader = external_exports.strictObject({
   n_steps: external_exports.number().int().positive(),
   fill_limit_steps: external_exports.number().int().nonnegative(),
   features: external_exports.array(external_exports.string().min(1)).min(1),
+  /** What the model forecasts: some of `features`. */
+  targets: external_exports.array(external_exports.string().min(1)).min(1),
+  metrics: external_exports.record(external_exports.string(), MetricRecord),
   profiles: external_exports.array(external_exports.string().min(1)),
   servers: external_exports.array(DatasetServer).min(1),
   split: external_exports.strictObject({
@@ -50154,6 +50964,13 @@ var DatasetHeader = external_exports.strictObject({
     valid_end_step: external_exports.number().int().positive()
   })
 }).superRefine((h, ctx) => {
+  h.targets.forEach((t, i) => {
+    if (!h.features.includes(t))
+      ctx.addIssue({ code: "custom", path: ["targets", i], message: `${t} is not a feature` });
+  });
+  for (const f of h.features)
+    if (h.metrics[f] === void 0)
+      ctx.addIssue({ code: "custom", path: ["metrics"], message: `has no entry for feature ${f}` });
   if (h.split.train_end_step > h.split.valid_end_step || h.split.valid_end_step > h.n_steps)
     ctx.addIssue({
       code: "custom",
@@ -50232,17 +51049,17 @@ async function buildDataset(options) {
   const started = Date.now();
   const progress = options.progress ?? (() => {
   });
-  const { res, days, features, names, fillLimit } = checkRequest(options);
+  const { res, days, names, fillLimit } = checkRequest(options);
   const now = options.now ?? /* @__PURE__ */ new Date();
-  const source = options.source;
+  const source = options.source instanceof ContractView ? options.source : new ContractView(options.source);
   return withDuckDb(async (conn) => {
-    assertColumns(source, await openSource(conn, source), [
-      TIMESTAMP_COLUMN,
-      SERVER_COLUMN,
-      PROFILE_COLUMN,
-      ...features
-    ]);
-    if (options.onProblem !== "skip") await assertDataContract(conn, source, now, progress);
+    assertColumns(source.raw, await openSource(conn, source.raw), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+    await source.prepare(conn);
+    const metrics = options.metrics ?? resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
+    if (!options.metrics)
+      for (const note of metrics.notes) progress(`dataset: ${note}`);
+    const features = metrics.features.map((f) => f.name);
+    if (options.onProblem !== "skip") await assertDataContract(conn, source.raw, now, progress);
     const window = await datasetWindow(conn, source, names, {
       resolutionSeconds: res,
       days,
@@ -50275,6 +51092,7 @@ ${describeProblems(problems)}`
       profiles,
       problems,
       features,
+      metrics,
       window,
       mapping: options.mapping,
       resolutionSeconds: res,
@@ -50306,14 +51124,13 @@ function checkRequest(options) {
   if (86400 % res !== 0) throw new InputError(`resolution ${res}s does not divide a day`);
   const days = options.days ?? DEFAULT_DAYS;
   if (!(days > 0)) throw new InputError(`--days must be positive, got ${days}`);
-  const features = options.features ?? METRIC_NAMES;
   const names = options.servers.map((s, i) => assertServerName(s.name, `manifest server #${i + 1}`));
   if (names.length === 0) throw new InputError("the manifest lists no servers; nothing to train on");
   if (new Set(names).size !== names.length) throw new InputError("the manifest lists a server twice");
   for (const name of names)
     if (options.mapping.servers[name] === void 0)
       throw new Error(`server mapping has no index for ${name}`);
-  return { res, days, features, names, fillLimit: options.fillLimitSteps ?? Math.ceil(3600 / res) };
+  return { res, days, names, fillLimit: options.fillLimitSteps ?? Math.ceil(3600 / res) };
 }
 async function assertDataContract(conn, source, now, progress) {
   progress(`dataset: checking ${source.description} against the data contract`);
@@ -50388,7 +51205,7 @@ async function readManifest(path) {
 }
 
 // src/metrics/source.ts
-import { existsSync as existsSync2, statSync } from "node:fs";
+import { existsSync as existsSync3, statSync } from "node:fs";
 import { resolve as resolve2 } from "node:path";
 var DUCKDB_EXTENSIONS = [".duckdb", ".ddb", ".db"];
 var GLOB_CHARS = /[*?[{]/;
@@ -50440,13 +51257,13 @@ function openMetricsSource(spec) {
   const remote = isRemote(pathPart);
   const path = remote ? pathPart : resolve2(pathPart);
   if (DUCKDB_EXTENSIONS.some((ext) => pathPart.toLowerCase().endsWith(ext))) {
-    if (!remote && !existsSync2(path)) throw new InputError(`--metrics: DuckDB file not found: ${path}`);
+    if (!remote && !existsSync3(path)) throw new InputError(`--metrics: DuckDB file not found: ${path}`);
     return new DuckDbFileSource(path, table);
   }
   if (table !== void 0)
     throw new InputError(`--metrics: '#${table}' only applies to DuckDB files: ${spec}`);
   if (remote || GLOB_CHARS.test(pathPart)) return new ParquetSource(path);
-  if (!existsSync2(path)) throw new InputError(`--metrics: file not found: ${path}`);
+  if (!existsSync3(path)) throw new InputError(`--metrics: file not found: ${path}`);
   if (statSync(path).isDirectory()) return new ParquetSource(`${path}/**/*.parquet`);
   return new ParquetSource(path);
 }
@@ -50457,6 +51274,60 @@ function splitTable(spec) {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
     throw new InputError(`--metrics: invalid table name '${table}'`);
   return [spec.slice(0, hash2), table];
+}
+
+// src/metrics/as-of.ts
+var AsOfSource = class {
+  constructor(inner, now) {
+    this.inner = inner;
+    this.now = now;
+    this.description = `${inner.description} as of ${now.toISOString()}`;
+    this.access = inner.access;
+  }
+  inner;
+  now;
+  description;
+  access;
+  /** Whether the timestamp column can be compared with `now`; known after the first prepare. */
+  filterable;
+  async prepare(conn) {
+    await this.inner.prepare(conn);
+    this.filterable ??= await hasTimestampColumn(conn, this.inner);
+  }
+  relation() {
+    if (this.filterable === void 0) throw new Error("AsOfSource.relation() before prepare()");
+    if (!this.filterable) return this.inner.relation();
+    const ts = sqlIdentifier(TIMESTAMP_COLUMN);
+    return `(SELECT * FROM ${this.inner.relation()} WHERE ${ts} IS NULL OR ${ts} <= ${nowLiteral(this.now)})`;
+  }
+};
+function asOf(source, now) {
+  return now === void 0 ? source : new AsOfSource(source, now);
+}
+async function rowsAfter(source, now, duckdb = {}) {
+  return withDuckDb(async (conn) => {
+    if (!isTimestampColumn((await openSource(conn, source)).find((c) => c.name === TIMESTAMP_COLUMN)))
+      return 0;
+    const reader = await conn.runAndReadAll(
+      `SELECT count(*) FROM ${source.relation()} WHERE ${sqlIdentifier(TIMESTAMP_COLUMN)} > ${nowLiteral(now)}`
+    );
+    return Number(reader.getRows()[0]?.[0] ?? 0);
+  }, duckdb);
+}
+function ignoredRowsNote(rows, now) {
+  if (rows === 0) return null;
+  return `${rows.toLocaleString("en-US")} sample${rows === 1 ? " is" : "s are"} later than --now (${now.toISOString()}) and ${rows === 1 ? "was" : "were"} ignored`;
+}
+function nowLiteral(now) {
+  return `make_timestamp(${Math.floor(now.getTime())}::BIGINT * 1000)`;
+}
+async function hasTimestampColumn(conn, source) {
+  const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source.relation()}`);
+  const column = reader.getRowObjectsJS().find((row) => String(row.column_name) === TIMESTAMP_COLUMN);
+  return isTimestampColumn(column && { name: TIMESTAMP_COLUMN, type: String(column.column_type) });
+}
+function isTimestampColumn(column) {
+  return column !== void 0 && TIMESTAMP_TYPES.includes(column.type);
 }
 
 // src/registry/mapping.ts
@@ -50489,8 +51360,8 @@ function assignServerIndices(previous, manifestServers) {
 function uniqueSorted(names) {
   const seen = /* @__PURE__ */ new Set();
   names.forEach((name, i) => {
-    const problem = serverNameProblem(name);
-    if (problem !== void 0) throw new InputError(`manifest server #${i + 1}: ${problem}`);
+    const problem2 = serverNameProblem(name);
+    if (problem2 !== void 0) throw new InputError(`manifest server #${i + 1}: ${problem2}`);
     if (seen.has(name)) throw new InputError(`manifest lists server ${name} twice`);
     seen.add(name);
   });
@@ -50524,7 +51395,7 @@ function assertModelId(id, where = "model id") {
 }
 
 // src/model/deployed.ts
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { basename as basename4, join as join6 } from "node:path";
 
 // src/model/loaded-model.ts
@@ -50858,9 +51729,9 @@ var LoadedModel = class _LoadedModel {
       if (!(error63 instanceof InputError)) throw error63;
       const checked = [];
       for (const input2 of usable) {
-        const problem = this.windowProblem(input2);
-        if (problem === void 0) checked.push(input2);
-        else invalid(input2, problem);
+        const problem2 = this.windowProblem(input2);
+        if (problem2 === void 0) checked.push(input2);
+        else invalid(input2, problem2);
       }
       usable = checked;
       forecasts = await this.forecast(usable);
@@ -51142,7 +52013,11 @@ var TrainingInfo = external_exports.object({
 var TrainingTimes = external_exports.looseObject({
   trained_at: external_exports.iso.datetime({ offset: true }).optional(),
   finished_at: external_exports.iso.datetime({ offset: true }).optional(),
-  started_at: external_exports.iso.datetime({ offset: true }).optional()
+  started_at: external_exports.iso.datetime({ offset: true }).optional(),
+  data: external_exports.looseObject({
+    end: external_exports.iso.datetime({ offset: true }).optional(),
+    resolution_seconds: external_exports.number().int().positive().optional()
+  }).optional().catch(void 0)
 });
 
 // src/registry/read-model.ts
@@ -51161,7 +52036,7 @@ async function previousMapping(registry2) {
   const dir = await previousModelDir(registry2);
   if (dir === null) return { mapping: null, from: null };
   const path = join6(dir, MODEL_FILES.mapping);
-  if (!existsSync3(path))
+  if (!existsSync4(path))
     throw new InputError(
       `${path}: not found (the deployed or newest model of ${registry2}); cannot keep server indices stable`
     );
@@ -51375,8 +52250,10 @@ async function readWindows(conn, source, servers, shape, options) {
     if (dense === void 0) continue;
     forwardFill(dense.values, lookback, nFeatures, lookback);
     backFillStart(dense.values, lookback, nFeatures);
-    if (dense.values.some((v) => Number.isNaN(v))) continue;
+    const imputed = imputeAbsent(dense.values, lookback, shape);
+    if (imputed === null) continue;
     windows.set(server, {
+      imputed,
       input: { server, profile: dense.profile || null, past: dense.values, pastStart: windowStart * res },
       profile: dense.profile,
       lastObservedStep: last,
@@ -51385,6 +52262,18 @@ async function readWindows(conn, source, servers, shape, options) {
   }
   const missing = (servers ?? []).filter((s) => !windows.has(s));
   return { windows, missing };
+}
+function imputeAbsent(values, steps, shape) {
+  const nFeatures = shape.observed_features.length;
+  const imputed = [];
+  for (let f = 0; f < nFeatures; f++) {
+    if (!Number.isNaN(values[f])) continue;
+    const min = shape.metrics?.[shape.observed_features[f]]?.min;
+    if (min === void 0) return null;
+    for (let t = 0; t < steps; t++) values[t * nFeatures + f] = min;
+    imputed.push(shape.observed_features[f]);
+  }
+  return imputed;
 }
 
 // src/validate/coverage.ts
@@ -51444,8 +52333,9 @@ async function checkCoverage(model, manifestServers, source, options = {}) {
   const results = await model.forecast(inputs);
   const ok = /* @__PURE__ */ new Map();
   for (const r of results) ok.set(r.server, r.known && r.values.every((v) => Number.isFinite(v)));
+  const imputed = [...windows.values()].filter((w) => w.imputed.length > 0);
   options.progress?.(
-    `validate: forecast ${results.length} of ${manifestServers.length} manifest servers from their recent data`
+    `validate: forecast ${results.length} of ${manifestServers.length} manifest servers from their recent data` + (imputed.length > 0 ? `; ${imputed.length} with a metric absent from the window, read as its minimum (${imputed.slice(0, 3).map((w) => `${w.input.server}: ${w.imputed.join(", ")}`).join("; ")}${imputed.length > 3 ? "; \u2026" : ""})` : "")
   );
   return { ...computeCoverage(manifestServers, model.vocabulary, ok), forecasts_checked: true };
 }
@@ -52041,6 +52931,10 @@ function buildEncoders(modelId, header, report) {
     throw new Error(
       `train_report.json: observed_features ${report.observed_features.join(",")} differ from the dataset's ${header.features.join(",")}`
     );
+  if (report.targets.join() !== header.targets.join())
+    throw new Error(
+      `train_report.json: targets ${report.targets.join(",")} differ from the dataset's ${header.targets.join(",")}`
+    );
   const maxIndex2 = Math.max(...header.servers.map((s) => s.index));
   if (report.num_embeddings <= maxIndex2)
     throw new Error(
@@ -52060,6 +52954,7 @@ function buildEncoders(modelId, header, report) {
     observed_features: report.observed_features,
     known_features: report.known_features,
     targets: report.targets,
+    metrics: header.metrics,
     quantiles: report.quantiles,
     resolution_seconds: report.resolution_seconds,
     lookback_steps: report.lookback_steps,
@@ -52231,7 +53126,6 @@ var TrainingProfile = external_exports.looseObject({
 });
 var ProfilesFile = external_exports.looseObject({
   format_version: external_exports.literal(1),
-  targets: external_exports.array(external_exports.string()).min(1),
   quantiles: external_exports.array(external_exports.number()).min(1),
   known_features: external_exports.array(external_exports.string()).min(1),
   profiles: external_exports.record(external_exports.string(), TrainingProfile)
@@ -52250,7 +53144,7 @@ async function getProfile(name, path = PROFILES_PATH) {
 }
 
 // src/train/trainer-output.ts
-import { existsSync as existsSync5 } from "node:fs";
+import { existsSync as existsSync6 } from "node:fs";
 import { cp, readFile as readFile8 } from "node:fs/promises";
 import { join as join9 } from "node:path";
 
@@ -52259,10 +53153,10 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
 // src/core/python.ts
-import { existsSync as existsSync4 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 function resolvePython(env = process.env) {
   if (env.FLEETCAST_PYTHON) return env.FLEETCAST_PYTHON;
-  return existsSync4("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  return existsSync5("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
 // src/train/trainer-process.ts
@@ -52441,7 +53335,7 @@ var TrainedOn = external_exports.object({
 });
 async function adoptTrainerOutput(from, trainerOut, header, progress) {
   for (const name of [MODEL_FILES.model, TRAIN_REPORT_FILE, NORMALIZATION_FILE])
-    if (!existsSync5(join9(from, name)))
+    if (!existsSync6(join9(from, name)))
       throw new FleetcastError(`${join9(from, name)}: missing from the trainer output directory`);
   const reportPath = join9(from, TRAIN_REPORT_FILE);
   const trainedOn = await readJsonFile(reportPath, TrainReport.extend(TrainedOn.shape));
@@ -52558,7 +53452,8 @@ async function trainModel(options) {
   const { progress } = options;
   const workKeptByUser = options.work !== void 0;
   if (!workKeptByUser) await removeStaleWorkDirs({ log: progress });
-  const source = openMetricsSource(options.metrics);
+  const allRows = openMetricsSource(options.metrics);
+  const source = new ContractView(asOf(allRows, options.now), await loadMetricSetConfig(options.metricSet));
   const manifest = await readManifest(options.manifest);
   const { profile } = await getProfile(options.profile);
   const prev = await previousMapping(options.registry);
@@ -52574,6 +53469,10 @@ async function trainModel(options) {
   const datasetDir = join11(workDir, "dataset");
   let built;
   try {
+    if (options.now !== void 0) {
+      const note = ignoredRowsNote(await rowsAfter(allRows, options.now), options.now);
+      if (note !== null) progress(`train: ${note}`);
+    }
     built = await buildDatasetDir(datasetDir, {
       source,
       servers: manifest.servers,
@@ -52582,6 +53481,7 @@ async function trainModel(options) {
       lookbackSteps: profile.lookback_steps,
       horizonSteps: profile.horizon_steps,
       ...options.days !== void 0 ? { days: options.days } : {},
+      ...options.now !== void 0 ? { end: options.now } : {},
       progress
     });
   } catch (error63) {
@@ -52645,7 +53545,7 @@ async function trainOnDataset(options, p) {
   if (validation && !validation.passed) return { ...outcome, modelDir: null, workKept: true, passed: false };
   const modelDir2 = await publishModel(options.registry, model, trainingInfo, validation);
   progress(`train: wrote ${modelDir2}`);
-  if (!workKeptByUser && existsSync6(workDir)) await rm6(workDir, { recursive: true, force: true });
+  if (!workKeptByUser && existsSync7(workDir)) await rm6(workDir, { recursive: true, force: true });
   return { ...outcome, modelDir: modelDir2, workKept: workKeptByUser, passed: true };
 }
 function withWorkDir(error63, workDir) {

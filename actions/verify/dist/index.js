@@ -45323,18 +45323,54 @@ var TIMESTAMP_COLUMN = "timestamp";
 var SERVER_COLUMN = "server_name";
 var PROFILE_COLUMN = "profile";
 var METRICS = [
-  { name: "cpu_pct", unit: "%", description: "CPU utilisation over all cores", min: 0, max: 100 },
-  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100 },
-  { name: "disk_io_mbps", unit: "MB/s", description: "disk read + write throughput", min: 0, max: 1e5 },
-  { name: "net_in_mbps", unit: "Mbit/s", description: "network receive throughput", min: 0, max: 4e5 },
-  { name: "net_out_mbps", unit: "Mbit/s", description: "network transmit throughput", min: 0, max: 4e5 },
-  { name: "latency_ms", unit: "ms", description: "mean request latency", min: 0, max: 6e5 },
+  {
+    name: "cpu_pct",
+    unit: "%",
+    description: "CPU utilisation over all cores",
+    min: 0,
+    max: 100,
+    outOfRange: "clip"
+  },
+  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100, outOfRange: "clip" },
+  {
+    name: "disk_io_mbps",
+    unit: "MB/s",
+    description: "disk read + write throughput",
+    min: 0,
+    max: 1e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_in_mbps",
+    unit: "Mbit/s",
+    description: "network receive throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_out_mbps",
+    unit: "Mbit/s",
+    description: "network transmit throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "latency_ms",
+    unit: "ms",
+    description: "mean request latency",
+    min: 0,
+    max: 6e5,
+    outOfRange: "clip"
+  },
   {
     name: "error_rate",
     unit: "fraction",
     description: "failed requests / requests (0 to 1)",
     min: 0,
-    max: 1
+    max: 1,
+    outOfRange: "clip"
   }
 ];
 var METRIC_NAMES = METRICS.map((m2) => m2.name);
@@ -45384,6 +45420,13 @@ var ServerName = external_exports.string().superRefine((name, ctx) => {
 });
 var Index = external_exports.number().int().positive();
 var Sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+var MetricRecord = external_exports.strictObject({
+  unit: external_exports.string(),
+  min: external_exports.number(),
+  max: external_exports.number().nullable(),
+  transform: external_exports.enum(["none", "log1p"]),
+  std_floor: external_exports.number().positive()
+});
 var Encoders = external_exports.object({
   format_version: external_exports.literal(1),
   model_id: ModelId,
@@ -45397,6 +45440,12 @@ var Encoders = external_exports.object({
   observed_features: external_exports.array(external_exports.string()).min(1),
   known_features: external_exports.array(external_exports.string()).min(1),
   targets: external_exports.array(external_exports.string()).min(1),
+  /**
+   * The metric set the model was trained on: each observed feature's unit, physical range (max
+   * null: no ceiling) and scaling. Absent in models trained before metric sets (the data
+   * contract's columns are assumed then, see metricsOf).
+   */
+  metrics: external_exports.record(external_exports.string(), MetricRecord).optional(),
   quantiles: external_exports.array(external_exports.number().gt(0).lt(1)).min(1),
   resolution_seconds: external_exports.number().int().positive(),
   lookback_steps: external_exports.number().int().positive(),
@@ -45410,6 +45459,14 @@ var Encoders = external_exports.object({
         message: `index ${index} \u2265 num_embeddings`
       });
     }
+  }
+  for (const feature of enc.metrics ? enc.observed_features : []) {
+    if (enc.metrics[feature] === void 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["metrics"],
+        message: `has no entry for observed feature ${feature}`
+      });
   }
   for (const target of enc.targets) {
     if (!enc.observed_features.includes(target)) {
