@@ -172,7 +172,8 @@ const rows: Row[] = [
     name: 'a timestamp in the future',
     sql: plus(`TIMESTAMP '2027-01-01 00:00:00' AS timestamp, 'web-09' AS server_name`),
     code: 0,
-    outcome: /WARNING future_timestamp: 1 rows/,
+    // checked as of NOW (a replay): the later row is left out of every check, and the report says so
+    outcome: /WARNING after_now: 1 sample is later than --now/,
   },
   {
     name: 'an invalid profile',

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { eligibilityPolicyOf, loadRetrainConfig } from '../../config/retrain-config.js';
 import { openMetricsSource } from '../../metrics/source.js';
 import { asOf, ignoredRowsNote, rowsAfter } from '../../metrics/as-of.js';
-import { createLogger } from '../../core/logger.js';
 import { renderValidationText, validateMetrics } from '../../fleet/check-data.js';
 import { GateError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
@@ -66,8 +65,22 @@ ${EXIT_CODES_HELP}
         duckdb,
       );
       if (options.now !== undefined) {
-        const note = ignoredRowsNote(await rowsAfter(source, options.now, duckdb), options.now);
-        if (note !== null) createLogger('check-data').warn(note);
+        // Said in the report itself, not only in a log line: a replay must not look complete.
+        const after = await rowsAfter(source, options.now, duckdb);
+        const note = ignoredRowsNote(after, options.now);
+        if (note !== null) {
+          report.problems.push({
+            check: 'after_now',
+            severity: 'warning',
+            count: after,
+            unit: 'rows',
+            message: note,
+            action: 'excluded',
+            worst: [],
+            examples: [],
+          });
+          report.warnings++;
+        }
       }
       if (options.json) printJson(report);
       else process.stdout.write(renderValidationText(report));
