@@ -50,6 +50,9 @@ export interface SyncReport {
   /** Day files written. */
   filesWritten: number;
   seconds: number;
+  /** Of which fetching (requests, parsing, staging rows in DuckDB) and writing the day files. */
+  fetchSeconds: number;
+  writeSeconds: number;
   /** True when the cache was already up to date (no request made). */
   upToDate: boolean;
 }
@@ -157,6 +160,8 @@ async function syncLocked(options: SyncOptions): Promise<{ state: CacheState; re
     skips: emptySkips(),
     filesWritten: 0,
     seconds: 0,
+    fetchSeconds: 0,
+    writeSeconds: 0,
     upToDate,
   };
   if (upToDate) return { state, report };
@@ -192,9 +197,11 @@ async function syncLocked(options: SyncOptions): Promise<{ state: CacheState; re
             }
           }
         };
+        const fetchBegan = performance.now();
         const stats = await fetchRange(client, mapping, from, to, servers, serverList, sink);
         appender.flushSync();
         appender.closeSync();
+        report.fetchSeconds = (performance.now() - fetchBegan) / 1000;
         Object.assign(report, {
           requests: stats.requests,
           samples: stats.samples,
@@ -202,8 +209,11 @@ async function syncLocked(options: SyncOptions): Promise<{ state: CacheState; re
           rows,
           servers: serverList.length,
         });
+        const writeBegan = performance.now();
         await loadServers(conn, serverList);
-        return await writeDays(conn, dir, state, mapping, from, token, written);
+        const files = await writeDays(conn, dir, state, mapping, from, token, written);
+        report.writeSeconds = (performance.now() - writeBegan) / 1000;
+        return files;
       },
       { access: { directories: [dir] }, ...(options.threads ? { threads: options.threads } : {}) },
     );
