@@ -16,6 +16,7 @@ import { parse, stringify } from 'yaml';
 import { DEFAULT_RETRAIN_CONFIG } from '../src/config/retrain-config.js';
 import { runDriftCheck } from '../src/drift/check.js';
 import { sqlString, withDuckDb } from '../src/metrics/duckdb.js';
+import type { RangeRequest } from '../src/metrics/prometheus/client.js';
 import { openPrometheusSource, type PrometheusSource } from '../src/metrics/prometheus/source.js';
 import {
   backfill,
@@ -101,6 +102,7 @@ export async function run(args: string[]): Promise<void> {
     let samples = 0;
     let rows = 0;
     let requests = 0;
+    let planned: RangeRequest[] = [];
     for (let i = 0; i <= repeat; i++) {
       await rm(cacheRoot, { recursive: true, force: true });
       const source = open();
@@ -110,6 +112,7 @@ export async function run(args: string[]): Promise<void> {
       samples = report.samples;
       rows = report.rows;
       requests = report.requests.length;
+      planned = report.requests;
       if (i > 0) ingest.push(seconds);
       say(
         `  sync ${i === 0 ? '(warm-up)' : i}: ${fmt(samples)} samples in ${seconds.toFixed(2)} s ` +
@@ -118,6 +121,30 @@ export async function run(args: string[]): Promise<void> {
     }
     const source = open();
     await source.sync();
+    // the same requests, answers only read as text: how long Prometheus itself takes
+    const serverOnly: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const began = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Number(values.concurrency) }, async () => {
+          while (next < planned.length) {
+            const r = planned[next++]!;
+            const response = await fetch(`${prometheus.url}/api/v1/query_range`, {
+              method: 'POST',
+              body: new URLSearchParams({
+                query: r.query,
+                start: String(r.start),
+                end: String(r.end),
+                step: String(r.step),
+              }),
+            });
+            await response.text();
+          }
+        }),
+      );
+      serverOnly.push((performance.now() - began) / 1000);
+    }
     const parquet = join(work, 'export.parquet');
     const modelList = join(work, 'model.txt');
     const servers = await withDuckDb(
@@ -161,7 +188,7 @@ export async function run(args: string[]): Promise<void> {
       if (report.fleet.total !== servers.length) throw new Error(`drift saw ${report.fleet.total} servers`);
       return (performance.now() - began) / 1000;
     };
-    const driftRepeat = Math.max(repeat, 5);
+    const driftRepeat = Math.max(repeat, 9);
     for (let i = 0; i <= driftRepeat; i++) {
       const warm = open();
       const c = await check(warm);
@@ -188,6 +215,8 @@ export async function run(args: string[]): Promise<void> {
       requests,
       ingest_seconds: ingestS,
       ingest_samples_per_second: samples / ingestS,
+      prometheus_only_seconds: median(serverOnly),
+      prometheus_only_samples_per_second: samples / median(serverOnly),
       parquet_mb: (await stat(parquet)).size / 1e6,
       parquet_scan_seconds: scanS,
       parquet_scan_samples_per_second: samples / scanS,

@@ -130,6 +130,9 @@ export interface SyncOptions {
  */
 export async function syncCache(options: SyncOptions): Promise<{ state: CacheState; report: SyncReport }> {
   const { dir } = options;
+  // the common warm case, without the lock: state.json is replaced atomically, so it is whole
+  const current = await readState(dir);
+  if (current !== null && upToDate(current, options)) return { state: current, report: noSync() };
   await mkdir(dir, { recursive: true });
   const release = await lock(dir);
   try {
@@ -145,26 +148,17 @@ async function syncLocked(options: SyncOptions): Promise<{ state: CacheState; re
   const state = (await readState(dir)) ?? initialState(client.baseUrl, mapping);
   const step = mapping.stepMs / 1000;
   const to = Math.floor(options.now.getTime() / 1000 / step) * step;
-  const upToDate = state.synced_until !== null && to <= state.synced_until;
+  if (upToDate(state, options)) return { state, report: noSync() };
   const from =
     state.synced_until === null
       ? to - Math.floor(mapping.backfillMs / 1000 / step) * step
       : state.synced_until - step;
   const report: SyncReport = {
-    from: upToDate ? null : from,
-    to: upToDate ? null : to,
-    requests: [],
-    samples: 0,
-    rows: 0,
-    servers: 0,
-    skips: emptySkips(),
-    filesWritten: 0,
-    seconds: 0,
-    fetchSeconds: 0,
-    writeSeconds: 0,
-    upToDate,
+    ...noSync(),
+    from,
+    to,
+    upToDate: false,
   };
-  if (upToDate) return { state, report };
 
   const token = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const written: string[] = [];
@@ -238,6 +232,30 @@ async function syncLocked(options: SyncOptions): Promise<{ state: CacheState; re
     await Promise.all(written.map((file) => rm(join(dir, file), { force: true })));
     throw error;
   }
+}
+
+/** Whether the cache already holds everything up to `now` (floored to the step). */
+function upToDate(state: CacheState, options: SyncOptions): boolean {
+  const step = options.mapping.stepMs / 1000;
+  const to = Math.floor(options.now.getTime() / 1000 / step) * step;
+  return state.synced_until !== null && to <= state.synced_until;
+}
+
+function noSync(): SyncReport {
+  return {
+    from: null,
+    to: null,
+    requests: [],
+    samples: 0,
+    rows: 0,
+    servers: 0,
+    skips: emptySkips(),
+    filesWritten: 0,
+    seconds: 0,
+    fetchSeconds: 0,
+    writeSeconds: 0,
+    upToDate: true,
+  };
 }
 
 async function loadServers(conn: DuckDBConnection, serverList: readonly ServerEntry[]): Promise<void> {

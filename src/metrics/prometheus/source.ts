@@ -153,6 +153,10 @@ export class PrometheusSource {
  */
 export function openPrometheusSource(spec: string, options: PrometheusSourceOptions = {}): PrometheusSource {
   const trimmed = spec.trim();
+  if (!SPEC.test(trimmed))
+    throw new InputError(
+      `--metrics: a Prometheus source starts with prometheus+http:// or prometheus+https://: ${spec}`,
+    );
   const hash = trimmed.indexOf('#');
   const urlPart = hash < 0 ? trimmed : trimmed.slice(0, hash);
   const fragment = hash < 0 ? undefined : trimmed.slice(hash + 1);
