@@ -115,6 +115,7 @@ export class PrometheusSource {
     this.state = state;
     this.lastSync = report;
     this.syncedAt = Date.now();
+    if (report.upToDate && this.options.logger === undefined) return;
     const logger = this.options.logger ?? createLogger('fleetcast-prometheus');
     const s = report.skips;
     const summary = {
