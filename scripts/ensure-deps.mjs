@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what fleetcast needs, idempotently: npm packages (npm ci when package-lock.json changed),
 // Debian's python3-torch for the trainer, python3-sklearn and python3-statsmodels for its peer
-// forecasters and, with --chromium, Debian's chromium for the dashboard test.
+// forecasters, Debian's prometheus for the Prometheus source tests and, with --chromium, Debian's
+// chromium for the dashboard test.
 // Plain JavaScript with no dependencies, so it runs on a fresh clone before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -91,6 +92,22 @@ function ensurePeerLibraries() {
   aptInstall(['python3-sklearn', 'python3-statsmodels'], `${python} cannot import sklearn, statsmodels`);
 }
 
+/**
+ * The Prometheus source's tests and benchmark run a real Prometheus (Debian's prometheus package,
+ * which brings promtool). Optional like the peer libraries: without root those tests skip and say why.
+ */
+function ensurePrometheus() {
+  const binaries = ['/usr/bin/prometheus', '/usr/bin/promtool'];
+  if (binaries.every((bin) => existsSync(bin))) return;
+  if (!canRoot()) {
+    log(
+      'prometheus or promtool not found: the Prometheus source tests will skip (apt-get install prometheus)',
+    );
+    return;
+  }
+  aptInstall(['prometheus'], 'prometheus and promtool not found');
+}
+
 export function chromiumPath() {
   return process.env.FLEETCAST_CHROMIUM ?? '/usr/bin/chromium';
 }
@@ -104,6 +121,7 @@ try {
   ensureNodeModules();
   ensureTorch();
   ensurePeerLibraries();
+  ensurePrometheus();
   if (wantChromium) ensureChromium();
 } catch (error) {
   process.stderr.write(`[setup] error: ${error instanceof Error ? error.message : String(error)}\n`);

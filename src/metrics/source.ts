@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../core/errors.js';
 import { isRemote, restrictAccess, sqlIdentifier, sqlString, type DuckDbAccess } from './duckdb.js';
+import { isPrometheusSpec, openPrometheusSource } from './prometheus/source.js';
 
 /**
  * Where fleet metrics come from. Every reader (fleet status, drift, dataset builder, validation)
@@ -84,10 +85,12 @@ export class DuckDbFileSource implements MetricsSource {
 
 /**
  * Parses a `--metrics` argument: `file.parquet`, `dir/*.parquet`, a directory (all parquet files
- * under it), `file.duckdb` or `file.duckdb#table`.
+ * under it), `file.duckdb` or `file.duckdb#table`, or a Prometheus server read through a local
+ * parquet cache: `prometheus+http://host:9090[#mapping=FILE]` (docs/metrics.md, "Prometheus").
  */
 export function openMetricsSource(spec: string): MetricsSource {
   if (spec.trim() === '') throw new InputError('--metrics: empty metrics source');
+  if (isPrometheusSpec(spec)) return openPrometheusSource(spec);
   const [pathPart, table] = splitTable(spec);
   const remote = isRemote(pathPart);
   const path = remote ? pathPart : resolve(pathPart);
