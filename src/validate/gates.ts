@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ConvergenceReport } from './convergence.js';
 import type { CoverageReport } from './coverage.js';
-import { PEER_NAMES } from './peer-request.js';
+import { PEER_NAMES, QUANTILE_NAIVE } from './peer-request.js';
 import type { PeerOutcome } from './peer-run.js';
 import { findScore, type ScoreEntry, type ScoreGroup } from './scoring.js';
 
@@ -99,21 +99,28 @@ export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResul
     if (!inputs.targets.includes(t))
       throw new Error(`gate config: target ${t} is not a model target (${inputs.targets.join(', ')})`);
 
+  const qnaiveScored = (inputs.peers ?? []).some((p) => p.peer === QUANTILE_NAIVE && p.status === 'scored');
   for (const [qKey, limit] of Object.entries(config.accuracy.max_ratio_vs_seasonal_naive))
-    for (const target of targets)
-      results.push(
-        ratioGate(
-          `p${pct(qKey, inputs)} vs seasonal naive: ${target}`,
-          inputs.scores,
-          MODEL,
-          SEASONAL_NAIVE,
-          'all',
-          'all',
-          target,
-          Number(qKey),
-          limit,
-        ),
+    for (const target of targets) {
+      const gate = ratioGate(
+        `p${pct(qKey, inputs)} vs seasonal naive: ${target}`,
+        inputs.scores,
+        MODEL,
+        SEASONAL_NAIVE,
+        'all',
+        'all',
+        target,
+        Number(qKey),
+        limit,
       );
+      // Seasonal naive is a point forecast: away from P50 it is an easy baseline. Say how the
+      // model fares against the quantile-aware one when it was scored.
+      const q = Number(qKey);
+      const vsQnaive = ratioOf(inputs.scores, MODEL, QUANTILE_NAIVE, target, q);
+      if (qnaiveScored && Math.abs(q - 0.5) > 1e-9 && vsQnaive !== null)
+        gate.detail += `; seasonal naive is a point forecast: against qnaive (quantile-aware) the ratio is ${vsQnaive.toFixed(3)}`;
+      results.push(gate);
+    }
 
   if (inputs.deployedScored)
     for (const [qKey, limit] of Object.entries(config.accuracy.max_ratio_vs_deployed))
@@ -240,6 +247,19 @@ function ratioGate(
     limit,
     detail: `${text} ${passed ? '≤' : '>'} limit ${limit}`,
   };
+}
+
+/** q-risk of `a` ÷ `b` on all servers, or null when either is missing or `b`'s is 0. */
+function ratioOf(
+  scores: readonly ScoreEntry[],
+  a: string,
+  b: string,
+  target: string,
+  quantile: number,
+): number | null {
+  const x = findScore(scores, a, 'all', target, quantile)?.q_risk ?? null;
+  const y = findScore(scores, b, 'all', target, quantile)?.q_risk ?? null;
+  return x !== null && y !== null && y > 0 ? x / y : null;
 }
 
 /**
