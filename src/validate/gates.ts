@@ -179,7 +179,7 @@ function peerGates(config: GateConfig, inputs: GateInputs, targets: readonly str
           name: `peer ${peer}`,
           passed: false,
           enforced: false,
-          detail: `${outcome.status.replace('_', ' ')}: ${outcome.note ?? 'no reason given'}`,
+          detail: outcome.note ?? `peer ${peer}: ${outcome.status.replace('_', ' ')}`,
         });
       continue;
     }
@@ -193,7 +193,7 @@ function peerGates(config: GateConfig, inputs: GateInputs, targets: readonly str
           continue;
         }
         const why = outcome
-          ? `peer ${outcome.status.replace('_', ' ')}: ${outcome.note ?? 'no reason given'}`
+          ? (outcome.note ?? `peer ${peer}: ${outcome.status.replace('_', ' ')}`)
           : `peer ${peer} was not run (add it to --peers)`;
         results.push({ name, passed: false, enforced: limit !== null, ratio: null, limit, detail: why });
       }

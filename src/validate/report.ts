@@ -71,7 +71,7 @@ function peerLines(acc: HeldOutEvaluation): string[] {
   ];
   for (const p of peers)
     if (p.status !== 'scored')
-      lines.push(`  peer ${p.peer} ${p.status === 'failed' ? 'FAILED' : 'left out'}: ${p.note ?? ''}`);
+      lines.push(`  ${p.status === 'failed' ? 'FAILED' : 'left out'}: ${p.note ?? `peer ${p.peer}`}`);
   return lines;
 }
 
