@@ -1,9 +1,11 @@
-// `npm run bench -- train [--servers 400] [--days 30] [--profile default] [--epochs N] [--seed S] [--work-dir DIR] [--trainer-output DIR] [--json]`
+// `npm run bench -- train [--servers 400] [--days 30] [--profile default] [--epochs N] [--seed S] [--work-dir DIR] [--trainer-output DIR] [--peers] [--json]`
 // The whole `fleetcast train` pipeline on a generated fleet: dataset build time, seconds per epoch
 // and total, then the held-out q-risk table (P50/P90 per target, model vs one-day seasonal naive,
 // known vs unknown servers) from the validation report. Gates are reported, not enforced, so the
 // numbers come out whatever they are. `--trainer-output DIR` scores a model trained elsewhere (the GPU
 // runner, scripts/gpu-runner-check.sh) on this same generated dataset instead of training here.
+// `--peers` also fits the peer forecasters (gbm, ets, qnaive: docs/peers.md, minutes on 2 cores) on
+// the same windows and adds their q-risk, the best peer and TFT / best peer to the table.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { renderManifest } from '../src/fleet/manifest.js';
 import { generateFleet } from '../src/synthetic/generator.js';
 import { trainModel } from '../src/train/pipeline.js';
 import { GateConfig, REPORT_ONLY_ACCURACY_GATES } from '../src/validate/gates.js';
+import { PEER_NAMES } from '../src/validate/peer-request.js';
 import { findScore, type ScoreGroup } from '../src/validate/scoring.js';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -35,6 +38,7 @@ export async function run(args: string[]): Promise<void> {
       'work-dir': { type: 'string' },
       'trainer-output': { type: 'string' },
       device: { type: 'string' },
+      peers: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -78,6 +82,7 @@ export async function run(args: string[]): Promise<void> {
       ...(values['trainer-output'] ? { trainerOutput: values['trainer-output'] } : {}),
       ...(values.device ? { device: parseDevice(values.device) } : {}),
       gates: REPORT_ONLY_ACCURACY_GATES,
+      ...(values.peers ? { peers: PEER_NAMES } : {}),
       progress: say,
     });
     load.end = loadavg().map((v) => Math.round(v * 100) / 100);
@@ -85,6 +90,9 @@ export async function run(args: string[]): Promise<void> {
     const report = outcome.validation!;
     const acc = report.accuracy!;
     const epochSeconds = info.epochs.map((e) => e.seconds ?? 0);
+    const peers = acc.peers.filter((p) => p.status === 'scored').map((p) => p.peer);
+    for (const p of acc.peers)
+      if (p.status !== 'scored') say(`bench train: peer ${p.peer} ${p.status}: ${p.note}`);
     const rows = report.targets.flatMap((target) =>
       [0.5, 0.9].map((q) => {
         const get = (model: string, group: ScoreGroup) =>
@@ -95,6 +103,11 @@ export async function run(args: string[]): Promise<void> {
         const unknown = get('model', 'unknown');
         const knownMatched = get('model', 'known_profile_matched');
         const unknownMatched = get('model', 'unknown_profile_matched');
+        const peerScores = Object.fromEntries(peers.map((p) => [p, get(p, 'all')]));
+        const best = peers
+          .filter((p) => peerScores[p] !== null)
+          .sort((a, b) => peerScores[a]! - peerScores[b]!)[0];
+        const bestScore = best === undefined ? null : peerScores[best]!;
         return {
           target,
           quantile: q,
@@ -108,6 +121,9 @@ export async function run(args: string[]): Promise<void> {
           unknown_same_profiles: unknownMatched,
           unknown_over_known_same_profiles:
             unknownMatched !== null && knownMatched ? unknownMatched / knownMatched : null,
+          peers: peerScores,
+          best_peer: best ?? null,
+          model_over_best_peer: model !== null && bestScore ? model / bestScore : null,
         };
       }),
     );
@@ -134,6 +150,7 @@ export async function run(args: string[]): Promise<void> {
       best_epoch: info.best_epoch,
       stopped_by: (info.metrics.convergence as { stopped_by?: string } | undefined)?.stopped_by ?? null,
       windows: acc.windows,
+      peers: acc.peers,
       coverage_percent: report.coverage.percent,
       accuracy: rows,
       gates_at_defaults: GateConfig.parse({}),
@@ -149,11 +166,13 @@ export async function run(args: string[]): Promise<void> {
         `dataset build ${r(s.dataset, 1)} s; trainer ${r(s.trainer_total, 1)} s (loop ${r(s.training_loop, 1)} s); ${result.epochs} epochs, mean ${r(s.per_epoch_mean, 1)} s/epoch (best ${result.best_epoch}, stopped by ${result.stopped_by}); validation ${r(s.validation, 1)} s; pipeline total ${r(s.pipeline_total, 1)} s`,
         `coverage ${result.coverage_percent}%; held-out forecasts: ${acc.windows.known} known, ${acc.windows.unknown} unknown`,
         '',
-        '| target | q | TFT q-risk | seasonal naive | TFT better by | known | unknown | unknown / known | known, same profiles | unknown / known, same profiles |',
-        '|---|---|---|---|---|---|---|---|---|---|',
+        `| target | q | TFT q-risk | seasonal naive | TFT better by | known | unknown | unknown / known | known, same profiles | unknown / known, same profiles |${peers.map((p) => ` ${p} |`).join('')}${peers.length ? ' best peer | TFT / best peer |' : ''}`,
+        `|---|---|---|---|---|---|---|---|---|---|${'---|'.repeat(peers.length ? peers.length + 2 : 0)}`,
         ...rows.map(
           (x) =>
-            `| ${x.target} | P${Math.round(x.quantile * 100)} | ${r(x.model, 4)} | ${r(x.seasonal_naive, 4)} | ${x.improvement_vs_naive === null ? '-' : `${(x.improvement_vs_naive * 100).toFixed(1)} %`} | ${r(x.known, 4)} | ${r(x.unknown, 4)} | ${r(x.unknown_over_known, 2)} | ${r(x.known_same_profiles, 4)} | ${r(x.unknown_over_known_same_profiles, 2)} |`,
+            `| ${x.target} | P${Math.round(x.quantile * 100)} | ${r(x.model, 4)} | ${r(x.seasonal_naive, 4)} | ${x.improvement_vs_naive === null ? '-' : `${(x.improvement_vs_naive * 100).toFixed(1)} %`} | ${r(x.known, 4)} | ${r(x.unknown, 4)} | ${r(x.unknown_over_known, 2)} | ${r(x.known_same_profiles, 4)} | ${r(x.unknown_over_known_same_profiles, 2)} |` +
+            peers.map((p) => ` ${r(x.peers[p], 4)} |`).join('') +
+            (peers.length ? ` ${x.best_peer ?? '-'} | ${r(x.model_over_best_peer, 3)} |` : ''),
         ),
         '',
       ].join('\n'),

@@ -89,7 +89,7 @@ export function run(): Promise<void> {
       .write();
     if (!outcome.passed || outcome.modelDir === null) {
       for (const gate of validation?.gates ?? []) {
-        if (!gate.passed) core.error(`gate ${gate.name} failed: ${gate.detail}`);
+        if (gate.enforced && !gate.passed) core.error(`gate ${gate.name} failed: ${gate.detail}`);
       }
       throw new GateError(`model ${outcome.modelId} failed validation; it is not deployed.\n${report}`);
     }

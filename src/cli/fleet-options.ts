@@ -45,3 +45,11 @@ Exit codes:
   0  success
   1  unexpected failure (I/O, a bug)
   2  bad input (usage, config, metrics, server names); nothing was written`;
+
+/**
+ * `--peers [names]` on validate and train: also fit and score the peer forecasters
+ * (docs/peers.md) on the held-out windows; the flag alone means all of them.
+ */
+export const PEERS_OPTION = '--peers [names]';
+export const PEERS_HELP =
+  'also fit and score peer forecasters on the same held-out windows: comma-separated gbm,ets,qnaive (the flag alone: all three; takes minutes)';

@@ -12,6 +12,7 @@ import type { TrainingInfo } from '../registry/training-info.js';
 import { writeCandidateDir, writeModelDir } from '../registry/write-model.js';
 import { toJsonText } from '../core/atomic-write.js';
 import type { GateConfig } from '../validate/gates.js';
+import type { PeerName } from '../validate/peer-request.js';
 import type { ValidationReport } from '../validate/report.js';
 import { validateModel } from '../validate/validate-model.js';
 import { buildEncoders, buildTrainingInfo, type TrainReport } from './artifacts.js';
@@ -113,6 +114,8 @@ export interface CandidateValidation {
   manifest: Manifest;
   source: MetricsSource;
   built: BuildDatasetResult;
+  /** Peer forecasters scored beside the candidate; they read `<work>/dataset`, write `<work>/peers`. */
+  peers?: readonly PeerName[];
 }
 
 /**
@@ -137,6 +140,14 @@ export async function validateCandidate(v: CandidateValidation): Promise<Validat
         holdout: new Set(header.servers.filter((s) => s.holdout).map((s) => s.name)),
       },
       deployed: baseline.model,
+      peers: v.peers?.length
+        ? {
+            peers: v.peers,
+            datasetDir: join(v.workDir, 'dataset'),
+            outDir: join(v.workDir, 'peers'),
+            progress: v.progress,
+          }
+        : null,
       gates: v.gates,
       progress: v.progress,
     });

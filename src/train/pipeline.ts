@@ -15,6 +15,7 @@ import type { Manifest } from '../fleet/manifest.js';
 import type { MetricsSource } from '../metrics/source.js';
 import type { ServerMapping } from '../registry/schemas.js';
 import type { GateConfig } from '../validate/gates.js';
+import type { PeerName } from '../validate/peer-request.js';
 import type { ValidationReport } from '../validate/report.js';
 import { previousMapping } from '../model/deployed.js';
 import { publishModel, trainedModel, validateCandidate, writeCandidate } from './candidate.js';
@@ -43,6 +44,8 @@ export interface TrainOptions {
   work?: string;
   validate: boolean;
   gates: GateConfig;
+  /** Peer forecasters to fit and score beside the candidate (`--peers`, docs/peers.md). */
+  peers?: readonly PeerName[];
   baselineModel?: string;
   device?: 'auto' | 'cpu' | 'cuda';
   /**
@@ -182,6 +185,7 @@ async function trainOnDataset(options: TrainOptions, p: Prepared): Promise<Train
         manifest: p.manifest,
         source: p.source,
         built,
+        peers: options.peers ?? [],
       })
     : null;
   const finishedAt = new Date();

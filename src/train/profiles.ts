@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseJsonText } from '../core/read-json.js';
 import { InputError } from '../core/errors.js';
 
-/** The trainer package directory (cwd and PYTHONPATH of the trainer process). */
-export const TRAINER_DIR = fileURLToPath(new URL('../../trainer/', import.meta.url));
+import { TRAINER_DIR } from '../core/python.js';
+
+/** The trainer package directory (cwd and PYTHONPATH of the trainer process): core/python.ts. */
+export { TRAINER_DIR };
 export const PROFILES_PATH = `${TRAINER_DIR}profiles.json`;
 
 /**

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { resolvePython } from '../core/python.js';
-import { FleetcastError, InputError } from '../core/errors.js';
-import { TRAINER_DIR } from './profiles.js';
+import { runPythonModule, type PythonEvent } from '../core/python.js';
+
+/** The trainer's environment (moved to core/python.ts, shared with the peer forecasters). */
+export { trainerEnv } from '../core/python.js';
 
 export interface TrainerArgs {
   dataset: string;
@@ -14,72 +13,11 @@ export interface TrainerArgs {
 }
 
 /** A JSON progress line of the trainer (`python -m fleetcast_trainer.train`, stdout). */
-export type TrainerEvent = { event: string } & Record<string, unknown>;
+export type TrainerEvent = PythonEvent;
 
 export interface TrainerRun {
   events: TrainerEvent[];
   seconds: number;
-}
-
-const STDERR_TAIL_LINES = 30;
-
-/** Variables the trainer gets by name (docs/trainer.md, "Environment" under "Command line"). */
-const TRAINER_ENV_NAMES = new Set([
-  'PATH',
-  'HOME',
-  'USER',
-  'LOGNAME',
-  'LANG',
-  'LANGUAGE',
-  'TZ',
-  'TMPDIR',
-  'TEMP',
-  'TMP',
-  'LD_LIBRARY_PATH',
-  'VIRTUAL_ENV',
-  'CONDA_PREFIX',
-  'OPENBLAS_NUM_THREADS',
-  // torchrun's, when fleetcast itself runs under it
-  'WORLD_SIZE',
-  'RANK',
-  'LOCAL_RANK',
-  'LOCAL_WORLD_SIZE',
-  'MASTER_ADDR',
-  'MASTER_PORT',
-]);
-/** …and by prefix: locale, Python, GPU, thread pools, fleetcast's own settings. */
-const TRAINER_ENV_PREFIXES = [
-  'LC_',
-  'PYTHON',
-  'CUDA_',
-  'NVIDIA_',
-  'NCCL_',
-  'CUBLAS_',
-  'TORCH_',
-  'OMP_',
-  'MKL_',
-  'KMP_',
-  'FLEETCAST_',
-];
-/** A name that looks like it holds a secret is never passed, whatever the lists above say. */
-const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|WEBHOOK|CREDENTIAL|AUTH|COOKIE|SESSION/i;
-
-/**
- * The trainer's environment: an allow-list of `env` (locale, paths, Python, CUDA, thread pools,
- * non-secret FLEETCAST_* settings), never a variable whose name looks like a secret, plus
- * PYTHONPATH = trainer/ and unbuffered output. Tokens of the job (GITHUB_TOKEN, cloud keys,
- * webhooks) stay with fleetcast: the trainer needs none of them.
- */
-export function trainerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || SECRET_NAME.test(name)) continue;
-    if (TRAINER_ENV_NAMES.has(name) || TRAINER_ENV_PREFIXES.some((p) => name.startsWith(p)))
-      out[name] = value;
-  }
-  out.PYTHONPATH = [TRAINER_DIR, env.PYTHONPATH].filter(Boolean).join(':');
-  out.PYTHONUNBUFFERED = '1';
-  return out;
 }
 
 /**
@@ -94,8 +32,6 @@ export async function runTrainer(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<TrainerRun> {
   const argv = [
-    '-m',
-    'fleetcast_trainer.train',
     '--dataset',
     args.dataset,
     '--out',
@@ -107,63 +43,7 @@ export async function runTrainer(
   ];
   if (args.epochs !== undefined) argv.push('--epochs', String(args.epochs));
   if (args.device) argv.push('--device', args.device);
-  const python = resolvePython(env);
-  const started = Date.now();
-  const child = spawn(python, argv, {
-    cwd: TRAINER_DIR,
-    env: trainerEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: TrainerEvent[] = [];
-  const tail: string[] = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    tail.push(line);
-    if (tail.length > STDERR_TAIL_LINES) tail.shift();
-  });
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const event = parseEvent(line);
-    if (event === null) return;
-    events.push(event);
-    onEvent(event);
-  });
-  const forward = () => child.kill('SIGTERM');
-  process.once('SIGINT', forward);
-  process.once('SIGTERM', forward);
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (resolve, reject) => {
-      child.once('error', (error) =>
-        reject(
-          new FleetcastError(`cannot start the trainer with ${python}: ${error.message}`, { cause: error }),
-        ),
-      );
-      child.once('close', (c, s) => resolve({ code: c, signal: s }));
-    },
-  ).finally(() => {
-    process.removeListener('SIGINT', forward);
-    process.removeListener('SIGTERM', forward);
-  });
-  if (code === 0) return { events, seconds: (Date.now() - started) / 1000 };
-  const errorEvent = events.find((e) => e.event === 'error');
-  const reason =
-    typeof errorEvent?.message === 'string'
-      ? errorEvent.message
-      : signal
-        ? `killed by ${signal}`
-        : `exit code ${code}`;
-  const text = `trainer failed: ${reason}\n--- last lines of the trainer's stderr ---\n${tail.join('\n')}`;
-  throw code === 2 ? new InputError(text) : new FleetcastError(text);
-}
-
-function parseEvent(line: string): TrainerEvent | null {
-  if (!line.startsWith('{')) return null;
-  try {
-    const value = JSON.parse(line) as unknown;
-    if (value && typeof value === 'object' && typeof (value as { event?: unknown }).event === 'string')
-      return value as TrainerEvent;
-  } catch {
-    // not a progress line
-  }
-  return null;
+  return runPythonModule({ module: 'fleetcast_trainer.train', args: argv, name: 'trainer', onEvent, env });
 }
 
 /**

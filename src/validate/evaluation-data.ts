@@ -10,7 +10,9 @@ import type { QualityProblem } from '../dataset/quality.js';
 /**
  * Held-out data for validating an existing model from `--metrics`: the newest
  * `heldOutDays` of each manifest server, plus the lookback and one day before it (seasonal naive),
- * resampled exactly like the training data. Servers without usable data are left out of the
+ * resampled exactly like the training data. `days` asks for more history (with --peers: the usual
+ * 30 days, so the peer forecasters fit on what a trained model would have had); the held-out window
+ * and the model's windows are the same either way, as they count from the end. Servers without usable data are left out of the
  * accuracy figures (coverage reports them separately).
  */
 export async function buildEvaluationData(
@@ -19,12 +21,12 @@ export async function buildEvaluationData(
   encoders: Encoders,
   mapping: ServerMapping,
   holdout: ReadonlySet<string>,
-  options: { end?: Date; heldOutDays?: number; progress?: (line: string) => void } = {},
+  options: { end?: Date; heldOutDays?: number; days?: number; progress?: (line: string) => void } = {},
 ): Promise<{ dataset: Dataset; skipped: QualityProblem[] }> {
   const heldOutDays = options.heldOutDays ?? DEFAULT_HELD_OUT_DAYS;
   const res = encoders.resolution_seconds;
   const lookbackDays = (encoders.lookback_steps * res) / 86400;
-  const days = Math.ceil(lookbackDays + 1 + heldOutDays);
+  const days = Math.max(Math.ceil(lookbackDays + 1 + heldOutDays), options.days ?? 0);
   const result = await buildDataset({
     source,
     servers: manifest,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ConvergenceReport } from './convergence.js';
 import type { CoverageReport } from './coverage.js';
+import { PEER_NAMES, QUANTILE_NAIVE } from './peer-request.js';
+import type { PeerOutcome } from './peer-run.js';
 import { findScore, type ScoreEntry, type ScoreGroup } from './scoring.js';
 
 /**
@@ -27,6 +29,12 @@ export const GateConfig = z.strictObject({
       max_ratio_vs_seasonal_naive: RatioByQuantile.default({ '0.5': 1.0, '0.9': 1.0 }),
       /** Model q-risk / deployed model q-risk on the same window, per target. */
       max_ratio_vs_deployed: RatioByQuantile.default({ '0.5': 1.1, '0.9': null }),
+      /**
+       * Model q-risk / a peer forecaster's (docs/peers.md), per peer, quantile and target, on the
+       * same points: `{"gbm": {"0.5": 1.05}}`. Default: none gated (the peers are reported in the
+       * table when run with --peers). A gated peer that failed or was not run fails its gate.
+       */
+      max_ratio_vs_peer: z.partialRecord(z.enum(PEER_NAMES), RatioByQuantile).default({}),
       /** Unknown-server (holdout) P50 q-risk / known-server P50 q-risk, per target; null: report only. */
       max_ratio_unknown_vs_known: z.number().positive().nullable().default(null),
       /** Targets the gates apply to; null: every target of the model. */
@@ -60,6 +68,8 @@ export interface GateInputs {
   quantiles: readonly number[];
   /** Whether a deployed model was scored on the same window. */
   deployedScored: boolean;
+  /** The peers requested (--peers) and what became of each; empty or absent without --peers. */
+  peers?: readonly PeerOutcome[];
 }
 
 /** Evaluates every gate; pure. The model passes when every enforced gate passes. */
@@ -89,21 +99,28 @@ export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResul
     if (!inputs.targets.includes(t))
       throw new Error(`gate config: target ${t} is not a model target (${inputs.targets.join(', ')})`);
 
+  const qnaiveScored = (inputs.peers ?? []).some((p) => p.peer === QUANTILE_NAIVE && p.status === 'scored');
   for (const [qKey, limit] of Object.entries(config.accuracy.max_ratio_vs_seasonal_naive))
-    for (const target of targets)
-      results.push(
-        ratioGate(
-          `p${pct(qKey, inputs)} vs seasonal naive: ${target}`,
-          inputs.scores,
-          MODEL,
-          SEASONAL_NAIVE,
-          'all',
-          'all',
-          target,
-          Number(qKey),
-          limit,
-        ),
+    for (const target of targets) {
+      const gate = ratioGate(
+        `p${pct(qKey, inputs)} vs seasonal naive: ${target}`,
+        inputs.scores,
+        MODEL,
+        SEASONAL_NAIVE,
+        'all',
+        'all',
+        target,
+        Number(qKey),
+        limit,
       );
+      // Seasonal naive is a point forecast: away from P50 it is an easy baseline. Say how the
+      // model fares against the quantile-aware one when it was scored.
+      const q = Number(qKey);
+      const vsQnaive = ratioOf(inputs.scores, MODEL, QUANTILE_NAIVE, target, q);
+      if (qnaiveScored && Math.abs(q - 0.5) > 1e-9 && vsQnaive !== null)
+        gate.detail += `; seasonal naive is a point forecast: against qnaive (quantile-aware) the ratio is ${vsQnaive.toFixed(3)}`;
+      results.push(gate);
+    }
 
   if (inputs.deployedScored)
     for (const [qKey, limit] of Object.entries(config.accuracy.max_ratio_vs_deployed))
@@ -122,6 +139,8 @@ export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResul
           ),
         );
 
+  results.push(...peerGates(config, inputs, targets));
+
   const p50 = inputs.quantiles.find((q) => Math.abs(q - 0.5) < 1e-9);
   if (p50 !== undefined)
     for (const target of targets)
@@ -138,6 +157,47 @@ export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResul
           config.accuracy.max_ratio_unknown_vs_known,
         ),
       );
+  return results;
+}
+
+/**
+ * `max_ratio_vs_peer`: one line per configured peer, quantile and target. A peer that was not
+ * scored (failed, left out, not in --peers) never passes: its gates fail when enforced and say
+ * why when reported only. A requested peer that failed without a configured gate gets one
+ * report-only line, so the failure is in the gate list too.
+ */
+function peerGates(config: GateConfig, inputs: GateInputs, targets: readonly string[]): GateResult[] {
+  const results: GateResult[] = [];
+  const outcomes = inputs.peers ?? [];
+  const configured = config.accuracy.max_ratio_vs_peer;
+  for (const peer of PEER_NAMES) {
+    const limits = configured[peer];
+    const outcome = outcomes.find((o) => o.peer === peer);
+    if (!limits) {
+      if (outcome && outcome.status !== 'scored')
+        results.push({
+          name: `peer ${peer}`,
+          passed: false,
+          enforced: false,
+          detail: outcome.note ?? `peer ${peer}: ${outcome.status.replace('_', ' ')}`,
+        });
+      continue;
+    }
+    for (const [qKey, limit] of Object.entries(limits))
+      for (const target of targets) {
+        const name = `p${pct(qKey, inputs)} vs peer ${peer}: ${target}`;
+        if (outcome?.status === 'scored') {
+          results.push(
+            ratioGate(name, inputs.scores, MODEL, peer, 'all', 'all', target, Number(qKey), limit),
+          );
+          continue;
+        }
+        const why = outcome
+          ? (outcome.note ?? `peer ${peer}: ${outcome.status.replace('_', ' ')}`)
+          : `peer ${peer} was not run (add it to --peers)`;
+        results.push({ name, passed: false, enforced: limit !== null, ratio: null, limit, detail: why });
+      }
+  }
   return results;
 }
 
@@ -187,6 +247,19 @@ function ratioGate(
     limit,
     detail: `${text} ${passed ? '≤' : '>'} limit ${limit}`,
   };
+}
+
+/** q-risk of `a` ÷ `b` on all servers, or null when either is missing or `b`'s is 0. */
+function ratioOf(
+  scores: readonly ScoreEntry[],
+  a: string,
+  b: string,
+  target: string,
+  quantile: number,
+): number | null {
+  const x = findScore(scores, a, 'all', target, quantile)?.q_risk ?? null;
+  const y = findScore(scores, b, 'all', target, quantile)?.q_risk ?? null;
+  return x !== null && y !== null && y > 0 ? x / y : null;
 }
 
 /**

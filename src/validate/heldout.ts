@@ -8,7 +8,17 @@ import {
   forecastCandidate,
   forecastDeployed,
 } from './heldout-forecasts.js';
-import { pointAsQuantiles, scoreWindows, type ScoredWindow, type ScoreEntry } from './scoring.js';
+import { peerWindow, type PeerForecasts } from './peer-forecasts.js';
+import type { HeldOutLayout } from './peer-request.js';
+import type { PeerOutcome, PeerRun } from './peer-run.js';
+import {
+  baselineRatios,
+  pointAsQuantiles,
+  scoreWindows,
+  type BaselineRatio,
+  type ScoredWindow,
+  type ScoreEntry,
+} from './scoring.js';
 import { seasonalNaive, stepsPerDay } from './seasonal-naive.js';
 
 export interface HeldOutOptions {
@@ -23,6 +33,11 @@ export interface HeldOutOptions {
   /** Steps between origins (default: the horizon, so windows do not overlap). */
   strideSteps?: number;
   batchSize?: number;
+  /**
+   * The peer forecasters (peer-run.ts's peerRunner): given the held-out layout, their forecasts
+   * of every window, scored beside the model on the same points.
+   */
+  peers?: (layout: HeldOutLayout) => Promise<PeerRun>;
   progress?: (line: string) => void;
 }
 
@@ -38,6 +53,13 @@ export interface HeldOutEvaluation {
    */
   holdout_rows_max_abs_diff: number | null;
   deployed: { model_id: string | null; scored: boolean; note: string | null };
+  /** Every requested peer forecaster and what became of it (empty without --peers). */
+  peers: PeerOutcome[];
+  /**
+   * Model q-risk ÷ each baseline's on all servers, per target and quantile: seasonal naive (a
+   * point forecast scored at every quantile), the deployed model when scored, every scored peer.
+   */
+  ratios: BaselineRatio[];
 }
 
 /**
@@ -82,7 +104,18 @@ export async function evaluateHeldOut(options: HeldOutOptions): Promise<HeldOutE
   const modelOut = await forecastCandidate(model, cases, input, batch);
   const holdoutRows = await compareHoldoutRows(model, cases, input, modelOut);
   const deployedOut = useDeployed ? await forecastDeployedOn(deployed, options, cases, batch) : null;
-  const windows = scoredWindows(dataset, cases, targets, H, enc.quantiles.length, { modelOut, deployedOut });
+  const peerRun = options.peers ? await options.peers({ from, stride, origins }) : null;
+  const peers = peerRun ? finitePeers(peerRun, cases, from, stride) : [];
+  const peerOut = peers.map((p) => ({
+    name: p.peer,
+    windows: cases.map((c) => peerWindow(p, c.row, (c.origin - from) / stride)),
+  }));
+  models.push(...peers.map((p) => p.peer));
+  const windows = scoredWindows(dataset, cases, targets, H, enc.quantiles.length, {
+    modelOut,
+    deployedOut,
+    peerOut,
+  });
   const scores = scoreWindows(windows, models, {
     horizon: H,
     targets: enc.targets,
@@ -106,7 +139,35 @@ export async function evaluateHeldOut(options: HeldOutOptions): Promise<HeldOutE
     },
     holdout_rows_max_abs_diff: holdoutRows,
     deployed: { model_id: deployed?.id ?? null, scored: useDeployed, note: deployedNote },
+    peers: peerRun?.outcomes ?? [],
+    ratios: baselineRatios(scores, MODEL, models.slice(1), enc.targets, enc.quantiles),
   };
+}
+
+/**
+ * The peers whose every scored window is finite. scoreWindows drops a point for every model when
+ * one forecast there is not finite, so a peer with a hole would take points from the model: it is
+ * left out instead, its outcome saying why (the peers promise finite forecasts on every window
+ * whose lookback is complete, the only windows scored, so this is a safety net).
+ */
+function finitePeers(
+  run: PeerRun,
+  cases: readonly HeldOutCase[],
+  from: number,
+  stride: number,
+): PeerForecasts[] {
+  return run.forecasts.filter((p) => {
+    const bad = cases.filter((c) => !peerWindow(p, c.row, (c.origin - from) / stride).every(Number.isFinite));
+    if (bad.length === 0) return true;
+    const outcome = run.outcomes.find((o) => o.peer === p.peer);
+    if (outcome) {
+      outcome.status = 'left_out';
+      outcome.note =
+        `peer ${p.peer}: ${bad.length} of ${cases.length} scored windows have a non-finite forecast ` +
+        `(first: ${bad[0]!.server} at step ${bad[0]!.origin}); left out so that the model keeps its points`;
+    }
+    return false;
+  });
 }
 
 /** The deployed model's forecasts of the cases, with its own lookback and features. */
@@ -138,7 +199,11 @@ function scoredWindows(
   targets: readonly number[],
   H: number,
   Q: number,
-  out: { modelOut: readonly Float32Array[]; deployedOut: readonly Float32Array[] | null },
+  out: {
+    modelOut: readonly Float32Array[];
+    deployedOut: readonly Float32Array[] | null;
+    peerOut: ReadonlyArray<{ name: string; windows: readonly Float32Array[] }>;
+  },
 ): ScoredWindow[] {
   const h = dataset.header;
   const F = h.features.length;
@@ -171,6 +236,7 @@ function scoredWindows(
       [SEASONAL_NAIVE]: pointAsQuantiles(naive, Q),
     };
     if (out.deployedOut) forecasts[DEPLOYED] = out.deployedOut[i]!;
+    for (const p of out.peerOut) forecasts[p.name] = p.windows[i]!;
     return {
       server: c.server,
       group: c.unknown ? 'unknown' : 'known',

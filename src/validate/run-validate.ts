@@ -1,5 +1,9 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { DEFAULT_DAYS } from '../dataset/build.js';
+import { writeDataset } from '../dataset/format.js';
 import { readManifest } from '../fleet/manifest.js';
 import { ContractView } from '../metrics/contract-view.js';
 import { loadMetricSetConfig } from '../metrics/metric-set.js';
@@ -12,6 +16,8 @@ import { loadBaseline } from '../model/deployed.js';
 import { getErrorMessage, InputError } from '../core/errors.js';
 import { buildEvaluationData } from './evaluation-data.js';
 import type { GateConfig } from './gates.js';
+import type { PeerName } from './peer-request.js';
+import type { PeerRunOptions } from './peer-run.js';
 import type { ValidationReport } from './report.js';
 import { validateModel } from './validate-model.js';
 
@@ -27,6 +33,12 @@ export interface ValidateDirOptions {
   registry?: string;
   /** As of (`--now`): samples after it are ignored; coverage and accuracy use the data up to it. */
   now?: Date;
+  /**
+   * Peer forecasters to fit and score beside the model (`--peers`, docs/peers.md). The evaluation
+   * data then holds `peerDays` (default 30) days of history, which the peers fit on.
+   */
+  peers?: readonly PeerName[];
+  peerDays?: number;
   progress: (line: string) => void;
 }
 
@@ -47,7 +59,10 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
   const baseline = await loadBaseline(registry, options.baselineModel ?? null);
   if (baseline.note) options.progress(`validate: ${baseline.note}`);
   const deployed = baseline.model && baseline.model.id !== model.id ? baseline.model : null;
+  const peerNames = options.peers ?? [];
+  const peerWork = source && peerNames.length > 0 ? await mkdtemp(join(tmpdir(), 'fleetcast-peers-')) : null;
   try {
+    let peers: PeerRunOptions | null = null;
     let evaluation = null;
     let evaluationNote = 'no --metrics given: accuracy not measured';
     if (source) {
@@ -64,9 +79,20 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
           new Set(meta.trainingInfo.data.holdout_servers),
           {
             ...(options.now ? { end: options.now } : {}),
+            ...(peerWork ? { days: options.peerDays ?? DEFAULT_DAYS } : {}),
             progress: options.progress,
           },
         );
+        if (peerWork) {
+          const datasetDir = join(peerWork, 'dataset');
+          await writeDataset(datasetDir, data.dataset);
+          peers = {
+            peers: peerNames,
+            datasetDir,
+            outDir: join(peerWork, 'peers'),
+            progress: options.progress,
+          };
+        }
         for (const s of data.skipped)
           options.progress(`validate: ${s.server} left out of accuracy: ${s.problem}`);
         evaluation = { dataset: data.dataset, holdout: new Set(meta.trainingInfo.data.holdout_servers) };
@@ -84,11 +110,13 @@ export async function validateModelDir(options: ValidateDirOptions): Promise<Val
       evaluation,
       evaluationNote,
       deployed,
+      peers,
       gates: options.gates,
       ...(options.now ? { end: options.now } : {}),
       progress: options.progress,
     });
   } finally {
+    if (peerWork) await rm(peerWork, { recursive: true, force: true });
     await model.release();
     await baseline.model?.release();
   }

@@ -168,3 +168,41 @@ export function findScore(
       e.model === model && e.group === group && e.target === target && Math.abs(e.quantile - quantile) < 1e-9,
   );
 }
+
+/** Model q-risk ÷ one baseline's, on all servers, for one target and quantile. */
+export interface BaselineRatio {
+  target: string;
+  quantile: number;
+  /** seasonal_naive, deployed, or a peer's name. */
+  baseline: string;
+  model_q_risk: number | null;
+  baseline_q_risk: number | null;
+  /** null when either is missing or the baseline's is 0. */
+  ratio: number | null;
+}
+
+/** `model`'s ratio to every baseline on group `all`, per target and quantile. */
+export function baselineRatios(
+  entries: readonly ScoreEntry[],
+  model: string,
+  baselines: readonly string[],
+  targets: readonly string[],
+  quantiles: readonly number[],
+): BaselineRatio[] {
+  return targets.flatMap((target) =>
+    quantiles.flatMap((quantile) => {
+      const m = findScore(entries, model, 'all', target, quantile)?.q_risk ?? null;
+      return baselines.map((baseline) => {
+        const b = findScore(entries, baseline, 'all', target, quantile)?.q_risk ?? null;
+        return {
+          target,
+          quantile,
+          baseline,
+          model_q_risk: m,
+          baseline_q_risk: b,
+          ratio: m !== null && b !== null && b > 0 ? m / b : null,
+        };
+      });
+    }),
+  );
+}

@@ -6,6 +6,7 @@ import { checkConvergence } from './convergence.js';
 import { checkCoverage } from './coverage-check.js';
 import { evaluateGates, gatesPassed, type GateConfig } from './gates.js';
 import { evaluateHeldOut, type HeldOutEvaluation } from './heldout.js';
+import { peerRunner, type PeerRunOptions } from './peer-run.js';
 import type { ValidationReport } from './report.js';
 
 export interface ValidateModelOptions {
@@ -20,6 +21,11 @@ export interface ValidateModelOptions {
   /** Why there is no evaluation data, for the report. */
   evaluationNote?: string;
   deployed?: LoadedModel | null;
+  /**
+   * Also fit and score the peer forecasters on the held-out windows (`--peers`): the evaluation
+   * dataset must be written in `peers.datasetDir`. Ignored without evaluation data.
+   */
+  peers?: PeerRunOptions | null;
   gates: GateConfig;
   end?: Date;
   progress?: (line: string) => void;
@@ -50,6 +56,9 @@ export async function validateModel(options: ValidateModelOptions): Promise<Vali
       deployed: options.deployed ?? null,
       holdout: options.evaluation.holdout,
       ...(options.evaluation.fromStep !== undefined ? { fromStep: options.evaluation.fromStep } : {}),
+      ...(options.peers && options.peers.peers.length > 0
+        ? { peers: peerRunner(options.peers, options.evaluation.dataset, model.encoders) }
+        : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     });
   }
@@ -60,6 +69,7 @@ export async function validateModel(options: ValidateModelOptions): Promise<Vali
     targets: model.encoders.targets,
     quantiles: model.encoders.quantiles,
     deployedScored: accuracy?.deployed.scored ?? false,
+    peers: accuracy?.peers ?? [],
   });
   return {
     format_version: 1,

@@ -117,6 +117,46 @@ describe('held-out evaluation and coverage with a real ONNX model', () => {
     assert.match(skipped.deployed.note!, /uses 7200s steps, not 3600s/);
   });
 
+  it('scores peers on the model’s points; a peer with a non-finite window is left out, not the model’s points', async () => {
+    const dataset = periodicDataset();
+    const per = 6 * 3 * 3;
+    const peer = (name: 'gbm' | 'qnaive', nanAt: number | null) => {
+      const values = new Float32Array(3 * 8 * per).fill(12);
+      if (nanAt !== null) values[nanAt] = Number.NaN;
+      return { peer: name, values, per, nOrigins: 8, seconds: 1, windowsWithMissing: 0, info: {} };
+    };
+    let layout: { from: number; stride: number; origins: readonly number[] } | null = null;
+    const result = await evaluateHeldOut({
+      dataset,
+      model,
+      holdout: new Set(),
+      peers: (l) => {
+        layout = l;
+        return Promise.resolve({
+          forecasts: [peer('gbm', 5 * per + 1), peer('qnaive', null)],
+          outcomes: [
+            { peer: 'gbm', status: 'scored', seconds: 1, note: null },
+            { peer: 'qnaive', status: 'scored', seconds: 1, note: null },
+          ],
+        });
+      },
+    });
+    assert.deepEqual(layout, { from: 72, stride: 6, origins: [72, 78, 84, 90, 96, 102, 108, 114] });
+    assert.deepEqual(result.models, ['model', 'seasonal_naive', 'qnaive']);
+    assert.equal(result.peers[0]!.status, 'left_out');
+    assert.match(
+      result.peers[0]!.note!,
+      /peer gbm: 1 of 24 scored windows have a non-finite forecast \(first: db-01 at step 102\)/,
+    );
+    const points = (m: string) => findScore(result.scores, m, 'all', 'cpu_pct', 0.9)!.points;
+    assert.equal(points('model'), 24 * 6);
+    assert.equal(points('qnaive'), points('model'));
+    const ratio = result.ratios.find(
+      (r) => r.baseline === 'qnaive' && r.target === 'cpu_pct' && r.quantile === 0.9,
+    )!;
+    assert.equal(ratio.ratio, ratio.model_q_risk! / ratio.baseline_q_risk!);
+  });
+
   it('coverage names servers outside the vocabulary, without data, or with non-finite forecasts', async () => {
     const parquet = join(dir, 'recent.parquet');
     await writeSyntheticMetrics(parquet, [servers[0]!, servers[2]!, { name: 'new-01', profile: 'web' }], {

@@ -1,10 +1,11 @@
-import { METRIC_SET_HELP, METRIC_SET_OPTION } from '../fleet-options.js';
+import { METRIC_SET_HELP, METRIC_SET_OPTION, PEERS_HELP, PEERS_OPTION } from '../fleet-options.js';
 import type { Command } from 'commander';
 import { trainModel } from '../../train/pipeline.js';
 import { InputError } from '../../core/errors.js';
 import { ExitCode } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
+import { parsePeerList } from '../../validate/peer-request.js';
 import { renderReport } from '../../validate/report.js';
 import { rejectRenamedOptions } from '../renamed-options.js';
 import { nowOption } from '../fleet-options.js';
@@ -25,6 +26,7 @@ interface TrainCliOptions {
   device: string;
   json?: boolean;
   validate: boolean;
+  peers?: string | boolean;
 }
 
 export function register(program: Command): void {
@@ -53,11 +55,17 @@ export function register(program: Command): void {
     .option('--baseline-model-dir <dir>', 'compare with this model instead of the deployed one')
     .option('--device <device>', 'auto | cpu | cuda', 'auto')
     .option('--no-validate', 'skip validation (the model is written with a "skipped" validation.json)')
+    .option(PEERS_OPTION, PEERS_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (o: TrainCliOptions) => {
       if (!['auto', 'cpu', 'cuda'].includes(o.device))
         throw new InputError(`--device must be auto, cpu or cuda, got ${o.device}`);
       const gates = await readGateConfig(o.gates);
+      const peers = parsePeerList(o.peers);
+      if (peers.length > 0 && !o.validate)
+        throw new InputError(
+          '--peers needs validation: the peers are scored beside the candidate (drop --no-validate)',
+        );
       const outcome = await trainModel({
         metrics: o.metrics,
         ...(o.metricSet !== undefined ? { metricSet: o.metricSet } : {}),
@@ -71,6 +79,7 @@ export function register(program: Command): void {
         ...(o.workDir !== undefined ? { work: o.workDir } : {}),
         validate: o.validate,
         gates,
+        ...(peers.length > 0 ? { peers } : {}),
         ...(o.baselineModelDir !== undefined ? { baselineModel: o.baselineModelDir } : {}),
         device: o.device as 'auto' | 'cpu' | 'cuda',
         progress: (line) => process.stderr.write(`${line}\n`),

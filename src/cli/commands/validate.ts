@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode, InputError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
 import { readGateConfig } from '../../validate/config-file.js';
 import { renderReport } from '../../validate/report.js';
+import { parsePeerList } from '../../validate/peer-request.js';
 import { validateModelDir } from '../../validate/run-validate.js';
-import { METRIC_SET_HELP, METRIC_SET_OPTION, nowOption } from '../fleet-options.js';
+import { METRIC_SET_HELP, METRIC_SET_OPTION, PEERS_HELP, PEERS_OPTION, nowOption } from '../fleet-options.js';
 import { rejectRenamedOptions } from '../renamed-options.js';
 
 interface ValidateCliOptions {
@@ -16,6 +17,7 @@ interface ValidateCliOptions {
   baselineModelDir?: string;
   registry?: string;
   now?: Date;
+  peers?: string | boolean;
   json?: boolean;
 }
 
@@ -37,8 +39,12 @@ export function register(program: Command): void {
       'registry whose deployed model is the baseline (default: the one holding --model-dir)',
     )
     .addOption(nowOption())
+    .option(PEERS_OPTION, PEERS_HELP)
     .option('--json', 'print the report as JSON')
     .action(async (o: ValidateCliOptions) => {
+      const peers = parsePeerList(o.peers);
+      if (peers.length > 0 && o.metrics === undefined)
+        throw new InputError('--peers needs --metrics: the peers are scored on its held-out days');
       const report = await validateModelDir({
         modelDir: o.modelDir,
         manifest: o.manifest,
@@ -48,6 +54,7 @@ export function register(program: Command): void {
         ...(o.baselineModelDir !== undefined ? { baselineModel: o.baselineModelDir } : {}),
         ...(o.registry !== undefined ? { registry: o.registry } : {}),
         ...(o.now !== undefined ? { now: o.now } : {}),
+        ...(peers.length > 0 ? { peers } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) printJson(report);
