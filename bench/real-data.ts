@@ -89,10 +89,10 @@ async function serveUntilReady(
     }
     const seconds = (performance.now() - started) / 1000;
     const fleet = (await (await fetch(`http://127.0.0.1:${port}/forecast/fleet`)).json()) as {
-      forecasts?: unknown[];
+      servers?: unknown[];
       coverage?: { expected?: number };
     };
-    return { seconds, covered: fleet.forecasts?.length ?? 0, expected: fleet.coverage?.expected ?? -1 };
+    return { seconds, covered: fleet.servers?.length ?? 0, expected: fleet.coverage?.expected ?? -1 };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
