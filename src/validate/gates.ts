@@ -1,3 +1,4 @@
+import type { UnknownKnownInterval } from './unknown-interval.js';
 import { z } from 'zod';
 import type { ConvergenceReport } from './convergence.js';
 import type { CoverageReport } from './coverage.js';
@@ -70,6 +71,8 @@ export interface GateInputs {
   deployedScored: boolean;
   /** The peers requested (--peers) and what became of each; empty or absent without --peers. */
   peers?: readonly PeerOutcome[];
+  /** The unknown-vs-known ratios with their bootstrap intervals, said in the gate's detail. */
+  unknownVsKnown?: readonly UnknownKnownInterval[];
 }
 
 /** Evaluates every gate; pure. The model passes when every enforced gate passes. */
@@ -145,16 +148,19 @@ export function evaluateGates(config: GateConfig, inputs: GateInputs): GateResul
   if (p50 !== undefined)
     for (const target of targets)
       results.push(
-        ratioGate(
-          `p50 unknown vs known servers (same profile mix): ${target}`,
-          inputs.scores,
-          MODEL,
-          MODEL,
-          'unknown_profile_matched',
-          'known_profile_matched',
-          target,
-          p50,
-          config.accuracy.max_ratio_unknown_vs_known,
+        withInterval(
+          ratioGate(
+            `p50 unknown vs known servers (same profile mix): ${target}`,
+            inputs.scores,
+            MODEL,
+            MODEL,
+            'unknown_profile_matched',
+            'known_profile_matched',
+            target,
+            p50,
+            config.accuracy.max_ratio_unknown_vs_known,
+          ),
+          inputs.unknownVsKnown?.find((i) => i.target === target),
         ),
       );
   return results;
@@ -272,3 +278,16 @@ export const REPORT_ONLY_ACCURACY_GATES: GateConfig = GateConfig.parse({
     max_ratio_vs_deployed: { '0.5': null, '0.9': null },
   },
 });
+
+/** The gate's detail with how sure the ratio is: its 95 % server-bootstrap interval. */
+function withInterval(result: GateResult, interval: UnknownKnownInterval | undefined): GateResult {
+  if (interval === undefined || result.ratio === null || result.ratio === undefined) return result;
+  const span =
+    interval.low !== null && interval.high !== null
+      ? `95 % interval ${interval.low.toFixed(2)}–${interval.high.toFixed(2)}`
+      : 'no interval: fewer than 2 servers in a group';
+  return {
+    ...result,
+    detail: `${result.detail} (${span}, ${interval.unknown_servers} unknown vs ${interval.known_servers} known servers)`,
+  };
+}

@@ -1,3 +1,4 @@
+import { unknownKnownIntervals, type UnknownKnownInterval } from './unknown-interval.js';
 import { datasetStartEpoch, serverValues, type Dataset } from '../dataset/format.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { DEPLOYED, MODEL, SEASONAL_NAIVE } from './gates.js';
@@ -60,6 +61,8 @@ export interface HeldOutEvaluation {
    * point forecast scored at every quantile), the deployed model when scored, every scored peer.
    */
   ratios: BaselineRatio[];
+  /** P50 unknown ÷ known q-risk per target with its 95 % server-bootstrap interval (unknown-interval.ts). */
+  unknown_vs_known: UnknownKnownInterval[];
 }
 
 /**
@@ -141,6 +144,11 @@ export async function evaluateHeldOut(options: HeldOutOptions): Promise<HeldOutE
     deployed: { model_id: deployed?.id ?? null, scored: useDeployed, note: deployedNote },
     peers: peerRun?.outcomes ?? [],
     ratios: baselineRatios(scores, MODEL, models.slice(1), enc.targets, enc.quantiles),
+    unknown_vs_known: unknownKnownIntervals(windows, MODEL, models, {
+      horizon: H,
+      targets: enc.targets,
+      quantiles: enc.quantiles,
+    }),
   };
 }
 

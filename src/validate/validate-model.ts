@@ -70,6 +70,7 @@ export async function validateModel(options: ValidateModelOptions): Promise<Vali
     quantiles: model.encoders.quantiles,
     deployedScored: accuracy?.deployed.scored ?? false,
     peers: accuracy?.peers ?? [],
+    unknownVsKnown: accuracy?.unknown_vs_known ?? [],
   });
   return {
     format_version: 1,
