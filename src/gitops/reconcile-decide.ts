@@ -82,7 +82,8 @@ export function decide(
   const sameEpisode =
     previous !== undefined &&
     previous.manifestSha256 === obs.manifestSha256 &&
-    previous.status !== 'converged';
+    // Converged and still converged keeps its record; diverging again starts a new episode.
+    (previous.status !== 'converged' || covered);
   const episode: ReconcileState = sameEpisode
     ? { ...previous }
     : {
