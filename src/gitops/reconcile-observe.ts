@@ -50,12 +50,12 @@ const RUNS_LIMIT = 20;
 export async function observe(forge: Forge, settings: ObserveSettings): Promise<Observation> {
   const baseSha = await forge.getBranchSha(settings.base);
   if (baseSha === undefined) throw new Error(`base branch ${settings.base} does not exist`);
-  const manifestText = await forge.readFile(baseSha, settings.manifestPath);
-  if (manifestText === undefined)
-    throw new Error(`${settings.manifestPath} does not exist on ${settings.base}`);
-  const manifestServers = parseManifest(manifestText, `${settings.base}:${settings.manifestPath}`).servers.map(
-    (s) => s.name,
-  );
+  // No manifest on the base branch yet (before the first drift PR is merged): nothing is desired.
+  const manifestText = (await forge.readFile(baseSha, settings.manifestPath)) ?? '';
+  const manifestServers =
+    manifestText === ''
+      ? []
+      : parseManifest(manifestText, `${settings.base}:${settings.manifestPath}`).servers.map((s) => s.name);
 
   const pointerFile = posix.join(settings.registryPath, POINTER_FILE);
   const pointerText = await forge.readFile(baseSha, pointerFile);
