@@ -117,8 +117,7 @@ export function decide(
         summary: `the deployed model ${model} covers all ${obs.manifestServers.length} manifest servers`,
         notes,
       };
-    const what =
-      'error' in unserved ? unserved.error : `/health reports ${unserved.modelId ?? 'no model'}`;
+    const what = 'error' in unserved ? unserved.error : `/health reports ${unserved.modelId ?? 'no model'}`;
     notes.push(
       'the deploy commit was never verified as served (verify cancelled or timed out?): re-run the ' +
         "verify job of the deploy's Retrain run, or check the service; the loop does not retrain for this",
@@ -135,7 +134,7 @@ export function decide(
   if (obs.heldBy !== undefined) {
     notes.push(
       `${obs.heldBy.by} rolled back ${obs.heldBy.models.join(', ') || 'a deploy'} in ${obs.heldBy.sha.slice(0, 12)}; ` +
-        'the loop never fights a person\'s rollback: it retrains again only after the manifest changes or a model is deployed by hand (Actions → Retrain, or the Rollback workflow with model_id)',
+        "the loop never fights a person's rollback: it retrains again only after the manifest changes or a model is deployed by hand (Actions → Retrain, or the Rollback workflow with model_id)",
     );
     return {
       state: state('held'),

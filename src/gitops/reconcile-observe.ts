@@ -68,7 +68,9 @@ export async function observe(forge: Forge, settings: ObserveSettings): Promise<
     // A pointer at a model whose files are missing covers nothing: retraining is the cure.
     if (encodersText !== undefined)
       vocabulary = new Set(
-        Object.keys(parseJsonText(encodersText, `${settings.base}:${encodersFile}`, Encoders).server_id.classes),
+        Object.keys(
+          parseJsonText(encodersText, `${settings.base}:${encodersFile}`, Encoders).server_id.classes,
+        ),
       );
   }
   const coverage = vocabularyCoverage(manifestServers, vocabulary);

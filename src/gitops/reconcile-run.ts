@@ -37,6 +37,8 @@ export async function runReconcile(forge: Forge, settings: ReconcileRunSettings)
 /** One line for logs and summaries. */
 export function describeReconcile(outcome: ReconcileOutcome): string {
   const issue =
-    outcome.issue.number === undefined ? outcome.issue.operation : `${outcome.issue.operation} #${outcome.issue.number}`;
+    outcome.issue.number === undefined
+      ? outcome.issue.operation
+      : `${outcome.issue.operation} #${outcome.issue.number}`;
   return `reconcile: ${outcome.status} — ${outcome.summary} (tracking issue ${issue})`;
 }

@@ -31,7 +31,13 @@ describe('fleetcast reconcile (local forge)', () => {
       }),
     });
     records = await mkdtemp(join(tmpdir(), 'fleetcast-reconcile-cli-'));
-    args = ['reconcile', '--forge=local', `--local-repository=${fixture.remote}`, `--local-pulls-dir=${records}`, '--json'];
+    args = [
+      'reconcile',
+      '--forge=local',
+      `--local-repository=${fixture.remote}`,
+      `--local-pulls-dir=${records}`,
+      '--json',
+    ];
   });
   after(async () => {
     await fixture.cleanup();
@@ -41,7 +47,11 @@ describe('fleetcast reconcile (local forge)', () => {
   it('opens the tracking issue, waits the initial backoff, then dispatches the retrain', async () => {
     const first = fleetcast([...args, '--now=2026-03-01T00:00:00Z']);
     assert.equal(first.code, 0, first.stderr);
-    const out1 = JSON.parse(first.stdout) as { status: string; issue: { operation: string }; next_try_at: string };
+    const out1 = JSON.parse(first.stdout) as {
+      status: string;
+      issue: { operation: string };
+      next_try_at: string;
+    };
     assert.equal(out1.status, 'waiting');
     assert.equal(out1.issue.operation, 'created');
     assert.equal(out1.next_try_at, '2026-03-01T01:00:00.000Z');
@@ -52,7 +62,11 @@ describe('fleetcast reconcile (local forge)', () => {
 
     const second = fleetcast([...args, '--now=2026-03-01T02:00:00Z']);
     assert.equal(second.code, 0, second.stderr);
-    const out2 = JSON.parse(second.stdout) as { status: string; dispatched: string; issue: { operation: string } };
+    const out2 = JSON.parse(second.stdout) as {
+      status: string;
+      dispatched: string;
+      issue: { operation: string };
+    };
     assert.equal(out2.status, 'dispatched');
     assert.match(out2.dispatched, /-1-20260301T0200$/);
     assert.equal(out2.issue.operation, 'updated');

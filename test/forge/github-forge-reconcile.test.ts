@@ -11,7 +11,10 @@ describe('GitHubForge: issues, workflow dispatch and runs, file history', () => 
   let github: FakeGitHub;
   let forge: GitHubForge;
   before(async () => {
-    fixture = await createGitFixture({ 'fleet/manifest.json': '{}\n', 'models-registry/current.json': '{}\n' });
+    fixture = await createGitFixture({
+      'fleet/manifest.json': '{}\n',
+      'models-registry/current.json': '{}\n',
+    });
     github = await FakeGitHub.start(fixture.remote);
     forge = GitHubForge.create({
       token: github.token,

@@ -251,7 +251,10 @@ class Replay {
     const pulls = await Promise.all(
       ['open', 'closed'].map(async () => this.forge.findOpenPullRequest('fleetcast/drift/main', 'main')),
     );
-    assert.ok(pulls.every((p) => p === undefined), 'no drift PR stays open once main has the manifest');
+    assert.ok(
+      pulls.every((p) => p === undefined),
+      'no drift PR stays open once main has the manifest',
+    );
     // At most one tracking issue, ever, and it is open exactly when not converged.
     const issues = (await this.forge.issues()).filter((i) => i.labels.includes(RECONCILE_LABEL));
     assert.ok(issues.length <= 1, `one tracking issue, found ${issues.length}`);
@@ -308,7 +311,9 @@ describe('reconcile replay (local forge, real git, fake clock)', () => {
         const steps = await r.runFor(60, 15, converged);
         assert.ok(steps <= 60, `converged after ${steps} runs`);
         assert.equal(r.dispatches.length, 3, 'two failed retries and the one that worked');
-        const gaps = r.dispatches.slice(1).map((d, i) => (d.at.getTime() - r.dispatches[i]!.at.getTime()) / 60_000);
+        const gaps = r.dispatches
+          .slice(1)
+          .map((d, i) => (d.at.getTime() - r.dispatches[i]!.at.getTime()) / 60_000);
         assert.ok(gaps[0]! >= 120 && gaps[1]! >= 240, `exponential backoff: ${gaps.join(', ')} minutes`);
         const body = await r.issueBody();
         assert.match(body, why, 'the issue says why the attempts failed');

@@ -313,7 +313,12 @@ export class FakeGitHub {
           n: p.number,
           json: {
             ...this.issueJson({ ...p, body: p.body }),
-            pull_request: { url: this.apiUrl(`/pulls/${p.number}`), html_url: null, diff_url: null, patch_url: null },
+            pull_request: {
+              url: this.apiUrl(`/pulls/${p.number}`),
+              html_url: null,
+              diff_url: null,
+              patch_url: null,
+            },
           },
         })),
       ].sort((a, b) => b.n - a.n);
@@ -348,7 +353,8 @@ export class FakeGitHub {
       if (declared === undefined) return this.notFound();
       const inputs = (body.inputs as Record<string, string> | undefined) ?? {};
       const unexpected = Object.keys(inputs).filter((k) => !declared.includes(k));
-      if (unexpected.length > 0) return this.unprocessable(`Unexpected inputs provided: ${JSON.stringify(unexpected)}`);
+      if (unexpected.length > 0)
+        return this.unprocessable(`Unexpected inputs provided: ${JSON.stringify(unexpected)}`);
       if ((await this.store.resolve(String(body.ref))) === undefined)
         return this.unprocessable(`No ref found for: ${String(body.ref)}`);
       this.runs.push({
@@ -357,7 +363,9 @@ export class FakeGitHub {
         ref: String(body.ref),
         inputs,
         // retrain.yml's run-name
-        display_title: inputs.reconcile_attempt ? `Retrain (reconcile ${inputs.reconcile_attempt})` : 'Retrain',
+        display_title: inputs.reconcile_attempt
+          ? `Retrain (reconcile ${inputs.reconcile_attempt})`
+          : 'Retrain',
         event: 'workflow_dispatch',
         status: 'queued',
         conclusion: null,
