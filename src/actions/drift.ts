@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { getErrorMessage, InputError } from '../core/errors.js';
 import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import type { DriftPrOutcome } from '../gitops/drift-pr.js';
 import { runDriftPr } from '../gitops/drift-pr-run.js';
+import type { ReconcileOutcome } from '../gitops/reconcile.js';
+import { describeReconcile, runReconcile } from '../gitops/reconcile-run.js';
 import type { DriftProposal } from '../gitops/drift-proposal.js';
 import { parseDriftReport } from '../drift/report-file.js';
 import type { DriftReport } from '../drift/types.js';
@@ -28,6 +31,8 @@ export const INPUTS = [
   'manifest_path',
   'dry_run',
   'force',
+  'reconcile',
+  'service_token',
   ...IDENTITY_INPUTS,
   'slack_webhook',
 ] as const;
@@ -57,6 +62,10 @@ function settingsSchema(workspace: string) {
         }),
       dry_run: BooleanInput.default(false),
       force: BooleanInput.default(false),
+      /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
+      reconcile: BooleanInput.default(true),
+      /** Bearer token for the service's /health, when it needs one. */
+      service_token: z.string().optional(),
       slack_webhook: z.url().optional(),
     })
     .and(IdentitySettings)
@@ -101,7 +110,11 @@ async function loadReport(settings: ReportSettings, workspace: string): Promise<
   });
 }
 
-async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): Promise<void> {
+async function writeSummary(
+  proposal: DriftProposal,
+  outcome: DriftPrOutcome,
+  reconciled: ReconcileOutcome | undefined,
+): Promise<void> {
   const b = proposal.body;
   const pr = outcome.pullRequest;
   await core.summary
@@ -120,15 +133,21 @@ async function writeSummary(proposal: DriftProposal, outcome: DriftPrOutcome): P
       ['Unknown predictions', formatPct(b.unknownRatePct)],
       ['Model', `${b.modelId ?? 'none'} (${b.modelAge})`],
       ['Pull request', `${outcome.operation}${outcome.dryRun ? ' (dry run: nothing written)' : ''}`],
+      ['Reconcile', reconciled === undefined ? 'off' : `${reconciled.status}: ${reconciled.summary}`],
     ])
     .addList(proposal.reasons.length > 0 ? proposal.reasons : ['no threshold crossed'])
     .addRaw(pr === undefined ? '' : `Pull request: #${pr.number} ${pr.url}\n`, true)
     .write();
 }
 
+/** The registry as a repository path (the reconcile loop reads it on the default branch). */
+function relativeToWorkspace(workspace: string, path: string): string {
+  return relative(workspace, path).split(sep).join('/');
+}
+
 const drift = defineAction({
   inputs: INPUTS,
-  secrets: ['token', 'slack_webhook'],
+  secrets: ['token', 'slack_webhook', 'service_token'],
   settings: settingsSchema,
   failureTitle: 'Fleet drift check failed',
 });
@@ -170,7 +189,28 @@ export function run(): Promise<void> {
     core.info(
       `drift pull request: ${outcome.operation}${outcome.pullRequest ? ` (#${outcome.pullRequest.number})` : ''}`,
     );
-    await writeSummary(proposal, outcome);
+    const reconciled = settings.reconcile
+      ? await runReconcile(forge, {
+          base: settings.base_branch,
+          manifestPath: settings.manifest_path,
+          registryPath: relativeToWorkspace(workspace, settings.registry),
+          config: settings.config,
+          serviceUrl: settings.service_url,
+          serviceToken: settings.service_token,
+          dryRun: settings.dry_run,
+        })
+      : undefined;
+    if (reconciled !== undefined) {
+      core.info(describeReconcile(reconciled));
+      for (const note of reconciled.notes) core.info(note);
+      if (reconciled.status === 'gave-up' || reconciled.status === 'held') core.warning(reconciled.summary);
+      setOutputs({
+        reconcile_status: reconciled.status,
+        reconcile_issue: reconciled.issue.number ?? '',
+        reconcile_dispatched: reconciled.dispatched?.id ?? '',
+      });
+    }
+    await writeSummary(proposal, outcome, reconciled);
     if (outcome.operation === 'created' && !settings.dry_run) {
       await notify({
         kind: 'trigger',

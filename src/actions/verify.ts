@@ -6,6 +6,7 @@ import { GitWorkspace } from '../forge/git-workspace.js';
 import { verifyDeployment } from '../gitops/verify.js';
 import { ModelId } from '../registry/schemas.js';
 import { GateError } from '../core/errors.js';
+import { AUTOMATIC_ROLLBACK_REQUESTER } from '../gitops/deploy-commit.js';
 import { revertDeployCommit } from '../gitops/revert.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { BooleanInput, PositiveNumberInput, workspacePath } from './common/inputs.js';
@@ -114,7 +115,7 @@ export function run(): Promise<void> {
         {
           from: settings.model_id,
           reason: `verification failed after ${seconds}s: ${result.problems.join('; ')}`,
-          requestedBy: 'fleetcast verify (automatic rollback)',
+          requestedBy: AUTOMATIC_ROLLBACK_REQUESTER,
           ...(context.runUrl ? { runUrl: context.runUrl } : {}),
         },
         bot,

@@ -108,6 +108,20 @@ export const RetrainConfig = z
       }),
     /** JSON-lines events log, relative to the repository root and inside it. */
     events_log: RepoPath.default('logs/retraining_events.json'),
+    /**
+     * Reconcile loop (docs/gitops.md): the wait before the first retrain it dispatches for a
+     * manifest the deployed model does not cover (the merge's own retrain runs meanwhile), doubled
+     * after every attempt up to `reconcile_backoff_max_minutes`.
+     */
+    reconcile_backoff_initial_minutes: z.number().positive().max(10_080).default(60),
+    reconcile_backoff_max_minutes: z.number().positive().max(43_200).default(1440),
+    /** Retrains the reconcile loop dispatches for one manifest before it stops and says so. */
+    reconcile_max_attempts: z.number().int().min(0).max(100).default(5),
+    /** Workflow file the reconcile loop dispatches (workflow_dispatch). */
+    reconcile_workflow: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+\.ya?ml$/, 'must be a workflow file name like retrain.yml')
+      .default('retrain.yml'),
   })
   .superRefine((config, ctx) => {
     if (!(config.low_drift_pct <= config.medium_drift_pct))
@@ -127,6 +141,12 @@ export const RetrainConfig = z
         code: 'custom',
         path: ['unknown_warning_pct'],
         message: `must be ≤ unknown_critical_above_pct (${config.unknown_critical_above_pct})`,
+      });
+    if (!(config.reconcile_backoff_initial_minutes <= config.reconcile_backoff_max_minutes))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reconcile_backoff_initial_minutes'],
+        message: `must be ≤ reconcile_backoff_max_minutes (${config.reconcile_backoff_max_minutes})`,
       });
     const statusProblem = statusPolicyProblem(statusPolicyOf(config));
     if (statusProblem)
@@ -208,6 +228,23 @@ export function statusPolicyOf(config: RetrainConfig): StatusPolicy {
 
 export function eligibilityPolicyOf(config: RetrainConfig): EligibilityPolicy {
   return { minimumHistoryDays: config.minimum_history_days, minimumSamples: config.minimum_samples };
+}
+
+/** The reconcile loop's retry policy. */
+export interface ReconcilePolicy {
+  backoffInitialMinutes: number;
+  backoffMaxMinutes: number;
+  maxAttempts: number;
+  workflow: string;
+}
+
+export function reconcilePolicyOf(config: RetrainConfig): ReconcilePolicy {
+  return {
+    backoffInitialMinutes: config.reconcile_backoff_initial_minutes,
+    backoffMaxMinutes: config.reconcile_backoff_max_minutes,
+    maxAttempts: config.reconcile_max_attempts,
+    workflow: config.reconcile_workflow,
+  };
 }
 
 /** The notification webhook from the environment variable the config names (undefined if unset). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { gitEnv, openGit } from './simple-git.js';
-import type { CommitAuthor, CommitInfo } from './types.js';
+import type { CommitAuthor, CommitInfo, DatedCommit } from './types.js';
 
 export interface TreeEntry {
   path: string;
@@ -166,6 +166,32 @@ export class GitStore {
       '--',
     ]);
     return parseLog(out);
+  }
+
+  /** Commits on `ref` that changed `path`, newest first, with committer dates. */
+  async fileHistory(ref: string, path: string, limit: number): Promise<DatedCommit[]> {
+    if ((await this.resolve(ref)) === undefined) return [];
+    const out = await this.git.raw([
+      'log',
+      `--max-count=${limit}`,
+      `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%cI${FIELD}%B${RECORD}`,
+      ref,
+      '--',
+      path,
+    ]);
+    return out
+      .split(RECORD)
+      .map((record) => record.replace(/^\n/, ''))
+      .filter((record) => record.trim() !== '')
+      .map((record) => {
+        const [sha, name, email, date, message] = record.split(FIELD);
+        return {
+          sha: sha!,
+          author: { name: name!, email: email! },
+          date: date!,
+          message: (message ?? '').trimEnd(),
+        };
+      });
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {

@@ -1,17 +1,26 @@
 import { connectGitHub, type GitHubForgeOptions, type GitHubRepo } from './github-client.js';
 import * as git from './github-git.js';
+import * as issues from './github-issues.js';
 import * as pulls from './github-pulls.js';
+import * as workflows from './github-workflows.js';
 import type {
   BranchCommit,
   CommitInfo,
+  DatedCommit,
+  FailedJob,
   Forge,
+  Issue,
+  IssueUpdate,
+  NewIssue,
   NewPullRequest,
   PullRequest,
   PullRequestUpdate,
+  WorkflowRun,
 } from './types.js';
 
 /**
- * The Forge on GitHub: pull requests (github-pulls.ts) and git data (github-git.ts) through the
+ * The Forge on GitHub: pull requests (github-pulls.ts), git data (github-git.ts), issues
+ * (github-issues.ts) and workflow dispatch and runs (github-workflows.ts) through the
  * one Octokit client github-client.ts builds; every failure is a ForgeError with the HTTP status.
  */
 export class GitHubForge implements Forge {
@@ -77,5 +86,37 @@ export class GitHubForge implements Forge {
 
   commitsBetween(base: string, head: string): Promise<CommitInfo[]> {
     return git.commitsBetween(this.gh, base, head);
+  }
+
+  fileHistory(ref: string, path: string, limit: number): Promise<DatedCommit[]> {
+    return git.fileHistory(this.gh, ref, path, limit);
+  }
+
+  findIssue(label: string, title: string): Promise<Issue | undefined> {
+    return issues.findIssue(this.gh, label, title);
+  }
+
+  createIssue(input: NewIssue): Promise<Issue> {
+    return issues.createIssue(this.gh, input);
+  }
+
+  updateIssue(number: number, update: IssueUpdate): Promise<Issue> {
+    return issues.updateIssue(this.gh, number, update);
+  }
+
+  async closeIssue(number: number): Promise<void> {
+    await issues.updateIssue(this.gh, number, { state: 'closed' });
+  }
+
+  dispatchWorkflow(workflow: string, ref: string, inputs: Readonly<Record<string, string>>): Promise<void> {
+    return workflows.dispatchWorkflow(this.gh, workflow, ref, inputs);
+  }
+
+  listWorkflowRuns(workflow: string, limit: number): Promise<WorkflowRun[]> {
+    return workflows.listWorkflowRuns(this.gh, workflow, limit);
+  }
+
+  failedJobs(runId: number): Promise<FailedJob[]> {
+    return workflows.failedJobs(this.gh, runId);
   }
 }

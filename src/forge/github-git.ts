@@ -1,6 +1,6 @@
 import { BranchMovedError, ForgeError } from './errors.js';
 import { callGitHub, statusOf, toForgeError, type GitHubRepo } from './github-client.js';
-import type { BranchCommit, CommitInfo } from './types.js';
+import type { BranchCommit, CommitInfo, DatedCommit } from './types.js';
 
 /** Branches, files and commits through GitHub's git data API. */
 
@@ -111,4 +111,31 @@ export async function commitsBetween(gh: GitHubRepo, base: string, head: string)
       author: { name: c.commit.author?.name ?? '', email: c.commit.author?.email ?? '' },
     }));
   });
+}
+
+/** Commits on `ref` that changed `path`, newest first (one page, at most 100). */
+export async function fileHistory(
+  gh: GitHubRepo,
+  ref: string,
+  path: string,
+  limit: number,
+): Promise<DatedCommit[]> {
+  try {
+    const { data } = await gh.client.rest.repos.listCommits({
+      ...gh.params,
+      sha: ref,
+      path,
+      per_page: Math.min(Math.max(limit, 1), 100),
+    });
+    return data.slice(0, limit).map((c) => ({
+      sha: c.sha,
+      message: c.commit.message,
+      author: { name: c.commit.author?.name ?? '', email: c.commit.author?.email ?? '' },
+      date: c.commit.committer?.date ?? c.commit.author?.date ?? '',
+    }));
+  } catch (error) {
+    // An unknown ref (or an empty repository) has no history.
+    if (statusOf(error) === 404 || statusOf(error) === 409) return [];
+    throw toForgeError(`history of ${path} at ${ref}`, error);
+  }
 }

@@ -8,10 +8,16 @@ import type {
   BranchCommit,
   CommitAuthor,
   CommitInfo,
+  DatedCommit,
+  FailedJob,
   Forge,
+  Issue,
+  IssueUpdate,
+  NewIssue,
   NewPullRequest,
   PullRequest,
   PullRequestUpdate,
+  WorkflowRun,
 } from './types.js';
 
 const PullRecord = z.object({
@@ -29,6 +35,35 @@ const PullRecord = z.object({
 });
 type PullRecord = z.infer<typeof PullRecord>;
 
+const IssueRecord = z.object({
+  number: z.number().int().positive(),
+  title: z.string(),
+  body: z.string(),
+  state: z.enum(['open', 'closed']),
+  labels: z.array(z.string()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+type IssueRecord = z.infer<typeof IssueRecord>;
+
+/**
+ * A recorded `workflow_dispatch`: nothing runs it. Tests (and the demo) play the runner: they read
+ * the record, do the work, and finish it with `finishWorkflowRun`.
+ */
+const RunRecord = z.object({
+  id: z.number().int().positive(),
+  workflow: z.string(),
+  ref: z.string(),
+  inputs: z.record(z.string(), z.string()),
+  title: z.string(),
+  event: z.string(),
+  status: z.string(),
+  conclusion: z.string().nullable(),
+  failed_jobs: z.array(z.object({ name: z.string(), conclusion: z.string() })),
+  created_at: z.string(),
+});
+export type LocalWorkflowRun = z.infer<typeof RunRecord>;
+
 export interface LocalForgeOptions {
   /** A git repository (bare is best: it plays the part of the remote). */
   repository: string;
@@ -36,6 +71,8 @@ export interface LocalForgeOptions {
   pullsDir: string;
   /** Who merges pull requests in the demo. */
   mergeAuthor?: CommitAuthor;
+  /** Clock for the times it records (issues, workflow runs); tests pass a fake one. */
+  now?: () => Date;
 }
 
 /**
@@ -49,6 +86,7 @@ export class LocalForge implements Forge {
     private readonly store: GitStore,
     private readonly pullsDir: string,
     private readonly mergeAuthor: CommitAuthor,
+    private readonly now: () => Date,
   ) {}
 
   static async create(options: LocalForgeOptions): Promise<LocalForge> {
@@ -66,6 +104,7 @@ export class LocalForge implements Forge {
       store,
       pullsDir,
       options.mergeAuthor ?? { name: 'Fleetcast demo', email: 'fleetcast-demo@localhost' },
+      options.now ?? (() => new Date()),
     );
   }
 
@@ -236,5 +275,172 @@ export class LocalForge implements Forge {
 
   commitsBetween(base: string, head: string): Promise<CommitInfo[]> {
     return this.store.commitsBetween(base, head);
+  }
+
+  fileHistory(ref: string, path: string, limit: number): Promise<DatedCommit[]> {
+    return this.store.fileHistory(ref, path, limit);
+  }
+
+  // Issues: one JSON file each in <pullsDir>/issues/.
+
+  private issuesDir(): string {
+    return join(this.pullsDir, 'issues');
+  }
+
+  private async allIssues(): Promise<IssueRecord[]> {
+    const names = await readdir(this.issuesDir()).catch(() => [] as string[]);
+    const issues = await Promise.all(
+      names
+        .filter((n) => /^\d+\.json$/.test(n))
+        .map((n) => this.readRecord(join(this.issuesDir(), n), IssueRecord, `issue ${n.slice(0, -5)}`)),
+    );
+    return issues.sort((a, b) => a.number - b.number);
+  }
+
+  private async readRecord<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new ForgeError(`read ${what}`, `${path} not found`, { status: 404, cause: error });
+    }
+    const parsed = schema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new ForgeError(`read ${what}`, `${path} is malformed`);
+    return parsed.data;
+  }
+
+  private toIssue(issue: IssueRecord): Issue {
+    return {
+      number: issue.number,
+      title: issue.title,
+      body: issue.body,
+      state: issue.state,
+      labels: [...issue.labels],
+      url: join(this.issuesDir(), `${issue.number}.json`),
+    };
+  }
+
+  /** Every issue, oldest first (tests count them). */
+  async issues(): Promise<Issue[]> {
+    return (await this.allIssues()).map((i) => this.toIssue(i));
+  }
+
+  async findIssue(label: string, title: string): Promise<Issue | undefined> {
+    const matching = (await this.allIssues()).filter((i) => i.labels.includes(label) && i.title === title);
+    const found = matching.find((i) => i.state === 'open') ?? matching.at(-1);
+    return found === undefined ? undefined : this.toIssue(found);
+  }
+
+  async createIssue(input: NewIssue): Promise<Issue> {
+    await mkdir(this.issuesDir(), { recursive: true });
+    const now = this.now().toISOString();
+    const issue: IssueRecord = {
+      number: ((await this.allIssues()).at(-1)?.number ?? 0) + 1,
+      title: input.title,
+      body: input.body,
+      state: 'open',
+      labels: [...input.labels],
+      created_at: now,
+      updated_at: now,
+    };
+    await writeJsonAtomic(join(this.issuesDir(), `${issue.number}.json`), issue);
+    return this.toIssue(issue);
+  }
+
+  async updateIssue(number: number, update: IssueUpdate): Promise<Issue> {
+    const path = join(this.issuesDir(), `${number}.json`);
+    const issue = await this.readRecord(path, IssueRecord, `issue #${number}`);
+    const next = { ...issue, ...update, updated_at: this.now().toISOString() };
+    await writeJsonAtomic(path, next);
+    return this.toIssue(next);
+  }
+
+  async closeIssue(number: number): Promise<void> {
+    await this.updateIssue(number, { state: 'closed' });
+  }
+
+  // Workflow runs: a dispatch is recorded in <pullsDir>/runs/<id>.json, and nothing runs it.
+
+  private runsDir(): string {
+    return join(this.pullsDir, 'runs');
+  }
+
+  /** Every recorded run, oldest first. */
+  async workflowRuns(): Promise<LocalWorkflowRun[]> {
+    const names = await readdir(this.runsDir()).catch(() => [] as string[]);
+    const runs = await Promise.all(
+      names
+        .filter((n) => /^\d+\.json$/.test(n))
+        .map((n) => this.readRecord(join(this.runsDir(), n), RunRecord, `run ${n.slice(0, -5)}`)),
+    );
+    return runs.sort((a, b) => a.id - b.id);
+  }
+
+  /** Records a run that was not dispatched through the API (a push trigger, a person's dispatch). */
+  async recordWorkflowRun(
+    workflow: string,
+    event: string,
+    inputs: Readonly<Record<string, string>> = {},
+    ref = 'main',
+  ): Promise<LocalWorkflowRun> {
+    await mkdir(this.runsDir(), { recursive: true });
+    const run: LocalWorkflowRun = {
+      id: ((await this.workflowRuns()).at(-1)?.id ?? 0) + 1,
+      workflow,
+      ref,
+      inputs: { ...inputs },
+      // GitHub shows the workflow's run-name; the local record names the workflow and its inputs.
+      title: [workflow, ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`)].join(' '),
+      event,
+      status: 'queued',
+      conclusion: null,
+      failed_jobs: [],
+      created_at: this.now().toISOString(),
+    };
+    await writeJsonAtomic(join(this.runsDir(), `${run.id}.json`), run);
+    return run;
+  }
+
+  /** Moves a recorded run on: `in_progress`, `waiting`, or `completed` with a conclusion. */
+  async finishWorkflowRun(
+    id: number,
+    status: string,
+    conclusion: string | null = null,
+    failedJobs: FailedJob[] = [],
+  ): Promise<void> {
+    const path = join(this.runsDir(), `${id}.json`);
+    const run = await this.readRecord(path, RunRecord, `run ${id}`);
+    await writeJsonAtomic(path, { ...run, status, conclusion, failed_jobs: failedJobs });
+  }
+
+  async dispatchWorkflow(
+    workflow: string,
+    ref: string,
+    inputs: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    if ((await this.store.resolve(ref)) === undefined)
+      throw new ForgeError(`dispatch ${workflow}`, `No ref found for: ${ref}`, { status: 422 });
+    await this.recordWorkflowRun(workflow, 'workflow_dispatch', inputs, ref);
+  }
+
+  async listWorkflowRuns(workflow: string, limit: number): Promise<WorkflowRun[]> {
+    return (await this.workflowRuns())
+      .filter((r) => r.workflow === workflow)
+      .reverse()
+      .slice(0, limit)
+      .map((r) => ({
+        id: r.id,
+        title: r.title,
+        event: r.event,
+        status: r.status,
+        conclusion: r.conclusion,
+        createdAt: r.created_at,
+        url: join(this.runsDir(), `${r.id}.json`),
+      }));
+  }
+
+  async failedJobs(runId: number): Promise<FailedJob[]> {
+    const run = await this.readRecord(join(this.runsDir(), `${runId}.json`), RunRecord, `run ${runId}`);
+    return run.failed_jobs;
   }
 }

@@ -59,6 +59,52 @@ export interface BranchCommit {
   expectedHeadSha: string | null;
 }
 
+export interface Issue {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  labels: string[];
+  url: string;
+}
+
+export interface NewIssue {
+  title: string;
+  body: string;
+  labels: string[];
+}
+
+export interface IssueUpdate {
+  title?: string;
+  body?: string;
+  state?: 'open' | 'closed';
+}
+
+/** One run of a workflow, as far as the reconcile loop needs it. */
+export interface WorkflowRun {
+  id: number;
+  /** The run's display title (the workflow's `run-name`), which carries the reconcile attempt id. */
+  title: string;
+  event: string;
+  /** `queued`, `in_progress`, `waiting` (an environment approval), `pending`, `completed`, … */
+  status: string;
+  /** `success`, `failure`, `cancelled`, `timed_out`, … once completed; null before. */
+  conclusion: string | null;
+  createdAt: string;
+  url: string;
+}
+
+/** A job of a completed run that did not succeed (the reconcile loop's "why it failed"). */
+export interface FailedJob {
+  name: string;
+  conclusion: string;
+}
+
+/** A commit with its committer date, as the history of one file lists it. */
+export interface DatedCommit extends CommitInfo {
+  date: string;
+}
+
 export interface Forge {
   /** Short name for logs and summaries: `github` or `local`. */
   readonly kind: string;
@@ -83,4 +129,23 @@ export interface Forge {
   deleteBranch(branch: string): Promise<void>;
   /** Commits reachable from `head` but not from `base`, oldest first. */
   commitsBetween(base: string, head: string): Promise<CommitInfo[]>;
+  /** Commits on `ref` that changed `path`, newest first, at most `limit`. */
+  fileHistory(ref: string, path: string, limit: number): Promise<DatedCommit[]>;
+
+  /**
+   * The issue with `label` and exactly `title`: the open one, else the most recently created
+   * closed one, else undefined. Pull requests never match.
+   */
+  findIssue(label: string, title: string): Promise<Issue | undefined>;
+  createIssue(input: NewIssue): Promise<Issue>;
+  /** Changes title, body or state (reopens with `state: 'open'`). */
+  updateIssue(number: number, update: IssueUpdate): Promise<Issue>;
+  closeIssue(number: number): Promise<void>;
+
+  /** Starts a `workflow_dispatch` run of `workflow` (file name, e.g. `retrain.yml`) on `ref`. */
+  dispatchWorkflow(workflow: string, ref: string, inputs: Readonly<Record<string, string>>): Promise<void>;
+  /** The workflow's most recent runs, newest first, at most `limit`. */
+  listWorkflowRuns(workflow: string, limit: number): Promise<WorkflowRun[]>;
+  /** Jobs of a run that ended other than success or skipped. */
+  failedJobs(runId: number): Promise<FailedJob[]>;
 }

@@ -31,6 +31,14 @@ export function deployCommitMessage(facts: DeployFacts): string {
   return lines.join('\n');
 }
 
+/** `Requested-by:` of the revert verify makes on its own: automation, not a person's rollback. */
+export const AUTOMATIC_ROLLBACK_REQUESTER = 'fleetcast verify (automatic rollback)';
+
+/** Whether a revert or rollback commit was made by verify's automatic rollback. */
+export function isAutomaticRollback(message: string): boolean {
+  return message.split('\n').some((line) => line.trim() === `Requested-by: ${AUTOMATIC_ROLLBACK_REQUESTER}`);
+}
+
 export interface RollbackFacts {
   /** Model taken out of service. */
   from: string;

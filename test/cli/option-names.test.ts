@@ -56,6 +56,7 @@ describe('option names: one name for one idea across commands', () => {
       'drift-pr',
       'fleet',
       'manifest update',
+      'reconcile',
       'train',
       'validate',
     ]);

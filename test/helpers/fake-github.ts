@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { GitStore } from '../../src/forge/git-store.js';
 import { checkRequest, checkResponse, findOperation, type MatchedOperation } from './openapi-check.js';
 
@@ -31,6 +33,43 @@ interface Pull {
   updated_at: string;
 }
 
+interface FakeIssue {
+  number: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  labels: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FakeRun {
+  id: number;
+  workflow: string;
+  ref: string;
+  inputs: Record<string, string>;
+  display_title: string;
+  event: string;
+  status: string;
+  conclusion: string | null;
+  created_at: string;
+  jobs: Array<{ name: string; status: string; conclusion: string | null }>;
+}
+
+/**
+ * The workflow_dispatch inputs each workflow of this repository declares, read from the real
+ * workflow files: a dispatch with an undeclared input fails with 422, as on GitHub.
+ */
+function declaredInputs(workflow: string): string[] | undefined {
+  const path = new URL(`../../.github/workflows/${workflow}`, import.meta.url);
+  if (!existsSync(path)) return undefined;
+  const doc = parseYaml(readFileSync(path, 'utf8')) as {
+    on?: { workflow_dispatch?: { inputs?: Record<string, unknown> } | null };
+  };
+  const dispatch = doc.on?.workflow_dispatch;
+  return dispatch === undefined ? undefined : Object.keys(dispatch?.inputs ?? {});
+}
+
 export interface RequestRecord {
   method: string;
   path: string;
@@ -51,6 +90,8 @@ export class FakeGitHub {
   readonly repo = 'fleet';
   readonly token = 'test-token';
   readonly pulls: Pull[] = [];
+  readonly issues: FakeIssue[] = [];
+  readonly runs: FakeRun[] = [];
   readonly requests: RequestRecord[] = [];
   readonly violations: string[] = [];
   private readonly failures: Array<{ method: string; pattern: RegExp; failure: InjectedFailure }> = [];
@@ -226,7 +267,168 @@ export class FakeGitHub {
     return this.pulls.find((p) => p.number === Number(number));
   }
 
+  private issueJson(i: FakeIssue): Record<string, unknown> {
+    return {
+      id: i.number + 7000,
+      node_id: `I_${i.number}`,
+      url: this.apiUrl(`/issues/${i.number}`),
+      number: i.number,
+      state: i.state,
+      title: i.title,
+      body: i.body,
+      labels: i.labels.map((name, n) => this.labelJson(name, n)),
+      created_at: i.created_at,
+      updated_at: i.updated_at,
+      closed_at: i.state === 'closed' ? i.updated_at : null,
+      html_url: `https://github.test/${this.owner}/${this.repo}/issues/${i.number}`,
+    };
+  }
+
+  private runJson(r: FakeRun): Record<string, unknown> {
+    return {
+      id: r.id,
+      name: 'Retrain',
+      display_title: r.display_title,
+      event: r.event,
+      status: r.status,
+      conclusion: r.conclusion,
+      head_branch: r.ref,
+      created_at: r.created_at,
+      updated_at: r.created_at,
+      html_url: `https://github.test/${this.owner}/${this.repo}/actions/runs/${r.id}`,
+      path: `.github/workflows/${r.workflow}`,
+    };
+  }
+
   private readonly handlers: Record<string, Handler> = {
+    'GET /repos/{owner}/{repo}/issues': async ({ query }) => {
+      const state = query.get('state') ?? 'open';
+      const labels = (query.get('labels') ?? '').split(',').filter((l) => l !== '');
+      const match = (item: { state: string; labels: string[] }) =>
+        (state === 'all' || item.state === state) && labels.every((l) => item.labels.includes(l));
+      // GitHub lists pull requests among issues (marked with pull_request); newest first here.
+      const all = [
+        ...this.issues.filter(match).map((i) => ({ n: i.number, json: this.issueJson(i) })),
+        ...this.pulls.filter(match).map((p) => ({
+          n: p.number,
+          json: {
+            ...this.issueJson({ ...p, body: p.body }),
+            pull_request: {
+              url: this.apiUrl(`/pulls/${p.number}`),
+              html_url: null,
+              diff_url: null,
+              patch_url: null,
+            },
+          },
+        })),
+      ].sort((a, b) => b.n - a.n);
+      return [200, all.map((a) => a.json)];
+    },
+    'POST /repos/{owner}/{repo}/issues': async ({ body }) => {
+      const now = new Date().toISOString();
+      const issue: FakeIssue = {
+        number: this.pulls.length + this.issues.length + 1,
+        title: String(body.title),
+        body: typeof body.body === 'string' ? body.body : null,
+        state: 'open',
+        labels: ((body.labels as string[] | undefined) ?? []).map(String),
+        created_at: now,
+        updated_at: now,
+      };
+      this.issues.push(issue);
+      return [201, this.issueJson(issue)];
+    },
+    'PATCH /repos/{owner}/{repo}/issues/{issue_number}': async ({ params, body }) => {
+      const issue = this.issues.find((i) => i.number === Number(params.issue_number));
+      if (issue === undefined) return this.notFound();
+      if (typeof body.title === 'string') issue.title = body.title;
+      if (typeof body.body === 'string') issue.body = body.body;
+      if (body.state === 'open' || body.state === 'closed') issue.state = body.state;
+      issue.updated_at = new Date().toISOString();
+      return [200, this.issueJson(issue)];
+    },
+    'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches': async ({ params, body }) => {
+      const workflow = params.workflow_id!;
+      const declared = declaredInputs(workflow);
+      if (declared === undefined) return this.notFound();
+      const inputs = (body.inputs as Record<string, string> | undefined) ?? {};
+      const unexpected = Object.keys(inputs).filter((k) => !declared.includes(k));
+      if (unexpected.length > 0)
+        return this.unprocessable(`Unexpected inputs provided: ${JSON.stringify(unexpected)}`);
+      if ((await this.store.resolve(String(body.ref))) === undefined)
+        return this.unprocessable(`No ref found for: ${String(body.ref)}`);
+      this.runs.push({
+        id: 9000 + this.runs.length + 1,
+        workflow,
+        ref: String(body.ref),
+        inputs,
+        // retrain.yml's run-name
+        display_title: inputs.reconcile_attempt
+          ? `Retrain (reconcile ${inputs.reconcile_attempt})`
+          : 'Retrain',
+        event: 'workflow_dispatch',
+        status: 'queued',
+        conclusion: null,
+        created_at: new Date().toISOString(),
+        jobs: [],
+      });
+      return [204, undefined];
+    },
+    'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs': async ({ params, query }) => {
+      const perPage = Number(query.get('per_page') ?? 30);
+      const runs = this.runs
+        .filter((r) => r.workflow === params.workflow_id)
+        .reverse()
+        .slice(0, perPage);
+      return [200, { total_count: runs.length, workflow_runs: runs.map((r) => this.runJson(r)) }];
+    },
+    'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs': async ({ params }) => {
+      const run = this.runs.find((r) => r.id === Number(params.run_id));
+      if (run === undefined) return this.notFound();
+      return [
+        200,
+        {
+          total_count: run.jobs.length,
+          jobs: run.jobs.map((j, i) => ({
+            id: run.id * 10 + i,
+            run_id: run.id,
+            name: j.name,
+            status: j.status,
+            conclusion: j.conclusion,
+            html_url: `https://github.test/${this.owner}/${this.repo}/actions/runs/${run.id}/job/${i}`,
+          })),
+        },
+      ];
+    },
+    'GET /repos/{owner}/{repo}/commits': async ({ query }) => {
+      const ref = query.get('sha') ?? 'main';
+      const path = query.get('path');
+      const perPage = Number(query.get('per_page') ?? 30);
+      if ((await this.store.resolve(ref)) === undefined) return this.notFound();
+      const commits = await this.store.fileHistory(ref, path ?? '.', perPage);
+      return [
+        200,
+        commits.map((c) => {
+          const person = { name: c.author.name, email: c.author.email, date: c.date };
+          return {
+            sha: c.sha,
+            node_id: `C_${c.sha}`,
+            url: this.apiUrl(`/commits/${c.sha}`),
+            html_url: `https://github.test/${this.owner}/${this.repo}/commit/${c.sha}`,
+            comments_url: this.apiUrl(`/commits/${c.sha}/comments`),
+            commit: {
+              url: this.apiUrl(`/git/commits/${c.sha}`),
+              author: person,
+              committer: person,
+              message: c.message,
+              comment_count: 0,
+              tree: { sha: c.sha, url: this.apiUrl(`/git/trees/${c.sha}`) },
+            },
+            parents: [],
+          };
+        }),
+      ];
+    },
     'GET /repos/{owner}/{repo}/pulls': async ({ query }) => {
       const state = query.get('state') ?? 'open';
       const head = query.get('head');

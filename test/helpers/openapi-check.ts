@@ -112,7 +112,20 @@ export function validate(
 ): string[] {
   const schema = deref(raw);
   if (depth > 12) return [];
-  if (schema.allOf) return schema.allOf.flatMap((s) => validate(value, s, path, checkRequired, depth + 1));
+  if (schema.allOf) {
+    // allOf of object schemas is one object with every part's fields: check unknown fields against
+    // the union (checking each part alone would call the other parts' fields undocumented).
+    const parts = schema.allOf.map((s) => deref(s));
+    if (parts.every((p) => p.properties !== undefined && !p.allOf && !p.oneOf && !p.anyOf)) {
+      const merged: Schema = {
+        type: 'object',
+        properties: Object.assign({}, ...parts.map((p) => p.properties)),
+        required: parts.flatMap((p) => p.required ?? []),
+      };
+      return validate(value, merged, path, checkRequired, depth + 1);
+    }
+    return schema.allOf.flatMap((s) => validate(value, s, path, checkRequired, depth + 1));
+  }
   const alternatives = schema.oneOf ?? schema.anyOf;
   if (alternatives) {
     const results = alternatives.map((s) => validate(value, s, path, checkRequired, depth + 1));

@@ -5,6 +5,7 @@ import * as checkData from './check-data.js';
 import * as fleet from './fleet.js';
 import * as drift from './drift.js';
 import * as driftPr from './drift-pr.js';
+import * as reconcile from './reconcile.js';
 import * as manifest from './manifest.js';
 import * as train from './train.js';
 import * as validate from './validate.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   fleet.register(program);
   drift.register(program);
   driftPr.register(program);
+  reconcile.register(program);
   manifest.register(program);
   train.register(program);
   validate.register(program);
