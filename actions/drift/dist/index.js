@@ -27131,7 +27131,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync5 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join9, isAbsolute: isAbsolute4, sep: sep3 } = __require("node:path");
+    var { join: join9, isAbsolute: isAbsolute4, sep: sep4 } = __require("node:path");
     var { fileURLToPath } = __require("node:url");
     var sleep2 = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -27339,7 +27339,7 @@ var require_transport = __commonJS({
         let fixTarget2;
         for (const filePath of callers) {
           try {
-            const context3 = filePath === "node:repl" ? process.cwd() + sep3 : filePath;
+            const context3 = filePath === "node:repl" ? process.cwd() + sep4 : filePath;
             fixTarget2 = createRequire(context3).resolve(origin);
             break;
           } catch (err) {
@@ -29997,7 +29997,7 @@ var require_dist3 = __commonJS({
 });
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync, existsSync as existsSync2 } from "fs";
+import { readFileSync, existsSync as existsSync3 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context;
 var init_context = __esm({
@@ -30010,7 +30010,7 @@ var init_context = __esm({
         var _a3, _b, _c;
         this.payload = {};
         if (process.env.GITHUB_EVENT_PATH) {
-          if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
+          if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
             this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
           } else {
             const path = process.env.GITHUB_EVENT_PATH;
@@ -34916,10 +34916,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep3, value } = collItem;
+        const { start, key, sep: sep4, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -34933,7 +34933,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep3) {
+          if (!keyProps.anchor && !keyProps.tag && !sep4) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -34957,7 +34957,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -34973,7 +34973,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep3, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -35064,7 +35064,7 @@ var require_resolve_end = __commonJS({
       let comment2 = "";
       if (end) {
         let hasSpace = false;
-        let sep3 = "";
+        let sep4 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -35078,13 +35078,13 @@ var require_resolve_end = __commonJS({
               if (!comment2)
                 comment2 = cb;
               else
-                comment2 += sep3 + cb;
-              sep3 = "";
+                comment2 += sep4 + cb;
+              sep4 = "";
               break;
             }
             case "newline":
               if (comment2)
-                sep3 += source;
+                sep4 += source;
               hasSpace = true;
               break;
             default:
@@ -35127,18 +35127,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep3, value } = collItem;
+        const { start, key, sep: sep4, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep3 && !value) {
+          if (!props.anchor && !props.tag && !sep4 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -35192,8 +35192,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep3 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
+        if (!isMap && !sep4 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep4, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -35205,7 +35205,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -35216,8 +35216,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep3)
-                for (const st2 of sep3) {
+              if (sep4)
+                for (const st2 of sep4) {
                   if (st2 === valueProps.found)
                     break;
                   if (st2.type === "newline") {
@@ -35234,7 +35234,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep3, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -35414,7 +35414,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep3 = "";
+      let sep4 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -35431,24 +35431,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          value += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep3 === " ")
-            sep3 = "\n";
-          else if (!prevMoreIndented && sep3 === "\n")
-            sep3 = "\n\n";
-          value += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          if (sep4 === " ")
+            sep4 = "\n";
+          else if (!prevMoreIndented && sep4 === "\n")
+            sep4 = "\n\n";
+          value += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep3 === "\n")
+          if (sep4 === "\n")
             value += "\n";
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          value += sep3 + content;
-          sep3 = " ";
+          value += sep4 + content;
+          sep4 = " ";
           prevMoreIndented = false;
         }
       }
@@ -35631,25 +35631,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep3 = " ";
+      let sep4 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep3 === "\n")
-            res += sep3;
+          if (sep4 === "\n")
+            res += sep4;
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          res += sep3 + lm;
-          sep3 = " ";
+          res += sep4 + lm;
+          sep4 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep3 + (match?.[1] ?? "");
+      return res + sep4 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -36459,14 +36459,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep3, value }) {
+    function stringifyItem({ start, key, sep: sep4, value }) {
       let res = "";
       for (const st2 of start)
         res += st2.source;
       if (key)
         res += stringifyToken(key);
-      if (sep3)
-        for (const st2 of sep3)
+      if (sep4)
+        for (const st2 of sep4)
           res += st2.source;
       if (value)
         res += stringifyToken(value);
@@ -37633,18 +37633,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep3;
+          let sep4;
           if (scalar.end) {
-            sep3 = scalar.end;
-            sep3.push(this.sourceToken);
+            sep4 = scalar.end;
+            sep4.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep3 = [this.sourceToken];
+            sep4 = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep3 }]
+            items: [{ start, key: scalar, sep: sep4 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -37797,15 +37797,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it2.key) && !includesToken(it2.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it2.start);
                   const key = it2.key;
-                  const sep3 = it2.sep;
-                  sep3.push(this.sourceToken);
+                  const sep4 = it2.sep;
+                  sep4.push(this.sourceToken);
                   delete it2.key;
                   delete it2.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep3 }]
+                    items: [{ start: start2, key, sep: sep4 }]
                   });
                 } else if (start.length > 0) {
                   it2.sep = it2.sep.concat(start, this.sourceToken);
@@ -37999,13 +37999,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep3 = fc.end.splice(1, fc.end.length);
-            sep3.push(this.sourceToken);
+            const sep4 = fc.end.splice(1, fc.end.length);
+            sep4.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep3 }]
+              items: [{ start, key: fc, sep: sep4 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -38285,6 +38285,7 @@ var require_dist4 = __commonJS({
 
 // src/actions/drift.ts
 import { readFile as readFile10 } from "node:fs/promises";
+import { relative as relative3, sep as sep3 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -59093,6 +59094,74 @@ async function commitsBetween(gh, base, head) {
     }));
   });
 }
+async function fileHistory(gh, ref, path, limit) {
+  try {
+    const { data } = await gh.client.rest.repos.listCommits({
+      ...gh.params,
+      sha: ref,
+      path,
+      per_page: Math.min(Math.max(limit, 1), 100)
+    });
+    return data.slice(0, limit).map((c3) => ({
+      sha: c3.sha,
+      message: c3.commit.message,
+      author: { name: c3.commit.author?.name ?? "", email: c3.commit.author?.email ?? "" },
+      date: c3.commit.committer?.date ?? c3.commit.author?.date ?? ""
+    }));
+  } catch (error63) {
+    if (statusOf(error63) === 404 || statusOf(error63) === 409) return [];
+    throw toForgeError(`history of ${path} at ${ref}`, error63);
+  }
+}
+
+// src/forge/github-issues.ts
+function toIssue(raw) {
+  return {
+    number: raw.number,
+    title: raw.title,
+    body: raw.body ?? "",
+    state: raw.state === "closed" ? "closed" : "open",
+    labels: raw.labels.map((l3) => typeof l3 === "string" ? l3 : l3.name ?? "").filter((l3) => l3 !== ""),
+    url: raw.html_url
+  };
+}
+async function findIssue(gh, label, title) {
+  return callGitHub(`find issue "${title}"`, async () => {
+    const { data } = await gh.client.rest.issues.listForRepo({
+      ...gh.params,
+      labels: label,
+      state: "all",
+      sort: "created",
+      direction: "desc",
+      per_page: 100
+    });
+    const issues = data.filter((i) => i.pull_request === void 0 && i.title === title);
+    const found = issues.find((i) => i.state === "open") ?? issues[0];
+    return found === void 0 ? void 0 : toIssue(found);
+  });
+}
+async function createIssue(gh, input2) {
+  return callGitHub(`create issue "${input2.title}"`, async () => {
+    const { data } = await gh.client.rest.issues.create({
+      ...gh.params,
+      title: input2.title,
+      body: input2.body,
+      labels: input2.labels
+    });
+    return toIssue(data);
+  });
+}
+async function updateIssue(gh, number4, update) {
+  return callGitHub(`update issue #${number4}`, async () => {
+    const { data } = await gh.client.rest.issues.update({
+      ...gh.params,
+      issue_number: number4,
+      ...update,
+      ...update.state === "closed" ? { state_reason: "completed" } : {}
+    });
+    return toIssue(data);
+  });
+}
 
 // src/forge/github-pulls.ts
 async function findOpenPullRequest(gh, head, base) {
@@ -59198,6 +59267,49 @@ function toPullRequest(raw) {
   };
 }
 
+// src/forge/github-workflows.ts
+async function dispatchWorkflow(gh, workflow, ref, inputs) {
+  await callGitHub(
+    `dispatch ${workflow} on ${ref}`,
+    () => gh.client.rest.actions.createWorkflowDispatch({
+      ...gh.params,
+      workflow_id: workflow,
+      ref,
+      inputs: { ...inputs }
+    })
+  );
+}
+async function listWorkflowRuns(gh, workflow, limit) {
+  return callGitHub(`list runs of ${workflow}`, async () => {
+    const { data } = await gh.client.rest.actions.listWorkflowRuns({
+      ...gh.params,
+      workflow_id: workflow,
+      per_page: Math.min(Math.max(limit, 1), 100)
+    });
+    return data.workflow_runs.slice(0, limit).map((run2) => ({
+      id: run2.id,
+      title: run2.display_title,
+      event: run2.event,
+      status: run2.status ?? "unknown",
+      conclusion: run2.conclusion ?? null,
+      createdAt: run2.created_at,
+      url: run2.html_url
+    }));
+  });
+}
+var OK = /* @__PURE__ */ new Set(["success", "skipped", "neutral"]);
+async function failedJobs(gh, runId) {
+  return callGitHub(`list jobs of run ${runId}`, async () => {
+    const { data } = await gh.client.rest.actions.listJobsForWorkflowRun({
+      ...gh.params,
+      run_id: runId,
+      filter: "latest",
+      per_page: 100
+    });
+    return data.jobs.filter((job) => job.status === "completed" && !OK.has(job.conclusion ?? "success")).map((job) => ({ name: job.name, conclusion: job.conclusion ?? "unknown" }));
+  });
+}
+
 // src/forge/github-forge.ts
 var GitHubForge = class _GitHubForge {
   constructor(gh) {
@@ -59249,6 +59361,30 @@ var GitHubForge = class _GitHubForge {
   }
   commitsBetween(base, head) {
     return commitsBetween(this.gh, base, head);
+  }
+  fileHistory(ref, path, limit) {
+    return fileHistory(this.gh, ref, path, limit);
+  }
+  findIssue(label, title) {
+    return findIssue(this.gh, label, title);
+  }
+  createIssue(input2) {
+    return createIssue(this.gh, input2);
+  }
+  updateIssue(number4, update) {
+    return updateIssue(this.gh, number4, update);
+  }
+  async closeIssue(number4) {
+    await updateIssue(this.gh, number4, { state: "closed" });
+  }
+  dispatchWorkflow(workflow, ref, inputs) {
+    return dispatchWorkflow(this.gh, workflow, ref, inputs);
+  }
+  listWorkflowRuns(workflow, limit) {
+    return listWorkflowRuns(this.gh, workflow, limit);
+  }
+  failedJobs(runId) {
+    return failedJobs(this.gh, runId);
   }
 };
 
@@ -62889,6 +63025,27 @@ var GitStore = class _GitStore {
     ]);
     return parseLog(out);
   }
+  /** Commits on `ref` that changed `path`, newest first, with committer dates. */
+  async fileHistory(ref, path, limit) {
+    if (await this.resolve(ref) === void 0) return [];
+    const out = await this.git.raw([
+      "log",
+      `--max-count=${limit}`,
+      `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%cI${FIELD}%B${RECORD}`,
+      ref,
+      "--",
+      path
+    ]);
+    return out.split(RECORD).map((record2) => record2.replace(/^\n/, "")).filter((record2) => record2.trim() !== "").map((record2) => {
+      const [sha, name, email3, date5, message] = record2.split(FIELD);
+      return {
+        sha,
+        author: { name, email: email3 },
+        date: date5,
+        message: (message ?? "").trimEnd()
+      };
+    });
+  }
   async isAncestor(ancestor, descendant) {
     try {
       await this.git.raw(["merge-base", "--is-ancestor", ancestor, descendant]);
@@ -62929,15 +63086,38 @@ var PullRecord = external_exports.object({
   created_at: external_exports.string(),
   updated_at: external_exports.string()
 });
+var IssueRecord = external_exports.object({
+  number: external_exports.number().int().positive(),
+  title: external_exports.string(),
+  body: external_exports.string(),
+  state: external_exports.enum(["open", "closed"]),
+  labels: external_exports.array(external_exports.string()),
+  created_at: external_exports.string(),
+  updated_at: external_exports.string()
+});
+var RunRecord = external_exports.object({
+  id: external_exports.number().int().positive(),
+  workflow: external_exports.string(),
+  ref: external_exports.string(),
+  inputs: external_exports.record(external_exports.string(), external_exports.string()),
+  title: external_exports.string(),
+  event: external_exports.string(),
+  status: external_exports.string(),
+  conclusion: external_exports.string().nullable(),
+  failed_jobs: external_exports.array(external_exports.object({ name: external_exports.string(), conclusion: external_exports.string() })),
+  created_at: external_exports.string()
+});
 var LocalForge = class _LocalForge {
-  constructor(store, pullsDir, mergeAuthor) {
+  constructor(store, pullsDir, mergeAuthor, now) {
     this.store = store;
     this.pullsDir = pullsDir;
     this.mergeAuthor = mergeAuthor;
+    this.now = now;
   }
   store;
   pullsDir;
   mergeAuthor;
+  now;
   kind = "local";
   static async create(options) {
     const repository = resolve(options.repository);
@@ -62953,7 +63133,8 @@ var LocalForge = class _LocalForge {
     return new _LocalForge(
       store,
       pullsDir,
-      options.mergeAuthor ?? { name: "Fleetcast demo", email: "fleetcast-demo@localhost" }
+      options.mergeAuthor ?? { name: "Fleetcast demo", email: "fleetcast-demo@localhost" },
+      options.now ?? (() => /* @__PURE__ */ new Date())
     );
   }
   pullPath(number4) {
@@ -63103,6 +63284,132 @@ var LocalForge = class _LocalForge {
   }
   commitsBetween(base, head) {
     return this.store.commitsBetween(base, head);
+  }
+  fileHistory(ref, path, limit) {
+    return this.store.fileHistory(ref, path, limit);
+  }
+  // Issues: one JSON file each in <pullsDir>/issues/.
+  issuesDir() {
+    return join3(this.pullsDir, "issues");
+  }
+  async allIssues() {
+    const names = await readdir2(this.issuesDir()).catch(() => []);
+    const issues = await Promise.all(
+      names.filter((n) => /^\d+\.json$/.test(n)).map((n) => this.readRecord(join3(this.issuesDir(), n), IssueRecord, `issue ${n.slice(0, -5)}`))
+    );
+    return issues.sort((a, b3) => a.number - b3.number);
+  }
+  async readRecord(path, schema, what) {
+    let text;
+    try {
+      text = await readFile2(path, "utf8");
+    } catch (error63) {
+      throw new ForgeError(`read ${what}`, `${path} not found`, { status: 404, cause: error63 });
+    }
+    const parsed = schema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new ForgeError(`read ${what}`, `${path} is malformed`);
+    return parsed.data;
+  }
+  toIssue(issue3) {
+    return {
+      number: issue3.number,
+      title: issue3.title,
+      body: issue3.body,
+      state: issue3.state,
+      labels: [...issue3.labels],
+      url: join3(this.issuesDir(), `${issue3.number}.json`)
+    };
+  }
+  /** Every issue, oldest first (tests count them). */
+  async issues() {
+    return (await this.allIssues()).map((i) => this.toIssue(i));
+  }
+  async findIssue(label, title) {
+    const matching = (await this.allIssues()).filter((i) => i.labels.includes(label) && i.title === title);
+    const found = matching.find((i) => i.state === "open") ?? matching.at(-1);
+    return found === void 0 ? void 0 : this.toIssue(found);
+  }
+  async createIssue(input2) {
+    await mkdir4(this.issuesDir(), { recursive: true });
+    const now = this.now().toISOString();
+    const issue3 = {
+      number: ((await this.allIssues()).at(-1)?.number ?? 0) + 1,
+      title: input2.title,
+      body: input2.body,
+      state: "open",
+      labels: [...input2.labels],
+      created_at: now,
+      updated_at: now
+    };
+    await writeJsonAtomic(join3(this.issuesDir(), `${issue3.number}.json`), issue3);
+    return this.toIssue(issue3);
+  }
+  async updateIssue(number4, update) {
+    const path = join3(this.issuesDir(), `${number4}.json`);
+    const issue3 = await this.readRecord(path, IssueRecord, `issue #${number4}`);
+    const next = { ...issue3, ...update, updated_at: this.now().toISOString() };
+    await writeJsonAtomic(path, next);
+    return this.toIssue(next);
+  }
+  async closeIssue(number4) {
+    await this.updateIssue(number4, { state: "closed" });
+  }
+  // Workflow runs: a dispatch is recorded in <pullsDir>/runs/<id>.json, and nothing runs it.
+  runsDir() {
+    return join3(this.pullsDir, "runs");
+  }
+  /** Every recorded run, oldest first. */
+  async workflowRuns() {
+    const names = await readdir2(this.runsDir()).catch(() => []);
+    const runs = await Promise.all(
+      names.filter((n) => /^\d+\.json$/.test(n)).map((n) => this.readRecord(join3(this.runsDir(), n), RunRecord, `run ${n.slice(0, -5)}`))
+    );
+    return runs.sort((a, b3) => a.id - b3.id);
+  }
+  /** Records a run that was not dispatched through the API (a push trigger, a person's dispatch). */
+  async recordWorkflowRun(workflow, event, inputs = {}, ref = "main") {
+    await mkdir4(this.runsDir(), { recursive: true });
+    const run2 = {
+      id: ((await this.workflowRuns()).at(-1)?.id ?? 0) + 1,
+      workflow,
+      ref,
+      inputs: { ...inputs },
+      // GitHub shows the workflow's run-name; the local record names the workflow and its inputs.
+      title: [workflow, ...Object.entries(inputs).map(([k2, v2]) => `${k2}=${v2}`)].join(" "),
+      event,
+      status: "queued",
+      conclusion: null,
+      failed_jobs: [],
+      created_at: this.now().toISOString()
+    };
+    await writeJsonAtomic(join3(this.runsDir(), `${run2.id}.json`), run2);
+    return run2;
+  }
+  /** Moves a recorded run on: `in_progress`, `waiting`, or `completed` with a conclusion. */
+  async finishWorkflowRun(id, status, conclusion = null, failedJobs2 = []) {
+    const path = join3(this.runsDir(), `${id}.json`);
+    const run2 = await this.readRecord(path, RunRecord, `run ${id}`);
+    await writeJsonAtomic(path, { ...run2, status, conclusion, failed_jobs: failedJobs2 });
+  }
+  async dispatchWorkflow(workflow, ref, inputs) {
+    if (await this.store.resolve(ref) === void 0)
+      throw new ForgeError(`dispatch ${workflow}`, `No ref found for: ${ref}`, { status: 422 });
+    await this.recordWorkflowRun(workflow, "workflow_dispatch", inputs, ref);
+  }
+  async listWorkflowRuns(workflow, limit) {
+    return (await this.workflowRuns()).filter((r2) => r2.workflow === workflow).reverse().slice(0, limit).map((r2) => ({
+      id: r2.id,
+      title: r2.title,
+      event: r2.event,
+      status: r2.status,
+      conclusion: r2.conclusion,
+      createdAt: r2.created_at,
+      url: join3(this.runsDir(), `${r2.id}.json`)
+    }));
+  }
+  async failedJobs(runId) {
+    const run2 = await this.readRecord(join3(this.runsDir(), `${runId}.json`), RunRecord, `run ${runId}`);
+    return run2.failed_jobs;
   }
 };
 
@@ -64094,6 +64401,799 @@ async function runDriftPr(forge, report, settings) {
   return { proposal, outcome };
 }
 
+// src/config/retrain-config.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { existsSync as existsSync2 } from "node:fs";
+import { isAbsolute as isAbsolute2, posix, win32 } from "node:path";
+var DEFAULT_CONFIG_PATH = "config/retrain_config.json";
+var DEFAULT_WEBHOOK_ENV = "FLEETCAST_NOTIFICATION_WEBHOOK";
+var RENAMED_KEYS = {
+  low_drift_threshold: "low_drift_pct",
+  warning_drift_threshold: "medium_drift_pct",
+  critical_drift_threshold: "high_drift_above_pct",
+  unknown_rate_warning_pct: "unknown_warning_pct",
+  unknown_rate_critical_pct: "unknown_critical_above_pct",
+  sunset_days_threshold: "sunset_confirmed_days"
+};
+var REMOVED_KEYS = {
+  current_model_dir: "each command takes the registry itself (--registry, or the actions' registry input; default models-registry)",
+  retraining_epochs: "the epoch budget comes from the training profile (trainer/profiles.json); override it with fleetcast train --epochs or the train action's epochs input",
+  validation_required: "validation is chosen per run: the train action always validates, fleetcast train does unless given --no-validate",
+  hot_swap_enabled: "the service always hot-swaps when current.json changes"
+};
+function repoPathProblem(path) {
+  if (path.includes("\0")) return "must not contain a NUL character";
+  if (isAbsolute2(path) || win32.isAbsolute(path) || path.startsWith("~"))
+    return `must be relative to the repository root, not ${JSON.stringify(path)}`;
+  const normal = posix.normalize(path.replaceAll("\\", "/"));
+  if (normal === ".." || normal.startsWith("../"))
+    return `must stay inside the repository: ${JSON.stringify(path)} leads outside it`;
+  if (normal === "." || normal === "./") return "must name a file inside the repository, not its root";
+  return void 0;
+}
+var RepoPath = external_exports.string().min(1).superRefine((path, ctx) => {
+  const problem = repoPathProblem(path);
+  if (problem !== void 0) ctx.addIssue({ code: "custom", message: problem });
+});
+var Pct = external_exports.number().min(0).max(1e4);
+var PositiveDays = external_exports.number().positive().max(3650);
+var RetrainConfig = external_exports.strictObject({
+  /** Drift % where priority becomes low (inclusive). */
+  low_drift_pct: Pct.default(10),
+  /** Drift % where priority becomes medium (inclusive). */
+  medium_drift_pct: Pct.default(20),
+  /** Drift % above which priority is high (35 % itself is medium). */
+  high_drift_above_pct: Pct.default(35),
+  offline_hours: external_exports.number().positive().max(24 * 365).default(24),
+  sunset_candidate_days: PositiveDays.default(7),
+  /** Days of silence after which a server is sunset-confirmed and leaves the fleet. */
+  sunset_confirmed_days: PositiveDays.default(30),
+  minimum_history_days: external_exports.number().min(0).max(3650).default(7),
+  minimum_samples: external_exports.number().int().min(1).default(1e3),
+  /** Unknown-prediction rate % where the level becomes warning (inclusive). */
+  unknown_warning_pct: external_exports.number().min(0).max(100).default(5),
+  /** Unknown-prediction rate % above which the level is critical. */
+  unknown_critical_above_pct: external_exports.number().min(0).max(100).default(15),
+  /** A model older than this while the fleet changed is stale. */
+  max_model_age_days: PositiveDays.default(30),
+  notification_webhook_env: external_exports.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name like FLEETCAST_NOTIFICATION_WEBHOOK").default(DEFAULT_WEBHOOK_ENV),
+  notification_webhook: external_exports.unknown().optional().refine((value) => value === void 0, {
+    message: "a webhook URL is a secret and must not be committed; put it in an environment variable and name that variable in notification_webhook_env (default FLEETCAST_NOTIFICATION_WEBHOOK)"
+  }),
+  /** JSON-lines events log, relative to the repository root and inside it. */
+  events_log: RepoPath.default("logs/retraining_events.json"),
+  /**
+   * Reconcile loop (docs/gitops.md): the wait before the first retrain it dispatches for a
+   * manifest the deployed model does not cover (the merge's own retrain runs meanwhile), doubled
+   * after every attempt up to `reconcile_backoff_max_minutes`.
+   */
+  reconcile_backoff_initial_minutes: external_exports.number().positive().max(10080).default(60),
+  reconcile_backoff_max_minutes: external_exports.number().positive().max(43200).default(1440),
+  /** Retrains the reconcile loop dispatches for one manifest before it stops and says so. */
+  reconcile_max_attempts: external_exports.number().int().min(0).max(100).default(5),
+  /** Workflow file the reconcile loop dispatches (workflow_dispatch). */
+  reconcile_workflow: external_exports.string().regex(/^[A-Za-z0-9._-]+\.ya?ml$/, "must be a workflow file name like retrain.yml").default("retrain.yml")
+}).superRefine((config2, ctx) => {
+  if (!(config2.low_drift_pct <= config2.medium_drift_pct))
+    ctx.addIssue({
+      code: "custom",
+      path: ["low_drift_pct"],
+      message: `must be \u2264 medium_drift_pct (${config2.medium_drift_pct})`
+    });
+  if (!(config2.medium_drift_pct <= config2.high_drift_above_pct))
+    ctx.addIssue({
+      code: "custom",
+      path: ["medium_drift_pct"],
+      message: `must be \u2264 high_drift_above_pct (${config2.high_drift_above_pct})`
+    });
+  if (!(config2.unknown_warning_pct <= config2.unknown_critical_above_pct))
+    ctx.addIssue({
+      code: "custom",
+      path: ["unknown_warning_pct"],
+      message: `must be \u2264 unknown_critical_above_pct (${config2.unknown_critical_above_pct})`
+    });
+  if (!(config2.reconcile_backoff_initial_minutes <= config2.reconcile_backoff_max_minutes))
+    ctx.addIssue({
+      code: "custom",
+      path: ["reconcile_backoff_initial_minutes"],
+      message: `must be \u2264 reconcile_backoff_max_minutes (${config2.reconcile_backoff_max_minutes})`
+    });
+  const statusProblem = statusPolicyProblem(statusPolicyOf(config2));
+  if (statusProblem)
+    ctx.addIssue({ code: "custom", path: [statusProblem.split(" ")[0]], message: statusProblem });
+});
+var DEFAULT_RETRAIN_CONFIG = RetrainConfig.parse({});
+function parseRetrainConfig(value, where) {
+  const result = RetrainConfig.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.flatMap((issue3) => {
+    if (issue3.code === "unrecognized_keys") return unrecognizedKeyLines(issue3.keys, where);
+    return [`${where}: ${issue3.path.join(".") || "(root)"}: ${issue3.message}`];
+  });
+  throw new InputError(lines.join("\n"));
+}
+function unrecognizedKeyLines(keys, where) {
+  const lines = [];
+  const unknown2 = [];
+  for (const key of keys) {
+    const renamed = Object.hasOwn(RENAMED_KEYS, key) ? RENAMED_KEYS[key] : void 0;
+    const removed = Object.hasOwn(REMOVED_KEYS, key) ? REMOVED_KEYS[key] : void 0;
+    if (renamed !== void 0) lines.push(`${where}: '${key}' was renamed to '${renamed}'`);
+    else if (removed !== void 0) lines.push(`${where}: '${key}' is no longer supported: ${removed}`);
+    else unknown2.push(key);
+  }
+  if (unknown2.length > 0)
+    lines.push(
+      `${where}: unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((k2) => `'${k2}'`).join(", ")} (not a retrain policy setting)`
+    );
+  return lines;
+}
+async function loadRetrainConfig(path, cwd = process.cwd()) {
+  const file2 = path ?? (existsSync2(`${cwd}/${DEFAULT_CONFIG_PATH}`) ? `${cwd}/${DEFAULT_CONFIG_PATH}` : void 0);
+  if (file2 === void 0) return { config: DEFAULT_RETRAIN_CONFIG, source: "defaults" };
+  let text;
+  try {
+    text = await readFile4(file2, "utf8");
+  } catch (error63) {
+    throw new InputError(
+      `${file2}: cannot read config (${error63.code ?? String(error63)})`
+    );
+  }
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error63) {
+    throw new InputError(
+      `${file2}: not valid JSON: ${error63 instanceof Error ? error63.message : String(error63)}`
+    );
+  }
+  return { config: parseRetrainConfig(json2, file2), source: file2 };
+}
+function statusPolicyOf(config2) {
+  return {
+    offlineHours: config2.offline_hours,
+    sunsetCandidateDays: config2.sunset_candidate_days,
+    sunsetConfirmedDays: config2.sunset_confirmed_days
+  };
+}
+function eligibilityPolicyOf(config2) {
+  return { minimumHistoryDays: config2.minimum_history_days, minimumSamples: config2.minimum_samples };
+}
+function reconcilePolicyOf(config2) {
+  return {
+    backoffInitialMinutes: config2.reconcile_backoff_initial_minutes,
+    backoffMaxMinutes: config2.reconcile_backoff_max_minutes,
+    maxAttempts: config2.reconcile_max_attempts,
+    workflow: config2.reconcile_workflow
+  };
+}
+
+// src/fleet/coverage.ts
+function vocabularyCoverage(manifestServers, vocabulary) {
+  const servers = [...new Set(manifestServers)].sort();
+  const covered = [];
+  const missing = [];
+  for (const server of servers) (vocabulary.has(server) ? covered : missing).push(server);
+  return {
+    intended: servers.length,
+    covered,
+    missing,
+    percent: servers.length === 0 ? 100 : covered.length / servers.length * 100
+  };
+}
+function listServers(names, max = 10) {
+  const shown = names.slice(0, max).join(", ");
+  return names.length > max ? `${shown}, \u2026 (${names.length} in all)` : shown;
+}
+
+// src/gitops/reconcile-issue.ts
+var RECONCILE_LABEL = "fleetcast:reconcile";
+function reconcileIssueTitle(base) {
+  return `Fleetcast: deployed model vs fleet manifest (${base})`;
+}
+var ReconcileStatus = external_exports.enum([
+  /** The deployed model covers the manifest (and the service serves it, when one is configured). */
+  "converged",
+  /** Diverged; the next retrain is due at nextTryAt. */
+  "waiting",
+  /** This run dispatched a retrain. */
+  "dispatched",
+  /** A retrain run is queued, running or waiting for approval: the loop waits for it. */
+  "running",
+  /** A person rolled back the deploy for this manifest: automation stands still. */
+  "held",
+  /** The attempt cap is reached for this manifest: a person must look. */
+  "gave-up",
+  /** The pointer's model covers the manifest, but the service does not serve it. */
+  "unverified"
+]);
+var Attempt = external_exports.object({
+  /** Attempt id, also in the dispatched run's name: `<manifest sha256, 8>-<n>`. */
+  id: external_exports.string(),
+  /** When it was dispatched (ISO). */
+  at: external_exports.string(),
+  runId: external_exports.number().int().nullable(),
+  runUrl: external_exports.string().nullable(),
+  /** dispatched | running | failed | succeeded | not-started */
+  outcome: external_exports.string(),
+  /** Why it failed, in words (null while pending or when it succeeded). */
+  reason: external_exports.string().nullable()
+});
+var ReconcileState = external_exports.object({
+  version: external_exports.literal(1),
+  status: ReconcileStatus,
+  /** The manifest this episode is about; a different manifest starts a new episode. */
+  manifestSha256: external_exports.string(),
+  /** When the loop first saw this manifest uncovered (ISO). */
+  since: external_exports.string(),
+  /** Retrains dispatched by the loop for this manifest. */
+  attempts: external_exports.number().int().min(0),
+  nextTryAt: external_exports.string().nullable(),
+  /** The latest attempts, oldest first (at most MAX_LOGGED_ATTEMPTS). */
+  log: external_exports.array(Attempt)
+});
+var MAX_LOGGED_ATTEMPTS = 10;
+var META_OPEN2 = "<!-- fleetcast:reconcile ";
+var META_CLOSE2 = " -->";
+var BUDGET = GITHUB_BODY_LIMIT - 536;
+var jsonForComment2 = (value) => JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+var STATUS_WORDS = {
+  converged: "\u2705 converged",
+  waiting: "\u23F3 waiting for the next try",
+  dispatched: "\u{1F680} retrain dispatched",
+  running: "\u{1F3C3} retrain running",
+  held: "\u270B held: a person rolled back",
+  "gave-up": "\u{1F6D1} attempt cap reached",
+  unverified: "\u2753 deployed but not served"
+};
+function servedText(served) {
+  if (served === void 0) return "not checked (no service URL configured)";
+  if ("error" in served) return `unreachable: ${escapeMarkdown(served.error)}`;
+  return served.modelId === null ? "no model" : `\`${served.modelId}\``;
+}
+function renderReconcileIssueBody(body, budget = BUDGET) {
+  const s = body.state;
+  const head = [
+    `${META_OPEN2}${jsonForComment2(s)}${META_CLOSE2}`,
+    `## Deployed model vs fleet manifest (\`${body.base}\`)`,
+    "",
+    `**${STATUS_WORDS[s.status]}** \u2014 ${escapeMarkdown(body.summary)}`,
+    "",
+    "| | |",
+    "|---|---|",
+    `| Desired: \`${body.manifestPath.replace(/`/g, "")}\` on \`${body.base}\` | ${formatCount(body.manifestServers)} servers (sha256 \`${s.manifestSha256.slice(0, 12)}\`) |`,
+    `| Deployed: \`current.json\` on \`${body.base}\` | ${body.modelId === null ? "no model" : `\`${body.modelId}\``}, vocabulary of ${formatCount(body.vocabularySize)} servers |`,
+    `| Served (\`/health\`) | ${servedText(body.served)} |`,
+    `| Manifest servers missing from the deployed model | ${formatCount(body.missing.length)} |`,
+    `| Retrains dispatched for this manifest | ${s.attempts} of ${body.maxAttempts} |`,
+    `| Next try | ${s.nextTryAt ?? "\u2014"} |`,
+    ""
+  ];
+  if (s.log.length > 0) {
+    head.push("### Attempts", "", "| Attempt | Dispatched | Run | Outcome | Why |", "|---|---|---|---|---|");
+    for (const a of s.log)
+      head.push(
+        `| \`${a.id}\` | ${a.at} | ${a.runUrl === null ? "\u2014" : `[${a.runId ?? "run"}](${a.runUrl})`} | ${a.outcome} | ${escapeMarkdown(a.reason ?? "")} |`
+      );
+    head.push("");
+  }
+  if (body.notes.length > 0) head.push(...body.notes.map((n) => `- ${escapeMarkdown(n)}`), "");
+  const tail = [
+    "---",
+    "",
+    "Fleetcast manages this issue: the scheduled drift job compares the manifest with the deployed model every run, retries a failed retrain with exponential backoff, closes this issue when they converge and reopens it when they diverge again. It never redeploys a model a person rolled back. Edits to this description are overwritten."
+  ];
+  const fixed = head.join("\n").length + tail.join("\n").length + 200;
+  const missing = [];
+  if (body.missing.length > 0) {
+    missing.push(`### Missing servers (${formatCount(body.missing.length)})`, "", "| Server |", "|---|");
+    let used = fixed + missing.join("\n").length;
+    let shown = 0;
+    for (const name of body.missing) {
+      const row = `| ${escapeMarkdown(name)} |`;
+      if (shown >= 200 || used + row.length + 1 > budget) break;
+      missing.push(row);
+      used += row.length + 1;
+      shown++;
+    }
+    if (shown < body.missing.length)
+      missing.push(`| \u2026 and ${formatCount(body.missing.length - shown)} more |`);
+    missing.push("");
+  }
+  return `${[...head, ...missing, ...tail].join("\n")}
+`;
+}
+function parseReconcileState(markdown) {
+  const line = markdown.replace(/\r\n/g, "\n").split("\n").find((l3) => l3.startsWith(META_OPEN2) && l3.endsWith(META_CLOSE2));
+  if (line === void 0) return void 0;
+  let json2;
+  try {
+    json2 = JSON.parse(line.slice(META_OPEN2.length, -META_CLOSE2.length));
+  } catch {
+    return void 0;
+  }
+  const parsed = ReconcileState.safeParse(json2);
+  return parsed.success ? parsed.data : void 0;
+}
+
+// src/gitops/reconcile-decide.ts
+var MINUTE = 6e4;
+function backoffMinutes(attempts, policy) {
+  return Math.min(policy.backoffInitialMinutes * 2 ** attempts, policy.backoffMaxMinutes);
+}
+var isActive = (run2) => run2.status !== "completed";
+function runOf(attempt, runs) {
+  return runs.find((r2) => r2.title.includes(attempt.id));
+}
+function failureReason(run2, jobs) {
+  const names = jobs.map((j3) => j3.name.toLowerCase());
+  if (names.some((n) => n.includes("verify")))
+    return "verify failed: the service did not serve the new model for every manifest server, and the deploy was reverted";
+  if (names.some((n) => n.includes("deploy")))
+    return "deploy failed or its approval (environment production) was rejected";
+  if (names.some((n) => n.includes("train")))
+    return "training or its validation gate failed (see the train-work artifact of the run)";
+  if (jobs.length > 0) return jobs.map((j3) => `job ${j3.name} ${j3.conclusion}`).join(", ");
+  return `the run ended ${run2.conclusion ?? "without a conclusion"}`;
+}
+function settleAttempt(attempt, run2, jobs, covered) {
+  if (attempt.outcome === "failed" || attempt.outcome === "succeeded") return attempt;
+  if (covered) return { ...attempt, outcome: "succeeded", reason: null, ...runFields(run2) };
+  if (run2 === void 0) return attempt;
+  if (isActive(run2)) return { ...attempt, outcome: "running", ...runFields(run2) };
+  const reason = run2.conclusion === "success" ? "the run succeeded, but the deployed model still does not cover the manifest (deploy skipped, or a later change)" : failureReason(run2, jobs);
+  return { ...attempt, outcome: "failed", reason, ...runFields(run2) };
+}
+function runFields(run2) {
+  return run2 === void 0 ? {} : { runId: run2.id, runUrl: run2.url };
+}
+function attemptId(obs, n, now) {
+  const stamp = now.toISOString().replace(/[-:]/g, "").slice(0, 13);
+  return `${obs.manifestSha256.slice(0, 8)}-${n}-${stamp}`;
+}
+function decide(obs, previous, policy, now) {
+  const covered = obs.missing.length === 0;
+  const sameEpisode = previous !== void 0 && previous.manifestSha256 === obs.manifestSha256 && // Converged and still converged keeps its record; diverging again starts a new episode.
+  (previous.status !== "converged" || covered);
+  const episode = sameEpisode ? { ...previous } : {
+    version: 1,
+    status: "waiting",
+    manifestSha256: obs.manifestSha256,
+    since: now.toISOString(),
+    attempts: 0,
+    nextTryAt: null,
+    log: []
+  };
+  const notes = [];
+  const state = (status, nextTryAt = null) => ({
+    ...episode,
+    status,
+    nextTryAt
+  });
+  const model = obs.modelId ?? "none";
+  const active = obs.runs.find(isActive);
+  const last = episode.log.at(-1);
+  if (last?.outcome === "failed" && last.reason !== null) notes.push(`last attempt failed: ${last.reason}`);
+  if (covered) {
+    const served = obs.served;
+    const unserved = served !== void 0 && ("error" in served || served.modelId !== obs.modelId) ? served : void 0;
+    if (unserved === void 0)
+      return {
+        state: state("converged"),
+        dispatch: void 0,
+        summary: `the deployed model ${model} covers all ${obs.manifestServers.length} manifest servers`,
+        notes
+      };
+    const what = "error" in unserved ? unserved.error : `/health reports ${unserved.modelId ?? "no model"}`;
+    notes.push(
+      "the deploy commit was never verified as served (verify cancelled or timed out?): re-run the verify job of the deploy's Retrain run, or check the service; the loop does not retrain for this"
+    );
+    return {
+      state: state(active === void 0 ? "unverified" : "running"),
+      dispatch: void 0,
+      summary: `current.json names ${model}, which covers the manifest, but the service does not serve it (${what})`,
+      notes
+    };
+  }
+  const gap = `the deployed model ${model} misses ${obs.missing.length} of ${obs.manifestServers.length} manifest servers (${listServers(obs.missing, 5)})`;
+  if (obs.heldBy !== void 0) {
+    notes.push(
+      `${obs.heldBy.by} rolled back ${obs.heldBy.models.join(", ") || "a deploy"} in ${obs.heldBy.sha.slice(0, 12)}; the loop never fights a person's rollback: it retrains again only after the manifest changes or a model is deployed by hand (Actions \u2192 Retrain, or the Rollback workflow with model_id)`
+    );
+    return {
+      state: state("held"),
+      dispatch: void 0,
+      summary: `${gap}; held because a person rolled back`,
+      notes
+    };
+  }
+  if (active !== void 0)
+    return {
+      state: state("running", episode.nextTryAt),
+      dispatch: void 0,
+      summary: `${gap}; retrain run ${active.id} is ${active.status}${active.status === "waiting" ? " (an approval?)" : ""}, waiting for it`,
+      notes
+    };
+  if (episode.attempts >= policy.maxAttempts) {
+    notes.push(
+      `reconcile_max_attempts (${policy.maxAttempts}) reached for this manifest: no more automatic retrains; fix the cause and dispatch Retrain by hand, or merge a new manifest (which starts a new count)`
+    );
+    return {
+      state: state("gave-up"),
+      dispatch: void 0,
+      summary: `${gap}; gave up after ${episode.attempts} retrains`,
+      notes
+    };
+  }
+  const from = Date.parse(last?.at ?? episode.since);
+  const due = new Date(from + backoffMinutes(episode.attempts, policy) * MINUTE);
+  if (now < due)
+    return {
+      state: state("waiting", due.toISOString()),
+      dispatch: void 0,
+      summary: `${gap}; next retrain at ${due.toISOString()}`,
+      notes
+    };
+  const n = episode.attempts + 1;
+  const attempt = {
+    id: attemptId(obs, n, now),
+    at: now.toISOString(),
+    runId: null,
+    runUrl: null,
+    outcome: "dispatched",
+    reason: null
+  };
+  const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
+  return {
+    state: {
+      ...episode,
+      status: "dispatched",
+      attempts: n,
+      nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
+      log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS)
+    },
+    dispatch: attempt,
+    summary: `${gap}; dispatched retrain attempt ${n} of ${policy.maxAttempts}`,
+    notes
+  };
+}
+
+// src/gitops/reconcile-observe.ts
+import { posix as posix2 } from "node:path";
+
+// src/core/read-json.ts
+function parseJsonText(text, where, schema) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error63) {
+    throw new InputError(`${where}: invalid JSON: ${getErrorMessage(error63)}`, { cause: error63 });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InputError(describeZodError(where, parsed.error));
+  return parsed.data;
+}
+function describeZodError(where, error63) {
+  return error63.issues.map((issue3) => `${where}: ${issue3.path.length ? issue3.path.join(".") : "(root)"}: ${issue3.message}`).join("\n");
+}
+
+// src/registry/model-files.ts
+var MODEL_FILES = {
+  model: "model.onnx",
+  encoders: "encoders.json",
+  mapping: "server_mapping.json",
+  normalization: "normalization.json",
+  trainingInfo: "training_info.json",
+  validation: "validation.json"
+};
+var REQUIRED_MODEL_FILES = Object.values(MODEL_FILES);
+var CANDIDATE_MODEL_FILES = REQUIRED_MODEL_FILES.filter(
+  (name) => name !== MODEL_FILES.validation
+);
+
+// src/registry/layout.ts
+import { join as join4 } from "node:path";
+
+// src/registry/model-id.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+function newModelId(startedAt = /* @__PURE__ */ new Date(), suffix = randomBytes2(3).toString("hex")) {
+  if (!/^[0-9a-f]{6}$/.test(suffix))
+    throw new Error(`model id suffix must be 6 lowercase hex digits: ${suffix}`);
+  const stamp = startedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `tft-${stamp}-${suffix}`;
+}
+function isModelId(name) {
+  return MODEL_ID_PATTERN.test(name);
+}
+function modelIdTime(id) {
+  const m2 = /^tft-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id);
+  if (!m2) throw new Error(`not a model id: ${id}`);
+  return new Date(Date.UTC(+m2[1], +m2[2] - 1, +m2[3], +m2[4], +m2[5], +m2[6]));
+}
+function trainingStartFromId(id) {
+  if (!isModelId(id)) return null;
+  const date5 = modelIdTime(id);
+  if (Number.isNaN(date5.getTime())) return null;
+  return newModelId(date5, "000000").slice(0, 20) === id.slice(0, 20) ? date5 : null;
+}
+function assertModelId(id, where = "model id") {
+  if (!isModelId(id))
+    throw new InputError(
+      `${where}: ${JSON.stringify(id.slice(0, 60))} is not a model id (tft-YYYYMMDDTHHMMSSZ-abcdef)`
+    );
+  return id;
+}
+
+// src/registry/layout.ts
+var MODELS_DIR = "models";
+var POINTER_FILE = "current.json";
+function modelsDir(registry2) {
+  return join4(registry2, MODELS_DIR);
+}
+function modelDir(registry2, id) {
+  return join4(modelsDir(registry2), assertModelId(id));
+}
+function pointerPath(registry2) {
+  return join4(registry2, POINTER_FILE);
+}
+
+// src/registry/pointer.ts
+import { lstat as lstat2, readdir as readdir3, readFile as readFile5, rm as rm4 } from "node:fs/promises";
+
+// src/registry/pointer-lock.ts
+var LockOwner = external_exports.looseObject({
+  pid: external_exports.number().int().positive(),
+  hostname: external_exports.string(),
+  acquired_at: external_exports.string(),
+  token: external_exports.string()
+});
+var DEFAULT_STALE_MS = 10 * 6e4;
+
+// src/registry/pointer.ts
+function parsePointer(text, where) {
+  return parseJsonText(text, where, Pointer);
+}
+async function readPointer(registry2) {
+  const path = pointerPath(registry2);
+  let text;
+  try {
+    text = await readFile5(path, "utf8");
+  } catch (error63) {
+    if (error63.code === "ENOENT") return null;
+    throw error63;
+  }
+  return parsePointer(text, path);
+}
+
+// src/gitops/trailers.ts
+function parseTrailers(message) {
+  const paragraphs = message.trimEnd().split(/\n\s*\n/);
+  const last = paragraphs.at(-1) ?? "";
+  const trailers = /* @__PURE__ */ new Map();
+  for (const line of last.split("\n")) {
+    const match = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line.trim());
+    if (match === null) continue;
+    const [, key, value] = match;
+    trailers.set(key, [...trailers.get(key) ?? [], value.trim()]);
+  }
+  return trailers;
+}
+function trailer(message, key) {
+  return parseTrailers(message).get(key)?.at(-1);
+}
+function revertedSha(message) {
+  return /This reverts commit ([0-9a-f]{7,64})\b/.exec(message)?.[1];
+}
+
+// src/gitops/deploy-history.ts
+var MODEL_TRAILER = "Fleetcast-Model";
+var ROLLED_BACK_TRAILER = "Fleetcast-Rolled-Back";
+function classifyPointerCommit(commit, bySha, seen = /* @__PURE__ */ new Set()) {
+  const reverted = revertedSha(commit.message);
+  const found = reverted === void 0 ? void 0 : findCommit(bySha, reverted);
+  const target = found === void 0 || found.sha === commit.sha || seen.has(found.sha) ? void 0 : found;
+  if (target !== void 0) {
+    const inner = classifyPointerCommit(target, bySha, /* @__PURE__ */ new Set([...seen, commit.sha]));
+    const explicit = trailer(commit.message, ROLLED_BACK_TRAILER);
+    if (inner.kind === "rollback" || inner.kind === "revert-deploy") {
+      return { kind: "revert-rollback", sha: commit.sha, deployed: inner.rolledBack, rolledBack: [] };
+    }
+    const rolledBack2 = [.../* @__PURE__ */ new Set([...inner.deployed, ...explicit === void 0 ? [] : [explicit]])];
+    return {
+      kind: inner.deployed.length > 0 ? "revert-deploy" : "other",
+      sha: commit.sha,
+      deployed: [],
+      rolledBack: rolledBack2
+    };
+  }
+  const model = trailer(commit.message, MODEL_TRAILER);
+  const rolledBack = trailer(commit.message, ROLLED_BACK_TRAILER);
+  return {
+    kind: rolledBack !== void 0 ? "rollback" : model !== void 0 ? "deploy" : "other",
+    sha: commit.sha,
+    deployed: model === void 0 ? [] : [model],
+    rolledBack: rolledBack === void 0 ? [] : [rolledBack]
+  };
+}
+function findCommit(bySha, sha) {
+  const exact = bySha.get(sha);
+  if (exact !== void 0 || sha.length === 40) return exact;
+  const matches = [...bySha.values()].filter((c3) => c3.sha.startsWith(sha));
+  return matches.length === 1 ? matches[0] : void 0;
+}
+
+// src/gitops/deploy-commit.ts
+var AUTOMATIC_ROLLBACK_REQUESTER = "fleetcast verify (automatic rollback)";
+function isAutomaticRollback(message) {
+  return message.split("\n").some((line) => line.trim() === `Requested-by: ${AUTOMATIC_ROLLBACK_REQUESTER}`);
+}
+
+// src/gitops/reconcile-observe.ts
+var HISTORY_LIMIT = 50;
+var RUNS_LIMIT = 20;
+async function observe(forge, settings) {
+  const baseSha = await forge.getBranchSha(settings.base);
+  if (baseSha === void 0) throw new Error(`base branch ${settings.base} does not exist`);
+  const manifestText = await forge.readFile(baseSha, settings.manifestPath) ?? "";
+  const manifestServers = manifestText === "" ? [] : parseManifest(manifestText, `${settings.base}:${settings.manifestPath}`).servers.map((s) => s.name);
+  const pointerFile = posix2.join(settings.registryPath, POINTER_FILE);
+  const pointerText = await forge.readFile(baseSha, pointerFile);
+  let modelId = null;
+  let vocabulary = /* @__PURE__ */ new Set();
+  if (pointerText !== void 0) {
+    modelId = parsePointer(pointerText, `${settings.base}:${pointerFile}`).model_id;
+    const encodersFile = posix2.join(settings.registryPath, MODELS_DIR, modelId, MODEL_FILES.encoders);
+    const encodersText = await forge.readFile(baseSha, encodersFile);
+    if (encodersText !== void 0)
+      vocabulary = new Set(
+        Object.keys(
+          parseJsonText(encodersText, `${settings.base}:${encodersFile}`, Encoders).server_id.classes
+        )
+      );
+  }
+  const coverage = vocabularyCoverage(manifestServers, vocabulary);
+  const history = await forge.fileHistory(baseSha, pointerFile, HISTORY_LIMIT);
+  const heldBy = await personRollback(forge, history, settings.manifestPath, manifestText);
+  const runs = await forge.listWorkflowRuns(settings.workflow, RUNS_LIMIT);
+  const served = settings.serviceUrl === void 0 ? void 0 : await readHealth(settings.serviceUrl, settings);
+  return {
+    baseSha,
+    manifestText,
+    manifestSha256: sha256Text(manifestText),
+    manifestServers: [...new Set(manifestServers)].sort(),
+    modelId,
+    vocabularySize: vocabulary.size,
+    missing: coverage.missing,
+    served,
+    heldBy,
+    runs
+  };
+}
+async function personRollback(forge, historyNewestFirst, manifestPath, manifestText) {
+  const latest = historyNewestFirst[0];
+  if (latest === void 0) return void 0;
+  const event = classifyPointerCommit(latest, new Map(historyNewestFirst.map((c3) => [c3.sha, c3])));
+  if (event.kind !== "revert-deploy" && event.kind !== "rollback") return void 0;
+  if (isAutomaticRollback(latest.message)) return void 0;
+  if (await forge.readFile(latest.sha, manifestPath) !== manifestText) return void 0;
+  return { sha: latest.sha, by: latest.author.name || latest.author.email, models: event.rolledBack };
+}
+async function readHealth(serviceUrl, settings) {
+  const doFetch = settings.fetch ?? fetch;
+  try {
+    const response = await doFetch(`${serviceUrl.replace(/\/+$/, "")}/health`, {
+      headers: settings.serviceToken ? { authorization: `Bearer ${settings.serviceToken}` } : {},
+      signal: AbortSignal.timeout(1e4)
+    });
+    if (!response.ok) return { error: `GET /health answered ${response.status}` };
+    const body = await response.json();
+    return { modelId: typeof body.model_id === "string" ? body.model_id : null };
+  } catch (error63) {
+    return { error: `GET /health failed: ${getErrorMessage(error63)}` };
+  }
+}
+
+// src/gitops/reconcile.ts
+async function reconcile(forge, settings) {
+  const obs = await observe(forge, settings);
+  const title = reconcileIssueTitle(settings.base);
+  const issue3 = await forge.findIssue(RECONCILE_LABEL, title);
+  let previous = issue3 === void 0 ? void 0 : parseReconcileState(issue3.body);
+  const last = previous?.log.at(-1);
+  if (previous !== void 0 && last !== void 0 && previous.manifestSha256 === obs.manifestSha256) {
+    const run2 = runOf(last, obs.runs);
+    let jobs = [];
+    if (run2 !== void 0 && !isActive(run2) && run2.conclusion !== "success" && last.outcome !== "failed")
+      jobs = await forge.failedJobs(run2.id);
+    const settled = settleAttempt(last, run2, jobs, obs.missing.length === 0);
+    previous = { ...previous, log: [...previous.log.slice(0, -1), settled] };
+  }
+  const decision = decide(obs, previous, settings.policy, settings.now);
+  if (decision.dispatch !== void 0 && !settings.dryRun) {
+    await forge.dispatchWorkflow(settings.policy.workflow, settings.base, {
+      reason: `reconcile: deployed model ${obs.modelId ?? "none"} misses ${obs.missing.length} manifest servers (attempt ${decision.state.attempts} of ${settings.policy.maxAttempts})`,
+      reconcile_attempt: decision.dispatch.id
+    });
+  }
+  const body = renderReconcileIssueBody({
+    state: decision.state,
+    base: settings.base,
+    manifestPath: settings.manifestPath,
+    manifestServers: obs.manifestServers.length,
+    modelId: obs.modelId,
+    vocabularySize: obs.vocabularySize,
+    missing: obs.missing,
+    served: obs.served,
+    maxAttempts: settings.policy.maxAttempts,
+    summary: decision.summary,
+    notes: decision.notes
+  });
+  const converged = decision.state.status === "converged";
+  const written = await writeIssue(forge, issue3, { title, body, converged, dryRun: settings.dryRun });
+  return {
+    status: decision.state.status,
+    converged,
+    summary: decision.summary,
+    notes: decision.notes,
+    dispatched: decision.dispatch,
+    issue: written,
+    state: decision.state,
+    missing: obs.missing,
+    modelId: obs.modelId,
+    dryRun: settings.dryRun
+  };
+}
+async function writeIssue(forge, issue3, want) {
+  const result = (operation, found) => ({
+    operation,
+    number: found?.number,
+    url: found?.url
+  });
+  const changed = issue3 === void 0 || normalizeBody(issue3.body) !== normalizeBody(want.body);
+  if (want.converged) {
+    if (issue3 === void 0 || issue3.state === "closed") return result("unchanged", issue3);
+    if (want.dryRun) return result("closed", issue3);
+    if (changed) await forge.updateIssue(issue3.number, { body: want.body });
+    await forge.closeIssue(issue3.number);
+    return result("closed", issue3);
+  }
+  if (issue3 === void 0) {
+    if (want.dryRun) return result("created", void 0);
+    return result(
+      "created",
+      await forge.createIssue({ title: want.title, body: want.body, labels: [RECONCILE_LABEL] })
+    );
+  }
+  if (issue3.state === "closed") {
+    if (want.dryRun) return result("reopened", issue3);
+    return result("reopened", await forge.updateIssue(issue3.number, { body: want.body, state: "open" }));
+  }
+  if (!changed) return result("unchanged", issue3);
+  if (want.dryRun) return result("updated", issue3);
+  return result("updated", await forge.updateIssue(issue3.number, { body: want.body }));
+}
+
+// src/gitops/reconcile-run.ts
+async function runReconcile(forge, settings) {
+  const { config: config2 } = await loadRetrainConfig(settings.config);
+  const policy = reconcilePolicyOf(config2);
+  return reconcile(forge, {
+    base: settings.base,
+    manifestPath: settings.manifestPath,
+    registryPath: settings.registryPath,
+    workflow: policy.workflow,
+    serviceUrl: settings.serviceUrl,
+    serviceToken: settings.serviceToken,
+    policy,
+    dryRun: settings.dryRun,
+    now: settings.now ?? /* @__PURE__ */ new Date()
+  });
+}
+function describeReconcile(outcome) {
+  const issue3 = outcome.issue.number === void 0 ? outcome.issue.operation : `${outcome.issue.operation} #${outcome.issue.number}`;
+  return `reconcile: ${outcome.status} \u2014 ${outcome.summary} (tracking issue ${issue3})`;
+}
+
 // src/drift/types.ts
 var PRIORITIES = ["none", "low", "medium", "high"];
 var Priority = external_exports.enum(PRIORITIES);
@@ -64252,7 +65352,7 @@ function actorAuthor(env = process.env) {
 }
 
 // src/actions/common/inputs.ts
-import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve2 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative2, resolve as resolve2 } from "node:path";
 function readInputs(names, secrets = []) {
   const out = {};
   for (const name of names) {
@@ -64285,7 +65385,7 @@ function workspaceDir(env = process.env) {
 function insideWorkspace(workspace, path, input2) {
   const full = resolve2(workspace, path);
   const rel = relative2(workspace, full);
-  if (rel.startsWith("..") || isAbsolute2(rel)) {
+  if (rel.startsWith("..") || isAbsolute3(rel)) {
     throw new InputError(`input ${input2}: ${JSON.stringify(path)} is outside the workspace ${workspace}`);
   }
   return full;
@@ -64547,7 +65647,7 @@ var DRIFT_ACTION = {
   medium: "retrain within 24 hours",
   high: "retrain immediately"
 };
-function decide(f3) {
+function decide2(f3) {
   const findings = [
     driftFinding(f3),
     unknownRateFinding(f3),
@@ -64654,7 +65754,7 @@ function computeDrift(input2) {
     sunsetConfirmedDays: t2.sunset_confirmed_days
   });
   const proposal = proposeManifestFile(input2.currentManifest, fleet, { unprofiled });
-  const decision = decide({
+  const decision = decide2({
     model,
     vocabularySize: vocabulary.size,
     driftPct,
@@ -64721,148 +65821,6 @@ function reportWarnings(input2) {
       `${n} server name${n === 1 ? "" : "s"} in the metrics failed validation and ${n === 1 ? "was" : "were"} left out (see rejected_servers)`
     );
   return warnings;
-}
-
-// src/config/retrain-config.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { existsSync as existsSync3 } from "node:fs";
-import { isAbsolute as isAbsolute3, posix, win32 } from "node:path";
-var DEFAULT_CONFIG_PATH = "config/retrain_config.json";
-var DEFAULT_WEBHOOK_ENV = "FLEETCAST_NOTIFICATION_WEBHOOK";
-var RENAMED_KEYS = {
-  low_drift_threshold: "low_drift_pct",
-  warning_drift_threshold: "medium_drift_pct",
-  critical_drift_threshold: "high_drift_above_pct",
-  unknown_rate_warning_pct: "unknown_warning_pct",
-  unknown_rate_critical_pct: "unknown_critical_above_pct",
-  sunset_days_threshold: "sunset_confirmed_days"
-};
-var REMOVED_KEYS = {
-  current_model_dir: "each command takes the registry itself (--registry, or the actions' registry input; default models-registry)",
-  retraining_epochs: "the epoch budget comes from the training profile (trainer/profiles.json); override it with fleetcast train --epochs or the train action's epochs input",
-  validation_required: "validation is chosen per run: the train action always validates, fleetcast train does unless given --no-validate",
-  hot_swap_enabled: "the service always hot-swaps when current.json changes"
-};
-function repoPathProblem(path) {
-  if (path.includes("\0")) return "must not contain a NUL character";
-  if (isAbsolute3(path) || win32.isAbsolute(path) || path.startsWith("~"))
-    return `must be relative to the repository root, not ${JSON.stringify(path)}`;
-  const normal = posix.normalize(path.replaceAll("\\", "/"));
-  if (normal === ".." || normal.startsWith("../"))
-    return `must stay inside the repository: ${JSON.stringify(path)} leads outside it`;
-  if (normal === "." || normal === "./") return "must name a file inside the repository, not its root";
-  return void 0;
-}
-var RepoPath = external_exports.string().min(1).superRefine((path, ctx) => {
-  const problem = repoPathProblem(path);
-  if (problem !== void 0) ctx.addIssue({ code: "custom", message: problem });
-});
-var Pct = external_exports.number().min(0).max(1e4);
-var PositiveDays = external_exports.number().positive().max(3650);
-var RetrainConfig = external_exports.strictObject({
-  /** Drift % where priority becomes low (inclusive). */
-  low_drift_pct: Pct.default(10),
-  /** Drift % where priority becomes medium (inclusive). */
-  medium_drift_pct: Pct.default(20),
-  /** Drift % above which priority is high (35 % itself is medium). */
-  high_drift_above_pct: Pct.default(35),
-  offline_hours: external_exports.number().positive().max(24 * 365).default(24),
-  sunset_candidate_days: PositiveDays.default(7),
-  /** Days of silence after which a server is sunset-confirmed and leaves the fleet. */
-  sunset_confirmed_days: PositiveDays.default(30),
-  minimum_history_days: external_exports.number().min(0).max(3650).default(7),
-  minimum_samples: external_exports.number().int().min(1).default(1e3),
-  /** Unknown-prediction rate % where the level becomes warning (inclusive). */
-  unknown_warning_pct: external_exports.number().min(0).max(100).default(5),
-  /** Unknown-prediction rate % above which the level is critical. */
-  unknown_critical_above_pct: external_exports.number().min(0).max(100).default(15),
-  /** A model older than this while the fleet changed is stale. */
-  max_model_age_days: PositiveDays.default(30),
-  notification_webhook_env: external_exports.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name like FLEETCAST_NOTIFICATION_WEBHOOK").default(DEFAULT_WEBHOOK_ENV),
-  notification_webhook: external_exports.unknown().optional().refine((value) => value === void 0, {
-    message: "a webhook URL is a secret and must not be committed; put it in an environment variable and name that variable in notification_webhook_env (default FLEETCAST_NOTIFICATION_WEBHOOK)"
-  }),
-  /** JSON-lines events log, relative to the repository root and inside it. */
-  events_log: RepoPath.default("logs/retraining_events.json")
-}).superRefine((config2, ctx) => {
-  if (!(config2.low_drift_pct <= config2.medium_drift_pct))
-    ctx.addIssue({
-      code: "custom",
-      path: ["low_drift_pct"],
-      message: `must be \u2264 medium_drift_pct (${config2.medium_drift_pct})`
-    });
-  if (!(config2.medium_drift_pct <= config2.high_drift_above_pct))
-    ctx.addIssue({
-      code: "custom",
-      path: ["medium_drift_pct"],
-      message: `must be \u2264 high_drift_above_pct (${config2.high_drift_above_pct})`
-    });
-  if (!(config2.unknown_warning_pct <= config2.unknown_critical_above_pct))
-    ctx.addIssue({
-      code: "custom",
-      path: ["unknown_warning_pct"],
-      message: `must be \u2264 unknown_critical_above_pct (${config2.unknown_critical_above_pct})`
-    });
-  const statusProblem = statusPolicyProblem(statusPolicyOf(config2));
-  if (statusProblem)
-    ctx.addIssue({ code: "custom", path: [statusProblem.split(" ")[0]], message: statusProblem });
-});
-var DEFAULT_RETRAIN_CONFIG = RetrainConfig.parse({});
-function parseRetrainConfig(value, where) {
-  const result = RetrainConfig.safeParse(value);
-  if (result.success) return result.data;
-  const lines = result.error.issues.flatMap((issue3) => {
-    if (issue3.code === "unrecognized_keys") return unrecognizedKeyLines(issue3.keys, where);
-    return [`${where}: ${issue3.path.join(".") || "(root)"}: ${issue3.message}`];
-  });
-  throw new InputError(lines.join("\n"));
-}
-function unrecognizedKeyLines(keys, where) {
-  const lines = [];
-  const unknown2 = [];
-  for (const key of keys) {
-    const renamed = Object.hasOwn(RENAMED_KEYS, key) ? RENAMED_KEYS[key] : void 0;
-    const removed = Object.hasOwn(REMOVED_KEYS, key) ? REMOVED_KEYS[key] : void 0;
-    if (renamed !== void 0) lines.push(`${where}: '${key}' was renamed to '${renamed}'`);
-    else if (removed !== void 0) lines.push(`${where}: '${key}' is no longer supported: ${removed}`);
-    else unknown2.push(key);
-  }
-  if (unknown2.length > 0)
-    lines.push(
-      `${where}: unknown key${unknown2.length > 1 ? "s" : ""} ${unknown2.map((k2) => `'${k2}'`).join(", ")} (not a retrain policy setting)`
-    );
-  return lines;
-}
-async function loadRetrainConfig(path, cwd = process.cwd()) {
-  const file2 = path ?? (existsSync3(`${cwd}/${DEFAULT_CONFIG_PATH}`) ? `${cwd}/${DEFAULT_CONFIG_PATH}` : void 0);
-  if (file2 === void 0) return { config: DEFAULT_RETRAIN_CONFIG, source: "defaults" };
-  let text;
-  try {
-    text = await readFile4(file2, "utf8");
-  } catch (error63) {
-    throw new InputError(
-      `${file2}: cannot read config (${error63.code ?? String(error63)})`
-    );
-  }
-  let json2;
-  try {
-    json2 = JSON.parse(text);
-  } catch (error63) {
-    throw new InputError(
-      `${file2}: not valid JSON: ${error63 instanceof Error ? error63.message : String(error63)}`
-    );
-  }
-  return { config: parseRetrainConfig(json2, file2), source: file2 };
-}
-function statusPolicyOf(config2) {
-  return {
-    offlineHours: config2.offline_hours,
-    sunsetCandidateDays: config2.sunset_candidate_days,
-    sunsetConfirmedDays: config2.sunset_confirmed_days
-  };
-}
-function eligibilityPolicyOf(config2) {
-  return { minimumHistoryDays: config2.minimum_history_days, minimumSamples: config2.minimum_samples };
 }
 
 // src/core/events-log.ts
@@ -64997,28 +65955,12 @@ function firstLine(error63) {
 
 // src/metrics/prometheus/source.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join5, resolve as resolve4 } from "node:path";
+import { join as join6, resolve as resolve4 } from "node:path";
 
 // src/metrics/prometheus/cache.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { mkdir as mkdir6, open as open4, readdir as readdir3, readFile as readFile5, rename as rename3, rm as rm4, stat as stat2 } from "node:fs/promises";
-import { join as join4 } from "node:path";
-
-// src/core/read-json.ts
-function parseJsonText(text, where, schema) {
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (error63) {
-    throw new InputError(`${where}: invalid JSON: ${getErrorMessage(error63)}`, { cause: error63 });
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InputError(describeZodError(where, parsed.error));
-  return parsed.data;
-}
-function describeZodError(where, error63) {
-  return error63.issues.map((issue3) => `${where}: ${issue3.path.length ? issue3.path.join(".") : "(root)"}: ${issue3.message}`).join("\n");
-}
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { mkdir as mkdir6, open as open4, readdir as readdir4, readFile as readFile6, rename as rename3, rm as rm5, stat as stat2 } from "node:fs/promises";
+import { join as join5 } from "node:path";
 
 // src/metrics/prometheus/mapping.ts
 import { createHash as createHash2 } from "node:crypto";
@@ -65288,7 +66230,7 @@ function initialState(baseUrl2, mapping) {
 async function readState2(dir) {
   let text;
   try {
-    text = await readFile5(join4(dir, STATE_FILE), "utf8");
+    text = await readFile6(join5(dir, STATE_FILE), "utf8");
   } catch {
     return null;
   }
@@ -65297,19 +66239,19 @@ async function readState2(dir) {
     value = JSON.parse(text);
   } catch (error63) {
     throw new InputError(
-      `${join4(dir, STATE_FILE)}: invalid JSON (${getErrorMessage(error63)}); delete the cache directory to rebuild it`
+      `${join5(dir, STATE_FILE)}: invalid JSON (${getErrorMessage(error63)}); delete the cache directory to rebuild it`
     );
   }
   const parsed = StateSchema.safeParse(value);
   if (!parsed.success)
     throw new InputError(
-      `${describeZodError(join4(dir, STATE_FILE), parsed.error)}
+      `${describeZodError(join5(dir, STATE_FILE), parsed.error)}
 delete the cache directory to rebuild it`
     );
   return parsed.data;
 }
 function cacheFiles(dir, state) {
-  return Object.keys(state.files).sort().map((day2) => join4(dir, state.files[day2]));
+  return Object.keys(state.files).sort().map((day2) => join5(dir, state.files[day2]));
 }
 function cacheRelation(files, state) {
   if (files.length > 0) return `read_parquet([${files.map(sqlString).join(", ")}])`;
@@ -65347,7 +66289,7 @@ async function syncLocked(options) {
     to: to2,
     upToDate: false
   };
-  const token = `${Date.now().toString(36)}-${randomBytes2(4).toString("hex")}`;
+  const token = `${Date.now().toString(36)}-${randomBytes3(4).toString("hex")}`;
   const written = [];
   try {
     const next = await withDuckDb(
@@ -65410,11 +66352,11 @@ async function syncLocked(options) {
       obsolete: obsolete.filter((o2) => now - o2.since < OBSOLETE_GRACE_MS),
       syncs: [...state.syncs, syncEntry(report)].slice(-SYNC_HISTORY)
     };
-    await writeJsonAtomic(join4(dir, STATE_FILE), committed);
+    await writeJsonAtomic(join5(dir, STATE_FILE), committed);
     await cleanUp(dir, committed, obsolete);
     return { state: committed, report };
   } catch (error63) {
-    await Promise.all(written.map((file2) => rm4(join4(dir, file2), { force: true })));
+    await Promise.all(written.map((file2) => rm5(join5(dir, file2), { force: true })));
     throw error63;
   }
 }
@@ -65479,21 +66421,21 @@ async function writeDays(conn, dir, state, mapping, from, token, written) {
     const parts = [`SELECT * EXCLUDE (day) FROM fresh_rows WHERE day = ${day2}`];
     if (old !== void 0)
       parts.unshift(
-        `SELECT * FROM read_parquet(${sqlString(join4(dir, old))}) WHERE ${sqlIdentifier(TIMESTAMP_COLUMN)} < ${fromTs}`
+        `SELECT * FROM read_parquet(${sqlString(join5(dir, old))}) WHERE ${sqlIdentifier(TIMESTAMP_COLUMN)} < ${fromTs}`
       );
     const file2 = `${name}.${token}.parquet`;
-    const tmp = join4(dir, `.${file2}.tmp`);
+    const tmp = join5(dir, `.${file2}.tmp`);
     written.push(`.${file2}.tmp`);
     const copied = await conn.runAndReadAll(
       `COPY (${parts.join(" UNION ALL BY NAME ")}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`
     );
     const count = Number(copied.getRows()[0]?.[0] ?? 0);
     if (count === 0) {
-      await rm4(tmp, { force: true });
+      await rm5(tmp, { force: true });
       delete next[name];
       continue;
     }
-    await rename3(tmp, join4(dir, file2));
+    await rename3(tmp, join5(dir, file2));
     written.push(file2);
     next[name] = file2;
   }
@@ -65515,20 +66457,20 @@ function syncEntry(report) {
 async function cleanUp(dir, state, obsolete) {
   const keep = /* @__PURE__ */ new Set([...Object.values(state.files), ...state.obsolete.map((o2) => o2.file)]);
   const now = Date.now();
-  for (const entry of await readdir3(dir)) {
+  for (const entry of await readdir4(dir)) {
     if (keep.has(entry) || entry === STATE_FILE || entry === LOCK_FILE) continue;
     const known = obsolete.some((o2) => o2.file === entry);
-    const path = join4(dir, entry);
+    const path = join5(dir, entry);
     const age = await stat2(path).then(
       (s) => now - s.mtimeMs,
       () => 0
     );
     if (known || (entry.endsWith(".parquet") || entry.endsWith(".tmp")) && age > STALE_LOCK_MS)
-      await rm4(path, { force: true });
+      await rm5(path, { force: true });
   }
 }
 async function lock(dir) {
-  const path = join4(dir, LOCK_FILE);
+  const path = join5(dir, LOCK_FILE);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (; ; ) {
     try {
@@ -65536,12 +66478,12 @@ async function lock(dir) {
       await handle.writeFile(`${process.pid}
 `);
       await handle.close();
-      return () => rm4(path, { force: true });
+      return () => rm5(path, { force: true });
     } catch (error63) {
       if (error63.code !== "EEXIST") throw error63;
     }
     if (await staleLock(path)) {
-      await rm4(path, { force: true });
+      await rm5(path, { force: true });
       continue;
     }
     if (Date.now() > deadline)
@@ -65551,7 +66493,7 @@ async function lock(dir) {
 }
 async function staleLock(path) {
   try {
-    const [text, info2] = await Promise.all([readFile5(path, "utf8"), stat2(path)]);
+    const [text, info2] = await Promise.all([readFile6(path, "utf8"), stat2(path)]);
     if (Date.now() - info2.mtimeMs > STALE_LOCK_MS) return true;
     const pid = Number(text.trim());
     if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info2.mtimeMs > 5e3;
@@ -65710,7 +66652,7 @@ var PrometheusSource = class {
     this.baseUrl = baseUrl2;
     this.options = options;
     this.mapping = mapping;
-    this.cacheDir = join5(resolve4(cacheRoot), cacheKey(baseUrl2, mapping));
+    this.cacheDir = join6(resolve4(cacheRoot), cacheKey(baseUrl2, mapping));
     this.access = { directories: [this.cacheDir] };
     this.description = `prometheus ${baseUrl2} (mapping ${mapping.origin})`;
     const env = options.env ?? process.env;
@@ -66086,7 +67028,7 @@ function profileProblem(profile) {
 }
 
 // src/drift/unknown-rate.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile7 } from "node:fs/promises";
 var Counts = external_exports.object({ unknown: external_exports.number().int().min(0), total: external_exports.number().int().min(0) }).refine((c3) => c3.unknown <= c3.total, { message: "unknown must be \u2264 total", path: ["unknown"] });
 function describe3(where, error63) {
   return error63.issues.map((i) => `${where}: ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n");
@@ -66101,7 +67043,7 @@ var FileUnknownCounts = class {
   async read() {
     let json2;
     try {
-      json2 = JSON.parse(await readFile6(this.path, "utf8"));
+      json2 = JSON.parse(await readFile7(this.path, "utf8"));
     } catch (error63) {
       throw new InputError(
         `${this.path}: cannot read unknown-prediction counts: ${error63 instanceof Error ? error63.message : String(error63)}`
@@ -66172,97 +67114,9 @@ var ServiceUnknownCounts = class {
 import { readFile as readFile9, stat as stat3 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 
-// src/registry/model-files.ts
-var MODEL_FILES = {
-  model: "model.onnx",
-  encoders: "encoders.json",
-  mapping: "server_mapping.json",
-  normalization: "normalization.json",
-  trainingInfo: "training_info.json",
-  validation: "validation.json"
-};
-var REQUIRED_MODEL_FILES = Object.values(MODEL_FILES);
-var CANDIDATE_MODEL_FILES = REQUIRED_MODEL_FILES.filter(
-  (name) => name !== MODEL_FILES.validation
-);
-
-// src/registry/model-id.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
-function newModelId(startedAt = /* @__PURE__ */ new Date(), suffix = randomBytes3(3).toString("hex")) {
-  if (!/^[0-9a-f]{6}$/.test(suffix))
-    throw new Error(`model id suffix must be 6 lowercase hex digits: ${suffix}`);
-  const stamp = startedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-  return `tft-${stamp}-${suffix}`;
-}
-function isModelId(name) {
-  return MODEL_ID_PATTERN.test(name);
-}
-function modelIdTime(id) {
-  const m2 = /^tft-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id);
-  if (!m2) throw new Error(`not a model id: ${id}`);
-  return new Date(Date.UTC(+m2[1], +m2[2] - 1, +m2[3], +m2[4], +m2[5], +m2[6]));
-}
-function trainingStartFromId(id) {
-  if (!isModelId(id)) return null;
-  const date5 = modelIdTime(id);
-  if (Number.isNaN(date5.getTime())) return null;
-  return newModelId(date5, "000000").slice(0, 20) === id.slice(0, 20) ? date5 : null;
-}
-function assertModelId(id, where = "model id") {
-  if (!isModelId(id))
-    throw new InputError(
-      `${where}: ${JSON.stringify(id.slice(0, 60))} is not a model id (tft-YYYYMMDDTHHMMSSZ-abcdef)`
-    );
-  return id;
-}
-
 // src/registry/pinned-model.ts
 import { readFile as readFile8 } from "node:fs/promises";
 import { join as join7 } from "node:path";
-
-// src/registry/layout.ts
-import { join as join6 } from "node:path";
-var MODELS_DIR = "models";
-var POINTER_FILE = "current.json";
-function modelsDir(registry2) {
-  return join6(registry2, MODELS_DIR);
-}
-function modelDir(registry2, id) {
-  return join6(modelsDir(registry2), assertModelId(id));
-}
-function pointerPath(registry2) {
-  return join6(registry2, POINTER_FILE);
-}
-
-// src/registry/pointer.ts
-import { lstat as lstat2, readdir as readdir4, readFile as readFile7, rm as rm5 } from "node:fs/promises";
-
-// src/registry/pointer-lock.ts
-var LockOwner = external_exports.looseObject({
-  pid: external_exports.number().int().positive(),
-  hostname: external_exports.string(),
-  acquired_at: external_exports.string(),
-  token: external_exports.string()
-});
-var DEFAULT_STALE_MS = 10 * 6e4;
-
-// src/registry/pointer.ts
-function parsePointer(text, where) {
-  return parseJsonText(text, where, Pointer);
-}
-async function readPointer(registry2) {
-  const path = pointerPath(registry2);
-  let text;
-  try {
-    text = await readFile7(path, "utf8");
-  } catch (error63) {
-    if (error63.code === "ENOENT") return null;
-    throw error63;
-  }
-  return parsePointer(text, path);
-}
-
-// src/registry/pinned-model.ts
 async function openPinnedModel(registry2) {
   const pointer = await readPointer(registry2);
   if (pointer === null) return null;
@@ -66541,6 +67395,8 @@ var INPUTS = [
   "manifest_path",
   "dry_run",
   "force",
+  "reconcile",
+  "service_token",
   ...IDENTITY_INPUTS,
   "slack_webhook"
 ];
@@ -66565,6 +67421,10 @@ function settingsSchema(workspace) {
     }),
     dry_run: BooleanInput.default(false),
     force: BooleanInput.default(false),
+    /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
+    reconcile: BooleanInput.default(true),
+    /** Bearer token for the service's /health, when it needs one. */
+    service_token: external_exports.string().optional(),
     slack_webhook: external_exports.url().optional()
   }).and(IdentitySettings).and(ForgeSettings).superRefine((s, ctx) => {
     if (s.report === void 0 && s.metrics === void 0)
@@ -66595,7 +67455,7 @@ async function loadReport(settings, workspace) {
     serviceUrl: settings.service_url
   });
 }
-async function writeSummary(proposal, outcome) {
+async function writeSummary(proposal, outcome, reconciled) {
   const b3 = proposal.body;
   const pr2 = outcome.pullRequest;
   await summary.addHeading("Fleet drift check", 2).addTable([
@@ -66611,13 +67471,17 @@ async function writeSummary(proposal, outcome) {
     ],
     ["Unknown predictions", formatPct(b3.unknownRatePct)],
     ["Model", `${b3.modelId ?? "none"} (${b3.modelAge})`],
-    ["Pull request", `${outcome.operation}${outcome.dryRun ? " (dry run: nothing written)" : ""}`]
+    ["Pull request", `${outcome.operation}${outcome.dryRun ? " (dry run: nothing written)" : ""}`],
+    ["Reconcile", reconciled === void 0 ? "off" : `${reconciled.status}: ${reconciled.summary}`]
   ]).addList(proposal.reasons.length > 0 ? proposal.reasons : ["no threshold crossed"]).addRaw(pr2 === void 0 ? "" : `Pull request: #${pr2.number} ${pr2.url}
 `, true).write();
 }
+function relativeToWorkspace(workspace, path) {
+  return relative3(workspace, path).split(sep3).join("/");
+}
 var drift = defineAction({
   inputs: INPUTS,
-  secrets: ["token", "slack_webhook"],
+  secrets: ["token", "slack_webhook", "service_token"],
   settings: settingsSchema,
   failureTitle: "Fleet drift check failed"
 });
@@ -66657,7 +67521,26 @@ function run() {
     info(
       `drift pull request: ${outcome.operation}${outcome.pullRequest ? ` (#${outcome.pullRequest.number})` : ""}`
     );
-    await writeSummary(proposal, outcome);
+    const reconciled = settings.reconcile ? await runReconcile(forge, {
+      base: settings.base_branch,
+      manifestPath: settings.manifest_path,
+      registryPath: relativeToWorkspace(workspace, settings.registry),
+      config: settings.config,
+      serviceUrl: settings.service_url,
+      serviceToken: settings.service_token,
+      dryRun: settings.dry_run
+    }) : void 0;
+    if (reconciled !== void 0) {
+      info(describeReconcile(reconciled));
+      for (const note of reconciled.notes) info(note);
+      if (reconciled.status === "gave-up" || reconciled.status === "held") warning(reconciled.summary);
+      setOutputs({
+        reconcile_status: reconciled.status,
+        reconcile_issue: reconciled.issue.number ?? "",
+        reconcile_dispatched: reconciled.dispatched?.id ?? ""
+      });
+    }
+    await writeSummary(proposal, outcome, reconciled);
     if (outcome.operation === "created" && !settings.dry_run) {
       await notify2({
         kind: "trigger",

@@ -60949,16 +60949,19 @@ function evaluateGates(config2, inputs) {
   if (p50 !== void 0)
     for (const target of targets)
       results.push(
-        ratioGate(
-          `p50 unknown vs known servers (same profile mix): ${target}`,
-          inputs.scores,
-          MODEL,
-          MODEL,
-          "unknown_profile_matched",
-          "known_profile_matched",
-          target,
-          p50,
-          config2.accuracy.max_ratio_unknown_vs_known
+        withInterval(
+          ratioGate(
+            `p50 unknown vs known servers (same profile mix): ${target}`,
+            inputs.scores,
+            MODEL,
+            MODEL,
+            "unknown_profile_matched",
+            "known_profile_matched",
+            target,
+            p50,
+            config2.accuracy.max_ratio_unknown_vs_known
+          ),
+          inputs.unknownVsKnown?.find((i) => i.target === target)
         )
       );
   return results;
@@ -61041,6 +61044,99 @@ var REPORT_ONLY_ACCURACY_GATES = GateConfig.parse({
     max_ratio_vs_deployed: { "0.5": null, "0.9": null }
   }
 });
+function withInterval(result, interval) {
+  if (interval === void 0 || result.ratio === null || result.ratio === void 0) return result;
+  const span = interval.low !== null && interval.high !== null ? `95 % interval ${interval.low.toFixed(2)}\u2013${interval.high.toFixed(2)}` : "no interval: fewer than 2 servers in a group";
+  return {
+    ...result,
+    detail: `${result.detail} (${span}, ${interval.unknown_servers} unknown vs ${interval.known_servers} known servers)`
+  };
+}
+
+// src/validate/unknown-interval.ts
+var RESAMPLES = 1e3;
+function unknownKnownIntervals(windows, model, models, layout, options = {}) {
+  const q = layout.quantiles.findIndex((x) => Math.abs(x - 0.5) < 1e-9);
+  if (q < 0) return [];
+  const resamples = options.resamples ?? RESAMPLES;
+  return layout.targets.map((target, t) => {
+    const servers = perServerSums(windows, model, models, layout, t, q);
+    const unknown2 = servers.filter((s) => s.group === "unknown");
+    const known = servers.filter((s) => s.group === "known");
+    const ratio = matchedRatio(servers);
+    const base = { target, ratio, unknown_servers: unknown2.length, known_servers: known.length, resamples };
+    if (ratio === null || unknown2.length < 2 || known.length < 2) return { ...base, low: null, high: null };
+    const random = mulberry32(options.seed ?? 24301);
+    const strata = /* @__PURE__ */ new Map();
+    for (const s of servers)
+      strata.set(`${s.group}\0${s.profile}`, [...strata.get(`${s.group}\0${s.profile}`) ?? [], s]);
+    const ratios = [];
+    for (let b = 0; b < resamples; b++) {
+      const sample = [];
+      for (const members2 of strata.values())
+        for (let i = 0; i < members2.length; i++) sample.push(members2[Math.floor(random() * members2.length)]);
+      const r = matchedRatio(sample);
+      if (r !== null && Number.isFinite(r)) ratios.push(r);
+    }
+    ratios.sort((a, b) => a - b);
+    const at = (p) => ratios[Math.min(ratios.length - 1, Math.floor(p * ratios.length))] ?? null;
+    return { ...base, low: at(0.025), high: at(0.975) };
+  });
+}
+function perServerSums(windows, model, models, layout, t, q) {
+  const T = layout.targets.length;
+  const Q = layout.quantiles.length;
+  const level = layout.quantiles[q];
+  const byServer = /* @__PURE__ */ new Map();
+  for (const w of windows) {
+    let sums = byServer.get(w.server);
+    if (!sums)
+      byServer.set(w.server, sums = { group: w.group, profile: w.profile ?? "", loss: 0, absActual: 0 });
+    for (let h = 0; h < layout.horizon; h++) {
+      const y = w.actual[h * T + t];
+      if (!Number.isFinite(y)) continue;
+      const base = (h * T + t) * Q;
+      if (!models.every((m) => isFiniteRange(w.forecasts[m], base, Q))) continue;
+      const f = w.forecasts[model][base + q];
+      const diff = y - f;
+      sums.loss += Math.max(level * diff, (level - 1) * diff);
+      sums.absActual += Math.abs(y);
+    }
+  }
+  return [...byServer.values()];
+}
+function matchedRatio(servers) {
+  const profiles = /* @__PURE__ */ new Map();
+  for (const s of servers) {
+    const p = profiles.get(s.profile) ?? { known: { loss: 0, abs: 0 }, unknown: { loss: 0, abs: 0 } };
+    p[s.group].loss += s.loss;
+    p[s.group].abs += s.absActual;
+    profiles.set(s.profile, p);
+  }
+  const both = [...profiles.values()].filter((p) => p.known.abs > 0 && p.unknown.abs > 0);
+  const weight = both.reduce((sum, p) => sum + p.unknown.abs, 0);
+  if (weight === 0) return null;
+  const unknown2 = 2 * both.reduce((sum, p) => sum + p.unknown.loss, 0) / weight;
+  const known = both.reduce(
+    (sum, p) => sum + p.unknown.abs / weight * (2 * p.known.loss / p.known.abs),
+    0
+  );
+  return known > 0 ? unknown2 / known : null;
+}
+function isFiniteRange(values, start, count) {
+  for (let i = start; i < start + count; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
 
 // src/validate/heldout-cases.ts
 function heldOutCases(dataset, holdout, w) {
@@ -61343,7 +61439,12 @@ async function evaluateHeldOut(options) {
     holdout_rows_max_abs_diff: holdoutRows,
     deployed: { model_id: deployed?.id ?? null, scored: useDeployed, note: deployedNote },
     peers: peerRun?.outcomes ?? [],
-    ratios: baselineRatios(scores, MODEL, models.slice(1), enc.targets, enc.quantiles)
+    ratios: baselineRatios(scores, MODEL, models.slice(1), enc.targets, enc.quantiles),
+    unknown_vs_known: unknownKnownIntervals(windows, MODEL, models, {
+      horizon: H,
+      targets: enc.targets,
+      quantiles: enc.quantiles
+    })
   };
 }
 function finitePeers(run2, cases, from, stride) {
@@ -61624,7 +61725,8 @@ async function validateModel(options) {
     targets: model.encoders.targets,
     quantiles: model.encoders.quantiles,
     deployedScored: accuracy?.deployed.scored ?? false,
-    peers: accuracy?.peers ?? []
+    peers: accuracy?.peers ?? [],
+    unknownVsKnown: accuracy?.unknown_vs_known ?? []
   });
   return {
     format_version: 1,

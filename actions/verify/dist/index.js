@@ -49214,6 +49214,7 @@ async function verifyDeployment(target, timing, deps) {
 var ROLLED_BACK_TRAILER = "Fleetcast-Rolled-Back";
 
 // src/gitops/deploy-commit.ts
+var AUTOMATIC_ROLLBACK_REQUESTER = "fleetcast verify (automatic rollback)";
 function revertCommitMessage(deploySubject, deploySha, facts) {
   const lines = [
     `Revert "${oneLine(deploySubject)}"`,
@@ -49510,7 +49511,7 @@ function run() {
         {
           from: settings.model_id,
           reason: `verification failed after ${seconds}s: ${result.problems.join("; ")}`,
-          requestedBy: "fleetcast verify (automatic rollback)",
+          requestedBy: AUTOMATIC_ROLLBACK_REQUESTER,
           ...context3.runUrl ? { runUrl: context3.runUrl } : {}
         },
         bot,
