@@ -34,24 +34,44 @@ function ensureNodeModules() {
   writeFileSync(stamp, `${digest}\n`);
 }
 
+let rootPrefix;
+/**
+ * How to run apt-get as root: directly as uid 0 (this machine, containers), through password-less
+ * `sudo -n` (GitHub-hosted runners run as the `runner` user), or not at all (null).
+ */
+function asRoot() {
+  if (rootPrefix !== undefined) return rootPrefix;
+  if (!existsSync('/usr/bin/apt-get')) rootPrefix = null;
+  else if (typeof process.getuid === 'function' && process.getuid() === 0) rootPrefix = [];
+  else if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0)
+    rootPrefix = ['sudo', '-n', '-E'];
+  else rootPrefix = null;
+  return rootPrefix;
+}
+
 function canRoot() {
-  return typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
+  return asRoot() !== null;
 }
 
 function aptInstall(packages, why) {
-  if (!canRoot()) {
+  const prefix = asRoot();
+  if (prefix === null) {
     throw new Error(
-      `${why}: install Debian packages ${packages.join(' ')} (needs root: apt-get install ${packages.join(' ')})`,
+      `${why}: install Debian packages ${packages.join(' ')} (needs root or password-less sudo: apt-get install ${packages.join(' ')})`,
     );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) =>
+    prefix.length
+      ? run(prefix[0], [...prefix.slice(1), 'apt-get', ...args], { env })
+      : run('apt-get', args, { env });
   if (!aptUpdated) {
-    log('apt-get update');
-    run('apt-get', ['update', '-qq'], { env });
+    log(`${prefix.length ? 'sudo ' : ''}apt-get update`);
+    apt(['update', '-qq']);
     aptUpdated = true;
   }
-  log(`apt-get install ${packages.join(' ')}`);
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
+  log(`${prefix.length ? 'sudo ' : ''}apt-get install ${packages.join(' ')}`);
+  apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
 }
 
 export function pythonInterpreter() {
