@@ -7,7 +7,10 @@ import { CHECKSUMS_FILE } from '../registry/checksums.js';
 import { modelDir as modelDirOf, pointerPath } from '../registry/layout.js';
 import { deploy as deployPointer, readPointer } from '../registry/pointer.js';
 import { readJsonFile as readJson } from '../core/read-json.js';
-import { InputError } from '../core/errors.js';
+import { GateError, InputError } from '../core/errors.js';
+import { listServers, vocabularyCoverage } from '../fleet/coverage.js';
+import { readManifest } from '../fleet/manifest.js';
+import { Encoders } from '../registry/schemas.js';
 import { deployCommitMessage } from './deploy-commit.js';
 import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
 import { headlineQRisk, ValidationFigures } from './validation-summary.js';
@@ -23,6 +26,12 @@ export interface ModelDeployRequest {
   bot: CommitAuthor;
   branch: string;
   runUrl?: string;
+  /**
+   * The fleet manifest in the work tree (default `fleet/manifest.json`): the model must cover it.
+   * A manifest merged after the model was trained makes the deploy fail; the reconcile loop
+   * retrains for the new manifest.
+   */
+  manifest?: string;
 }
 
 export type ModelDeployResult =
@@ -49,6 +58,7 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
   const { git, repoDir, registry } = request;
   const checked = await checkDeployable(request.modelDir);
   const modelId = checked.modelId;
+  await assertCoversManifest(request.modelDir, modelId, join(repoDir, request.manifest ?? DEFAULT_MANIFEST));
   // The figures the commit message quotes; checkDeployable already required a passed report of this model.
   const validation = await readJson(join(request.modelDir, 'validation.json'), ValidationFigures);
 
@@ -97,6 +107,28 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
     coveragePct: validation.coverage.percent,
     qRisk,
   };
+}
+
+const DEFAULT_MANIFEST = 'fleet/manifest.json';
+
+/** Refuses a model whose vocabulary misses a server of the current manifest (the coverage rule). */
+async function assertCoversManifest(modelDir: string, modelId: string, manifestPath: string): Promise<void> {
+  const exists = await stat(manifestPath).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return;
+  const manifest = await readManifest(manifestPath);
+  const encoders = await readJson(join(modelDir, 'encoders.json'), Encoders);
+  const coverage = vocabularyCoverage(
+    manifest.servers.map((s) => s.name),
+    new Set(Object.keys(encoders.server_id.classes)),
+  );
+  if (coverage.missing.length > 0)
+    throw new GateError(
+      `${modelId} does not cover the fleet manifest ${manifestPath}: ${coverage.missing.length} of ${coverage.intended} servers missing (${listServers(coverage.missing)}); ` +
+        'the manifest changed after the model was trained: retrain for it (the reconcile loop dispatches one)',
+    );
 }
 
 /** Copies a model into the registry; an existing directory must hold the same files. */

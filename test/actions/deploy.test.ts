@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -119,6 +119,25 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const failed = await deployModel(fixture, FAILED);
     assert.equal(failed.exitCode, 1);
     assert.match(failed.errors.join('\n'), /did not pass validation/);
+  });
+
+  test('a model that misses a server of the current manifest is never deployed', async () => {
+    // the manifest on main gained web-04 after the model was trained
+    const work = await fixture.clone();
+    await writeFile(join(work, 'fleet', 'manifest.json'), renderManifest(manifestOf([...SERVERS, 'web-04'])));
+    await git(work, 'commit', '-qam', 'fleet: add web-04');
+    await git(work, 'push', '-q', 'origin', 'HEAD:main');
+    const before = await fixture.store.branchSha('main');
+    const stale = await deployModel(fixture, N);
+    assert.equal(stale.exitCode, 1, stale.stdout);
+    assert.match(
+      stale.errors.join('\n'),
+      new RegExp(`${N} does not cover the fleet manifest .*1 of 4 servers missing \\(web-04\\)`),
+    );
+    assert.equal(await fixture.store.branchSha('main'), before, 'nothing pushed');
+    await writeFile(join(work, 'fleet', 'manifest.json'), renderManifest(manifestOf(SERVERS)));
+    await git(work, 'commit', '-qam', 'fleet: web-04 is gone again');
+    await git(work, 'push', '-q', 'origin', 'HEAD:main');
   });
 
   test('a model the service could not serve (NaN forecasts) is never deployed', async () => {
