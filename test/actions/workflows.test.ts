@@ -156,6 +156,8 @@ describe('workflows', () => {
     assert.match(deploy!.if ?? '', /needs\.train\.outputs\.passed == 'true'/);
     assert.equal(deploy!.environment, 'production');
     assert.ok(deploy!.concurrency);
+    // a pending verify is never cancelled by a later deploy or rollback (GitHub keeps one pending run per group)
+    assert.equal(verify!.concurrency, undefined);
     assert.deepEqual(verify!.needs, ['train', 'deploy']);
     assert.match(verify!.if ?? '', /needs\.deploy\.outputs\.deployed == 'true'/);
     const verifyStep = verify!.steps.find((s) => s.uses === './actions/verify')!;
@@ -163,11 +165,12 @@ describe('workflows', () => {
     assert.equal(train!.permissions?.contents, 'read');
   });
 
-  test('rollback.yml: manual, optional model id, shares the registry lock with deploy', () => {
+  test('rollback.yml: manual, optional model id, its own group so a deploy never cancels it', () => {
     const wf = read('rollback.yml');
     const inputs = (wf.on.workflow_dispatch as { inputs: Record<string, { required?: boolean }> }).inputs;
     assert.equal(inputs.model_id?.required, false);
-    assert.equal(wf.concurrency?.group, read('retrain.yml').jobs.deploy!.concurrency?.group);
+    assert.equal(wf.concurrency?.group, 'fleetcast-rollback');
+    assert.notEqual(wf.concurrency?.group, read('retrain.yml').jobs.deploy!.concurrency?.group);
   });
 
   test('CODEOWNERS covers fleet/ and models-registry/', () => {
