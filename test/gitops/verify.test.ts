@@ -110,3 +110,43 @@ test('Slack: payload escaped; failures warn without the URL and never throw', as
     false,
   );
 });
+
+test('Slack: Block Kit with a link button, and 429 retried after Retry-After, bounded', async () => {
+  const payload = slackPayload({
+    kind: 'deploy',
+    title: 'deployed',
+    lines: ['a', 'b'],
+    url: 'https://ci.example/run/1',
+  });
+  assert.deepEqual(
+    payload.blocks.map((b) => b.type),
+    ['section', 'section', 'actions'],
+  );
+  assert.match(JSON.stringify(payload.blocks[2]), /"url":"https:\/\/ci\.example\/run\/1"/);
+  const waits: number[] = [];
+  let calls = 0;
+  const limited = (async () => {
+    calls++;
+    return calls < 3
+      ? new Response('slow down', { status: 429, headers: { 'retry-after': '2' } })
+      : new Response('ok');
+  }) as typeof fetch;
+  const sent = await notifySlack(
+    'https://hooks.slack.test/x',
+    { kind: 'deploy', title: 't', lines: [] },
+    { fetch: limited, warn: () => undefined, sleep: async (ms) => void waits.push(ms) },
+  );
+  assert.equal(sent, true);
+  assert.deepEqual(waits, [2000, 2000]);
+  const warnings: string[] = [];
+  const always = (async () =>
+    new Response('no', { status: 429, headers: { 'retry-after': '999' } })) as typeof fetch;
+  const gaveUp = await notifySlack(
+    'https://hooks.slack.test/x',
+    { kind: 'deploy', title: 't', lines: [] },
+    { fetch: always, warn: (m) => warnings.push(m), sleep: async (ms) => void waits.push(ms) },
+  );
+  assert.equal(gaveUp, false);
+  assert.deepEqual(waits.slice(2), [30_000, 30_000], 'Retry-After is capped');
+  assert.match(warnings[0]!, /HTTP 429 after 3 attempts/);
+});

@@ -53401,7 +53401,7 @@ var GitWorkspace = class _GitWorkspace {
 };
 
 // src/gitops/deploy-model.ts
-import { cp, readFile as readFile7, stat as stat3 } from "node:fs/promises";
+import { cp, readFile as readFile8, stat as stat3 } from "node:fs/promises";
 import { join as join7, relative, resolve as resolve2 } from "node:path";
 
 // src/core/errors.ts
@@ -53597,6 +53597,9 @@ function describeChar(ch) {
   if (ch === "/" || ch === "\\") return `a path separator ${JSON.stringify(ch)}`;
   if (ch === " ") return "a space";
   return JSON.stringify(ch);
+}
+function compareNames(a, b3) {
+  return a < b3 ? -1 : a > b3 ? 1 : 0;
 }
 
 // src/registry/schemas.ts
@@ -54515,6 +54518,146 @@ function refusal(dir, message, cause) {
   return new InputError(`refusing ${dir}: ${message}`, cause === void 0 ? {} : { cause });
 }
 
+// src/fleet/coverage.ts
+function vocabularyCoverage(manifestServers, vocabulary) {
+  const servers = [...new Set(manifestServers)].sort();
+  const covered = [];
+  const missing = [];
+  for (const server of servers) (vocabulary.has(server) ? covered : missing).push(server);
+  return {
+    intended: servers.length,
+    covered,
+    missing,
+    percent: servers.length === 0 ? 100 : covered.length / servers.length * 100
+  };
+}
+function listServers(names, max = 10) {
+  const shown = names.slice(0, max).join(", ");
+  return names.length > max ? `${shown}, \u2026 (${names.length} in all)` : shown;
+}
+
+// src/fleet/manifest.ts
+import { readFile as readFile7 } from "node:fs/promises";
+
+// src/metrics/contract.ts
+var TIMESTAMP_COLUMN = "timestamp";
+var SERVER_COLUMN = "server_name";
+var PROFILE_COLUMN = "profile";
+var METRICS = [
+  {
+    name: "cpu_pct",
+    unit: "%",
+    description: "CPU utilisation over all cores",
+    min: 0,
+    max: 100,
+    outOfRange: "clip"
+  },
+  { name: "mem_pct", unit: "%", description: "memory in use", min: 0, max: 100, outOfRange: "clip" },
+  {
+    name: "disk_io_mbps",
+    unit: "MB/s",
+    description: "disk read + write throughput",
+    min: 0,
+    max: 1e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_in_mbps",
+    unit: "Mbit/s",
+    description: "network receive throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "net_out_mbps",
+    unit: "Mbit/s",
+    description: "network transmit throughput",
+    min: 0,
+    max: 4e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "latency_ms",
+    unit: "ms",
+    description: "mean request latency",
+    min: 0,
+    max: 6e5,
+    outOfRange: "clip"
+  },
+  {
+    name: "error_rate",
+    unit: "fraction",
+    description: "failed requests / requests (0 to 1)",
+    min: 0,
+    max: 1,
+    outOfRange: "clip"
+  }
+];
+var METRIC_NAMES = METRICS.map((m2) => m2.name);
+var CONTRACT_COLUMNS = [
+  TIMESTAMP_COLUMN,
+  SERVER_COLUMN,
+  PROFILE_COLUMN,
+  ...METRIC_NAMES
+];
+var PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+// src/fleet/manifest.ts
+var IsoDate = external_exports.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").refine((text) => (/* @__PURE__ */ new Date(`${text}T00:00:00Z`)).toISOString().startsWith(text), "is not a real date");
+var ManifestServer = external_exports.strictObject({
+  name: ServerName,
+  profile: external_exports.string().regex(PROFILE_PATTERN, `must match ${PROFILE_PATTERN.source}`),
+  first_seen: IsoDate
+});
+var Manifest = external_exports.strictObject({ format_version: external_exports.literal(1), servers: external_exports.array(ManifestServer) }).superRefine((manifest, ctx) => {
+  manifest.servers.forEach((server, i) => {
+    const previous = manifest.servers[i - 1];
+    if (previous === void 0) return;
+    if (previous.name === server.name)
+      ctx.addIssue({
+        code: "custom",
+        path: ["servers", i, "name"],
+        message: `duplicate server ${server.name}`
+      });
+    else if (compareNames(previous.name, server.name) > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["servers", i, "name"],
+        message: `not sorted: ${server.name} comes after ${previous.name}`
+      });
+  });
+});
+function parseManifest(text, where) {
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error63) {
+    throw new InputError(
+      `${where}: not valid JSON: ${error63 instanceof Error ? error63.message : String(error63)}`
+    );
+  }
+  const result = Manifest.safeParse(json2);
+  if (result.success) return result.data;
+  const lines = result.error.issues.slice(0, 20).map((issue3) => {
+    const path = issue3.path.map((part, i) => typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`).join("");
+    return `${where}: ${path || "(root)"}: ${issue3.message}`;
+  });
+  const more = result.error.issues.length - lines.length;
+  throw new InputError(lines.join("\n") + (more > 0 ? `
+${where}: \u2026 and ${more} more problems` : ""));
+}
+async function readManifest(path) {
+  let text;
+  try {
+    text = await readFile7(path, "utf8");
+  } catch (error63) {
+    const code = error63.code;
+    throw new InputError(`${path}: cannot read manifest (${code ?? String(error63)})`, { cause: error63 });
+  }
+  return parseManifest(text, path);
+}
+
 // src/gitops/trailers.ts
 function parseTrailers(message) {
   const paragraphs = message.trimEnd().split(/\n\s*\n/);
@@ -54639,6 +54782,7 @@ async function commitModelDeploy(request2) {
   const { git, repoDir, registry: registry2 } = request2;
   const checked = await checkDeployable(request2.modelDir);
   const modelId = checked.modelId;
+  await assertCoversManifest(request2.modelDir, modelId, join7(repoDir, request2.manifest ?? DEFAULT_MANIFEST));
   const validation = await readJsonFile(join7(request2.modelDir, "validation.json"), ValidationFigures);
   const pointerRel = relative(repoDir, pointerPath(registry2));
   const before = await readPointer(registry2);
@@ -54685,6 +54829,24 @@ async function commitModelDeploy(request2) {
     qRisk
   };
 }
+var DEFAULT_MANIFEST = "fleet/manifest.json";
+async function assertCoversManifest(modelDir2, modelId, manifestPath) {
+  const exists2 = await stat3(manifestPath).then(
+    () => true,
+    () => false
+  );
+  if (!exists2) return;
+  const manifest = await readManifest(manifestPath);
+  const encoders = await readJsonFile(join7(modelDir2, "encoders.json"), Encoders);
+  const coverage = vocabularyCoverage(
+    manifest.servers.map((s) => s.name),
+    new Set(Object.keys(encoders.server_id.classes))
+  );
+  if (coverage.missing.length > 0)
+    throw new GateError(
+      `${modelId} does not cover the fleet manifest ${manifestPath}: ${coverage.missing.length} of ${coverage.intended} servers missing (${listServers(coverage.missing)}); the manifest changed after the model was trained: retrain for it (the reconcile loop dispatches one)`
+    );
+}
 async function copyModel(from, target) {
   const exists2 = await stat3(target).then(
     () => true,
@@ -54694,7 +54856,7 @@ async function copyModel(from, target) {
     await cp(from, target, { recursive: true, errorOnExist: true, force: false });
     return;
   }
-  const same = await readFile7(join7(target, CHECKSUMS_FILE), "utf8") === await readFile7(join7(from, CHECKSUMS_FILE), "utf8");
+  const same = await readFile8(join7(target, CHECKSUMS_FILE), "utf8") === await readFile8(join7(from, CHECKSUMS_FILE), "utf8");
   if (!same) throw new InputError(`${target} already exists with different contents`);
 }
 
@@ -54808,25 +54970,53 @@ var ICON = {
 function escapeSlack(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
+var SECTION_LIMIT = 3e3;
 function slackPayload(n) {
   const head = `${ICON[n.kind]} *${escapeSlack(n.title)}*`;
-  const link = n.url === void 0 ? [] : [`<${n.url.replace(/[<>|]/g, "")}|workflow run>`];
-  return { text: [head, ...n.lines.map(escapeSlack), ...link].join("\n") };
+  const url2 = n.url?.replace(/[<>|]/g, "");
+  const link = url2 === void 0 ? [] : [`<${url2}|workflow run>`];
+  const body = n.lines.map(escapeSlack).join("\n");
+  const blocks = [{ type: "section", text: { type: "mrkdwn", text: head } }];
+  if (body !== "")
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: body.length > SECTION_LIMIT ? `${body.slice(0, SECTION_LIMIT - 1)}\u2026` : body
+      }
+    });
+  if (url2 !== void 0)
+    blocks.push({
+      type: "actions",
+      elements: [{ type: "button", text: { type: "plain_text", text: "Open the run" }, url: url2 }]
+    });
+  return { text: [head, ...n.lines.map(escapeSlack), ...link].join("\n"), blocks };
 }
+var MAX_ATTEMPTS = 3;
+var MAX_RETRY_AFTER_SECONDS = 30;
 async function notifySlack(webhook, n, deps) {
   if (webhook === void 0 || webhook === "") return false;
+  const sleep2 = deps.sleep ?? ((ms2) => new Promise((done) => setTimeout(done, ms2)));
   try {
-    const response = await deps.fetch(webhook, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(slackPayload(n)),
-      signal: AbortSignal.timeout(1e4)
-    });
-    if (!response.ok) {
-      deps.warn(`Slack notification (${n.kind}) was refused with HTTP ${response.status}`);
+    for (let attempt = 1; ; attempt++) {
+      const response = await deps.fetch(webhook, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(slackPayload(n)),
+        signal: AbortSignal.timeout(1e4)
+      });
+      if (response.ok) return true;
+      if (response.status === 429 && attempt < MAX_ATTEMPTS) {
+        const after = Number(response.headers.get("retry-after"));
+        const seconds = Number.isFinite(after) && after >= 0 ? Math.min(after, MAX_RETRY_AFTER_SECONDS) : attempt;
+        await sleep2(seconds * 1e3);
+        continue;
+      }
+      deps.warn(
+        `Slack notification (${n.kind}) was refused with HTTP ${response.status}${response.status === 429 ? ` after ${attempt} attempts` : ""}`
+      );
       return false;
     }
-    return true;
   } catch (error63) {
     const kind = error63 instanceof Error ? error63.name : "error";
     deps.warn(`Slack notification (${n.kind}) failed (${kind}); the pipeline continues`);

@@ -62526,25 +62526,53 @@ var ICON = {
 function escapeSlack(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
+var SECTION_LIMIT = 3e3;
 function slackPayload(n) {
   const head = `${ICON[n.kind]} *${escapeSlack(n.title)}*`;
-  const link = n.url === void 0 ? [] : [`<${n.url.replace(/[<>|]/g, "")}|workflow run>`];
-  return { text: [head, ...n.lines.map(escapeSlack), ...link].join("\n") };
+  const url2 = n.url?.replace(/[<>|]/g, "");
+  const link = url2 === void 0 ? [] : [`<${url2}|workflow run>`];
+  const body = n.lines.map(escapeSlack).join("\n");
+  const blocks = [{ type: "section", text: { type: "mrkdwn", text: head } }];
+  if (body !== "")
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: body.length > SECTION_LIMIT ? `${body.slice(0, SECTION_LIMIT - 1)}\u2026` : body
+      }
+    });
+  if (url2 !== void 0)
+    blocks.push({
+      type: "actions",
+      elements: [{ type: "button", text: { type: "plain_text", text: "Open the run" }, url: url2 }]
+    });
+  return { text: [head, ...n.lines.map(escapeSlack), ...link].join("\n"), blocks };
 }
+var MAX_ATTEMPTS = 3;
+var MAX_RETRY_AFTER_SECONDS = 30;
 async function notifySlack(webhook, n, deps) {
   if (webhook === void 0 || webhook === "") return false;
+  const sleep2 = deps.sleep ?? ((ms2) => new Promise((done) => setTimeout(done, ms2)));
   try {
-    const response = await deps.fetch(webhook, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(slackPayload(n)),
-      signal: AbortSignal.timeout(1e4)
-    });
-    if (!response.ok) {
-      deps.warn(`Slack notification (${n.kind}) was refused with HTTP ${response.status}`);
+    for (let attempt = 1; ; attempt++) {
+      const response = await deps.fetch(webhook, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(slackPayload(n)),
+        signal: AbortSignal.timeout(1e4)
+      });
+      if (response.ok) return true;
+      if (response.status === 429 && attempt < MAX_ATTEMPTS) {
+        const after = Number(response.headers.get("retry-after"));
+        const seconds = Number.isFinite(after) && after >= 0 ? Math.min(after, MAX_RETRY_AFTER_SECONDS) : attempt;
+        await sleep2(seconds * 1e3);
+        continue;
+      }
+      deps.warn(
+        `Slack notification (${n.kind}) was refused with HTTP ${response.status}${response.status === 429 ? ` after ${attempt} attempts` : ""}`
+      );
       return false;
     }
-    return true;
   } catch (error63) {
     const kind = error63 instanceof Error ? error63.name : "error";
     deps.warn(`Slack notification (${n.kind}) failed (${kind}); the pipeline continues`);
