@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../core/errors.js';
 import { pathExists } from '../core/path-exists.js';
 import { openGit } from '../forge/simple-git.js';
-import { POINTER_FILE, pointerPath } from '../registry/layout.js';
+import { join } from 'node:path';
+import { MODELS_DIR, POINTER_FILE, pointerPath } from '../registry/layout.js';
+import { headlineQRisk, p50QRisk, ValidationFigures } from './validation-summary.js';
 import { parsePointer, readPointer } from '../registry/pointer.js';
 import type { Pointer } from '../registry/schemas.js';
 
@@ -30,6 +32,20 @@ export interface PointerHistoryEntry {
   uncommitted?: boolean;
   /** Why the entry's pointer could not be read. */
   problem?: string;
+  /**
+   * The model's held-out accuracy from its validation.json, as committed with the pointer (so a
+   * model whose directory was removed later still shows it): accuracy over time, version by
+   * version. Null when the model has no readable validation.json.
+   */
+  held_out: HeldOutRecord | null;
+}
+
+export interface HeldOutRecord {
+  passed: boolean;
+  /** Mean q-risk over every target and quantile (the deploy commit's figure). */
+  q_risk: number | null;
+  /** P50 q-risk per target. */
+  p50: Record<string, number>;
 }
 
 export interface PointerHistory {
@@ -84,19 +100,32 @@ export async function pointerHistory(
   const working = await readFile(path, 'utf8').catch(() => null);
   const committed = await git.raw(['show', `HEAD:./${POINTER_FILE}`]).catch(() => null);
   if (working !== null && working !== committed) {
-    entries.push({ ...fromText(working, path), ...NO_COMMIT, uncommitted: true });
+    const entry = fromText(working, path);
+    entries.push({
+      ...entry,
+      ...NO_COMMIT,
+      uncommitted: true,
+      held_out: await heldOutOnDisk(registry, entry.model_id),
+    });
   }
   for (const c of commits) {
     const text = await git.raw(['show', `${c.sha}:./${POINTER_FILE}`]).catch(() => null);
     const where = `${c.sha.slice(0, 12)}:${POINTER_FILE}`;
+    const entry =
+      text === null ? { ...EMPTY, problem: 'current.json deleted in this commit' } : fromText(text, where);
+    const validation =
+      entry.model_id === null
+        ? null
+        : await git
+            .raw(['show', `${c.sha}:./${MODELS_DIR}/${entry.model_id}/validation.json`])
+            .catch(() => null);
     entries.push({
-      ...(text === null
-        ? { ...EMPTY, problem: 'current.json deleted in this commit' }
-        : fromText(text, where)),
+      ...entry,
       commit: c.sha,
       committed_at: c.at,
       author: c.author,
       subject: c.subject,
+      held_out: heldOutOf(validation),
     });
   }
   return {
@@ -107,6 +136,8 @@ export async function pointerHistory(
   };
 }
 
+type PointerFields = Omit<PointerHistoryEntry, keyof typeof NO_COMMIT | 'held_out'>;
+
 const NO_COMMIT = { commit: null, committed_at: null, author: null, subject: null } as const;
 const EMPTY = {
   model_id: null,
@@ -116,7 +147,7 @@ const EMPTY = {
   sha256: null,
 } as const;
 
-function fromText(text: string, where: string): Omit<PointerHistoryEntry, keyof typeof NO_COMMIT> {
+function fromText(text: string, where: string): PointerFields {
   try {
     return fromPointerValue(parsePointer(text, where));
   } catch (error) {
@@ -124,7 +155,7 @@ function fromText(text: string, where: string): Omit<PointerHistoryEntry, keyof 
   }
 }
 
-function fromPointerValue(p: Pointer): Omit<PointerHistoryEntry, keyof typeof NO_COMMIT> {
+function fromPointerValue(p: Pointer): PointerFields {
   return {
     model_id: p.model_id,
     previous_model_id: p.previous_model_id,
@@ -138,9 +169,18 @@ async function fromPointer(registry: string, why: string): Promise<PointerHistor
   const pointer = await readPointer(registry);
   const entries: PointerHistoryEntry[] = [];
   if (pointer !== null) {
-    entries.push({ ...fromPointerValue(pointer), ...NO_COMMIT });
+    entries.push({
+      ...fromPointerValue(pointer),
+      ...NO_COMMIT,
+      held_out: await heldOutOnDisk(registry, pointer.model_id),
+    });
     if (pointer.previous_model_id !== null)
-      entries.push({ ...EMPTY, model_id: pointer.previous_model_id, ...NO_COMMIT });
+      entries.push({
+        ...EMPTY,
+        model_id: pointer.previous_model_id,
+        ...NO_COMMIT,
+        held_out: await heldOutOnDisk(registry, pointer.previous_model_id),
+      });
   }
   return {
     source: 'pointer',
@@ -150,4 +190,21 @@ async function fromPointer(registry: string, why: string): Promise<PointerHistor
       'earlier deploys are not recorded outside git',
     entries,
   };
+}
+
+async function heldOutOnDisk(registry: string, modelId: string | null): Promise<HeldOutRecord | null> {
+  if (modelId === null) return null;
+  return heldOutOf(
+    await readFile(join(registry, MODELS_DIR, modelId, 'validation.json'), 'utf8').catch(() => null),
+  );
+}
+
+function heldOutOf(text: string | null): HeldOutRecord | null {
+  if (text === null) return null;
+  try {
+    const figures = ValidationFigures.parse(JSON.parse(text));
+    return { passed: figures.passed, q_risk: headlineQRisk(figures), p50: p50QRisk(figures) };
+  } catch {
+    return null; // an unreadable validation.json: the pointer history still stands
+  }
 }

@@ -7,6 +7,8 @@ import { z } from 'zod';
 const Score = z.looseObject({
   model: z.string(),
   group: z.string(),
+  target: z.string().optional(),
+  quantile: z.number().optional(),
   q_risk: z.number().nullable(),
 });
 export const ValidationFigures = z.looseObject({
@@ -34,4 +36,29 @@ export function headlineQRisk(validation: {
     .filter((s) => s.model === 'model' && s.group === 'all' && s.q_risk !== null)
     .map((s) => s.q_risk!);
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The model's held-out P50 q-risk per target on all servers (what `fleetcast history` lists). */
+export function p50QRisk(validation: {
+  accuracy?: {
+    scores: ReadonlyArray<{
+      model: string;
+      group: string;
+      target?: string;
+      quantile?: number;
+      q_risk: number | null;
+    }>;
+  } | null;
+}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of validation.accuracy?.scores ?? [])
+    if (
+      s.model === 'model' &&
+      s.group === 'all' &&
+      s.quantile === 0.5 &&
+      s.target !== undefined &&
+      s.q_risk !== null
+    )
+      out[s.target] = s.q_risk;
+  return out;
 }

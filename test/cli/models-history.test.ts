@@ -26,6 +26,7 @@ interface HistoryJson {
     commit: string | null;
     subject: string | null;
     uncommitted?: boolean;
+    held_out: { passed: boolean; q_risk: number | null; p50: Record<string, number> } | null;
   }>;
 }
 
@@ -135,8 +136,21 @@ describe('fleetcast models / history', () => {
     );
     assert.match(out.entries[1]!.commit!, /^[0-9a-f]{40}$/);
     assert.equal(out.entries[1]!.reason, 'latency regression');
+    // accuracy over time, version by version: each model's held-out figures as committed with it
+    assert.deepEqual(
+      out.entries.map((e) => (e.held_out ? [e.held_out.passed, e.held_out.p50.cpu_pct] : null)),
+      [null, [true, 0.1], [false, 0.1], [true, 0.1]],
+    );
+    // a model directory removed later: the history still reads its figures from the commit
+    await rm(join(registry, 'models', B), { recursive: true });
+    const later = JSON.parse(
+      (await fleetcast(['history', '--registry', registry, '--json'])).stdout,
+    ) as HistoryJson;
+    assert.deepEqual(later.entries[2]!.held_out?.p50, { cpu_pct: 0.1 });
     const text = await fleetcast(['history', '--registry', registry]);
     assert.match(text.stdout, /git log/);
     assert.match(text.stdout, /uncommitted/);
+    assert.match(text.stdout, /HELD-OUT P50 Q-RISK/);
+    assert.match(text.stdout, /cpu_pct 0\.100 \(FAILED\)/);
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { printJson } from '../../core/json-output.js';
-import { pointerHistory } from '../../gitops/deploy-log.js';
+import { pointerHistory, type HeldOutRecord } from '../../gitops/deploy-log.js';
 
 interface HistoryOptions {
   registry: string;
@@ -31,21 +31,23 @@ export function register(program: Command): void {
       const rows =
         history.source === 'git'
           ? [
-              ['COMMITTED', 'COMMIT', 'MODEL', 'PREVIOUS', 'BY', 'SUBJECT'],
+              ['COMMITTED', 'COMMIT', 'MODEL', 'HELD-OUT P50 Q-RISK', 'PREVIOUS', 'BY', 'SUBJECT'],
               ...history.entries.map((e) => [
                 e.uncommitted ? '(uncommitted)' : (e.committed_at ?? ''),
                 e.commit?.slice(0, 12) ?? '',
                 e.model_id ?? '(none)',
+                heldOutText(e.held_out),
                 e.previous_model_id ?? '',
                 e.author ?? '',
                 e.problem ?? e.subject ?? `reason: ${e.reason ?? ''}`,
               ]),
             ]
           : [
-              ['DEPLOYED', 'MODEL', 'PREVIOUS', 'REASON'],
+              ['DEPLOYED', 'MODEL', 'HELD-OUT P50 Q-RISK', 'PREVIOUS', 'REASON'],
               ...history.entries.map((e) => [
                 e.deployed_at ?? '(earlier)',
                 e.model_id ?? '(none)',
+                heldOutText(e.held_out),
                 e.previous_model_id ?? '',
                 e.problem ?? e.reason ?? '',
               ]),
@@ -61,4 +63,12 @@ export function register(program: Command): void {
       if (history.entries.length === 0) lines.push('(nothing has been deployed)');
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** `cpu_pct 0.243, mem_pct 0.146` (FAILED when the model did not pass), or `-` without a record. */
+function heldOutText(record: HeldOutRecord | null): string {
+  if (record === null) return '-';
+  const figures = Object.entries(record.p50).map(([target, q]) => `${target} ${q.toFixed(3)}`);
+  const text = figures.length > 0 ? figures.join(', ') : 'not measured';
+  return record.passed ? text : `${text} (FAILED)`;
 }
