@@ -1,3 +1,4 @@
+import type { RunContext } from './common/context.js';
 import { readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import * as core from '@actions/core';
@@ -52,7 +53,8 @@ function settingsSchema(workspace: string) {
       ),
       /** Inference service to read unknown-prediction counts from (optional). */
       service_url: z.url().optional(),
-      base_branch: z.string().default('main'),
+      /** Empty: the repository's default branch, from the event (baseBranchOf). */
+      base_branch: z.string().default(''),
       /** Repository-relative path of the manifest the pull request proposes. */
       manifest_path: z
         .string()
@@ -153,11 +155,12 @@ const drift = defineAction({
 });
 
 export function run(): Promise<void> {
-  return runAction(drift, async (settings, { workspace, notify }) => {
+  return runAction(drift, async (settings, { workspace, context, notify }) => {
+    const base = baseBranchOf(settings.base_branch, context);
     const report = await loadReport(settings, workspace);
     const forge = await openForge(settings, retryBaseMs());
     const { proposal, outcome } = await runDriftPr(forge, report, {
-      base: settings.base_branch,
+      base,
       manifestPath: settings.manifest_path,
       bot: botOf(settings),
       dryRun: settings.dry_run,
@@ -191,7 +194,7 @@ export function run(): Promise<void> {
     );
     const reconciled = settings.reconcile
       ? await runReconcile(forge, {
-          base: settings.base_branch,
+          base,
           manifestPath: settings.manifest_path,
           registryPath: relativeToWorkspace(workspace, settings.registry),
           config: settings.config,
@@ -219,4 +222,22 @@ export function run(): Promise<void> {
       });
     }
   });
+}
+
+/**
+ * The branch the pull request targets: the input, else the repository's default branch from the
+ * event. A `schedule` event carries no repository, but GitHub runs it on the default branch, so
+ * its ref is that branch. Anything else without an input is an error, never a guessed `main`.
+ */
+export function baseBranchOf(input: string, context: RunContext): string {
+  if (input !== '') return input;
+  const payload = context.github.payload as { repository?: { default_branch?: string } };
+  const fromEvent = payload.repository?.default_branch;
+  if (fromEvent) return fromEvent;
+  const ref = context.github.ref ?? '';
+  if (context.github.eventName === 'schedule' && ref.startsWith('refs/heads/'))
+    return ref.slice('refs/heads/'.length);
+  throw new InputError(
+    `input base_branch: empty, and the ${context.github.eventName ?? 'unknown'} event does not say the repository's default branch; set base_branch`,
+  );
 }

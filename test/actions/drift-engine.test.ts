@@ -56,6 +56,10 @@ test('metrics + registry → drift engine → one pull request with the proposed
       local_repository: fixture.remote,
       local_pulls_dir: pulls,
     },
+    // a scheduled run: the event carries no repository, GitHub runs it on the default branch
+    eventName: 'schedule',
+    event: { schedule: '17 * * * *' },
+    env: { GITHUB_REF: 'refs/heads/main' },
   });
   assert.equal(result.exitCode, 0, result.stdout);
   assert.equal(result.outputs.retrain, 'true', result.summary);
@@ -73,4 +77,20 @@ test('metrics + registry → drift engine → one pull request with the proposed
   for (const name of base) assert.ok(names.includes(name), `${name} stays in the manifest`);
   assert.ok(names.length > base.length, 'new eligible servers join the manifest');
   assert.equal(manifest, renderManifest({ format_version: 1, servers: JSON.parse(manifest).servers }));
+});
+
+test('the drift PR targets the default branch from the event, never a guessed main', async () => {
+  const { baseBranchOf } = await import('../../src/actions/drift.js');
+  const context = (eventName: string, ref: string, payload: unknown) =>
+    ({ github: { eventName, ref, payload } }) as unknown as Parameters<typeof baseBranchOf>[1];
+  assert.equal(baseBranchOf('release', context('push', 'refs/heads/main', {})), 'release');
+  assert.equal(
+    baseBranchOf(
+      '',
+      context('workflow_dispatch', 'refs/heads/x', { repository: { default_branch: 'trunk' } }),
+    ),
+    'trunk',
+  );
+  assert.equal(baseBranchOf('', context('schedule', 'refs/heads/trunk', { schedule: '0 * * * *' })), 'trunk');
+  assert.throws(() => baseBranchOf('', context('push', 'refs/tags/v1', {})), /input base_branch: empty/);
 });

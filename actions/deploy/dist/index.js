@@ -54758,6 +54758,8 @@ function oneLine(text) {
 var Score = external_exports.looseObject({
   model: external_exports.string(),
   group: external_exports.string(),
+  target: external_exports.string().optional(),
+  quantile: external_exports.number().optional(),
   q_risk: external_exports.number().nullable()
 });
 var ValidationFigures = external_exports.looseObject({

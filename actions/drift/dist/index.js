@@ -67442,7 +67442,8 @@ function settingsSchema(workspace) {
     ),
     /** Inference service to read unknown-prediction counts from (optional). */
     service_url: external_exports.url().optional(),
-    base_branch: external_exports.string().default("main"),
+    /** Empty: the repository's default branch, from the event (baseBranchOf). */
+    base_branch: external_exports.string().default(""),
     /** Repository-relative path of the manifest the pull request proposes. */
     manifest_path: external_exports.string().default("fleet/manifest.json").refine((p2) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p2) && !p2.split("/").includes(".."), {
       message: "must be a relative path inside the repository"
@@ -67514,11 +67515,12 @@ var drift = defineAction({
   failureTitle: "Fleet drift check failed"
 });
 function run() {
-  return runAction(drift, async (settings, { workspace, notify: notify2 }) => {
+  return runAction(drift, async (settings, { workspace, context: context3, notify: notify2 }) => {
+    const base = baseBranchOf(settings.base_branch, context3);
     const report = await loadReport(settings, workspace);
     const forge = await openForge(settings, retryBaseMs());
     const { proposal, outcome } = await runDriftPr(forge, report, {
-      base: settings.base_branch,
+      base,
       manifestPath: settings.manifest_path,
       bot: botOf(settings),
       dryRun: settings.dry_run,
@@ -67550,7 +67552,7 @@ function run() {
       `drift pull request: ${outcome.operation}${outcome.pullRequest ? ` (#${outcome.pullRequest.number})` : ""}`
     );
     const reconciled = settings.reconcile ? await runReconcile(forge, {
-      base: settings.base_branch,
+      base,
       manifestPath: settings.manifest_path,
       registryPath: relativeToWorkspace(workspace, settings.registry),
       config: settings.config,
@@ -67577,6 +67579,18 @@ function run() {
       });
     }
   });
+}
+function baseBranchOf(input2, context3) {
+  if (input2 !== "") return input2;
+  const payload = context3.github.payload;
+  const fromEvent = payload.repository?.default_branch;
+  if (fromEvent) return fromEvent;
+  const ref = context3.github.ref ?? "";
+  if (context3.github.eventName === "schedule" && ref.startsWith("refs/heads/"))
+    return ref.slice("refs/heads/".length);
+  throw new InputError(
+    `input base_branch: empty, and the ${context3.github.eventName ?? "unknown"} event does not say the repository's default branch; set base_branch`
+  );
 }
 
 // actions/drift/index.ts
