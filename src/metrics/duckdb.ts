@@ -1,6 +1,9 @@
 import { resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../core/errors.js';
+import { isRemote } from '../core/remote-path.js';
+
+export { isRemote };
 
 /** A SQL string literal: single quotes doubled. Use for paths; bind parameters for values. */
 export function sqlString(value: string): string {
@@ -149,9 +152,6 @@ function inDirectories(path: string, directories: readonly string[]): boolean {
 }
 
 /** `s3://…`, `https://…`: not a local path. */
-export function isRemote(path: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
-}
 
 function sqlList(values: readonly string[]): string {
   return `[${values.map(sqlString).join(', ')}]`;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import type { RunContext } from '../../src/actions/common/context.js';
-import { workspacePath } from '../../src/actions/common/inputs.js';
+import { workspaceMetrics, workspacePath } from '../../src/actions/common/inputs.js';
 import { setOutputs } from '../../src/actions/common/outputs.js';
 import { defineAction, runAction } from '../../src/actions/common/run-action.js';
 import { GateError } from '../../src/core/errors.js';
@@ -183,5 +183,23 @@ describe('the run context (@actions/github)', () => {
     assert.equal(context.repository, undefined);
     assert.equal(context.runUrl, undefined);
     assert.equal(context.actorAuthor, undefined);
+  });
+});
+
+describe('metrics input', () => {
+  const schema = workspaceMetrics('/work/repo');
+  test('a local source must be inside the workspace; #table is kept', () => {
+    assert.equal(schema.parse('data/m.duckdb#metrics'), '/work/repo/data/m.duckdb#metrics');
+    assert.equal(schema.safeParse('../elsewhere.parquet').success, false);
+  });
+  test('a remote source passes through; a Prometheus mapping file must be in the workspace', () => {
+    assert.equal(schema.parse('s3://bucket/fleet/*.parquet'), 's3://bucket/fleet/*.parquet');
+    assert.equal(
+      schema.parse('prometheus+https://prom.example:9090#mapping=config/prometheus.yaml'),
+      'prometheus+https://prom.example:9090#mapping=/work/repo/config/prometheus.yaml',
+    );
+    assert.equal(schema.parse('prometheus+http://prom:9090'), 'prometheus+http://prom:9090');
+    const outside = schema.safeParse('prometheus+http://prom:9090#mapping=/etc/passwd');
+    assert.equal(outside.success, false);
   });
 });

@@ -65353,6 +65353,13 @@ function actorAuthor(env = process.env) {
 
 // src/actions/common/inputs.ts
 import { isAbsolute as isAbsolute3, relative as relative2, resolve as resolve2 } from "node:path";
+
+// src/core/remote-path.ts
+function isRemote(path) {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+
+// src/actions/common/inputs.ts
 function readInputs(names, secrets = []) {
   const out = {};
   for (const name of names) {
@@ -65402,6 +65409,16 @@ function workspacePath(workspace, input2) {
 }
 function workspaceMetrics(workspace, input2 = "metrics") {
   return external_exports.string().transform((spec, ctx) => {
+    if (isRemote(spec)) {
+      const mapping = /#mapping=(.+)$/.exec(spec);
+      if (mapping === null) return spec;
+      try {
+        return `${spec.slice(0, mapping.index)}#mapping=${insideWorkspace(workspace, mapping[1], `${input2} mapping`)}`;
+      } catch (error63) {
+        ctx.addIssue({ code: "custom", message: getErrorMessage(error63) });
+        return external_exports.NEVER;
+      }
+    }
     const hash2 = spec.lastIndexOf("#");
     const [path, table] = hash2 > 0 ? [spec.slice(0, hash2), spec.slice(hash2)] : [spec, ""];
     try {
@@ -65970,9 +65987,6 @@ function normalize(access2) {
 }
 function inDirectories(path, directories) {
   return directories.some((d2) => path.startsWith(d2));
-}
-function isRemote(path) {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
 }
 function sqlList(values) {
   return `[${values.map(sqlString).join(", ")}]`;

@@ -56608,6 +56608,13 @@ function getErrorMessage(error63) {
 // src/metrics/duckdb.ts
 import { resolve, sep } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+
+// src/core/remote-path.ts
+function isRemote(path) {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+
+// src/metrics/duckdb.ts
 function sqlString(value) {
   if (value.includes("\0")) throw new Error("SQL string contains a NUL character");
   return `'${value.replaceAll("'", "''")}'`;
@@ -56696,9 +56703,6 @@ function normalize(access2) {
 }
 function inDirectories(path, directories) {
   return directories.some((d) => path.startsWith(d));
-}
-function isRemote(path) {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
 }
 function sqlList(values) {
   return `[${values.map(sqlString).join(", ")}]`;
@@ -62461,6 +62465,16 @@ function workspacePath(workspace, input2) {
 }
 function workspaceMetrics(workspace, input2 = "metrics") {
   return external_exports.string().transform((spec, ctx) => {
+    if (isRemote(spec)) {
+      const mapping = /#mapping=(.+)$/.exec(spec);
+      if (mapping === null) return spec;
+      try {
+        return `${spec.slice(0, mapping.index)}#mapping=${insideWorkspace(workspace, mapping[1], `${input2} mapping`)}`;
+      } catch (error63) {
+        ctx.addIssue({ code: "custom", message: getErrorMessage(error63) });
+        return external_exports.NEVER;
+      }
+    }
     const hash2 = spec.lastIndexOf("#");
     const [path, table] = hash2 > 0 ? [spec.slice(0, hash2), spec.slice(hash2)] : [spec, ""];
     try {

@@ -2,6 +2,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { getErrorMessage, InputError } from '../../core/errors.js';
+import { isRemote } from '../../core/remote-path.js';
 
 /**
  * Reads every named input once (`INPUT_<NAME>` as the runner sets them), trimmed; empty strings
@@ -77,6 +78,18 @@ export function workspacePath(workspace: string, input: string) {
 /** A metrics source input: a path inside the workspace, optionally `#table` for a DuckDB file. */
 export function workspaceMetrics(workspace: string, input = 'metrics') {
   return z.string().transform((spec, ctx) => {
+    // A remote source (s3://, https://, prometheus+http://…) is read through its own sandbox
+    // (docs/metrics.md); only a Prometheus mapping file named in it must be in the workspace.
+    if (isRemote(spec)) {
+      const mapping = /#mapping=(.+)$/.exec(spec);
+      if (mapping === null) return spec;
+      try {
+        return `${spec.slice(0, mapping.index)}#mapping=${insideWorkspace(workspace, mapping[1]!, `${input} mapping`)}`;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: getErrorMessage(error) });
+        return z.NEVER;
+      }
+    }
     const hash = spec.lastIndexOf('#');
     const [path, table] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, ''];
     try {
