@@ -71,7 +71,13 @@ export function describeEvent(event: TrainerEvent, budgetLeftSeconds?: number): 
       );
     }
     case 'done':
-      return `train: done in ${formatDuration(num('total_seconds') ?? 0)}, best epoch ${num('best_epoch')}, converged=${String(event.converged)}`;
+      return (
+        `train: done in ${formatDuration(num('total_seconds') ?? 0)}, best epoch ${num('best_epoch')}, converged=${String(event.converged)}` +
+        (typeof event.stopped_by === 'string' ? ` (stopped by ${event.stopped_by})` : '')
+      );
+    case 'warning':
+      // e.g. the time guard cut training short: said loudly, the convergence gate then fails it
+      return `train: WARNING: ${String(event.message)}`;
     case 'error':
       return `train: error: ${String(event.message)}`;
     default:

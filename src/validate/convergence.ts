@@ -24,7 +24,15 @@ export interface ConvergenceReport {
  */
 export function checkConvergence(
   epochs: readonly EpochLosses[],
-  options: { minImprovement: number; minEpochs: number; initialValLoss?: number | null },
+  options: {
+    minImprovement: number;
+    minEpochs: number;
+    initialValLoss?: number | null;
+    /** The trainer's own verdict of why it stopped (train_report.json convergence.stopped_by). */
+    stoppedBy?: string | undefined;
+    /** The epochs the profile planned (hyperparameters.max_epochs), for the message. */
+    plannedEpochs?: number | undefined;
+  },
 ): ConvergenceReport {
   const initial = options.initialValLoss ?? null;
   const reference: ConvergenceReport['reference'] = initial !== null ? 'untrained' : 'first_epoch';
@@ -38,6 +46,13 @@ export function checkConvergence(
     message,
     ...extra,
   });
+  // The wall-clock guard cut training short: an under-trained model, whatever its loss did so far.
+  if (options.stoppedBy === 'time_budget')
+    return fail(
+      `training was stopped by the time guard (max_train_seconds) after epoch ${epochs.at(-1)?.epoch ?? 0}` +
+        `${options.plannedEpochs ? ` of ${options.plannedEpochs} planned` : ''}: the model did not converge; ` +
+        'give it a faster runner (the GPU runner) or a larger guard, never a silent cut',
+    );
   if (epochs.length < options.minEpochs)
     return fail(`only ${epochs.length} epoch(s) recorded; convergence needs at least ${options.minEpochs}`);
   const bad = epochs.filter((e) => !isFiniteNumber(e.train_loss) || !isFiniteNumber(e.val_loss));

@@ -46,6 +46,9 @@ export async function validateModel(options: ValidateModelOptions): Promise<Vali
         minImprovement: gates.convergence.min_improvement,
         minEpochs: gates.convergence.min_epochs,
         initialValLoss: info.initial_val_loss,
+        stoppedBy: stoppedByOf(info.metrics),
+        plannedEpochs:
+          typeof info.hyperparameters.max_epochs === 'number' ? info.hyperparameters.max_epochs : undefined,
       })
     : null;
   let accuracy: HeldOutEvaluation | null = null;
@@ -89,4 +92,12 @@ export async function validateModel(options: ValidateModelOptions): Promise<Vali
     gate_config: gates,
     duration_seconds: (Date.now() - started) / 1000,
   };
+}
+
+/** The trainer's `convergence.stopped_by`, kept in training_info.json's `metrics`. */
+function stoppedByOf(metrics: Record<string, unknown>): string | undefined {
+  const convergence = metrics.convergence;
+  if (typeof convergence !== 'object' || convergence === null) return undefined;
+  const stoppedBy = (convergence as { stopped_by?: unknown }).stopped_by;
+  return typeof stoppedBy === 'string' ? stoppedBy : undefined;
 }

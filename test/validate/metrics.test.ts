@@ -145,6 +145,22 @@ describe('convergence', () => {
     assert.equal(flat.passed, false);
     assert.match(flat.message, /fell only 2\.0% from the untrained model/);
   });
+  it('fails a run the time guard cut short, however far its loss fell', () => {
+    const cut = checkConvergence(epochs([0.6, 0.4]), {
+      ...opts,
+      initialValLoss: 1,
+      stoppedBy: 'time_budget',
+      plannedEpochs: 40,
+    });
+    assert.equal(cut.passed, false);
+    assert.match(cut.message, /stopped by the time guard .* after epoch 2 of 40 planned/);
+    const early = checkConvergence(epochs([0.6, 0.4]), {
+      ...opts,
+      initialValLoss: 1,
+      stoppedBy: 'early_stopping',
+    });
+    assert.equal(early.passed, true);
+  });
   it('falls back to the first epoch and fails on NaN or too few epochs', () => {
     assert.equal(checkConvergence(epochs([1, 0.5]), opts).reference, 'first_epoch');
     assert.equal(checkConvergence(epochs([1, 0.5]), opts).passed, true);
