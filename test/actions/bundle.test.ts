@@ -182,6 +182,7 @@ describe('composite actions run with only their pinned native modules', () => {
       workspace,
       {
         report: '.fleetcast/report.json',
+        base_branch: 'main',
         forge: 'local',
         local_repository: fixture.remote,
         local_pulls_dir: join(dir, 'pulls'),
