@@ -39,6 +39,7 @@ class RunSetup:
     started: float  # time.time() at the start
     started_at: str
     load_seconds: float
+    heldout_forecasts: bool = False  # also write the held-out window's forecasts (heldout.py)
 
 
 def pick_device(choice):
@@ -100,5 +101,5 @@ def prepare(args):
         out=args.out, ctx=ctx, device=device, threads=threads, dataset=dataset, train_windows=train_idx,
         validation_windows=val_all, rank_validation_windows=val_rank, cfg=cfg,
         num_profiles=len(dataset.header["profiles"]) + 1, started=started, started_at=started_at,
-        load_seconds=load_seconds,
+        load_seconds=load_seconds, heldout_forecasts=bool(getattr(args, "heldout_forecasts", False)),
     )
