@@ -15,6 +15,7 @@ import torch
 from .data import gather, hide_ids
 from .ddp import all_reduce_sum, any_rank, wrap
 from .ema import swapped_in, weight_average
+from .loss import RAW_SCALE_WEIGHT_CAP
 from .evaluate import forward_loss, to_tensors, validation_loss
 from .model_factory import build_model
 from .progress import emit, say
@@ -37,14 +38,15 @@ class FitResult:
 class TrainStep(torch.nn.Module):
     """Wraps the model so DistributedDataParallel sees the training forward pass."""
 
-    def __init__(self, model, quantiles, weighting="none"):
+    def __init__(self, model, quantiles, weighting="none", weight_cap=RAW_SCALE_WEIGHT_CAP):
         super().__init__()
         self.model = model
         self.quantiles = quantiles
         self.weighting = weighting
+        self.weight_cap = weight_cap
 
     def forward(self, t):
-        return forward_loss(self.model, t, self.quantiles, self.weighting)
+        return forward_loss(self.model, t, self.quantiles, self.weighting, self.weight_cap)
 
 
 class BestEpoch:
@@ -170,7 +172,7 @@ def fit(setup):
     """Trains a freshly seeded model; returns it with the best validation weights restored."""
     p, ctx = setup.profile, setup.ctx
     model = seeded_model(setup)
-    step_module = wrap(TrainStep(model, setup.doc["quantiles"], p.loss_weighting), ctx, setup.device)
+    step_module = wrap(TrainStep(model, setup.doc["quantiles"], p.loss_weighting, p.loss_weight_cap), ctx, setup.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
     steps_per_epoch = max(1, p.windows_per_epoch // (p.batch_size * ctx.world_size))
     n_params = sum(t.numel() for t in model.parameters())

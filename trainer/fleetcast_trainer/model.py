@@ -11,7 +11,7 @@ from torch import nn
 
 from .tft import TemporalFusionTransformer, TFTOutput
 
-SEASONAL_BASELINES = ("naive", "mean3", "median")
+SEASONAL_BASELINES = ("naive", "mean3", "median", "last")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
@@ -55,7 +55,10 @@ class SeasonalResidualTFT(nn.Module):
         )
         # Yesterday's value at one step is a single noisy sample (an incident yesterday becomes a
         # forecast spike today). "mean3" averages it with its two neighbours; "median" takes the
-        # median of those three steps on every lag day, which also ignores one-off spikes.
+        # median of those three steps on every lag day, which also ignores one-off spikes. "last" is
+        # the newest observed value (persistence): on real VMs, whose load moves in bursts that do not
+        # repeat at the same hour, it is a much better anchor than yesterday (docs/trainer.md); the
+        # decoder still sees yesterday's values through the seasonal lags.
         if seasonal_baseline not in SEASONAL_BASELINES:
             raise ValueError(f"seasonal_baseline must be one of {', '.join(SEASONAL_BASELINES)}")
         self.seasonal_baseline = seasonal_baseline
@@ -125,8 +128,12 @@ class SeasonalResidualTFT(nn.Module):
         days = [torch.stack([padded[:, s + k:s + k + h] for k in range(3)], dim=2) for s in self.lag_offsets]
         return torch.stack(days, dim=2)
 
-    def seasonal_base(self, lags):
-        """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] -> [B, H, T]."""
+    def seasonal_base(self, lags, obs_n=None):
+        """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] (or, for "last",
+        the normalized window obs_n [B, L, F]) -> [B, H, T]."""
+        if self.seasonal_baseline == "last":
+            last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
+            return last.expand(last.shape[0], self.horizon, last.shape[2])
         if self.seasonal_baseline == "naive":
             return lags[:, :, 0, 1]
         if self.seasonal_baseline == "mean3":
@@ -151,7 +158,7 @@ class SeasonalResidualTFT(nn.Module):
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)
         out = tft.quantiles
         if lags is not None:
-            seasonal = self.seasonal_base(lags)  # [B, H, n_targets]
+            seasonal = self.seasonal_base(lags, obs_n)  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
         return NormalizedForecast(out, mean, scale, tft)
 

@@ -94,7 +94,8 @@ def prepare(args):
     observed = dataset.features
     cfg = {"lookback": L, "horizon": H, "obs_idx": list(range(len(observed))),
            "target_idx": [observed.index(t) for t in targets], "quantiles": doc["quantiles"],
-           "batch_size": profile.batch_size, "loss_weighting": profile.loss_weighting}
+           "batch_size": profile.batch_size, "loss_weighting": profile.loss_weighting,
+           "loss_weight_cap": profile.loss_weight_cap}
     val_all, val_rank = validation_sample(val_idx, profile, args.seed, ctx)
     return RunSetup(
         profile_name=args.profile, profile=profile, doc=doc, seed=args.seed, dataset_path=args.dataset,

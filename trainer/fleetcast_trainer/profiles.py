@@ -64,6 +64,7 @@ class Profile:
     # optional training switches
     lr_decay_patience: int = _key(NON_NEGATIVE_INT, default=0)  # halve the rate after this many bad epochs; 0 = off
     loss_weighting: str = _key(CHOICE, LOSS_WEIGHTINGS, default="none")
+    loss_weight_cap: float = _key(NON_NEGATIVE_NUMBER, default=5.0)  # raw_scale: cap, in batch means
     ema_decay: float = _key(FRACTION, default=0.0)  # weight averaging; 0 = off
 
     def __post_init__(self):

@@ -184,6 +184,20 @@ class SeasonalLagTest(unittest.TestCase):
         self.assertAlmostEqual(float(seasonal_model("mean3").seasonal_base(lags)), 19.0)
         # median of 1, 2, 3, 3, 4, 50: the spike does not move it
         self.assertEqual(float(seasonal_model("median").seasonal_base(lags)), 3.0)
+        # persistence: the newest value of the window at every horizon step, whatever the lags say
+        obs = torch.arange(16, dtype=torch.float32).reshape(1, 8, 2)
+        last = seasonal_model("last").seasonal_base(lags, obs)
+        self.assertEqual(last[0, :, 0].tolist(), [14.0, 14.0])
+
+    def test_last_baseline_forecasts_a_constant_window_exactly(self):
+        model = seasonal_model("last")
+        with torch.no_grad():
+            for p in model.core.head.parameters():
+                p.zero_()  # the core's correction is 0: the forecast is the baseline
+            ids = torch.zeros(2, dtype=torch.long)
+            past = torch.cat([torch.rand(2, 7, 2), torch.full((2, 1, 2), 7.5)], dim=1)
+            out = model(ids, ids, past, torch.rand(2, 8, 4), torch.rand(2, 2, 4))
+        torch.testing.assert_close(out[:, :, 0], torch.full((2, 2, 3), 7.5))
 
     def test_encoder_steps_limit_the_attention_window(self):
         model = seasonal_model("median", lookback=8, encoder_steps=4)
