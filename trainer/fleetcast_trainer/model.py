@@ -39,7 +39,7 @@ class SeasonalResidualTFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
-                 target_bounds=None):
+                 target_bounds=None, decoder_window_stats=False):
         super().__init__()
         self.lookback = lookback
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
@@ -70,6 +70,11 @@ class SeasonalResidualTFT(nn.Module):
             if self.season_offset is not None else []
         )
         self.decoder_lags = 3 * len(target_idx) * len(self.lag_offsets) if decoder_seasonal_lags else 0
+        # Normalization hides each window's level and spread from the network; on a fleet where an
+        # idle VM (under 1 % CPU, scaled by the std floor) and a busy one behave differently it needs
+        # them. decoder_window_stats gives the decoder, per target, a signed log of the window mean and log(scale)
+        # (pytorch-forecasting's add_target_scales, as known inputs: both are known at the origin).
+        self.window_stats_inputs = 2 * len(target_idx) if decoder_window_stats else 0
         self.n_observed = n_observed
         self.n_known = n_known
         self.quantiles = list(quantiles)
@@ -85,7 +90,7 @@ class SeasonalResidualTFT(nn.Module):
         self.register_buffer("target_max", torch.tensor([BIG if v is None else v for v in hi], dtype=torch.float32))
         self.core = TemporalFusionTransformer(
             num_servers=num_servers, num_profiles=num_profiles, n_encoder_vars=n_observed + n_known,
-            n_decoder_vars=n_known + self.decoder_lags, encoder_steps=self.encoder_steps, horizon=horizon,
+            n_decoder_vars=n_known + self.decoder_lags + self.window_stats_inputs, encoder_steps=self.encoder_steps, horizon=horizon,
             n_targets=self.n_targets, n_quantiles=len(self.quantiles), hidden=hidden, heads=heads, dropout=dropout,
         )
 
@@ -153,6 +158,12 @@ class SeasonalResidualTFT(nn.Module):
         lags = self.seasonal_lags(obs_n) if self.season_offset is not None else None
         if self.decoder_lags:
             future_known = torch.cat([future_known, lags.reshape(lags.shape[0], self.horizon, -1)], dim=-1)
+        if self.window_stats_inputs:
+            level = mean[:, :, self.target_idx]
+            # sign(x)·log1p(|x|), a signed log that exports to ONNX (asinh does not at opset 17)
+            level = torch.sign(level) * torch.log(1.0 + torch.abs(level))
+            stats = torch.cat([level, torch.log(scale[:, :, self.target_idx])], dim=-1)
+            future_known = torch.cat([future_known, stats.expand(stats.shape[0], self.horizon, stats.shape[2])], dim=-1)
         first = self.lookback - self.encoder_steps
         encoder_inputs = torch.cat([obs_n[:, first:], past_known[:, first:]], dim=-1)
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)

@@ -60,6 +60,7 @@ class Profile:
     seasonal_baseline: str = _key(CHOICE, SEASONAL_BASELINES, default="naive")
     decoder_seasonal_lags: bool = _key(FLAG, default=False)  # yesterday's values as decoder inputs
     seasonal_lag_days: int = _key(NON_NEGATIVE_INT, default=1)
+    decoder_window_stats: bool = _key(FLAG, default=False)  # window mean and scale as decoder inputs
     encoder_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps the LSTM/attention see; 0 = all
     # optional training switches
     lr_decay_patience: int = _key(NON_NEGATIVE_INT, default=0)  # halve the rate after this many bad epochs; 0 = off
