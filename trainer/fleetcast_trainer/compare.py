@@ -9,7 +9,9 @@ per target and quantile, over the windows whose `--lookback` steps are complete 
 the points where every compared model is finite (peers/score.py, the rules of src/validate/scoring.ts).
 Peer forecasts are clipped to the dataset's metric ranges and sorted, as a peer_request.json with
 `bounds` would make them. `--unknown` adds each run served entirely through the unknown index 0;
-`--ensemble` adds the quantile-wise mean of all --tft runs.
+`--ensemble` adds the quantile-wise mean of all --tft runs. `persistence` (the last value before the
+origin, at every quantile and step) is always scored too: on real VMs it is a much stronger reference
+than one-day seasonal naive.
 """
 
 import argparse
@@ -36,6 +38,7 @@ def parse_args(argv):
     ap.add_argument("--lookback", type=int, default=96, help="windows need this many complete steps before the origin")
     ap.add_argument("--group", default="all", choices=scoring.GROUPS)
     ap.add_argument("--json", default=None, help="write the score entries here")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table of P50 and P90 instead")
     return ap.parse_args(argv)
 
 
@@ -46,6 +49,18 @@ def bounded(values, panel, bounds):
         out[:, :, :, t] = np.clip(out[:, :, :, t], -np.inf if lo is None else lo, np.inf if hi is None else hi)
     bad = np.isnan(out).any(axis=-1, keepdims=True)
     return np.where(bad, np.nan, np.sort(out, axis=-1))
+
+
+def markdown(entries, group):
+    """| model | <target> P50 | <target> P90 | ... | with q-risk to 4 decimals."""
+    by = {(e["model"], e["target"], e["quantile"]): e["q_risk"] for e in entries if e["group"] == group}
+    cols = [(t, q) for t, q in dict.fromkeys((e["target"], e["quantile"]) for e in entries) if q in (0.5, 0.9)]
+    lines = ["| model | " + " | ".join(f"{t} P{round(q * 100)}" for t, q in cols) + " |",
+             "|---|" + "---:|" * len(cols)]
+    for mdl in dict.fromkeys(e["model"] for e in entries):
+        cells = [by.get((mdl, t, q)) for t, q in cols]
+        lines.append(f"| {mdl} | " + " | ".join("–" if v is None else f"{v:.4f}" for v in cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -77,11 +92,14 @@ def main(argv=None):
         for peer, info in manifest["peers"].items():
             raw = np.fromfile(f"{args.peers}/{info['file']}", dtype="<f4").reshape(manifest["shape"])
             models[peer] = bounded(raw, panel, bounds)
+    last = panel.raw[:, :, panel.origins - 1].transpose(0, 2, 1)  # [S, O, T]
+    models["persistence"] = np.repeat(np.repeat(last[:, :, None, :, None], panel.horizon, axis=2),
+                                      len(panel.quantiles), axis=4)
     windows = panel.lookback_complete(args.lookback)
     entries = scoring.score(panel, models, windows)
     points = {e["group"]: e["points"] for e in entries if e["model"] == scoring.SEASONAL_NAIVE}
     print(f"{int(windows.sum())} windows; points per target ({args.group}): {points[args.group]}")
-    print(scoring.table(entries, args.group))
+    print(markdown(entries, args.group) if args.markdown else scoring.table(entries, args.group))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"windows": int(windows.sum()), "scores": entries}, fh, indent=1)
