@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 
 CONVERGENCE_CRITERION = (
-    "all losses finite; best validation loss at least convergence_min_improvement (relative) below the "
+    "training was not cut by the time guard (stopped_by is not time_budget); all losses finite; best "
+    "validation loss at least convergence_min_improvement (relative) below the "
     "validation loss of the untrained model; and the run plateaued: early stopping fired, or the best "
     "validation loss improved by at most convergence_plateau_tolerance (relative) over the last "
     "early_stopping_patience epochs"
@@ -32,8 +33,9 @@ def decide_convergence(epochs, initial_val, stopped_by, profile):
     else:
         recent = None
     plateau = stopped_by == "early_stopping" or (recent is not None and recent <= profile.convergence_plateau_tolerance)
-    converged = bool(finite and improvement is not None and improvement >= profile.convergence_min_improvement
-                     and plateau)
+    # the time guard cuts a run before it is done: never a converged run, whatever the losses say
+    converged = bool(stopped_by != "time_budget" and finite and improvement is not None
+                     and improvement >= profile.convergence_min_improvement and plateau)
     return Convergence(converged, {
         "criterion": CONVERGENCE_CRITERION,
         "initial_val_loss": initial_val if np.isfinite(initial_val) else None,

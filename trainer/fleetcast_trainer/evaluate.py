@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from .data import gather
-from .loss import pinball_loss, q_risk, raw_scale_weights
+from .loss import RAW_SCALE_WEIGHT_CAP, pinball_loss, q_risk, raw_scale_weights
 
 
 def batches(index, batch_size):
@@ -16,8 +16,9 @@ def to_tensors(batch, device):
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
-def forward_loss(model, t, quantiles, weighting="none"):
-    """Pinball loss in normalized units; weighting "raw_scale" weights windows by their raw-unit spread."""
+def forward_loss(model, t, quantiles, weighting="none", weight_cap=RAW_SCALE_WEIGHT_CAP):
+    """Pinball loss in normalized units; weighting "raw_scale" weights windows by their raw-unit spread
+    (at most weight_cap times the batch mean)."""
     pred_n, mean, scale, _ = model.forward_normalized(
         t["server_idx"], t["profile_idx"], t["past_observed"], t["past_known"], t["future_known"]
     )
@@ -26,7 +27,7 @@ def forward_loss(model, t, quantiles, weighting="none"):
     weights = None
     if weighting == "raw_scale":
         idx = unwrapped.target_idx
-        weights = raw_scale_weights(mean[:, :, idx], scale[:, :, idx], unwrapped.log1p_mask[idx])
+        weights = raw_scale_weights(mean[:, :, idx], scale[:, :, idx], unwrapped.log1p_mask[idx], weight_cap)
     return pinball_loss(pred_n, target_n, quantiles, weights)
 
 
@@ -38,7 +39,9 @@ def validation_loss(model, dataset, index, cfg, device):
         for rows, starts in batches(index, cfg["batch_size"]):
             t = to_tensors(gather(dataset, rows, starts, cfg["lookback"], cfg["horizon"], cfg["obs_idx"],
                                   cfg["target_idx"]), device)
-            total += float(forward_loss(model, t, cfg["quantiles"], cfg.get("loss_weighting", "none"))) * len(rows)
+            loss = forward_loss(model, t, cfg["quantiles"], cfg.get("loss_weighting", "none"),
+                                cfg.get("loss_weight_cap", RAW_SCALE_WEIGHT_CAP))
+            total += float(loss) * len(rows)
             count += len(rows)
     return total, count
 

@@ -1,5 +1,10 @@
-"""The training loop: Adam with gradient clipping, weight averaging, learning-rate halving, early
-stopping and a wall-clock budget, identical on every DistributedDataParallel rank."""
+"""The training loop: Adam with gradient clipping, weight averaging, learning-rate halving and early
+stopping, identical on every DistributedDataParallel rank.
+
+The budget is epochs and steps (max_epochs, windows_per_epoch, early stopping), so the trained model
+does not depend on how busy the machine is. max_train_seconds is only a guard against a runaway run:
+when it stops training, the run is reported as not converged (stopped_by "time_budget") with a warning
+on stderr and a "warning" event on stdout, never as a silent cut."""
 
 import time
 from dataclasses import dataclass
@@ -10,6 +15,7 @@ import torch
 from .data import gather, hide_ids
 from .ddp import all_reduce_sum, any_rank, wrap
 from .ema import swapped_in, weight_average
+from .loss import RAW_SCALE_WEIGHT_CAP
 from .evaluate import forward_loss, to_tensors, validation_loss
 from .model_factory import build_model
 from .progress import emit, say
@@ -32,14 +38,15 @@ class FitResult:
 class TrainStep(torch.nn.Module):
     """Wraps the model so DistributedDataParallel sees the training forward pass."""
 
-    def __init__(self, model, quantiles, weighting="none"):
+    def __init__(self, model, quantiles, weighting="none", weight_cap=RAW_SCALE_WEIGHT_CAP):
         super().__init__()
         self.model = model
         self.quantiles = quantiles
         self.weighting = weighting
+        self.weight_cap = weight_cap
 
     def forward(self, t):
-        return forward_loss(self.model, t, self.quantiles, self.weighting)
+        return forward_loss(self.model, t, self.quantiles, self.weighting, self.weight_cap)
 
 
 class BestEpoch:
@@ -120,11 +127,24 @@ def stop_reason(setup, train_loss, val_loss, best, epoch, elapsed):
         return "non_finite_loss"
     if best.bad_epochs >= p.early_stopping_patience:
         return "early_stopping"
-    # stop when another epoch would overrun the time budget (same decision on every rank)
+    # guard: stop when another epoch would overrun max_train_seconds (same decision on every rank)
     remaining = p.max_epochs - epoch
     if remaining and any_rank(elapsed + elapsed / epoch > p.max_train_seconds, setup.ctx, setup.device):
         return "time_budget"
     return None
+
+
+def warn_time_budget(setup, epoch, elapsed):
+    """The guard fired: say so on stderr and as a stdout event; the run will not count as converged."""
+    p = setup.profile
+    message = (f"training stopped by the time guard max_train_seconds={p.max_train_seconds} after epoch {epoch} "
+               f"of {p.max_epochs} planned ({elapsed:.0f}s, about {elapsed / epoch:.0f}s per epoch) before early "
+               "stopping; the model is reported as not converged (stopped_by time_budget). The machine is slower "
+               "or busier than the profile expects: raise max_train_seconds or train on a less loaded runner")
+    say(setup.ctx, f"WARNING: {message}")
+    emit(setup.ctx, {"event": "warning", "reason": "time_budget", "epoch": epoch, "epochs": p.max_epochs,
+                     "elapsed_seconds": round(elapsed, 1), "max_train_seconds": p.max_train_seconds,
+                     "message": message})
 
 
 def announce(setup, steps_per_epoch, n_params):
@@ -152,7 +172,7 @@ def fit(setup):
     """Trains a freshly seeded model; returns it with the best validation weights restored."""
     p, ctx = setup.profile, setup.ctx
     model = seeded_model(setup)
-    step_module = wrap(TrainStep(model, setup.doc["quantiles"], p.loss_weighting), ctx, setup.device)
+    step_module = wrap(TrainStep(model, setup.doc["quantiles"], p.loss_weighting, p.loss_weight_cap), ctx, setup.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
     steps_per_epoch = max(1, p.windows_per_epoch // (p.batch_size * ctx.world_size))
     n_params = sum(t.numel() for t in model.parameters())
@@ -180,6 +200,8 @@ def fit(setup):
         reason = stop_reason(setup, train_loss, val_loss, best, epoch, elapsed)
         if reason:
             stopped_by = reason
+            if reason == "time_budget":
+                warn_time_budget(setup, epoch, elapsed)
             break
     train_seconds = time.time() - train_started
     if best.state is not None:

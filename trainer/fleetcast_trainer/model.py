@@ -11,7 +11,7 @@ from torch import nn
 
 from .tft import TemporalFusionTransformer, TFTOutput
 
-SEASONAL_BASELINES = ("naive", "mean3", "median")
+SEASONAL_BASELINES = ("naive", "mean3", "median", "last")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
@@ -39,7 +39,7 @@ class SeasonalResidualTFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
-                 target_bounds=None):
+                 target_bounds=None, decoder_window_stats=False):
         super().__init__()
         self.lookback = lookback
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
@@ -55,7 +55,10 @@ class SeasonalResidualTFT(nn.Module):
         )
         # Yesterday's value at one step is a single noisy sample (an incident yesterday becomes a
         # forecast spike today). "mean3" averages it with its two neighbours; "median" takes the
-        # median of those three steps on every lag day, which also ignores one-off spikes.
+        # median of those three steps on every lag day, which also ignores one-off spikes. "last" is
+        # the newest observed value (persistence): on real VMs, whose load moves in bursts that do not
+        # repeat at the same hour, it is a much better anchor than yesterday (docs/trainer.md); the
+        # decoder still sees yesterday's values through the seasonal lags.
         if seasonal_baseline not in SEASONAL_BASELINES:
             raise ValueError(f"seasonal_baseline must be one of {', '.join(SEASONAL_BASELINES)}")
         self.seasonal_baseline = seasonal_baseline
@@ -67,6 +70,11 @@ class SeasonalResidualTFT(nn.Module):
             if self.season_offset is not None else []
         )
         self.decoder_lags = 3 * len(target_idx) * len(self.lag_offsets) if decoder_seasonal_lags else 0
+        # Normalization hides each window's level and spread from the network; on a fleet where an
+        # idle VM (under 1 % CPU, scaled by the std floor) and a busy one behave differently it needs
+        # them. decoder_window_stats gives the decoder, per target, a signed log of the window mean and log(scale)
+        # (pytorch-forecasting's add_target_scales, as known inputs: both are known at the origin).
+        self.window_stats_inputs = 2 * len(target_idx) if decoder_window_stats else 0
         self.n_observed = n_observed
         self.n_known = n_known
         self.quantiles = list(quantiles)
@@ -82,7 +90,7 @@ class SeasonalResidualTFT(nn.Module):
         self.register_buffer("target_max", torch.tensor([BIG if v is None else v for v in hi], dtype=torch.float32))
         self.core = TemporalFusionTransformer(
             num_servers=num_servers, num_profiles=num_profiles, n_encoder_vars=n_observed + n_known,
-            n_decoder_vars=n_known + self.decoder_lags, encoder_steps=self.encoder_steps, horizon=horizon,
+            n_decoder_vars=n_known + self.decoder_lags + self.window_stats_inputs, encoder_steps=self.encoder_steps, horizon=horizon,
             n_targets=self.n_targets, n_quantiles=len(self.quantiles), hidden=hidden, heads=heads, dropout=dropout,
         )
 
@@ -125,8 +133,12 @@ class SeasonalResidualTFT(nn.Module):
         days = [torch.stack([padded[:, s + k:s + k + h] for k in range(3)], dim=2) for s in self.lag_offsets]
         return torch.stack(days, dim=2)
 
-    def seasonal_base(self, lags):
-        """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] -> [B, H, T]."""
+    def seasonal_base(self, lags, obs_n=None):
+        """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] (or, for "last",
+        the normalized window obs_n [B, L, F]) -> [B, H, T]."""
+        if self.seasonal_baseline == "last":
+            last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
+            return last.expand(last.shape[0], self.horizon, last.shape[2])
         if self.seasonal_baseline == "naive":
             return lags[:, :, 0, 1]
         if self.seasonal_baseline == "mean3":
@@ -146,12 +158,18 @@ class SeasonalResidualTFT(nn.Module):
         lags = self.seasonal_lags(obs_n) if self.season_offset is not None else None
         if self.decoder_lags:
             future_known = torch.cat([future_known, lags.reshape(lags.shape[0], self.horizon, -1)], dim=-1)
+        if self.window_stats_inputs:
+            level = mean[:, :, self.target_idx]
+            # sign(x)·log1p(|x|), a signed log that exports to ONNX (asinh does not at opset 17)
+            level = torch.sign(level) * torch.log(1.0 + torch.abs(level))
+            stats = torch.cat([level, torch.log(scale[:, :, self.target_idx])], dim=-1)
+            future_known = torch.cat([future_known, stats.expand(stats.shape[0], self.horizon, stats.shape[2])], dim=-1)
         first = self.lookback - self.encoder_steps
         encoder_inputs = torch.cat([obs_n[:, first:], past_known[:, first:]], dim=-1)
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)
         out = tft.quantiles
         if lags is not None:
-            seasonal = self.seasonal_base(lags)  # [B, H, n_targets]
+            seasonal = self.seasonal_base(lags, obs_n)  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
         return NormalizedForecast(out, mean, scale, tft)
 

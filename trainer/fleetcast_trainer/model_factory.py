@@ -31,5 +31,6 @@ def build_model(doc, profile, observed_features, num_servers, num_profiles):
         decoder_seasonal_lags=profile.decoder_seasonal_lags,
         seasonal_lag_days=profile.seasonal_lag_days,
         encoder_steps=profile.encoder_steps or None,
+        decoder_window_stats=profile.decoder_window_stats,
         target_bounds=[tuple(doc.get("bounds", {}).get(t, (None, None))) for t in doc["targets"]],
     )

@@ -14,6 +14,7 @@ from .evaluate import mean_ratio, q_risk_report
 from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, normalization_doc, parity_inputs, write_parity
 from .features import KNOWN_FEATURES
 from .fit import FitResult
+from .heldout import write_heldout_forecasts
 from .io import write_json_atomic
 from .prepare import RunSetup
 from .progress import emit, now_iso, say
@@ -134,12 +135,16 @@ def write_outputs(result):
     t0 = time.time()
     metrics, by_group = validation_metrics(setup, model)
     export_files(setup, model)
+    if setup.heldout_forecasts:
+        write_heldout_forecasts(setup, model)
     report = train_report(result, metrics, by_group, time.time() - t0)
     write_json_atomic(os.path.join(setup.out, "train_report.json"), report)
     converged = result.convergence.converged
     emit(setup.ctx, {"event": "done", "out": os.path.abspath(setup.out), "best_epoch": result.fit.best_epoch,
                      "best_val_loss": report["best_val_loss"], "converged": converged,
+                     "stopped_by": result.fit.stopped_by,
                      "validation_p50_vs_naive_mean": report["validation_p50_vs_naive_mean"],
                      "total_seconds": report["durations"]["total_seconds"]})
-    say(setup.ctx, f"done: best epoch {result.fit.best_epoch}, converged={converged}, "
+    say(setup.ctx, f"done: best epoch {result.fit.best_epoch}, converged={converged} "
+                   f"(stopped by {result.fit.stopped_by}), "
                    f"P50 q-risk vs seasonal naive {report['validation_p50_vs_naive_mean']}")

@@ -39,6 +39,7 @@ class RunSetup:
     started: float  # time.time() at the start
     started_at: str
     load_seconds: float
+    heldout_forecasts: bool = False  # also write the held-out window's forecasts (heldout.py)
 
 
 def pick_device(choice):
@@ -93,12 +94,13 @@ def prepare(args):
     observed = dataset.features
     cfg = {"lookback": L, "horizon": H, "obs_idx": list(range(len(observed))),
            "target_idx": [observed.index(t) for t in targets], "quantiles": doc["quantiles"],
-           "batch_size": profile.batch_size, "loss_weighting": profile.loss_weighting}
+           "batch_size": profile.batch_size, "loss_weighting": profile.loss_weighting,
+           "loss_weight_cap": profile.loss_weight_cap}
     val_all, val_rank = validation_sample(val_idx, profile, args.seed, ctx)
     return RunSetup(
         profile_name=args.profile, profile=profile, doc=doc, seed=args.seed, dataset_path=args.dataset,
         out=args.out, ctx=ctx, device=device, threads=threads, dataset=dataset, train_windows=train_idx,
         validation_windows=val_all, rank_validation_windows=val_rank, cfg=cfg,
         num_profiles=len(dataset.header["profiles"]) + 1, started=started, started_at=started_at,
-        load_seconds=load_seconds,
+        load_seconds=load_seconds, heldout_forecasts=bool(getattr(args, "heldout_forecasts", False)),
     )

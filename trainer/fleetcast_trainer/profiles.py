@@ -60,10 +60,12 @@ class Profile:
     seasonal_baseline: str = _key(CHOICE, SEASONAL_BASELINES, default="naive")
     decoder_seasonal_lags: bool = _key(FLAG, default=False)  # yesterday's values as decoder inputs
     seasonal_lag_days: int = _key(NON_NEGATIVE_INT, default=1)
+    decoder_window_stats: bool = _key(FLAG, default=False)  # window mean and scale as decoder inputs
     encoder_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps the LSTM/attention see; 0 = all
     # optional training switches
     lr_decay_patience: int = _key(NON_NEGATIVE_INT, default=0)  # halve the rate after this many bad epochs; 0 = off
     loss_weighting: str = _key(CHOICE, LOSS_WEIGHTINGS, default="none")
+    loss_weight_cap: float = _key(NON_NEGATIVE_NUMBER, default=5.0)  # raw_scale: cap, in batch means
     ema_decay: float = _key(FRACTION, default=0.0)  # weight averaging; 0 = off
 
     def __post_init__(self):

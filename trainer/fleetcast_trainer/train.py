@@ -32,6 +32,8 @@ def parse_args(argv):
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     ap.add_argument("--profiles", default=PROFILES_PATH, help="profiles file (default: trainer/profiles.json)")
+    ap.add_argument("--heldout-forecasts", action="store_true",
+                    help="also write the held-out window's forecasts in the peers' layout (fleetcast_trainer.compare)")
     return ap.parse_args(argv)
 
 

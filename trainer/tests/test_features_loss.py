@@ -54,6 +54,8 @@ class PinballTest(unittest.TestCase):
         scale[0] = 1e6
         w = raw_scale_weights(torch.zeros(100, 1, 1), scale, torch.tensor([0.0]))
         self.assertAlmostEqual(float(w.max()), RAW_SCALE_WEIGHT_CAP, places=5)
+        self.assertAlmostEqual(float(raw_scale_weights(torch.zeros(100, 1, 1), scale, torch.tensor([0.0]), 20.0).max()),
+                               20.0, places=4)
 
     def test_q_risk(self):
         y = torch.tensor([10.0, 10.0])

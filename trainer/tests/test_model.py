@@ -155,14 +155,14 @@ class UnknownIndexTest(unittest.TestCase):
         self.assertTrue(torch.isfinite(model(*inputs)).all())
 
 
-def seasonal_model(baseline, lookback=8, encoder_steps=None, lag_days=2):
+def seasonal_model(baseline, lookback=8, encoder_steps=None, lag_days=2, window_stats=False):
     """Season of 4 steps, horizon 2: small enough to check every lag by hand."""
     torch.manual_seed(0)
     return SeasonalResidualTFT(
         num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
         std_floor=[1e-6, 1e-6], lookback=lookback, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8, heads=2,
         dropout=0.0, season_steps=4, seasonal_baseline=baseline, decoder_seasonal_lags=True,
-        seasonal_lag_days=lag_days, encoder_steps=encoder_steps,
+        seasonal_lag_days=lag_days, encoder_steps=encoder_steps, decoder_window_stats=window_stats,
     ).eval()
 
 
@@ -184,6 +184,32 @@ class SeasonalLagTest(unittest.TestCase):
         self.assertAlmostEqual(float(seasonal_model("mean3").seasonal_base(lags)), 19.0)
         # median of 1, 2, 3, 3, 4, 50: the spike does not move it
         self.assertEqual(float(seasonal_model("median").seasonal_base(lags)), 3.0)
+        # persistence: the newest value of the window at every horizon step, whatever the lags say
+        obs = torch.arange(16, dtype=torch.float32).reshape(1, 8, 2)
+        last = seasonal_model("last").seasonal_base(lags, obs)
+        self.assertEqual(last[0, :, 0].tolist(), [14.0, 14.0])
+
+    def test_last_baseline_forecasts_a_constant_window_exactly(self):
+        model = seasonal_model("last")
+        with torch.no_grad():
+            for p in model.core.head.parameters():
+                p.zero_()  # the core's correction is 0: the forecast is the baseline
+            ids = torch.zeros(2, dtype=torch.long)
+            past = torch.cat([torch.rand(2, 7, 2), torch.full((2, 1, 2), 7.5)], dim=1)
+            out = model(ids, ids, past, torch.rand(2, 8, 4), torch.rand(2, 2, 4))
+        torch.testing.assert_close(out[:, :, 0], torch.full((2, 2, 3), 7.5))
+
+    def test_window_stats_are_decoder_variables_that_see_the_level(self):
+        model = seasonal_model("last", window_stats=True)
+        self.assertEqual(model.window_stats_inputs, 2)  # one target: level and log scale
+        ids = torch.zeros(2, dtype=torch.long)
+        past, known, future = torch.rand(2, 8, 2), torch.rand(2, 8, 4), torch.rand(2, 2, 4)
+        with torch.no_grad():
+            out = model.forward_normalized(ids, ids, past, known, future)
+            shifted = model.forward_normalized(ids, ids, past + torch.tensor([50.0, 0.0]), known, future)
+        self.assertEqual(out.tft.decoder_weights.shape[-1], 4 + model.decoder_lags + 2)
+        # without the statistics a shifted window gives the same normalized forecast; with them it does not
+        self.assertFalse(torch.allclose(out.tft.quantiles, shifted.tft.quantiles))
 
     def test_encoder_steps_limit_the_attention_window(self):
         model = seasonal_model("median", lookback=8, encoder_steps=4)

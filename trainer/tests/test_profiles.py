@@ -25,6 +25,10 @@ class ProfileFileTest(unittest.TestCase):
         self.assertIsInstance(default, Profile)
         self.assertEqual(default.encoder_steps, 48)
         self.assertEqual(default.lookback_steps, 96)
+        # chosen on the real Bitbrains fleet (docs/trainer.md, "Real data")
+        self.assertEqual((default.seasonal_baseline, default.loss_weighting, default.decoder_window_stats),
+                         ("last", "raw_scale", True))
+        self.assertGreaterEqual(default.max_train_seconds, 3600)  # a guard, not the budget
         _, smoke = get_profile("smoke")
         self.assertEqual(smoke.seasonal_baseline, "mean3")
 
@@ -48,7 +52,9 @@ class ProfileFileTest(unittest.TestCase):
                                  ({"encoder_steps": -1}, "non-negative integer"),
                                  ({"lr_decay_patience": True}, "non-negative integer"),
                                  ({"loss_weighting": "raw"}, "loss_weighting must be one of"),
-                                 ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)")):
+                                 ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)"),
+                                 ({"loss_weight_cap": -1}, "loss_weight_cap must be a non-negative number"),
+                                 ({"decoder_window_stats": "yes"}, "must be true or false")):
                 with self.assertRaisesRegex(DatasetError, message):
                     get_profile("default", self.write(tmp, **bad))
 
