@@ -187,16 +187,16 @@ describe('the run context (@actions/github)', () => {
 });
 
 describe('metrics input', () => {
-  const schema = workspaceMetrics('/work/repo');
+  const schema = workspaceMetrics('/srv/repo');
   test('a local source must be inside the workspace; #table is kept', () => {
-    assert.equal(schema.parse('data/m.duckdb#metrics'), '/work/repo/data/m.duckdb#metrics');
+    assert.equal(schema.parse('data/m.duckdb#metrics'), '/srv/repo/data/m.duckdb#metrics');
     assert.equal(schema.safeParse('../elsewhere.parquet').success, false);
   });
   test('a remote source passes through; a Prometheus mapping file must be in the workspace', () => {
     assert.equal(schema.parse('s3://bucket/fleet/*.parquet'), 's3://bucket/fleet/*.parquet');
     assert.equal(
       schema.parse('prometheus+https://prom.example:9090#mapping=config/prometheus.yaml'),
-      'prometheus+https://prom.example:9090#mapping=/work/repo/config/prometheus.yaml',
+      'prometheus+https://prom.example:9090#mapping=/srv/repo/config/prometheus.yaml',
     );
     assert.equal(schema.parse('prometheus+http://prom:9090'), 'prometheus+http://prom:9090');
     const outside = schema.safeParse('prometheus+http://prom:9090#mapping=/etc/passwd');
