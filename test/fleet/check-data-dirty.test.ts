@@ -271,7 +271,9 @@ describe('check-data on the real Bitbrains file', () => {
   const real = join(process.cwd(), '../shared/data/bitbrains-rnd-dev.parquet');
   it('passes with warnings and finds the July outage', { timeout: 120_000 }, async (t) => {
     if (!existsSync(real)) {
-      t.skip(`${real} is absent (see /work/shared/data/README.md): not checked`);
+      t.skip(
+        `${real} is absent (the development data set lives outside the repository, in ../shared/data): not checked`,
+      );
       return;
     }
     const report = await validateMetrics(openMetricsSource(real), {
