@@ -60495,6 +60495,10 @@ function checkConvergence(epochs, options) {
     message,
     ...extra2
   });
+  if (options.stoppedBy === "time_budget")
+    return fail(
+      `training was stopped by the time guard (max_train_seconds) after epoch ${epochs.at(-1)?.epoch ?? 0}${options.plannedEpochs ? ` of ${options.plannedEpochs} planned` : ""}: the model did not converge; give it a faster runner (the GPU runner) or a larger guard, never a silent cut`
+    );
   if (epochs.length < options.minEpochs)
     return fail(`only ${epochs.length} epoch(s) recorded; convergence needs at least ${options.minEpochs}`);
   const bad = epochs.filter((e) => !isFiniteNumber(e.train_loss) || !isFiniteNumber(e.val_loss));
@@ -61710,7 +61714,9 @@ async function validateModel(options) {
   const convergence = info2 ? checkConvergence(info2.epochs, {
     minImprovement: gates.convergence.min_improvement,
     minEpochs: gates.convergence.min_epochs,
-    initialValLoss: info2.initial_val_loss
+    initialValLoss: info2.initial_val_loss,
+    stoppedBy: stoppedByOf(info2.metrics),
+    plannedEpochs: typeof info2.hyperparameters.max_epochs === "number" ? info2.hyperparameters.max_epochs : void 0
   }) : null;
   let accuracy = null;
   if (options.evaluation) {
@@ -61751,6 +61757,12 @@ async function validateModel(options) {
     gate_config: gates,
     duration_seconds: (Date.now() - started) / 1e3
   };
+}
+function stoppedByOf(metrics) {
+  const convergence = metrics.convergence;
+  if (typeof convergence !== "object" || convergence === null) return void 0;
+  const stoppedBy = convergence.stopped_by;
+  return typeof stoppedBy === "string" ? stoppedBy : void 0;
 }
 
 // src/train/artifacts.ts
@@ -62051,7 +62063,9 @@ function describeEvent(event, budgetLeftSeconds) {
       return `train: epoch ${num("epoch")}/${num("epochs")}: loss ${fmt2(num("train_loss"))}, val ${fmt2(num("val_loss"))} (${(num("seconds") ?? 0).toFixed(1)}s${eta !== null ? `, ETA ${formatDuration(eta)}` : ""})`;
     }
     case "done":
-      return `train: done in ${formatDuration(num("total_seconds") ?? 0)}, best epoch ${num("best_epoch")}, converged=${String(event.converged)}`;
+      return `train: done in ${formatDuration(num("total_seconds") ?? 0)}, best epoch ${num("best_epoch")}, converged=${String(event.converged)}` + (typeof event.stopped_by === "string" ? ` (stopped by ${event.stopped_by})` : "");
+    case "warning":
+      return `train: WARNING: ${String(event.message)}`;
     case "error":
       return `train: error: ${String(event.message)}`;
     default:
