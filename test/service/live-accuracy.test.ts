@@ -5,7 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import type { RecentWindow, WindowShape } from '../../src/features/windows.js';
 import { deploy } from '../../src/registry/pointer.js';
 import { buildApp } from '../../src/service/http/app.js';
+import { openMetricsSource } from '../../src/metrics/source.js';
+import { FleetForecast } from '../../src/service/serving/forecast-batch.js';
+import { quantileKey } from '../../src/service/serving/forecast-format.js';
 import { LIVE_ACCURACY_FILE } from '../../src/service/serving/forecast-service.js';
+import { metricsWindowFetcher } from '../../src/service/serving/metrics-windows.js';
+import { quantileLoss } from '../../src/validate/qrisk.js';
 import { LiveAccuracy, type LiveModelShape } from '../../src/service/serving/live-accuracy.js';
 import { StatusResponse } from '../../src/service/serving/status.js';
 import type { WindowFetcher } from '../../src/service/serving/window-cache.js';
@@ -18,6 +23,7 @@ import {
   removeDir,
   syntheticWindows,
   tempDir,
+  writeMetricsParquet,
 } from './fixtures.js';
 
 const RES = 3600;
@@ -45,9 +51,9 @@ function window(values: Record<number, number>, lastTime: number): RecentWindow 
   };
 }
 
-function forecast(start: number, values: number[]) {
+function forecast(start: number, values: number[], server = 's1') {
   return {
-    server: 's1',
+    server,
     known: true,
     serverIndex: 1,
     start,
@@ -109,6 +115,17 @@ describe('live accuracy (unit)', () => {
     assert.deepEqual(
       kept.models[0]!.servers[0]!.origins.map((o) => o.start),
       [T, T + 2 * RES],
+    );
+  });
+
+  it('forgets forecasts that fell out of the window (a server that stopped reporting)', () => {
+    const live = new LiveAccuracy({ logger: quietLogger });
+    live.record(shape, [forecast(T - 3 * 86_400, [1, 2, 3, 4], 'gone'), forecast(T, [10, 12, 20, 25])]);
+    live.scoreCycle(snap(T + 2 * RES, 2), shape);
+    const state = JSON.parse(live.serialize()) as { models: Array<{ servers: Array<{ server: string }> }> };
+    assert.deepEqual(
+      state.models[0]!.servers.map((s) => s.server),
+      ['s1'],
     );
   });
 
@@ -225,6 +242,75 @@ describe('live accuracy in the service', () => {
         await service.close();
       }
     } finally {
+      await removeDir(dir);
+    }
+  });
+});
+
+describe('live accuracy from a DuckDB metrics source', () => {
+  it('scores the fleet forecast of cycle 1 against the resampled actuals of cycle 2, beside naive', async () => {
+    const fleet = fleetOf(3);
+    const dir = await tempDir();
+    const metrics = join(dir, 'metrics.parquet');
+    const model = 'tft-20260101T000000Z-bbbbbb';
+    const end = recentEnd() - 12 * 3600;
+    await writeMetricsParquet(metrics, fleet, 72, { end: new Date(end * 1000) });
+    await makeTinyModels(join(dir, 'models'), [{ modelId: model, servers: fleet, lookbackSteps: 48 }]);
+    await deploy(dir, model, 'first');
+    const service = newService(dir, () => fleet, {
+      windowFetcher: metricsWindowFetcher(openMetricsSource(metrics)),
+      staleAfterMs: 86_400_000,
+    });
+    try {
+      assert.equal((await service.start()).result, 'success');
+      const served = FleetForecast.parse(await service.fleetForecast());
+      // six more hours of data: the same file, ending later
+      await writeMetricsParquet(metrics, fleet, 78, { end: new Date((end + 6 * 3600) * 1000) });
+      await service.refresh();
+      const encoders = service.model!.encoders;
+      const snapshot = service.windows.get(encoders)!;
+      const nF = encoders.observed_features.length;
+      // expected, per target at P50, from the served (rounded) forecasts and the new windows
+      const expected = encoders.targets.map((target) => {
+        const col = encoders.observed_features.indexOf(target);
+        let loss = 0;
+        let abs = 0;
+        let naiveLoss = 0;
+        let points = 0;
+        for (const entry of served.servers) {
+          assert.ok('forecast' in entry, entry.server);
+          const w = snapshot.windows.get(entry.server)!;
+          const at = (t: number): number => w.input.past[((t - w.input.pastStart) / 3600) * nF + col]!;
+          const start = Date.parse(entry.start) / 1000;
+          for (let h = 0; h < encoders.horizon_steps; h++) {
+            const time = start + h * 3600;
+            if (time / 3600 >= w.lastObservedStep) continue; // the newest bucket may be filling
+            const y = at(time);
+            loss += quantileLoss(y, entry.forecast[target]![quantileKey(0.5)]![h]!, 0.5);
+            naiveLoss += quantileLoss(y, at(time - 86_400), 0.5);
+            abs += Math.abs(y);
+            points++;
+          }
+        }
+        return { target, qRisk: (2 * loss) / abs, naive: (2 * naiveLoss) / abs, points };
+      });
+      const [m] = service.live.summary();
+      assert.equal(m!.model, model);
+      // forecasts start at `end`; data now reaches end + 6 h, its last bucket still filling: 5 steps
+      for (const e of expected) {
+        assert.equal(e.points, fleet.length * 5);
+        const row = m!.q_risk.find((r) => r.target === e.target && r.quantile === 0.5)!;
+        // the served values are rounded to 4 significant digits; the scorer keeps the raw ones
+        assert.ok(
+          Math.abs(row.q_risk! - e.qRisk) < 1e-3 * e.qRisk,
+          `${e.target}: ${row.q_risk} vs ${e.qRisk}`,
+        );
+        assert.ok(Math.abs(row.naive_q_risk! - e.naive) < 1e-9 * e.naive, `${e.target} naive`);
+      }
+      assert.equal(m!.scored_points, fleet.length * 5);
+      assert.equal(m!.naive_points, fleet.length * 5);
+    } finally {
+      await service.close();
       await removeDir(dir);
     }
   });

@@ -297,13 +297,19 @@ export class LiveAccuracy {
     return points;
   }
 
-  /** Drops buckets that fell out of the window, and servers left with nothing. */
+  /**
+   * Drops buckets that fell out of the window, forecasts whose every step is older than the window
+   * (a server that stopped reporting: they can never count again), and servers left with nothing.
+   */
   private prune(): void {
     const oldest = this.newestBucket - BUCKETS_PER_WINDOW + 1;
+    const oldestTime = oldest * this.bucketSeconds;
     for (const model of this.models.values()) {
+      const span = model.shape.horizon_steps * model.shape.resolution_seconds;
       for (const bucket of model.buckets.keys()) if (bucket < oldest) model.buckets.delete(bucket);
       for (const [name, server] of model.servers) {
         for (const bucket of server.buckets.keys()) if (bucket < oldest) server.buckets.delete(bucket);
+        server.origins = server.origins.filter((o) => o.start + span > oldestTime);
         if (server.buckets.size === 0 && server.origins.every((o) => o.scored >= model.shape.horizon_steps))
           model.servers.delete(name);
       }
