@@ -87,11 +87,14 @@ async function privateServeDir(): Promise<string> {
 }
 
 /**
- * Default state directory: `state` inside the same private per-user directory as the default
- * clone (so a restart finds it), or a fresh private temporary directory when that one is not ours.
+ * Default state directory: `state-<hash>` inside the same private per-user directory as the default
+ * clone (so a restart finds it), one per registry (remote, branch and path with `--git`) and
+ * metrics source, so two services on one host keep apart; a fresh private temporary directory when
+ * the per-user one is not ours.
  */
-export async function defaultStateDir(): Promise<string> {
-  return join(await privateServeDir(), 'state');
+export async function defaultStateDir(registry: string, metrics: string): Promise<string> {
+  const key = createHash('sha256').update(`${registry}\n${metrics}`).digest('hex').slice(0, 12);
+  return join(await privateServeDir(), `state-${key}`);
 }
 
 /** Wires metrics source, manifest, registry (local or git), service, HTTP app and followers. */
@@ -139,7 +142,14 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     refreshIntervalMs: settings.refreshMs,
     ...(settings.staleAfterMs !== undefined ? { staleAfterMs: settings.staleAfterMs } : {}),
     unknownWindowSeconds: settings.unknownWindowSeconds,
-    stateDir: settings.stateDir ?? (await defaultStateDir()),
+    stateDir:
+      settings.stateDir ??
+      (await defaultStateDir(
+        settings.git
+          ? `${redactRemote(settings.git.remote)}\n${settings.git.branch}\n${settings.registry}`
+          : registry,
+        redactRemote(settings.metrics),
+      )),
     ...(clone ? { publicPaths: [[clone.dir, '<clone>']] as const } : {}),
     logger,
   });
