@@ -37,6 +37,8 @@ export interface ServeSettings {
     /** A git command with no output for this long is killed (default 20 s). */
     timeoutMs?: number;
   };
+  /** The service's own state (live accuracy); default: defaultStateDir(). Never the GitOps clone. */
+  stateDir?: string;
   refreshMs: number;
   /** A server whose data ends longer ago than this is stale (default: 2 × max(refresh, resolution)). */
   staleAfterMs?: number;
@@ -67,6 +69,11 @@ export async function defaultCloneDir(remote: string, branch: string): Promise<s
     .update(`${redactRemote(remote)}\n${branch}`)
     .digest('hex')
     .slice(0, 12);
+  return join(await privateServeDir(), key);
+}
+
+/** The per-user `fleetcast-serve-<uid>` directory under the temp dir, or a fresh private one when it is not ours. */
+async function privateServeDir(): Promise<string> {
   const uid = process.getuid?.() ?? 'user';
   const parent = join(tmpdir(), `fleetcast-serve-${uid}`);
   await mkdir(parent, { recursive: true, mode: 0o700 }).catch(() => undefined);
@@ -76,8 +83,18 @@ export async function defaultCloneDir(remote: string, branch: string): Promise<s
     stats.isDirectory() &&
     (stats.mode & 0o077) === 0 &&
     (process.getuid === undefined || stats.uid === process.getuid());
-  if (ours) return join(parent, key);
-  return join(await mkdtemp(join(tmpdir(), 'fleetcast-serve-')), key);
+  return ours ? parent : mkdtemp(join(tmpdir(), 'fleetcast-serve-'));
+}
+
+/**
+ * Default state directory: `state-<hash>` inside the same private per-user directory as the default
+ * clone (so a restart finds it), one per registry (remote, branch and path with `--git`) and
+ * metrics source, so two services on one host keep apart; a fresh private temporary directory when
+ * the per-user one is not ours.
+ */
+export async function defaultStateDir(registry: string, metrics: string): Promise<string> {
+  const key = createHash('sha256').update(`${registry}\n${metrics}`).digest('hex').slice(0, 12);
+  return join(await privateServeDir(), `state-${key}`);
 }
 
 /** Wires metrics source, manifest, registry (local or git), service, HTTP app and followers. */
@@ -125,6 +142,14 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     refreshIntervalMs: settings.refreshMs,
     ...(settings.staleAfterMs !== undefined ? { staleAfterMs: settings.staleAfterMs } : {}),
     unknownWindowSeconds: settings.unknownWindowSeconds,
+    stateDir:
+      settings.stateDir ??
+      (await defaultStateDir(
+        settings.git
+          ? `${redactRemote(settings.git.remote)}\n${settings.git.branch}\n${settings.registry}`
+          : registry,
+        redactRemote(settings.metrics),
+      )),
     ...(clone ? { publicPaths: [[clone.dir, '<clone>']] as const } : {}),
     logger,
   });

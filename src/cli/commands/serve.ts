@@ -15,6 +15,7 @@ interface ServeOptions {
   branch: string;
   interval: string;
   clone?: string;
+  stateDir?: string;
   refresh: string;
   staleAfter?: string;
   poll: string;
@@ -46,6 +47,10 @@ export function register(program: Command): void {
     .option('--branch <name>', 'branch to follow with --git', 'main')
     .option('--interval <duration>', 'how often --git fetches', '30s')
     .option('--clone <dir>', 'where --git keeps its clone (default: a directory under the temp dir)')
+    .option(
+      '--state-dir <dir>',
+      "the service's own state (live accuracy), never in the GitOps repository (default: a private directory under the temp dir)",
+    )
     .option('--refresh <duration>', 'how often input windows and the manifest are reloaded', '60s')
     .option(
       '--stale-after <duration>',
@@ -102,6 +107,7 @@ export function register(program: Command): void {
               },
             }
           : {}),
+        ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
         refreshMs: parseDuration(options.refresh, '--refresh'),
         ...(options.staleAfter !== undefined
           ? { staleAfterMs: parseDuration(options.staleAfter, '--stale-after') }

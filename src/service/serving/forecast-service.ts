@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { getErrorMessage } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { modelDir } from '../../registry/layout.js';
@@ -12,6 +13,7 @@ import { Forecaster } from './forecaster.js';
 import { currentCoverage, currentStale, healthStatus } from './health.js';
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
+import { LiveAccuracy, type LiveAccuracyOptions, type LiveModelShape } from './live-accuracy.js';
 import { modelAge } from './monitor.js';
 import { redactPaths } from './public-text.js';
 import type { GitSyncStatus, ModelError, ServiceState, WindowError } from './service-state.js';
@@ -46,7 +48,18 @@ export interface ForecastServiceOptions {
   /** Process metrics (CPU, heap, event loop) in /metrics; default true. */
   defaultMetrics?: boolean;
   now?: () => Date;
+  /**
+   * The service's own state directory (never the GitOps repository): live accuracy is kept there
+   * (`live-accuracy.json`), read at start, written periodically and on close. Omitted: in memory only.
+   */
+  stateDir?: string;
+  /** How often the state is written; default 5 min. 0: only on close. */
+  stateSaveIntervalMs?: number;
+  /** Live accuracy window and memory bounds (live-accuracy.ts). */
+  liveAccuracy?: Omit<LiveAccuracyOptions, 'logger'>;
 }
+
+export const LIVE_ACCURACY_FILE = 'live-accuracy.json';
 
 /**
  * The inference service without HTTP: follows the pointer through the swap controller, keeps
@@ -78,6 +91,9 @@ export class ForecastService implements ServiceState {
   private readonly publicPaths: ReadonlyArray<readonly [string, string]>;
   private closed = false;
   readonly failures: ForecastFailures;
+  /** Served forecasts scored against later actuals (live-accuracy.ts). */
+  readonly live: LiveAccuracy;
+  private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ForecastServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -90,6 +106,7 @@ export class ForecastService implements ServiceState {
       options.unknownWindowSeconds ?? DEFAULT_UNKNOWN_WINDOW_SECONDS,
     );
     this.failures = new ForecastFailures(this.now);
+    this.live = new LiveAccuracy({ ...options.liveAccuracy, logger: this.logger });
     this.publicPaths = [[options.registry, '<registry>'], ...(options.publicPaths ?? [])];
     this.metrics = new ServiceMetrics(
       {
@@ -108,6 +125,8 @@ export class ForecastService implements ServiceState {
         failingServers: () => this.failures.countByReason(),
         staleServers: () => currentStale(this)?.servers.length ?? null,
         invalidServerNames: () => this.snapshot?.invalidNames.count ?? null,
+        liveAccuracy: () => this.live.summary(),
+        liveAccuracyErrors: () => this.live.errors,
       },
       { defaultMetrics: options.defaultMetrics ?? true },
     );
@@ -154,6 +173,10 @@ export class ForecastService implements ServiceState {
         this.logger.error({ model: model.id, error: message }, 'model call failed; nothing of it was served');
       },
       chunkSize: options.fleetChunkSize ?? FLEET_CHUNK_SIZE,
+      onServed: (model, snapshot, results) => {
+        this.live.scoreCycle(snapshot, model.encoders);
+        this.live.record(liveShape(model), results);
+      },
     });
   }
 
@@ -199,6 +222,10 @@ export class ForecastService implements ServiceState {
     const refreshSeconds = (this.options.refreshIntervalMs ?? 60_000) / 1000;
     return 2 * Math.max(refreshSeconds, model.encoders.resolution_seconds);
   }
+  /** Where live accuracy is kept; null without a state directory. */
+  get liveStatePath(): string | null {
+    return this.options.stateDir === undefined ? null : join(this.options.stateDir, LIVE_ACCURACY_FILE);
+  }
   get hasManifest(): boolean {
     return this.options.loadManifest !== undefined;
   }
@@ -208,6 +235,15 @@ export class ForecastService implements ServiceState {
 
   /** Reads the manifest, loads the deployed model and starts the refresh timer. */
   async start(): Promise<SwapOutcome> {
+    const statePath = this.liveStatePath;
+    if (statePath !== null) {
+      if (await this.live.load(statePath)) this.logger.info({ path: statePath }, 'live accuracy restored');
+      const every = this.options.stateSaveIntervalMs ?? 300_000;
+      if (every > 0 && !this.closed) {
+        this.saveTimer = setInterval(() => void this.live.save(statePath), every);
+        this.saveTimer.unref();
+      }
+    }
     if (this.options.loadManifest) this.manifestEntries = await this.options.loadManifest();
     const outcome = await this.swap.trigger('startup');
     const interval = this.options.refreshIntervalMs ?? 60_000;
@@ -238,8 +274,9 @@ export class ForecastService implements ServiceState {
     const model = this.slot.current;
     if (model === null) return;
     try {
-      await this.windows.refresh(model.encoders);
+      const snapshot = await this.windows.refresh(model.encoders);
       this.lastWindowError = null;
+      this.live.scoreCycle(snapshot, model.encoders);
     } catch (error) {
       this.lastWindowError = { at: this.now().toISOString(), message: getErrorMessage(error) };
       this.logger.warn(
@@ -252,6 +289,9 @@ export class ForecastService implements ServiceState {
   async close(): Promise<void> {
     this.closed = true;
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    if (this.saveTimer !== null) clearInterval(this.saveTimer);
+    const statePath = this.liveStatePath;
+    if (statePath !== null) await this.live.save(statePath);
     await this.swap.stop();
     await this.slot.close();
     await this.workers?.close();
@@ -298,4 +338,16 @@ export class ForecastService implements ServiceState {
     this.metrics.swaps.inc({ result: outcome.result });
     if (outcome.result === 'failure') this.failedSwapCount++;
   }
+}
+
+function liveShape(model: ServingModel): LiveModelShape {
+  const e = model.encoders;
+  return {
+    id: model.id,
+    targets: e.targets,
+    quantiles: e.quantiles,
+    horizon_steps: e.horizon_steps,
+    resolution_seconds: e.resolution_seconds,
+    observed_features: e.observed_features,
+  };
 }

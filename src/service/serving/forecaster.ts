@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client';
 import { getErrorMessage } from '../../core/errors.js';
 import { ModelOutputError } from '../../model/model-load-error.js';
-import type { ForecastInput, ForecastOutcomes, ServingModel } from '../serving-model.js';
+import type { ForecastInput, ForecastOutcomes, ForecastResult, ServingModel } from '../serving-model.js';
 import { ModelUnavailableError } from './errors.js';
 import type { FleetMember } from './fleet.js';
 import {
@@ -39,6 +39,8 @@ export interface ForecasterDeps {
   onModelError(model: ServingModel, error: ModelOutputError): void;
   /** Servers per model call in the streamed fleet forecast. */
   chunkSize: number;
+  /** The forecasts just served, with the windows they came from (live accuracy); must not throw. */
+  onServed?(model: ServingModel, snapshot: WindowSnapshot, results: readonly ForecastResult[]): void;
 }
 
 /**
@@ -244,6 +246,11 @@ export class Forecaster {
       const imputed = snapshot.windows.get(result.server)?.imputed ?? [];
       return formatForecast(result, model.encoders, profile, staleBefore, imputed);
     });
+    try {
+      this.deps.onServed?.(model, snapshot, outcomes.results);
+    } catch {
+      // live accuracy logs and counts its own errors; it never fails a request
+    }
     if (forecasts.length - unknown > 0) predictions.inc({ known: 'true' }, forecasts.length - unknown);
     if (unknown > 0) predictions.inc({ known: 'false' }, unknown);
     const failed = [...plan.invalid, ...outcomes.failures].map((failure) => {

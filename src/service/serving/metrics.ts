@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { FAILURE_REASONS, type FailureReason } from './forecast-failures.js';
+import type { LiveModelAccuracy } from './live-accuracy.js';
 
 /** Live values the gauges read at scrape time; null = unknown (the gauge is left out of the scrape). */
 export interface MetricsProbe {
@@ -12,6 +13,9 @@ export interface MetricsProbe {
   failingServers(): ReadonlyMap<FailureReason, number>;
   staleServers(): number | null;
   invalidServerNames(): number | null;
+  /** Live accuracy per model (live-accuracy.ts). */
+  liveAccuracy(): readonly LiveModelAccuracy[];
+  liveAccuracyErrors(): number;
 }
 
 /**
@@ -47,6 +51,7 @@ export class ServiceMetrics {
   readonly swaps: Counter<'result'>;
   /** Forecasts a server did not get because its window or the model's output was unusable. */
   readonly forecastFailures: Counter<'reason'>;
+  readonly liveAccuracyErrors: Counter;
 
   constructor(probe: MetricsProbe, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -121,6 +126,51 @@ export class ServiceMetrics {
       () => probe.invalidServerNames(),
       registers,
     );
+    new Gauge({
+      name: 'fleetcast_live_qrisk',
+      help: 'q-risk of the served forecasts against the actuals that arrived since, over the live-accuracy window, by model, target and quantile; absent before a scored point',
+      labelNames: ['model', 'target', 'quantile'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of probe.liveAccuracy())
+          for (const r of m.q_risk)
+            if (r.q_risk !== null)
+              this.set({ model: m.model, target: r.target, quantile: String(r.quantile) }, r.q_risk);
+      },
+    });
+    new Gauge({
+      name: 'fleetcast_live_naive_qrisk',
+      help: 'q-risk of seasonal naive (the value one day earlier) on the same scored points, by model, target and quantile',
+      labelNames: ['model', 'target', 'quantile'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of probe.liveAccuracy())
+          for (const r of m.q_risk)
+            if (r.naive_q_risk !== null)
+              this.set({ model: m.model, target: r.target, quantile: String(r.quantile) }, r.naive_q_risk);
+      },
+    });
+    new Gauge({
+      name: 'fleetcast_live_scored_points',
+      help: 'Forecast steps (server × step) scored against actuals in the live-accuracy window, by model',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of probe.liveAccuracy()) this.set({ model: m.model }, m.scored_points);
+      },
+    });
+    this.liveAccuracyErrors = new Counter({
+      name: 'fleetcast_live_accuracy_errors_total',
+      help: 'Errors in recording, scoring or persisting live accuracy (logged; forecasts are served regardless)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(probe.liveAccuracyErrors());
+      },
+    });
     new Gauge({
       name: 'fleetcast_model_info',
       help: 'The serving model (value 1, model id as a label)',

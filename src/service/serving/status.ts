@@ -8,6 +8,7 @@ import {
   healthStatus,
   lastSwapJson,
 } from './health.js';
+import { LiveModelAccuracy } from './live-accuracy.js';
 import { CoverageSummary, DriftSummary, ModelAge, fleetDrift, modelAge } from './monitor.js';
 import type { ServiceState } from './service-state.js';
 
@@ -52,6 +53,11 @@ export const StatusResponse = z.strictObject({
   invalid_server_names: z.strictObject({ count: z.number().int(), examples: z.array(z.string()) }),
   last_swap: LastSwapJson.nullable(),
   failed_swaps: z.number().int(),
+  /**
+   * Served forecasts scored against the actuals that arrived since, per model (most recently
+   * served first), beside seasonal naive on the same points (docs/service.md, "Live accuracy").
+   */
+  live_accuracy: z.strictObject({ errors: z.number().int(), models: z.array(LiveModelAccuracy) }),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
@@ -82,5 +88,6 @@ export function statusResponse(state: ServiceState): StatusResponse {
     invalid_server_names: snapshot?.invalidNames ?? { count: 0, examples: [] },
     last_swap: lastSwapJson(state.swap.lastSwap),
     failed_swaps: state.failedSwaps,
+    live_accuracy: { errors: state.live.errors, models: state.live.summary() },
   };
 }

@@ -1,0 +1,485 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from '../../core/atomic-write.js';
+import { getErrorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { RecentWindow } from '../../features/windows.js';
+import { quantileLoss } from '../../validate/qrisk.js';
+import type { ForecastResult } from '../serving-model.js';
+
+/**
+ * Live accuracy: the forecasts the service served, scored against the actuals that later window
+ * loads bring, beside seasonal naive (the value one day earlier) on the same points.
+ *
+ * Memory bound. Per model (at most `maxModels`, default 3), per server, at most `maxOrigins`
+ * (default 2) forecast origins, each `horizon × targets × quantiles` float32 values. A new origin
+ * is kept only when it starts at least `originSpacingSteps` (default: the horizon) after the last
+ * kept one, so kept forecasts do not overlap and every horizon step is scored equally often; the
+ * oldest origin is dropped first. At 10,000 servers, horizon 24, 2 targets, 3 quantiles:
+ * 10,000 × 2 × 24 × 2 × 3 × 4 B ≈ 11.5 MB per model. Rolling sums live in time buckets
+ * (`windowSeconds / 24` each, by the scored step's time): per model a few numbers per target and
+ * quantile, per server two numbers per bucket (≈ 4 MB per model at 10,000 servers).
+ */
+export interface LiveAccuracyOptions {
+  /** Scored steps older than this (by step time, against the newest scored step) fall out; default 24 h. */
+  windowSeconds?: number;
+  maxOrigins?: number;
+  /** Default: the model's horizon (non-overlapping origins). */
+  originSpacingSteps?: number;
+  maxModels?: number;
+  logger: Logger;
+}
+
+export const DEFAULT_LIVE_WINDOW_SECONDS = 86_400;
+const BUCKETS_PER_WINDOW = 24;
+const NAIVE_LAG_SECONDS = 86_400;
+const WORST_SERVERS = 5;
+/** Sums per target × quantile: model loss, Σ|y|, points, then on points with a naive value: model loss, naive loss, Σ|y|, points. */
+const SUMS = 7;
+
+/** The model's shape, as far as scoring needs it. */
+export interface LiveModelShape {
+  id: string;
+  targets: readonly string[];
+  quantiles: readonly number[];
+  horizon_steps: number;
+  resolution_seconds: number;
+  observed_features: readonly string[];
+}
+
+interface Origin {
+  start: number;
+  /** Leading horizon steps already scored (steps complete in order). */
+  scored: number;
+  values: Float32Array;
+}
+
+interface ServerState {
+  origins: Origin[];
+  /** bucket → [middle-quantile loss summed over targets, Σ|y| over targets, scored steps]. */
+  buckets: Map<number, [number, number, number]>;
+}
+
+interface ModelState {
+  shape: LiveModelShape;
+  servers: Map<string, ServerState>;
+  /** bucket → sums (SUMS per target × quantile). */
+  buckets: Map<number, Float64Array>;
+  lastUsed: number;
+}
+
+export const LiveQRisk = z.strictObject({
+  target: z.string(),
+  quantile: z.number(),
+  q_risk: z.number().nullable(),
+  naive_q_risk: z.number().nullable(),
+  /** Model loss / naive loss on the points where naive has a value; < 1: the model beats naive. */
+  ratio_vs_naive: z.number().nullable(),
+});
+
+export const LiveModelAccuracy = z.strictObject({
+  model: z.string(),
+  scored_points: z.number().int(),
+  naive_points: z.number().int(),
+  window_seconds: z.number(),
+  q_risk: z.array(LiveQRisk),
+  /** Highest q-risk (the middle quantile, all targets pooled) first. */
+  worst_servers: z.array(
+    z.strictObject({ server: z.string(), q_risk: z.number(), points: z.number().int() }),
+  ),
+});
+export type LiveModelAccuracy = z.infer<typeof LiveModelAccuracy>;
+
+const StateFile = z.strictObject({
+  format_version: z.literal(1),
+  models: z.array(
+    z.strictObject({
+      shape: z.strictObject({
+        id: z.string(),
+        targets: z.array(z.string()),
+        quantiles: z.array(z.number()),
+        horizon_steps: z.number().int().positive(),
+        resolution_seconds: z.number().int().positive(),
+        observed_features: z.array(z.string()),
+      }),
+      last_used: z.number(),
+      buckets: z.array(z.tuple([z.number(), z.array(z.number())])),
+      servers: z.array(
+        z.strictObject({
+          server: z.string(),
+          origins: z.array(
+            z.strictObject({ start: z.number(), scored: z.number().int(), values: z.string() }),
+          ),
+          buckets: z.array(z.tuple([z.number(), z.number(), z.number(), z.number()])),
+        }),
+      ),
+    }),
+  ),
+});
+
+function middleQuantile(quantiles: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < quantiles.length; i++)
+    if (Math.abs(quantiles[i]! - 0.5) < Math.abs(quantiles[best]! - 0.5)) best = i;
+  return best;
+}
+
+function toBase64(values: Float32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+function fromBase64(text: string, length: number): Float32Array | null {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== length * 4) return null;
+  const out = new Float32Array(length);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+export class LiveAccuracy {
+  private readonly models = new Map<string, ModelState>();
+  private readonly windowSeconds: number;
+  private readonly bucketSeconds: number;
+  private readonly maxOrigins: number;
+  private readonly maxModels: number;
+  private newestBucket = -Infinity;
+  private readonly scoredCycles = new Map<string, number>();
+  private uses = 0;
+  /** Errors in recording or scoring (logged; serving is unaffected). */
+  errors = 0;
+
+  constructor(private readonly options: LiveAccuracyOptions) {
+    this.windowSeconds = options.windowSeconds ?? DEFAULT_LIVE_WINDOW_SECONDS;
+    this.bucketSeconds = Math.max(1, Math.ceil(this.windowSeconds / BUCKETS_PER_WINDOW));
+    this.maxOrigins = Math.max(1, options.maxOrigins ?? 2);
+    this.maxModels = Math.max(1, options.maxModels ?? 3);
+  }
+
+  /** Keeps the served forecasts (one per server and origin); never throws. */
+  record(shape: LiveModelShape, results: readonly ForecastResult[]): void {
+    try {
+      const model = this.modelState(shape);
+      const spacing = (this.options.originSpacingSteps ?? shape.horizon_steps) * shape.resolution_seconds;
+      const size = shape.horizon_steps * shape.targets.length * shape.quantiles.length;
+      for (const result of results) {
+        if (result.stepSeconds !== shape.resolution_seconds || result.values.length < size) continue;
+        let server = model.servers.get(result.server);
+        if (server === undefined) {
+          server = { origins: [], buckets: new Map() };
+          model.servers.set(result.server, server);
+        }
+        const last = server.origins[server.origins.length - 1];
+        if (last !== undefined && result.start < last.start + spacing) continue;
+        server.origins.push({ start: result.start, scored: 0, values: result.values.slice(0, size) });
+        if (server.origins.length > this.maxOrigins) server.origins.shift();
+      }
+    } catch (error) {
+      this.fail('recording served forecasts', error);
+    }
+  }
+
+  /** `score()` once per window load (cycle) of each window shape. */
+  scoreCycle(
+    snapshot: {
+      key: string;
+      cycle: number;
+      windows: ReadonlyMap<string, RecentWindow>;
+      newestData: Date | null;
+    },
+    shape: Pick<LiveModelShape, 'resolution_seconds' | 'observed_features'>,
+  ): number {
+    if (this.scoredCycles.get(snapshot.key) === snapshot.cycle) return 0;
+    this.scoredCycles.set(snapshot.key, snapshot.cycle);
+    return this.score(snapshot, shape);
+  }
+
+  /**
+   * Scores every kept forecast step that the windows now cover with a complete bucket: strictly
+   * before the server's newest bucket (which may still be filling) and ending at or before the
+   * newest data. Windows of another resolution or feature list are skipped. Never throws.
+   */
+  score(
+    snapshot: { windows: ReadonlyMap<string, RecentWindow>; newestData: Date | null },
+    shape: Pick<LiveModelShape, 'resolution_seconds' | 'observed_features'>,
+  ): number {
+    let points = 0;
+    try {
+      if (snapshot.newestData === null) return 0;
+      const newest = snapshot.newestData.getTime() / 1000;
+      for (const model of this.models.values()) {
+        const s = model.shape;
+        if (
+          s.resolution_seconds !== shape.resolution_seconds ||
+          s.observed_features.join(',') !== shape.observed_features.join(',')
+        )
+          continue;
+        for (const [name, server] of model.servers) {
+          const window = snapshot.windows.get(name);
+          if (window !== undefined) points += this.scoreServer(model, server, window, newest);
+        }
+      }
+      this.prune();
+    } catch (error) {
+      this.fail('scoring served forecasts', error);
+    }
+    return points;
+  }
+
+  private scoreServer(model: ModelState, server: ServerState, window: RecentWindow, newest: number): number {
+    const { targets, quantiles, horizon_steps: horizon, resolution_seconds: res } = model.shape;
+    const features = model.shape.observed_features;
+    const nF = features.length;
+    const past = window.input.past;
+    const lookback = past.length / nF;
+    const targetIndex = targets.map((t) => features.indexOf(t));
+    const nT = targets.length;
+    const nQ = quantiles.length;
+    const mid = middleQuantile(quantiles);
+    const at = (time: number, f: number): number | null => {
+      const i = Math.round((time - window.input.pastStart) / res);
+      if (i < 0 || i >= lookback || f < 0) return null;
+      const v = past[i * nF + f]!;
+      return Number.isFinite(v) ? v : null;
+    };
+    let points = 0;
+    for (const origin of server.origins) {
+      while (origin.scored < horizon) {
+        const time = origin.start + origin.scored * res;
+        if (Math.floor(time / res) >= window.lastObservedStep || time + res > newest) break;
+        const actuals = targetIndex.map((f) => at(time, f));
+        if (actuals.some((y) => y === null)) {
+          // the window no longer (or never) covers this step: it cannot be scored, skip it
+          if (time < window.input.pastStart) {
+            origin.scored++;
+            continue;
+          }
+          break;
+        }
+        const bucket = Math.floor(time / this.bucketSeconds);
+        if (bucket > this.newestBucket) this.newestBucket = bucket;
+        let sums = model.buckets.get(bucket);
+        if (sums === undefined) {
+          sums = new Float64Array(nT * nQ * SUMS);
+          model.buckets.set(bucket, sums);
+        }
+        let serverSums = server.buckets.get(bucket);
+        if (serverSums === undefined) {
+          serverSums = [0, 0, 0];
+          server.buckets.set(bucket, serverSums);
+        }
+        for (let t = 0; t < nT; t++) {
+          const y = actuals[t]!;
+          const naive = lagged(at, time, targetIndex[t]!, res);
+          for (let q = 0; q < nQ; q++) {
+            const predicted = origin.values[(origin.scored * nT + t) * nQ + q]!;
+            const loss = quantileLoss(y, predicted, quantiles[q]!);
+            const o = (t * nQ + q) * SUMS;
+            sums[o] = sums[o]! + loss;
+            sums[o + 1] = sums[o + 1]! + Math.abs(y);
+            sums[o + 2] = sums[o + 2]! + 1;
+            if (naive !== null) {
+              sums[o + 3] = sums[o + 3]! + loss;
+              sums[o + 4] = sums[o + 4]! + quantileLoss(y, naive, quantiles[q]!);
+              sums[o + 5] = sums[o + 5]! + Math.abs(y);
+              sums[o + 6] = sums[o + 6]! + 1;
+            }
+            if (q === mid) {
+              serverSums[0] += loss;
+              serverSums[1] += Math.abs(y);
+            }
+          }
+        }
+        serverSums[2] += 1;
+        origin.scored++;
+        points++;
+      }
+    }
+    return points;
+  }
+
+  /**
+   * Drops buckets that fell out of the window, forecasts whose every step is older than the window
+   * (a server that stopped reporting: they can never count again), and servers left with nothing.
+   */
+  private prune(): void {
+    const oldest = this.newestBucket - BUCKETS_PER_WINDOW + 1;
+    const oldestTime = oldest * this.bucketSeconds;
+    for (const model of this.models.values()) {
+      const span = model.shape.horizon_steps * model.shape.resolution_seconds;
+      for (const bucket of model.buckets.keys()) if (bucket < oldest) model.buckets.delete(bucket);
+      for (const [name, server] of model.servers) {
+        for (const bucket of server.buckets.keys()) if (bucket < oldest) server.buckets.delete(bucket);
+        server.origins = server.origins.filter((o) => o.start + span > oldestTime);
+        if (server.buckets.size === 0 && server.origins.every((o) => o.scored >= model.shape.horizon_steps))
+          model.servers.delete(name);
+      }
+    }
+  }
+
+  private modelState(shape: LiveModelShape): ModelState {
+    let model = this.models.get(shape.id);
+    if (model === undefined) {
+      model = { shape: { ...shape }, servers: new Map(), buckets: new Map(), lastUsed: 0 };
+      this.models.set(shape.id, model);
+      if (this.models.size > this.maxModels) {
+        const oldest = [...this.models.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
+        this.models.delete(oldest.shape.id);
+      }
+    }
+    model.lastUsed = ++this.uses;
+    return model;
+  }
+
+  private fail(what: string, error: unknown): void {
+    this.errors++;
+    this.options.logger.warn(
+      { error: getErrorMessage(error) },
+      `live accuracy: ${what} failed; serving goes on`,
+    );
+  }
+
+  /** Per model (most recently served first): q-risk per target and quantile, beside naive. */
+  summary(): LiveModelAccuracy[] {
+    const out: LiveModelAccuracy[] = [];
+    const models = [...this.models.values()].sort((a, b) => b.lastUsed - a.lastUsed);
+    for (const model of models) {
+      const { targets, quantiles } = model.shape;
+      const total = new Float64Array(targets.length * quantiles.length * SUMS);
+      for (const sums of model.buckets.values()) for (let i = 0; i < total.length; i++) total[i]! += sums[i]!;
+      const qRisk = targets.flatMap((target, t) =>
+        quantiles.map((quantile, q) => {
+          const o = (t * quantiles.length + q) * SUMS;
+          return {
+            target,
+            quantile,
+            q_risk: total[o + 1]! > 0 ? (2 * total[o]!) / total[o + 1]! : null,
+            naive_q_risk: total[o + 5]! > 0 ? (2 * total[o + 4]!) / total[o + 5]! : null,
+            ratio_vs_naive: total[o + 4]! > 0 ? total[o + 3]! / total[o + 4]! : null,
+          };
+        }),
+      );
+      const perTarget = targets.length > 0 && quantiles.length > 0;
+      const worst = [...model.servers]
+        .map(([server, state]) => {
+          let loss = 0;
+          let abs = 0;
+          let points = 0;
+          for (const [l, a, n] of state.buckets.values()) {
+            loss += l;
+            abs += a;
+            points += n;
+          }
+          return { server, q_risk: abs > 0 ? (2 * loss) / abs : null, points };
+        })
+        .filter((s): s is { server: string; q_risk: number; points: number } => s.q_risk !== null)
+        .sort((a, b) => b.q_risk - a.q_risk || a.server.localeCompare(b.server))
+        .slice(0, WORST_SERVERS);
+      out.push({
+        model: model.shape.id,
+        scored_points: perTarget ? Math.round(total[2]!) : 0,
+        naive_points: perTarget ? Math.round(total[6]!) : 0,
+        window_seconds: this.windowSeconds,
+        q_risk: qRisk,
+        worst_servers: worst,
+      });
+    }
+    return out;
+  }
+
+  /** The state as JSON text (forecast values as base64 float32). */
+  serialize(): string {
+    const file: z.infer<typeof StateFile> = {
+      format_version: 1,
+      models: [...this.models.values()].map((m) => ({
+        shape: {
+          ...m.shape,
+          targets: [...m.shape.targets],
+          quantiles: [...m.shape.quantiles],
+          observed_features: [...m.shape.observed_features],
+        },
+        last_used: m.lastUsed,
+        buckets: [...m.buckets].map(([b, sums]) => [b, [...sums]] as [number, number[]]),
+        servers: [...m.servers].map(([server, s]) => ({
+          server,
+          origins: s.origins.map((o) => ({ start: o.start, scored: o.scored, values: toBase64(o.values) })),
+          buckets: [...s.buckets].map(([b, [l, a, n]]) => [b, l, a, n] as [number, number, number, number]),
+        })),
+      })),
+    };
+    return JSON.stringify(file);
+  }
+
+  /** Replaces the state with a serialized one; throws on a malformed one (the state is then unchanged). */
+  restore(text: string): void {
+    const file = StateFile.parse(JSON.parse(text));
+    const models = new Map<string, ModelState>();
+    let newestBucket = -Infinity;
+    let uses = 0;
+    for (const m of file.models.slice(-this.maxModels)) {
+      const size = m.shape.horizon_steps * m.shape.targets.length * m.shape.quantiles.length;
+      const buckets = new Map<number, Float64Array>();
+      for (const [b, sums] of m.buckets) {
+        if (sums.length !== m.shape.targets.length * m.shape.quantiles.length * SUMS)
+          throw new Error(`bucket ${b}: wrong size`);
+        buckets.set(b, Float64Array.from(sums));
+        newestBucket = Math.max(newestBucket, b);
+      }
+      const servers = new Map<string, ServerState>();
+      for (const s of m.servers) {
+        const origins = s.origins.slice(-this.maxOrigins).map((o) => {
+          const values = fromBase64(o.values, size);
+          if (values === null) throw new Error(`${s.server}: forecast of the wrong size`);
+          return { start: o.start, scored: Math.min(o.scored, m.shape.horizon_steps), values };
+        });
+        servers.set(s.server, {
+          origins,
+          buckets: new Map(s.buckets.map(([b, l, a, n]) => [b, [l, a, n] as [number, number, number]])),
+        });
+      }
+      models.set(m.shape.id, { shape: m.shape, servers, buckets, lastUsed: m.last_used });
+      uses = Math.max(uses, m.last_used);
+    }
+    this.models.clear();
+    for (const [id, m] of models) this.models.set(id, m);
+    this.newestBucket = newestBucket;
+    this.uses = uses;
+  }
+
+  /** Writes the state atomically; errors are logged and counted. */
+  async save(path: string): Promise<void> {
+    try {
+      await writeFileAtomic(path, this.serialize());
+    } catch (error) {
+      this.fail(`writing ${path}`, error);
+    }
+  }
+
+  /** Reads a saved state; a missing file is a first start, an unreadable or corrupt one is logged and ignored. */
+  async load(path: string): Promise<boolean> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.fail(`reading ${path}`, error);
+      return false;
+    }
+    try {
+      this.restore(text);
+      return true;
+    } catch (error) {
+      this.fail(`restoring ${path} (ignored; starting empty)`, error);
+      return false;
+    }
+  }
+}
+
+/** The target's value one day before `time`, from the same window; null when the window does not reach back that far. */
+function lagged(
+  at: (time: number, f: number) => number | null,
+  time: number,
+  f: number,
+  res: number,
+): number | null {
+  if (NAIVE_LAG_SECONDS % res !== 0) return null;
+  return at(time - NAIVE_LAG_SECONDS, f);
+}
