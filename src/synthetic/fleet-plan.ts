@@ -1,4 +1,5 @@
 import { KNOWN_PROFILES, MS_PER_DAY, type KnownProfile } from '../metrics/contract.js';
+import { mulberry32 } from '../core/seeded-random.js';
 
 /**
  * The pure half of the generator: which servers exist, their roles, their parameters, and when
@@ -191,17 +192,6 @@ function hash32(a: number, b: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export { KNOWN_PROFILES };

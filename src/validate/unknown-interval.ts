@@ -1,4 +1,5 @@
 import type { ScoredWindow, ScoreLayout } from './scoring.js';
+import { mulberry32 } from '../core/seeded-random.js';
 
 /**
  * How sure the unknown-vs-known comparison is. The P50 q-risk of the unknown (holdout) servers
@@ -121,16 +122,4 @@ function matchedRatio(servers: readonly ServerSums[]): number | null {
 function isFiniteRange(values: ArrayLike<number>, start: number, count: number): boolean {
   for (let i = start; i < start + count; i++) if (!Number.isFinite(values[i]!)) return false;
   return true;
-}
-
-/** A small seeded PRNG (mulberry32): the interval is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { renderManifest } from '../../src/fleet/manifest.js';
 import { generateFleet } from '../../src/synthetic/generator.js';
 import { fleetcastInProcess } from '../helpers/cli-capture.js';
+import { writeLooseGates } from '../validate/fixtures/fleet.js';
 
 /**
  * Replaying history: a fleet whose metrics run to 2013-10-15, every command run "as of"
@@ -40,17 +41,7 @@ describe('--now replays history on every command that reads data', () => {
       .map((s) => ({ name: s.name, profile: s.profile, first_seen: '2013-09-25' }))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
     await writeFile(manifest, renderManifest({ format_version: 1, servers }));
-    gates = join(dir, 'gates.json');
-    // a one-epoch smoke model: accuracy is reported, not gated
-    await writeFile(
-      gates,
-      JSON.stringify({
-        accuracy: {
-          max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
-          max_ratio_vs_deployed: { '0.5': null },
-        },
-      }),
-    );
+    gates = await writeLooseGates(join(dir, 'gates.json'));
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { mulberry32 as prng } from '../../src/core/seeded-random.js';
 
 export const PROMETHEUS_BIN = process.env.FLEETCAST_PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 export const PROMTOOL_BIN = process.env.FLEETCAST_PROMTOOL_BIN ?? '/usr/bin/promtool';
@@ -54,17 +55,6 @@ export interface NodeFixtureOptions {
 }
 
 const ROLES = ['web', 'api', 'database', 'cache', 'batch'];
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Generates the instances' series (deterministic for a seed). */
 export function nodeFixture(options: NodeFixtureOptions): FixtureInstance[] {

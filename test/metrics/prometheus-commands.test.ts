@@ -8,6 +8,7 @@ import { renderManifest } from '../../src/fleet/manifest.js';
 import { sqlString, withDuckDb } from '../../src/metrics/duckdb.js';
 import { openMetricsSource } from '../../src/metrics/source.js';
 import { fleetcastInProcess } from '../helpers/cli-capture.js';
+import { writeLooseGates } from '../validate/fixtures/fleet.js';
 import {
   backfill,
   nodeFixture,
@@ -74,16 +75,7 @@ describe(
         .map((i) => ({ name: i.instance.replace(/:9100$/, ''), profile: i.role, first_seen: '2026-11-10' }))
         .sort((a, b) => (a.name < b.name ? -1 : 1));
       await writeFile(manifest, renderManifest({ format_version: 1, servers }));
-      gates = join(dir, 'gates.json');
-      await writeFile(
-        gates,
-        JSON.stringify({
-          accuracy: {
-            max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
-            max_ratio_vs_deployed: { '0.5': null },
-          },
-        }),
-      );
+      gates = await writeLooseGates(join(dir, 'gates.json'));
     });
 
     after(async () => {

@@ -7,6 +7,7 @@ import { renderManifest } from '../../src/fleet/manifest.js';
 import { sqlString, withDuckDb } from '../../src/metrics/duckdb.js';
 import { generateFleet } from '../../src/synthetic/generator.js';
 import { fleetcastInProcess } from '../helpers/cli-capture.js';
+import { writeLooseGates } from '../validate/fixtures/fleet.js';
 
 /**
  * The metric set is configuration: a source with only timestamp, server_name and cpu_pct trains
@@ -48,16 +49,7 @@ describe('training on the metric set a source really has', () => {
       .map((s) => ({ name: s.name, profile: 'default', first_seen: '2013-10-01' }))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
     await writeFile(manifest, renderManifest({ format_version: 1, servers }));
-    gates = join(dir, 'gates.json');
-    await writeFile(
-      gates,
-      JSON.stringify({
-        accuracy: {
-          max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
-          max_ratio_vs_deployed: { '0.5': null },
-        },
-      }),
-    );
+    gates = await writeLooseGates(join(dir, 'gates.json'));
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 

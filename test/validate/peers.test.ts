@@ -126,16 +126,7 @@ describe('fleetcast validate --peers on a generated fleet', { skip: noPeerModule
     assert.match(ok.stderr, /validate: peer ets \(1\/1\): started, fitting on steps before 1344/);
 
     const low = join(dir, 'low.json');
-    await writeFile(
-      low,
-      JSON.stringify({
-        accuracy: {
-          max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
-          max_ratio_vs_deployed: { '0.5': null },
-          max_ratio_vs_peer: { qnaive: { '0.9': 0.0001 } },
-        },
-      }),
-    );
+    await writeLooseGates(low, { max_ratio_vs_peer: { qnaive: { '0.9': 0.0001 } } });
     const failed = await validate(['--gates', low, '--peers', 'qnaive']);
     assert.equal(failed.code, 3, failed.stdout + failed.stderr);
     assert.match(
@@ -158,16 +149,7 @@ describe('fleetcast validate --peers on a generated fleet', { skip: noPeerModule
     );
     await chmod(fake, 0o755);
     const gates = join(dir, 'qnaive-gate.json');
-    await writeFile(
-      gates,
-      JSON.stringify({
-        accuracy: {
-          max_ratio_vs_seasonal_naive: { '0.5': null, '0.9': null },
-          max_ratio_vs_deployed: { '0.5': null },
-          max_ratio_vs_peer: { qnaive: { '0.5': 10 } },
-        },
-      }),
-    );
+    await writeLooseGates(gates, { max_ratio_vs_peer: { qnaive: { '0.5': 10 } } });
     const saved = process.env.FLEETCAST_PYTHON;
     process.env.FLEETCAST_PYTHON = fake;
     let run;
