@@ -61063,6 +61063,18 @@ function withInterval(result, interval) {
   };
 }
 
+// src/core/seeded-random.ts
+function mulberry32(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = state + 1831565813 >>> 0;
+    let t = state;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+
 // src/validate/unknown-interval.ts
 var RESAMPLES = 1e3;
 function unknownKnownIntervals(windows, model, models, layout, options = {}) {
@@ -61136,16 +61148,6 @@ function matchedRatio(servers) {
 function isFiniteRange(values, start, count) {
   for (let i = start; i < start + count; i++) if (!Number.isFinite(values[i])) return false;
   return true;
-}
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = a + 1831565813 >>> 0;
-    let t = a;
-    t = Math.imul(t ^ t >>> 15, t | 1);
-    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
-    return ((t ^ t >>> 14) >>> 0) / 4294967296;
-  };
 }
 
 // src/validate/heldout-cases.ts
