@@ -3,7 +3,7 @@ import { SERVER_COLUMN, TIMESTAMP_COLUMN } from '../metrics/contract.js';
 import { ContractView } from '../metrics/contract-view.js';
 import { withDuckDb } from '../metrics/duckdb.js';
 import { resolveMetricSet, type MetricColumn } from '../metrics/metric-set.js';
-import { assertColumns, openSource } from '../metrics/open.js';
+import { assertColumns } from '../metrics/open.js';
 import { renderValidationText, validateOn } from '../fleet/check-data.js';
 import { DEFAULT_ELIGIBILITY_POLICY } from '../fleet/eligibility.js';
 import type { MetricsSource } from '../metrics/source.js';
@@ -85,13 +85,16 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
   const source = options.source instanceof ContractView ? options.source : new ContractView(options.source);
 
   return withDuckDb(async (conn) => {
-    // Checks the columns first, so a source outside the data contract fails with a clear message.
-    assertColumns(source.raw, await openSource(conn, source.raw), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+    // Checks the columns first (one DESCRIBE, in prepare), so a source outside the data contract
+    // fails with a clear message.
     await source.prepare(conn);
-    const metrics =
-      options.metrics ?? resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
-    if (!options.metrics)
-      for (const note of (metrics as ReturnType<typeof resolveMetricSet>).notes) progress(`dataset: ${note}`);
+    assertColumns(source.raw, source.rawColumns(), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+    let metrics = options.metrics;
+    if (metrics === undefined) {
+      const resolved = resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
+      for (const note of resolved.notes) progress(`dataset: ${note}`);
+      metrics = resolved;
+    }
     const features = metrics.features.map((f) => f.name);
     if (options.onProblem !== 'skip') await assertDataContract(conn, source.raw, now, progress);
     const window = await datasetWindow(conn, source, names, {

@@ -8,9 +8,9 @@ import { modelDir as modelDirOf, pointerPath } from '../registry/layout.js';
 import { deploy as deployPointer, readPointer } from '../registry/pointer.js';
 import { readJsonFile as readJson } from '../core/read-json.js';
 import { GateError, InputError } from '../core/errors.js';
+import { pathExists } from '../core/path-exists.js';
 import { listServers, vocabularyCoverage } from '../fleet/coverage.js';
 import { readManifest } from '../fleet/manifest.js';
-import { Encoders } from '../registry/schemas.js';
 import { deployCommitMessage } from './deploy-commit.js';
 import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
 import { headlineQRisk, ValidationFigures } from './validation-summary.js';
@@ -58,7 +58,11 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
   const { git, repoDir, registry } = request;
   const checked = await checkDeployable(request.modelDir);
   const modelId = checked.modelId;
-  await assertCoversManifest(request.modelDir, modelId, join(repoDir, request.manifest ?? DEFAULT_MANIFEST));
+  await assertCoversManifest(
+    checked.vocabulary,
+    modelId,
+    join(repoDir, request.manifest ?? DEFAULT_MANIFEST),
+  );
   // The figures the commit message quotes; checkDeployable already required a passed report of this model.
   const validation = await readJson(join(request.modelDir, 'validation.json'), ValidationFigures);
 
@@ -112,17 +116,16 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
 const DEFAULT_MANIFEST = 'fleet/manifest.json';
 
 /** Refuses a model whose vocabulary misses a server of the current manifest (the coverage rule). */
-async function assertCoversManifest(modelDir: string, modelId: string, manifestPath: string): Promise<void> {
-  const exists = await stat(manifestPath).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) return;
+async function assertCoversManifest(
+  vocabulary: ReadonlySet<string>,
+  modelId: string,
+  manifestPath: string,
+): Promise<void> {
+  if (!(await pathExists(manifestPath))) return;
   const manifest = await readManifest(manifestPath);
-  const encoders = await readJson(join(modelDir, 'encoders.json'), Encoders);
   const coverage = vocabularyCoverage(
     manifest.servers.map((s) => s.name),
-    new Set(Object.keys(encoders.server_id.classes)),
+    vocabulary,
   );
   if (coverage.missing.length > 0)
     throw new GateError(

@@ -33,6 +33,11 @@ export class ContractView implements MetricsSource {
     this.columns ??= columns;
   }
 
+  /** The raw source's columns with their types (after prepare). */
+  rawColumns(): readonly SourceColumn[] {
+    return this.preparedColumns();
+  }
+
   /** The raw source's column names (after prepare). */
   sourceColumns(): ReadonlySet<string> {
     return new Set(this.preparedColumns().map((c) => c.name));

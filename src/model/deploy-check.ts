@@ -32,6 +32,8 @@ export interface DeployCheck {
   validation: ValidationVerdict;
   /** Servers of the sample forecast (the unknown slot included). */
   sampleServers: string[];
+  /** The model's server vocabulary, for the coverage rule against a manifest. */
+  vocabulary: ReadonlySet<string>;
   /** True when validation did not pass and `force` let the model through. */
   forced: boolean;
 }
@@ -64,7 +66,14 @@ export async function checkDeployable(dir: string, options: DeployCheckOptions =
     await model.release();
   }
   const forced = await validationGate(dir, modelId, options.force);
-  return { modelId, digest: model.digest, validation: forced.verdict, sampleServers, forced: forced.forced };
+  return {
+    modelId,
+    digest: model.digest,
+    validation: forced.verdict,
+    sampleServers,
+    vocabulary: model.vocabulary,
+    forced: forced.forced,
+  };
 }
 
 /**

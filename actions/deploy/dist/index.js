@@ -19939,12 +19939,12 @@ var require_src2 = __commonJS({
     function check2(path, isFile, isDirectory2) {
       log(`checking %s`, path);
       try {
-        const stat4 = fs_1.statSync(path);
-        if (stat4.isFile() && isFile) {
+        const stat5 = fs_1.statSync(path);
+        if (stat5.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat4.isDirectory() && isDirectory2) {
+        if (stat5.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -53401,7 +53401,7 @@ var GitWorkspace = class _GitWorkspace {
 };
 
 // src/gitops/deploy-model.ts
-import { cp, readFile as readFile8, stat as stat3 } from "node:fs/promises";
+import { cp, readFile as readFile8, stat as stat4 } from "node:fs/promises";
 import { join as join7, relative, resolve as resolve2 } from "node:path";
 
 // src/core/errors.ts
@@ -54500,7 +54500,14 @@ async function checkDeployable(dir, options = {}) {
     await model.release();
   }
   const forced = await validationGate(dir, modelId, options.force);
-  return { modelId, digest: model.digest, validation: forced.verdict, sampleServers, forced: forced.forced };
+  return {
+    modelId,
+    digest: model.digest,
+    validation: forced.verdict,
+    sampleServers,
+    vocabulary: model.vocabulary,
+    forced: forced.forced
+  };
 }
 async function validationGate(dir, modelId, force) {
   const status = await readValidationStatus(dir);
@@ -54516,6 +54523,17 @@ async function validationGate(dir, modelId, force) {
 }
 function refusal(dir, message, cause) {
   return new InputError(`refusing ${dir}: ${message}`, cause === void 0 ? {} : { cause });
+}
+
+// src/core/path-exists.ts
+import { stat as stat3 } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await stat3(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // src/fleet/coverage.ts
@@ -54784,7 +54802,11 @@ async function commitModelDeploy(request2) {
   const { git, repoDir, registry: registry2 } = request2;
   const checked = await checkDeployable(request2.modelDir);
   const modelId = checked.modelId;
-  await assertCoversManifest(request2.modelDir, modelId, join7(repoDir, request2.manifest ?? DEFAULT_MANIFEST));
+  await assertCoversManifest(
+    checked.vocabulary,
+    modelId,
+    join7(repoDir, request2.manifest ?? DEFAULT_MANIFEST)
+  );
   const validation = await readJsonFile(join7(request2.modelDir, "validation.json"), ValidationFigures);
   const pointerRel = relative(repoDir, pointerPath(registry2));
   const before = await readPointer(registry2);
@@ -54832,17 +54854,12 @@ async function commitModelDeploy(request2) {
   };
 }
 var DEFAULT_MANIFEST = "fleet/manifest.json";
-async function assertCoversManifest(modelDir2, modelId, manifestPath) {
-  const exists2 = await stat3(manifestPath).then(
-    () => true,
-    () => false
-  );
-  if (!exists2) return;
+async function assertCoversManifest(vocabulary, modelId, manifestPath) {
+  if (!await pathExists(manifestPath)) return;
   const manifest = await readManifest(manifestPath);
-  const encoders = await readJsonFile(join7(modelDir2, "encoders.json"), Encoders);
   const coverage = vocabularyCoverage(
     manifest.servers.map((s) => s.name),
-    new Set(Object.keys(encoders.server_id.classes))
+    vocabulary
   );
   if (coverage.missing.length > 0)
     throw new GateError(
@@ -54850,7 +54867,7 @@ async function assertCoversManifest(modelDir2, modelId, manifestPath) {
     );
 }
 async function copyModel(from, target) {
-  const exists2 = await stat3(target).then(
+  const exists2 = await stat4(target).then(
     () => true,
     () => false
   );

@@ -56937,6 +56937,10 @@ var ContractView = class {
     const columns = await openSource(conn, this.raw);
     this.columns ??= columns;
   }
+  /** The raw source's columns with their types (after prepare). */
+  rawColumns() {
+    return this.preparedColumns();
+  }
   /** The raw source's column names (after prepare). */
   sourceColumns() {
     return new Set(this.preparedColumns().map((c) => c.name));
@@ -58534,11 +58538,14 @@ async function buildDataset(options) {
   const now = options.now ?? /* @__PURE__ */ new Date();
   const source = options.source instanceof ContractView ? options.source : new ContractView(options.source);
   return withDuckDb(async (conn) => {
-    assertColumns(source.raw, await openSource(conn, source.raw), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
     await source.prepare(conn);
-    const metrics = options.metrics ?? resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
-    if (!options.metrics)
-      for (const note of metrics.notes) progress(`dataset: ${note}`);
+    assertColumns(source.raw, source.rawColumns(), [TIMESTAMP_COLUMN, SERVER_COLUMN]);
+    let metrics = options.metrics;
+    if (metrics === void 0) {
+      const resolved = resolveMetricSet(source.metricSet, source.sourceColumns(), source.description);
+      for (const note of resolved.notes) progress(`dataset: ${note}`);
+      metrics = resolved;
+    }
     const features = metrics.features.map((f) => f.name);
     if (options.onProblem !== "skip") await assertDataContract(conn, source.raw, now, progress);
     const window = await datasetWindow(conn, source, names, {

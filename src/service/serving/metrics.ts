@@ -2,6 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { FAILURE_REASONS, type FailureReason } from './forecast-failures.js';
 import type { LiveModelAccuracy } from './live-accuracy.js';
 
+type LiveQRisk = LiveModelAccuracy['q_risk'][number];
+
 /** Live values the gauges read at scrape time; null = unknown (the gauge is left out of the scrape). */
 export interface MetricsProbe {
   unknownRatePct(): number | null;
@@ -126,32 +128,34 @@ export class ServiceMetrics {
       () => probe.invalidServerNames(),
       registers,
     );
-    new Gauge({
-      name: 'fleetcast_live_qrisk',
-      help: 'q-risk of the served forecasts against the actuals that arrived since, over the live-accuracy window, by model, target and quantile; absent before a scored point',
-      labelNames: ['model', 'target', 'quantile'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of probe.liveAccuracy())
-          for (const r of m.q_risk)
-            if (r.q_risk !== null)
-              this.set({ model: m.model, target: r.target, quantile: String(r.quantile) }, r.q_risk);
-      },
-    });
-    new Gauge({
-      name: 'fleetcast_live_naive_qrisk',
-      help: 'q-risk of seasonal naive (the value one day earlier) on the same scored points, by model, target and quantile',
-      labelNames: ['model', 'target', 'quantile'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of probe.liveAccuracy())
-          for (const r of m.q_risk)
-            if (r.naive_q_risk !== null)
-              this.set({ model: m.model, target: r.target, quantile: String(r.quantile) }, r.naive_q_risk);
-      },
-    });
+    // The model's live q-risk and seasonal naive's on the same points: one gauge each, same labels.
+    for (const [name, help, pick] of [
+      [
+        'fleetcast_live_qrisk',
+        'q-risk of the served forecasts against the actuals that arrived since, over the live-accuracy window, by model, target and quantile; absent before a scored point',
+        (r: LiveQRisk) => r.q_risk,
+      ],
+      [
+        'fleetcast_live_naive_qrisk',
+        'q-risk of seasonal naive (the value one day earlier) on the same scored points, by model, target and quantile',
+        (r: LiveQRisk) => r.naive_q_risk,
+      ],
+    ] as const)
+      new Gauge({
+        name,
+        help,
+        labelNames: ['model', 'target', 'quantile'],
+        registers,
+        collect() {
+          this.reset();
+          for (const m of probe.liveAccuracy())
+            for (const r of m.q_risk) {
+              const value = pick(r);
+              if (value !== null)
+                this.set({ model: m.model, target: r.target, quantile: String(r.quantile) }, value);
+            }
+        },
+      });
     new Gauge({
       name: 'fleetcast_live_scored_points',
       help: 'Forecast steps (server × step) scored against actuals in the live-accuracy window, by model',
