@@ -156,6 +156,25 @@ describe('Prometheus source failure modes', () => {
     assert.equal((await readdir(source.cacheDir).catch(() => [])).length, 0, 'no cache for the other URL');
   });
 
+  it('a host that does not resolve fails at once, not retried, and names the URL', async () => {
+    const base = 'http://fleetcast-no-such-host.invalid:9090';
+    const attempts: number[] = [];
+    const source = openPrometheusSource(`prometheus+${base}#mapping=${mapping}`, {
+      cacheRoot: join(dir, 'unresolved'),
+      now: () => new Date(NOW * 1000),
+      backoffMs: 5,
+      onAttempt: (_request, attempt) => attempts.push(attempt),
+    });
+    const error = await sync(source).then(
+      () => assert.fail('should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof InputError, String(error));
+    assert.match(error.message, /fleetcast-no-such-host\.invalid:9090\/api\/v1\/query_range/);
+    assert.match(error.message, /cannot connect: ENOTFOUND \(not retried: check the URL\)/);
+    assert.ok(!attempts.includes(1), `no second attempt: ${attempts.join(',')}`);
+  });
+
   it('slow answers: retried, then a timeout error; the cache is untouched', async () => {
     const error = await expectUntouched(
       'slow',

@@ -96,6 +96,13 @@ export class PrometheusClient {
       const name = error instanceof Error ? error.name : '';
       if (name === 'TimeoutError' || name === 'AbortError')
         throw new TransientError(`no answer within ${this.options.timeoutMs} ms`);
+      const code = networkCode(error);
+      // A host that does not resolve or a certificate that does not verify is a setting to fix:
+      // retrying only delays the error by the whole backoff.
+      if (code !== undefined && PERMANENT_NETWORK_CODES.has(code))
+        throw new InputError(
+          `${where}: cannot connect: ${networkMessage(error)} (not retried: check the URL)`,
+        );
       throw new TransientError(`cannot connect: ${networkMessage(error)}`);
     }
     if (status >= 500 || status === 429)
@@ -152,6 +159,24 @@ function apiError(text: string): string | undefined {
 function preview(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return JSON.stringify(flat.length > MAX_BODY_PREVIEW ? `${flat.slice(0, MAX_BODY_PREVIEW)}…` : flat);
+}
+
+/** Network failures that no retry fixes: an unknown host, a certificate that does not verify. */
+const PERMANENT_NETWORK_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_NONAME',
+  'ERR_INVALID_URL',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function networkCode(error: unknown): string | undefined {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 function networkMessage(error: unknown): string {
