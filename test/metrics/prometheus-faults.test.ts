@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
 import { withDuckDb } from '../../src/metrics/duckdb.js';
+import { readState } from '../../src/metrics/prometheus/cache.js';
+import { parseMapping } from '../../src/metrics/prometheus/mapping.js';
 import { openPrometheusSource, type PrometheusSource } from '../../src/metrics/prometheus/source.js';
 import { freePort } from '../helpers/prometheus-fixture.js';
 
@@ -154,6 +156,36 @@ describe('Prometheus source failure modes', () => {
     assert.match(error.message, new RegExp(`Prometheus http://127.0.0.1:${port}/api/v1/query_range query`));
     assert.match(error.message, /failed after 3 attempts: cannot connect: ECONNREFUSED/);
     assert.equal((await readdir(source.cacheDir).catch(() => [])).length, 0, 'no cache for the other URL');
+  });
+
+  it('day files older than the retention leave the cache on the next sync', async () => {
+    const retained = join(dir, 'retention.yaml');
+    await writeFile(retained, MAPPING.replace('backfill: 1d', 'backfill: 1d\nretention: 2d'));
+    const openRetained = (now: number): PrometheusSource =>
+      openPrometheusSource(`prometheus+${url}#mapping=${retained}`, {
+        cacheRoot: join(dir, 'retention'),
+        now: () => new Date(now * 1000),
+        backoffMs: 5,
+      });
+    const first = openRetained(NOW);
+    await sync(first);
+    assert.deepEqual(Object.keys((await readState(first.cacheDir))!.files).sort(), [
+      '2026-11-19',
+      '2026-11-20',
+    ]);
+    const later = openRetained(NOW + 3 * 86_400);
+    await sync(later);
+    const state = (await readState(later.cacheDir))!;
+    assert.deepEqual(Object.keys(state.files).sort(), ['2026-11-21', '2026-11-22', '2026-11-23']);
+    assert.equal(later.lastSync!.daysDropped, 2);
+    assert.equal(state.syncs.at(-1)!.days_dropped, 2);
+  });
+
+  it('a retention shorter than the backfill is refused, naming the file and both keys', () => {
+    assert.throws(
+      () => parseMapping(MAPPING.replace('backfill: 1d', 'backfill: 3d\nretention: 2d'), 'm.yaml'),
+      /m\.yaml: retention \(2d\) is shorter than backfill \(3d\)/,
+    );
   });
 
   it('a host that does not resolve fails at once, not retried, and names the URL', async () => {

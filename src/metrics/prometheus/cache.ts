@@ -49,6 +49,8 @@ export interface SyncReport {
   skips: SkipCounts;
   /** Day files written. */
   filesWritten: number;
+  /** Day files past the mapping's retention, no longer part of the cache. */
+  daysDropped: number;
   seconds: number;
   /** Of which fetching (requests, parsing, staging rows in DuckDB) and writing the day files. */
   fetchSeconds: number;
@@ -213,6 +215,7 @@ async function syncLocked(options: SyncOptions): Promise<{ state: CacheState; re
     );
     report.filesWritten = written.length;
     report.seconds = (performance.now() - began) / 1000;
+    report.daysDropped = dropExpiredDays(next, to - mapping.retentionMs / 1000);
     const now = Date.now();
     const superseded = Object.entries(state.files)
       .filter(([day, file]) => next[day] !== file)
@@ -251,6 +254,7 @@ function noSync(): SyncReport {
     servers: 0,
     skips: emptySkips(),
     filesWritten: 0,
+    daysDropped: 0,
     seconds: 0,
     fetchSeconds: 0,
     writeSeconds: 0,
@@ -332,6 +336,20 @@ async function writeDays(
   return next;
 }
 
+/** Removes the days wholly before `cutoff` (unix seconds) from `files`; returns how many. */
+function dropExpiredDays(files: Record<string, string>, cutoff: number): number {
+  const firstKept = new Date(Math.floor(cutoff / DAY_SECONDS) * DAY_SECONDS * 1000)
+    .toISOString()
+    .slice(0, 10);
+  let dropped = 0;
+  for (const day of Object.keys(files))
+    if (day < firstKept) {
+      delete files[day];
+      dropped++;
+    }
+  return dropped;
+}
+
 function syncEntry(report: SyncReport): Record<string, unknown> {
   return {
     at: new Date().toISOString(),
@@ -342,6 +360,7 @@ function syncEntry(report: SyncReport): Record<string, unknown> {
     rows: report.rows,
     servers: report.servers,
     skipped: report.skips,
+    days_dropped: report.daysDropped,
     seconds: Math.round(report.seconds * 1000) / 1000,
   };
 }

@@ -18,6 +18,8 @@ const MappingSchema = z.strictObject({
   step: Duration.default('5m'),
   /** How far back the first sync reads. */
   backfill: Duration.default('35d'),
+  /** Day files older than this leave the cache on the next sync (at least the backfill). */
+  retention: Duration.default('90d'),
   /** One PromQL expression per data-contract column; each must return one series per server. */
   columns: z
     .record(z.string(), z.string().min(1))
@@ -53,6 +55,7 @@ const MappingSchema = z.strictObject({
 export interface PrometheusMapping {
   stepMs: number;
   backfillMs: number;
+  retentionMs: number;
   /** Contract column → PromQL, in the contract's column order. */
   columns: ReadonlyArray<{ name: string; query: string }>;
   serverLabel: string;
@@ -90,9 +93,16 @@ export function parseMapping(text: string, origin: string): PrometheusMapping {
   for (const name of Object.keys(m.headers ?? {}))
     if (name.toLowerCase() === 'authorization')
       throw new InputError(`${origin}: headers: put the token in an environment variable (bearer_token_env)`);
+  const backfillMs = parseDuration(m.backfill, `${origin}: backfill`);
+  const retentionMs = parseDuration(m.retention, `${origin}: retention`);
+  if (retentionMs < backfillMs)
+    throw new InputError(
+      `${origin}: retention (${m.retention}) is shorter than backfill (${m.backfill}): the next sync would drop what the first one read`,
+    );
   return {
     stepMs,
-    backfillMs: parseDuration(m.backfill, `${origin}: backfill`),
+    backfillMs,
+    retentionMs,
     columns: METRIC_NAMES.filter((name) => name in m.columns).map((name) => ({
       name,
       query: m.columns[name]!,
