@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -78,11 +79,16 @@ describe('scripts/system-deps.mjs: how system packages are installed', () => {
   test(
     'as a user without root or sudo, aptInstall installs nothing and says what to run',
     { skip: process.getuid?.() !== 0 ? 'needs root, to run the check as an unprivileged user' : false },
-    () => {
+    async () => {
+      // a copy in a directory that user can read, wherever the checkout is
+      const dir = await mkdtemp(join(tmpdir(), 'fleetcast-system-deps-'));
+      await copyFile(join(root, 'scripts', 'system-deps.mjs'), join(dir, 'system-deps.mjs'));
+      await chmod(dir, 0o755);
+      await chmod(join(dir, 'system-deps.mjs'), 0o644);
       const script =
-        "import('./scripts/system-deps.mjs').then((m) => { m.aptInstall(['fleetcast-no-such-package'], 'probe'); })";
+        "import('./system-deps.mjs').then((m) => { m.aptInstall(['fleetcast-no-such-package'], 'probe'); })";
       const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-        cwd: root,
+        cwd: dir,
         uid: 65534,
         gid: 65534,
         env: { PATH: process.env.PATH, HOME: tmpdir() },
@@ -95,6 +101,7 @@ describe('scripts/system-deps.mjs: how system packages are installed', () => {
         /sudo apt-get install -y --no-install-recommends fleetcast-no-such-package/,
       );
       assert.doesNotMatch(result.stderr, /\[setup\] .*apt-get (update|install)/, 'no apt-get was started');
+      await rm(dir, { recursive: true, force: true });
     },
   );
 });
