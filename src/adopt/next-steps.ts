@@ -83,10 +83,49 @@ export function renderNextSteps(options: {
 }): string {
   const { ref, needs } = options;
   const docs = `https://github.com/${ref.owner}/${ref.repo}/blob/${ref.ref}/docs`;
-  const runners = needs.runners.map(
-    (r) => `   - \`[${r.labels.join(', ')}]\`: ${r.jobs.map((j) => `\`${j}\``).join(', ')}`,
+  const steps: string[] = [];
+  if (needs.runners.length > 0)
+    steps.push(
+      '**Runners.** Register self-hosted runners with these labels (the GPU one needs an NVIDIA driver\n' +
+        '   and PyTorch 2.x with CUDA; the others must read the metrics and reach the inference service):\n' +
+        needs.runners
+          .map((r) => `   - \`[${r.labels.join(', ')}]\`: ${r.jobs.map((j) => `\`${j}\``).join(', ')}`)
+          .join('\n'),
+    );
+  if (needs.variables.includes('FLEETCAST_METRICS'))
+    steps.push(
+      '**Metrics.** Make the metrics readable inside the checkout at `FLEETCAST_METRICS` (paths outside\n' +
+        '   the workspace are refused; a symlink created in a step before the Fleetcast action works).',
+    );
+  if (needs.variables.length > 0)
+    steps.push(
+      `**Variables** (Settings → Secrets and variables → Actions → Variables):\n\n${table(needs.variables, VARIABLES)}\n`,
+    );
+  if (needs.secrets.length > 0)
+    steps.push(`**Secrets** (never echoed; the actions mask them):\n\n${table(needs.secrets, SECRETS)}\n`);
+  steps.push(
+    '**Settings → Actions → General:** turn on "Allow GitHub Actions to create and approve pull\n' +
+      '   requests", so the drift workflow can open its pull request.',
   );
-  const environments = needs.environments.map((e) => `\`${e}\``).join(', ');
+  if (needs.environments.length > 0)
+    steps.push(
+      `**Environments:** create ${needs.environments.map((e) => `\`${e}\``).join(', ')} (Settings → Environments),\n` +
+        '   restricted to the default branch; add required reviewers to approve every deploy and rollback.',
+    );
+  steps.push(
+    '**Default branch.** The workflows push to and trigger on `main`; if your default branch has\n' +
+      '   another name, replace `main` in `retrain.yml` and `rollback.yml`.',
+    '**Branch protection and code owners:** require review of `fleet/` and `models-registry/` by\n' +
+      '   their owners and allow the deploy identity to push to the default branch, as\n' +
+      `   [docs/gitops.md](${docs}/gitops.md#wiring-a-github-repository) describes.`,
+    '**CI on the drift pull request:** a pull request opened with `GITHUB_TOKEN` starts no\n' +
+      '   `pull_request` workflows, so your CI does not run on it. Give the drift workflow a GitHub App\n' +
+      `   token ([docs/gitops.md](${docs}/gitops.md#using-fleetcast-from-another-repository)) if CI\n` +
+      '   must pass before the manifest is merged.',
+    '**First model:** the first drift run (hourly, or Actions → Fleet drift → Run workflow) proposes\n' +
+      '   `fleet/manifest.json` from your metrics as a pull request; merging it trains, validates,\n' +
+      '   deploys and verifies the first model (`retrain.yml`).',
+  );
   return `# Fleetcast in this repository
 
 \`fleetcast init\` wrote:
@@ -101,33 +140,7 @@ and action reads as "no model deployed".
 
 ## Next steps
 
-1. **Runners.** Register self-hosted runners with these labels (the GPU one needs an NVIDIA driver and
-   PyTorch 2.x with CUDA; the others must read the metrics and reach the inference service):
-${runners.join('\n')}
-2. **Metrics.** Make the metrics readable inside the checkout at \`FLEETCAST_METRICS\` (paths outside
-   the workspace are refused; a symlink created in a step before the Fleetcast action works).
-3. **Variables** (Settings → Secrets and variables → Actions → Variables):
-
-${table(needs.variables, VARIABLES)}
-
-4. **Secrets** (never echoed; the actions mask them):
-
-${table(needs.secrets, SECRETS)}
-
-5. **Settings → Actions → General:** turn on "Allow GitHub Actions to create and approve pull
-   requests", so the drift workflow can open its pull request.
-6. **Environments:** create ${environments} (Settings → Environments), restricted to the default
-   branch; add required reviewers to approve every deploy and rollback by hand.
-7. **Branch protection and code owners:** require review of \`fleet/\` and \`models-registry/\` by
-   their owners and allow the deploy identity to push to the default branch, as
-   [docs/gitops.md](${docs}/gitops.md#wiring-a-github-repository) describes.
-8. **CI on the drift pull request:** a pull request opened with \`GITHUB_TOKEN\` starts no
-   \`pull_request\` workflows, so your CI does not run on it. Give the drift workflow a GitHub App
-   token ([docs/gitops.md](${docs}/gitops.md#using-fleetcast-from-another-repository)) if CI must
-   pass before the manifest is merged.
-9. **First model:** the first drift run (hourly, or Actions → Fleet drift → Run workflow) proposes
-   \`fleet/manifest.json\` from your metrics as a pull request; merging it trains, validates, deploys
-   and verifies the first model (\`retrain.yml\`).
+${steps.map((step, i) => `${i + 1}. ${step}`).join('\n')}
 
 \`config/retrain_config.json\` holds the default drift and reconcile policy
 ([docs/drift.md](${docs}/drift.md)); unknown keys are rejected with the key named.
