@@ -11,7 +11,7 @@ const LAYERS = [
   ['dataset', 'model'],
   ['drift', 'validate'],
   ['train', 'service', 'gitops'],
-  ['actions', 'demo'],
+  ['actions', 'demo', 'adopt'],
   ['cli'],
 ];
 

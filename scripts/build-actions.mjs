@@ -43,14 +43,24 @@ const actions = existsSync(join(root, 'actions'))
       .sort()
   : [];
 
-/** The runtime action.yml declares: a JS action's `nodeNN`, or `composite` (the job's `node`). */
+/**
+ * The runtime action.yml declares (a JS action's `nodeNN`, or `composite`: the job's `node`) and the
+ * esbuild target. Every bundle targets the oldest Node package.json supports, whatever runs it: a
+ * composite bundle runs on whatever `node` the job has, and the tests run every bundle on the
+ * development machine's Node, which may be older than the runner's node24.
+ */
 function runtimeOf(name) {
   const meta = parse(readFileSync(join(root, 'actions', name, 'action.yml'), 'utf8'));
   const using = String(meta?.runs?.using ?? '');
-  if (using === 'composite') return { using, target: `node${minNode}` };
+  const target = `node${minNode}`;
+  if (using === 'composite') return { using, target };
   const match = /^node(\d+)$/.exec(using);
   if (match === null) throw new Error(`actions/${name}/action.yml: unsupported runs.using ${using}`);
-  return { using, target: `node${match[1]}` };
+  if (Number(match[1]) < minNode)
+    throw new Error(
+      `actions/${name}/action.yml: runs.using ${using} is older than package.json's engines (node ${minNode})`,
+    );
+  return { using, target };
 }
 
 // Source files find files beside them through `new URL(..., import.meta.url)` (trainer/, package.json).

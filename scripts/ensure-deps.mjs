@@ -3,15 +3,17 @@
 // Debian's python3-torch for the trainer, python3-sklearn and python3-statsmodels for its peer
 // forecasters, Debian's prometheus for the Prometheus source tests and, with --chromium, Debian's
 // chromium for the dashboard test.
-// Plain JavaScript with no dependencies, so it runs on a fresh clone before `npm ci`.
+// Plain JavaScript with no dependencies, so it runs on a fresh clone before `npm ci`. Which
+// packages, and how apt-get runs (root, `sudo -n`, or a message saying what to install), is in
+// scripts/system-deps.mjs.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { aptInstall, asRoot, chromiumPlan, osId, PACKAGES } from './system-deps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const wantChromium = process.argv.includes('--chromium');
-let aptUpdated = false;
 
 function log(message) {
   process.stderr.write(`[setup] ${message}\n`);
@@ -34,44 +36,8 @@ function ensureNodeModules() {
   writeFileSync(stamp, `${digest}\n`);
 }
 
-let rootPrefix;
-/**
- * How to run apt-get as root: directly as uid 0 (this machine, containers), through password-less
- * `sudo -n` (GitHub-hosted runners run as the `runner` user), or not at all (null).
- */
-function asRoot() {
-  if (rootPrefix !== undefined) return rootPrefix;
-  if (!existsSync('/usr/bin/apt-get')) rootPrefix = null;
-  else if (typeof process.getuid === 'function' && process.getuid() === 0) rootPrefix = [];
-  else if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0)
-    rootPrefix = ['sudo', '-n', '-E'];
-  else rootPrefix = null;
-  return rootPrefix;
-}
-
 function canRoot() {
   return asRoot() !== null;
-}
-
-function aptInstall(packages, why) {
-  const prefix = asRoot();
-  if (prefix === null) {
-    throw new Error(
-      `${why}: install Debian packages ${packages.join(' ')} (needs root or password-less sudo: apt-get install ${packages.join(' ')})`,
-    );
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args) =>
-    prefix.length
-      ? run(prefix[0], [...prefix.slice(1), 'apt-get', ...args], { env })
-      : run('apt-get', args, { env });
-  if (!aptUpdated) {
-    log(`${prefix.length ? 'sudo ' : ''}apt-get update`);
-    apt(['update', '-qq']);
-    aptUpdated = true;
-  }
-  log(`${prefix.length ? 'sudo ' : ''}apt-get install ${packages.join(' ')}`);
-  apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
 }
 
 export function pythonInterpreter() {
@@ -91,7 +57,7 @@ function ensureTorch() {
       `FLEETCAST_PYTHON=${python} cannot import torch and numpy; install them for that interpreter`,
     );
   }
-  aptInstall(['python3-torch'], `${python} cannot import torch`);
+  aptInstall(PACKAGES.torch, `${python} cannot import torch`);
   if (!torchImports(python))
     throw new Error(`${python} still cannot import torch after installing python3-torch`);
 }
@@ -109,7 +75,7 @@ function ensurePeerLibraries() {
     log(`${python} cannot import sklearn and statsmodels: the peer forecaster tests will skip`);
     return;
   }
-  aptInstall(['python3-sklearn', 'python3-statsmodels'], `${python} cannot import sklearn, statsmodels`);
+  aptInstall(PACKAGES.peers, `${python} cannot import sklearn, statsmodels`);
 }
 
 /**
@@ -125,16 +91,13 @@ function ensurePrometheus() {
     );
     return;
   }
-  aptInstall(['prometheus'], 'prometheus and promtool not found');
-}
-
-export function chromiumPath() {
-  return process.env.FLEETCAST_CHROMIUM ?? '/usr/bin/chromium';
+  aptInstall(PACKAGES.prometheus, 'prometheus and promtool not found');
 }
 
 function ensureChromium() {
-  if (existsSync(chromiumPath())) return;
-  aptInstall(['chromium'], `${chromiumPath()} not found`);
+  const plan = chromiumPlan({ env: process.env, exists: existsSync, osId: osId() });
+  if (plan.error !== null) throw new Error(plan.error);
+  if (plan.install !== null) aptInstall(plan.install, `${plan.path} not found`);
 }
 
 try {

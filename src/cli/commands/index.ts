@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as demo from './demo.js';
+import * as init from './init.js';
 import * as generate from './generate.js';
 import * as checkData from './check-data.js';
 import * as fleet from './fleet.js';
@@ -21,6 +22,7 @@ import * as serve from './serve.js';
  */
 export function registerCommands(program: Command): void {
   demo.register(program);
+  init.register(program);
   generate.register(program);
   checkData.register(program);
   fleet.register(program);
