@@ -66029,6 +66029,8 @@ var MappingSchema = external_exports.strictObject({
   step: Duration.default("5m"),
   /** How far back the first sync reads. */
   backfill: Duration.default("35d"),
+  /** Day files older than this leave the cache on the next sync (at least the backfill). */
+  retention: Duration.default("90d"),
   /** One PromQL expression per data-contract column; each must return one series per server. */
   columns: external_exports.record(external_exports.string(), external_exports.string().min(1)).refine((columns) => Object.keys(columns).length > 0, "map at least one column"),
   server_name: external_exports.strictObject({
@@ -66072,9 +66074,16 @@ function parseMapping(text, origin) {
   for (const name of Object.keys(m2.headers ?? {}))
     if (name.toLowerCase() === "authorization")
       throw new InputError(`${origin}: headers: put the token in an environment variable (bearer_token_env)`);
+  const backfillMs = parseDuration(m2.backfill, `${origin}: backfill`);
+  const retentionMs = parseDuration(m2.retention, `${origin}: retention`);
+  if (retentionMs < backfillMs)
+    throw new InputError(
+      `${origin}: retention (${m2.retention}) is shorter than backfill (${m2.backfill}): the next sync would drop what the first one read`
+    );
   return {
     stepMs,
-    backfillMs: parseDuration(m2.backfill, `${origin}: backfill`),
+    backfillMs,
+    retentionMs,
     columns: METRIC_NAMES.filter((name) => name in m2.columns).map((name) => ({
       name,
       query: m2.columns[name]
@@ -66384,6 +66393,7 @@ async function syncLocked(options) {
     );
     report.filesWritten = written.length;
     report.seconds = (performance.now() - began) / 1e3;
+    report.daysDropped = dropExpiredDays(next, to2 - mapping.retentionMs / 1e3);
     const now = Date.now();
     const superseded = Object.entries(state.files).filter(([day2, file2]) => next[day2] !== file2).map(([, file2]) => ({ file: file2, since: now }));
     const obsolete = [...state.obsolete, ...superseded];
@@ -66417,6 +66427,7 @@ function noSync() {
     servers: 0,
     skips: emptySkips(),
     filesWritten: 0,
+    daysDropped: 0,
     seconds: 0,
     fetchSeconds: 0,
     writeSeconds: 0,
@@ -66483,6 +66494,16 @@ async function writeDays(conn, dir, state, mapping, from, token, written) {
   }
   return next;
 }
+function dropExpiredDays(files, cutoff) {
+  const firstKept = new Date(Math.floor(cutoff / DAY_SECONDS) * DAY_SECONDS * 1e3).toISOString().slice(0, 10);
+  let dropped = 0;
+  for (const day2 of Object.keys(files))
+    if (day2 < firstKept) {
+      delete files[day2];
+      dropped++;
+    }
+  return dropped;
+}
 function syncEntry(report) {
   return {
     at: (/* @__PURE__ */ new Date()).toISOString(),
@@ -66493,6 +66514,7 @@ function syncEntry(report) {
     rows: report.rows,
     servers: report.servers,
     skipped: report.skips,
+    days_dropped: report.daysDropped,
     seconds: Math.round(report.seconds * 1e3) / 1e3
   };
 }
@@ -66612,6 +66634,11 @@ var PrometheusClient = class {
       const name = error63 instanceof Error ? error63.name : "";
       if (name === "TimeoutError" || name === "AbortError")
         throw new TransientError(`no answer within ${this.options.timeoutMs} ms`);
+      const code = networkCode(error63);
+      if (code !== void 0 && PERMANENT_NETWORK_CODES.has(code))
+        throw new InputError(
+          `${where}: cannot connect: ${networkMessage(error63)} (not retried: check the URL)`
+        );
       throw new TransientError(`cannot connect: ${networkMessage(error63)}`);
     }
     if (status >= 500 || status === 429)
@@ -66663,6 +66690,21 @@ function apiError(text) {
 function preview2(text) {
   const flat = text.replace(/\s+/g, " ").trim();
   return JSON.stringify(flat.length > MAX_BODY_PREVIEW ? `${flat.slice(0, MAX_BODY_PREVIEW)}\u2026` : flat);
+}
+var PERMANENT_NETWORK_CODES = /* @__PURE__ */ new Set([
+  "ENOTFOUND",
+  "EAI_NONAME",
+  "ERR_INVALID_URL",
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID"
+]);
+function networkCode(error63) {
+  const cause = error63 instanceof Error ? error63.cause : void 0;
+  return typeof cause?.code === "string" ? cause.code : void 0;
 }
 function networkMessage(error63) {
   const cause = error63 instanceof Error ? error63.cause : void 0;
