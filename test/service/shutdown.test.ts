@@ -124,13 +124,13 @@ describe('fleetcast serve --model-id and POST /admin/shutdown (real processes)',
       assert.equal(r.status, code, `${model}: ${r.stderr}`);
       assert.match(r.stderr, pattern);
     }
-    const bad = spawnSync(process.execPath, [cli, ...serveArgs(M2), '--model-sha256', 'a'.repeat(64)], {
+    const bad = spawnSync(process.execPath, [cli, ...serveArgs(M2), '--sha256', 'a'.repeat(64)], {
       encoding: 'utf8',
       env: { ...process.env, FLEETCAST_LOG_LEVEL: 'warn' },
       timeout: 60_000,
     });
     assert.equal(bad.status, 2, bad.stderr);
-    assert.match(bad.stderr, /does not match --model-sha256/);
+    assert.match(bad.stderr, /does not match --sha256/);
   });
 
   it('POST /admin/shutdown: token required, 202, not ready at once, answers through the grace, drains, exits 0', async () => {

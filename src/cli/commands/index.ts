@@ -15,6 +15,7 @@ import * as rollback from './rollback.js';
 import * as models from './models.js';
 import * as history from './history.js';
 import * as serve from './serve.js';
+import * as blueGreen from './blue-green.js';
 
 /**
  * Every `fleetcast` subcommand, in the order `--help` lists them.
@@ -37,4 +38,5 @@ export function registerCommands(program: Command): void {
   models.register(program);
   history.register(program);
   serve.register(program);
+  blueGreen.register(program);
 }

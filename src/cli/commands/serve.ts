@@ -23,7 +23,7 @@ interface ServeOptions {
   activeWithin?: string;
   modelThread: string;
   modelId?: string;
-  modelSha256?: string;
+  sha256?: string;
   shutdownGrace: string;
 }
 
@@ -75,7 +75,7 @@ export function register(program: Command): void {
       '--model-id <id>',
       'serve this model only, never following current.json (blue-green); refuses to start unless it verifies and covers the manifest',
     )
-    .option('--model-sha256 <hex>', "with --model-id: the SHA256SUMS digest the model's files must have")
+    .option('--sha256 <hex>', "with --model-id: the SHA256SUMS digest the model's files must have")
     .option(
       '--shutdown-grace <duration>',
       'after POST /admin/shutdown: how long /readyz is false before in-flight requests are drained',
@@ -95,12 +95,10 @@ export function register(program: Command): void {
         throw new InputError(
           `--model-thread: expected worker or main, got ${JSON.stringify(options.modelThread)}`,
         );
-      if (options.modelSha256 !== undefined && options.modelId === undefined)
-        throw new InputError('--model-sha256 needs --model-id');
-      if (options.modelSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(options.modelSha256))
-        throw new InputError(
-          `--model-sha256: expected 64 hex digits, got ${JSON.stringify(options.modelSha256)}`,
-        );
+      if (options.sha256 !== undefined && options.modelId === undefined)
+        throw new InputError('--sha256 needs --model-id');
+      if (options.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(options.sha256))
+        throw new InputError(`--sha256: expected 64 hex digits, got ${JSON.stringify(options.sha256)}`);
       // Loaded on use: the service pulls in onnxruntime and fastify, which other commands do not need.
       const { runService } = await import('../../service/run.js');
       const { closeOnSignals } = await import('../../service/http/server.js');
@@ -142,7 +140,7 @@ export function register(program: Command): void {
           ? {
               pinnedModel: {
                 modelId: options.modelId,
-                ...(options.modelSha256 !== undefined ? { sha256: options.modelSha256 } : {}),
+                ...(options.sha256 !== undefined ? { sha256: options.sha256 } : {}),
               },
             }
           : {}),

@@ -25,7 +25,7 @@ export async function pinnedTarget(
     throw new InputError(`--model-id ${modelId}: ${dir} does not verify: ${verified.problems.join('; ')}`);
   if (expectedDigest !== undefined && verified.digest !== expectedDigest.toLowerCase())
     throw new InputError(
-      `--model-id ${modelId}: SHA256SUMS digest ${verified.digest} does not match --model-sha256 ${expectedDigest}`,
+      `--model-id ${modelId}: SHA256SUMS digest ${verified.digest} does not match --sha256 ${expectedDigest}`,
     );
   return {
     modelId,
