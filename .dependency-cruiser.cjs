@@ -64,6 +64,13 @@ module.exports = {
     ...layerRules,
     ...SERVICE_RULES,
     {
+      name: 'service-run-blue-green',
+      comment: 'run.ts starts one instance; blue-green/ drives instances from outside and is not part of one',
+      severity: 'error',
+      from: { path: '^src/service/run\\.ts$' },
+      to: { path: '^src/service/blue-green/' },
+    },
+    {
       name: 'service-model-contract',
       comment:
         'src/service/serving-model.ts is the contract between serving/ and worker/: it imports neither',
