@@ -87,7 +87,9 @@ export async function blueGreen(settings: BlueGreenSettings): Promise<BlueGreenR
     logFile,
     settings.readyTimeoutMs,
   ).catch((error: unknown) => {
-    throw new GateError(`refusing to switch to ${modelId}: ${(error as Error).message}${keepsServing(old)}`);
+    // the instance exited or never listened: a refusal; anything else (I/O) is itself
+    if (!(error instanceof FleetcastError)) throw error;
+    throw new GateError(`refusing to switch to ${modelId}: ${error.message}${keepsServing(old)}`);
   });
   logger?.info({ url: started.url, pid: started.pid, logFile }, 'new instance listening');
 
