@@ -230,12 +230,15 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     },
     'fleetcast serve listening',
   );
-  const close = async (): Promise<void> => {
-    service.beginShutdown('signal'); // no-op when POST /admin/shutdown came first
-    await watcher?.stop();
-    await follower?.stop();
-    await server.close();
-  };
+  // once: a signal during POST /admin/shutdown's grace period and the drain after it share this
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      service.beginShutdown('signal'); // no-op when POST /admin/shutdown came first
+      await watcher?.stop();
+      await follower?.stop();
+      await server.close();
+    })());
   shutdown.attach(close);
   return { service, server, shutdown, close };
 }
