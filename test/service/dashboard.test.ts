@@ -206,7 +206,7 @@ describe('dashboard in headless Chromium', () => {
       // scrolled to the end, the last server is in the DOM, and still only a page of rows
       await page.locator('#fleet-scroll').evaluate((el) => el.scrollTo(0, el.scrollHeight));
       await page.waitForFunction(() =>
-        [...document.querySelectorAll('#fleet-table tr.row')].some(
+        Array.from(document.querySelectorAll('#fleet-table tr.row')).some(
           (r) => (r as HTMLElement).dataset.server === 'web-9999',
         ),
       );

@@ -1,3 +1,4 @@
+/* global document */
 // SVG charts for the dashboard, without a library: sparklines for the fleet table and time
 // charts (dates on the x axis, units on the y axis, hover tooltips, deploy/rollback markers).
 // Text reaches the page only through textContent; no markup is ever built from strings.
@@ -29,7 +30,7 @@ export function timeLabel(seconds, dateOnly = false) {
 export function withUnit(value, unit) {
   if (value == null || !Number.isFinite(value)) return '–';
   const abs = Math.abs(value);
-  const text = abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toPrecision(3);
+  const text = abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : String(Number(value.toPrecision(3)));
   return unit ? `${text} ${unit}` : text;
 }
 

@@ -1,3 +1,4 @@
+/* global document, window, URLSearchParams, Option */
 // Fleet dashboard: health in the header, the fleet table (fleet-table.js), the live accuracy of
 // each model over time, and one server's detail at #server=NAME (actuals, forecast band, swaps).
 // Server names only ever reach the page through textContent and attributes, never as HTML.

@@ -1,3 +1,4 @@
+/* global document, window */
 // The fleet table: one row per server from GET /dashboard/fleet, sortable by any column,
 // searchable by name, and virtualised (only the rows in view exist in the DOM), so 10,000 servers
 // cost what 30 do. Server names reach the page through textContent and attributes only.
