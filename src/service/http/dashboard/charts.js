@@ -30,7 +30,8 @@ export function timeLabel(seconds, dateOnly = false) {
 export function withUnit(value, unit) {
   if (value == null || !Number.isFinite(value)) return '–';
   const abs = Math.abs(value);
-  const text = abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : String(Number(value.toPrecision(3)));
+  const text =
+    abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : String(Number(value.toPrecision(3)));
   return unit ? `${text} ${unit}` : text;
 }
 
