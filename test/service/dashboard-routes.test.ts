@@ -149,8 +149,17 @@ describe('dashboard data routes', () => {
   it('live q-risk per server, the accuracy history per model and a rollback marker', async () => {
     end += 6 * 3600; // six more hours of actuals: the forecast served above is scored
     clock = new Date(end * 1000 + 60_000);
+    const previous = DashboardFleet.parse((await app.inject('/dashboard/fleet')).json());
     await service.refresh();
-    const fleet = DashboardFleet.parse((await app.inject('/dashboard/fleet')).json());
+    // a new cycle: the previous cycle's table is answered at once while the new one is built
+    const first = DashboardFleet.parse((await app.inject('/dashboard/fleet')).json());
+    assert.equal(first.generated_at, previous.generated_at);
+    let fleet = first;
+    for (let i = 0; i < 200 && fleet.generated_at === previous.generated_at; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      fleet = DashboardFleet.parse((await app.inject('/dashboard/fleet')).json());
+    }
+    assert.notEqual(fleet.generated_at, previous.generated_at, 'the new cycle table replaced it');
     const row = fleet.rows.find((r) => r[0] === 'web-0001')!;
     assert.ok(typeof row[7] === 'number' && row[7] >= 0, `live q-risk ${row[7]}`);
     const history = DashboardAccuracy.parse((await app.inject('/dashboard/live-accuracy')).json());

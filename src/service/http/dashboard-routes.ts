@@ -25,35 +25,53 @@ const FleetQuery = z.strictObject({
 });
 const ServerParams = z.strictObject({ server: RequestServerName });
 
-interface FleetCacheEntry {
+interface FleetTables {
   key: string;
+  modelKey: string;
   builtAt: number;
-  docs: Promise<Map<string, EncodedDocument>>;
+  docs: Map<string, EncodedDocument>;
 }
 
 /**
  * The fleet table's documents, one per target, built once per model and window cycle (between two
  * loads no forecast changes) and shared by every dashboard that asks; concurrent requests wait for
- * the same build.
+ * the same build. When a new cycle starts, the previous cycle's tables of the same model are
+ * answered while the new ones are built (each document says when it was made, `generated_at`), so
+ * a dashboard never waits on a fleet forecast except for the first view of a model.
  */
 class FleetTableCache {
-  private entry: FleetCacheEntry | null = null;
+  private current: FleetTables | null = null;
+  private building: { key: string; promise: Promise<Map<string, EncodedDocument>> } | null = null;
 
   constructor(private readonly service: ForecastService) {}
 
   async get(): Promise<Map<string, EncodedDocument>> {
     const model = this.service.model;
-    const key = `${model?.id}@${model?.digest}#${this.service.snapshot?.cycle ?? 'none'}`;
-    const now = Date.now();
-    const entry = this.entry;
-    if (entry !== null && entry.key === key && now - entry.builtAt < FLEET_MAX_AGE_MS) return entry.docs;
-    const docs = this.build();
-    const next = { key, builtAt: now, docs };
-    this.entry = next;
-    docs.catch(() => {
-      if (this.entry === next) this.entry = null; // a failed build is not kept
-    });
-    return docs;
+    const modelKey = `${model?.id}@${model?.digest}`;
+    const key = `${modelKey}#${this.service.snapshot?.cycle ?? 'none'}`;
+    const current = this.current;
+    if (current !== null && current.key === key && Date.now() - current.builtAt < FLEET_MAX_AGE_MS)
+      return current.docs;
+    const build = this.start(key, modelKey);
+    if (current !== null && current.modelKey === modelKey) {
+      build.catch(() => undefined); // logged by the request that waits for it, or by the next one
+      return current.docs;
+    }
+    return build;
+  }
+
+  private start(key: string, modelKey: string): Promise<Map<string, EncodedDocument>> {
+    if (this.building !== null && this.building.key === key) return this.building.promise;
+    const promise = this.build()
+      .then((docs) => {
+        this.current = { key, modelKey, builtAt: Date.now(), docs };
+        return docs;
+      })
+      .finally(() => {
+        if (this.building?.promise === promise) this.building = null;
+      });
+    this.building = { key, promise };
+    return promise;
   }
 
   private async build(): Promise<Map<string, EncodedDocument>> {

@@ -18,6 +18,7 @@ const table = new FleetTable($('fleet-scroll'), $('fleet-table'), {
 });
 let firstRender = true;
 let accuracy = null;
+let tableTime = '';
 
 function text(id, value) {
   $(id).textContent = value;
@@ -60,6 +61,7 @@ function renderFleet(doc) {
     `Next ${ageText(doc.horizon_steps * doc.step_seconds)} (${doc.quantile.toUpperCase()} ${doc.target}${unit ? `, ${unit}` : ''})`,
   );
   table.setData(doc);
+  tableTime = doc.generated_at.slice(11, 19);
   const cov = doc.coverage;
   text('server-count', String(doc.rows.length));
   text('coverage', `${cov.coverage_pct}% (${cov.covered}/${cov.expected})`);
@@ -73,6 +75,7 @@ function renderFleet(doc) {
 
 // No forecasts (no model serves): say so, instead of leaving the counters at "…" or old rows up.
 function renderNoFleet(body) {
+  tableTime = '';
   table.setData({
     rows: [],
     profiles: [],
@@ -319,7 +322,8 @@ async function refresh() {
     await refreshFleet();
     if (server !== null) await refreshServer(server);
     else await refreshAccuracy();
-    text('updated', `updated ${new Date().toISOString().slice(11, 19)} UTC`);
+    const made = tableTime ? ` · forecasts made ${tableTime} UTC` : '';
+    text('updated', `updated ${new Date().toISOString().slice(11, 19)} UTC${made}`);
   } catch (error) {
     text('updated', `update failed: ${error}`);
   } finally {
