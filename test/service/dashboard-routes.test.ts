@@ -173,6 +173,13 @@ describe('dashboard data routes', () => {
 
     await deploy(registry, M1, 'revert to the older model');
     assert.equal((await service.reload('pointer')).result, 'success');
+    // a dashboard was viewed: the new model's table is built without a request (its forecasts
+    // are then served, so live accuracy keeps them)
+    for (let i = 0; i < 100 && service.live.servedForecasts(M1, 'web-0001').length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(service.live.servedForecasts(M1, 'web-0001').length, 1, 'built ahead of the next view');
+    const rolledBack = DashboardFleet.parse((await app.inject('/dashboard/fleet')).json());
+    assert.equal(rolledBack.model_id, M1);
     const after = DashboardAccuracy.parse((await app.inject('/dashboard/live-accuracy')).json());
     assert.deepEqual(
       after.swaps.map((s) => [s.from, s.to, s.kind]),

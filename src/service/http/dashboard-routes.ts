@@ -16,6 +16,9 @@ import type { FleetcastInstance } from './zod-schema.js';
 
 /** A built fleet table is reused this long at most, even within one window cycle (stale flags age). */
 const FLEET_MAX_AGE_MS = 60_000;
+/** A dashboard asked for the table this recently: a swapped-in model's table is built ahead of it. */
+const VIEWER_RECENT_MS = 600_000;
+const PREBUILD_CHECK_MS = 1000;
 
 const FleetQuery = z.strictObject({
   target: z
@@ -37,15 +40,18 @@ interface FleetTables {
  * loads no forecast changes) and shared by every dashboard that asks; concurrent requests wait for
  * the same build. When a new cycle starts, the previous cycle's tables of the same model are
  * answered while the new ones are built (each document says when it was made, `generated_at`), so
- * a dashboard never waits on a fleet forecast except for the first view of a model.
+ * a dashboard never waits on a fleet forecast. After a swap, while someone has looked at the
+ * dashboard in the last 10 minutes, the new model's tables are built without waiting for a request.
  */
 class FleetTableCache {
   private current: FleetTables | null = null;
   private building: { key: string; promise: Promise<Map<string, EncodedDocument>> } | null = null;
+  private lastViewAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly service: ForecastService) {}
 
   async get(): Promise<Map<string, EncodedDocument>> {
+    this.lastViewAt = Date.now();
     const model = this.service.model;
     const modelKey = `${model?.id}@${model?.digest}`;
     const key = `${modelKey}#${this.service.snapshot?.cycle ?? 'none'}`;
@@ -58,6 +64,15 @@ class FleetTableCache {
       return current.docs;
     }
     return build;
+  }
+
+  /** Builds a newly swapped-in model's tables ahead of the next request, while a viewer is around. */
+  prebuild(): void {
+    const model = this.service.model;
+    if (model === null || this.building !== null || Date.now() - this.lastViewAt > VIEWER_RECENT_MS) return;
+    const modelKey = `${model.id}@${model.digest}`;
+    if (this.current?.modelKey === modelKey) return;
+    this.start(`${modelKey}#${this.service.snapshot?.cycle ?? 'none'}`, modelKey).catch(() => undefined);
   }
 
   private start(key: string, modelKey: string): Promise<Map<string, EncodedDocument>> {
@@ -111,6 +126,9 @@ function sendEncoded(request: FastifyRequest, reply: FastifyReply, doc: EncodedD
  */
 export function dashboardDataRoutes(app: FleetcastInstance, service: ForecastService): void {
   const cache = new FleetTableCache(service);
+  const prebuild = setInterval(() => cache.prebuild(), PREBUILD_CHECK_MS);
+  prebuild.unref();
+  app.addHook('onClose', async () => clearInterval(prebuild));
 
   app.get(
     '/dashboard/fleet',
