@@ -220,16 +220,23 @@ describe('HTTP app (inject)', () => {
     assert.equal(res.statusCode, 404);
   });
 
-  it('serves the dashboard and uPlot from the package, with a CSP', async () => {
+  it('serves the dashboard and its modules from the package, with a CSP', async () => {
     const page = await app.inject('/');
     assert.equal(page.statusCode, 200);
     assert.match(page.headers['content-type'] as string, /text\/html/);
     assert.match(page.headers['content-security-policy'] as string, /default-src 'self'/);
-    assert.match(page.body, /\/assets\/uPlot\.iife\.min\.js/);
+    assert.match(page.body, /<script type="module" src="\/assets\/dashboard\.js">/);
     assert.doesNotMatch(page.body, /https?:\/\//);
-    const lib = await app.inject('/assets/uPlot.iife.min.js');
-    assert.equal(lib.statusCode, 200);
-    assert.match(lib.body, /uPlot/);
+    for (const module of ['dashboard.js', 'fleet-table.js', 'charts.js']) {
+      const lib = await app.inject(`/assets/${module}`);
+      assert.equal(lib.statusCode, 200, module);
+      assert.match(lib.headers['content-type'] as string, /^text\/javascript/, module);
+      assert.doesNotMatch(
+        lib.body,
+        /innerHTML|outerHTML|insertAdjacentHTML|https?:\/\/(?!www\.w3\.org)/,
+        module,
+      );
+    }
     assert.equal((await app.inject('/assets/../package.json')).statusCode, 404);
   });
 });

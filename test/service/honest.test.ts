@@ -604,7 +604,12 @@ describe('unknown-prediction rate', () => {
     const rate = async () => StatusResponse.parse((await app.inject('/status')).json());
     try {
       assert.equal((await service.start()).result, 'success');
-      for (let i = 0; i < 5; i++) await app.inject('/forecast/fleet'); // five dashboard page loads
+      for (let i = 0; i < 5; i++) {
+        // five loads of the fleet forecast and of the dashboard's table and detail views
+        await app.inject('/forecast/fleet');
+        assert.equal((await app.inject('/dashboard/fleet')).statusCode, 200);
+        assert.equal((await app.inject('/dashboard/servers/new-0001')).statusCode, 200);
+      }
       await app.inject({ method: 'POST', url: '/predict', payload: { servers: ['new-0001', 'web-0001'] } });
       let status = await rate();
       assert.deepEqual(

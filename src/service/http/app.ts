@@ -4,6 +4,7 @@ import { ModelOutputError } from '../../model/model-load-error.js';
 import { ModelUnavailableError } from '../serving/errors.js';
 import type { ForecastService } from '../serving/forecast-service.js';
 import { dashboardRoutes } from './dashboard.js';
+import { dashboardDataRoutes } from './dashboard-routes.js';
 import { HttpError, errorBody } from './errors.js';
 import { adminRoutes, forecastRoutes, monitorRoutes } from './routes.js';
 import type { GracefulShutdown } from './shutdown.js';
@@ -82,6 +83,7 @@ export function buildApp(options: AppOptions) {
   forecastRoutes(app, service, options.maxServersPerRequest ?? 10_000);
   monitorRoutes(app, service);
   dashboardRoutes(app);
+  dashboardDataRoutes(app, service);
   if (options.adminToken !== undefined && options.adminToken !== '')
     adminRoutes(app, service, options.adminToken, options.shutdown);
   return app;

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FleetcastInstance } from './zod-schema.js';
 
@@ -18,18 +17,17 @@ const SECURITY_HEADERS = {
 };
 
 /**
- * The dashboard's files, read once at startup: the page and its script from
- * src/service/http/dashboard/, and uPlot from its npm package (served locally: no CDN).
+ * The dashboard's files, read once at startup from src/service/http/dashboard/: the page, its
+ * modules (plain JS and SVG, no framework, nothing from a CDN) and its style.
  */
 export function loadDashboardAssets(): Map<string, StaticAsset> {
   const own = fileURLToPath(new URL('./dashboard/', import.meta.url));
-  const uplotDist = dirname(createRequire(import.meta.url).resolve('uplot'));
   const files: Array<[string, string, string]> = [
     ['/', join(own, 'index.html'), 'text/html; charset=utf-8'],
     ['/assets/dashboard.js', join(own, 'dashboard.js'), 'text/javascript; charset=utf-8'],
+    ['/assets/fleet-table.js', join(own, 'fleet-table.js'), 'text/javascript; charset=utf-8'],
+    ['/assets/charts.js', join(own, 'charts.js'), 'text/javascript; charset=utf-8'],
     ['/assets/dashboard.css', join(own, 'dashboard.css'), 'text/css; charset=utf-8'],
-    ['/assets/uPlot.iife.min.js', join(uplotDist, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
-    ['/assets/uPlot.min.css', join(uplotDist, 'uPlot.min.css'), 'text/css; charset=utf-8'],
   ];
   return new Map(
     files.map(([route, path, contentType]) => [route, { body: readFileSync(path), contentType }]),

@@ -19,7 +19,7 @@ import { ShutdownResponse, type GracefulShutdown } from './shutdown.js';
 import type { FleetcastInstance } from './zod-schema.js';
 
 /** A server name from a request: validated before anything else (src/core/server-name.ts). */
-const RequestServerName = z.string().superRefine((name, ctx) => {
+export const RequestServerName = z.string().superRefine((name, ctx) => {
   const problem = serverNameProblem(name);
   if (problem !== undefined)
     ctx.addIssue({ code: 'custom', message: `invalid server name ${preview(name)}: ${problem}` });

@@ -16,6 +16,7 @@ import { ModelSlot } from './model-slot.js';
 import { LiveAccuracy, type LiveAccuracyOptions, type LiveModelShape } from './live-accuracy.js';
 import { modelAge } from './monitor.js';
 import { redactPaths } from './public-text.js';
+import { ServingHistory } from './serving-history.js';
 import type { GitSyncStatus, ModelError, ServiceState, ShutdownState, WindowError } from './service-state.js';
 import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
@@ -95,6 +96,8 @@ export class ForecastService implements ServiceState {
   readonly failures: ForecastFailures;
   /** Served forecasts scored against later actuals (live-accuracy.ts). */
   readonly live: LiveAccuracy;
+  /** Swap events and live q-risk over time, for the dashboard (serving-history.ts). */
+  readonly history: ServingHistory;
   private saveTimer: NodeJS.Timeout | null = null;
   private shutdownState: ShutdownState | null = null;
 
@@ -110,6 +113,11 @@ export class ForecastService implements ServiceState {
     );
     this.failures = new ForecastFailures(this.now);
     this.live = new LiveAccuracy({ ...options.liveAccuracy, logger: this.logger });
+    this.history = new ServingHistory({
+      ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+      logger: this.logger,
+      now: this.now,
+    });
     this.publicPaths = [[options.registry, '<registry>'], ...(options.publicPaths ?? [])];
     this.metrics = new ServiceMetrics(
       {
@@ -141,12 +149,13 @@ export class ForecastService implements ServiceState {
       loadModel: options.loadModel ?? (this.workers = new ModelWorkerPool()).load,
       windowsFor: async (model) => (await this.windows.ensure(model.encoders)).windows,
       expectedServers: async (windows) => mergeFleet(this.manifestEntries, windows),
-      onSwapped: (model) => {
+      onSwapped: (model, previous) => {
         this.windows.retainOnly([model.encoders]);
         // a new vocabulary: the unknown rate and the failed servers start over
         this.unknown.reset();
         this.failures.reset();
         this.lastModelError = null;
+        void this.history.swapped(previous?.id ?? null, model.id);
         if (model instanceof WorkerModel) {
           model.onUnexpectedExit = (error) => {
             this.logger.error(
@@ -179,7 +188,7 @@ export class ForecastService implements ServiceState {
       },
       chunkSize: options.fleetChunkSize ?? FLEET_CHUNK_SIZE,
       onServed: (model, snapshot, results) => {
-        this.live.scoreCycle(snapshot, model.encoders);
+        if (this.live.scoreCycle(snapshot, model.encoders) > 0) this.sampleHistory();
         this.live.record(liveShape(model), results);
       },
     });
@@ -252,9 +261,13 @@ export class ForecastService implements ServiceState {
     const statePath = this.liveStatePath;
     if (statePath !== null) {
       if (await this.live.load(statePath)) this.logger.info({ path: statePath }, 'live accuracy restored');
+      await this.history.load();
       const every = this.options.stateSaveIntervalMs ?? 300_000;
       if (every > 0 && !this.closed) {
-        this.saveTimer = setInterval(() => void this.live.save(statePath), every);
+        this.saveTimer = setInterval(() => {
+          void this.live.save(statePath);
+          void this.history.save();
+        }, every);
         this.saveTimer.unref();
       }
     }
@@ -290,7 +303,7 @@ export class ForecastService implements ServiceState {
     try {
       const snapshot = await this.windows.refresh(model.encoders);
       this.lastWindowError = null;
-      this.live.scoreCycle(snapshot, model.encoders);
+      if (this.live.scoreCycle(snapshot, model.encoders) > 0) this.sampleHistory();
     } catch (error) {
       this.lastWindowError = { at: this.now().toISOString(), message: getErrorMessage(error) };
       this.logger.warn(
@@ -305,7 +318,7 @@ export class ForecastService implements ServiceState {
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     if (this.saveTimer !== null) clearInterval(this.saveTimer);
     const statePath = this.liveStatePath;
-    if (statePath !== null) await this.live.save(statePath);
+    if (statePath !== null) await Promise.all([this.live.save(statePath), this.history.save()]);
     await this.swap.stop();
     await this.slot.close();
     await this.workers?.close();
@@ -334,6 +347,11 @@ export class ForecastService implements ServiceState {
     const fleet = mergeFleet(manifest, snapshot.windows, snapshot.pending);
     this.fleetCache = { manifest, snapshot, fleet };
     return fleet;
+  }
+
+  /** The live q-risk history takes a sample (it decides whether one is due). */
+  private sampleHistory(): void {
+    this.history.sampleAccuracy(() => this.live.summary());
   }
 
   private async readTarget(): Promise<SwapTarget | null> {

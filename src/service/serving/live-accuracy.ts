@@ -386,6 +386,34 @@ export class LiveAccuracy {
     return out;
   }
 
+  /**
+   * Each server's live q-risk under one model (the quantile nearest 0.5, targets pooled, over the
+   * window), for the dashboard's fleet table; servers with no scored point yet are absent.
+   */
+  serverQRisks(modelId: string): Map<string, { q_risk: number; points: number }> {
+    const out = new Map<string, { q_risk: number; points: number }>();
+    const model = this.models.get(modelId);
+    if (model === undefined) return out;
+    for (const [server, state] of model.servers) {
+      let loss = 0;
+      let abs = 0;
+      let points = 0;
+      for (const [l, a, n] of state.buckets.values()) {
+        loss += l;
+        abs += a;
+        points += n;
+      }
+      if (abs > 0) out.set(server, { q_risk: (2 * loss) / abs, points });
+    }
+    return out;
+  }
+
+  /** The forecasts kept for one server under one model (oldest first), for the dashboard's detail view. */
+  servedForecasts(modelId: string, server: string): Array<{ start: number; values: Float32Array }> {
+    const origins = this.models.get(modelId)?.servers.get(server)?.origins ?? [];
+    return origins.map((o) => ({ start: o.start, values: o.values }));
+  }
+
   /** The state as JSON text (forecast values as base64 float32). */
   serialize(): string {
     const file: z.infer<typeof StateFile> = {
