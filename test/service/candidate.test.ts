@@ -29,11 +29,13 @@ describe('a candidate model beside the serving one (two real ONNX models)', () =
 
   before(async () => {
     registry = await tempDir('fleetcast-candidate-svc-');
-    [serving, candidate] = await makeTinyModels(join(registry, 'models'), [
-      { modelId: tinyModelId(), servers, seed: 1 },
-      { modelId: tinyModelId(), servers, seed: 7 },
+    serving = tinyModelId();
+    candidate = tinyModelId();
+    await makeTinyModels(join(registry, 'models'), [
+      { modelId: serving, servers, seed: 1 },
+      { modelId: candidate, servers, seed: 7 },
     ]);
-    await deploy(registry, serving!, 'first');
+    await deploy(registry, serving, 'first');
     service = newService(registry, () => servers, {
       windowFetcher: movingFetcher(clock),
       staleAfterMs: 365 * 86_400_000,
