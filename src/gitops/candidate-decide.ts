@@ -16,7 +16,8 @@ export interface QRiskPair {
 /** What the service reports about the candidate (`/status` → `candidate.comparison`). */
 export interface CandidateComparison {
   candidateModelId: string;
-  servingModelId: string;
+  /** Null when the service could not say (it failed to load the candidate). */
+  servingModelId: string | null;
   /** Null when the two models can be scored on the same points; else why not. */
   incomparable: string | null;
   /** Forecast steps (server × time) scored for both models. */
@@ -80,12 +81,12 @@ export function decideCandidate(input: CandidateDecisionInput): CandidateDecisio
   if (
     comparison === null ||
     comparison.candidateModelId !== pointer.candidateModelId ||
-    comparison.servingModelId !== pointer.servingModelId
+    (comparison.servingModelId !== null && comparison.servingModelId !== pointer.servingModelId)
   ) {
     const seen =
       comparison === null
         ? 'reports no candidate'
-        : `compares ${comparison.candidateModelId} with ${comparison.servingModelId}`;
+        : `compares ${comparison.candidateModelId} with ${comparison.servingModelId ?? 'an unknown model'}`;
     return wait(`the service has not loaded candidate ${pointer.candidateModelId} yet`, [
       `the pointer names candidate ${pointer.candidateModelId} beside ${pointer.servingModelId}, but the service ${seen}`,
     ]);
