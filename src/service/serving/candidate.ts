@@ -225,10 +225,9 @@ export class CandidateEvaluator {
     if (problems.length > 0) throw new Error(`warm-up failed: ${problems.slice(0, 3).join('; ')}`);
   }
 
+  /** Retires the loaded candidate; it is released once requests using it finish (the slot stays usable). */
   private async drop(): Promise<void> {
-    const model = this.slot.current;
-    if (model === null) return;
-    // a new empty slot entry is not possible, so retire by closing and reopening
+    if (this.slot.current === null) return;
     await this.slot.close();
   }
 
