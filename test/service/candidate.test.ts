@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deploy, setCandidate, clearCandidate } from '../../src/registry/pointer.js';
+import {
+  clearCandidate,
+  deploy,
+  readPointer,
+  setCandidate,
+  withCandidate,
+  writePointer,
+} from '../../src/registry/pointer.js';
 import { servedByCandidate, serverBucket } from '../../src/service/serving/candidate-route.js';
 import type { ForecastService } from '../../src/service/serving/forecast-service.js';
 import { statusResponse } from '../../src/service/serving/status.js';
@@ -166,5 +173,93 @@ describe('a candidate model beside the serving one (two real ONNX models)', () =
       Boolean,
     ).length;
     assert.ok(Math.abs(hits / n - 0.1) < 0.015, `${hits} of ${n}`);
+  });
+});
+
+describe('a candidate that fails to load, and the comparison across a restart', () => {
+  let registry: string;
+  let stateDir: string;
+  let serving: string;
+  let candidate: string;
+  const clock = { end: recentEnd() - 24 * HOUR };
+  const make = () =>
+    newService(registry, () => servers, {
+      windowFetcher: movingFetcher(clock),
+      staleAfterMs: 365 * 86_400_000,
+      stateDir,
+      stateSaveIntervalMs: 0,
+    });
+
+  before(async () => {
+    registry = await tempDir('fleetcast-candidate-fail-');
+    stateDir = await tempDir('fleetcast-candidate-state-');
+    serving = tinyModelId();
+    candidate = tinyModelId();
+    await makeTinyModels(join(registry, 'models'), [
+      { modelId: serving, servers, seed: 3 },
+      { modelId: candidate, servers, seed: 4 },
+    ]);
+    await deploy(registry, serving, 'first');
+  });
+  after(async () => {
+    await removeDir(registry);
+    await removeDir(stateDir);
+  });
+
+  it('reports a candidate whose files do not match the pinned sha256, and serves on unaffected', async () => {
+    const pointer = (await readPointer(registry))!;
+    await writePointer(
+      registry,
+      withCandidate(pointer, {
+        model_id: candidate,
+        sha256: 'f'.repeat(64),
+        mode: 'ab',
+        share: 0.5,
+        since: '2026-12-01T00:00:00.000Z',
+      }),
+    );
+    const service = make();
+    try {
+      await service.start();
+      await service.candidate.settled();
+      const status = statusResponse(service).candidate;
+      assert.equal(status?.state, 'failed');
+      assert.match(status.error ?? '', /digest|sha256/i);
+      assert.equal(status.comparison, null);
+      const fleet = await service.fleetForecast();
+      assert.equal(fleet.model_id, serving);
+      assert.ok(
+        fleet.servers.every((s) => 'forecast' in s && !('model_id' in s)),
+        'A/B never routes to it',
+      );
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('keeps the comparison in the state directory across a restart', async () => {
+    await setCandidate(registry, { modelId: candidate, mode: 'shadow' });
+    const first = make();
+    let points: number;
+    try {
+      await first.start();
+      await first.candidate.settled();
+      clock.end += 6 * HOUR;
+      await first.refresh();
+      points = statusResponse(first).candidate?.comparison?.shared_points ?? 0;
+      assert.equal(points, servers.length * 5);
+    } finally {
+      await first.close();
+    }
+    const second = make();
+    try {
+      await second.start();
+      await second.candidate.settled();
+      const comparison = statusResponse(second).candidate?.comparison;
+      assert.equal(comparison?.shared_points, points, 'restored, and the same windows score nothing twice');
+      assert.ok((comparison?.live_hours ?? 0) >= 6);
+    } finally {
+      await second.close();
+    }
   });
 });
