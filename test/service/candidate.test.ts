@@ -109,6 +109,13 @@ describe('a candidate model beside the serving one (two real ONNX models)', () =
       assert.ok(q.serving !== null && q.serving > 0);
       assert.notEqual(q.candidate, q.serving, 'two different models');
     }
+    // /metrics: the candidate under its own model label, the same metric names as the serving model
+    const text = await service.metrics.registry.metrics();
+    assert.match(text, new RegExp(`fleetcast_live_scored_points\\{model="${candidate}"\\} [1-9]`));
+    assert.match(
+      text,
+      new RegExp(`fleetcast_live_qrisk\\{model="${candidate}",target="[^"]+",quantile="0\\.5"\\}`),
+    );
   });
 
   it('in A/B mode serves a stable share of servers by the sha256 bucket of their name', async () => {
