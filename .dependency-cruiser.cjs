@@ -37,11 +37,20 @@ const SERVICE_RULES = [
   [
     'worker',
     'worker/ hosts model sessions and knows nothing of serving or HTTP',
-    ['serving', 'http', 'follow'],
+    ['serving', 'http', 'follow', 'blue-green'],
   ],
-  ['serving', 'serving/ forecasts without HTTP: it never imports http/ or follow/', ['http', 'follow']],
-  ['http', 'http/ reaches models only through serving/', ['worker', 'follow']],
-  ['follow', 'follow/ only reports that something changed', ['serving', 'http', 'worker']],
+  [
+    'serving',
+    'serving/ forecasts without HTTP: it never imports http/, follow/ or blue-green/',
+    ['http', 'follow', 'blue-green'],
+  ],
+  ['http', 'http/ reaches models only through serving/', ['worker', 'follow', 'blue-green']],
+  ['follow', 'follow/ only reports that something changed', ['serving', 'http', 'worker', 'blue-green']],
+  [
+    'blue-green',
+    'blue-green/ drives instances from outside (processes, HTTP): only the response schemas of serving/ and http/',
+    ['worker', 'follow'],
+  ],
 ].map(([folder, comment, forbidden]) => ({
   name: `service-${folder}`,
   comment,
@@ -54,6 +63,13 @@ module.exports = {
   forbidden: [
     ...layerRules,
     ...SERVICE_RULES,
+    {
+      name: 'service-run-blue-green',
+      comment: 'run.ts starts one instance; blue-green/ drives instances from outside and is not part of one',
+      severity: 'error',
+      from: { path: '^src/service/run\\.ts$' },
+      to: { path: '^src/service/blue-green/' },
+    },
     {
       name: 'service-model-contract',
       comment:

@@ -15,10 +15,15 @@ export function tempPathFor(target: string): string {
  * they are an hour old (src/registry/pointer-lock.ts); write-file-atomic names it `<name>.<hash>`
  * and only cleans up on signals it sees, never after kill -9.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
-  const handle = await open(tmp, 'wx', 0o644);
+  // the mode is set at creation, so the content is never readable more widely, even for a moment
+  const handle = await open(tmp, 'wx', options.mode ?? 0o644);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -41,6 +46,10 @@ export function toJsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
-  await writeFileAtomic(target, toJsonText(value));
+export async function writeJsonAtomic(
+  target: string,
+  value: unknown,
+  options: { mode?: number } = {},
+): Promise<void> {
+  await writeFileAtomic(target, toJsonText(value), options);
 }

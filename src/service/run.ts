@@ -7,7 +7,7 @@ import { loadMetricSetConfig } from '../metrics/metric-set.js';
 import { openMetricsSource } from '../metrics/source.js';
 import { loadModel } from '../model/loaded-model.js';
 import { pointerPath } from '../registry/layout.js';
-import { getErrorMessage, InputError } from '../core/errors.js';
+import { GateError, getErrorMessage, InputError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { buildApp } from './http/app.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './http/auth.js';
@@ -15,7 +15,10 @@ import type { ManifestEntry } from './serving/fleet.js';
 import { GitFollower, GitRegistryClone, redactRemote } from './follow/git-follow.js';
 import { metricsWindowFetcher } from './serving/metrics-windows.js';
 import { PointerWatcher } from './follow/pointer-watch.js';
-import { listen, type RunningServer } from './http/server.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, listen, type RunningServer } from './http/server.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, GracefulShutdown } from './http/shutdown.js';
+import { coverageGap } from './serving/health.js';
+import { pinnedTarget } from './serving/pinned-target.js';
 import { ForecastService } from './serving/forecast-service.js';
 
 export interface ServeSettings {
@@ -48,13 +51,22 @@ export interface ServeSettings {
   adminToken?: string;
   /** Where model sessions live: a worker thread each (default) or the main thread. */
   modelThread?: 'worker' | 'main';
+  /**
+   * Serve this model only, never following current.json (blue-green): startup fails unless its
+   * files verify (and their SHA256SUMS digest is `sha256`, when given) and it covers the manifest.
+   */
+  pinnedModel?: { modelId: string; sha256?: string };
+  /** POST /admin/shutdown: how long readiness is false before the drain (default 5 s). */
+  shutdownGraceMs?: number;
   logger?: Logger;
 }
 
 export interface RunningService {
   service: ForecastService;
   server: RunningServer;
-  /** Stops followers, drains requests, releases models. */
+  /** POST /admin/shutdown's shutdown: `closed` resolves once it has closed everything. */
+  shutdown: GracefulShutdown;
+  /** Readiness false, stops followers, drains requests, releases models. */
   close(): Promise<void>;
 }
 
@@ -134,8 +146,13 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
   if (manifestPath !== undefined && settings.readManifest === undefined)
     throw new InputError('--manifest: no manifest reader available');
 
+  const pinned =
+    settings.pinnedModel === undefined
+      ? undefined
+      : await pinnedTarget(registry, settings.pinnedModel.modelId, settings.pinnedModel.sha256, new Date());
   const service = new ForecastService({
     registry,
+    ...(pinned !== undefined ? { readTarget: async () => pinned } : {}),
     windowFetcher: metricsWindowFetcher(source, { activeWithinSeconds: settings.activeWithinSeconds }),
     ...(manifestPath !== undefined ? { loadManifest: () => settings.readManifest!(manifestPath) } : {}),
     ...(settings.modelThread === 'main' ? { loadModel: (dir, options) => loadModel(dir, options) } : {}),
@@ -154,14 +171,25 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     logger,
   });
   const startup = await service.start();
-  if (startup.result === 'failure')
+  if (pinned !== undefined) {
+    // a pinned instance exists to serve this one model: refusing it is the answer, not a retry
+    const refusal = startup.result === 'failure' ? (startup.reason ?? 'load failed') : coverageGap(service);
+    if (refusal !== null) {
+      await service.close();
+      throw new GateError(`--model-id ${pinned.modelId} refused: ${refusal}`);
+    }
+  } else if (startup.result === 'failure')
     logger.warn({ reason: startup.reason }, 'no model could be loaded yet; retrying');
 
-  const watcher = new PointerWatcher(pointerPath(registry), () => void service.reload('pointer'), {
-    pollMs: settings.pointerPollMs,
-    onError: (error) => logger.warn({ error: getErrorMessage(error) }, 'pointer watch error'),
-  });
-  await watcher.start();
+  // a pinned instance never follows the pointer
+  const watcher =
+    pinned === undefined
+      ? new PointerWatcher(pointerPath(registry), () => void service.reload('pointer'), {
+          pollMs: settings.pointerPollMs,
+          onError: (error) => logger.warn({ error: getErrorMessage(error) }, 'pointer watch error'),
+        })
+      : undefined;
+  await watcher?.start();
   let follower: GitFollower | undefined;
   if (clone) {
     follower = new GitFollower(
@@ -178,27 +206,39 @@ export async function runService(settings: ServeSettings): Promise<RunningServic
     follower.start();
   }
 
-  const app = buildApp({ service, ...(token ? { adminToken: token } : {}) });
+  const shutdown = new GracefulShutdown(service, {
+    graceMs: settings.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    logger,
+  });
+  const app = buildApp({ service, shutdown, ...(token ? { adminToken: token } : {}) });
   let server: RunningServer;
   try {
     server = await listen(app, service, { host: settings.host, port: settings.port, logger });
   } catch (error) {
-    await watcher.stop();
+    await watcher?.stop();
     await follower?.stop();
     await service.close();
     throw error;
   }
   logger.info(
-    { url: server.url, admin: token ? 'enabled' : 'disabled', registry },
+    {
+      url: server.url,
+      admin: token ? 'enabled' : 'disabled',
+      registry,
+      ...(pinned !== undefined ? { pinnedModel: pinned.modelId } : {}),
+    },
     'fleetcast serve listening',
   );
-  return {
-    service,
-    server,
-    close: async () => {
-      await watcher.stop();
+  // once: a signal during POST /admin/shutdown's grace period and the drain after it share this
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      service.beginShutdown('signal'); // no-op when POST /admin/shutdown came first
+      await watcher?.stop();
       await follower?.stop();
       await server.close();
-    },
-  };
+    })());
+  shutdown.attach(close);
+  return { service, server, shutdown, close };
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../../src/service/http/server.js';
 
 // Checks the example manifests for the fields that matter in production, and that every
 // `fleetcast` command line in them parses against the real CLI, so they cannot drift apart.
@@ -158,5 +159,71 @@ describe('Kubernetes manifests', () => {
     const githubToken = (container!.env as Obj[]).find((e) => e.name === 'GITHUB_TOKEN');
     assert.ok(at(githubToken, 'valueFrom.secretKeyRef'), 'GitHub token comes from a Secret');
     assertHardened(cron);
+  });
+});
+
+/** preStop sleep + the service's drain must fit in terminationGracePeriodSeconds, with room to spare. */
+function assertGracefulStop(workload: Obj): void {
+  const pod = podSpec(workload);
+  const [container] = containers(workload);
+  const command = at(container, 'lifecycle.preStop.exec.command') as string[] | undefined;
+  assert.ok(command && command[0] === '/bin/sleep', 'preStop sleeps (the image has coreutils)');
+  const preStop = Number(command[1]);
+  assert.ok(preStop >= 5, 'preStop gives load balancers a few seconds to notice');
+  const grace = pod.terminationGracePeriodSeconds as number;
+  assert.ok(
+    grace >= preStop + DEFAULT_DRAIN_TIMEOUT_MS / 1000 + 5,
+    `terminationGracePeriodSeconds ${grace} ≥ preStop ${preStop} s + drain ${DEFAULT_DRAIN_TIMEOUT_MS / 1000} s + 5 s`,
+  );
+}
+
+describe('graceful stop', () => {
+  it('the inference Deployment sleeps in preStop, then has time to drain', () => {
+    assertGracefulStop(find('Deployment', 'fleetcast-inference'));
+  });
+});
+
+describe('blue-green manifests (deploy/kubernetes/blue-green/)', () => {
+  const bgDir = new URL('../../deploy/kubernetes/blue-green/', import.meta.url);
+  const bg: Obj[] = readdirSync(bgDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(new URL(f, bgDir), 'utf8')).map((d) => {
+        assert.deepEqual(d.errors, [], `blue-green/${f} parses`);
+        return d.toJS() as Obj;
+      }),
+    );
+  const bgFind = (kind: string, name: string): Obj => {
+    const doc = bg.find((d) => d.kind === kind && (d.metadata as Obj).name === name);
+    assert.ok(doc, `blue-green ${kind}/${name} exists`);
+    return doc;
+  };
+
+  it('two Deployments, each pinned to one model with serve --model-id, hardened, ready on /readyz', () => {
+    for (const slot of ['blue', 'green']) {
+      const deployment = bgFind('Deployment', `fleetcast-inference-${slot}`);
+      const labels = at(deployment, 'spec.template.metadata.labels') as Obj;
+      assert.equal(labels['fleetcast.io/slot'], slot);
+      assert.deepEqual(at(deployment, 'spec.selector.matchLabels'), labels);
+      const [container] = containers(deployment);
+      assert.equal(assertCliArgs(container!).name(), 'serve');
+      const args = container!.args as string[];
+      assert.ok(args.includes('--model-id=$(FLEETCAST_MODEL_ID)'), `${slot} is pinned`);
+      const modelId = (container!.env as Obj[]).find((e) => e.name === 'FLEETCAST_MODEL_ID');
+      assert.match(String(modelId?.value), /^tft-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+      assert.ok(args.includes('--manifest=fleet/manifest.json'), 'pinned instances check the manifest');
+      assert.equal(at(container, 'readinessProbe.httpGet.path'), '/readyz');
+      assertHardened(deployment);
+      assertGracefulStop(deployment);
+    }
+  });
+
+  it('the Service selects exactly one slot, and its pods', () => {
+    const service = bgFind('Service', 'fleetcast-inference');
+    const selector = at(service, 'spec.selector') as Obj;
+    assert.ok(['blue', 'green'].includes(selector['fleetcast.io/slot'] as string));
+    const live = bgFind('Deployment', `fleetcast-inference-${String(selector['fleetcast.io/slot'])}`);
+    assert.deepEqual(selector, at(live, 'spec.template.metadata.labels'));
+    assert.ok((at(live, 'spec.replicas') as number) > 0, 'the selected slot has pods');
   });
 });

@@ -16,6 +16,7 @@ import * as candidate from './candidate.js';
 import * as models from './models.js';
 import * as history from './history.js';
 import * as serve from './serve.js';
+import * as blueGreen from './blue-green.js';
 
 /**
  * Every `fleetcast` subcommand, in the order `--help` lists them.
@@ -39,4 +40,5 @@ export function registerCommands(program: Command): void {
   models.register(program);
   history.register(program);
   serve.register(program);
+  blueGreen.register(program);
 }

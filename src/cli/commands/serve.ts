@@ -22,6 +22,9 @@ interface ServeOptions {
   unknownWindow: string;
   activeWithin?: string;
   modelThread: string;
+  modelId?: string;
+  sha256?: string;
+  shutdownGrace: string;
 }
 
 export function register(program: Command): void {
@@ -68,9 +71,19 @@ export function register(program: Command): void {
       'worker: sessions in two worker threads, so loading never stalls requests; main: lower per-request overhead',
       'worker',
     )
+    .option(
+      '--model-id <id>',
+      'serve this model only, never following current.json (blue-green); refuses to start unless it verifies and covers the manifest',
+    )
+    .option('--sha256 <hex>', "with --model-id: the SHA256SUMS digest the model's files must have")
+    .option(
+      '--shutdown-grace <duration>',
+      'after POST /admin/shutdown: how long /readyz is false before in-flight requests are drained',
+      '5s',
+    )
     .addHelpText(
       'after',
-      '\nEnvironment:\n  FLEETCAST_ADMIN_TOKEN  enables POST /admin/reload-model (Bearer token, at least 16 characters)',
+      '\nEnvironment:\n  FLEETCAST_ADMIN_TOKEN  enables POST /admin/reload-model and /admin/shutdown (Bearer token, at least 16 characters)',
     )
     .action(async (options: ServeOptions) => {
       const port = Number(options.port);
@@ -82,6 +95,10 @@ export function register(program: Command): void {
         throw new InputError(
           `--model-thread: expected worker or main, got ${JSON.stringify(options.modelThread)}`,
         );
+      if (options.sha256 !== undefined && options.modelId === undefined)
+        throw new InputError('--sha256 needs --model-id');
+      if (options.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(options.sha256))
+        throw new InputError(`--sha256: expected 64 hex digits, got ${JSON.stringify(options.sha256)}`);
       // Loaded on use: the service pulls in onnxruntime and fastify, which other commands do not need.
       const { runService } = await import('../../service/run.js');
       const { closeOnSignals } = await import('../../service/http/server.js');
@@ -119,9 +136,22 @@ export function register(program: Command): void {
           : DEFAULT_ACTIVE_WITHIN_SECONDS,
         ...(process.env.FLEETCAST_ADMIN_TOKEN ? { adminToken: process.env.FLEETCAST_ADMIN_TOKEN } : {}),
         modelThread: options.modelThread,
+        ...(options.modelId !== undefined
+          ? {
+              pinnedModel: {
+                modelId: options.modelId,
+                ...(options.sha256 !== undefined ? { sha256: options.sha256 } : {}),
+              },
+            }
+          : {}),
+        shutdownGraceMs: parseDuration(options.shutdownGrace, '--shutdown-grace'),
         logger,
       });
       process.stdout.write(`fleetcast serve: listening on ${running.server.url}\n`);
-      await new Promise<void>((resolve) => closeOnSignals(running, logger, resolve));
+      // a signal, or POST /admin/shutdown once it has drained: either way exit 0
+      await Promise.race([
+        new Promise<void>((resolve) => closeOnSignals(running, logger, resolve)),
+        running.shutdown.closed,
+      ]);
     });
 }

@@ -6,12 +6,15 @@ import type { ForecastService } from '../serving/forecast-service.js';
 import { dashboardRoutes } from './dashboard.js';
 import { HttpError, errorBody } from './errors.js';
 import { adminRoutes, forecastRoutes, monitorRoutes } from './routes.js';
+import type { GracefulShutdown } from './shutdown.js';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from './zod-schema.js';
 
 export interface AppOptions {
   service: ForecastService;
   /** Enables POST /admin/*; without it the admin routes do not exist. */
   adminToken?: string;
+  /** Enables POST /admin/shutdown (with the token). */
+  shutdown?: GracefulShutdown;
   /** Largest accepted request body in bytes (larger → 413). Default 1 MiB. */
   bodyLimit?: number;
   /** Most servers in one POST /predict. Default 10,000. */
@@ -80,7 +83,7 @@ export function buildApp(options: AppOptions) {
   monitorRoutes(app, service);
   dashboardRoutes(app);
   if (options.adminToken !== undefined && options.adminToken !== '')
-    adminRoutes(app, service, options.adminToken);
+    adminRoutes(app, service, options.adminToken, options.shutdown);
   return app;
 }
 

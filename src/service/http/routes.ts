@@ -15,6 +15,7 @@ import {
 import { StatusResponse, statusResponse } from '../serving/status.js';
 import { bearerMatches } from './auth.js';
 import { ErrorResponse, HttpError, errorBody } from './errors.js';
+import { ShutdownResponse, type GracefulShutdown } from './shutdown.js';
 import type { FleetcastInstance } from './zod-schema.js';
 
 /** A server name from a request: validated before anything else (src/core/server-name.ts). */
@@ -99,8 +100,16 @@ export function monitorRoutes(app: FleetcastInstance, service: ForecastService):
   });
 }
 
-/** POST /admin/reload-model behind a bearer token; without a token the routes do not exist. */
-export function adminRoutes(app: FleetcastInstance, service: ForecastService, token: string): void {
+/**
+ * POST /admin/reload-model and POST /admin/shutdown (when a shutdown is wired) behind a bearer
+ * token; without a token the routes do not exist.
+ */
+export function adminRoutes(
+  app: FleetcastInstance,
+  service: ForecastService,
+  token: string,
+  shutdown?: GracefulShutdown,
+): void {
   app.register(
     async (admin: FleetcastInstance) => {
       admin.addHook('onRequest', async (request, reply) => {
@@ -119,6 +128,12 @@ export function adminRoutes(app: FleetcastInstance, service: ForecastService, to
           return reply.code(outcome.result === 'failure' ? 500 : 200).send(reloadResponse(outcome, service));
         },
       );
+      if (shutdown !== undefined)
+        admin.post(
+          '/shutdown',
+          { schema: { response: { 202: ShutdownResponse } } },
+          async (_request, reply) => reply.code(202).send(shutdown.request()),
+        );
     },
     { prefix: '/admin' },
   );

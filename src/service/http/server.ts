@@ -2,6 +2,9 @@ import type { Logger } from '../../core/logger.js';
 import type { FleetcastApp } from './app.js';
 import type { ForecastService } from '../serving/forecast-service.js';
 
+/** How long the graceful close waits for in-flight requests before cutting connections. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
 export interface ListenOptions {
   host: string;
   port: number;
@@ -43,7 +46,7 @@ export async function listen(
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const drainMs = options.drainTimeoutMs ?? 30_000;
+      const drainMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
       const force = setTimeout(() => {
         options.logger?.warn({ drainMs }, 'in-flight requests did not finish in time; closing connections');
         server.closeAllConnections();

@@ -11,14 +11,14 @@ import { mergeFleet, type FleetMember, type ManifestEntry } from './fleet.js';
 import { FLEET_CHUNK_SIZE, type FleetForecast, type ForecastBatch } from './forecast-batch.js';
 import { ForecastFailures } from './forecast-failures.js';
 import { Forecaster } from './forecaster.js';
-import { currentCoverage, currentStale, healthStatus } from './health.js';
+import { currentCoverage, currentDrift, currentStale, healthStatus, readyResponse } from './health.js';
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { CANDIDATE_STATE_FILE, CandidateEvaluator } from './candidate.js';
 import { LiveAccuracy, type LiveAccuracyOptions, type LiveModelShape } from './live-accuracy.js';
 import { modelAge } from './monitor.js';
 import { redactPaths } from './public-text.js';
-import type { GitSyncStatus, ModelError, ServiceState, WindowError } from './service-state.js';
+import type { GitSyncStatus, ModelError, ServiceState, ShutdownState, WindowError } from './service-state.js';
 import { SwapController, type SwapOutcome, type SwapTarget, type SwapTrigger } from './swap.js';
 import { UnknownPredictionTracker, DEFAULT_UNKNOWN_WINDOW_SECONDS } from './unknown-tracker.js';
 import { WindowCache, type WindowFetcher, type WindowSnapshot } from './window-cache.js';
@@ -59,6 +59,8 @@ export interface ForecastServiceOptions {
   stateSaveIntervalMs?: number;
   /** Live accuracy window and memory bounds (live-accuracy.ts). */
   liveAccuracy?: Omit<LiveAccuracyOptions, 'logger'>;
+  /** The model to serve instead of current.json's (a pinned instance: pinned-target.ts). */
+  readTarget?: () => Promise<SwapTarget | null>;
 }
 
 export const LIVE_ACCURACY_FILE = 'live-accuracy.json';
@@ -96,6 +98,7 @@ export class ForecastService implements ServiceState {
   /** Served forecasts scored against later actuals (live-accuracy.ts). */
   readonly live: LiveAccuracy;
   private saveTimer: NodeJS.Timeout | null = null;
+  private shutdownState: ShutdownState | null = null;
   /** The pointer's candidate, shadow or A/B (candidate.ts). */
   readonly candidate: CandidateEvaluator;
   private lastPointer: Pointer | null = null;
@@ -127,6 +130,8 @@ export class ForecastService implements ServiceState {
         },
         modelId: () => this.slot.current?.id ?? null,
         degraded: () => healthStatus(this) !== 'ok',
+        ready: () => readyResponse(this).status === 'ready',
+        driftPct: () => currentDrift(this)?.drift_pct ?? null,
         failingServers: () => this.failures.countByReason(),
         staleServers: () => currentStale(this)?.servers.length ?? null,
         invalidServerNames: () => this.snapshot?.invalidNames.count ?? null,
@@ -150,7 +155,8 @@ export class ForecastService implements ServiceState {
     });
     this.swap = new SwapController({
       slot: this.slot,
-      readTarget: () => this.readTarget(),
+      // a pinned instance (options.readTarget) follows no pointer, so it evaluates no candidate
+      readTarget: options.readTarget ?? (() => this.readTarget()),
       loadModel,
       windowsFor: async (model) => (await this.windows.ensure(model.encoders)).windows,
       expectedServers: async (windows) => mergeFleet(this.manifestEntries, windows),
@@ -226,6 +232,15 @@ export class ForecastService implements ServiceState {
   }
   get gitSync(): GitSyncStatus | null {
     return this.gitStatus?.() ?? null;
+  }
+  get shuttingDown(): ShutdownState | null {
+    return this.shutdownState;
+  }
+
+  /** Turns readiness false for good (the first request wins); forecasts are still answered. */
+  beginShutdown(trigger: ShutdownState['trigger']): ShutdownState {
+    this.shutdownState ??= { trigger, at: this.now().toISOString() };
+    return this.shutdownState;
   }
 
   /** The git follower's state, for /health (run.ts wires it with `--git`). */

@@ -2,15 +2,17 @@ import { z } from 'zod';
 import { listServers, vocabularyCoverage } from '../../fleet/coverage.js';
 import {
   type CoverageSummary,
+  type DriftSummary,
   ModelAge,
   durationText,
   expectedServers,
   fleetCoverage,
+  fleetDrift,
   modelAge,
   staleServers,
   type StaleServer,
 } from './monitor.js';
-import type { ServiceState } from './service-state.js';
+import type { ServiceState, ShutdownState } from './service-state.js';
 import { SWAP_RESULTS, SWAP_TRIGGERS, type LastSwap, type SwapOutcome } from './swap.js';
 
 export const HealthStatus = z.enum(['ok', 'degraded', 'unavailable']);
@@ -121,6 +123,13 @@ export function currentCoverage(state: ServiceState): CoverageSummary | null {
   return fleetCoverage(model, state.fleetFor(snapshot), snapshot.windows, state.hasManifest);
 }
 
+/** Fleet drift of the serving model against the fleet it sees; null before a model and its windows load. */
+export function currentDrift(state: ServiceState): DriftSummary | null {
+  const { model, snapshot } = state;
+  if (!model || !snapshot) return null;
+  return fleetDrift(model, state.fleetFor(snapshot), state.hasManifest);
+}
+
 /** Expected servers whose data is stale, with the limit; null before a model and its windows load. */
 export function currentStale(state: ServiceState): { afterSeconds: number; servers: StaleServer[] } | null {
   const { model, snapshot, staleAfterSeconds } = state;
@@ -142,6 +151,7 @@ export function currentStale(state: ServiceState): { afterSeconds: number; serve
 export function healthReasons(state: ServiceState): string[] {
   const { model, snapshot, swap } = state;
   const reasons: string[] = [];
+  if (state.shuttingDown !== null) reasons.push(shuttingDownText(state.shuttingDown));
   if (model === null) {
     reasons.push(swap.failure?.reason ?? 'no model loaded');
     return reasons.map((r) => state.publicText(r));
@@ -270,9 +280,21 @@ export function healthResponse(state: ServiceState): HealthResponse {
   };
 }
 
-/** GET /readyz: ready while a model serves, degraded or not (a degraded model still answers). */
+/** Why a shutting-down service is not ready. */
+function shuttingDownText(shutdown: ShutdownState): string {
+  const by = shutdown.trigger === 'admin' ? 'POST /admin/shutdown' : 'a signal';
+  return `shutting down (requested by ${by} at ${shutdown.at}): takes no new traffic, exits once in-flight requests finish`;
+}
+
+/**
+ * GET /readyz: ready while a model serves, degraded or not (a degraded model still answers), until
+ * a shutdown is requested: from then on not ready, so a load balancer stops sending while the
+ * requests already sent are still answered.
+ */
 export function readyResponse(state: ServiceState): ReadyResponse {
   const { model } = state;
+  if (state.shuttingDown !== null)
+    return { status: 'not_ready', model_id: model?.id ?? null, reason: shuttingDownText(state.shuttingDown) };
   if (model !== null) return { status: 'ready', model_id: model.id, reason: null };
   const reason = state.swap.failure?.reason ?? 'no model loaded';
   return { status: 'not_ready', model_id: null, reason: state.publicText(reason) };

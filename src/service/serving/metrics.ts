@@ -11,6 +11,10 @@ export interface MetricsProbe {
   modelAgeSeconds(): number | null;
   modelId(): string | null;
   degraded(): boolean;
+  /** What GET /readyz says: a model serves and no shutdown was requested. */
+  ready(): boolean;
+  /** Fleet drift % of the serving model (as /status.drift); null before a model and its windows. */
+  driftPct(): number | null;
   /** Servers whose latest forecast failed, by reason. */
   failingServers(): ReadonlyMap<FailureReason, number>;
   staleServers(): number | null;
@@ -111,6 +115,12 @@ export class ServiceMetrics {
       registers,
     );
     new OptionalGauge(
+      'fleetcast_fleet_drift_pct',
+      'Fleet drift of the serving model: (new + sunset servers) / servers in its vocabulary × 100, against the manifest (else the servers reporting metrics); absent while no model serves',
+      () => probe.driftPct(),
+      registers,
+    );
+    new OptionalGauge(
       'fleetcast_model_age_seconds',
       'Seconds since the serving model started training; absent while no model serves',
       () => probe.modelAgeSeconds(),
@@ -184,6 +194,14 @@ export class ServiceMetrics {
         this.reset();
         const id = probe.modelId();
         if (id !== null) this.set({ model_id: id }, 1);
+      },
+    });
+    new Gauge({
+      name: 'fleetcast_ready',
+      help: '1 while GET /readyz answers ready (a model serves and no shutdown was requested), else 0',
+      registers,
+      collect() {
+        this.set(probe.ready() ? 1 : 0);
       },
     });
     new Gauge({

@@ -31,6 +31,13 @@ export interface GitSyncStatus {
   lastError: { at: string; message: string; since?: string } | null;
 }
 
+/** A requested shutdown: readiness is false from `at` on, so load balancers stop sending (shutdown.ts). */
+export interface ShutdownState {
+  /** `admin`: POST /admin/shutdown; `signal`: SIGTERM / SIGINT. */
+  trigger: 'admin' | 'signal';
+  at: string;
+}
+
 /**
  * What /health, /status and /metrics read from the service. ForecastService implements it; the
  * responses are built by pure functions of it (health.ts, status.ts).
@@ -62,6 +69,8 @@ export interface ServiceState {
   readonly modelError: ModelError | null;
   /** The GitOps follower; null when the service follows a local registry. */
   readonly gitSync: GitSyncStatus | null;
+  /** Set once a shutdown is requested: /readyz is false from then on. */
+  readonly shuttingDown: ShutdownState | null;
   /** The fleet (manifest ∪ live servers) of a windows snapshot. */
   fleetFor(snapshot: WindowSnapshot): FleetMember[];
   /** A message fit for unauthenticated answers: no absolute paths of this host (public-text.ts). */
