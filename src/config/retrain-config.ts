@@ -70,6 +70,20 @@ const RepoPath = z
 const Pct = z.number().min(0).max(10_000);
 const PositiveDays = z.number().positive().max(3650);
 
+/** When a candidate has enough live data to decide, and how much worse than serving it may be. */
+const CandidateRule = z.strictObject({
+  /** Hours of live data (first shared forecast to newest actual) before a decision. */
+  min_live_hours: z
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(24),
+  /** Forecast steps scored for both models on the same servers and times before a decision. */
+  min_shared_points: z.number().int().min(1).default(1000),
+  /** Candidate q-risk ÷ serving q-risk (P50 and P90 each) at or under this promotes; above rolls back. */
+  max_qrisk_ratio_vs_serving: z.number().positive().max(10).default(1.0),
+});
+
 export const RetrainConfig = z
   .strictObject({
     /** Drift % where priority becomes low (inclusive). */
@@ -122,6 +136,8 @@ export const RetrainConfig = z
       .string()
       .regex(/^[A-Za-z0-9._-]+\.ya?ml$/, 'must be a workflow file name like retrain.yml')
       .default('retrain.yml'),
+    /** The promotion rule of `fleetcast candidate evaluate` (docs/candidate.md). */
+    candidate: CandidateRule.default(CandidateRule.parse({})),
   })
   .superRefine((config, ctx) => {
     if (!(config.low_drift_pct <= config.medium_drift_pct))
@@ -254,4 +270,19 @@ export function notificationWebhook(
 ): string | undefined {
   const value = env[config.notification_webhook_env];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** The candidate promotion rule (`candidate` block). */
+export interface CandidatePolicy {
+  minLiveHours: number;
+  minSharedPoints: number;
+  maxQRiskRatioVsServing: number;
+}
+
+export function candidatePolicyOf(config: RetrainConfig): CandidatePolicy {
+  return {
+    minLiveHours: config.candidate.min_live_hours,
+    minSharedPoints: config.candidate.min_shared_points,
+    maxQRiskRatioVsServing: config.candidate.max_qrisk_ratio_vs_serving,
+  };
 }

@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   'retrain_triggered',
   'manifest_updated',
   'manifest_unchanged',
+  'candidate_evaluated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -10,6 +10,8 @@ export interface DeployFacts {
   reason: string;
   /** Workflow run that produced the model, for the audit trail. */
   runUrl?: string;
+  /** More body lines and trailers (a candidate promotion's reasons and live numbers). */
+  extra?: { lines: string[]; trailers: string[] };
 }
 
 /** One deploy commit: subject names model, fleet size, coverage and q-risk; trailers are machine-readable. */
@@ -23,10 +25,12 @@ export function deployCommitMessage(facts: DeployFacts): string {
     `Reason: ${oneLine(facts.reason)}`,
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
+  lines.push(...(facts.extra?.lines ?? []).map(oneLine));
   lines.push(
     '',
     `${MODEL_TRAILER}: ${facts.modelId}`,
     `Fleetcast-Previous-Model: ${facts.previousModelId ?? 'none'}`,
+    ...(facts.extra?.trailers ?? []).map(oneLine),
   );
   return lines.join('\n');
 }

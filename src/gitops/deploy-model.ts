@@ -32,6 +32,10 @@ export interface ModelDeployRequest {
    * retrains for the new manifest.
    */
   manifest?: string;
+  /** More lines for the commit body and trailers (a candidate promotion's evidence). */
+  extra?: { lines: string[]; trailers: string[] };
+  /** Push the commit to origin `branch` (default true; false leaves it local). */
+  push?: boolean;
 }
 
 export type ModelDeployResult =
@@ -98,9 +102,10 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
     registryDir: relative(repoDir, registry) || '.',
     reason: request.reason,
     ...(request.runUrl ? { runUrl: request.runUrl } : {}),
+    ...(request.extra ? { extra: request.extra } : {}),
   });
   await git.commit([relative(repoDir, target), pointerRel], message, request.bot);
-  await git.push(request.branch, request.bot);
+  if (request.push ?? true) await git.push(request.branch, request.bot);
   return {
     deployed: true,
     modelId,

@@ -8,7 +8,7 @@ import { withPointerLock } from './pointer-lock.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { assertModelId } from './model-id.js';
 import { parseJsonText, readJsonFile } from '../core/read-json.js';
-import { Encoders, Pointer } from './schemas.js';
+import { CandidateMode, Encoders, Pointer, PointerCandidate } from './schemas.js';
 
 /**
  * The deployment pointer `<registry>/current.json` (docs/MODEL_FORMAT.md): read, bump, write.
@@ -56,6 +56,9 @@ export interface PointerTarget {
 export function bumpPointer(old: Pointer | null, next: PointerTarget): Pointer {
   const previous =
     old === null ? null : old.model_id === next.model_id ? old.previous_model_id : old.model_id;
+  // A candidate under evaluation stays (its comparison starts over against the new model), unless
+  // it is the model now deployed: then its evaluation is over.
+  const candidate = old?.candidate?.model_id === next.model_id ? undefined : old?.candidate;
   return Pointer.parse({
     format_version: 1,
     model_id: next.model_id,
@@ -63,6 +66,83 @@ export function bumpPointer(old: Pointer | null, next: PointerTarget): Pointer {
     deployed_at: next.deployed_at,
     previous_model_id: previous,
     reason: next.reason.slice(0, 2000),
+    ...(candidate === undefined ? {} : { candidate }),
+  });
+}
+
+/** The pointer with `candidate` set, or removed with null (pure; the serving model is unchanged). */
+export function withCandidate(pointer: Pointer, candidate: PointerCandidate | null): Pointer {
+  const { candidate: _old, ...rest } = pointer;
+  return Pointer.parse(candidate === null ? rest : { ...rest, candidate });
+}
+
+export interface CandidateRequest {
+  modelId: string;
+  mode: CandidateMode;
+  /** A/B only. */
+  share?: number;
+  now?: Date;
+}
+
+/**
+ * Sets the pointer's candidate after verifying its model directory like a deploy (checksums, id),
+ * under the pointer lock. Setting the same candidate with the same mode and share keeps its
+ * `since`, so re-running the command does not restart the evaluation clock.
+ */
+export async function setCandidate(
+  registry: string,
+  request: CandidateRequest,
+  options: PointerChangeOptions = {},
+): Promise<PointerChange> {
+  assertModelId(request.modelId);
+  return underLock(registry, options, async (log) => {
+    const before = await readPointer(registry);
+    const path = pointerPath(registry);
+    if (before === null)
+      throw new InputError(`${path}: no pointer; deploy a serving model before adding a candidate`);
+    if (before.model_id === request.modelId)
+      throw new InputError(
+        `${path}: ${request.modelId} is the serving model; a candidate must be another model`,
+      );
+    const verified = await verifyModelDir(registry, request.modelId);
+    await options.check?.(verified);
+    const old = before.candidate;
+    const same =
+      old !== undefined &&
+      old.model_id === request.modelId &&
+      old.sha256 === verified.digest &&
+      old.mode === request.mode &&
+      old.share === request.share;
+    if (same) return { pointer: before, before, changed: false, removedTempFiles: [] };
+    const pointer = withCandidate(
+      before,
+      PointerCandidate.parse({
+        model_id: request.modelId,
+        sha256: verified.digest,
+        mode: request.mode,
+        ...(request.share === undefined ? {} : { share: request.share }),
+        since: (request.now ?? options.now ?? new Date()).toISOString(),
+      }),
+    );
+    const removedTempFiles = await writePointerCleaning(registry, pointer, log);
+    return { pointer, before, changed: true, removedTempFiles };
+  });
+}
+
+/** Removes the pointer's candidate (under the lock); unchanged when there is none. */
+export async function clearCandidate(
+  registry: string,
+  options: PointerChangeOptions = {},
+): Promise<PointerChange> {
+  return underLock(registry, options, async (log) => {
+    const before = await readPointer(registry);
+    if (before === null)
+      throw new InputError(`${pointerPath(registry)}: no pointer; nothing has been deployed`);
+    if (before.candidate === undefined)
+      return { pointer: before, before, changed: false, removedTempFiles: [] };
+    const pointer = withCandidate(before, null);
+    const removedTempFiles = await writePointerCleaning(registry, pointer, log);
+    return { pointer, before, changed: true, removedTempFiles };
   });
 }
 

@@ -104,6 +104,34 @@ export const Normalization = z
   .strict();
 export type Normalization = z.infer<typeof Normalization>;
 
+/**
+ * A model evaluated beside the serving one (docs/candidate.md): `shadow` forecasts every cycle and
+ * never serves; `ab` serves the servers whose name hashes below `share` (serving/candidate-route.ts).
+ */
+export const CandidateMode = z.enum(['shadow', 'ab']);
+export type CandidateMode = z.infer<typeof CandidateMode>;
+
+export const PointerCandidate = z
+  .strictObject({
+    model_id: ModelId,
+    sha256: Sha256,
+    mode: CandidateMode,
+    /** Share of servers the candidate serves, 0 < share < 1; A/B only. */
+    share: z.number().gt(0).lt(1).optional(),
+    since: z.iso.datetime(),
+  })
+  .superRefine((candidate, ctx) => {
+    if (candidate.mode === 'ab' && candidate.share === undefined)
+      ctx.addIssue({ code: 'custom', path: ['share'], message: 'is required in ab mode (0 < share < 1)' });
+    if (candidate.mode === 'shadow' && candidate.share !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['share'],
+        message: 'applies to ab mode only; a shadow candidate serves nothing',
+      });
+  });
+export type PointerCandidate = z.infer<typeof PointerCandidate>;
+
 export const Pointer = z
   .object({
     format_version: z.literal(1),
@@ -112,6 +140,16 @@ export const Pointer = z
     deployed_at: z.iso.datetime(),
     previous_model_id: ModelId.nullable(),
     reason: z.string().max(2000),
+    /** Optional: absent in pointers written before candidates, and whenever none is evaluated. */
+    candidate: PointerCandidate.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((pointer, ctx) => {
+    if (pointer.candidate !== undefined && pointer.candidate.model_id === pointer.model_id)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['candidate', 'model_id'],
+        message: `is the serving model ${pointer.model_id}; a candidate must be another model`,
+      });
+  });
 export type Pointer = z.infer<typeof Pointer>;

@@ -12,6 +12,7 @@ import * as train from './train.js';
 import * as validate from './validate.js';
 import * as deploy from './deploy.js';
 import * as rollback from './rollback.js';
+import * as candidate from './candidate.js';
 import * as models from './models.js';
 import * as history from './history.js';
 import * as serve from './serve.js';
@@ -35,6 +36,7 @@ export function registerCommands(program: Command): void {
   validate.register(program);
   deploy.register(program);
   rollback.register(program);
+  candidate.register(program);
   models.register(program);
   history.register(program);
   serve.register(program);

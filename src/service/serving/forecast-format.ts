@@ -23,6 +23,11 @@ export const ServerForecast = z.strictObject({
    * switched-off VM has no memory figure); absent when every metric had data.
    */
   imputed: z.array(z.string()).optional(),
+  /**
+   * The model that made this forecast; present while an A/B candidate serves a share of the fleet
+   * (docs/candidate.md), absent otherwise (the document's `model_id` made them all).
+   */
+  model_id: z.string().optional(),
   forecast: z.record(z.string(), z.record(z.string(), z.array(z.number()))),
 });
 export type ServerForecast = z.infer<typeof ServerForecast>;

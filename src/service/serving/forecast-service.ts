@@ -4,6 +4,7 @@ import { getErrorMessage } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { modelDir } from '../../registry/layout.js';
 import { readPointer } from '../../registry/pointer.js';
+import type { Pointer } from '../../registry/schemas.js';
 import type { ModelLoader, ServingModel } from '../serving-model.js';
 import { ModelWorkerPool, WorkerModel } from '../worker/pool.js';
 import { mergeFleet, type FleetMember, type ManifestEntry } from './fleet.js';
@@ -13,6 +14,7 @@ import { Forecaster } from './forecaster.js';
 import { currentCoverage, currentDrift, currentStale, healthStatus, readyResponse } from './health.js';
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
+import { CANDIDATE_STATE_FILE, CandidateEvaluator } from './candidate.js';
 import { LiveAccuracy, type LiveAccuracyOptions, type LiveModelShape } from './live-accuracy.js';
 import { modelAge } from './monitor.js';
 import { redactPaths } from './public-text.js';
@@ -100,6 +102,9 @@ export class ForecastService implements ServiceState {
   readonly history: ServingHistory;
   private saveTimer: NodeJS.Timeout | null = null;
   private shutdownState: ShutdownState | null = null;
+  /** The pointer's candidate, shadow or A/B (candidate.ts). */
+  readonly candidate: CandidateEvaluator;
+  private lastPointer: Pointer | null = null;
 
   constructor(private readonly options: ForecastServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -143,14 +148,29 @@ export class ForecastService implements ServiceState {
       },
       { defaultMetrics: options.defaultMetrics ?? true },
     );
+    const loadModel = options.loadModel ?? (this.workers = new ModelWorkerPool()).load;
+    this.candidate = new CandidateEvaluator({
+      registry: options.registry,
+      loadModel,
+      windows: this.windows,
+      slot: this.slot,
+      fleetFor: (snapshot) => this.fleetFor(snapshot),
+      live: this.live,
+      liveOptions: options.liveAccuracy ?? {},
+      logger: this.logger,
+      now: this.now,
+      statePath: options.stateDir === undefined ? null : join(options.stateDir, CANDIDATE_STATE_FILE),
+    });
     this.swap = new SwapController({
       slot: this.slot,
+      // a pinned instance (options.readTarget) follows no pointer, so it evaluates no candidate
       readTarget: options.readTarget ?? (() => this.readTarget()),
-      loadModel: options.loadModel ?? (this.workers = new ModelWorkerPool()).load,
+      loadModel,
       windowsFor: async (model) => (await this.windows.ensure(model.encoders)).windows,
       expectedServers: async (windows) => mergeFleet(this.manifestEntries, windows),
       onSwapped: (model, previous) => {
-        this.windows.retainOnly([model.encoders]);
+        const candidate = this.candidate.slot.current;
+        this.windows.retainOnly([model.encoders, ...(candidate === null ? [] : [candidate.encoders])]);
         // a new vocabulary: the unknown rate and the failed servers start over
         this.unknown.reset();
         this.failures.reset();
@@ -187,6 +207,7 @@ export class ForecastService implements ServiceState {
         this.logger.error({ model: model.id, error: message }, 'model call failed; nothing of it was served');
       },
       chunkSize: options.fleetChunkSize ?? FLEET_CHUNK_SIZE,
+      abCandidate: (model) => this.candidate.abLease(model),
       onServed: (model, snapshot, results) => {
         if (this.live.scoreCycle(snapshot, model.encoders) > 0) this.sampleHistory();
         this.live.record(liveShape(model), results);
@@ -262,11 +283,13 @@ export class ForecastService implements ServiceState {
     if (statePath !== null) {
       if (await this.live.load(statePath)) this.logger.info({ path: statePath }, 'live accuracy restored');
       await this.history.load();
+      await this.candidate.load();
       const every = this.options.stateSaveIntervalMs ?? 300_000;
       if (every > 0 && !this.closed) {
         this.saveTimer = setInterval(() => {
           void this.live.save(statePath);
           void this.history.save();
+          void this.candidate.save();
         }, every);
         this.saveTimer.unref();
       }
@@ -304,6 +327,7 @@ export class ForecastService implements ServiceState {
       const snapshot = await this.windows.refresh(model.encoders);
       this.lastWindowError = null;
       if (this.live.scoreCycle(snapshot, model.encoders) > 0) this.sampleHistory();
+      await this.candidate.cycle(snapshot);
     } catch (error) {
       this.lastWindowError = { at: this.now().toISOString(), message: getErrorMessage(error) };
       this.logger.warn(
@@ -320,6 +344,7 @@ export class ForecastService implements ServiceState {
     const statePath = this.liveStatePath;
     if (statePath !== null) await Promise.all([this.live.save(statePath), this.history.save()]);
     await this.swap.stop();
+    await this.candidate.close();
     await this.slot.close();
     await this.workers?.close();
   }
@@ -356,6 +381,7 @@ export class ForecastService implements ServiceState {
 
   private async readTarget(): Promise<SwapTarget | null> {
     const pointer = await readPointer(this.options.registry);
+    this.lastPointer = pointer;
     if (pointer === null) return null;
     return {
       modelId: pointer.model_id,
@@ -366,6 +392,8 @@ export class ForecastService implements ServiceState {
   }
 
   private recordOutcome(outcome: SwapOutcome): void {
+    // after every pointer read, so the candidate is checked beside the serving model it joins
+    if (!this.closed) void this.candidate.sync(this.lastPointer?.candidate);
     if (outcome.result === 'unchanged') return;
     this.metrics.swaps.inc({ result: outcome.result });
     if (outcome.result === 'failure') this.failedSwapCount++;

@@ -15,7 +15,7 @@ import {
 } from './forecast-batch.js';
 import type { ForecastFailures } from './forecast-failures.js';
 import { formatForecast, type ServerForecast } from './forecast-format.js';
-import type { ModelSlot } from './model-slot.js';
+import type { ModelLease, ModelSlot } from './model-slot.js';
 import { fleetCoverage } from './monitor.js';
 import type { ServiceState } from './service-state.js';
 import type { UnknownPredictionTracker } from './unknown-tracker.js';
@@ -39,8 +39,24 @@ export interface ForecasterDeps {
   onModelError(model: ServingModel, error: ModelOutputError): void;
   /** Servers per model call in the streamed fleet forecast. */
   chunkSize: number;
+  /**
+   * A/B (candidate.ts): a lease on the candidate and the servers it serves, for one request; null
+   * when no candidate serves. Its servers are forecast by it, each forecast says so (`model_id`).
+   */
+  abCandidate?(serving: ServingModel): AbLease | null;
   /** The forecasts just served, with the windows they came from (live accuracy); must not throw. */
   onServed?(model: ServingModel, snapshot: WindowSnapshot, results: readonly ForecastResult[]): void;
+}
+
+export interface AbLease {
+  lease: ModelLease;
+  serves(server: string): boolean;
+}
+
+/** A plan's inputs as served: the serving model's share and, in A/B, the candidate's. */
+interface RoutedRun {
+  serving: { inputs: readonly ForecastInput[]; outcomes: ForecastOutcomes };
+  candidate: { model: ServingModel; inputs: readonly ForecastInput[]; outcomes: ForecastOutcomes } | null;
 }
 
 /**
@@ -106,7 +122,8 @@ export class Forecaster {
   private async *fleetJsonPieces(chunkSize: number): AsyncGenerator<string> {
     const lease = this.deps.slot.acquire();
     if (lease === null) throw this.unavailable();
-    const pending: Array<Promise<ForecastOutcomes>> = [];
+    const pending: Array<Promise<RoutedRun>> = [];
+    const ab = this.deps.abCandidate?.(lease.model) ?? null;
     try {
       const model = lease.model;
       const snapshot = await this.snapshotFor(model);
@@ -125,7 +142,7 @@ export class Forecaster {
       const start = (i: number): void => {
         const plan = plans[i];
         if (plan === undefined || pending[i] !== undefined) return;
-        const run = this.run(model, plan.inputs);
+        const run = this.runRouted(model, plan.inputs, ab);
         run.catch(() => undefined); // awaited below; this keeps an abandoned chunk from being unhandled
         pending[i] = run;
       };
@@ -139,7 +156,7 @@ export class Forecaster {
       for (let i = 0; i < chunks.length; i++) {
         start(i + 1);
         const plan = plans[i]!;
-        const { forecasts, failed } = this.record(model, snapshot, fleet, plan, await pending[i]!);
+        const { forecasts, failed } = this.recordRouted(model, snapshot, fleet, plan, await pending[i]!);
         const chunkMissing = [...plan.missing, ...failed];
         missing.push(...chunkMissing);
         const entries = JSON.stringify(fleetEntries(model, chunks[i]!, forecasts, chunkMissing));
@@ -149,6 +166,7 @@ export class Forecaster {
     } finally {
       // a stopped consumer must not release the model under a chunk still running on it
       await Promise.allSettled(pending);
+      ab?.lease.done();
       lease.done();
     }
   }
@@ -181,13 +199,72 @@ export class Forecaster {
     fleet: readonly FleetMember[],
   ): Promise<ForecastBatch> {
     const plan = planInputs(model, snapshot, servers, fleetProfiles(fleet));
-    const outcomes = await this.run(model, plan.inputs);
-    const { forecasts, failed } = this.record(model, snapshot, fleet, plan, outcomes);
+    const ab = this.deps.abCandidate?.(model) ?? null;
+    let routed: RoutedRun;
+    try {
+      routed = await this.runRouted(model, plan.inputs, ab);
+    } finally {
+      ab?.lease.done();
+    }
+    const { forecasts, failed } = this.recordRouted(model, snapshot, fleet, plan, routed);
     return {
       ...batchMeta(model, this.deps.state.now()),
       forecasts,
       missing: [...plan.missing, ...failed],
     };
+  }
+
+  /** The plan's inputs on the serving model, and in A/B the candidate's servers on the candidate, at once. */
+  private async runRouted(
+    model: ServingModel,
+    inputs: readonly ForecastInput[],
+    ab: AbLease | null,
+  ): Promise<RoutedRun> {
+    if (ab === null) return { serving: { inputs, outcomes: await this.run(model, inputs) }, candidate: null };
+    const mine: ForecastInput[] = [];
+    const theirs: ForecastInput[] = [];
+    for (const input of inputs) (ab.serves(input.server) ? theirs : mine).push(input);
+    const candidate = ab.lease.model;
+    const [servingOut, candidateOut] = await Promise.all([
+      this.run(model, mine),
+      this.run(candidate, theirs),
+    ]);
+    return {
+      serving: { inputs: mine, outcomes: servingOut },
+      candidate: { model: candidate, inputs: theirs, outcomes: candidateOut },
+    };
+  }
+
+  /** `record` of each model's part; in A/B every forecast names the model that made it. */
+  private recordRouted(
+    model: ServingModel,
+    snapshot: WindowSnapshot,
+    fleet: readonly FleetMember[],
+    plan: { inputs: readonly ForecastInput[]; invalid: ForecastOutcomes['failures'] },
+    routed: RoutedRun,
+  ): { forecasts: ServerForecast[]; failed: MissingForecast[] } {
+    const served = this.record(
+      model,
+      snapshot,
+      fleet,
+      { inputs: routed.serving.inputs, invalid: plan.invalid },
+      routed.serving.outcomes,
+    );
+    const ab = routed.candidate;
+    if (ab === null) return served;
+    const byCandidate = this.record(
+      ab.model,
+      snapshot,
+      fleet,
+      { inputs: ab.inputs, invalid: [] },
+      ab.outcomes,
+    );
+    const order = new Map(plan.inputs.map((input, i) => [input.server, i]));
+    const forecasts = [
+      ...served.forecasts.map((f) => ({ ...f, model_id: model.id })),
+      ...byCandidate.forecasts.map((f) => ({ ...f, model_id: ab.model.id })),
+    ].sort((a, b) => (order.get(a.server) ?? 0) - (order.get(b.server) ?? 0));
+    return { forecasts, failed: [...served.failed, ...byCandidate.failed] };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { ServingModel } from '../serving-model.js';
 import type { FleetMember, ManifestEntry } from './fleet.js';
 import type { ForecastFailures } from './forecast-failures.js';
 import type { SwapController } from './swap.js';
+import type { CandidateEvaluator } from './candidate.js';
 import type { LiveAccuracy } from './live-accuracy.js';
 import type { UnknownPredictionTracker } from './unknown-tracker.js';
 import type { WindowSnapshot } from './window-cache.js';
@@ -58,6 +59,8 @@ export interface ServiceState {
   readonly failures: Pick<ForecastFailures, 'list' | 'size' | 'countByReason'>;
   /** Served forecasts scored against later actuals. */
   readonly live: Pick<LiveAccuracy, 'summary' | 'errors'>;
+  /** The pointer's candidate model, evaluated beside the serving one. */
+  readonly candidate: Pick<CandidateEvaluator, 'status'>;
   /** Whether the serving model's directory is still in the registry (null without a model). */
   readonly modelInRegistry: boolean | null;
   /** A server whose newest data is older than this is stale (null without a model). */

@@ -8,6 +8,7 @@ import {
   healthStatus,
   lastSwapJson,
 } from './health.js';
+import { CandidateStatusJson } from './candidate.js';
 import { LiveModelAccuracy } from './live-accuracy.js';
 import { CoverageSummary, DriftSummary, ModelAge, fleetDrift, modelAge } from './monitor.js';
 import type { ServiceState } from './service-state.js';
@@ -58,6 +59,11 @@ export const StatusResponse = z.strictObject({
    * served first), beside seasonal naive on the same points (docs/service.md, "Live accuracy").
    */
   live_accuracy: z.strictObject({ errors: z.number().int(), models: z.array(LiveModelAccuracy) }),
+  /**
+   * The pointer's candidate (shadow or A/B) and its live comparison with the serving model on the
+   * same points (docs/candidate.md); null when the pointer names none.
+   */
+  candidate: CandidateStatusJson.nullable(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
@@ -89,5 +95,6 @@ export function statusResponse(state: ServiceState): StatusResponse {
     last_swap: lastSwapJson(state.swap.lastSwap),
     failed_swaps: state.failedSwaps,
     live_accuracy: { errors: state.live.errors, models: state.live.summary() },
+    candidate: state.candidate.status(),
   };
 }
