@@ -5,6 +5,7 @@ import { deploy } from '../../src/registry/pointer.js';
 import { buildApp } from '../../src/service/http/app.js';
 import { FleetForecast } from '../../src/service/serving/forecast-batch.js';
 import type { ForecastService } from '../../src/service/serving/forecast-service.js';
+import { assertSameForecastDocument } from '../helpers/forecast-document.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 import { fleetOf, newService, removeDir, tempDir, watchRelease } from './fixtures.js';
 
@@ -55,7 +56,9 @@ describe('streamed fleet forecast (GET /forecast/fleet)', () => {
       assert.equal(count, 2 + Math.ceil((live.length + 1) / chunkSize), `pieces at chunk size ${chunkSize}`);
       const got = FleetForecast.parse(JSON.parse(text));
       assert.deepEqual(Object.keys(got), Object.keys(expected));
-      assert.deepEqual({ ...got, generated_at: '' }, { ...expected, generated_at: '' });
+      // onnxruntime may round the last float32 bit differently for another batch size, which can
+      // move a value by one unit of the 4 significant digits the service keeps
+      assertSameForecastDocument({ ...got, generated_at: '' }, { ...expected, generated_at: '' });
     }
   });
 
