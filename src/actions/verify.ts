@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { readManifest } from '../fleet/manifest.js';
+import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
+import { landCommit } from '../gitops/land-commit.js';
 import { verifyDeployment } from '../gitops/verify.js';
 import { ModelId } from '../registry/schemas.js';
 import { GateError } from '../core/errors.js';
@@ -11,6 +13,7 @@ import { revertDeployCommit } from '../gitops/revert.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { BooleanInput, PositiveNumberInput, workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
+import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -26,6 +29,7 @@ export const INPUTS = [
   'branch',
   'slack_webhook',
   ...IDENTITY_INPUTS,
+  ...FORGE_INPUTS,
 ] as const;
 
 function settingsSchema(workspace: string) {
@@ -47,6 +51,7 @@ function settingsSchema(workspace: string) {
       slack_webhook: z.url().optional(),
     })
     .and(IdentitySettings)
+    .and(ForgeSettings)
     .superRefine((s, ctx) => {
       if (s.revert_on_failure && s.deploy_commit === undefined)
         ctx.addIssue({
@@ -59,7 +64,7 @@ function settingsSchema(workspace: string) {
 
 const verify = defineAction({
   inputs: INPUTS,
-  secrets: ['service_token', 'slack_webhook'],
+  secrets: ['service_token', 'slack_webhook', 'token'],
   settings: settingsSchema,
   failureTitle: 'Deploy verification failed',
 });
@@ -109,7 +114,7 @@ export function run(): Promise<void> {
     if (settings.revert_on_failure && settings.deploy_commit !== undefined) {
       const bot = botOf(settings);
       const git = await GitWorkspace.create(workspace);
-      const sha = await revertDeployCommit(
+      await revertDeployCommit(
         git,
         settings.deploy_commit,
         {
@@ -121,7 +126,7 @@ export function run(): Promise<void> {
         bot,
         bot,
       );
-      await git.push(settings.branch, bot);
+      const sha = await landCommit(await openForge(settings, retryBaseMs()), git, settings.branch);
       revertNote = `reverted the deploy commit ${settings.deploy_commit.slice(0, 12)} in ${sha.slice(0, 12)}`;
       setOutputs({ reverted: true, revert_sha: sha });
     }

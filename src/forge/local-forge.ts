@@ -71,9 +71,14 @@ export interface LocalForgeOptions {
   pullsDir: string;
   /** Who merges pull requests in the demo. */
   mergeAuthor?: CommitAuthor;
+  /** Who commits when a change names no author (GitHub's App or bot, which signs its commits). */
+  botAuthor?: CommitAuthor;
   /** Clock for the times it records (issues, workflow runs); tests pass a fake one. */
   now?: () => Date;
 }
+
+/** The local forge's own identity: what GitHub's App or bot is to commits without an author. */
+export const LOCAL_BOT: CommitAuthor = { name: 'fleetcast[bot]', email: 'fleetcast-bot@localhost' };
 
 /**
  * A forge made of a local git repository (branches, through simple-git) and one JSON file per pull
@@ -86,6 +91,7 @@ export class LocalForge implements Forge {
     private readonly store: GitStore,
     private readonly pullsDir: string,
     private readonly mergeAuthor: CommitAuthor,
+    private readonly botAuthor: CommitAuthor,
     private readonly now: () => Date,
   ) {}
 
@@ -104,6 +110,7 @@ export class LocalForge implements Forge {
       store,
       pullsDir,
       options.mergeAuthor ?? { name: 'Fleetcast demo', email: 'fleetcast-demo@localhost' },
+      options.botAuthor ?? LOCAL_BOT,
       options.now ?? (() => new Date()),
     );
   }
@@ -258,7 +265,8 @@ export class LocalForge implements Forge {
       await this.store.treeOf(change.parentSha),
       Object.entries(change.files).map(([path, content]) => ({ path, content })),
     );
-    const sha = await this.store.commitTree(tree, [change.parentSha], change.message, change.author);
+    const author = change.author ?? this.botAuthor;
+    const sha = await this.store.commitTree(tree, [change.parentSha], change.message, author);
     if (!(await this.store.moveBranch(change.branch, sha, change.expectedHeadSha))) {
       throw new BranchMovedError(
         change.branch,

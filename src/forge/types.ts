@@ -42,8 +42,11 @@ export interface CommitInfo {
   author: CommitAuthor;
 }
 
-/** File contents keyed by repository path; `null` deletes the file. */
-export type FileChanges = Readonly<Record<string, string | null>>;
+/** A file's new contents: text (UTF-8), or bytes for anything else (an ONNX model). */
+export type FileContent = string | Uint8Array;
+
+/** File contents keyed by repository path; `null` deletes the file. Every file is mode 100644. */
+export type FileChanges = Readonly<Record<string, FileContent | null>>;
 
 export interface BranchCommit {
   branch: string;
@@ -51,7 +54,12 @@ export interface BranchCommit {
   parentSha: string;
   files: FileChanges;
   message: string;
-  author: CommitAuthor;
+  /**
+   * Omitted: the forge's own identity. On GitHub that is the token's App (or github-actions[bot])
+   * and GitHub signs the commit, which it does only without a custom author or committer: what
+   * `main` under "require signed commits" accepts. Locally, the forge's bot identity.
+   */
+  author?: CommitAuthor;
   /**
    * The branch head the caller inspected, or null when it expects the branch not to exist.
    * The forge refuses to move a branch that changed since (a commit pushed meanwhile).
@@ -124,7 +132,11 @@ export interface Forge {
   getBranchSha(branch: string): Promise<string | undefined>;
   /** A file's text at a ref (branch or commit), or undefined when absent. */
   readFile(ref: string, path: string): Promise<string | undefined>;
-  /** Commits one change on `parentSha` and points `branch` at it (creating the branch if needed). */
+  /**
+   * Commits one change on `parentSha` and points `branch` at it (creating the branch if needed).
+   * When `parentSha` is the expected head the branch only moves by a fast-forward (GitHub refuses
+   * anything else, as branch protection does); a branch that moved meanwhile is a BranchMovedError.
+   */
   commitFiles(change: BranchCommit): Promise<string>;
   deleteBranch(branch: string): Promise<void>;
   /** Commits reachable from `head` but not from `base`, oldest first. */

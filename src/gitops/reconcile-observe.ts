@@ -11,6 +11,7 @@ import { parsePointer } from '../registry/pointer.js';
 import { Encoders } from '../registry/schemas.js';
 import { isAutomaticRollback } from './deploy-commit.js';
 import { classifyPointerCommit } from './deploy-history.js';
+import { requestedBy } from './trailers.js';
 
 /**
  * What the reconcile loop sees each run: the desired state (the manifest on the default branch),
@@ -112,7 +113,7 @@ async function personRollback(
   if (event.kind !== 'revert-deploy' && event.kind !== 'rollback') return undefined;
   if (isAutomaticRollback(latest.message)) return undefined;
   if ((await forge.readFile(latest.sha, manifestPath)) !== manifestText) return undefined;
-  return { sha: latest.sha, by: latest.author.name || latest.author.email, models: event.rolledBack };
+  return { sha: latest.sha, by: requestedBy(latest), models: event.rolledBack };
 }
 
 async function readHealth(

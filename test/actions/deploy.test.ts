@@ -9,6 +9,7 @@ import { run as deploy } from '../../src/actions/deploy.js';
 import { run as rollback } from '../../src/actions/rollback.js';
 import { run as verify } from '../../src/actions/verify.js';
 import { renderManifest } from '../../src/fleet/manifest.js';
+import { LOCAL_BOT } from '../../src/forge/local-forge.js';
 import { runAction } from '../helpers/action-runner.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
 import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
@@ -41,13 +42,22 @@ async function remotePointer(
   return JSON.parse((await fixture.store.readFile('main', 'models-registry/current.json'))!);
 }
 
+/** The action lands its commits through the local forge over the fixture's bare remote. */
+function forgeInputs(fixture: GitFixture): Record<string, string> {
+  return { forge: 'local', local_repository: fixture.remote, local_pulls_dir: join(fixture.root, 'forge') };
+}
+
 async function deployModel(fixture: GitFixture, id: string) {
   const workspace = await fixture.clone();
   await cp(join(models, id), join(workspace, '.fleetcast', 'candidate', id), { recursive: true });
   return runAction(deploy, {
     action: 'deploy',
     workspace,
-    inputs: { model_dir: `.fleetcast/candidate/${id}`, reason: `test deploy of ${id}` },
+    inputs: {
+      model_dir: `.fleetcast/candidate/${id}`,
+      reason: `test deploy of ${id}`,
+      ...forgeInputs(fixture),
+    },
   });
 }
 
@@ -153,7 +163,7 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const result = await runAction(rollback, {
       action: 'rollback',
       workspace,
-      inputs: { reason: 'latency regression' },
+      inputs: { reason: 'latency regression', ...forgeInputs(fixture) },
     });
     assert.equal(result.exitCode, 0, result.stdout);
     assert.equal(result.outputs.method, 'revert');
@@ -163,7 +173,9 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     assert.match(commit.message, /^Revert "deploy: tft-20261120T000000Z-cccccc/);
     assert.match(commit.message, /Reason: latency regression\nRequested-by: dana/);
     assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
-    assert.equal(commit.author.name, 'dana');
+    // Landed by the forge's bot (GitHub signs only commits without a custom author); the person is named.
+    assert.equal(commit.author.name, LOCAL_BOT.name);
+    assert.equal(result.outputs.commit_sha, commit.sha);
     const redeploy = await deployModel(fixture, N);
     assert.equal(redeploy.outputs.deployed, 'false');
   });
@@ -173,14 +185,14 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const result = await runAction(rollback, {
       action: 'rollback',
       workspace,
-      inputs: { model_id: M, reason: 'M was fine after all' },
+      inputs: { model_id: M, reason: 'M was fine after all', ...forgeInputs(fixture) },
     });
     assert.equal(result.exitCode, 1, 'M was reverted, so its directory is gone');
     assert.match(result.errors.join('\n'), /tft-20261101T000000Z-bbbbbb/);
     const bad = await runAction(rollback, {
       action: 'rollback',
       workspace: await fixture.clone(),
-      inputs: { model_id: '../etc', reason: 'x' },
+      inputs: { model_id: '../etc', reason: 'x', ...forgeInputs(fixture) },
     });
     assert.equal(bad.exitCode, 1);
     assert.match(bad.errors.join('\n'), /input model_id/);
@@ -235,6 +247,7 @@ describe('verify', () => {
         deploy_commit: deployed.outputs.commit_sha,
         timeout_seconds: '5',
         interval_seconds: '0.05',
+        ...forgeInputs(fixture),
       },
     });
     assert.equal(result.exitCode, 0, result.stdout);
@@ -255,6 +268,7 @@ describe('verify', () => {
         deploy_commit: deployed.outputs.commit_sha,
         timeout_seconds: '0.3',
         interval_seconds: '0.05',
+        ...forgeInputs(fixture),
       },
     });
     assert.equal(result.exitCode, 1);

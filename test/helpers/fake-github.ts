@@ -95,6 +95,10 @@ export class FakeGitHub {
   readonly requests: RequestRecord[] = [];
   readonly violations: string[] = [];
   private readonly failures: Array<{ method: string; pattern: RegExp; failure: InjectedFailure }> = [];
+  /** Commits made through the API without a custom author or committer: GitHub signs those. */
+  readonly signed = new Set<string>();
+  /** Runs right before a ref update is applied (a test pushes here to race the API). */
+  beforeRefUpdate: (() => Promise<void>) | undefined;
   private nextId = 1000;
   private server: Server | undefined;
   url = '';
@@ -244,13 +248,15 @@ export class FakeGitHub {
         url: this.apiUrl(`/git/commits/${p}`),
         html_url: `https://github.test/commit/${p}`,
       })),
-      verification: {
-        verified: false,
-        reason: 'unsigned',
-        signature: null,
-        payload: null,
-        verified_at: null,
-      },
+      verification: this.signed.has(c.sha)
+        ? {
+            verified: true,
+            reason: 'valid',
+            signature: '-----BEGIN PGP SIGNATURE-----',
+            payload: 'tree',
+            verified_at: c.date,
+          }
+        : { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
     };
   }
 
@@ -528,9 +534,12 @@ export class FakeGitHub {
     },
     'PATCH /repos/{owner}/{repo}/git/refs/{ref}': async ({ params, body }) => {
       const branch = params.ref!.replace(/^heads\//, '');
+      const sha = String(body.sha);
+      const hook = this.beforeRefUpdate;
+      this.beforeRefUpdate = undefined;
+      await hook?.();
       const current = await this.store.branchSha(branch);
       if (current === undefined) return this.unprocessable('Reference does not exist');
-      const sha = String(body.sha);
       if (body.force !== true && !(await this.store.isAncestor(current, sha)))
         return this.unprocessable('Update is not a fast forward');
       if (!(await this.store.moveBranch(branch, sha, current))) return this.unprocessable('Reference moved');
@@ -576,16 +585,23 @@ export class FakeGitHub {
       if ((await this.store.resolve(params.commit_sha!)) === undefined) return this.notFound();
       return [200, await this.commitJson(params.commit_sha!)];
     },
+    'POST /repos/{owner}/{repo}/git/blobs': async ({ body }) => {
+      const encoding = body.encoding === 'base64' ? 'base64' : 'utf8';
+      const sha = await this.store.writeBlob(Buffer.from(String(body.content), encoding));
+      return [201, { sha, url: this.apiUrl(`/git/blobs/${sha}`) }];
+    },
     'POST /repos/{owner}/{repo}/git/trees': async ({ body }) => {
-      const entries = (body.tree as Array<Record<string, unknown>>).map((e) => ({
-        path: String(e.path),
-        content: e.sha === null ? null : String(e.content ?? ''),
-      }));
+      const entries = (body.tree as Array<Record<string, unknown>>).map((e) =>
+        typeof e.sha === 'string'
+          ? { path: String(e.path), blob: e.sha }
+          : { path: String(e.path), content: e.sha === null ? null : String(e.content ?? '') },
+      );
       const base = typeof body.base_tree === 'string' ? body.base_tree : undefined;
       const sha = await this.store.writeTree(base, entries);
       return [201, { sha, url: this.apiUrl(`/git/trees/${sha}`), tree: [], truncated: false }];
     },
     'POST /repos/{owner}/{repo}/git/commits': async ({ body }) => {
+      const custom = body.author !== undefined || body.committer !== undefined;
       const author = (body.author as { name: string; email: string } | undefined) ?? BOT;
       const sha = await this.store.commitTree(
         String(body.tree),
@@ -593,6 +609,7 @@ export class FakeGitHub {
         String(body.message),
         author,
       );
+      if (!custom) this.signed.add(sha);
       return [201, await this.commitJson(sha)];
     },
     'GET /repos/{owner}/{repo}/compare/{basehead}': async ({ params }) => {
