@@ -11,6 +11,7 @@ import { run as verify } from '../../src/actions/verify.js';
 import { renderManifest } from '../../src/fleet/manifest.js';
 import { LOCAL_BOT } from '../../src/forge/local-forge.js';
 import { runAction } from '../helpers/action-runner.js';
+import { FakeGitHub } from '../helpers/fake-github.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
 import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
@@ -280,5 +281,45 @@ describe('verify', () => {
     assert.match(result.summary, /Verification of .* failed/);
     const manifest = await readFile(join(await fixture.clone(), 'fleet', 'manifest.json'), 'utf8');
     assert.match(manifest, /web-03/);
+  });
+});
+
+describe('deploy through the GitHub API (the fake, checked against @octokit/openapi)', () => {
+  let fixture: GitFixture;
+  let github: FakeGitHub;
+  before(async () => {
+    fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
+    github = await FakeGitHub.start(fixture.remote);
+  });
+  after(async () => {
+    await github.stop();
+    await fixture.cleanup();
+  });
+
+  test('the deploy commit is a signed fast-forward of main, made by the API, model bytes intact', async () => {
+    const before = (await fixture.store.branchSha('main'))!;
+    const workspace = await fixture.clone();
+    await cp(join(models, P), join(workspace, '.fleetcast', 'candidate', P), { recursive: true });
+    const result = await runAction(deploy, {
+      action: 'deploy',
+      workspace,
+      inputs: {
+        model_dir: `.fleetcast/candidate/${P}`,
+        token: github.token,
+        repository: github.repository,
+        api_url: github.url,
+      },
+      env: { FLEETCAST_GITHUB_RETRY_BASE_MS: '5' },
+    });
+    assert.equal(result.exitCode, 0, result.stdout);
+    const head = (await fixture.store.branchSha('main'))!;
+    assert.equal(result.outputs.commit_sha, head);
+    assert.deepEqual((await fixture.store.readCommit(head)).parents, [before]);
+    assert.ok(github.signed.has(head), 'made without a custom author: GitHub signs it');
+    assert.ok(github.requests.some((r) => r.operationId === 'git/create-blob'));
+    const check = await fixture.clone();
+    const landed = await readFile(join(check, 'models-registry', 'models', P, 'model.onnx'));
+    assert.deepEqual(landed, await readFile(join(models, P, 'model.onnx')));
+    assert.deepEqual(github.violations, []);
   });
 });

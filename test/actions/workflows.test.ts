@@ -150,6 +150,43 @@ describe('workflows', () => {
     assert.notEqual(wf.concurrency?.group, read('retrain.yml').jobs.deploy!.concurrency?.group);
   });
 
+  test('every job that writes makes a GitHub App token when FLEETCAST_APP_ID is set, else uses GITHUB_TOKEN', () => {
+    const writers: string[] = [];
+    for (const file of workflowFiles) {
+      for (const [name, job] of Object.entries(read(file).jobs)) {
+        if (!Object.values(job.permissions ?? {}).includes('write')) continue;
+        writers.push(`${file}/${name}`);
+        const token = job.steps.findIndex((s) => s.uses?.startsWith('actions/create-github-app-token@'));
+        assert.ok(token >= 0, `${file}/${name}: an app token step`);
+        const step = job.steps[token] as Step & { id?: string };
+        assert.equal(step.id, 'app-token');
+        assert.equal(step.if, "vars.FLEETCAST_APP_ID != ''");
+        assert.deepEqual(step.with, {
+          'app-id': '${{ vars.FLEETCAST_APP_ID }}',
+          'private-key': '${{ secrets.FLEETCAST_APP_PRIVATE_KEY }}',
+        });
+        const fleetcast = job.steps.filter((s) => s.uses?.startsWith('./actions/'));
+        assert.ok(fleetcast.length > 0);
+        for (const s of fleetcast)
+          assert.equal(
+            s.with?.token,
+            '${{ steps.app-token.outputs.token || github.token }}',
+            `${file}/${name}`,
+          );
+        assert.ok(
+          token < job.steps.indexOf(fleetcast[0]!),
+          `${file}/${name}: the token is made before it is used`,
+        );
+      }
+    }
+    assert.deepEqual(writers.sort(), [
+      'fleet-drift.yml/drift',
+      'retrain.yml/deploy',
+      'retrain.yml/verify',
+      'rollback.yml/rollback',
+    ]);
+  });
+
   test('CODEOWNERS covers fleet/ and models-registry/', () => {
     const text = readFileSync(join(root, '.github', 'CODEOWNERS'), 'utf8');
     assert.match(text, /^\/fleet\/ @/m);
