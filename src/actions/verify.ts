@@ -5,7 +5,8 @@ import { readManifest } from '../fleet/manifest.js';
 import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { landCommit } from '../gitops/land-commit.js';
-import { verifyDeployment } from '../gitops/verify.js';
+import { verifyDeployment, type ReplicaResult } from '../gitops/verify.js';
+import { replicaUrls } from '../gitops/verify-replicas.js';
 import { ModelId } from '../registry/schemas.js';
 import { GateError } from '../core/errors.js';
 import { AUTOMATIC_ROLLBACK_REQUESTER } from '../gitops/deploy-commit.js';
@@ -19,6 +20,7 @@ import { defineAction, runAction } from './common/run-action.js';
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
   'service_url',
+  'each_address',
   'service_token',
   'model_id',
   'deploy_commit',
@@ -35,7 +37,13 @@ export const INPUTS = [
 function settingsSchema(workspace: string) {
   return z
     .object({
-      service_url: z.url(),
+      /** One or more replica base URLs, separated by commas or whitespace. */
+      service_url: z
+        .string()
+        .transform((v) => v.split(/[\s,]+/).filter((u) => u !== ''))
+        .pipe(z.array(z.url()).min(1, 'at least one URL')),
+      /** Verify every address each URL's host name resolves to (a headless Service: every pod). */
+      each_address: BooleanInput.default(false),
       service_token: z.string().optional(),
       model_id: ModelId,
       /** The deploy commit to revert when verification fails. */
@@ -73,13 +81,14 @@ export function run(): Promise<void> {
   return runAction(verify, async (settings, { workspace, context, notify }) => {
     const manifest = await readManifest(settings.manifest_path);
     const servers = manifest.servers.map((s) => s.name);
+    const replicas = await replicaUrls(settings.service_url, settings.each_address);
     core.info(
-      `verifying ${settings.model_id} at ${settings.service_url} for ${servers.length} manifest servers`,
+      `verifying ${settings.model_id} on ${replicas.length} replica(s) (${replicas.join(', ')}) for ${servers.length} manifest servers`,
     );
 
     const result = await verifyDeployment(
       {
-        serviceUrl: settings.service_url,
+        serviceUrls: replicas,
         modelId: settings.model_id,
         manifestServers: servers,
         ...(settings.service_token ? { token: settings.service_token } : {}),
@@ -95,16 +104,23 @@ export function run(): Promise<void> {
           ),
       },
     );
-    setOutputs({ verified: result.ok, attempts: result.attempts });
+    setOutputs({
+      verified: result.ok,
+      attempts: result.attempts,
+      replicas: result.replicas.length,
+      replicas_verified: result.replicas.filter((r) => r.ok).length,
+    });
+    for (const r of result.replicas) core.info(`${r.url}: ${r.ok ? 'verified' : r.problems.join('; ')}`);
     const seconds = (result.elapsedMs / 1000).toFixed(0);
     if (result.ok) {
       core.info(`verified ${settings.model_id} after ${result.attempts} attempt(s), ${seconds}s`);
       await core.summary
         .addHeading(`Verified ${settings.model_id}`, 2)
         .addRaw(
-          `The service serves ${settings.model_id} with 100 % coverage of ${servers.length} manifest servers and no unknown-server predictions (${result.attempts} attempts, ${seconds}s).\n`,
+          `Every replica (${result.replicas.length}) serves ${settings.model_id} with 100 % coverage of ${servers.length} manifest servers and no unknown-server predictions (${result.attempts} attempts, ${seconds}s).\n`,
           true,
         )
+        .addTable(replicaTable(result.replicas))
         .write();
       return;
     }
@@ -132,6 +148,7 @@ export function run(): Promise<void> {
     }
     await core.summary
       .addHeading(`Verification of ${settings.model_id} failed`, 2)
+      .addTable(replicaTable(result.replicas))
       .addList(result.problems)
       .addRaw(`${revertNote}.\n`, true)
       .write();
@@ -146,4 +163,15 @@ export function run(): Promise<void> {
         `${result.problems.join('; ')}; ${revertNote}`,
     );
   });
+}
+
+/** The step summary's per-replica table: each replica verified, or its first problems. */
+function replicaTable(replicas: readonly ReplicaResult[]) {
+  return [
+    [
+      { data: 'Replica', header: true },
+      { data: 'Result', header: true },
+    ],
+    ...replicas.map((r) => [r.url, r.ok ? 'verified' : r.problems.slice(0, 3).join('; ')]),
+  ];
 }

@@ -21,6 +21,10 @@ const VARIABLES: Record<string, string> = {
     'metrics source inside the workspace (default `data/metrics`): a parquet file or directory, `path#table` for DuckDB, or `prometheus+https://HOST:9090#mapping=FILE`',
   FLEETCAST_SERVICE_URL: 'base URL of the inference service (unknown-prediction counts, verify)',
   FLEETCAST_TRAIN_DEVICE: '`auto` (default), `cuda` or `cpu`',
+  FLEETCAST_VERIFY_URLS:
+    'optional: the base URL of every replica, comma-separated, for verify (default `FLEETCAST_SERVICE_URL`); every replica must serve the new model',
+  FLEETCAST_VERIFY_EACH_ADDRESS:
+    "`true`: verify every address the URLs' host names resolve to (a Kubernetes headless Service: every ready pod); default `false`",
   FLEETCAST_VERIFY_TIMEOUT_SECONDS:
     'how long verify waits for the service to serve a new model (default 600)',
   FLEETCAST_APP_ID:

@@ -45,7 +45,7 @@ export function verifyRetrained(
     const manifest = await readManifest(ctx.manifestPath);
     const result = await verifyDeployment(
       {
-        serviceUrl: client.baseUrl,
+        serviceUrls: [client.baseUrl],
         modelId: retrained.modelId,
         manifestServers: manifest.servers.map((s) => s.name),
       },

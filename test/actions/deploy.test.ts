@@ -256,6 +256,37 @@ describe('verify', () => {
     assert.equal((await remotePointer(fixture)).model_id, M);
   });
 
+  test('checks every replica: one still on the previous model fails the verify, named in the summary', async () => {
+    const stale = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.url === '/health' ? { status: 'ok', model_id: P } : {}));
+    });
+    await new Promise<void>((resolve) => stale.listen(0, '127.0.0.1', resolve));
+    const staleUrl = `http://127.0.0.1:${(stale.address() as AddressInfo).port}`;
+    try {
+      const result = await runAction(verify, {
+        action: 'verify',
+        workspace: await fixture.clone(),
+        inputs: {
+          service_url: `${url}, ${staleUrl}`,
+          model_id: M,
+          revert_on_failure: 'false',
+          timeout_seconds: '0.3',
+          interval_seconds: '0.05',
+          ...forgeInputs(fixture),
+        },
+      });
+      assert.equal(result.exitCode, 1);
+      assert.equal(result.outputs.replicas, '2');
+      assert.equal(result.outputs.replicas_verified, '1');
+      assert.match(result.errors.join('\n'), new RegExp(`${staleUrl}: /health reports model "${P}"`));
+      assert.match(result.summary, new RegExp(`<td>${url}</td><td>verified</td>`));
+      assert.equal((await remotePointer(fixture)).model_id, M, 'revert_on_failure off: nothing reverted');
+    } finally {
+      await new Promise<void>((resolve) => stale.close(() => resolve()));
+    }
+  });
+
   test('fails, reverts the deploy commit and says why when a manifest server stays unknown', async () => {
     const deployed = await deployModel(fixture, N);
     service.modelId = N;
