@@ -7,8 +7,9 @@ import { GitWorkspace } from '../forge/git-workspace.js';
 import { landCommit } from '../gitops/land-commit.js';
 import { verifyDeployment, type ReplicaResult } from '../gitops/verify.js';
 import { replicaUrls } from '../gitops/verify-replicas.js';
+import { DEFAULT_ENVIRONMENT, startVerifyReport } from '../gitops/verify-report.js';
 import { ModelId } from '../registry/schemas.js';
-import { GateError } from '../core/errors.js';
+import { GateError, getErrorMessage } from '../core/errors.js';
 import { AUTOMATIC_ROLLBACK_REQUESTER } from '../gitops/deploy-commit.js';
 import { revertDeployCommit } from '../gitops/revert.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
@@ -29,6 +30,7 @@ export const INPUTS = [
   'interval_seconds',
   'revert_on_failure',
   'branch',
+  'environment',
   'slack_webhook',
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
@@ -56,6 +58,8 @@ function settingsSchema(workspace: string) {
       interval_seconds: PositiveNumberInput.default(15),
       revert_on_failure: BooleanInput.default(true),
       branch: z.string().default('main'),
+      /** GitHub environment the deployment is recorded in (with deploy_commit). */
+      environment: z.string().min(1).max(255).default(DEFAULT_ENVIRONMENT),
       slack_webhook: z.url().optional(),
     })
     .and(IdentitySettings)
@@ -82,6 +86,19 @@ export function run(): Promise<void> {
     const manifest = await readManifest(settings.manifest_path);
     const servers = manifest.servers.map((s) => s.name);
     const replicas = await replicaUrls(settings.service_url, settings.each_address);
+    const forge = await openForge(settings, retryBaseMs());
+    // With the deploy commit: its fleetcast/verify status and a Deployment say how verify went.
+    const report =
+      settings.deploy_commit === undefined
+        ? undefined
+        : await startVerifyReport(forge, {
+            sha: settings.deploy_commit,
+            modelId: settings.model_id,
+            environment: settings.environment,
+            environmentUrl: settings.service_url[0]!,
+            runUrl: context.runUrl,
+            warn: (m) => core.warning(m),
+          });
     core.info(
       `verifying ${settings.model_id} on ${replicas.length} replica(s) (${replicas.join(', ')}) for ${servers.length} manifest servers`,
     );
@@ -114,6 +131,10 @@ export function run(): Promise<void> {
     const seconds = (result.elapsedMs / 1000).toFixed(0);
     if (result.ok) {
       core.info(`verified ${settings.model_id} after ${result.attempts} attempt(s), ${seconds}s`);
+      await report?.finish(
+        true,
+        `${settings.model_id} serves every manifest server on ${result.replicas.length} replica(s)`,
+      );
       await core.summary
         .addHeading(`Verified ${settings.model_id}`, 2)
         .addRaw(
@@ -129,23 +150,32 @@ export function run(): Promise<void> {
     setOutputs({ reverted: false });
     if (settings.revert_on_failure && settings.deploy_commit !== undefined) {
       const bot = botOf(settings);
-      const git = await GitWorkspace.create(workspace);
-      await revertDeployCommit(
-        git,
-        settings.deploy_commit,
-        {
-          from: settings.model_id,
-          reason: `verification failed after ${seconds}s: ${result.problems.join('; ')}`,
-          requestedBy: AUTOMATIC_ROLLBACK_REQUESTER,
-          ...(context.runUrl ? { runUrl: context.runUrl } : {}),
-        },
-        bot,
-        bot,
-      );
-      const sha = await landCommit(await openForge(settings, retryBaseMs()), git, settings.branch);
+      const deployCommit = settings.deploy_commit;
+      let sha: string;
+      try {
+        const git = await GitWorkspace.create(workspace);
+        await revertDeployCommit(
+          git,
+          deployCommit,
+          {
+            from: settings.model_id,
+            reason: `verification failed after ${seconds}s: ${result.problems.join('; ')}`,
+            requestedBy: AUTOMATIC_ROLLBACK_REQUESTER,
+            ...(context.runUrl ? { runUrl: context.runUrl } : {}),
+          },
+          bot,
+          bot,
+        );
+        sha = await landCommit(forge, git, settings.branch);
+      } catch (error) {
+        // The status must not stay pending: the deploy is unverified and still in place.
+        await report?.finish(false, `verification failed and the revert failed: ${getErrorMessage(error)}`);
+        throw error;
+      }
       revertNote = `reverted the deploy commit ${settings.deploy_commit.slice(0, 12)} in ${sha.slice(0, 12)}`;
       setOutputs({ reverted: true, revert_sha: sha });
     }
+    await report?.finish(false, `${result.problems[0] ?? 'verification failed'}; ${revertNote}`);
     await core.summary
       .addHeading(`Verification of ${settings.model_id} failed`, 2)
       .addTable(replicaTable(result.replicas))

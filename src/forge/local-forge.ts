@@ -4,10 +4,14 @@ import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic-write.js';
 import { BranchMovedError, ForgeError } from './errors.js';
 import { GitStore } from './git-store.js';
+import { LocalReportStore } from './local-reports.js';
 import type {
   BranchCommit,
   CommitAuthor,
   CommitInfo,
+  CommitStatus,
+  DeploymentStatus,
+  NewDeployment,
   DatedCommit,
   FailedJob,
   Forge,
@@ -450,5 +454,28 @@ export class LocalForge implements Forge {
   async failedJobs(runId: number): Promise<FailedJob[]> {
     const run = await this.readRecord(join(this.runsDir(), `${runId}.json`), RunRecord, `run ${runId}`);
     return run.failed_jobs;
+  }
+
+  // Commit statuses and deployments: <pullsDir>/reports.json (local-reports.ts).
+
+  /** What verify reported: every status and deployment, oldest first (tests assert on it). */
+  get reports(): LocalReportStore {
+    return new LocalReportStore(this.pullsDir, this.now);
+  }
+
+  setCommitStatus(sha: string, status: CommitStatus): Promise<void> {
+    return this.reports.setCommitStatus(sha, status);
+  }
+
+  commitStatus(sha: string, context: string): Promise<CommitStatus | undefined> {
+    return this.reports.commitStatus(sha, context);
+  }
+
+  createDeployment(input: NewDeployment): Promise<number> {
+    return this.reports.createDeployment(input);
+  }
+
+  setDeploymentStatus(id: number, status: DeploymentStatus): Promise<void> {
+    return this.reports.setDeploymentStatus(id, status);
   }
 }

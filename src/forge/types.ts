@@ -113,6 +113,32 @@ export interface DatedCommit extends CommitInfo {
   date: string;
 }
 
+/** A commit status (GitHub's "statuses" API): one state per context, the latest wins. */
+export interface CommitStatus {
+  context: string;
+  state: 'pending' | 'success' | 'failure' | 'error';
+  description: string;
+  /** Where the details are (the workflow run). */
+  targetUrl?: string;
+}
+
+export interface NewDeployment {
+  /** The commit deployed. */
+  sha: string;
+  /** e.g. `fleet-forecast`. */
+  environment: string;
+  description: string;
+}
+
+export interface DeploymentStatus {
+  state: 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
+  description: string;
+  /** The deployed service. */
+  environmentUrl?: string;
+  /** The run that reports it. */
+  logUrl?: string;
+}
+
 export interface Forge {
   /** Short name for logs and summaries: `github` or `local`. */
   readonly kind: string;
@@ -160,4 +186,12 @@ export interface Forge {
   listWorkflowRuns(workflow: string, limit: number): Promise<WorkflowRun[]>;
   /** Jobs of a run that ended other than success or skipped. */
   failedJobs(runId: number): Promise<FailedJob[]>;
+
+  /** Sets the commit's status for `status.context` (a newer one replaces what that context said). */
+  setCommitStatus(sha: string, status: CommitStatus): Promise<void>;
+  /** The latest status of `context` on the commit, or undefined when it has none. */
+  commitStatus(sha: string, context: string): Promise<CommitStatus | undefined>;
+  /** Records a deployment of a commit to an environment; returns its id. */
+  createDeployment(input: NewDeployment): Promise<number>;
+  setDeploymentStatus(id: number, status: DeploymentStatus): Promise<void>;
 }

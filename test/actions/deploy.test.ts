@@ -9,7 +9,7 @@ import { run as deploy } from '../../src/actions/deploy.js';
 import { run as rollback } from '../../src/actions/rollback.js';
 import { run as verify } from '../../src/actions/verify.js';
 import { renderManifest } from '../../src/fleet/manifest.js';
-import { LOCAL_BOT } from '../../src/forge/local-forge.js';
+import { LocalForge, LOCAL_BOT } from '../../src/forge/local-forge.js';
 import { runAction } from '../helpers/action-runner.js';
 import { FakeGitHub } from '../helpers/fake-github.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
@@ -46,6 +46,18 @@ async function remotePointer(
 /** The action lands its commits through the local forge over the fixture's bare remote. */
 function forgeInputs(fixture: GitFixture): Record<string, string> {
   return { forge: 'local', local_repository: fixture.remote, local_pulls_dir: join(fixture.root, 'forge') };
+}
+
+/** The run link the action runner's environment makes (GITHUB_SERVER_URL, no repository: none). */
+const RUN_URL = undefined;
+
+/** What verify reported through the local forge (its reports.json). */
+async function reportsOf(fixture: GitFixture) {
+  const forge = await LocalForge.create({
+    repository: fixture.remote,
+    pullsDir: join(fixture.root, 'forge'),
+  });
+  return forge.reports.read();
 }
 
 async function deployModel(fixture: GitFixture, id: string) {
@@ -254,6 +266,25 @@ describe('verify', () => {
     assert.equal(result.exitCode, 0, result.stdout);
     assert.equal(result.outputs.verified, 'true');
     assert.equal((await remotePointer(fixture)).model_id, M);
+    // where people look: the deploy commit's status and the deployment, linked to the run
+    const reports = await reportsOf(fixture);
+    const sha = deployed.outputs.commit_sha!;
+    assert.deepEqual(
+      reports.statuses.filter((s) => s.sha === sha).map((s) => [s.context, s.state, s.target_url]),
+      [
+        ['fleetcast/verify', 'pending', RUN_URL],
+        ['fleetcast/verify', 'success', RUN_URL],
+      ],
+    );
+    const deployment = reports.deployments.find((d) => d.sha === sha)!;
+    assert.equal(deployment.environment, 'fleet-forecast');
+    assert.deepEqual(
+      deployment.statuses.map((s) => [s.state, s.environment_url]),
+      [
+        ['in_progress', url],
+        ['success', url],
+      ],
+    );
   });
 
   test('checks every replica: one still on the previous model fails the verify, named in the summary', async () => {
@@ -306,6 +337,14 @@ describe('verify', () => {
     assert.equal(result.exitCode, 1);
     assert.equal(result.outputs.reverted, 'true');
     assert.match(result.errors.join('\n'), /web-03/);
+    const reports = await reportsOf(fixture);
+    const failed = reports.statuses.filter((s) => s.sha === deployed.outputs.commit_sha).at(-1)!;
+    assert.equal(failed.state, 'failure');
+    assert.match(failed.description, /coverage is .* not 100 %; reverted the deploy commit/);
+    assert.deepEqual(
+      reports.deployments.find((d) => d.sha === deployed.outputs.commit_sha)!.statuses.map((s) => s.state),
+      ['in_progress', 'failure'],
+    );
     assert.equal((await remotePointer(fixture)).model_id, M, 'pointer back on the previous model');
     const commit = await fixture.store.readCommit('main');
     assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));

@@ -78,11 +78,14 @@ describe('workflows', () => {
             assert.ok(!/secrets\./.test(step.run), `${name}: no secret reaches a run script`);
         }
         const writes = Object.entries(job.permissions ?? {}).filter(([, v]) => v === 'write');
-        // issues and actions: only the drift job (the reconcile loop's issue and its dispatch).
+        // issues and actions: only the drift job (the reconcile loop's issue and its dispatch);
+        // statuses and deployments: only verify (where it reports).
         const allowed =
           file === 'fleet-drift.yml' && name === 'drift'
             ? ['contents', 'pull-requests', 'issues', 'actions']
-            : ['contents', 'pull-requests'];
+            : file === 'retrain.yml' && name === 'verify'
+              ? ['contents', 'statuses', 'deployments']
+              : ['contents', 'pull-requests'];
         for (const [scope] of writes) assert.ok(allowed.includes(scope), `${name}: ${scope}: write`);
       }
     });

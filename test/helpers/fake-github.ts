@@ -92,6 +92,22 @@ export class FakeGitHub {
   readonly pulls: Pull[] = [];
   readonly issues: FakeIssue[] = [];
   readonly runs: FakeRun[] = [];
+  /** Commit statuses, oldest first. */
+  readonly statuses: Array<{
+    sha: string;
+    context: string;
+    state: string;
+    description: string | null;
+    target_url: string | null;
+  }> = [];
+  /** Deployments, each with its statuses (oldest first). */
+  readonly deployments: Array<{
+    id: number;
+    sha: string;
+    environment: string;
+    description: string | null;
+    statuses: Array<{ state: string; description: string; environment_url: string; log_url: string }>;
+  }> = [];
   readonly requests: RequestRecord[] = [];
   readonly violations: string[] = [];
   private readonly failures: Array<{ method: string; pattern: RegExp; failure: InjectedFailure }> = [];
@@ -612,6 +628,89 @@ export class FakeGitHub {
       if (!custom) this.signed.add(sha);
       return [201, await this.commitJson(sha)];
     },
+    'POST /repos/{owner}/{repo}/statuses/{sha}': async ({ params, body }) => {
+      if ((await this.store.resolve(params.sha!)) === undefined)
+        return this.unprocessable('No commit found for SHA');
+      if (typeof body.description === 'string' && body.description.length > 140)
+        return this.unprocessable('description is too long (maximum is 140 characters)');
+      const status = {
+        sha: params.sha!,
+        context: String(body.context ?? 'default'),
+        state: String(body.state),
+        description: typeof body.description === 'string' ? body.description : null,
+        target_url: typeof body.target_url === 'string' ? body.target_url : null,
+      };
+      this.statuses.push(status);
+      return [201, this.statusJson(status, this.statuses.length)];
+    },
+    'GET /repos/{owner}/{repo}/commits/{ref}/statuses': async ({ params }) => {
+      const sha = await this.store.resolve(params.ref!);
+      const mine = this.statuses.map((st, i) => ({ st, i })).filter(({ st }) => st.sha === sha);
+      return [200, mine.reverse().map(({ st, i }) => this.statusJson(st, i + 1))];
+    },
+    'POST /repos/{owner}/{repo}/deployments': async ({ body }) => {
+      const sha = await this.store.resolve(String(body.ref));
+      if (sha === undefined) return this.unprocessable(`No ref found for: ${String(body.ref)}`);
+      const deployment = {
+        id: 600 + this.deployments.length + 1,
+        sha,
+        environment: String(body.environment ?? 'production'),
+        description: typeof body.description === 'string' ? body.description : null,
+        statuses: [],
+      };
+      this.deployments.push(deployment);
+      const now = new Date().toISOString();
+      return [
+        201,
+        {
+          url: this.apiUrl(`/deployments/${deployment.id}`),
+          id: deployment.id,
+          node_id: `D_${deployment.id}`,
+          sha,
+          ref: String(body.ref),
+          task: 'deploy',
+          payload: {},
+          environment: deployment.environment,
+          description: deployment.description,
+          creator: null,
+          created_at: now,
+          updated_at: now,
+          statuses_url: this.apiUrl(`/deployments/${deployment.id}/statuses`),
+          repository_url: this.apiUrl(''),
+        },
+      ];
+    },
+    'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': async ({ params, body }) => {
+      const deployment = this.deployments.find((d) => d.id === Number(params.deployment_id));
+      if (deployment === undefined) return this.notFound();
+      const status = {
+        state: String(body.state),
+        description: String(body.description ?? ''),
+        environment_url: String(body.environment_url ?? ''),
+        log_url: String(body.log_url ?? ''),
+      };
+      deployment.statuses.push(status);
+      const now = new Date().toISOString();
+      return [
+        201,
+        {
+          url: this.apiUrl(`/deployments/${deployment.id}/statuses/${deployment.statuses.length}`),
+          id: deployment.statuses.length,
+          node_id: `DS_${deployment.id}_${deployment.statuses.length}`,
+          state: status.state,
+          creator: null,
+          description: status.description,
+          environment: deployment.environment,
+          target_url: status.log_url,
+          created_at: now,
+          updated_at: now,
+          deployment_url: this.apiUrl(`/deployments/${deployment.id}`),
+          repository_url: this.apiUrl(''),
+          environment_url: status.environment_url,
+          log_url: status.log_url,
+        },
+      ];
+    },
     'GET /repos/{owner}/{repo}/compare/{basehead}': async ({ params }) => {
       const [base, head] = params.basehead!.split('...');
       const baseSha = await this.store.resolve(base!);
@@ -665,6 +764,32 @@ export class FakeGitHub {
       ];
     },
   };
+
+  private statusJson(
+    st: {
+      sha: string;
+      context: string;
+      state: string;
+      description: string | null;
+      target_url: string | null;
+    },
+    id: number,
+  ): Record<string, unknown> {
+    const now = new Date().toISOString();
+    return {
+      url: this.apiUrl(`/statuses/${st.sha}`),
+      avatar_url: null,
+      id,
+      node_id: `S_${id}`,
+      state: st.state,
+      description: st.description,
+      target_url: st.target_url,
+      context: st.context,
+      created_at: now,
+      updated_at: now,
+      creator: null,
+    };
+  }
 
   private commentJson(
     pull: Pull,
