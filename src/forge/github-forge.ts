@@ -72,6 +72,10 @@ export class GitHubForge implements Forge {
     return pulls.listComments(this.gh, number);
   }
 
+  upsertComment(number: number, marker: string, body: string): Promise<'created' | 'updated' | 'unchanged'> {
+    return pulls.upsertComment(this.gh, number, marker, body);
+  }
+
   getBranchSha(branch: string): Promise<string | undefined> {
     return git.getBranchSha(this.gh, branch);
   }

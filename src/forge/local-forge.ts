@@ -252,6 +252,25 @@ export class LocalForge implements Forge {
     });
   }
 
+  async upsertComment(
+    number: number,
+    marker: string,
+    body: string,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
+    if (!body.includes(marker))
+      throw new ForgeError(`comment on #${number}`, 'the comment body must contain its marker');
+    const pull = await this.readPull(number);
+    const index = pull.comments.findIndex((c) => c.body.includes(marker));
+    if (index < 0) {
+      await this.comment(number, body);
+      return 'created';
+    }
+    if (pull.comments[index]!.body === body) return 'unchanged';
+    const comments = pull.comments.map((c, i) => (i === index ? { ...c, body } : c));
+    await this.savePull({ ...pull, comments, updated_at: new Date().toISOString() });
+    return 'updated';
+  }
+
   async listComments(number: number): Promise<string[]> {
     return (await this.readPull(number)).comments.map((c) => c.body);
   }

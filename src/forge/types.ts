@@ -154,6 +154,11 @@ export interface Forge {
   mergePullRequest(number: number, message: string): Promise<string>;
   comment(number: number, body: string): Promise<void>;
   listComments(number: number): Promise<string[]>;
+  /**
+   * The comment on a PR or issue that contains `marker` (a hidden `<!-- … -->`), edited in place
+   * to `body`, or created when there is none: one comment that stays current, never a pile.
+   */
+  upsertComment(number: number, marker: string, body: string): Promise<'created' | 'updated' | 'unchanged'>;
   /** Head commit of a branch, or undefined when the branch does not exist. */
   getBranchSha(branch: string): Promise<string | undefined>;
   /** A file's text at a ref (branch or commit), or undefined when absent. */

@@ -143,6 +143,7 @@ describe('workflows', () => {
     const verifyStep = verify!.steps.find((s) => s.uses === './actions/verify')!;
     assert.match(String(verifyStep.with?.deploy_commit), /needs\.deploy\.outputs\.commit_sha/);
     assert.equal(train!.permissions?.contents, 'read');
+    assert.equal(train!.permissions?.['pull-requests'], 'write', 'the validation comment');
   });
 
   test('rollback.yml: manual, optional model id, its own group so a deploy never cancels it', () => {
@@ -185,6 +186,7 @@ describe('workflows', () => {
     assert.deepEqual(writers.sort(), [
       'fleet-drift.yml/drift',
       'retrain.yml/deploy',
+      'retrain.yml/train',
       'retrain.yml/verify',
       'rollback.yml/rollback',
     ]);

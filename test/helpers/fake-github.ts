@@ -537,6 +537,15 @@ export class FakeGitHub {
       if (pull === undefined) return this.notFound();
       return [200, pull.comments.map((c) => this.commentJson(pull, c))];
     },
+    'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}': async ({ params, body }) => {
+      for (const pull of this.pulls) {
+        const comment = pull.comments.find((c) => c.id === Number(params.comment_id));
+        if (comment === undefined) continue;
+        comment.body = String(body.body);
+        return [200, this.commentJson(pull, comment)];
+      }
+      return this.notFound();
+    },
     'GET /repos/{owner}/{repo}/git/ref/{ref}': async ({ params }) => {
       const branch = params.ref!.replace(/^heads\//, '');
       const sha = await this.store.branchSha(branch);
