@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
+import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { commitModelDeploy } from '../gitops/deploy-model.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
+import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -16,6 +18,7 @@ export const INPUTS = [
   'reason',
   'slack_webhook',
   ...IDENTITY_INPUTS,
+  ...FORGE_INPUTS,
 ] as const;
 
 function settingsSchema(workspace: string) {
@@ -31,12 +34,13 @@ function settingsSchema(workspace: string) {
       reason: z.string().max(2000).default('retrained after fleet manifest change'),
       slack_webhook: z.url().optional(),
     })
-    .and(IdentitySettings);
+    .and(IdentitySettings)
+    .and(ForgeSettings);
 }
 
 const deploy = defineAction({
   inputs: INPUTS,
-  secrets: ['slack_webhook'],
+  secrets: ['slack_webhook', 'token'],
   settings: settingsSchema,
   failureTitle: 'Model deploy failed',
 });
@@ -47,6 +51,7 @@ export function run(): Promise<void> {
     const git = await GitWorkspace.create(workspace);
     const result = await commitModelDeploy({
       git,
+      forge: await openForge(settings, retryBaseMs()),
       repoDir: workspace,
       registry: settings.registry,
       modelDir: settings.model_dir,

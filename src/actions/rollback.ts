@@ -1,7 +1,9 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
+import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
+import { landCommit } from '../gitops/land-commit.js';
 import { rollbackCommitMessage } from '../gitops/deploy-commit.js';
 import { latestDeployCommit } from '../gitops/deploy-history.js';
 import { pointerPath } from '../registry/layout.js';
@@ -12,6 +14,7 @@ import { revertDeployCommit } from '../gitops/revert.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
+import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -22,6 +25,7 @@ export const INPUTS = [
   'branch',
   'slack_webhook',
   ...IDENTITY_INPUTS,
+  ...FORGE_INPUTS,
 ] as const;
 
 function settingsSchema(workspace: string) {
@@ -34,12 +38,13 @@ function settingsSchema(workspace: string) {
       branch: z.string().default('main'),
       slack_webhook: z.url().optional(),
     })
-    .and(IdentitySettings);
+    .and(IdentitySettings)
+    .and(ForgeSettings);
 }
 
 const rollback = defineAction({
   inputs: INPUTS,
-  secrets: ['slack_webhook'],
+  secrets: ['slack_webhook', 'token'],
   settings: settingsSchema,
   failureTitle: 'Rollback failed',
 });
@@ -50,6 +55,7 @@ export function run(): Promise<void> {
     // The person who dispatched the rollback authors its commit; the bot commits it.
     const requester = context.actorAuthor ?? bot;
     const git = await GitWorkspace.create(workspace);
+    const forge = await openForge(settings, retryBaseMs());
     const pointerRel = relative(workspace, pointerPath(settings.registry));
 
     const before = await readPointer(settings.registry);
@@ -79,9 +85,9 @@ export function run(): Promise<void> {
       });
       await git.commit([pointerRel], rollbackCommitMessage(change.pointer.model_id, facts), requester, bot);
     }
-    await git.push(settings.branch, bot);
+    // Landed through the forge (signed on GitHub); the person stays in the Requested-by line.
+    const sha = await landCommit(forge, git, settings.branch);
     const after = await readPointer(settings.registry);
-    const sha = await git.head();
     const now = after?.model_id ?? 'none';
     core.info(`rolled back ${before.model_id} -> ${now} (${method}, ${sha.slice(0, 12)})`);
     setOutputs({ method, rolled_back: before.model_id, model_id: now, commit_sha: sha });

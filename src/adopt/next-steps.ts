@@ -21,15 +21,21 @@ const VARIABLES: Record<string, string> = {
     'metrics source inside the workspace (default `data/metrics`): a parquet file or directory, `path#table` for DuckDB, or `prometheus+https://HOST:9090#mapping=FILE`',
   FLEETCAST_SERVICE_URL: 'base URL of the inference service (unknown-prediction counts, verify)',
   FLEETCAST_TRAIN_DEVICE: '`auto` (default), `cuda` or `cpu`',
+  FLEETCAST_VERIFY_URLS:
+    'optional: the base URL of every replica, comma-separated, for verify (default `FLEETCAST_SERVICE_URL`); every replica must serve the new model',
+  FLEETCAST_VERIFY_EACH_ADDRESS:
+    "`true`: verify every address the URLs' host names resolve to (a Kubernetes headless Service: every ready pod); default `false`",
   FLEETCAST_VERIFY_TIMEOUT_SECONDS:
     'how long verify waits for the service to serve a new model (default 600)',
+  FLEETCAST_APP_ID:
+    "optional: your GitHub App's ID; set, every writing job uses the App's installation token (signed commits on a protected branch, CI on the drift pull request), else `GITHUB_TOKEN`",
 };
 
 const SECRETS: Record<string, string> = {
   SLACK_WEBHOOK_URL: 'optional: Slack incoming webhook for trigger, deploy, rollback and failure messages',
   FLEETCAST_SERVICE_TOKEN: "optional: bearer token, if the service's read endpoints need one",
-  FLEETCAST_BOT_TOKEN:
-    'optional: GitHub App installation token or fine-grained token for the drift pull request, so that it runs CI (below)',
+  FLEETCAST_APP_PRIVATE_KEY:
+    "with `FLEETCAST_APP_ID`: the App's private key (PEM), from which `actions/create-github-app-token` makes a one-hour installation token",
 };
 
 type Job = { 'runs-on'?: unknown; environment?: unknown };
@@ -116,12 +122,13 @@ export function renderNextSteps(options: {
     '**Default branch.** The workflows push to and trigger on `main`; if your default branch has\n' +
       '   another name, replace `main` in `retrain.yml` and `rollback.yml`.',
     '**Branch protection and code owners:** require review of `fleet/` and `models-registry/` by\n' +
-      '   their owners and allow the deploy identity to push to the default branch, as\n' +
-      `   [docs/gitops.md](${docs}/gitops.md#wiring-a-github-repository) describes.`,
+      '   their owners. Deploys, automatic reverts and rollbacks land on the default branch through\n' +
+      '   the GitHub API as fast-forwards of signed commits; under a ruleset (signed commits, pull\n' +
+      '   requests required) create a GitHub App, add it as a bypass actor and set `FLEETCAST_APP_ID`\n' +
+      '   and `FLEETCAST_APP_PRIVATE_KEY`, with the exact settings and the permissions per job of\n' +
+      `   [docs/gitops.md](${docs}/gitops.md#branch-protection).`,
     '**CI on the drift pull request:** a pull request opened with `GITHUB_TOKEN` starts no\n' +
-      '   `pull_request` workflows, so your CI does not run on it. Give the drift workflow a GitHub App\n' +
-      `   token ([docs/gitops.md](${docs}/gitops.md#using-fleetcast-from-another-repository)) if CI\n` +
-      '   must pass before the manifest is merged.',
+      '   `pull_request` workflows, so your CI does not run on it; with the GitHub App above it does.',
     '**First model:** the first drift run (hourly, or Actions → Fleet drift → Run workflow) proposes\n' +
       '   `fleet/manifest.json` from your metrics as a pull request; merging it trains, validates,\n' +
       '   deploys and verifies the first model (`retrain.yml`).',

@@ -122,6 +122,7 @@ export function modelSteps(ctx: DemoContext, profile: string, seed: number): Mod
 export async function deployOrFail(ctx: DemoContext, modelDir: string, reason: string) {
   const result = await commitModelDeploy({
     git: ctx.ws.git,
+    forge: ctx.ws.forge,
     repoDir: ctx.ws.clone,
     registry: ctx.registry,
     modelDir,

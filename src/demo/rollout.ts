@@ -2,6 +2,7 @@ import { readManifest } from '../fleet/manifest.js';
 import type { TrainOutcome } from '../train/pipeline.js';
 import { latestDeployCommit } from '../gitops/deploy-history.js';
 import { verifyDeployment } from '../gitops/verify.js';
+import { landCommit } from '../gitops/land-commit.js';
 import { revertDeployCommit } from '../gitops/revert.js';
 import { FleetcastError } from '../core/errors.js';
 import { SWAP_TIMEOUT_MS, type DemoContext } from './context.js';
@@ -44,7 +45,7 @@ export function verifyRetrained(
     const manifest = await readManifest(ctx.manifestPath);
     const result = await verifyDeployment(
       {
-        serviceUrl: client.baseUrl,
+        serviceUrls: [client.baseUrl],
         modelId: retrained.modelId,
         manifestServers: manifest.servers.map((s) => s.name),
       },
@@ -70,7 +71,7 @@ export function rollBack(
     const history = await git.history('models-registry/current.json');
     const commit = latestDeployCommit(history, retrained.modelId);
     if (commit === undefined) throw new FleetcastError('no deploy commit of the retrained model to revert');
-    const sha = await revertDeployCommit(
+    await revertDeployCommit(
       git,
       commit.sha,
       {
@@ -81,8 +82,9 @@ export function rollBack(
       DEMO_HUMAN,
       DEMO_HUMAN,
     );
-    await git.push('main', DEMO_HUMAN);
-    progress(`git revert ${commit.sha.slice(0, 12)} → ${sha.slice(0, 12)} pushed`);
+    // Landed as the rollback workflow lands it: through the forge, a fast-forward of main.
+    const sha = await landCommit(ctx.ws.forge, git, 'main');
+    progress(`git revert ${commit.sha.slice(0, 12)} → ${sha.slice(0, 12)} landed`);
     await client.waitForModel(initial.modelId, SWAP_TIMEOUT_MS);
     const seconds = (performance.now() - started) / 1000;
     progress(`service back on ${initial.modelId} after ${seconds.toFixed(1)}s`);

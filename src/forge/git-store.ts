@@ -5,11 +5,17 @@ import type { SimpleGit } from 'simple-git';
 import { gitEnv, openGit } from './simple-git.js';
 import type { CommitAuthor, CommitInfo, DatedCommit } from './types.js';
 
-export interface TreeEntry {
-  path: string;
-  /** New content, or null to delete the path. */
-  content: string | null;
-}
+export type TreeEntry =
+  | {
+      path: string;
+      /** New content (text or bytes), or null to delete the path. */
+      content: string | Uint8Array | null;
+    }
+  | {
+      path: string;
+      /** An existing blob of this repository (written by writeBlob). */
+      blob: string;
+    };
 
 const FIELD = '\x1f';
 const RECORD = '\x1e';
@@ -82,7 +88,7 @@ export class GitStore {
     return (await this.git.raw(['rev-parse', '--verify', `${commit}^{tree}`])).trim();
   }
 
-  async writeBlob(content: string): Promise<string> {
+  async writeBlob(content: string | Uint8Array): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'fleetcast-blob-'));
     try {
       const file = join(dir, 'blob');
@@ -101,7 +107,9 @@ export class GitStore {
       if (baseTree !== undefined) await git.raw(['read-tree', baseTree]);
       else await git.raw(['read-tree', '--empty']);
       for (const entry of entries) {
-        if (entry.content === null) {
+        if ('blob' in entry) {
+          await git.raw(['update-index', '--add', '--cacheinfo', `100644,${entry.blob},${entry.path}`]);
+        } else if (entry.content === null) {
           // --remove drops paths missing from the work tree; an empty one works for bare repositories.
           const empty = join(dir, 'empty-work-tree');
           await mkdir(empty, { recursive: true });
@@ -195,11 +203,14 @@ export class GitStore {
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    // Not `merge-base --is-ancestor`: it answers by exit status alone, which simple-git does not
+    // report as an error when stderr is empty.
+    const [a, d] = await Promise.all([this.resolve(ancestor), this.resolve(descendant)]);
+    if (a === undefined || d === undefined) return false;
     try {
-      await this.git.raw(['merge-base', '--is-ancestor', ancestor, descendant]);
-      return true;
+      return (await this.git.raw(['merge-base', a, d])).trim() === a;
     } catch {
-      return false;
+      return false; // no common history
     }
   }
 

@@ -1,7 +1,14 @@
 import type { SimpleGit } from 'simple-git';
 import { gitEnv, openGit } from './simple-git.js';
 import { parseLog } from './git-store.js';
-import type { CommitAuthor, CommitInfo } from './types.js';
+import type { CommitAuthor, CommitInfo, FileChanges, FileContent } from './types.js';
+
+/** What one commit changed against its only parent, as a forge can commit it elsewhere. */
+export interface CommitChanges {
+  parent: string;
+  message: string;
+  files: FileChanges;
+}
 
 /** What the deploy, verify and rollback steps need from a checked-out repository. */
 export interface Workspace {
@@ -17,6 +24,10 @@ export interface Workspace {
   revert(sha: string, message: string, author: CommitAuthor, committer?: CommitAuthor): Promise<string>;
   /** Pushes HEAD to `branch` on origin, rebasing (as `committer`) on what others pushed meanwhile. */
   push(branch: string, committer: CommitAuthor): Promise<void>;
+  /** The files one (non-merge) commit changed, with their new bytes; deletions are null. */
+  changes(sha: string): Promise<CommitChanges>;
+  /** Fetches `branch` from origin and makes it the checked-out state (after a forge moved it). */
+  syncTo(branch: string): Promise<string>;
 }
 
 const FIELD = '\x1f';
@@ -107,5 +118,37 @@ export class GitWorkspace implements Workspace {
         await this.withIdentity(committer).raw(['pull', '--rebase', '--quiet', 'origin', branch]);
       }
     }
+  }
+
+  async changes(sha: string): Promise<CommitChanges> {
+    const parents = (await this.git.raw(['show', '-s', '--format=%P', `${sha}^{commit}`])).trim().split(' ');
+    if (parents.length !== 1 || parents[0] === '')
+      throw new Error(`${sha.slice(0, 12)} is not a commit with exactly one parent`);
+    const parent = parents[0]!;
+    // -z: paths verbatim; --no-renames: a rename is a deletion and an addition.
+    const raw = await this.git.raw(['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', parent, sha]);
+    const fields = raw.split('\0').filter((f) => f !== '');
+    const files: Record<string, FileContent | null> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      // ":<old mode> <new mode> <old blob> <new blob> <status>", then the path
+      const [, newMode, , , status] = fields[i]!.slice(1).split(' ');
+      const path = fields[i + 1]!;
+      if (status === 'D') {
+        files[path] = null;
+        continue;
+      }
+      if (newMode !== '100644')
+        throw new Error(
+          `${path} in ${sha.slice(0, 12)} has mode ${newMode}; only regular files (100644) are supported`,
+        );
+      files[path] = await this.git.binaryCatFile(['blob', `${sha}:${path}`]);
+    }
+    return { parent, message: await this.message(sha), files };
+  }
+
+  async syncTo(branch: string): Promise<string> {
+    await this.git.raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}`]);
+    await this.git.raw(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
+    return this.head();
   }
 }

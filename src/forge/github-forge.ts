@@ -2,10 +2,14 @@ import { connectGitHub, type GitHubForgeOptions, type GitHubRepo } from './githu
 import * as git from './github-git.js';
 import * as issues from './github-issues.js';
 import * as pulls from './github-pulls.js';
+import * as statuses from './github-statuses.js';
 import * as workflows from './github-workflows.js';
 import type {
   BranchCommit,
   CommitInfo,
+  CommitStatus,
+  DeploymentStatus,
+  NewDeployment,
   DatedCommit,
   FailedJob,
   Forge,
@@ -68,6 +72,10 @@ export class GitHubForge implements Forge {
     return pulls.listComments(this.gh, number);
   }
 
+  upsertComment(number: number, marker: string, body: string): Promise<'created' | 'updated' | 'unchanged'> {
+    return pulls.upsertComment(this.gh, number, marker, body);
+  }
+
   getBranchSha(branch: string): Promise<string | undefined> {
     return git.getBranchSha(this.gh, branch);
   }
@@ -118,5 +126,21 @@ export class GitHubForge implements Forge {
 
   failedJobs(runId: number): Promise<FailedJob[]> {
     return workflows.failedJobs(this.gh, runId);
+  }
+
+  setCommitStatus(sha: string, status: CommitStatus): Promise<void> {
+    return statuses.setCommitStatus(this.gh, sha, status);
+  }
+
+  commitStatus(sha: string, context: string): Promise<CommitStatus | undefined> {
+    return statuses.commitStatus(this.gh, sha, context);
+  }
+
+  createDeployment(input: NewDeployment): Promise<number> {
+    return statuses.createDeployment(this.gh, input);
+  }
+
+  setDeploymentStatus(id: number, status: DeploymentStatus): Promise<void> {
+    return statuses.setDeploymentStatus(this.gh, id, status);
   }
 }

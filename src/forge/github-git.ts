@@ -36,22 +36,26 @@ export async function readFile(gh: GitHubRepo, ref: string, path: string): Promi
   });
 }
 
-/** One commit on `parentSha` with the changed files; the branch moves only if nobody moved it meanwhile. */
+/**
+ * One commit on `parentSha` with the changed files; the branch moves only if nobody moved it
+ * meanwhile. Text goes into the tree inline, bytes as base64 blobs. Without `author` the commit
+ * carries no custom identity, so GitHub makes it as the token's App or bot and signs it.
+ */
 export async function commitFiles(gh: GitHubRepo, change: BranchCommit): Promise<string> {
   const op = `commit to ${change.branch}`;
   const parent = await callGitHub(op, () =>
     gh.client.rest.git.getCommit({ ...gh.params, commit_sha: change.parentSha }),
   );
+  type Entry = { path: string; mode: '100644'; type: 'blob'; sha?: string | null; content?: string };
+  const entries: Entry[] = [];
+  for (const [path, content] of Object.entries(change.files)) {
+    const entry = { path, mode: '100644' as const, type: 'blob' as const };
+    if (content === null) entries.push({ ...entry, sha: null });
+    else if (typeof content === 'string') entries.push({ ...entry, content });
+    else entries.push({ ...entry, sha: await createBlob(gh, op, content) });
+  }
   const tree = await callGitHub(op, () =>
-    gh.client.rest.git.createTree({
-      ...gh.params,
-      base_tree: parent.data.tree.sha,
-      tree: Object.entries(change.files).map(([path, content]) =>
-        content === null
-          ? { path, mode: '100644' as const, type: 'blob' as const, sha: null }
-          : { path, mode: '100644' as const, type: 'blob' as const, content },
-      ),
-    }),
+    gh.client.rest.git.createTree({ ...gh.params, base_tree: parent.data.tree.sha, tree: entries }),
   );
   const commit = await callGitHub(op, () =>
     gh.client.rest.git.createCommit({
@@ -59,10 +63,10 @@ export async function commitFiles(gh: GitHubRepo, change: BranchCommit): Promise
       message: change.message,
       tree: tree.data.sha,
       parents: [change.parentSha],
-      author: change.author,
+      ...(change.author === undefined ? {} : { author: change.author }),
     }),
   );
-  // The REST API has no compare-and-swap on refs: re-read right before moving the branch.
+  // Re-read right before moving: a bot branch is rewritten (forced) only if it is still as seen.
   const current = await getBranchSha(gh, change.branch);
   if ((current ?? null) !== change.expectedHeadSha) {
     throw new BranchMovedError(change.branch, change.expectedHeadSha, current);
@@ -75,17 +79,39 @@ export async function commitFiles(gh: GitHubRepo, change: BranchCommit): Promise
         sha: commit.data.sha,
       }),
     );
-  } else {
-    await callGitHub(op, () =>
-      gh.client.rest.git.updateRef({
-        ...gh.params,
-        ref: `heads/${change.branch}`,
-        sha: commit.data.sha,
-        force: true,
-      }),
-    );
+    return commit.data.sha;
+  }
+  // On the parent it expected the move is a fast-forward, and GitHub enforces it (force: false):
+  // a push between the re-read above and here makes GitHub answer 422, never lose that push.
+  const fastForward = change.parentSha === change.expectedHeadSha;
+  try {
+    await gh.client.rest.git.updateRef({
+      ...gh.params,
+      ref: `heads/${change.branch}`,
+      sha: commit.data.sha,
+      force: !fastForward,
+    });
+  } catch (error) {
+    if (fastForward && statusOf(error) === 422)
+      throw new BranchMovedError(
+        change.branch,
+        change.expectedHeadSha,
+        await getBranchSha(gh, change.branch),
+      );
+    throw toForgeError(op, error);
   }
   return commit.data.sha;
+}
+
+async function createBlob(gh: GitHubRepo, op: string, bytes: Uint8Array): Promise<string> {
+  const blob = await callGitHub(op, () =>
+    gh.client.rest.git.createBlob({
+      ...gh.params,
+      content: Buffer.from(bytes).toString('base64'),
+      encoding: 'base64',
+    }),
+  );
+  return blob.data.sha;
 }
 
 export async function deleteBranch(gh: GitHubRepo, branch: string): Promise<void> {

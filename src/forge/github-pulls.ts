@@ -121,6 +121,30 @@ export async function listComments(gh: GitHubRepo, number: number): Promise<stri
   });
 }
 
+export async function upsertComment(
+  gh: GitHubRepo,
+  number: number,
+  marker: string,
+  body: string,
+): Promise<'created' | 'updated' | 'unchanged'> {
+  if (!body.includes(marker)) throw new Error('the comment body must contain its marker');
+  return callGitHub(`comment on #${number}`, async () => {
+    const comments = await gh.client.paginate(gh.client.rest.issues.listComments, {
+      ...gh.params,
+      issue_number: number,
+      per_page: 100,
+    });
+    const mine = comments.find((c) => (c.body ?? '').includes(marker));
+    if (mine === undefined) {
+      await gh.client.rest.issues.createComment({ ...gh.params, issue_number: number, body });
+      return 'created';
+    }
+    if (mine.body === body) return 'unchanged';
+    await gh.client.rest.issues.updateComment({ ...gh.params, comment_id: mine.id, body });
+    return 'updated';
+  });
+}
+
 function toPullRequest(raw: RawPull): PullRequest {
   return {
     number: raw.number,

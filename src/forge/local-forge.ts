@@ -4,10 +4,14 @@ import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic-write.js';
 import { BranchMovedError, ForgeError } from './errors.js';
 import { GitStore } from './git-store.js';
+import { LocalReportStore } from './local-reports.js';
 import type {
   BranchCommit,
   CommitAuthor,
   CommitInfo,
+  CommitStatus,
+  DeploymentStatus,
+  NewDeployment,
   DatedCommit,
   FailedJob,
   Forge,
@@ -71,9 +75,14 @@ export interface LocalForgeOptions {
   pullsDir: string;
   /** Who merges pull requests in the demo. */
   mergeAuthor?: CommitAuthor;
+  /** Who commits when a change names no author (GitHub's App or bot, which signs its commits). */
+  botAuthor?: CommitAuthor;
   /** Clock for the times it records (issues, workflow runs); tests pass a fake one. */
   now?: () => Date;
 }
+
+/** The local forge's own identity: what GitHub's App or bot is to commits without an author. */
+export const LOCAL_BOT: CommitAuthor = { name: 'fleetcast[bot]', email: 'fleetcast-bot@localhost' };
 
 /**
  * A forge made of a local git repository (branches, through simple-git) and one JSON file per pull
@@ -86,6 +95,7 @@ export class LocalForge implements Forge {
     private readonly store: GitStore,
     private readonly pullsDir: string,
     private readonly mergeAuthor: CommitAuthor,
+    private readonly botAuthor: CommitAuthor,
     private readonly now: () => Date,
   ) {}
 
@@ -104,6 +114,7 @@ export class LocalForge implements Forge {
       store,
       pullsDir,
       options.mergeAuthor ?? { name: 'Fleetcast demo', email: 'fleetcast-demo@localhost' },
+      options.botAuthor ?? LOCAL_BOT,
       options.now ?? (() => new Date()),
     );
   }
@@ -241,6 +252,25 @@ export class LocalForge implements Forge {
     });
   }
 
+  async upsertComment(
+    number: number,
+    marker: string,
+    body: string,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
+    if (!body.includes(marker))
+      throw new ForgeError(`comment on #${number}`, 'the comment body must contain its marker');
+    const pull = await this.readPull(number);
+    const index = pull.comments.findIndex((c) => c.body.includes(marker));
+    if (index < 0) {
+      await this.comment(number, body);
+      return 'created';
+    }
+    if (pull.comments[index]!.body === body) return 'unchanged';
+    const comments = pull.comments.map((c, i) => (i === index ? { ...c, body } : c));
+    await this.savePull({ ...pull, comments, updated_at: new Date().toISOString() });
+    return 'updated';
+  }
+
   async listComments(number: number): Promise<string[]> {
     return (await this.readPull(number)).comments.map((c) => c.body);
   }
@@ -258,7 +288,8 @@ export class LocalForge implements Forge {
       await this.store.treeOf(change.parentSha),
       Object.entries(change.files).map(([path, content]) => ({ path, content })),
     );
-    const sha = await this.store.commitTree(tree, [change.parentSha], change.message, change.author);
+    const author = change.author ?? this.botAuthor;
+    const sha = await this.store.commitTree(tree, [change.parentSha], change.message, author);
     if (!(await this.store.moveBranch(change.branch, sha, change.expectedHeadSha))) {
       throw new BranchMovedError(
         change.branch,
@@ -442,5 +473,28 @@ export class LocalForge implements Forge {
   async failedJobs(runId: number): Promise<FailedJob[]> {
     const run = await this.readRecord(join(this.runsDir(), `${runId}.json`), RunRecord, `run ${runId}`);
     return run.failed_jobs;
+  }
+
+  // Commit statuses and deployments: <pullsDir>/reports.json (local-reports.ts).
+
+  /** What verify reported: every status and deployment, oldest first (tests assert on it). */
+  get reports(): LocalReportStore {
+    return new LocalReportStore(this.pullsDir, this.now);
+  }
+
+  setCommitStatus(sha: string, status: CommitStatus): Promise<void> {
+    return this.reports.setCommitStatus(sha, status);
+  }
+
+  commitStatus(sha: string, context: string): Promise<CommitStatus | undefined> {
+    return this.reports.commitStatus(sha, context);
+  }
+
+  createDeployment(input: NewDeployment): Promise<number> {
+    return this.reports.createDeployment(input);
+  }
+
+  setDeploymentStatus(id: number, status: DeploymentStatus): Promise<void> {
+    return this.reports.setDeploymentStatus(id, status);
   }
 }

@@ -42,8 +42,11 @@ export interface CommitInfo {
   author: CommitAuthor;
 }
 
-/** File contents keyed by repository path; `null` deletes the file. */
-export type FileChanges = Readonly<Record<string, string | null>>;
+/** A file's new contents: text (UTF-8), or bytes for anything else (an ONNX model). */
+export type FileContent = string | Uint8Array;
+
+/** File contents keyed by repository path; `null` deletes the file. Every file is mode 100644. */
+export type FileChanges = Readonly<Record<string, FileContent | null>>;
 
 export interface BranchCommit {
   branch: string;
@@ -51,7 +54,12 @@ export interface BranchCommit {
   parentSha: string;
   files: FileChanges;
   message: string;
-  author: CommitAuthor;
+  /**
+   * Omitted: the forge's own identity. On GitHub that is the token's App (or github-actions[bot])
+   * and GitHub signs the commit, which it does only without a custom author or committer: what
+   * `main` under "require signed commits" accepts. Locally, the forge's bot identity.
+   */
+  author?: CommitAuthor;
   /**
    * The branch head the caller inspected, or null when it expects the branch not to exist.
    * The forge refuses to move a branch that changed since (a commit pushed meanwhile).
@@ -105,6 +113,32 @@ export interface DatedCommit extends CommitInfo {
   date: string;
 }
 
+/** A commit status (GitHub's "statuses" API): one state per context, the latest wins. */
+export interface CommitStatus {
+  context: string;
+  state: 'pending' | 'success' | 'failure' | 'error';
+  description: string;
+  /** Where the details are (the workflow run). */
+  targetUrl?: string;
+}
+
+export interface NewDeployment {
+  /** The commit deployed. */
+  sha: string;
+  /** e.g. `fleet-forecast`. */
+  environment: string;
+  description: string;
+}
+
+export interface DeploymentStatus {
+  state: 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
+  description: string;
+  /** The deployed service. */
+  environmentUrl?: string;
+  /** The run that reports it. */
+  logUrl?: string;
+}
+
 export interface Forge {
   /** Short name for logs and summaries: `github` or `local`. */
   readonly kind: string;
@@ -120,11 +154,20 @@ export interface Forge {
   mergePullRequest(number: number, message: string): Promise<string>;
   comment(number: number, body: string): Promise<void>;
   listComments(number: number): Promise<string[]>;
+  /**
+   * The comment on a PR or issue that contains `marker` (a hidden `<!-- … -->`), edited in place
+   * to `body`, or created when there is none: one comment that stays current, never a pile.
+   */
+  upsertComment(number: number, marker: string, body: string): Promise<'created' | 'updated' | 'unchanged'>;
   /** Head commit of a branch, or undefined when the branch does not exist. */
   getBranchSha(branch: string): Promise<string | undefined>;
   /** A file's text at a ref (branch or commit), or undefined when absent. */
   readFile(ref: string, path: string): Promise<string | undefined>;
-  /** Commits one change on `parentSha` and points `branch` at it (creating the branch if needed). */
+  /**
+   * Commits one change on `parentSha` and points `branch` at it (creating the branch if needed).
+   * When `parentSha` is the expected head the branch only moves by a fast-forward (GitHub refuses
+   * anything else, as branch protection does); a branch that moved meanwhile is a BranchMovedError.
+   */
   commitFiles(change: BranchCommit): Promise<string>;
   deleteBranch(branch: string): Promise<void>;
   /** Commits reachable from `head` but not from `base`, oldest first. */
@@ -148,4 +191,12 @@ export interface Forge {
   listWorkflowRuns(workflow: string, limit: number): Promise<WorkflowRun[]>;
   /** Jobs of a run that ended other than success or skipped. */
   failedJobs(runId: number): Promise<FailedJob[]>;
+
+  /** Sets the commit's status for `status.context` (a newer one replaces what that context said). */
+  setCommitStatus(sha: string, status: CommitStatus): Promise<void>;
+  /** The latest status of `context` on the commit, or undefined when it has none. */
+  commitStatus(sha: string, context: string): Promise<CommitStatus | undefined>;
+  /** Records a deployment of a commit to an environment; returns its id. */
+  createDeployment(input: NewDeployment): Promise<number>;
+  setDeploymentStatus(id: number, status: DeploymentStatus): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { CommitInfo } from '../forge/types.js';
 import { classifyPointerCommit } from './deploy-history.js';
 import { isAutomaticRollback } from './deploy-commit.js';
 import type { CandidateDecision, PersonPin } from './candidate-decide.js';
+import { requestedBy } from './trailers.js';
 
 /** Trailer naming the candidate a commit removed from evaluation (not a serving model: no rollback-respect). */
 export const CANDIDATE_ROLLED_BACK_TRAILER = 'Fleetcast-Candidate-Rolled-Back';
@@ -80,7 +81,7 @@ export function servingPin(historyNewestFirst: readonly CommitInfo[]): PersonPin
     if (event.kind === 'other') continue;
     if ((event.kind === 'rollback' || event.kind === 'revert-deploy') && !isAutomaticRollback(commit.message))
       return {
-        what: `${event.kind === 'rollback' ? 'rollback' : 'revert'} ${commit.sha.slice(0, 12)} by ${commit.author.name}`,
+        what: `${event.kind === 'rollback' ? 'rollback' : 'revert'} ${commit.sha.slice(0, 12)} by ${requestedBy(commit)}`,
       };
     return null;
   }

@@ -1,5 +1,5 @@
 import type { CommitInfo } from '../forge/types.js';
-import { revertedSha, trailer } from './trailers.js';
+import { requestedBy, revertedSha, trailer } from './trailers.js';
 
 /** Trailer naming the model a commit points the registry at (deploy, or rollback to a model). */
 export const MODEL_TRAILER = 'Fleetcast-Model';
@@ -81,7 +81,7 @@ export function rolledBackModels(historyNewestFirst: readonly CommitInfo[]): Map
     const event = classifyPointerCommit(commit, bySha);
     for (const id of event.deployed) state.delete(id);
     for (const id of event.rolledBack)
-      state.set(id, { modelId: id, sha: commit.sha, by: commit.author.name });
+      state.set(id, { modelId: id, sha: commit.sha, by: requestedBy(commit) });
   }
   return state;
 }

@@ -1,7 +1,7 @@
 import { cp, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Workspace } from '../forge/git-workspace.js';
-import type { CommitAuthor } from '../forge/types.js';
+import type { CommitAuthor, Forge } from '../forge/types.js';
 import { checkDeployable } from '../model/deploy-check.js';
 import { CHECKSUMS_FILE } from '../registry/checksums.js';
 import { modelDir as modelDirOf, pointerPath } from '../registry/layout.js';
@@ -12,17 +12,24 @@ import { pathExists } from '../core/path-exists.js';
 import { listServers, vocabularyCoverage } from '../fleet/coverage.js';
 import { readManifest } from '../fleet/manifest.js';
 import { deployCommitMessage } from './deploy-commit.js';
+import { landCommit } from './land-commit.js';
 import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
 import { headlineQRisk, ValidationFigures } from './validation-summary.js';
 
 export interface ModelDeployRequest {
   git: Workspace;
+  /**
+   * Lands the commit on `branch` (land-commit.ts): signed through the GitHub API, or the local
+   * forge. Without one (a command run by a person) the commit is pushed with git, or kept local.
+   */
+  forge?: Forge;
   /** The repository's work tree (the registry lives inside it). */
   repoDir: string;
   registry: string;
   /** The validated model directory: already in the registry, or an artifact to copy in. */
   modelDir: string;
   reason: string;
+  /** Author of the local commit (the landed one is the forge's: GitHub signs only its own). */
   bot: CommitAuthor;
   branch: string;
   runUrl?: string;
@@ -34,7 +41,7 @@ export interface ModelDeployRequest {
   manifest?: string;
   /** More lines for the commit body and trailers (a candidate promotion's evidence). */
   extra?: { lines: string[]; trailers: string[] };
-  /** Push the commit to origin `branch` (default true; false leaves it local). */
+  /** Without a forge: push the commit to origin `branch` (default true; false leaves it local). */
   push?: boolean;
 }
 
@@ -56,7 +63,8 @@ export type ModelDeployResult =
  * model exactly as `fleetcast deploy` does (src/model/deploy-check.ts: SHA256SUMS, onnxruntime
  * load, a finite sample forecast of the promised shape, passed validation; never forced), applies
  * the rollback-respect rule, copies the model into the registry, bumps current.json under the
- * pointer lock (the copy must have the checked digest), and pushes both in one commit.
+ * pointer lock (the copy must have the checked digest), and lands both in one commit through the
+ * forge (a fast-forward of `branch`, signed on GitHub).
  */
 export async function commitModelDeploy(request: ModelDeployRequest): Promise<ModelDeployResult> {
   const { git, repoDir, registry } = request;
@@ -105,12 +113,18 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
     ...(request.extra ? { extra: request.extra } : {}),
   });
   await git.commit([relative(repoDir, target), pointerRel], message, request.bot);
-  if (request.push ?? true) await git.push(request.branch, request.bot);
+  let commitSha: string;
+  if (request.forge !== undefined) {
+    commitSha = await landCommit(request.forge, git, request.branch);
+  } else {
+    if (request.push ?? true) await git.push(request.branch, request.bot);
+    commitSha = await git.head();
+  }
   return {
     deployed: true,
     modelId,
     previousModelId: before?.model_id ?? null,
-    commitSha: await git.head(),
+    commitSha,
     subject: message.split('\n')[0]!,
     fleetSize: validation.manifest_servers,
     coveragePct: validation.coverage.percent,

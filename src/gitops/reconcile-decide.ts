@@ -3,6 +3,7 @@ import { listServers } from '../fleet/coverage.js';
 import type { FailedJob, WorkflowRun } from '../forge/types.js';
 import { MAX_LOGGED_ATTEMPTS, type Attempt, type ReconcileState } from './reconcile-issue.js';
 import type { Observation } from './reconcile-observe.js';
+import { VERIFY_STATUS_CONTEXT } from './verify-report.js';
 
 /**
  * The reconcile loop's decision, pure: from what it sees now and the state the last run left, the
@@ -110,6 +111,26 @@ export function decide(
     const served = obs.served;
     const unserved =
       served !== undefined && ('error' in served || served.modelId !== obs.modelId) ? served : undefined;
+    const verification = obs.deployVerification;
+    if (unserved === undefined && verification !== undefined && verification.state !== 'success') {
+      const said =
+        verification.state === 'none'
+          ? `has no ${VERIFY_STATUS_CONTEXT} status`
+          : `has ${VERIFY_STATUS_CONTEXT} ${verification.state}`;
+      if (active === undefined)
+        notes.push(
+          verification.state === 'failure'
+            ? `verify failed on ${verification.sha.slice(0, 12)} and did not revert it: revert it (Rollback workflow) or fix the service and re-run the verify job`
+            : `the deploy ${verification.sha.slice(0, 12)} was never verified (verify cancelled, timed out or could not report): ` +
+                "re-run the verify job of the deploy's Retrain run (it is idempotent); the loop does not retrain for this",
+        );
+      return {
+        state: state(active === undefined ? 'unverified' : 'running'),
+        dispatch: undefined,
+        summary: `current.json names ${model}, which covers the manifest, but its deploy commit ${verification.sha.slice(0, 12)} ${said}: unverified deploy`,
+        notes,
+      };
+    }
     if (unserved === undefined)
       return {
         state: state('converged'),

@@ -98,7 +98,7 @@ const STATUS_WORDS: Record<ReconcileStatus, string> = {
   running: '🏃 retrain running',
   held: '✋ held: a person rolled back',
   'gave-up': '🛑 attempt cap reached',
-  unverified: '❓ deployed but not served',
+  unverified: '❓ deployed but not verified or not served',
 };
 
 function servedText(served: ReconcileIssueBody['served']): string {

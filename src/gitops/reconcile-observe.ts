@@ -3,7 +3,7 @@ import { parseJsonText } from '../core/read-json.js';
 import { getErrorMessage } from '../core/errors.js';
 import { vocabularyCoverage } from '../fleet/coverage.js';
 import { parseManifest } from '../fleet/manifest.js';
-import type { Forge, WorkflowRun } from '../forge/types.js';
+import type { CommitStatus, Forge, WorkflowRun } from '../forge/types.js';
 import { sha256Text } from '../registry/checksums.js';
 import { MODEL_FILES } from '../registry/model-files.js';
 import { MODELS_DIR, POINTER_FILE } from '../registry/layout.js';
@@ -11,6 +11,8 @@ import { parsePointer } from '../registry/pointer.js';
 import { Encoders } from '../registry/schemas.js';
 import { isAutomaticRollback } from './deploy-commit.js';
 import { classifyPointerCommit } from './deploy-history.js';
+import { requestedBy } from './trailers.js';
+import { VERIFY_STATUS_CONTEXT } from './verify-report.js';
 
 /**
  * What the reconcile loop sees each run: the desired state (the manifest on the default branch),
@@ -31,6 +33,12 @@ export interface Observation {
   heldBy: { sha: string; by: string; models: string[] } | undefined;
   /** The retrain workflow's recent runs, newest first. */
   runs: WorkflowRun[];
+  /**
+   * When the latest pointer commit is a deploy made by a workflow run (its message names the run),
+   * the `fleetcast/verify` status verify set on it (`none`: verify never reported: cancelled,
+   * timed out, or a token that may not write statuses). Undefined for any other pointer commit.
+   */
+  deployVerification: { sha: string; state: CommitStatus['state'] | 'none' } | undefined;
 }
 
 export interface ObserveSettings {
@@ -78,6 +86,7 @@ export async function observe(forge: Forge, settings: ObserveSettings): Promise<
   const history = await forge.fileHistory(baseSha, pointerFile, HISTORY_LIMIT);
   const heldBy = await personRollback(forge, history, settings.manifestPath, manifestText);
   const runs = await forge.listWorkflowRuns(settings.workflow, RUNS_LIMIT);
+  const deployVerification = await verificationOf(forge, history);
   const served =
     settings.serviceUrl === undefined ? undefined : await readHealth(settings.serviceUrl, settings);
   return {
@@ -91,7 +100,22 @@ export async function observe(forge: Forge, settings: ObserveSettings): Promise<
     served,
     heldBy,
     runs,
+    deployVerification,
   };
+}
+
+/** The verify status of the latest pointer commit, when a workflow's deploy job made it. */
+async function verificationOf(
+  forge: Forge,
+  historyNewestFirst: Awaited<ReturnType<Forge['fileHistory']>>,
+): Promise<Observation['deployVerification']> {
+  const latest = historyNewestFirst[0];
+  if (latest === undefined) return undefined;
+  const event = classifyPointerCommit(latest, new Map(historyNewestFirst.map((c) => [c.sha, c])));
+  // A deploy by hand (`fleetcast deploy`) names no run and has no verify job to wait for.
+  if (event.kind !== 'deploy' || !/^Run: \S+/m.test(latest.message)) return undefined;
+  const status = await forge.commitStatus(latest.sha, VERIFY_STATUS_CONTEXT);
+  return { sha: latest.sha, state: status?.state ?? 'none' };
 }
 
 /**
@@ -112,7 +136,7 @@ async function personRollback(
   if (event.kind !== 'revert-deploy' && event.kind !== 'rollback') return undefined;
   if (isAutomaticRollback(latest.message)) return undefined;
   if ((await forge.readFile(latest.sha, manifestPath)) !== manifestText) return undefined;
-  return { sha: latest.sha, by: latest.author.name || latest.author.email, models: event.rolledBack };
+  return { sha: latest.sha, by: requestedBy(latest), models: event.rolledBack };
 }
 
 async function readHealth(

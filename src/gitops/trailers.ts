@@ -20,3 +20,14 @@ export function trailer(message: string, key: string): string | undefined {
 export function revertedSha(message: string): string | undefined {
   return /This reverts commit ([0-9a-f]{7,64})\b/.exec(message)?.[1];
 }
+
+/**
+ * Who a pointer commit was for: its `Requested-by:` line (Fleetcast's rollback and revert
+ * messages), else its author. Commits landed through the GitHub API are authored by the App that
+ * signs them, so the person is only in the message.
+ */
+export function requestedBy(commit: { message: string; author: { name: string; email: string } }): string {
+  const line = commit.message.split('\n').find((l) => l.startsWith('Requested-by:'));
+  const named = line?.slice('Requested-by:'.length).trim();
+  return named || commit.author.name || commit.author.email;
+}

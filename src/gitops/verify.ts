@@ -1,10 +1,13 @@
 /**
- * The verify loop: polls the inference service until it serves the new model for every manifest
- * server (the design's Phase 6 deployment verification), or gives up after a timeout.
+ * The verify loop: polls every replica of the inference service until each serves the new model
+ * for every manifest server (the design's Phase 6 deployment verification), or gives up after a
+ * timeout. One URL behind a load-balancing Service would sample one replica per request, so a
+ * replica still on the old model (or one that failed its swap) could hide behind a good one.
  */
 
 export interface VerifyTarget {
-  serviceUrl: string;
+  /** Base URL of each replica (pod IPs, or the addresses of a headless Service); at least one. */
+  serviceUrls: readonly string[];
   modelId: string;
   manifestServers: readonly string[];
   /** Bearer token for the service, when it requires one. */
@@ -32,12 +35,21 @@ export interface Observation {
   error?: string;
 }
 
+export interface ReplicaResult {
+  url: string;
+  ok: boolean;
+  problems: string[];
+}
+
 export interface VerifyResult {
+  /** Every replica verified in the same attempt. */
   ok: boolean;
   attempts: number;
   elapsedMs: number;
+  /** Every replica's problems; prefixed with the replica's URL when there are several. */
   problems: string[];
-  observation: Observation;
+  /** The last attempt, replica by replica. */
+  replicas: ReplicaResult[];
 }
 
 export interface VerifyDeps {
@@ -127,11 +139,12 @@ async function getJson(
 }
 
 export async function observe(
+  serviceUrl: string,
   target: VerifyTarget,
   deps: VerifyDeps,
   requestTimeoutMs: number,
 ): Promise<Observation> {
-  const base = target.serviceUrl.replace(/\/+$/, '');
+  const base = serviceUrl.replace(/\/+$/, '');
   try {
     const health = (await getJson(
       deps,
@@ -159,23 +172,39 @@ export async function observe(
   }
 }
 
-/** Polls until verified or `timeoutMs` passed; never throws for service errors. */
+/** Every replica once, side by side. */
+async function observeReplicas(
+  target: VerifyTarget,
+  deps: VerifyDeps,
+  requestTimeoutMs: number,
+): Promise<ReplicaResult[]> {
+  return Promise.all(
+    target.serviceUrls.map(async (url) => {
+      const problems = verifyProblems(await observe(url, target, deps, requestTimeoutMs), target);
+      return { url, ok: problems.length === 0, problems };
+    }),
+  );
+}
+
+/** Polls until every replica is verified or `timeoutMs` passed; never throws for service errors. */
 export async function verifyDeployment(
   target: VerifyTarget,
   timing: VerifyTiming,
   deps: VerifyDeps,
 ): Promise<VerifyResult> {
+  if (target.serviceUrls.length === 0) throw new Error('verify needs at least one service URL');
+  const several = target.serviceUrls.length > 1;
   const started = deps.now();
   let attempts = 0;
   for (;;) {
     attempts++;
-    const observation = await observe(target, deps, timing.requestTimeoutMs ?? 10_000);
-    const problems = verifyProblems(observation, target);
+    const replicas = await observeReplicas(target, deps, timing.requestTimeoutMs ?? 10_000);
+    const problems = replicas.flatMap((r) => r.problems.map((p) => (several ? `${r.url}: ${p}` : p)));
     deps.onAttempt?.(attempts, problems);
     const elapsedMs = deps.now() - started;
-    if (problems.length === 0) return { ok: true, attempts, elapsedMs, problems, observation };
+    if (problems.length === 0) return { ok: true, attempts, elapsedMs, problems, replicas };
     if (elapsedMs + timing.intervalMs > timing.timeoutMs) {
-      return { ok: false, attempts, elapsedMs, problems, observation };
+      return { ok: false, attempts, elapsedMs, problems, replicas };
     }
     await deps.sleep(timing.intervalMs);
   }

@@ -9,7 +9,9 @@ import { run as deploy } from '../../src/actions/deploy.js';
 import { run as rollback } from '../../src/actions/rollback.js';
 import { run as verify } from '../../src/actions/verify.js';
 import { renderManifest } from '../../src/fleet/manifest.js';
+import { LocalForge, LOCAL_BOT } from '../../src/forge/local-forge.js';
 import { runAction } from '../helpers/action-runner.js';
+import { FakeGitHub } from '../helpers/fake-github.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
 import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
@@ -41,13 +43,34 @@ async function remotePointer(
   return JSON.parse((await fixture.store.readFile('main', 'models-registry/current.json'))!);
 }
 
+/** The action lands its commits through the local forge over the fixture's bare remote. */
+function forgeInputs(fixture: GitFixture): Record<string, string> {
+  return { forge: 'local', local_repository: fixture.remote, local_pulls_dir: join(fixture.root, 'forge') };
+}
+
+/** The run link the action runner's environment makes (GITHUB_SERVER_URL, no repository: none). */
+const RUN_URL = undefined;
+
+/** What verify reported through the local forge (its reports.json). */
+async function reportsOf(fixture: GitFixture) {
+  const forge = await LocalForge.create({
+    repository: fixture.remote,
+    pullsDir: join(fixture.root, 'forge'),
+  });
+  return forge.reports.read();
+}
+
 async function deployModel(fixture: GitFixture, id: string) {
   const workspace = await fixture.clone();
   await cp(join(models, id), join(workspace, '.fleetcast', 'candidate', id), { recursive: true });
   return runAction(deploy, {
     action: 'deploy',
     workspace,
-    inputs: { model_dir: `.fleetcast/candidate/${id}`, reason: `test deploy of ${id}` },
+    inputs: {
+      model_dir: `.fleetcast/candidate/${id}`,
+      reason: `test deploy of ${id}`,
+      ...forgeInputs(fixture),
+    },
   });
 }
 
@@ -153,7 +176,7 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const result = await runAction(rollback, {
       action: 'rollback',
       workspace,
-      inputs: { reason: 'latency regression' },
+      inputs: { reason: 'latency regression', ...forgeInputs(fixture) },
     });
     assert.equal(result.exitCode, 0, result.stdout);
     assert.equal(result.outputs.method, 'revert');
@@ -163,7 +186,9 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     assert.match(commit.message, /^Revert "deploy: tft-20261120T000000Z-cccccc/);
     assert.match(commit.message, /Reason: latency regression\nRequested-by: dana/);
     assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
-    assert.equal(commit.author.name, 'dana');
+    // Landed by the forge's bot (GitHub signs only commits without a custom author); the person is named.
+    assert.equal(commit.author.name, LOCAL_BOT.name);
+    assert.equal(result.outputs.commit_sha, commit.sha);
     const redeploy = await deployModel(fixture, N);
     assert.equal(redeploy.outputs.deployed, 'false');
   });
@@ -173,14 +198,14 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const result = await runAction(rollback, {
       action: 'rollback',
       workspace,
-      inputs: { model_id: M, reason: 'M was fine after all' },
+      inputs: { model_id: M, reason: 'M was fine after all', ...forgeInputs(fixture) },
     });
     assert.equal(result.exitCode, 1, 'M was reverted, so its directory is gone');
     assert.match(result.errors.join('\n'), /tft-20261101T000000Z-bbbbbb/);
     const bad = await runAction(rollback, {
       action: 'rollback',
       workspace: await fixture.clone(),
-      inputs: { model_id: '../etc', reason: 'x' },
+      inputs: { model_id: '../etc', reason: 'x', ...forgeInputs(fixture) },
     });
     assert.equal(bad.exitCode, 1);
     assert.match(bad.errors.join('\n'), /input model_id/);
@@ -235,11 +260,62 @@ describe('verify', () => {
         deploy_commit: deployed.outputs.commit_sha,
         timeout_seconds: '5',
         interval_seconds: '0.05',
+        ...forgeInputs(fixture),
       },
     });
     assert.equal(result.exitCode, 0, result.stdout);
     assert.equal(result.outputs.verified, 'true');
     assert.equal((await remotePointer(fixture)).model_id, M);
+    // where people look: the deploy commit's status and the deployment, linked to the run
+    const reports = await reportsOf(fixture);
+    const sha = deployed.outputs.commit_sha!;
+    assert.deepEqual(
+      reports.statuses.filter((s) => s.sha === sha).map((s) => [s.context, s.state, s.target_url]),
+      [
+        ['fleetcast/verify', 'pending', RUN_URL],
+        ['fleetcast/verify', 'success', RUN_URL],
+      ],
+    );
+    const deployment = reports.deployments.find((d) => d.sha === sha)!;
+    assert.equal(deployment.environment, 'fleet-forecast');
+    assert.deepEqual(
+      deployment.statuses.map((s) => [s.state, s.environment_url]),
+      [
+        ['in_progress', url],
+        ['success', url],
+      ],
+    );
+  });
+
+  test('checks every replica: one still on the previous model fails the verify, named in the summary', async () => {
+    const stale = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.url === '/health' ? { status: 'ok', model_id: P } : {}));
+    });
+    await new Promise<void>((resolve) => stale.listen(0, '127.0.0.1', resolve));
+    const staleUrl = `http://127.0.0.1:${(stale.address() as AddressInfo).port}`;
+    try {
+      const result = await runAction(verify, {
+        action: 'verify',
+        workspace: await fixture.clone(),
+        inputs: {
+          service_url: `${url}, ${staleUrl}`,
+          model_id: M,
+          revert_on_failure: 'false',
+          timeout_seconds: '0.3',
+          interval_seconds: '0.05',
+          ...forgeInputs(fixture),
+        },
+      });
+      assert.equal(result.exitCode, 1);
+      assert.equal(result.outputs.replicas, '2');
+      assert.equal(result.outputs.replicas_verified, '1');
+      assert.match(result.errors.join('\n'), new RegExp(`${staleUrl}: /health reports model "${P}"`));
+      assert.match(result.summary, new RegExp(`<td>${url}</td><td>verified</td>`));
+      assert.equal((await remotePointer(fixture)).model_id, M, 'revert_on_failure off: nothing reverted');
+    } finally {
+      await new Promise<void>((resolve) => stale.close(() => resolve()));
+    }
   });
 
   test('fails, reverts the deploy commit and says why when a manifest server stays unknown', async () => {
@@ -255,16 +331,65 @@ describe('verify', () => {
         deploy_commit: deployed.outputs.commit_sha,
         timeout_seconds: '0.3',
         interval_seconds: '0.05',
+        ...forgeInputs(fixture),
       },
     });
     assert.equal(result.exitCode, 1);
     assert.equal(result.outputs.reverted, 'true');
     assert.match(result.errors.join('\n'), /web-03/);
+    const reports = await reportsOf(fixture);
+    const failed = reports.statuses.filter((s) => s.sha === deployed.outputs.commit_sha).at(-1)!;
+    assert.equal(failed.state, 'failure');
+    assert.match(failed.description, /coverage is .* not 100 %; reverted the deploy commit/);
+    assert.deepEqual(
+      reports.deployments.find((d) => d.sha === deployed.outputs.commit_sha)!.statuses.map((s) => s.state),
+      ['in_progress', 'failure'],
+    );
     assert.equal((await remotePointer(fixture)).model_id, M, 'pointer back on the previous model');
     const commit = await fixture.store.readCommit('main');
     assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
     assert.match(result.summary, /Verification of .* failed/);
     const manifest = await readFile(join(await fixture.clone(), 'fleet', 'manifest.json'), 'utf8');
     assert.match(manifest, /web-03/);
+  });
+});
+
+describe('deploy through the GitHub API (the fake, checked against @octokit/openapi)', () => {
+  let fixture: GitFixture;
+  let github: FakeGitHub;
+  before(async () => {
+    fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
+    github = await FakeGitHub.start(fixture.remote);
+  });
+  after(async () => {
+    await github.stop();
+    await fixture.cleanup();
+  });
+
+  test('the deploy commit is a signed fast-forward of main, made by the API, model bytes intact', async () => {
+    const before = (await fixture.store.branchSha('main'))!;
+    const workspace = await fixture.clone();
+    await cp(join(models, P), join(workspace, '.fleetcast', 'candidate', P), { recursive: true });
+    const result = await runAction(deploy, {
+      action: 'deploy',
+      workspace,
+      inputs: {
+        model_dir: `.fleetcast/candidate/${P}`,
+        token: github.token,
+        repository: github.repository,
+        api_url: github.url,
+      },
+      env: { FLEETCAST_GITHUB_RETRY_BASE_MS: '5' },
+    });
+    assert.equal(result.exitCode, 0, result.stdout);
+    const head = (await fixture.store.branchSha('main'))!;
+    assert.equal(result.outputs.commit_sha, head);
+    assert.deepEqual((await fixture.store.readCommit(head)).parents, [before]);
+    assert.ok(github.signed.has(head), 'made without a custom author: GitHub signs it');
+    assert.ok(github.requests.some((r) => r.operationId === 'git/create-blob'));
+    const check = await fixture.clone();
+    const landed = await readFile(join(check, 'models-registry', 'models', P, 'model.onnx'));
+    assert.deepEqual(landed, await readFile(join(models, P, 'model.onnx')));
+    assert.deepEqual(github.violations, []);
   });
 });

@@ -78,11 +78,14 @@ describe('workflows', () => {
             assert.ok(!/secrets\./.test(step.run), `${name}: no secret reaches a run script`);
         }
         const writes = Object.entries(job.permissions ?? {}).filter(([, v]) => v === 'write');
-        // issues and actions: only the drift job (the reconcile loop's issue and its dispatch).
+        // issues and actions: only the drift job (the reconcile loop's issue and its dispatch);
+        // statuses and deployments: only verify (where it reports).
         const allowed =
           file === 'fleet-drift.yml' && name === 'drift'
             ? ['contents', 'pull-requests', 'issues', 'actions']
-            : ['contents', 'pull-requests'];
+            : file === 'retrain.yml' && name === 'verify'
+              ? ['contents', 'statuses', 'deployments']
+              : ['contents', 'pull-requests'];
         for (const [scope] of writes) assert.ok(allowed.includes(scope), `${name}: ${scope}: write`);
       }
     });
@@ -140,6 +143,7 @@ describe('workflows', () => {
     const verifyStep = verify!.steps.find((s) => s.uses === './actions/verify')!;
     assert.match(String(verifyStep.with?.deploy_commit), /needs\.deploy\.outputs\.commit_sha/);
     assert.equal(train!.permissions?.contents, 'read');
+    assert.equal(train!.permissions?.['pull-requests'], 'write', 'the validation comment');
   });
 
   test('rollback.yml: manual, optional model id, its own group so a deploy never cancels it', () => {
@@ -148,6 +152,44 @@ describe('workflows', () => {
     assert.equal(inputs.model_id?.required, false);
     assert.equal(wf.concurrency?.group, 'fleetcast-rollback');
     assert.notEqual(wf.concurrency?.group, read('retrain.yml').jobs.deploy!.concurrency?.group);
+  });
+
+  test('every job that writes makes a GitHub App token when FLEETCAST_APP_ID is set, else uses GITHUB_TOKEN', () => {
+    const writers: string[] = [];
+    for (const file of workflowFiles) {
+      for (const [name, job] of Object.entries(read(file).jobs)) {
+        if (!Object.values(job.permissions ?? {}).includes('write')) continue;
+        writers.push(`${file}/${name}`);
+        const token = job.steps.findIndex((s) => s.uses?.startsWith('actions/create-github-app-token@'));
+        assert.ok(token >= 0, `${file}/${name}: an app token step`);
+        const step = job.steps[token] as Step & { id?: string };
+        assert.equal(step.id, 'app-token');
+        assert.equal(step.if, "vars.FLEETCAST_APP_ID != ''");
+        assert.deepEqual(step.with, {
+          'app-id': '${{ vars.FLEETCAST_APP_ID }}',
+          'private-key': '${{ secrets.FLEETCAST_APP_PRIVATE_KEY }}',
+        });
+        const fleetcast = job.steps.filter((s) => s.uses?.startsWith('./actions/'));
+        assert.ok(fleetcast.length > 0);
+        for (const s of fleetcast)
+          assert.equal(
+            s.with?.token,
+            '${{ steps.app-token.outputs.token || github.token }}',
+            `${file}/${name}`,
+          );
+        assert.ok(
+          token < job.steps.indexOf(fleetcast[0]!),
+          `${file}/${name}: the token is made before it is used`,
+        );
+      }
+    }
+    assert.deepEqual(writers.sort(), [
+      'fleet-drift.yml/drift',
+      'retrain.yml/deploy',
+      'retrain.yml/train',
+      'retrain.yml/verify',
+      'rollback.yml/rollback',
+    ]);
   });
 
   test('CODEOWNERS covers fleet/ and models-registry/', () => {

@@ -12,6 +12,7 @@ import {
   deployCommitMessage,
   revertCommitMessage,
 } from '../../src/gitops/deploy-commit.js';
+import { VERIFY_STATUS_CONTEXT } from '../../src/gitops/verify-report.js';
 import { reconcileDriftPr } from '../../src/gitops/drift-pr.js';
 import type { DriftPrBody } from '../../src/gitops/drift-pr-body.js';
 import { reconcile, type ReconcileOutcome } from '../../src/gitops/reconcile.js';
@@ -150,7 +151,7 @@ class Replay {
   }
 
   /** A deploy commit as actions/deploy pushes it: the model's encoders and the bumped pointer. */
-  async deploy(servers: string[]): Promise<{ sha: string; modelId: string }> {
+  async deploy(servers: string[], runUrl?: string): Promise<{ sha: string; modelId: string }> {
     const stamp = new Date(this.now.getTime() + this.models * 1000)
       .toISOString()
       .replace(/[-:]/g, '')
@@ -174,6 +175,7 @@ class Replay {
       qRisk: 0.08,
       registryDir: 'models-registry',
       reason: 'fleet manifest changed',
+      ...(runUrl === undefined ? {} : { runUrl }),
     });
     const sha = await this.fixture.commitAs(
       BOT,
@@ -408,6 +410,70 @@ describe('reconcile replay (local forge, real git, fake clock)', () => {
       r.tick(30);
       assert.equal((await r.run()).status, 'converged');
       assert.equal(r.dispatches.length, 0);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('a deploy whose verify was cancelled is reported unverified until verify reports success', async () => {
+    const r = await Replay.start();
+    try {
+      await r.mergeDriftPr(['web-a', 'web-b', 'web-c']);
+      const [push] = await r.forge.workflowRuns();
+      // the retrain run deploys; its verify job sets pending, then the run is cancelled
+      const deploy = await r.deploy(
+        ['web-a', 'web-b', 'web-c'],
+        'https://github.test/acme/fleet/actions/runs/77',
+      );
+      await r.forge.setCommitStatus(deploy.sha, {
+        context: VERIFY_STATUS_CONTEXT,
+        state: 'pending',
+        description: 'verifying',
+      });
+      await r.forge.finishWorkflowRun(push!.id, 'in_progress');
+      r.tick(60);
+      assert.equal((await r.run()).status, 'running', 'verify may still be running');
+      await r.forge.finishWorkflowRun(push!.id, 'completed', 'cancelled');
+      for (let i = 0; i < 3; i++) {
+        r.tick(60);
+        const o = await r.run();
+        assert.equal(o.status, 'unverified');
+        assert.match(o.summary, /fleetcast\/verify pending: unverified deploy/);
+        assert.ok(o.notes.some((n) => n.includes('re-run the verify job')));
+        assert.equal(o.dispatched, undefined, 'the model covers the manifest: no retrain for this');
+      }
+      const issue = (await r.forge.issues()).find((i) => i.labels.includes(RECONCILE_LABEL))!;
+      assert.equal(issue.state, 'open');
+      assert.match(issue.body, new RegExp(deploy.sha.slice(0, 12)));
+      // someone re-runs verify: it passes and says so on the commit
+      await r.forge.setCommitStatus(deploy.sha, {
+        context: VERIFY_STATUS_CONTEXT,
+        state: 'success',
+        description: 'verified',
+      });
+      r.tick(60);
+      assert.equal((await r.run()).status, 'converged');
+      assert.equal((await r.forge.issues()).find((i) => i.number === issue.number)!.state, 'closed');
+      assert.equal(r.dispatches.length, 0);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('a workflow deploy with no verify status at all is unverified; a deploy by hand is not waited for', async () => {
+    const r = await Replay.start();
+    try {
+      await r.mergeDriftPr(['web-a', 'web-b', 'web-c']);
+      const [push] = await r.forge.workflowRuns();
+      await r.deploy(['web-a', 'web-b', 'web-c'], 'https://github.test/acme/fleet/actions/runs/78');
+      await r.forge.finishWorkflowRun(push!.id, 'completed', 'timed_out');
+      r.tick(60);
+      const o = await r.run();
+      assert.equal(o.status, 'unverified');
+      assert.match(o.summary, /has no fleetcast\/verify status/);
+      await r.deploy(['web-a', 'web-b', 'web-c']); // `fleetcast deploy` by hand names no run
+      r.tick(60);
+      assert.equal((await r.run()).status, 'converged');
     } finally {
       await r.stop();
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { notifySlack, slackPayload } from '../../src/gitops/notify.js';
 import { verifyDeployment, verifyProblems, type Observation } from '../../src/gitops/verify.js';
+import { replicaUrls } from '../../src/gitops/verify-replicas.js';
 
 const M = 'tft-20261101T000000Z-bbbbbb';
 const servers = ['web-01', 'web-02'];
@@ -55,7 +56,7 @@ test('verifyDeployment polls until verified, then stops', async () => {
     return new Response(JSON.stringify(body), { status: 200 });
   }) as typeof fetch;
   const result = await verifyDeployment(
-    { serviceUrl: 'http://svc.test/', modelId: M, manifestServers: servers },
+    { serviceUrls: ['http://svc.test/'], modelId: M, manifestServers: servers },
     { timeoutMs: 10_000, intervalMs: 1000 },
     { fetch: fakeFetch, now: () => now, sleep: async (ms) => void (now += ms) },
   );
@@ -70,13 +71,110 @@ test('verifyDeployment gives up at the timeout with the last problems; unreachab
     throw new TypeError('fetch failed');
   }) as typeof fetch;
   const result = await verifyDeployment(
-    { serviceUrl: 'http://svc.test', modelId: M, manifestServers: servers },
+    { serviceUrls: ['http://svc.test'], modelId: M, manifestServers: servers },
     { timeoutMs: 3000, intervalMs: 1000 },
     { fetch: failing, now: () => now, sleep: async (ms) => void (now += ms) },
   );
   assert.equal(result.ok, false);
   assert.equal(result.attempts, 4, 'at 0, 1, 2 and 3 s; the next would pass the timeout');
   assert.match(result.problems[0]!, /not reachable: fetch failed/);
+});
+
+test('verifyDeployment: every replica must serve the model; one lagging replica fails, named', async () => {
+  let now = 0;
+  const fakeFetch = (async (url: string | URL | Request) => {
+    const u = new URL(String(url));
+    // pod-b never swaps: a single URL behind a Service could have sampled pod-a only
+    const swapped = u.hostname === 'pod-a.test' || now >= 2000;
+    const lagging = u.hostname === 'pod-b.test';
+    const body =
+      u.pathname === '/health'
+        ? { model_id: swapped && !lagging ? M : 'old' }
+        : u.pathname === '/status'
+          ? good.status
+          : good.fleet;
+    return new Response(JSON.stringify(body), { status: 200 });
+  }) as typeof fetch;
+  const result = await verifyDeployment(
+    {
+      serviceUrls: ['http://pod-a.test:8080', 'http://pod-b.test:8080'],
+      modelId: M,
+      manifestServers: servers,
+    },
+    { timeoutMs: 3000, intervalMs: 1000 },
+    { fetch: fakeFetch, now: () => now, sleep: async (ms) => void (now += ms) },
+  );
+  assert.equal(result.ok, false);
+  assert.deepEqual(
+    result.replicas.map((r) => [r.url, r.ok]),
+    [
+      ['http://pod-a.test:8080', true],
+      ['http://pod-b.test:8080', false],
+    ],
+  );
+  assert.deepEqual(result.problems, [`http://pod-b.test:8080: /health reports model "old", expected ${M}`]);
+});
+
+test('verifyDeployment passes only when every replica passes in the same attempt', async () => {
+  let now = 0;
+  const fakeFetch = (async (url: string | URL | Request) => {
+    const u = new URL(String(url));
+    const swapped = now >= (u.hostname === 'pod-a.test' ? 0 : 1000);
+    const body =
+      u.pathname === '/health'
+        ? { model_id: swapped ? M : 'old' }
+        : u.pathname === '/status'
+          ? good.status
+          : good.fleet;
+    return new Response(JSON.stringify(body), { status: 200 });
+  }) as typeof fetch;
+  const result = await verifyDeployment(
+    { serviceUrls: ['http://pod-a.test', 'http://pod-b.test'], modelId: M, manifestServers: servers },
+    { timeoutMs: 10_000, intervalMs: 1000 },
+    { fetch: fakeFetch, now: () => now, sleep: async (ms) => void (now += ms) },
+  );
+  assert.equal(result.ok, true);
+  assert.equal(result.attempts, 2);
+  assert.ok(result.replicas.every((r) => r.ok));
+  await assert.rejects(
+    verifyDeployment(
+      { serviceUrls: [], modelId: M, manifestServers: servers },
+      { timeoutMs: 1, intervalMs: 1 },
+      {
+        fetch: fakeFetch,
+        now: () => 0,
+        sleep: async () => undefined,
+      },
+    ),
+    /at least one service URL/,
+  );
+});
+
+test('replicaUrls: a headless Service name becomes one URL per pod address; nothing resolved is an error', async () => {
+  const lookup = async (host: string) =>
+    host === 'inference-pods.fleetcast.svc'
+      ? [
+          { address: '10.0.0.7', family: 4 },
+          { address: '10.0.0.9', family: 4 },
+          { address: 'fd00::5', family: 6 },
+        ]
+      : [];
+  assert.deepEqual(await replicaUrls(['http://inference-pods.fleetcast.svc:8080'], true, lookup), [
+    'http://10.0.0.7:8080/',
+    'http://10.0.0.9:8080/',
+    'http://[fd00::5]:8080/',
+  ]);
+  assert.deepEqual(await replicaUrls(['http://10.1.1.1:8080', 'http://10.1.1.1:8080'], true, lookup), [
+    'http://10.1.1.1:8080',
+  ]);
+  assert.deepEqual(await replicaUrls(['http://a:1', 'http://b:1'], false, lookup), [
+    'http://a:1',
+    'http://b:1',
+  ]);
+  await assert.rejects(
+    replicaUrls(['http://gone.svc:8080'], true, lookup),
+    /gone\.svc resolves to no address/,
+  );
 });
 
 test('Slack: payload escaped; failures warn without the URL and never throw', async () => {

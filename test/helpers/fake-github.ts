@@ -92,9 +92,29 @@ export class FakeGitHub {
   readonly pulls: Pull[] = [];
   readonly issues: FakeIssue[] = [];
   readonly runs: FakeRun[] = [];
+  /** Commit statuses, oldest first. */
+  readonly statuses: Array<{
+    sha: string;
+    context: string;
+    state: string;
+    description: string | null;
+    target_url: string | null;
+  }> = [];
+  /** Deployments, each with its statuses (oldest first). */
+  readonly deployments: Array<{
+    id: number;
+    sha: string;
+    environment: string;
+    description: string | null;
+    statuses: Array<{ state: string; description: string; environment_url: string; log_url: string }>;
+  }> = [];
   readonly requests: RequestRecord[] = [];
   readonly violations: string[] = [];
   private readonly failures: Array<{ method: string; pattern: RegExp; failure: InjectedFailure }> = [];
+  /** Commits made through the API without a custom author or committer: GitHub signs those. */
+  readonly signed = new Set<string>();
+  /** Runs right before a ref update is applied (a test pushes here to race the API). */
+  beforeRefUpdate: (() => Promise<void>) | undefined;
   private nextId = 1000;
   private server: Server | undefined;
   url = '';
@@ -244,13 +264,15 @@ export class FakeGitHub {
         url: this.apiUrl(`/git/commits/${p}`),
         html_url: `https://github.test/commit/${p}`,
       })),
-      verification: {
-        verified: false,
-        reason: 'unsigned',
-        signature: null,
-        payload: null,
-        verified_at: null,
-      },
+      verification: this.signed.has(c.sha)
+        ? {
+            verified: true,
+            reason: 'valid',
+            signature: '-----BEGIN PGP SIGNATURE-----',
+            payload: 'tree',
+            verified_at: c.date,
+          }
+        : { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
     };
   }
 
@@ -515,6 +537,15 @@ export class FakeGitHub {
       if (pull === undefined) return this.notFound();
       return [200, pull.comments.map((c) => this.commentJson(pull, c))];
     },
+    'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}': async ({ params, body }) => {
+      for (const pull of this.pulls) {
+        const comment = pull.comments.find((c) => c.id === Number(params.comment_id));
+        if (comment === undefined) continue;
+        comment.body = String(body.body);
+        return [200, this.commentJson(pull, comment)];
+      }
+      return this.notFound();
+    },
     'GET /repos/{owner}/{repo}/git/ref/{ref}': async ({ params }) => {
       const branch = params.ref!.replace(/^heads\//, '');
       const sha = await this.store.branchSha(branch);
@@ -528,9 +559,12 @@ export class FakeGitHub {
     },
     'PATCH /repos/{owner}/{repo}/git/refs/{ref}': async ({ params, body }) => {
       const branch = params.ref!.replace(/^heads\//, '');
+      const sha = String(body.sha);
+      const hook = this.beforeRefUpdate;
+      this.beforeRefUpdate = undefined;
+      await hook?.();
       const current = await this.store.branchSha(branch);
       if (current === undefined) return this.unprocessable('Reference does not exist');
-      const sha = String(body.sha);
       if (body.force !== true && !(await this.store.isAncestor(current, sha)))
         return this.unprocessable('Update is not a fast forward');
       if (!(await this.store.moveBranch(branch, sha, current))) return this.unprocessable('Reference moved');
@@ -576,16 +610,23 @@ export class FakeGitHub {
       if ((await this.store.resolve(params.commit_sha!)) === undefined) return this.notFound();
       return [200, await this.commitJson(params.commit_sha!)];
     },
+    'POST /repos/{owner}/{repo}/git/blobs': async ({ body }) => {
+      const encoding = body.encoding === 'base64' ? 'base64' : 'utf8';
+      const sha = await this.store.writeBlob(Buffer.from(String(body.content), encoding));
+      return [201, { sha, url: this.apiUrl(`/git/blobs/${sha}`) }];
+    },
     'POST /repos/{owner}/{repo}/git/trees': async ({ body }) => {
-      const entries = (body.tree as Array<Record<string, unknown>>).map((e) => ({
-        path: String(e.path),
-        content: e.sha === null ? null : String(e.content ?? ''),
-      }));
+      const entries = (body.tree as Array<Record<string, unknown>>).map((e) =>
+        typeof e.sha === 'string'
+          ? { path: String(e.path), blob: e.sha }
+          : { path: String(e.path), content: e.sha === null ? null : String(e.content ?? '') },
+      );
       const base = typeof body.base_tree === 'string' ? body.base_tree : undefined;
       const sha = await this.store.writeTree(base, entries);
       return [201, { sha, url: this.apiUrl(`/git/trees/${sha}`), tree: [], truncated: false }];
     },
     'POST /repos/{owner}/{repo}/git/commits': async ({ body }) => {
+      const custom = body.author !== undefined || body.committer !== undefined;
       const author = (body.author as { name: string; email: string } | undefined) ?? BOT;
       const sha = await this.store.commitTree(
         String(body.tree),
@@ -593,7 +634,91 @@ export class FakeGitHub {
         String(body.message),
         author,
       );
+      if (!custom) this.signed.add(sha);
       return [201, await this.commitJson(sha)];
+    },
+    'POST /repos/{owner}/{repo}/statuses/{sha}': async ({ params, body }) => {
+      if ((await this.store.resolve(params.sha!)) === undefined)
+        return this.unprocessable('No commit found for SHA');
+      if (typeof body.description === 'string' && body.description.length > 140)
+        return this.unprocessable('description is too long (maximum is 140 characters)');
+      const status = {
+        sha: params.sha!,
+        context: String(body.context ?? 'default'),
+        state: String(body.state),
+        description: typeof body.description === 'string' ? body.description : null,
+        target_url: typeof body.target_url === 'string' ? body.target_url : null,
+      };
+      this.statuses.push(status);
+      return [201, this.statusJson(status, this.statuses.length)];
+    },
+    'GET /repos/{owner}/{repo}/commits/{ref}/statuses': async ({ params }) => {
+      const sha = await this.store.resolve(params.ref!);
+      const mine = this.statuses.map((st, i) => ({ st, i })).filter(({ st }) => st.sha === sha);
+      return [200, mine.reverse().map(({ st, i }) => this.statusJson(st, i + 1))];
+    },
+    'POST /repos/{owner}/{repo}/deployments': async ({ body }) => {
+      const sha = await this.store.resolve(String(body.ref));
+      if (sha === undefined) return this.unprocessable(`No ref found for: ${String(body.ref)}`);
+      const deployment = {
+        id: 600 + this.deployments.length + 1,
+        sha,
+        environment: String(body.environment ?? 'production'),
+        description: typeof body.description === 'string' ? body.description : null,
+        statuses: [],
+      };
+      this.deployments.push(deployment);
+      const now = new Date().toISOString();
+      return [
+        201,
+        {
+          url: this.apiUrl(`/deployments/${deployment.id}`),
+          id: deployment.id,
+          node_id: `D_${deployment.id}`,
+          sha,
+          ref: String(body.ref),
+          task: 'deploy',
+          payload: {},
+          environment: deployment.environment,
+          description: deployment.description,
+          creator: null,
+          created_at: now,
+          updated_at: now,
+          statuses_url: this.apiUrl(`/deployments/${deployment.id}/statuses`),
+          repository_url: this.apiUrl(''),
+        },
+      ];
+    },
+    'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': async ({ params, body }) => {
+      const deployment = this.deployments.find((d) => d.id === Number(params.deployment_id));
+      if (deployment === undefined) return this.notFound();
+      const status = {
+        state: String(body.state),
+        description: String(body.description ?? ''),
+        environment_url: String(body.environment_url ?? ''),
+        log_url: String(body.log_url ?? ''),
+      };
+      deployment.statuses.push(status);
+      const now = new Date().toISOString();
+      return [
+        201,
+        {
+          url: this.apiUrl(`/deployments/${deployment.id}/statuses/${deployment.statuses.length}`),
+          id: deployment.statuses.length,
+          node_id: `DS_${deployment.id}_${deployment.statuses.length}`,
+          state: status.state,
+          creator: null,
+          description: status.description,
+          environment: deployment.environment,
+          target_url: status.log_url,
+          created_at: now,
+          updated_at: now,
+          deployment_url: this.apiUrl(`/deployments/${deployment.id}`),
+          repository_url: this.apiUrl(''),
+          environment_url: status.environment_url,
+          log_url: status.log_url,
+        },
+      ];
     },
     'GET /repos/{owner}/{repo}/compare/{basehead}': async ({ params }) => {
       const [base, head] = params.basehead!.split('...');
@@ -648,6 +773,32 @@ export class FakeGitHub {
       ];
     },
   };
+
+  private statusJson(
+    st: {
+      sha: string;
+      context: string;
+      state: string;
+      description: string | null;
+      target_url: string | null;
+    },
+    id: number,
+  ): Record<string, unknown> {
+    const now = new Date().toISOString();
+    return {
+      url: this.apiUrl(`/statuses/${st.sha}`),
+      avatar_url: null,
+      id,
+      node_id: `S_${id}`,
+      state: st.state,
+      description: st.description,
+      target_url: st.target_url,
+      context: st.context,
+      created_at: now,
+      updated_at: now,
+      creator: null,
+    };
+  }
 
   private commentJson(
     pull: Pull,
