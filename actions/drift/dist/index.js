@@ -26566,7 +26566,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join9 } = __require("path");
+    var { join: join10 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -26618,7 +26618,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join9(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join10(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -27131,7 +27131,7 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync5 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join9, isAbsolute: isAbsolute4, sep: sep4 } = __require("node:path");
+    var { join: join10, isAbsolute: isAbsolute4, sep: sep4 } = __require("node:path");
     var { fileURLToPath } = __require("node:url");
     var sleep2 = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
@@ -27286,7 +27286,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join9(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join10(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -27307,7 +27307,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p2) => p2.some((t2) => t2.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join9(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join10(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -27334,7 +27334,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join9(__dirname, "..", "file.js");
+          return join10(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -28314,7 +28314,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join9 = ",";
+            let join10 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -28328,7 +28328,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join9 = `,
+                join10 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -28336,13 +28336,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join9;
+                res += join10;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join10}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -28363,7 +28363,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join9 = `,
+              join10 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -28377,13 +28377,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join9;
+                separator = join10;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join9;
+              separator = join10;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -28424,7 +28424,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join9 = ",";
+            let join10 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -28437,7 +28437,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join9 = `,
+                join10 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -28445,13 +28445,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join9;
+                res += join10;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join9}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join10}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -28464,7 +28464,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join9 = `,
+              join10 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -28473,7 +28473,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join9;
+                separator = join10;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -28531,20 +28531,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join10 = `,
+              const join11 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join10;
+                res2 += join11;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join10}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join11}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -28560,16 +28560,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join9 = `,
+            const join10 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join9, maximumBreadth);
+              res += stringifyTypedArray(value, join10, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join9;
+              separator = join10;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -28580,13 +28580,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join9;
+                separator = join10;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join9;
+              separator = join10;
             }
             if (separator !== "") {
               res = `
@@ -38284,7 +38284,7 @@ var require_dist4 = __commonJS({
 });
 
 // src/actions/drift.ts
-import { readFile as readFile10 } from "node:fs/promises";
+import { readFile as readFile11 } from "node:fs/promises";
 import { relative as relative3, sep as sep3 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
@@ -59025,15 +59025,16 @@ async function commitFiles(gh, change) {
     op,
     () => gh.client.rest.git.getCommit({ ...gh.params, commit_sha: change.parentSha })
   );
+  const entries = [];
+  for (const [path, content] of Object.entries(change.files)) {
+    const entry = { path, mode: "100644", type: "blob" };
+    if (content === null) entries.push({ ...entry, sha: null });
+    else if (typeof content === "string") entries.push({ ...entry, content });
+    else entries.push({ ...entry, sha: await createBlob(gh, op, content) });
+  }
   const tree = await callGitHub(
     op,
-    () => gh.client.rest.git.createTree({
-      ...gh.params,
-      base_tree: parent.data.tree.sha,
-      tree: Object.entries(change.files).map(
-        ([path, content]) => content === null ? { path, mode: "100644", type: "blob", sha: null } : { path, mode: "100644", type: "blob", content }
-      )
-    })
+    () => gh.client.rest.git.createTree({ ...gh.params, base_tree: parent.data.tree.sha, tree: entries })
   );
   const commit = await callGitHub(
     op,
@@ -59042,7 +59043,7 @@ async function commitFiles(gh, change) {
       message: change.message,
       tree: tree.data.sha,
       parents: [change.parentSha],
-      author: change.author
+      ...change.author === void 0 ? {} : { author: change.author }
     })
   );
   const current = await getBranchSha(gh, change.branch);
@@ -59058,18 +59059,37 @@ async function commitFiles(gh, change) {
         sha: commit.data.sha
       })
     );
-  } else {
-    await callGitHub(
-      op,
-      () => gh.client.rest.git.updateRef({
-        ...gh.params,
-        ref: `heads/${change.branch}`,
-        sha: commit.data.sha,
-        force: true
-      })
-    );
+    return commit.data.sha;
+  }
+  const fastForward = change.parentSha === change.expectedHeadSha;
+  try {
+    await gh.client.rest.git.updateRef({
+      ...gh.params,
+      ref: `heads/${change.branch}`,
+      sha: commit.data.sha,
+      force: !fastForward
+    });
+  } catch (error63) {
+    if (fastForward && statusOf(error63) === 422)
+      throw new BranchMovedError(
+        change.branch,
+        change.expectedHeadSha,
+        await getBranchSha(gh, change.branch)
+      );
+    throw toForgeError(op, error63);
   }
   return commit.data.sha;
+}
+async function createBlob(gh, op, bytes) {
+  const blob = await callGitHub(
+    op,
+    () => gh.client.rest.git.createBlob({
+      ...gh.params,
+      content: Buffer.from(bytes).toString("base64"),
+      encoding: "base64"
+    })
+  );
+  return blob.data.sha;
 }
 async function deleteBranch(gh, branch) {
   try {
@@ -59252,6 +59272,24 @@ async function listComments(gh, number4) {
     return comments.map((c3) => c3.body ?? "");
   });
 }
+async function upsertComment(gh, number4, marker, body) {
+  if (!body.includes(marker)) throw new Error("the comment body must contain its marker");
+  return callGitHub(`comment on #${number4}`, async () => {
+    const comments = await gh.client.paginate(gh.client.rest.issues.listComments, {
+      ...gh.params,
+      issue_number: number4,
+      per_page: 100
+    });
+    const mine = comments.find((c3) => (c3.body ?? "").includes(marker));
+    if (mine === void 0) {
+      await gh.client.rest.issues.createComment({ ...gh.params, issue_number: number4, body });
+      return "created";
+    }
+    if (mine.body === body) return "unchanged";
+    await gh.client.rest.issues.updateComment({ ...gh.params, comment_id: mine.id, body });
+    return "updated";
+  });
+}
 function toPullRequest(raw) {
   return {
     number: raw.number,
@@ -59265,6 +59303,71 @@ function toPullRequest(raw) {
     labels: raw.labels.map((l3) => typeof l3 === "string" ? l3 : l3.name ?? "").filter((l3) => l3 !== ""),
     url: raw.html_url
   };
+}
+
+// src/forge/github-statuses.ts
+var DESCRIPTION_MAX = 140;
+var short = (text) => text.length <= DESCRIPTION_MAX ? text : `${text.slice(0, DESCRIPTION_MAX - 1)}\u2026`;
+async function setCommitStatus(gh, sha, status) {
+  await callGitHub(
+    `set status ${status.context} on ${sha.slice(0, 12)}`,
+    () => gh.client.rest.repos.createCommitStatus({
+      ...gh.params,
+      sha,
+      state: status.state,
+      context: status.context,
+      description: short(status.description),
+      ...status.targetUrl === void 0 ? {} : { target_url: status.targetUrl }
+    })
+  );
+}
+async function commitStatus(gh, sha, context3) {
+  return callGitHub(`read statuses of ${sha.slice(0, 12)}`, async () => {
+    const { data } = await gh.client.rest.repos.listCommitStatusesForRef({
+      ...gh.params,
+      ref: sha,
+      per_page: 100
+    });
+    const latest = data.find((s) => s.context === context3);
+    if (latest === void 0) return void 0;
+    return {
+      context: context3,
+      state: latest.state,
+      description: latest.description ?? "",
+      ...latest.target_url ? { targetUrl: latest.target_url } : {}
+    };
+  });
+}
+async function createDeployment(gh, input2) {
+  return callGitHub(`create deployment of ${input2.sha.slice(0, 12)} to ${input2.environment}`, async () => {
+    const { data } = await gh.client.rest.repos.createDeployment({
+      ...gh.params,
+      ref: input2.sha,
+      environment: input2.environment,
+      description: short(input2.description),
+      // The deploy commit is already on main and its checks are not this deployment's business.
+      auto_merge: false,
+      required_contexts: [],
+      production_environment: true
+    });
+    if (!("id" in data)) throw new Error(data.message ?? "GitHub did not create the deployment");
+    return data.id;
+  });
+}
+async function setDeploymentStatus(gh, id, status) {
+  await callGitHub(
+    `set deployment ${id} ${status.state}`,
+    () => gh.client.rest.repos.createDeploymentStatus({
+      ...gh.params,
+      deployment_id: id,
+      state: status.state,
+      description: short(status.description),
+      ...status.environmentUrl === void 0 ? {} : { environment_url: status.environmentUrl },
+      ...status.logUrl === void 0 ? {} : { log_url: status.logUrl },
+      // a success makes the earlier deployments of the environment inactive
+      auto_inactive: status.state === "success"
+    })
+  );
 }
 
 // src/forge/github-workflows.ts
@@ -59347,6 +59450,9 @@ var GitHubForge = class _GitHubForge {
   listComments(number4) {
     return listComments(this.gh, number4);
   }
+  upsertComment(number4, marker, body) {
+    return upsertComment(this.gh, number4, marker, body);
+  }
   getBranchSha(branch) {
     return getBranchSha(this.gh, branch);
   }
@@ -59386,11 +59492,23 @@ var GitHubForge = class _GitHubForge {
   failedJobs(runId) {
     return failedJobs(this.gh, runId);
   }
+  setCommitStatus(sha, status) {
+    return setCommitStatus(this.gh, sha, status);
+  }
+  commitStatus(sha, context3) {
+    return commitStatus(this.gh, sha, context3);
+  }
+  createDeployment(input2) {
+    return createDeployment(this.gh, input2);
+  }
+  setDeploymentStatus(id, status) {
+    return setDeploymentStatus(this.gh, id, status);
+  }
 };
 
 // src/forge/local-forge.ts
-import { mkdir as mkdir4, readdir as readdir2, readFile as readFile2 } from "node:fs/promises";
-import { isAbsolute, join as join3, relative, resolve } from "node:path";
+import { mkdir as mkdir4, readdir as readdir2, readFile as readFile3 } from "node:fs/promises";
+import { isAbsolute, join as join4, relative, resolve } from "node:path";
 
 // src/core/atomic-write.ts
 import { randomBytes } from "node:crypto";
@@ -59399,10 +59517,10 @@ import { basename, dirname, join } from "node:path";
 function tempPathFor(target) {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
 }
-async function writeFileAtomic(target, data) {
+async function writeFileAtomic(target, data, options = {}) {
   await mkdir2(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
-  const handle = await open3(tmp, "wx", 420);
+  const handle = await open3(tmp, "wx", options.mode ?? 420);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -59423,8 +59541,8 @@ function toJsonText(value) {
   return `${JSON.stringify(value, null, 2)}
 `;
 }
-async function writeJsonAtomic(target, value) {
-  await writeFileAtomic(target, toJsonText(value));
+async function writeJsonAtomic(target, value, options = {}) {
+  await writeFileAtomic(target, toJsonText(value), options);
 }
 
 // src/forge/git-store.ts
@@ -62971,7 +63089,9 @@ var GitStore = class _GitStore {
       if (baseTree !== void 0) await git.raw(["read-tree", baseTree]);
       else await git.raw(["read-tree", "--empty"]);
       for (const entry of entries) {
-        if (entry.content === null) {
+        if ("blob" in entry) {
+          await git.raw(["update-index", "--add", "--cacheinfo", `100644,${entry.blob},${entry.path}`]);
+        } else if (entry.content === null) {
           const empty = join2(dir, "empty-work-tree");
           await mkdir3(empty, { recursive: true });
           await openGit(this.dir).env(gitEnv({ GIT_INDEX_FILE: join2(dir, "index"), GIT_WORK_TREE: empty })).raw(["update-index", "--remove", "--", entry.path]);
@@ -63047,9 +63167,10 @@ var GitStore = class _GitStore {
     });
   }
   async isAncestor(ancestor, descendant) {
+    const [a, d2] = await Promise.all([this.resolve(ancestor), this.resolve(descendant)]);
+    if (a === void 0 || d2 === void 0) return false;
     try {
-      await this.git.raw(["merge-base", "--is-ancestor", ancestor, descendant]);
-      return true;
+      return (await this.git.raw(["merge-base", a, d2])).trim() === a;
     } catch {
       return false;
     }
@@ -63071,6 +63192,104 @@ function parseLog(out) {
     return { sha, author: { name, email: email3 }, message: (message ?? "").trimEnd() };
   });
 }
+
+// src/forge/local-reports.ts
+import { readFile as readFile2 } from "node:fs/promises";
+import { join as join3 } from "node:path";
+var StatusRecord = external_exports.object({
+  sha: external_exports.string(),
+  context: external_exports.string(),
+  state: external_exports.enum(["pending", "success", "failure", "error"]),
+  description: external_exports.string(),
+  target_url: external_exports.string().optional(),
+  created_at: external_exports.string()
+});
+var DeploymentRecord = external_exports.object({
+  id: external_exports.number().int().positive(),
+  sha: external_exports.string(),
+  environment: external_exports.string(),
+  description: external_exports.string(),
+  created_at: external_exports.string(),
+  statuses: external_exports.array(
+    external_exports.object({
+      state: external_exports.enum(["in_progress", "success", "failure", "error", "inactive"]),
+      description: external_exports.string(),
+      environment_url: external_exports.string().optional(),
+      log_url: external_exports.string().optional(),
+      created_at: external_exports.string()
+    })
+  )
+});
+var ReportsFile = external_exports.object({
+  statuses: external_exports.array(StatusRecord),
+  deployments: external_exports.array(DeploymentRecord)
+});
+var LocalReportStore = class {
+  constructor(dir, now) {
+    this.dir = dir;
+    this.now = now;
+  }
+  dir;
+  now;
+  get path() {
+    return join3(this.dir, "reports.json");
+  }
+  async read() {
+    let text;
+    try {
+      text = await readFile2(this.path, "utf8");
+    } catch {
+      return { statuses: [], deployments: [] };
+    }
+    const parsed = ReportsFile.safeParse(JSON.parse(text));
+    if (!parsed.success)
+      throw new ForgeError("read commit statuses and deployments", `${this.path} is malformed`);
+    return parsed.data;
+  }
+  async setCommitStatus(sha, status) {
+    const reports = await this.read();
+    reports.statuses.push({
+      sha,
+      context: status.context,
+      state: status.state,
+      description: status.description,
+      ...status.targetUrl === void 0 ? {} : { target_url: status.targetUrl },
+      created_at: this.now().toISOString()
+    });
+    await writeJsonAtomic(this.path, reports);
+  }
+  async commitStatus(sha, context3) {
+    const latest = (await this.read()).statuses.filter((s) => s.sha === sha && s.context === context3).at(-1);
+    if (latest === void 0) return void 0;
+    return {
+      context: context3,
+      state: latest.state,
+      description: latest.description,
+      ...latest.target_url === void 0 ? {} : { targetUrl: latest.target_url }
+    };
+  }
+  async createDeployment(input2) {
+    const reports = await this.read();
+    const id = (reports.deployments.at(-1)?.id ?? 0) + 1;
+    reports.deployments.push({ id, ...input2, created_at: this.now().toISOString(), statuses: [] });
+    await writeJsonAtomic(this.path, reports);
+    return id;
+  }
+  async setDeploymentStatus(id, status) {
+    const reports = await this.read();
+    const deployment = reports.deployments.find((d2) => d2.id === id);
+    if (deployment === void 0)
+      throw new ForgeError(`set deployment ${id} ${status.state}`, "no such deployment", { status: 404 });
+    deployment.statuses.push({
+      state: status.state,
+      description: status.description,
+      ...status.environmentUrl === void 0 ? {} : { environment_url: status.environmentUrl },
+      ...status.logUrl === void 0 ? {} : { log_url: status.logUrl },
+      created_at: this.now().toISOString()
+    });
+    await writeJsonAtomic(this.path, reports);
+  }
+};
 
 // src/forge/local-forge.ts
 var PullRecord = external_exports.object({
@@ -63107,16 +63326,19 @@ var RunRecord = external_exports.object({
   failed_jobs: external_exports.array(external_exports.object({ name: external_exports.string(), conclusion: external_exports.string() })),
   created_at: external_exports.string()
 });
+var LOCAL_BOT = { name: "fleetcast[bot]", email: "fleetcast-bot@localhost" };
 var LocalForge = class _LocalForge {
-  constructor(store, pullsDir, mergeAuthor, now) {
+  constructor(store, pullsDir, mergeAuthor, botAuthor, now) {
     this.store = store;
     this.pullsDir = pullsDir;
     this.mergeAuthor = mergeAuthor;
+    this.botAuthor = botAuthor;
     this.now = now;
   }
   store;
   pullsDir;
   mergeAuthor;
+  botAuthor;
   now;
   kind = "local";
   static async create(options) {
@@ -63134,17 +63356,18 @@ var LocalForge = class _LocalForge {
       store,
       pullsDir,
       options.mergeAuthor ?? { name: "Fleetcast demo", email: "fleetcast-demo@localhost" },
+      options.botAuthor ?? LOCAL_BOT,
       options.now ?? (() => /* @__PURE__ */ new Date())
     );
   }
   pullPath(number4) {
-    return join3(this.pullsDir, `${number4}.json`);
+    return join4(this.pullsDir, `${number4}.json`);
   }
   async readPull(number4) {
     const path = this.pullPath(number4);
     let text;
     try {
-      text = await readFile2(path, "utf8");
+      text = await readFile3(path, "utf8");
     } catch (error63) {
       throw new ForgeError(`read pull request #${number4}`, `${path} not found`, {
         status: 404,
@@ -63255,6 +63478,20 @@ var LocalForge = class _LocalForge {
       updated_at: now
     });
   }
+  async upsertComment(number4, marker, body) {
+    if (!body.includes(marker))
+      throw new ForgeError(`comment on #${number4}`, "the comment body must contain its marker");
+    const pull = await this.readPull(number4);
+    const index = pull.comments.findIndex((c3) => c3.body.includes(marker));
+    if (index < 0) {
+      await this.comment(number4, body);
+      return "created";
+    }
+    if (pull.comments[index].body === body) return "unchanged";
+    const comments = pull.comments.map((c3, i) => i === index ? { ...c3, body } : c3);
+    await this.savePull({ ...pull, comments, updated_at: (/* @__PURE__ */ new Date()).toISOString() });
+    return "updated";
+  }
   async listComments(number4) {
     return (await this.readPull(number4)).comments.map((c3) => c3.body);
   }
@@ -63269,7 +63506,8 @@ var LocalForge = class _LocalForge {
       await this.store.treeOf(change.parentSha),
       Object.entries(change.files).map(([path, content]) => ({ path, content }))
     );
-    const sha = await this.store.commitTree(tree, [change.parentSha], change.message, change.author);
+    const author = change.author ?? this.botAuthor;
+    const sha = await this.store.commitTree(tree, [change.parentSha], change.message, author);
     if (!await this.store.moveBranch(change.branch, sha, change.expectedHeadSha)) {
       throw new BranchMovedError(
         change.branch,
@@ -63290,19 +63528,19 @@ var LocalForge = class _LocalForge {
   }
   // Issues: one JSON file each in <pullsDir>/issues/.
   issuesDir() {
-    return join3(this.pullsDir, "issues");
+    return join4(this.pullsDir, "issues");
   }
   async allIssues() {
     const names = await readdir2(this.issuesDir()).catch(() => []);
     const issues = await Promise.all(
-      names.filter((n) => /^\d+\.json$/.test(n)).map((n) => this.readRecord(join3(this.issuesDir(), n), IssueRecord, `issue ${n.slice(0, -5)}`))
+      names.filter((n) => /^\d+\.json$/.test(n)).map((n) => this.readRecord(join4(this.issuesDir(), n), IssueRecord, `issue ${n.slice(0, -5)}`))
     );
     return issues.sort((a, b3) => a.number - b3.number);
   }
   async readRecord(path, schema, what) {
     let text;
     try {
-      text = await readFile2(path, "utf8");
+      text = await readFile3(path, "utf8");
     } catch (error63) {
       throw new ForgeError(`read ${what}`, `${path} not found`, { status: 404, cause: error63 });
     }
@@ -63317,7 +63555,7 @@ var LocalForge = class _LocalForge {
       body: issue3.body,
       state: issue3.state,
       labels: [...issue3.labels],
-      url: join3(this.issuesDir(), `${issue3.number}.json`)
+      url: join4(this.issuesDir(), `${issue3.number}.json`)
     };
   }
   /** Every issue, oldest first (tests count them). */
@@ -63341,11 +63579,11 @@ var LocalForge = class _LocalForge {
       created_at: now,
       updated_at: now
     };
-    await writeJsonAtomic(join3(this.issuesDir(), `${issue3.number}.json`), issue3);
+    await writeJsonAtomic(join4(this.issuesDir(), `${issue3.number}.json`), issue3);
     return this.toIssue(issue3);
   }
   async updateIssue(number4, update) {
-    const path = join3(this.issuesDir(), `${number4}.json`);
+    const path = join4(this.issuesDir(), `${number4}.json`);
     const issue3 = await this.readRecord(path, IssueRecord, `issue #${number4}`);
     const next = { ...issue3, ...update, updated_at: this.now().toISOString() };
     await writeJsonAtomic(path, next);
@@ -63356,13 +63594,13 @@ var LocalForge = class _LocalForge {
   }
   // Workflow runs: a dispatch is recorded in <pullsDir>/runs/<id>.json, and nothing runs it.
   runsDir() {
-    return join3(this.pullsDir, "runs");
+    return join4(this.pullsDir, "runs");
   }
   /** Every recorded run, oldest first. */
   async workflowRuns() {
     const names = await readdir2(this.runsDir()).catch(() => []);
     const runs = await Promise.all(
-      names.filter((n) => /^\d+\.json$/.test(n)).map((n) => this.readRecord(join3(this.runsDir(), n), RunRecord, `run ${n.slice(0, -5)}`))
+      names.filter((n) => /^\d+\.json$/.test(n)).map((n) => this.readRecord(join4(this.runsDir(), n), RunRecord, `run ${n.slice(0, -5)}`))
     );
     return runs.sort((a, b3) => a.id - b3.id);
   }
@@ -63382,12 +63620,12 @@ var LocalForge = class _LocalForge {
       failed_jobs: [],
       created_at: this.now().toISOString()
     };
-    await writeJsonAtomic(join3(this.runsDir(), `${run2.id}.json`), run2);
+    await writeJsonAtomic(join4(this.runsDir(), `${run2.id}.json`), run2);
     return run2;
   }
   /** Moves a recorded run on: `in_progress`, `waiting`, or `completed` with a conclusion. */
   async finishWorkflowRun(id, status, conclusion = null, failedJobs2 = []) {
-    const path = join3(this.runsDir(), `${id}.json`);
+    const path = join4(this.runsDir(), `${id}.json`);
     const run2 = await this.readRecord(path, RunRecord, `run ${id}`);
     await writeJsonAtomic(path, { ...run2, status, conclusion, failed_jobs: failedJobs2 });
   }
@@ -63404,12 +63642,29 @@ var LocalForge = class _LocalForge {
       status: r2.status,
       conclusion: r2.conclusion,
       createdAt: r2.created_at,
-      url: join3(this.runsDir(), `${r2.id}.json`)
+      url: join4(this.runsDir(), `${r2.id}.json`)
     }));
   }
   async failedJobs(runId) {
-    const run2 = await this.readRecord(join3(this.runsDir(), `${runId}.json`), RunRecord, `run ${runId}`);
+    const run2 = await this.readRecord(join4(this.runsDir(), `${runId}.json`), RunRecord, `run ${runId}`);
     return run2.failed_jobs;
+  }
+  // Commit statuses and deployments: <pullsDir>/reports.json (local-reports.ts).
+  /** What verify reported: every status and deployment, oldest first (tests assert on it). */
+  get reports() {
+    return new LocalReportStore(this.pullsDir, this.now);
+  }
+  setCommitStatus(sha, status) {
+    return this.reports.setCommitStatus(sha, status);
+  }
+  commitStatus(sha, context3) {
+    return this.reports.commitStatus(sha, context3);
+  }
+  createDeployment(input2) {
+    return this.reports.createDeployment(input2);
+  }
+  setDeploymentStatus(id, status) {
+    return this.reports.setDeploymentStatus(id, status);
   }
 };
 
@@ -63455,7 +63710,7 @@ async function openForge(settings, retryBaseMs2) {
 }
 
 // src/fleet/manifest.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile4 } from "node:fs/promises";
 
 // src/metrics/contract.ts
 var TIMESTAMP_COLUMN = "timestamp";
@@ -63670,14 +63925,41 @@ var Normalization = external_exports.object({
     external_exports.strictObject({ transform: external_exports.enum(["none", "log1p"]), std_floor: external_exports.number().positive() })
   )
 }).strict();
+var CandidateMode = external_exports.enum(["shadow", "ab"]);
+var PointerCandidate = external_exports.strictObject({
+  model_id: ModelId,
+  sha256: Sha256,
+  mode: CandidateMode,
+  /** Share of servers the candidate serves, 0 < share < 1; A/B only. */
+  share: external_exports.number().gt(0).lt(1).optional(),
+  since: external_exports.iso.datetime()
+}).superRefine((candidate, ctx) => {
+  if (candidate.mode === "ab" && candidate.share === void 0)
+    ctx.addIssue({ code: "custom", path: ["share"], message: "is required in ab mode (0 < share < 1)" });
+  if (candidate.mode === "shadow" && candidate.share !== void 0)
+    ctx.addIssue({
+      code: "custom",
+      path: ["share"],
+      message: "applies to ab mode only; a shadow candidate serves nothing"
+    });
+});
 var Pointer = external_exports.object({
   format_version: external_exports.literal(1),
   model_id: ModelId,
   sha256: Sha256,
   deployed_at: external_exports.iso.datetime(),
   previous_model_id: ModelId.nullable(),
-  reason: external_exports.string().max(2e3)
-}).strict();
+  reason: external_exports.string().max(2e3),
+  /** Optional: absent in pointers written before candidates, and whenever none is evaluated. */
+  candidate: PointerCandidate.optional()
+}).strict().superRefine((pointer, ctx) => {
+  if (pointer.candidate !== void 0 && pointer.candidate.model_id === pointer.model_id)
+    ctx.addIssue({
+      code: "custom",
+      path: ["candidate", "model_id"],
+      message: `is the serving model ${pointer.model_id}; a candidate must be another model`
+    });
+});
 
 // src/fleet/eligibility.ts
 function assessEligibility(server, policy) {
@@ -63850,7 +64132,7 @@ ${where}: \u2026 and ${more} more problems` : ""));
 async function readManifest(path) {
   let text;
   try {
-    text = await readFile3(path, "utf8");
+    text = await readFile4(path, "utf8");
   } catch (error63) {
     const code = error63.code;
     throw new InputError(`${path}: cannot read manifest (${code ?? String(error63)})`, { cause: error63 });
@@ -64402,7 +64684,7 @@ async function runDriftPr(forge, report, settings) {
 }
 
 // src/config/retrain-config.ts
-import { readFile as readFile4 } from "node:fs/promises";
+import { readFile as readFile5 } from "node:fs/promises";
 import { existsSync as existsSync2 } from "node:fs";
 import { isAbsolute as isAbsolute2, posix, win32 } from "node:path";
 var DEFAULT_CONFIG_PATH = "config/retrain_config.json";
@@ -64437,6 +64719,14 @@ var RepoPath = external_exports.string().min(1).superRefine((path, ctx) => {
 });
 var Pct = external_exports.number().min(0).max(1e4);
 var PositiveDays = external_exports.number().positive().max(3650);
+var CandidateRule = external_exports.strictObject({
+  /** Hours of live data (first shared forecast to newest actual) before a decision. */
+  min_live_hours: external_exports.number().positive().max(24 * 90).default(24),
+  /** Forecast steps scored for both models on the same servers and times before a decision. */
+  min_shared_points: external_exports.number().int().min(1).default(1e3),
+  /** Candidate q-risk ÷ serving q-risk (P50 and P90 each) at or under this promotes; above rolls back. */
+  max_qrisk_ratio_vs_serving: external_exports.number().positive().max(10).default(1)
+});
 var RetrainConfig = external_exports.strictObject({
   /** Drift % where priority becomes low (inclusive). */
   low_drift_pct: Pct.default(10),
@@ -64472,7 +64762,9 @@ var RetrainConfig = external_exports.strictObject({
   /** Retrains the reconcile loop dispatches for one manifest before it stops and says so. */
   reconcile_max_attempts: external_exports.number().int().min(0).max(100).default(5),
   /** Workflow file the reconcile loop dispatches (workflow_dispatch). */
-  reconcile_workflow: external_exports.string().regex(/^[A-Za-z0-9._-]+\.ya?ml$/, "must be a workflow file name like retrain.yml").default("retrain.yml")
+  reconcile_workflow: external_exports.string().regex(/^[A-Za-z0-9._-]+\.ya?ml$/, "must be a workflow file name like retrain.yml").default("retrain.yml"),
+  /** The promotion rule of `fleetcast candidate evaluate` (docs/candidate.md). */
+  candidate: CandidateRule.default(CandidateRule.parse({}))
 }).superRefine((config2, ctx) => {
   if (!(config2.low_drift_pct <= config2.medium_drift_pct))
     ctx.addIssue({
@@ -64533,7 +64825,7 @@ async function loadRetrainConfig(path, cwd = process.cwd()) {
   if (file2 === void 0) return { config: DEFAULT_RETRAIN_CONFIG, source: "defaults" };
   let text;
   try {
-    text = await readFile4(file2, "utf8");
+    text = await readFile5(file2, "utf8");
   } catch (error63) {
     throw new InputError(
       `${file2}: cannot read config (${error63.code ?? String(error63)})`
@@ -64644,7 +64936,7 @@ var STATUS_WORDS = {
   running: "\u{1F3C3} retrain running",
   held: "\u270B held: a person rolled back",
   "gave-up": "\u{1F6D1} attempt cap reached",
-  unverified: "\u2753 deployed but not served"
+  unverified: "\u2753 deployed but not verified or not served"
 };
 function servedText(served) {
   if (served === void 0) return "not checked (no service URL configured)";
@@ -64716,6 +65008,9 @@ function parseReconcileState(markdown) {
   return parsed.success ? parsed.data : void 0;
 }
 
+// src/gitops/verify-report.ts
+var VERIFY_STATUS_CONTEXT = "fleetcast/verify";
+
 // src/gitops/reconcile-decide.ts
 var MINUTE = 6e4;
 function backoffMinutes(attempts, policy) {
@@ -64777,6 +65072,20 @@ function decide(obs, previous, policy, now) {
   if (covered) {
     const served = obs.served;
     const unserved = served !== void 0 && ("error" in served || served.modelId !== obs.modelId) ? served : void 0;
+    const verification = obs.deployVerification;
+    if (unserved === void 0 && verification !== void 0 && verification.state !== "success") {
+      const said = verification.state === "none" ? `has no ${VERIFY_STATUS_CONTEXT} status` : `has ${VERIFY_STATUS_CONTEXT} ${verification.state}`;
+      if (active === void 0)
+        notes.push(
+          verification.state === "failure" ? `verify failed on ${verification.sha.slice(0, 12)} and did not revert it: revert it (Rollback workflow) or fix the service and re-run the verify job` : `the deploy ${verification.sha.slice(0, 12)} was never verified (verify cancelled, timed out or could not report): re-run the verify job of the deploy's Retrain run (it is idempotent); the loop does not retrain for this`
+        );
+      return {
+        state: state(active === void 0 ? "unverified" : "running"),
+        dispatch: void 0,
+        summary: `current.json names ${model}, which covers the manifest, but its deploy commit ${verification.sha.slice(0, 12)} ${said}: unverified deploy`,
+        notes
+      };
+    }
     if (unserved === void 0)
       return {
         state: state("converged"),
@@ -64892,7 +65201,7 @@ var CANDIDATE_MODEL_FILES = REQUIRED_MODEL_FILES.filter(
 );
 
 // src/registry/layout.ts
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 
 // src/registry/model-id.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
@@ -64928,17 +65237,17 @@ function assertModelId(id, where = "model id") {
 var MODELS_DIR = "models";
 var POINTER_FILE = "current.json";
 function modelsDir(registry2) {
-  return join4(registry2, MODELS_DIR);
+  return join5(registry2, MODELS_DIR);
 }
 function modelDir(registry2, id) {
-  return join4(modelsDir(registry2), assertModelId(id));
+  return join5(modelsDir(registry2), assertModelId(id));
 }
 function pointerPath(registry2) {
-  return join4(registry2, POINTER_FILE);
+  return join5(registry2, POINTER_FILE);
 }
 
 // src/registry/pointer.ts
-import { lstat as lstat2, readdir as readdir3, readFile as readFile5, rm as rm4 } from "node:fs/promises";
+import { lstat as lstat2, readdir as readdir3, readFile as readFile6, rm as rm4 } from "node:fs/promises";
 
 // src/registry/pointer-lock.ts
 var LockOwner = external_exports.looseObject({
@@ -64957,7 +65266,7 @@ async function readPointer(registry2) {
   const path = pointerPath(registry2);
   let text;
   try {
-    text = await readFile5(path, "utf8");
+    text = await readFile6(path, "utf8");
   } catch (error63) {
     if (error63.code === "ENOENT") return null;
     throw error63;
@@ -64983,6 +65292,11 @@ function trailer(message, key) {
 }
 function revertedSha(message) {
   return /This reverts commit ([0-9a-f]{7,64})\b/.exec(message)?.[1];
+}
+function requestedBy(commit) {
+  const line = commit.message.split("\n").find((l3) => l3.startsWith("Requested-by:"));
+  const named = line?.slice("Requested-by:".length).trim();
+  return named || commit.author.name || commit.author.email;
 }
 
 // src/gitops/deploy-history.ts
@@ -65055,6 +65369,7 @@ async function observe(forge, settings) {
   const history = await forge.fileHistory(baseSha, pointerFile, HISTORY_LIMIT);
   const heldBy = await personRollback(forge, history, settings.manifestPath, manifestText);
   const runs = await forge.listWorkflowRuns(settings.workflow, RUNS_LIMIT);
+  const deployVerification = await verificationOf(forge, history);
   const served = settings.serviceUrl === void 0 ? void 0 : await readHealth(settings.serviceUrl, settings);
   return {
     baseSha,
@@ -65066,8 +65381,17 @@ async function observe(forge, settings) {
     missing: coverage.missing,
     served,
     heldBy,
-    runs
+    runs,
+    deployVerification
   };
+}
+async function verificationOf(forge, historyNewestFirst) {
+  const latest = historyNewestFirst[0];
+  if (latest === void 0) return void 0;
+  const event = classifyPointerCommit(latest, new Map(historyNewestFirst.map((c3) => [c3.sha, c3])));
+  if (event.kind !== "deploy" || !/^Run: \S+/m.test(latest.message)) return void 0;
+  const status = await forge.commitStatus(latest.sha, VERIFY_STATUS_CONTEXT);
+  return { sha: latest.sha, state: status?.state ?? "none" };
 }
 async function personRollback(forge, historyNewestFirst, manifestPath, manifestText) {
   const latest = historyNewestFirst[0];
@@ -65076,7 +65400,7 @@ async function personRollback(forge, historyNewestFirst, manifestPath, manifestT
   if (event.kind !== "revert-deploy" && event.kind !== "rollback") return void 0;
   if (isAutomaticRollback(latest.message)) return void 0;
   if (await forge.readFile(latest.sha, manifestPath) !== manifestText) return void 0;
-  return { sha: latest.sha, by: latest.author.name || latest.author.email, models: event.rolledBack };
+  return { sha: latest.sha, by: requestedBy(latest), models: event.rolledBack };
 }
 async function readHealth(serviceUrl, settings) {
   const doFetch = settings.fetch ?? fetch;
@@ -65997,12 +66321,12 @@ function firstLine(error63) {
 
 // src/metrics/prometheus/source.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join6, resolve as resolve4 } from "node:path";
+import { join as join7, resolve as resolve4 } from "node:path";
 
 // src/metrics/prometheus/cache.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { mkdir as mkdir6, open as open4, readdir as readdir4, readFile as readFile6, rename as rename3, rm as rm5, stat as stat2 } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { mkdir as mkdir6, open as open4, readdir as readdir4, readFile as readFile7, rename as rename3, rm as rm5, stat as stat2 } from "node:fs/promises";
+import { join as join6 } from "node:path";
 
 // src/metrics/prometheus/mapping.ts
 import { createHash as createHash2 } from "node:crypto";
@@ -66281,7 +66605,7 @@ function initialState(baseUrl2, mapping) {
 async function readState2(dir) {
   let text;
   try {
-    text = await readFile6(join5(dir, STATE_FILE), "utf8");
+    text = await readFile7(join6(dir, STATE_FILE), "utf8");
   } catch {
     return null;
   }
@@ -66290,19 +66614,19 @@ async function readState2(dir) {
     value = JSON.parse(text);
   } catch (error63) {
     throw new InputError(
-      `${join5(dir, STATE_FILE)}: invalid JSON (${getErrorMessage(error63)}); delete the cache directory to rebuild it`
+      `${join6(dir, STATE_FILE)}: invalid JSON (${getErrorMessage(error63)}); delete the cache directory to rebuild it`
     );
   }
   const parsed = StateSchema.safeParse(value);
   if (!parsed.success)
     throw new InputError(
-      `${describeZodError(join5(dir, STATE_FILE), parsed.error)}
+      `${describeZodError(join6(dir, STATE_FILE), parsed.error)}
 delete the cache directory to rebuild it`
     );
   return parsed.data;
 }
 function cacheFiles(dir, state) {
-  return Object.keys(state.files).sort().map((day2) => join5(dir, state.files[day2]));
+  return Object.keys(state.files).sort().map((day2) => join6(dir, state.files[day2]));
 }
 function cacheRelation(files, state) {
   if (files.length > 0) return `read_parquet([${files.map(sqlString).join(", ")}])`;
@@ -66404,11 +66728,11 @@ async function syncLocked(options) {
       obsolete: obsolete.filter((o2) => now - o2.since < OBSOLETE_GRACE_MS),
       syncs: [...state.syncs, syncEntry(report)].slice(-SYNC_HISTORY)
     };
-    await writeJsonAtomic(join5(dir, STATE_FILE), committed);
+    await writeJsonAtomic(join6(dir, STATE_FILE), committed);
     await cleanUp(dir, committed, obsolete);
     return { state: committed, report };
   } catch (error63) {
-    await Promise.all(written.map((file2) => rm5(join5(dir, file2), { force: true })));
+    await Promise.all(written.map((file2) => rm5(join6(dir, file2), { force: true })));
     throw error63;
   }
 }
@@ -66474,10 +66798,10 @@ async function writeDays(conn, dir, state, mapping, from, token, written) {
     const parts = [`SELECT * EXCLUDE (day) FROM fresh_rows WHERE day = ${day2}`];
     if (old !== void 0)
       parts.unshift(
-        `SELECT * FROM read_parquet(${sqlString(join5(dir, old))}) WHERE ${sqlIdentifier(TIMESTAMP_COLUMN)} < ${fromTs}`
+        `SELECT * FROM read_parquet(${sqlString(join6(dir, old))}) WHERE ${sqlIdentifier(TIMESTAMP_COLUMN)} < ${fromTs}`
       );
     const file2 = `${name}.${token}.parquet`;
-    const tmp = join5(dir, `.${file2}.tmp`);
+    const tmp = join6(dir, `.${file2}.tmp`);
     written.push(`.${file2}.tmp`);
     const copied = await conn.runAndReadAll(
       `COPY (${parts.join(" UNION ALL BY NAME ")}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`
@@ -66488,7 +66812,7 @@ async function writeDays(conn, dir, state, mapping, from, token, written) {
       delete next[name];
       continue;
     }
-    await rename3(tmp, join5(dir, file2));
+    await rename3(tmp, join6(dir, file2));
     written.push(file2);
     next[name] = file2;
   }
@@ -66524,7 +66848,7 @@ async function cleanUp(dir, state, obsolete) {
   for (const entry of await readdir4(dir)) {
     if (keep.has(entry) || entry === STATE_FILE || entry === LOCK_FILE) continue;
     const known = obsolete.some((o2) => o2.file === entry);
-    const path = join5(dir, entry);
+    const path = join6(dir, entry);
     const age = await stat2(path).then(
       (s) => now - s.mtimeMs,
       () => 0
@@ -66534,7 +66858,7 @@ async function cleanUp(dir, state, obsolete) {
   }
 }
 async function lock(dir) {
-  const path = join5(dir, LOCK_FILE);
+  const path = join6(dir, LOCK_FILE);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (; ; ) {
     try {
@@ -66557,7 +66881,7 @@ async function lock(dir) {
 }
 async function staleLock(path) {
   try {
-    const [text, info2] = await Promise.all([readFile6(path, "utf8"), stat2(path)]);
+    const [text, info2] = await Promise.all([readFile7(path, "utf8"), stat2(path)]);
     if (Date.now() - info2.mtimeMs > STALE_LOCK_MS) return true;
     const pid = Number(text.trim());
     if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info2.mtimeMs > 5e3;
@@ -66736,7 +67060,7 @@ var PrometheusSource = class {
     this.baseUrl = baseUrl2;
     this.options = options;
     this.mapping = mapping;
-    this.cacheDir = join6(resolve4(cacheRoot), cacheKey(baseUrl2, mapping));
+    this.cacheDir = join7(resolve4(cacheRoot), cacheKey(baseUrl2, mapping));
     this.access = { directories: [this.cacheDir] };
     this.description = `prometheus ${baseUrl2} (mapping ${mapping.origin})`;
     const env = options.env ?? process.env;
@@ -67112,7 +67436,7 @@ function profileProblem(profile) {
 }
 
 // src/drift/unknown-rate.ts
-import { readFile as readFile7 } from "node:fs/promises";
+import { readFile as readFile8 } from "node:fs/promises";
 var Counts = external_exports.object({ unknown: external_exports.number().int().min(0), total: external_exports.number().int().min(0) }).refine((c3) => c3.unknown <= c3.total, { message: "unknown must be \u2264 total", path: ["unknown"] });
 function describe3(where, error63) {
   return error63.issues.map((i) => `${where}: ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n");
@@ -67127,7 +67451,7 @@ var FileUnknownCounts = class {
   async read() {
     let json2;
     try {
-      json2 = JSON.parse(await readFile7(this.path, "utf8"));
+      json2 = JSON.parse(await readFile8(this.path, "utf8"));
     } catch (error63) {
       throw new InputError(
         `${this.path}: cannot read unknown-prediction counts: ${error63 instanceof Error ? error63.message : String(error63)}`
@@ -67195,17 +67519,17 @@ var ServiceUnknownCounts = class {
 };
 
 // src/drift/vocabulary.ts
-import { readFile as readFile9, stat as stat3 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { readFile as readFile10, stat as stat3 } from "node:fs/promises";
+import { join as join9 } from "node:path";
 
 // src/registry/pinned-model.ts
-import { readFile as readFile8 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { readFile as readFile9 } from "node:fs/promises";
+import { join as join8 } from "node:path";
 async function openPinnedModel(registry2) {
   const pointer = await readPointer(registry2);
   if (pointer === null) return null;
   const dir = modelDir(registry2, pointer.model_id);
-  const sumsPath = join7(dir, CHECKSUMS_FILE);
+  const sumsPath = join8(dir, CHECKSUMS_FILE);
   const sumsText = await readRequired(sumsPath);
   if (sha256Text(sumsText) !== pointer.sha256)
     throw new FleetcastError(
@@ -67217,10 +67541,10 @@ async function openPinnedModel(registry2) {
     dir,
     lists: (name) => sums.has(name),
     async readVerified(name) {
-      const path = join7(dir, name);
+      const path = join8(dir, name);
       const expected = sums.get(name);
       if (expected === void 0) throw new FleetcastError(`${path}: not listed in ${CHECKSUMS_FILE}`);
-      const bytes = await readFile8(path).catch((error63) => {
+      const bytes = await readFile9(path).catch((error63) => {
         throw new FleetcastError(`${path}: cannot read (${error63.code ?? String(error63)})`);
       });
       if (sha256Text(bytes) !== expected)
@@ -67231,7 +67555,7 @@ async function openPinnedModel(registry2) {
 }
 async function readRequired(path) {
   try {
-    return await readFile8(path, "utf8");
+    return await readFile9(path, "utf8");
   } catch (error63) {
     const code = error63.code;
     if (code === "ENOENT") throw new FleetcastError(`${path}: missing`);
@@ -67311,7 +67635,7 @@ function parseServerList(text, where) {
 async function readServerList(path) {
   let text;
   try {
-    text = await readFile9(path, "utf8");
+    text = await readFile10(path, "utf8");
   } catch (error63) {
     throw new InputError(
       `${path}: cannot read server list (${error63.code ?? String(error63)})`
@@ -67341,7 +67665,7 @@ async function readRegistryVocabulary(dir) {
       deployed: false
     };
   const id = model.pointer.model_id;
-  const encodersPath = join8(model.dir, MODEL_FILES.encoders);
+  const encodersPath = join9(model.dir, MODEL_FILES.encoders);
   const encoders = parseJsonText(await model.readVerified(MODEL_FILES.encoders), encodersPath, Encoders);
   if (encoders.model_id !== id)
     throw new InputError(`${encodersPath}: model_id ${encoders.model_id} \u2260 pointer ${id}`);
@@ -67350,7 +67674,7 @@ async function readRegistryVocabulary(dir) {
   if (model.lists(MODEL_FILES.trainingInfo)) {
     const info2 = parseJsonText(
       await model.readVerified(MODEL_FILES.trainingInfo),
-      join8(model.dir, MODEL_FILES.trainingInfo),
+      join9(model.dir, MODEL_FILES.trainingInfo),
       TrainingTimes
     );
     const when = info2.trained_at ?? info2.finished_at ?? info2.started_at;
@@ -67520,7 +67844,7 @@ async function loadReport(settings, workspace) {
   if (settings.report !== void 0) {
     let text;
     try {
-      text = await readFile10(settings.report, "utf8");
+      text = await readFile11(settings.report, "utf8");
     } catch (error63) {
       throw new InputError(`${settings.report}: cannot read drift report`, { cause: error63 });
     }
