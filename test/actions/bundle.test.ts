@@ -125,6 +125,11 @@ async function runBundle(
   };
 }
 
+/** Deploy and rollback land their commits through a forge: here the local one over the fixture's remote. */
+function localForge(): Record<string, string> {
+  return { forge: 'local', local_repository: fixture.remote, local_pulls_dir: join(fixture.root, 'forge') };
+}
+
 describe('actions/deploy (composite), actions/rollback and actions/verify (node24) run where a workflow elsewhere runs them', () => {
   test('actions/deploy with its pinned onnxruntime-node, then actions/rollback copied alone into an empty directory', async () => {
     const workspace = await fixture.clone();
@@ -138,7 +143,7 @@ describe('actions/deploy (composite), actions/rollback and actions/verify (node2
       'deploy',
       join(action, 'dist', 'index.js'),
       workspace,
-      { model_dir: `.fleetcast/candidate/${MODEL}` },
+      { model_dir: `.fleetcast/candidate/${MODEL}`, ...localForge() },
       ['--preserve-symlinks'],
     );
     assert.equal(deployed.code, 0, deployed.stdout);
@@ -147,6 +152,7 @@ describe('actions/deploy (composite), actions/rollback and actions/verify (node2
 
     const rolledBack = await runBundle('rollback', await standalone('rollback'), await fixture.clone(), {
       reason: 'bundle test',
+      ...localForge(),
     });
     assert.equal(rolledBack.code, 0, rolledBack.stdout);
     assert.equal(rolledBack.outputs.method, 'revert');
