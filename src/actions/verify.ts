@@ -8,6 +8,7 @@ import { ModelId } from '../registry/schemas.js';
 import { GateError } from '../core/errors.js';
 import { AUTOMATIC_ROLLBACK_REQUESTER } from '../gitops/deploy-commit.js';
 import { revertDeployCommit } from '../gitops/revert.js';
+import { readLiveRecord } from '../gitops/live-record.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { BooleanInput, PositiveNumberInput, workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
@@ -116,6 +117,10 @@ export function run(): Promise<void> {
           from: settings.model_id,
           reason: `verification failed after ${seconds}s: ${result.problems.join('; ')}`,
           requestedBy: AUTOMATIC_ROLLBACK_REQUESTER,
+          live: await readLiveRecord(settings.model_id, {
+            serviceUrl: settings.service_url,
+            token: settings.service_token,
+          }),
           ...(context.runUrl ? { runUrl: context.runUrl } : {}),
         },
         bot,

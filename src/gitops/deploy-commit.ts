@@ -1,4 +1,5 @@
 import { MODEL_TRAILER, ROLLED_BACK_TRAILER } from './deploy-history.js';
+import { formatLiveRecord, LIVE_RECORD_TRAILER, type LiveRecordResult } from './live-record.js';
 
 export interface DeployFacts {
   modelId: string;
@@ -10,7 +11,12 @@ export interface DeployFacts {
   reason: string;
   /** Workflow run that produced the model, for the audit trail. */
   runUrl?: string;
+  /** The live accuracy the previous model reached while serving (live-record.ts); absent: not read. */
+  previousLive?: LiveRecordResult;
 }
+
+/** What a message says when the caller read no live record. */
+const NOT_READ: LiveRecordResult = { none: 'no service URL given' };
 
 /** One deploy commit: subject names model, fleet size, coverage and q-risk; trailers are machine-readable. */
 export function deployCommitMessage(facts: DeployFacts): string {
@@ -28,6 +34,10 @@ export function deployCommitMessage(facts: DeployFacts): string {
     `${MODEL_TRAILER}: ${facts.modelId}`,
     `Fleetcast-Previous-Model: ${facts.previousModelId ?? 'none'}`,
   );
+  if (facts.previousModelId !== null)
+    lines.push(
+      `${LIVE_RECORD_TRAILER}: ${formatLiveRecord(facts.previousModelId, facts.previousLive ?? NOT_READ)}`,
+    );
   return lines.join('\n');
 }
 
@@ -45,6 +55,8 @@ export interface RollbackFacts {
   reason: string;
   requestedBy: string;
   runUrl?: string;
+  /** The live accuracy \`from\` reached while serving (live-record.ts); absent: not read. */
+  live?: LiveRecordResult;
 }
 
 /** Message of a `git revert` of a deploy commit. */
@@ -58,7 +70,7 @@ export function revertCommitMessage(deploySubject: string, deploySha: string, fa
     `Requested-by: ${oneLine(facts.requestedBy)}`,
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
-  lines.push('', `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  lines.push('', `${ROLLED_BACK_TRAILER}: ${facts.from}`, liveTrailer(facts));
   return lines.join('\n');
 }
 
@@ -72,8 +84,12 @@ export function rollbackCommitMessage(to: string, facts: RollbackFacts): string 
     `Requested-by: ${oneLine(facts.requestedBy)}`,
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
-  lines.push('', `${MODEL_TRAILER}: ${to}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  lines.push('', `${MODEL_TRAILER}: ${to}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`, liveTrailer(facts));
   return lines.join('\n');
+}
+
+function liveTrailer(facts: RollbackFacts): string {
+  return `${LIVE_RECORD_TRAILER}: ${formatLiveRecord(facts.from, facts.live ?? NOT_READ)}`;
 }
 
 function oneLine(text: string): string {

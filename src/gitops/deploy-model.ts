@@ -14,6 +14,7 @@ import { readManifest } from '../fleet/manifest.js';
 import { deployCommitMessage } from './deploy-commit.js';
 import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
 import { headlineQRisk, ValidationFigures } from './validation-summary.js';
+import { readLiveRecord, type ServiceAccess } from './live-record.js';
 
 export interface ModelDeployRequest {
   git: Workspace;
@@ -32,6 +33,11 @@ export interface ModelDeployRequest {
    * retrains for the new manifest.
    */
   manifest?: string;
+  /**
+   * The inference service, to record in the commit the live accuracy the outgoing model reached
+   * while serving; without a URL the commit says there is no live record.
+   */
+  service?: ServiceAccess;
 }
 
 export type ModelDeployResult =
@@ -89,7 +95,10 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
     },
   });
   const qRisk = headlineQRisk(validation);
+  const previousLive =
+    before === null ? undefined : await readLiveRecord(before.model_id, request.service ?? {});
   const message = deployCommitMessage({
+    ...(previousLive === undefined ? {} : { previousLive }),
     modelId,
     previousModelId: before?.model_id ?? null,
     fleetSize: validation.manifest_servers,

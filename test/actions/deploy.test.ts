@@ -72,7 +72,12 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
       commit.message.split('\n')[0]!,
       new RegExp(`^deploy: ${M} \\(3 servers, coverage 100\\.0%, q-risk 0\\.1500\\)$`),
     );
-    assert.match(commit.message, new RegExp(`\\nFleetcast-Model: ${M}\\nFleetcast-Previous-Model: ${P}$`));
+    assert.match(
+      commit.message,
+      new RegExp(
+        `\\nFleetcast-Model: ${M}\\nFleetcast-Previous-Model: ${P}\\nFleetcast-Live-Record: ${P} none \\(no service URL given\\)$`,
+      ),
+    );
     const work = await fixture.clone();
     const files = (await git(work, 'show', '--name-only', '--format=', head)).trim().split('\n').sort();
     assert.deepEqual(files, [
@@ -162,7 +167,10 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const commit = await fixture.store.readCommit('main');
     assert.match(commit.message, /^Revert "deploy: tft-20261120T000000Z-cccccc/);
     assert.match(commit.message, /Reason: latency regression\nRequested-by: dana/);
-    assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
+    assert.match(
+      commit.message,
+      new RegExp(`Fleetcast-Rolled-Back: ${N}\nFleetcast-Live-Record: ${N} none \\(no service URL given\\)$`),
+    );
     assert.equal(commit.author.name, 'dana');
     const redeploy = await deployModel(fixture, N);
     assert.equal(redeploy.outputs.deployed, 'false');
@@ -262,7 +270,10 @@ describe('verify', () => {
     assert.match(result.errors.join('\n'), /web-03/);
     assert.equal((await remotePointer(fixture)).model_id, M, 'pointer back on the previous model');
     const commit = await fixture.store.readCommit('main');
-    assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
+    assert.match(
+      commit.message,
+      new RegExp(`Fleetcast-Rolled-Back: ${N}\nFleetcast-Live-Record: ${N} none \\(/status has no live_accuracy section`),
+    );
     assert.match(result.summary, /Verification of .* failed/);
     const manifest = await readFile(join(await fixture.clone(), 'fleet', 'manifest.json'), 'utf8');
     assert.match(manifest, /web-03/);

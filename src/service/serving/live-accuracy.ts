@@ -81,6 +81,11 @@ export const LiveModelAccuracy = z.strictObject({
   model: z.string(),
   scored_points: z.number().int(),
   naive_points: z.number().int(),
+  /**
+   * Hours of the window that hold scored points (counted in buckets of window / 24): how long the
+   * model has been scored, up to the window. Live regression checks require a minimum of it.
+   */
+  scored_hours: z.number(),
   window_seconds: z.number(),
   q_risk: z.array(LiveQRisk),
   /** Highest q-risk (the middle quantile, all targets pooled) first. */
@@ -345,7 +350,11 @@ export class LiveAccuracy {
     for (const model of models) {
       const { targets, quantiles } = model.shape;
       const total = new Float64Array(targets.length * quantiles.length * SUMS);
-      for (const sums of model.buckets.values()) for (let i = 0; i < total.length; i++) total[i]! += sums[i]!;
+      let scoredBuckets = 0;
+      for (const sums of model.buckets.values()) {
+        for (let i = 0; i < total.length; i++) total[i]! += sums[i]!;
+        if (sums.length > 2 && sums[2]! > 0) scoredBuckets++;
+      }
       const qRisk = targets.flatMap((target, t) =>
         quantiles.map((quantile, q) => {
           const o = (t * quantiles.length + q) * SUMS;
@@ -378,6 +387,7 @@ export class LiveAccuracy {
         model: model.shape.id,
         scored_points: perTarget ? Math.round(total[2]!) : 0,
         naive_points: perTarget ? Math.round(total[6]!) : 0,
+        scored_hours: (scoredBuckets * this.bucketSeconds) / 3600,
         window_seconds: this.windowSeconds,
         q_risk: qRisk,
         worst_servers: worst,
