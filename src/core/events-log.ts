@@ -10,6 +10,8 @@ export const EVENT_TYPES = [
   'retrain_triggered',
   'manifest_updated',
   'manifest_unchanged',
+  /** fleetcast live-check: the live regression decision (keep or revert) with its numbers. */
+  'live_check',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -44,9 +44,15 @@ export function deployCommitMessage(facts: DeployFacts): string {
 /** `Requested-by:` of the revert verify makes on its own: automation, not a person's rollback. */
 export const AUTOMATIC_ROLLBACK_REQUESTER = 'fleetcast verify (automatic rollback)';
 
-/** Whether a revert or rollback commit was made by verify's automatic rollback. */
+/** `Requested-by:` of the revert live-check makes on a live regression: automation too. */
+export const LIVE_REGRESSION_REQUESTER = 'fleetcast live-check (automatic rollback)';
+
+/** Whether a revert or rollback commit was made by an automatic rollback (verify or live-check). */
 export function isAutomaticRollback(message: string): boolean {
-  return message.split('\n').some((line) => line.trim() === `Requested-by: ${AUTOMATIC_ROLLBACK_REQUESTER}`);
+  const automatic = [AUTOMATIC_ROLLBACK_REQUESTER, LIVE_REGRESSION_REQUESTER].map(
+    (r) => `Requested-by: ${r}`,
+  );
+  return message.split('\n').some((line) => automatic.includes(line.trim()));
 }
 
 export interface RollbackFacts {

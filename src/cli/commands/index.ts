@@ -14,6 +14,7 @@ import * as deploy from './deploy.js';
 import * as rollback from './rollback.js';
 import * as models from './models.js';
 import * as history from './history.js';
+import * as liveCheck from './live-check.js';
 import * as serve from './serve.js';
 
 /**
@@ -36,5 +37,6 @@ export function registerCommands(program: Command): void {
   rollback.register(program);
   models.register(program);
   history.register(program);
+  liveCheck.register(program);
   serve.register(program);
 }
