@@ -272,7 +272,9 @@ describe('verify', () => {
     const commit = await fixture.store.readCommit('main');
     assert.match(
       commit.message,
-      new RegExp(`Fleetcast-Rolled-Back: ${N}\nFleetcast-Live-Record: ${N} none \\(/status has no live_accuracy section`),
+      new RegExp(
+        `Fleetcast-Rolled-Back: ${N}\nFleetcast-Live-Record: ${N} none \\(/status has no live_accuracy section`,
+      ),
     );
     assert.match(result.summary, /Verification of .* failed/);
     const manifest = await readFile(join(await fixture.clone(), 'fleet', 'manifest.json'), 'utf8');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run as deploy } from '../../src/actions/deploy.js';
+import { run as liveCheckAction } from '../../src/actions/live-check.js';
 import { parseEvents } from '../../src/core/events-log.js';
 import { renderManifest } from '../../src/fleet/manifest.js';
 import { LIVE_REGRESSION_REQUESTER, isAutomaticRollback } from '../../src/gitops/deploy-commit.js';
@@ -109,6 +110,25 @@ describe('fleetcast live-check', () => {
       events.map((e) => [e.event, e.data.action]),
       [['live_check', 'keep']],
     );
+    assert.equal(await remoteModel(), M);
+  });
+
+  test('the action, run as the runner runs it: dry run outputs and summary, the token masked', async () => {
+    service.set({ modelId: M, live: [{ model: M, p50: 0.3, p90: 0.1, points: 900, hours: 10 }] });
+    const result = await runAction(liveCheckAction, {
+      action: 'live-check',
+      workspace: await fixture.clone(),
+      inputs: { service_url: service.url, service_token: 'live-secret', dry_run: 'true' },
+    });
+    assert.equal(result.exitCode, 0, result.stdout);
+    assert.deepEqual(
+      [result.outputs.model_id, result.outputs.action, result.outputs.reverted],
+      [M, 'revert', 'false'],
+    );
+    assert.match(result.outputs.reason!, /1\.50× the previous model/);
+    assert.match(result.summary, new RegExp(`Live check of ${M}: revert`));
+    assert.equal(service.authorizations.at(-1), 'Bearer live-secret');
+    assert.ok(result.stdout.includes('::add-mask::live-secret'));
     assert.equal(await remoteModel(), M);
   });
 
