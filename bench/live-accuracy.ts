@@ -240,8 +240,6 @@ export async function run(args: string[]): Promise<void> {
       },
     ]);
     await deploy(registry, MODEL_ID, 'bench');
-    const a: unknown[] = [];
-    for (const n of scales) a.push(await overhead(n, cycles, registry, vocab));
     const b = await memory(10_000, {
       id: 'tft-20261201T000000Z-c0c0c0',
       targets: ['cpu_pct', 'mem_pct', 'latency_ms'],
@@ -250,6 +248,9 @@ export async function run(args: string[]): Promise<void> {
       resolution_seconds: 300,
       observed_features: ['cpu_pct', 'mem_pct', 'latency_ms'],
     });
+    // (b) first: the services of (a) leave native and worker memory that a later gc() releases
+    const a: unknown[] = [];
+    for (const n of scales) a.push(await overhead(n, cycles, registry, vocab));
     process.stdout.write(`${JSON.stringify({ a_overhead: a, b_memory_per_10000_servers: b }, null, 2)}\n`);
   } finally {
     await rm(root, { recursive: true, force: true });
