@@ -16,6 +16,8 @@ export const INPUTS = [
   'registry',
   'branch',
   'reason',
+  'service_url',
+  'service_token',
   'slack_webhook',
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
@@ -32,6 +34,9 @@ function settingsSchema(workspace: string) {
       branch: z.string().default('main'),
       /** Why this model is deployed (goes into current.json and the commit). */
       reason: z.string().max(2000).default('retrained after fleet manifest change'),
+      /** The inference service: the outgoing model's live accuracy goes into the commit. */
+      service_url: z.url().optional(),
+      service_token: z.string().optional(),
       slack_webhook: z.url().optional(),
     })
     .and(IdentitySettings)
@@ -40,7 +45,7 @@ function settingsSchema(workspace: string) {
 
 const deploy = defineAction({
   inputs: INPUTS,
-  secrets: ['slack_webhook', 'token'],
+  secrets: ['service_token', 'slack_webhook', 'token'],
   settings: settingsSchema,
   failureTitle: 'Model deploy failed',
 });
@@ -58,6 +63,7 @@ export function run(): Promise<void> {
       reason: settings.reason,
       bot,
       branch: settings.branch,
+      service: { serviceUrl: settings.service_url, token: settings.service_token },
       ...(context.runUrl ? { runUrl: context.runUrl } : {}),
     });
     setOutputs({ model_id: result.modelId, previous_model_id: result.previousModelId ?? '' });

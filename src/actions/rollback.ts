@@ -11,6 +11,7 @@ import { readPointer, rollback as rollbackPointer } from '../registry/pointer.js
 import { ModelId } from '../registry/schemas.js';
 import { InputError } from '../core/errors.js';
 import { revertDeployCommit } from '../gitops/revert.js';
+import { readLiveRecord } from '../gitops/live-record.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
@@ -23,6 +24,8 @@ export const INPUTS = [
   'reason',
   'registry',
   'branch',
+  'service_url',
+  'service_token',
   'slack_webhook',
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
@@ -36,6 +39,9 @@ function settingsSchema(workspace: string) {
       reason: z.string().min(1).max(500).default('manual rollback'),
       registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
       branch: z.string().default('main'),
+      /** The inference service: the outgoing model's live accuracy goes into the commit. */
+      service_url: z.url().optional(),
+      service_token: z.string().optional(),
       slack_webhook: z.url().optional(),
     })
     .and(IdentitySettings)
@@ -44,7 +50,7 @@ function settingsSchema(workspace: string) {
 
 const rollback = defineAction({
   inputs: INPUTS,
-  secrets: ['slack_webhook', 'token'],
+  secrets: ['service_token', 'slack_webhook', 'token'],
   settings: settingsSchema,
   failureTitle: 'Rollback failed',
 });
@@ -63,6 +69,10 @@ export function run(): Promise<void> {
       throw new InputError(`${pointerRel}: nothing has been deployed, nothing to roll back`);
     const facts = {
       from: before.model_id,
+      live: await readLiveRecord(before.model_id, {
+        serviceUrl: settings.service_url,
+        token: settings.service_token,
+      }),
       reason: settings.reason,
       requestedBy: context.actor,
       ...(context.runUrl ? { runUrl: context.runUrl } : {}),

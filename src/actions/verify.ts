@@ -12,6 +12,7 @@ import { ModelId } from '../registry/schemas.js';
 import { GateError, getErrorMessage } from '../core/errors.js';
 import { AUTOMATIC_ROLLBACK_REQUESTER } from '../gitops/deploy-commit.js';
 import { revertDeployCommit } from '../gitops/revert.js';
+import { readLiveRecord } from '../gitops/live-record.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
 import { BooleanInput, PositiveNumberInput, workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
@@ -161,6 +162,10 @@ export function run(): Promise<void> {
             from: settings.model_id,
             reason: `verification failed after ${seconds}s: ${result.problems.join('; ')}`,
             requestedBy: AUTOMATIC_ROLLBACK_REQUESTER,
+            live: await readLiveRecord(settings.model_id, {
+              serviceUrl: replicas[0],
+              token: settings.service_token,
+            }),
             ...(context.runUrl ? { runUrl: context.runUrl } : {}),
           },
           bot,

@@ -19,7 +19,8 @@ export interface WorkflowNeeds {
 const VARIABLES: Record<string, string> = {
   FLEETCAST_METRICS:
     'metrics source inside the workspace (default `data/metrics`): a parquet file or directory, `path#table` for DuckDB, or `prometheus+https://HOST:9090#mapping=FILE`',
-  FLEETCAST_SERVICE_URL: 'base URL of the inference service (unknown-prediction counts, verify)',
+  FLEETCAST_SERVICE_URL:
+    'base URL of the inference service (unknown-prediction counts, verify, live accuracy records, live-check)',
   FLEETCAST_TRAIN_DEVICE: '`auto` (default), `cuda` or `cpu`',
   FLEETCAST_VERIFY_URLS:
     'optional: the base URL of every replica, comma-separated, for verify (default `FLEETCAST_SERVICE_URL`); every replica must serve the new model',

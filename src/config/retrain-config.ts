@@ -68,6 +68,23 @@ const RepoPath = z
   });
 
 const Pct = z.number().min(0).max(10_000);
+
+/**
+ * Automatic rollback on live regression (`fleetcast live-check`, docs/gitops.md): the serving
+ * model's live q-risk against the previous model's recorded one and against seasonal naive on the
+ * same points, once it has been scored for long enough.
+ */
+export const LiveRegressionConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Revert when live q-risk (P50 or P90) exceeds the previous model's recorded one by this factor. */
+  max_ratio_vs_previous: z.number().min(1).max(100).default(1.25),
+  /** Revert when the model's loss exceeds seasonal naive's on the same points by this factor. */
+  max_ratio_vs_naive: z.number().positive().max(100).default(1.1),
+  /** Hours of scored live data (within the service's live window, 24 h by default) before judging. */
+  min_live_hours: z.number().min(0).max(8760).default(6),
+  min_scored_points: z.number().int().min(1).default(100),
+});
+export type LiveRegressionConfig = z.infer<typeof LiveRegressionConfig>;
 const PositiveDays = z.number().positive().max(3650);
 
 /** When a candidate has enough live data to decide, and how much worse than serving it may be. */
@@ -138,6 +155,7 @@ export const RetrainConfig = z
       .default('retrain.yml'),
     /** The promotion rule of `fleetcast candidate evaluate` (docs/candidate.md). */
     candidate: CandidateRule.default(CandidateRule.parse({})),
+    live_regression: LiveRegressionConfig.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!(config.low_drift_pct <= config.medium_drift_pct))
@@ -260,6 +278,18 @@ export function reconcilePolicyOf(config: RetrainConfig): ReconcilePolicy {
     backoffMaxMinutes: config.reconcile_backoff_max_minutes,
     maxAttempts: config.reconcile_max_attempts,
     workflow: config.reconcile_workflow,
+  };
+}
+
+/** The live regression rule's policy (src/gitops/live-regression.ts). */
+export function liveRegressionPolicyOf(config: RetrainConfig) {
+  const l = config.live_regression;
+  return {
+    enabled: l.enabled,
+    maxRatioVsPrevious: l.max_ratio_vs_previous,
+    maxRatioVsNaive: l.max_ratio_vs_naive,
+    minLiveHours: l.min_live_hours,
+    minScoredPoints: l.min_scored_points,
   };
 }
 

@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   'manifest_updated',
   'manifest_unchanged',
   'candidate_evaluated',
+  /** fleetcast live-check: the live regression decision (keep or revert) with its numbers. */
+  'live_check',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -1,4 +1,5 @@
 import { MODEL_TRAILER, ROLLED_BACK_TRAILER } from './deploy-history.js';
+import { formatLiveRecord, LIVE_RECORD_TRAILER, type LiveRecordResult } from './live-record.js';
 
 export interface DeployFacts {
   modelId: string;
@@ -12,7 +13,12 @@ export interface DeployFacts {
   runUrl?: string;
   /** More body lines and trailers (a candidate promotion's reasons and live numbers). */
   extra?: { lines: string[]; trailers: string[] };
+  /** The live accuracy the previous model reached while serving (live-record.ts); absent: not read. */
+  previousLive?: LiveRecordResult;
 }
+
+/** What a message says when the caller read no live record. */
+const NOT_READ: LiveRecordResult = { none: 'no service URL given' };
 
 /** One deploy commit: subject names model, fleet size, coverage and q-risk; trailers are machine-readable. */
 export function deployCommitMessage(facts: DeployFacts): string {
@@ -32,15 +38,25 @@ export function deployCommitMessage(facts: DeployFacts): string {
     `Fleetcast-Previous-Model: ${facts.previousModelId ?? 'none'}`,
     ...(facts.extra?.trailers ?? []).map(oneLine),
   );
+  if (facts.previousModelId !== null)
+    lines.push(
+      `${LIVE_RECORD_TRAILER}: ${formatLiveRecord(facts.previousModelId, facts.previousLive ?? NOT_READ)}`,
+    );
   return lines.join('\n');
 }
 
 /** `Requested-by:` of the revert verify makes on its own: automation, not a person's rollback. */
 export const AUTOMATIC_ROLLBACK_REQUESTER = 'fleetcast verify (automatic rollback)';
 
-/** Whether a revert or rollback commit was made by verify's automatic rollback. */
+/** `Requested-by:` of the revert live-check makes on a live regression: automation too. */
+export const LIVE_REGRESSION_REQUESTER = 'fleetcast live-check (automatic rollback)';
+
+/** Whether a revert or rollback commit was made by an automatic rollback (verify or live-check). */
 export function isAutomaticRollback(message: string): boolean {
-  return message.split('\n').some((line) => line.trim() === `Requested-by: ${AUTOMATIC_ROLLBACK_REQUESTER}`);
+  const automatic = [AUTOMATIC_ROLLBACK_REQUESTER, LIVE_REGRESSION_REQUESTER].map(
+    (r) => `Requested-by: ${r}`,
+  );
+  return message.split('\n').some((line) => automatic.includes(line.trim()));
 }
 
 export interface RollbackFacts {
@@ -49,6 +65,8 @@ export interface RollbackFacts {
   reason: string;
   requestedBy: string;
   runUrl?: string;
+  /** The live accuracy \`from\` reached while serving (live-record.ts); absent: not read. */
+  live?: LiveRecordResult;
 }
 
 /** Message of a `git revert` of a deploy commit. */
@@ -62,7 +80,7 @@ export function revertCommitMessage(deploySubject: string, deploySha: string, fa
     `Requested-by: ${oneLine(facts.requestedBy)}`,
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
-  lines.push('', `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  lines.push('', `${ROLLED_BACK_TRAILER}: ${facts.from}`, liveTrailer(facts));
   return lines.join('\n');
 }
 
@@ -76,8 +94,12 @@ export function rollbackCommitMessage(to: string, facts: RollbackFacts): string 
     `Requested-by: ${oneLine(facts.requestedBy)}`,
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
-  lines.push('', `${MODEL_TRAILER}: ${to}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  lines.push('', `${MODEL_TRAILER}: ${to}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`, liveTrailer(facts));
   return lines.join('\n');
+}
+
+function liveTrailer(facts: RollbackFacts): string {
+  return `${LIVE_RECORD_TRAILER}: ${formatLiveRecord(facts.from, facts.live ?? NOT_READ)}`;
 }
 
 function oneLine(text: string): string {

@@ -4,7 +4,8 @@ import { pathExists } from '../core/path-exists.js';
 import { openGit } from '../forge/simple-git.js';
 import { join } from 'node:path';
 import { MODELS_DIR, POINTER_FILE, pointerPath } from '../registry/layout.js';
-import { headlineQRisk, p50QRisk, ValidationFigures } from './validation-summary.js';
+import { headlineQRisk, p50QRisk, quantileQRisk, ValidationFigures } from './validation-summary.js';
+import { liveRecordInMessage, type LiveRecord } from './live-record.js';
 import { parsePointer, readPointer } from '../registry/pointer.js';
 import type { Pointer } from '../registry/schemas.js';
 
@@ -38,6 +39,12 @@ export interface PointerHistoryEntry {
    * version. Null when the model has no readable validation.json.
    */
   held_out: HeldOutRecord | null;
+  /**
+   * The live accuracy the model reached while serving, as the commit that replaced it recorded
+   * from the service's /status (live-record.ts); null with `live_missing` saying why otherwise.
+   */
+  live: LiveRecord | null;
+  live_missing: string | null;
 }
 
 export interface HeldOutRecord {
@@ -46,6 +53,8 @@ export interface HeldOutRecord {
   q_risk: number | null;
   /** P50 q-risk per target. */
   p50: Record<string, number>;
+  /** P90 q-risk per target. */
+  p90: Record<string, number>;
 }
 
 export interface PointerHistory {
@@ -78,7 +87,7 @@ export async function pointerHistory(
     log = await git.raw([
       'log',
       `--max-count=${limit}`,
-      `--format=%H${FIELD}%cI${FIELD}%an${FIELD}%s${RECORD}`,
+      `--format=%H${FIELD}%cI${FIELD}%an${FIELD}%s${FIELD}%B${RECORD}`,
       '--',
       POINTER_FILE,
     ]);
@@ -90,8 +99,8 @@ export async function pointerHistory(
     .map((record) => record.trim())
     .filter((record) => record !== '')
     .map((record) => {
-      const [sha = '', at = '', author = '', subject = ''] = record.split(FIELD);
-      return { sha, at, author, subject };
+      const [sha = '', at = '', author = '', subject = '', message = ''] = record.split(FIELD);
+      return { sha, at, author, subject, message };
     });
   if (commits.length === 0)
     return fromPointer(registry, `${path} has no commits in the git repository ${top}`);
@@ -106,9 +115,10 @@ export async function pointerHistory(
       ...NO_COMMIT,
       uncommitted: true,
       held_out: await heldOutOnDisk(registry, entry.model_id),
+      ...STILL_SERVING,
     });
   }
-  for (const c of commits) {
+  for (const [i, c] of commits.entries()) {
     const text = await git.raw(['show', `${c.sha}:./${POINTER_FILE}`]).catch(() => null);
     const where = `${c.sha.slice(0, 12)}:${POINTER_FILE}`;
     const entry =
@@ -126,6 +136,7 @@ export async function pointerHistory(
       author: c.author,
       subject: c.subject,
       held_out: heldOutOf(validation),
+      ...liveOf(entry.model_id, commits[i - 1]?.message),
     });
   }
   return {
@@ -136,7 +147,27 @@ export async function pointerHistory(
   };
 }
 
-type PointerFields = Omit<PointerHistoryEntry, keyof typeof NO_COMMIT | 'held_out'>;
+type PointerFields = Omit<PointerHistoryEntry, keyof typeof NO_COMMIT | 'held_out' | 'live' | 'live_missing'>;
+
+const STILL_SERVING = {
+  live: null,
+  live_missing: 'still serving: the service reports its live accuracy (/status, fleetcast live-check)',
+} as const;
+
+/** The live record the commit that replaced `modelId` carries (`replacedBy`: that commit's message). */
+function liveOf(
+  modelId: string | null,
+  replacedBy: string | undefined,
+): Pick<PointerHistoryEntry, 'live' | 'live_missing'> {
+  if (modelId === null) return { live: null, live_missing: null };
+  if (replacedBy === undefined) return STILL_SERVING;
+  const result = liveRecordInMessage(replacedBy, modelId);
+  if (result === undefined)
+    return { live: null, live_missing: 'the commit that replaced it recorded no live accuracy' };
+  return 'record' in result
+    ? { live: result.record, live_missing: null }
+    : { live: null, live_missing: result.none };
+}
 
 const NO_COMMIT = { commit: null, committed_at: null, author: null, subject: null } as const;
 const EMPTY = {
@@ -173,6 +204,7 @@ async function fromPointer(registry: string, why: string): Promise<PointerHistor
       ...fromPointerValue(pointer),
       ...NO_COMMIT,
       held_out: await heldOutOnDisk(registry, pointer.model_id),
+      ...STILL_SERVING,
     });
     if (pointer.previous_model_id !== null)
       entries.push({
@@ -180,6 +212,8 @@ async function fromPointer(registry: string, why: string): Promise<PointerHistor
         model_id: pointer.previous_model_id,
         ...NO_COMMIT,
         held_out: await heldOutOnDisk(registry, pointer.previous_model_id),
+        live: null,
+        live_missing: 'outside git no live record is kept',
       });
   }
   return {
@@ -203,7 +237,12 @@ function heldOutOf(text: string | null): HeldOutRecord | null {
   if (text === null) return null;
   try {
     const figures = ValidationFigures.parse(JSON.parse(text));
-    return { passed: figures.passed, q_risk: headlineQRisk(figures), p50: p50QRisk(figures) };
+    return {
+      passed: figures.passed,
+      q_risk: headlineQRisk(figures),
+      p50: p50QRisk(figures),
+      p90: quantileQRisk(figures, 0.9),
+    };
   } catch {
     return null; // an unreadable validation.json: the pointer history still stands
   }

@@ -15,6 +15,7 @@ import { deployCommitMessage } from './deploy-commit.js';
 import { landCommit } from './land-commit.js';
 import { automatedDeployRefusal, rolledBackModels } from './deploy-history.js';
 import { headlineQRisk, ValidationFigures } from './validation-summary.js';
+import { readLiveRecord, type ServiceAccess } from './live-record.js';
 
 export interface ModelDeployRequest {
   git: Workspace;
@@ -43,6 +44,11 @@ export interface ModelDeployRequest {
   extra?: { lines: string[]; trailers: string[] };
   /** Without a forge: push the commit to origin `branch` (default true; false leaves it local). */
   push?: boolean;
+  /**
+   * The inference service, to record in the commit the live accuracy the outgoing model reached
+   * while serving; without a URL the commit says there is no live record.
+   */
+  service?: ServiceAccess;
 }
 
 export type ModelDeployResult =
@@ -101,7 +107,10 @@ export async function commitModelDeploy(request: ModelDeployRequest): Promise<Mo
     },
   });
   const qRisk = headlineQRisk(validation);
+  const previousLive =
+    before === null ? undefined : await readLiveRecord(before.model_id, request.service ?? {});
   const message = deployCommitMessage({
+    ...(previousLive === undefined ? {} : { previousLive }),
     modelId,
     previousModelId: before?.model_id ?? null,
     fleetSize: validation.manifest_servers,

@@ -39,23 +39,31 @@ export function headlineQRisk(validation: {
 }
 
 /** The model's held-out P50 q-risk per target on all servers (what `fleetcast history` lists). */
-export function p50QRisk(validation: {
-  accuracy?: {
-    scores: ReadonlyArray<{
-      model: string;
-      group: string;
-      target?: string;
-      quantile?: number;
-      q_risk: number | null;
-    }>;
-  } | null;
-}): Record<string, number> {
+export function p50QRisk(validation: Parameters<typeof quantileQRisk>[0]): Record<string, number> {
+  return quantileQRisk(validation, 0.5);
+}
+
+/** The model's held-out q-risk at `quantile` per target on all servers. */
+export function quantileQRisk(
+  validation: {
+    accuracy?: {
+      scores: ReadonlyArray<{
+        model: string;
+        group: string;
+        target?: string;
+        quantile?: number;
+        q_risk: number | null;
+      }>;
+    } | null;
+  },
+  quantile: number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of validation.accuracy?.scores ?? [])
     if (
       s.model === 'model' &&
       s.group === 'all' &&
-      s.quantile === 0.5 &&
+      s.quantile === quantile &&
       s.target !== undefined &&
       s.q_risk !== null
     )

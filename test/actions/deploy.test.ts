@@ -95,7 +95,12 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
       commit.message.split('\n')[0]!,
       new RegExp(`^deploy: ${M} \\(3 servers, coverage 100\\.0%, q-risk 0\\.1500\\)$`),
     );
-    assert.match(commit.message, new RegExp(`\\nFleetcast-Model: ${M}\\nFleetcast-Previous-Model: ${P}$`));
+    assert.match(
+      commit.message,
+      new RegExp(
+        `\\nFleetcast-Model: ${M}\\nFleetcast-Previous-Model: ${P}\\nFleetcast-Live-Record: ${P} none \\(no service URL given\\)$`,
+      ),
+    );
     const work = await fixture.clone();
     const files = (await git(work, 'show', '--name-only', '--format=', head)).trim().split('\n').sort();
     assert.deepEqual(files, [
@@ -185,7 +190,10 @@ describe('deploy, rollback by revert, and the rollback-respect rule', () => {
     const commit = await fixture.store.readCommit('main');
     assert.match(commit.message, /^Revert "deploy: tft-20261120T000000Z-cccccc/);
     assert.match(commit.message, /Reason: latency regression\nRequested-by: dana/);
-    assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
+    assert.match(
+      commit.message,
+      new RegExp(`Fleetcast-Rolled-Back: ${N}\nFleetcast-Live-Record: ${N} none \\(no service URL given\\)$`),
+    );
     // Landed by the forge's bot (GitHub signs only commits without a custom author); the person is named.
     assert.equal(commit.author.name, LOCAL_BOT.name);
     assert.equal(result.outputs.commit_sha, commit.sha);
@@ -347,7 +355,12 @@ describe('verify', () => {
     );
     assert.equal((await remotePointer(fixture)).model_id, M, 'pointer back on the previous model');
     const commit = await fixture.store.readCommit('main');
-    assert.match(commit.message, new RegExp(`Fleetcast-Rolled-Back: ${N}$`));
+    assert.match(
+      commit.message,
+      new RegExp(
+        `Fleetcast-Rolled-Back: ${N}\nFleetcast-Live-Record: ${N} none \\(/status has no live_accuracy section`,
+      ),
+    );
     assert.match(result.summary, /Verification of .* failed/);
     const manifest = await readFile(join(await fixture.clone(), 'fleet', 'manifest.json'), 'utf8');
     assert.match(manifest, /web-03/);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import * as deploy from '../../src/actions/deploy.js';
 import * as drift from '../../src/actions/drift.js';
+import * as liveCheck from '../../src/actions/live-check.js';
 import * as rollback from '../../src/actions/rollback.js';
 import * as train from '../../src/actions/train.js';
 import * as verify from '../../src/actions/verify.js';
@@ -17,6 +18,7 @@ const workflowFiles = readdirSync(workflowsDir).filter((f) => f.endsWith('.yml')
 const ACTIONS: Record<string, readonly string[]> = {
   deploy: deploy.INPUTS,
   drift: drift.INPUTS,
+  'live-check': liveCheck.INPUTS,
   rollback: rollback.INPUTS,
   train: train.INPUTS,
   verify: verify.INPUTS,
@@ -113,6 +115,12 @@ describe('workflows', () => {
       issues: 'write',
       actions: 'write',
     });
+    // automatic rollback on live regression: only where the service is configured, only contents: write
+    const live = wf.jobs['live-check']!;
+    assert.deepEqual(live.permissions, { contents: 'write' });
+    assert.match(live.if ?? '', /vars\.FLEETCAST_SERVICE_URL/);
+    assert.equal(live.concurrency, undefined, 'a pending live check never cancels a pending deploy');
+    assert.ok(live.steps.some((s) => s.uses === './actions/live-check'));
   });
 
   test('retrain.yml: train on the GPU runner, deploy after validation in production, verify later', () => {

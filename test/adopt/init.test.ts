@@ -124,7 +124,7 @@ describe('fleetcast init', () => {
         }
       }
     }
-    assert.equal(uses, 5, 'drift, train, deploy, verify, rollback');
+    assert.equal(uses, 6, 'drift, live-check, train, deploy, verify, rollback');
   });
 
   test("the config and the manifest parse with Fleetcast's own schemas; no model is deployed", async () => {

@@ -20,6 +20,7 @@ function summary(model: string, q50: number, points = 10): LiveModelAccuracy {
     model,
     scored_points: points,
     naive_points: points,
+    scored_hours: 1,
     window_seconds: 86_400,
     worst_servers: [],
     q_risk: [

@@ -15,6 +15,7 @@ import * as rollback from './rollback.js';
 import * as candidate from './candidate.js';
 import * as models from './models.js';
 import * as history from './history.js';
+import * as liveCheck from './live-check.js';
 import * as serve from './serve.js';
 import * as blueGreen from './blue-green.js';
 
@@ -39,6 +40,7 @@ export function registerCommands(program: Command): void {
   candidate.register(program);
   models.register(program);
   history.register(program);
+  liveCheck.register(program);
   serve.register(program);
   blueGreen.register(program);
 }

@@ -81,6 +81,11 @@ export const LiveModelAccuracy = z.strictObject({
   model: z.string(),
   scored_points: z.number().int(),
   naive_points: z.number().int(),
+  /**
+   * Hours of the window that hold scored points (counted in buckets of window / 24): how long the
+   * model has been scored, up to the window. Live regression checks require a minimum of it.
+   */
+  scored_hours: z.number(),
   window_seconds: z.number(),
   q_risk: z.array(LiveQRisk),
   /** Highest q-risk (the middle quantile, all targets pooled) first. */
@@ -143,6 +148,8 @@ export class LiveAccuracy {
   private readonly maxOrigins: number;
   private readonly maxModels: number;
   private newestBucket = -Infinity;
+  /** The newest bucket at the last prune: pruning only changes anything once the window moves. */
+  private prunedAt = -Infinity;
   private readonly scoredCycles = new Map<string, number>();
   private uses = 0;
   /** Errors in recording or scoring (logged; serving is unaffected). */
@@ -213,30 +220,39 @@ export class LiveAccuracy {
           s.observed_features.join(',') !== shape.observed_features.join(',')
         )
           continue;
+        const plan = scoringPlan(model.shape);
+        const res = s.resolution_seconds;
         for (const [name, server] of model.servers) {
+          // most cycles bring no new step for a server: look at its next unscored step first
+          if (!hasDueStep(server, s.horizon_steps, res, newest)) continue;
           const window = snapshot.windows.get(name);
-          if (window !== undefined) points += this.scoreServer(model, server, window, newest);
+          if (window !== undefined) points += this.scoreServer(model, plan, server, window, newest);
         }
       }
-      this.prune();
+      if (this.newestBucket !== this.prunedAt) {
+        this.prunedAt = this.newestBucket;
+        this.prune();
+      }
     } catch (error) {
       this.fail('scoring served forecasts', error);
     }
     return points;
   }
 
-  private scoreServer(model: ModelState, server: ServerState, window: RecentWindow, newest: number): number {
-    const { targets, quantiles, horizon_steps: horizon, resolution_seconds: res } = model.shape;
-    const features = model.shape.observed_features;
-    const nF = features.length;
+  private scoreServer(
+    model: ModelState,
+    plan: ScoringPlan,
+    server: ServerState,
+    window: RecentWindow,
+    newest: number,
+  ): number {
+    const { quantiles, horizon_steps: horizon, resolution_seconds: res } = model.shape;
+    const { nF, nT, nQ, mid, targetIndex, actuals } = plan;
     const past = window.input.past;
     const lookback = past.length / nF;
-    const targetIndex = targets.map((t) => features.indexOf(t));
-    const nT = targets.length;
-    const nQ = quantiles.length;
-    const mid = middleQuantile(quantiles);
+    const pastStart = window.input.pastStart;
     const at = (time: number, f: number): number | null => {
-      const i = Math.round((time - window.input.pastStart) / res);
+      const i = Math.round((time - pastStart) / res);
       if (i < 0 || i >= lookback || f < 0) return null;
       const v = past[i * nF + f]!;
       return Number.isFinite(v) ? v : null;
@@ -246,8 +262,13 @@ export class LiveAccuracy {
       while (origin.scored < horizon) {
         const time = origin.start + origin.scored * res;
         if (Math.floor(time / res) >= window.lastObservedStep || time + res > newest) break;
-        const actuals = targetIndex.map((f) => at(time, f));
-        if (actuals.some((y) => y === null)) {
+        let complete = true;
+        for (let t = 0; t < nT; t++) {
+          const y = at(time, targetIndex[t]!);
+          if (y === null) complete = false;
+          else actuals[t] = y;
+        }
+        if (!complete) {
           // the window no longer (or never) covers this step: it cannot be scored, skip it
           if (time < window.input.pastStart) {
             origin.scored++;
@@ -345,7 +366,11 @@ export class LiveAccuracy {
     for (const model of models) {
       const { targets, quantiles } = model.shape;
       const total = new Float64Array(targets.length * quantiles.length * SUMS);
-      for (const sums of model.buckets.values()) for (let i = 0; i < total.length; i++) total[i]! += sums[i]!;
+      let scoredBuckets = 0;
+      for (const sums of model.buckets.values()) {
+        for (let i = 0; i < total.length; i++) total[i]! += sums[i]!;
+        if (sums.length > 2 && sums[2]! > 0) scoredBuckets++;
+      }
       const qRisk = targets.flatMap((target, t) =>
         quantiles.map((quantile, q) => {
           const o = (t * quantiles.length + q) * SUMS;
@@ -378,6 +403,7 @@ export class LiveAccuracy {
         model: model.shape.id,
         scored_points: perTarget ? Math.round(total[2]!) : 0,
         naive_points: perTarget ? Math.round(total[6]!) : 0,
+        scored_hours: (scoredBuckets * this.bucketSeconds) / 3600,
         window_seconds: this.windowSeconds,
         q_risk: qRisk,
         worst_servers: worst,
@@ -470,6 +496,7 @@ export class LiveAccuracy {
     this.models.clear();
     for (const [id, m] of models) this.models.set(id, m);
     this.newestBucket = newestBucket;
+    this.prunedAt = -Infinity;
     this.uses = uses;
   }
 
@@ -499,6 +526,35 @@ export class LiveAccuracy {
       return false;
     }
   }
+}
+
+/** What scoring needs of a model's shape, computed once per model and cycle, not per server. */
+interface ScoringPlan {
+  nF: number;
+  nT: number;
+  nQ: number;
+  mid: number;
+  targetIndex: number[];
+  /** Scratch for one step's actuals (reused: no allocation per step). */
+  actuals: Float64Array;
+}
+
+function scoringPlan(shape: LiveModelShape): ScoringPlan {
+  return {
+    nF: shape.observed_features.length,
+    nT: shape.targets.length,
+    nQ: shape.quantiles.length,
+    mid: middleQuantile(shape.quantiles),
+    targetIndex: shape.targets.map((t) => shape.observed_features.indexOf(t)),
+    actuals: new Float64Array(shape.targets.length),
+  };
+}
+
+/** Whether some kept origin has an unscored step that has ended by `newest`. */
+function hasDueStep(server: ServerState, horizon: number, res: number, newest: number): boolean {
+  for (const origin of server.origins)
+    if (origin.scored < horizon && origin.start + origin.scored * res + res <= newest) return true;
+  return false;
 }
 
 /** The target's value one day before `time`, from the same window; null when the window does not reach back that far. */

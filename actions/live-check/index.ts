@@ -1,0 +1,3 @@
+import { run } from '../../src/actions/live-check.js';
+
+await run();
