@@ -64718,6 +64718,16 @@ var RepoPath = external_exports.string().min(1).superRefine((path, ctx) => {
   if (problem !== void 0) ctx.addIssue({ code: "custom", message: problem });
 });
 var Pct = external_exports.number().min(0).max(1e4);
+var LiveRegressionConfig = external_exports.strictObject({
+  enabled: external_exports.boolean().default(true),
+  /** Revert when live q-risk (P50 or P90) exceeds the previous model's recorded one by this factor. */
+  max_ratio_vs_previous: external_exports.number().min(1).max(100).default(1.25),
+  /** Revert when the model's loss exceeds seasonal naive's on the same points by this factor. */
+  max_ratio_vs_naive: external_exports.number().positive().max(100).default(1.1),
+  /** Hours of scored live data (within the service's live window, 24 h by default) before judging. */
+  min_live_hours: external_exports.number().min(0).max(8760).default(6),
+  min_scored_points: external_exports.number().int().min(1).default(100)
+});
 var PositiveDays = external_exports.number().positive().max(3650);
 var CandidateRule = external_exports.strictObject({
   /** Hours of live data (first shared forecast to newest actual) before a decision. */
@@ -64764,7 +64774,8 @@ var RetrainConfig = external_exports.strictObject({
   /** Workflow file the reconcile loop dispatches (workflow_dispatch). */
   reconcile_workflow: external_exports.string().regex(/^[A-Za-z0-9._-]+\.ya?ml$/, "must be a workflow file name like retrain.yml").default("retrain.yml"),
   /** The promotion rule of `fleetcast candidate evaluate` (docs/candidate.md). */
-  candidate: CandidateRule.default(CandidateRule.parse({}))
+  candidate: CandidateRule.default(CandidateRule.parse({})),
+  live_regression: LiveRegressionConfig.prefault({})
 }).superRefine((config2, ctx) => {
   if (!(config2.low_drift_pct <= config2.medium_drift_pct))
     ctx.addIssue({
@@ -65336,10 +65347,37 @@ function findCommit(bySha, sha) {
   return matches.length === 1 ? matches[0] : void 0;
 }
 
+// src/gitops/live-record.ts
+var StatusLive = external_exports.looseObject({
+  live_accuracy: external_exports.looseObject({
+    models: external_exports.array(
+      external_exports.looseObject({
+        model: external_exports.string(),
+        scored_points: external_exports.number(),
+        naive_points: external_exports.number(),
+        scored_hours: external_exports.number().optional(),
+        q_risk: external_exports.array(
+          external_exports.looseObject({
+            target: external_exports.string(),
+            quantile: external_exports.number(),
+            q_risk: external_exports.number().nullable(),
+            naive_q_risk: external_exports.number().nullable(),
+            ratio_vs_naive: external_exports.number().nullable()
+          })
+        )
+      })
+    )
+  })
+});
+
 // src/gitops/deploy-commit.ts
 var AUTOMATIC_ROLLBACK_REQUESTER = "fleetcast verify (automatic rollback)";
+var LIVE_REGRESSION_REQUESTER = "fleetcast live-check (automatic rollback)";
 function isAutomaticRollback(message) {
-  return message.split("\n").some((line) => line.trim() === `Requested-by: ${AUTOMATIC_ROLLBACK_REQUESTER}`);
+  const automatic = [AUTOMATIC_ROLLBACK_REQUESTER, LIVE_REGRESSION_REQUESTER].map(
+    (r2) => `Requested-by: ${r2}`
+  );
+  return message.split("\n").some((line) => automatic.includes(line.trim()));
 }
 
 // src/gitops/reconcile-observe.ts

@@ -17058,8 +17058,8 @@ var require_util7 = __commonJS({
           return false;
         }
       }
-      const num = Number.parseInt(value, 10);
-      return num >= 8 && num <= 15;
+      const num2 = Number.parseInt(value, 10);
+      return num2 >= 8 && num2 <= 15;
     }
     var hasIntl = typeof process.versions.icu === "string";
     var fatalDecoder = hasIntl ? new TextDecoder("utf-8", { fatal: true }) : void 0;
@@ -27449,14 +27449,14 @@ var require_tools = __commonJS({
       }
       return point < 32 ? JSON.stringify(str) : '"' + result + '"';
     }
-    function asJson(obj, msg, num, time3) {
+    function asJson(obj, msg, num2, time3) {
       if (asJsonChan.hasSubscribers === false) {
-        return _asJson.call(this, obj, msg, num, time3);
+        return _asJson.call(this, obj, msg, num2, time3);
       }
       const store = { instance: this, arguments };
-      return asJsonChan.traceSync(_asJson, store, this, obj, msg, num, time3);
+      return asJsonChan.traceSync(_asJson, store, this, obj, msg, num2, time3);
     }
-    function _asJson(obj, msg, num, time3) {
+    function _asJson(obj, msg, num2, time3) {
       const stringify2 = this[stringifySym];
       const stringifySafe = this[stringifySafeSym];
       const stringifiers = this[stringifiersSym];
@@ -27466,7 +27466,7 @@ var require_tools = __commonJS({
       const formatters = this[formattersSym];
       const messageKey = this[messageKeySym];
       const errorKey = this[errorKeySym];
-      let data = this[lsCacheSym][num] + time3;
+      let data = this[lsCacheSym][num2] + time3;
       data = data + chindings;
       let value;
       if (formatters.log) {
@@ -28091,7 +28091,7 @@ var require_proto = __commonJS({
     function defaultMixinMergeStrategy(mergeObject, mixinObject) {
       return Object.assign(mixinObject, mergeObject);
     }
-    function write(_obj, msg, num) {
+    function write(_obj, msg, num2) {
       const t2 = this[timeSym]();
       const mixin = this[mixinSym];
       const errorKey = this[errorKeySym];
@@ -28113,12 +28113,12 @@ var require_proto = __commonJS({
         }
       }
       if (mixin) {
-        obj = mixinMergeStrategy(obj, mixin(obj, num, this));
+        obj = mixinMergeStrategy(obj, mixin(obj, num2, this));
       }
-      const s = this[asJsonSym](obj, msg, num, t2);
+      const s = this[asJsonSym](obj, msg, num2, t2);
       const stream = this[streamSym];
       if (stream[needsMetadataGsym] === true) {
-        stream.lastLevel = num;
+        stream.lastLevel = num2;
         stream.lastObj = obj;
         stream.lastMsg = msg;
         stream.lastTime = t2.slice(this[timeSliceIndexSym]);
@@ -56581,7 +56581,96 @@ function latestDeployCommit(historyNewestFirst, modelId) {
   return event.kind === "deploy" && event.deployed.includes(modelId) ? latest : void 0;
 }
 
+// src/gitops/live-record.ts
+var LIVE_RECORD_TRAILER = "Fleetcast-Live-Record";
+var StatusLive = external_exports.looseObject({
+  live_accuracy: external_exports.looseObject({
+    models: external_exports.array(
+      external_exports.looseObject({
+        model: external_exports.string(),
+        scored_points: external_exports.number(),
+        naive_points: external_exports.number(),
+        scored_hours: external_exports.number().optional(),
+        q_risk: external_exports.array(
+          external_exports.looseObject({
+            target: external_exports.string(),
+            quantile: external_exports.number(),
+            q_risk: external_exports.number().nullable(),
+            naive_q_risk: external_exports.number().nullable(),
+            ratio_vs_naive: external_exports.number().nullable()
+          })
+        )
+      })
+    )
+  })
+});
+function meanAt(model, quantile, field) {
+  const values = model.q_risk.filter((q3) => Math.abs(q3.quantile - quantile) < 1e-9).map((q3) => q3[field]).filter((v2) => v2 !== null && Number.isFinite(v2));
+  return values.length === 0 ? null : values.reduce((a, b3) => a + b3, 0) / values.length;
+}
+function liveRecordFromStatus(status, modelId, readAt) {
+  const parsed = StatusLive.safeParse(status);
+  if (!parsed.success)
+    return { none: "/status has no live_accuracy section (a service older than live scoring?)" };
+  const model = parsed.data.live_accuracy.models.find((m2) => m2.model === modelId);
+  if (model === void 0) return { none: `the service has no live accuracy for ${modelId}` };
+  if (model.scored_points === 0) return { none: `the service has scored no point of ${modelId} yet` };
+  return {
+    record: {
+      model: modelId,
+      targets: [...new Set(model.q_risk.map((q3) => q3.target))],
+      p50: meanAt(model, 0.5, "q_risk"),
+      p90: meanAt(model, 0.9, "q_risk"),
+      naive_p50: meanAt(model, 0.5, "naive_q_risk"),
+      naive_p90: meanAt(model, 0.9, "naive_q_risk"),
+      ratio_vs_naive_p50: meanAt(model, 0.5, "ratio_vs_naive"),
+      ratio_vs_naive_p90: meanAt(model, 0.9, "ratio_vs_naive"),
+      scored_points: model.scored_points,
+      naive_points: model.naive_points,
+      scored_hours: model.scored_hours ?? 0,
+      read_at: readAt.toISOString()
+    }
+  };
+}
+async function readLiveRecord(modelId, access2) {
+  if (access2.serviceUrl === void 0 || access2.serviceUrl === "") return { none: "no service URL given" };
+  const base = access2.serviceUrl.replace(/\/+$/, "");
+  try {
+    const response = await (access2.fetch ?? fetch)(`${base}/status`, {
+      headers: {
+        accept: "application/json",
+        ...access2.token ? { authorization: `Bearer ${access2.token}` } : {}
+      },
+      signal: AbortSignal.timeout(1e4)
+    });
+    if (!response.ok) return { none: `GET /status answered ${response.status}` };
+    return liveRecordFromStatus(await response.json(), modelId, (access2.now ?? (() => /* @__PURE__ */ new Date()))());
+  } catch (error63) {
+    return { none: `GET /status failed: ${getErrorMessage(error63).slice(0, 200)}` };
+  }
+}
+var num = (v2, digits = 4) => v2 === null ? "na" : v2.toFixed(digits);
+function formatLiveRecord(modelId, result) {
+  if ("none" in result) return `${modelId} none (${result.none.replace(/[()\n]/g, " ").trim()})`;
+  const r2 = result.record;
+  return [
+    r2.model,
+    `p50=${num(r2.p50)}`,
+    `p90=${num(r2.p90)}`,
+    `naive_p50=${num(r2.naive_p50)}`,
+    `naive_p90=${num(r2.naive_p90)}`,
+    `vs_naive_p50=${num(r2.ratio_vs_naive_p50)}`,
+    `vs_naive_p90=${num(r2.ratio_vs_naive_p90)}`,
+    `points=${r2.scored_points}`,
+    `naive_points=${r2.naive_points}`,
+    `hours=${r2.scored_hours.toFixed(1)}`,
+    `targets=${r2.targets.join(",")}`,
+    `at=${r2.read_at}`
+  ].join(" ");
+}
+
 // src/gitops/deploy-commit.ts
+var NOT_READ = { none: "no service URL given" };
 function revertCommitMessage(deploySubject, deploySha, facts) {
   const lines = [
     `Revert "${oneLine(deploySubject)}"`,
@@ -56592,7 +56681,7 @@ function revertCommitMessage(deploySubject, deploySha, facts) {
     `Requested-by: ${oneLine(facts.requestedBy)}`
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
-  lines.push("", `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  lines.push("", `${ROLLED_BACK_TRAILER}: ${facts.from}`, liveTrailer(facts));
   return lines.join("\n");
 }
 function rollbackCommitMessage(to2, facts) {
@@ -56604,8 +56693,11 @@ function rollbackCommitMessage(to2, facts) {
     `Requested-by: ${oneLine(facts.requestedBy)}`
   ];
   if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
-  lines.push("", `${MODEL_TRAILER}: ${to2}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`);
+  lines.push("", `${MODEL_TRAILER}: ${to2}`, `${ROLLED_BACK_TRAILER}: ${facts.from}`, liveTrailer(facts));
   return lines.join("\n");
+}
+function liveTrailer(facts) {
+  return `${LIVE_RECORD_TRAILER}: ${formatLiveRecord(facts.from, facts.live ?? NOT_READ)}`;
 }
 function oneLine(text) {
   return text.replace(/\s+/g, " ").trim().slice(0, 500);
@@ -57402,6 +57494,8 @@ var INPUTS = [
   "reason",
   "registry",
   "branch",
+  "service_url",
+  "service_token",
   "slack_webhook",
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS
@@ -57413,12 +57507,15 @@ function settingsSchema(workspace) {
     reason: external_exports.string().min(1).max(500).default("manual rollback"),
     registry: workspacePath(workspace, "registry").default(resolve3(workspace, "models-registry")),
     branch: external_exports.string().default("main"),
+    /** The inference service: the outgoing model's live accuracy goes into the commit. */
+    service_url: external_exports.url().optional(),
+    service_token: external_exports.string().optional(),
     slack_webhook: external_exports.url().optional()
   }).and(IdentitySettings).and(ForgeSettings);
 }
 var rollback2 = defineAction({
   inputs: INPUTS,
-  secrets: ["slack_webhook", "token"],
+  secrets: ["service_token", "slack_webhook", "token"],
   settings: settingsSchema,
   failureTitle: "Rollback failed"
 });
@@ -57434,6 +57531,10 @@ function run() {
       throw new InputError(`${pointerRel}: nothing has been deployed, nothing to roll back`);
     const facts = {
       from: before.model_id,
+      live: await readLiveRecord(before.model_id, {
+        serviceUrl: settings.service_url,
+        token: settings.service_token
+      }),
       reason: settings.reason,
       requestedBy: context3.actor,
       ...context3.runUrl ? { runUrl: context3.runUrl } : {}

@@ -58530,9 +58530,12 @@ function headlineQRisk(validation) {
   return values.length === 0 ? null : values.reduce((a, b3) => a + b3, 0) / values.length;
 }
 function p50QRisk(validation) {
+  return quantileQRisk(validation, 0.5);
+}
+function quantileQRisk(validation, quantile) {
   const out = {};
   for (const s of validation.accuracy?.scores ?? [])
-    if (s.model === "model" && s.group === "all" && s.quantile === 0.5 && s.target !== void 0 && s.q_risk !== null)
+    if (s.model === "model" && s.group === "all" && s.quantile === quantile && s.target !== void 0 && s.q_risk !== null)
       out[s.target] = s.q_risk;
   return out;
 }
