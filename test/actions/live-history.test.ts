@@ -11,7 +11,7 @@ import { runAction } from '../helpers/action-runner.js';
 import { fleetcastInProcess as fleetcast } from '../helpers/cli-capture.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
 import { startFakeService, type FakeService } from '../helpers/fake-service.js';
-import { createGitFixture, type GitFixture } from '../helpers/git-fixture.js';
+import { createGitFixture, localForgeInputs, type GitFixture } from '../helpers/git-fixture.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 
 const SERVERS = ['web-01', 'web-02'];
@@ -51,6 +51,7 @@ describe('live accuracy recorded when a model is replaced', () => {
       workspace,
       inputs: {
         model_dir: `.fleetcast/candidate/${id}`,
+        ...localForgeInputs(fixture),
         ...(serviceUrl === undefined ? {} : { service_url: serviceUrl, service_token: 'tok' }),
       },
     });
@@ -79,7 +80,7 @@ describe('live accuracy recorded when a model is replaced', () => {
     const back = await runAction(rollback, {
       action: 'rollback',
       workspace,
-      inputs: { reason: 'forecasts too low', service_url: service.url },
+      inputs: { reason: 'forecasts too low', service_url: service.url, ...localForgeInputs(fixture) },
       env: { GITHUB_ACTOR: 'dana' },
     });
     assert.equal(back.exitCode, 0, back.stdout);

@@ -193,6 +193,7 @@ describe('workflows', () => {
     }
     assert.deepEqual(writers.sort(), [
       'fleet-drift.yml/drift',
+      'fleet-drift.yml/live-check',
       'retrain.yml/deploy',
       'retrain.yml/train',
       'retrain.yml/verify',

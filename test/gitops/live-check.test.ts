@@ -12,7 +12,7 @@ import { runAction } from '../helpers/action-runner.js';
 import { fleetcastInProcess as fleetcast } from '../helpers/cli-capture.js';
 import { manifestOf } from '../helpers/drift-report-fixture.js';
 import { startFakeService, type FakeService } from '../helpers/fake-service.js';
-import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
+import { createGitFixture, localForgeInputs, git, type GitFixture } from '../helpers/git-fixture.js';
 import { makeTinyModels } from '../helpers/tiny-model.js';
 
 const SERVERS = ['web-01', 'web-02'];
@@ -46,7 +46,11 @@ describe('fleetcast live-check', () => {
       const result = await runAction(deploy, {
         action: 'deploy',
         workspace,
-        inputs: { model_dir: `.fleetcast/candidate/${id}`, service_url: service.url },
+        inputs: {
+          model_dir: `.fleetcast/candidate/${id}`,
+          service_url: service.url,
+          ...localForgeInputs(fixture),
+        },
       });
       assert.equal(result.outputs.deployed, 'true', result.stdout);
     }
@@ -118,7 +122,12 @@ describe('fleetcast live-check', () => {
     const result = await runAction(liveCheckAction, {
       action: 'live-check',
       workspace: await fixture.clone(),
-      inputs: { service_url: service.url, service_token: 'live-secret', dry_run: 'true' },
+      inputs: {
+        service_url: service.url,
+        service_token: 'live-secret',
+        dry_run: 'true',
+        ...localForgeInputs(fixture),
+      },
     });
     assert.equal(result.exitCode, 0, result.stdout);
     assert.deepEqual(

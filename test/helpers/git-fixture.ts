@@ -76,3 +76,8 @@ export async function createGitFixture(files: Record<string, string>): Promise<G
     },
   };
 }
+
+/** Action inputs that land commits through the local forge over the fixture's bare remote. */
+export function localForgeInputs(fixture: GitFixture): Record<string, string> {
+  return { forge: 'local', local_repository: fixture.remote, local_pulls_dir: join(fixture.root, 'forge') };
+}
