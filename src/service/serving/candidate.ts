@@ -12,6 +12,7 @@ import { fleetProfiles, planInputs } from './forecast-batch.js';
 import {
   DEFAULT_LIVE_WINDOW_SECONDS,
   LiveAccuracy,
+  liveShape,
   type LiveAccuracyOptions,
   type LiveModelAccuracy,
 } from './live-accuracy.js';
@@ -449,23 +450,4 @@ function meanQRisk(model: LiveModelAccuracy | undefined, q: number): number | nu
   const values = model.q_risk.filter((r) => Math.abs(r.quantile - q) < 1e-9).map((r) => r.q_risk);
   if (values.length === 0 || values.some((v) => v === null)) return null;
   return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
-}
-
-export function liveShape(model: ServingModel): {
-  id: string;
-  targets: readonly string[];
-  quantiles: readonly number[];
-  horizon_steps: number;
-  resolution_seconds: number;
-  observed_features: readonly string[];
-} {
-  const e = model.encoders;
-  return {
-    id: model.id,
-    targets: e.targets,
-    quantiles: e.quantiles,
-    horizon_steps: e.horizon_steps,
-    resolution_seconds: e.resolution_seconds,
-    observed_features: e.observed_features,
-  };
 }

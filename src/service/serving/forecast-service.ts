@@ -15,7 +15,7 @@ import { currentCoverage, currentDrift, currentStale, healthStatus, readyRespons
 import { ServiceMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { CANDIDATE_STATE_FILE, CandidateEvaluator } from './candidate.js';
-import { LiveAccuracy, type LiveAccuracyOptions, type LiveModelShape } from './live-accuracy.js';
+import { LiveAccuracy, liveShape, type LiveAccuracyOptions } from './live-accuracy.js';
 import { modelAge } from './monitor.js';
 import { redactPaths } from './public-text.js';
 import { ServingHistory } from './serving-history.js';
@@ -398,16 +398,4 @@ export class ForecastService implements ServiceState {
     this.metrics.swaps.inc({ result: outcome.result });
     if (outcome.result === 'failure') this.failedSwapCount++;
   }
-}
-
-function liveShape(model: ServingModel): LiveModelShape {
-  const e = model.encoders;
-  return {
-    id: model.id,
-    targets: e.targets,
-    quantiles: e.quantiles,
-    horizon_steps: e.horizon_steps,
-    resolution_seconds: e.resolution_seconds,
-    observed_features: e.observed_features,
-  };
 }

@@ -5,7 +5,7 @@ import { getErrorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RecentWindow } from '../../features/windows.js';
 import { quantileLoss } from '../../validate/qrisk.js';
-import type { ForecastResult } from '../serving-model.js';
+import type { ForecastResult, ServingModel } from '../serving-model.js';
 
 /**
  * Live accuracy: the forecasts the service served, scored against the actuals that later window
@@ -566,4 +566,17 @@ function lagged(
 ): number | null {
   if (NAIVE_LAG_SECONDS % res !== 0) return null;
   return at(time - NAIVE_LAG_SECONDS, f);
+}
+
+/** What live accuracy needs to know of a model, from its encoders. */
+export function liveShape(model: ServingModel): LiveModelShape {
+  const e = model.encoders;
+  return {
+    id: model.id,
+    targets: e.targets,
+    quantiles: e.quantiles,
+    horizon_steps: e.horizon_steps,
+    resolution_seconds: e.resolution_seconds,
+    observed_features: e.observed_features,
+  };
 }
