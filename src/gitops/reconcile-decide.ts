@@ -13,8 +13,10 @@ import { VERIFY_STATUS_CONTEXT } from './verify-report.js';
 
 export interface Decision {
   state: ReconcileState;
-  /** The retrain to dispatch in this run. */
+  /** The retrain to dispatch in this run (or, with `reverify`, the verify-only run). */
   dispatch: Attempt | undefined;
+  /** Set when `dispatch` only re-verifies a deploy (retrain.yml's `verify_commit` input). */
+  reverify?: { deployCommit: string; modelId: string };
   summary: string;
   notes: string[];
 }
@@ -59,7 +61,7 @@ export function settleAttempt(
   if (isActive(run)) return { ...attempt, outcome: 'running', ...runFields(run) };
   const reason =
     run.conclusion === 'success'
-      ? 'the run succeeded, but the deployed model still does not cover the manifest (deploy skipped, or a later change)'
+      ? 'the run succeeded, but the deployed model still does not cover the manifest or its deploy is not verified (deploy skipped, verify could not report, or a later change)'
       : failureReason(run, jobs);
   return { ...attempt, outcome: 'failed', reason, ...runFields(run) };
 }
@@ -117,17 +119,25 @@ export function decide(
         verification.state === 'none'
           ? `has no ${VERIFY_STATUS_CONTEXT} status`
           : `has ${VERIFY_STATUS_CONTEXT} ${verification.state}`;
-      if (active === undefined)
+      const summary = `current.json names ${model}, which covers the manifest, but its deploy commit ${verification.sha.slice(0, 12)} ${said}: unverified deploy`;
+      if (active === undefined && verification.state === 'failure')
         notes.push(
-          verification.state === 'failure'
-            ? `verify failed on ${verification.sha.slice(0, 12)} and did not revert it: revert it (Rollback workflow) or fix the service and re-run the verify job`
-            : `the deploy ${verification.sha.slice(0, 12)} was never verified (verify cancelled, timed out or could not report): ` +
-                "re-run the verify job of the deploy's Retrain run (it is idempotent); the loop does not retrain for this",
+          `verify failed on ${verification.sha.slice(0, 12)} and did not revert it: revert it (Rollback workflow) or fix the service and re-run the verify job`,
+        );
+      else if (active === undefined && obs.modelId !== null)
+        return reverify(
+          episode,
+          obs,
+          { sha: verification.sha, modelId: obs.modelId },
+          summary,
+          notes,
+          policy,
+          now,
         );
       return {
         state: state(active === undefined ? 'unverified' : 'running'),
         dispatch: undefined,
-        summary: `current.json names ${model}, which covers the manifest, but its deploy commit ${verification.sha.slice(0, 12)} ${said}: unverified deploy`,
+        summary,
         notes,
       };
     }
@@ -212,6 +222,69 @@ export function decide(
     },
     dispatch: attempt,
     summary: `${gap}; dispatched retrain attempt ${n} of ${policy.maxAttempts}`,
+    notes,
+  };
+}
+
+/**
+ * A deploy whose verify never finished (cancelled, timed out, could not report): verify is
+ * idempotent, so the loop dispatches a verify-only run of the retrain workflow for that commit,
+ * with the retrains' backoff and attempt cap. Never a retrain: the model covers the manifest.
+ */
+function reverify(
+  episode: ReconcileState,
+  obs: Observation,
+  deploy: { sha: string; modelId: string },
+  summary: string,
+  notes: string[],
+  policy: ReconcilePolicy,
+  now: Date,
+): Decision {
+  const held = (nextTryAt: string | null): ReconcileState => ({
+    ...episode,
+    status: 'unverified',
+    nextTryAt,
+  });
+  if (episode.attempts >= policy.maxAttempts) {
+    notes.push(
+      `reconcile_max_attempts (${policy.maxAttempts}) reached: no more automatic runs; re-run the verify job of the deploy's Retrain run by hand, or roll back`,
+    );
+    return { state: held(null), dispatch: undefined, summary, notes };
+  }
+  const last = episode.log.at(-1);
+  const due = new Date(
+    Date.parse(last?.at ?? episode.since) + backoffMinutes(episode.attempts, policy) * MINUTE,
+  );
+  if (now < due) {
+    notes.push(
+      `the loop re-verifies ${deploy.sha.slice(0, 12)} at ${due.toISOString()} (verify-only run; no retrain)`,
+    );
+    return { state: held(due.toISOString()), dispatch: undefined, summary, notes };
+  }
+  const n = episode.attempts + 1;
+  const attempt: Attempt = {
+    id: `${attemptId(obs, n, now)}-verify`,
+    at: now.toISOString(),
+    runId: null,
+    runUrl: null,
+    outcome: 'dispatched',
+    reason: null,
+  };
+  const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
+  notes.push(
+    `dispatched a verify-only run for ${deploy.sha.slice(0, 12)} (attempt ${n} of ${policy.maxAttempts})`,
+  );
+  return {
+    state: {
+      ...episode,
+      status: 'unverified',
+      attempts: n,
+      nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
+      log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS),
+    },
+    dispatch: attempt,
+    reverify: { deployCommit: deploy.sha, modelId: deploy.modelId },
+    summary,
     notes,
   };
 }

@@ -56,12 +56,21 @@ export async function reconcile(forge: Forge, settings: ReconcileSettings): Prom
     let jobs: FailedJob[] = [];
     if (run !== undefined && !isActive(run) && run.conclusion !== 'success' && last.outcome !== 'failed')
       jobs = await forge.failedJobs(run.id);
-    const settled = settleAttempt(last, run, jobs, obs.missing.length === 0);
+    // done: the model covers the manifest and its deploy, if a workflow made it, is verified
+    const verified = obs.deployVerification === undefined || obs.deployVerification.state === 'success';
+    const settled = settleAttempt(last, run, jobs, obs.missing.length === 0 && verified);
     previous = { ...previous, log: [...previous.log.slice(0, -1), settled] };
   }
 
   const decision = decide(obs, previous, settings.policy, settings.now);
-  if (decision.dispatch !== undefined && !settings.dryRun) {
+  if (decision.dispatch !== undefined && decision.reverify !== undefined && !settings.dryRun) {
+    await forge.dispatchWorkflow(settings.policy.workflow, settings.base, {
+      reason: `reconcile: re-verify deploy ${decision.reverify.deployCommit.slice(0, 12)} (verify never finished)`,
+      reconcile_attempt: decision.dispatch.id,
+      verify_commit: decision.reverify.deployCommit,
+      verify_model_id: decision.reverify.modelId,
+    });
+  } else if (decision.dispatch !== undefined && !settings.dryRun) {
     await forge.dispatchWorkflow(settings.policy.workflow, settings.base, {
       reason:
         `reconcile: deployed model ${obs.modelId ?? 'none'} misses ${obs.missing.length} manifest servers ` +

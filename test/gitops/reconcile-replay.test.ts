@@ -415,7 +415,7 @@ describe('reconcile replay (local forge, real git, fake clock)', () => {
     }
   });
 
-  test('a deploy whose verify was cancelled is reported unverified until verify reports success', async () => {
+  test('a deploy whose verify was cancelled is re-verified by a verify-only run, with backoff, until verify reports success', async () => {
     const r = await Replay.start();
     try {
       await r.mergeDriftPr(['web-a', 'web-b', 'web-c']);
@@ -434,27 +434,56 @@ describe('reconcile replay (local forge, real git, fake clock)', () => {
       r.tick(60);
       assert.equal((await r.run()).status, 'running', 'verify may still be running');
       await r.forge.finishWorkflowRun(push!.id, 'completed', 'cancelled');
-      for (let i = 0; i < 3; i++) {
-        r.tick(60);
-        const o = await r.run();
-        assert.equal(o.status, 'unverified');
-        assert.match(o.summary, /fleetcast\/verify pending: unverified deploy/);
-        assert.ok(o.notes.some((n) => n.includes('re-run the verify job')));
-        assert.equal(o.dispatched, undefined, 'the model covers the manifest: no retrain for this');
-      }
+
+      // the next run dispatches a verify-only run for the deploy commit: never a retrain
+      r.tick(60);
+      const first = await r.run();
+      assert.equal(first.status, 'unverified');
+      assert.match(first.summary, /fleetcast\/verify pending: unverified deploy/);
+      assert.ok(first.dispatched !== undefined, 'a verify-only run is dispatched');
+      const verifyRun = (await r.forge.workflowRuns()).at(-1)!;
+      assert.equal(verifyRun.event, 'workflow_dispatch');
+      assert.equal(verifyRun.inputs.verify_commit, deploy.sha);
+      assert.equal(verifyRun.inputs.verify_model_id, deploy.modelId);
+      assert.equal(verifyRun.inputs.reconcile_attempt, first.dispatched.id);
+
+      // that run is cancelled too: the loop waits for it, then backs off before the next try
+      await r.forge.finishWorkflowRun(verifyRun.id, 'in_progress');
+      r.tick(30);
+      assert.equal((await r.run()).dispatched, undefined, 'never while a run is active');
+      await r.forge.finishWorkflowRun(verifyRun.id, 'completed', 'cancelled');
+      r.tick(30);
+      const waiting = await r.run();
+      assert.equal(waiting.status, 'unverified');
+      assert.equal(waiting.dispatched, undefined, 'backoff: 120 minutes after the first try');
+      assert.ok(waiting.notes.some((n) => n.includes('re-verifies')));
       const issue = (await r.forge.issues()).find((i) => i.labels.includes(RECONCILE_LABEL))!;
       assert.equal(issue.state, 'open');
       assert.match(issue.body, new RegExp(deploy.sha.slice(0, 12)));
-      // someone re-runs verify: it passes and says so on the commit
+      r.tick(120);
+      const second = await r.run();
+      assert.ok(second.dispatched !== undefined, 'the second verify-only run after the backoff');
+      assert.equal(r.dispatches.length, 2);
+
+      // this verify passes and says so on the commit: converged, the issue closes
       await r.forge.setCommitStatus(deploy.sha, {
         context: VERIFY_STATUS_CONTEXT,
         state: 'success',
         description: 'verified',
       });
+      const secondRun = (await r.forge.workflowRuns()).at(-1)!;
+      await r.forge.finishWorkflowRun(secondRun.id, 'completed', 'success');
       r.tick(60);
-      assert.equal((await r.run()).status, 'converged');
+      const done = await r.run();
+      assert.equal(done.status, 'converged');
+      assert.equal(done.state.log.at(-1)!.outcome, 'succeeded');
       assert.equal((await r.forge.issues()).find((i) => i.number === issue.number)!.state, 'closed');
-      assert.equal(r.dispatches.length, 0);
+      assert.ok(
+        (await r.forge.workflowRuns()).every(
+          (run) => run.event !== 'workflow_dispatch' || run.inputs.verify_commit,
+        ),
+        'no retrain was dispatched for a model that covers the manifest',
+      );
     } finally {
       await r.stop();
     }

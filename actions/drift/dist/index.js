@@ -65047,7 +65047,7 @@ function settleAttempt(attempt, run2, jobs, covered) {
   if (covered) return { ...attempt, outcome: "succeeded", reason: null, ...runFields(run2) };
   if (run2 === void 0) return attempt;
   if (isActive(run2)) return { ...attempt, outcome: "running", ...runFields(run2) };
-  const reason = run2.conclusion === "success" ? "the run succeeded, but the deployed model still does not cover the manifest (deploy skipped, or a later change)" : failureReason(run2, jobs);
+  const reason = run2.conclusion === "success" ? "the run succeeded, but the deployed model still does not cover the manifest or its deploy is not verified (deploy skipped, verify could not report, or a later change)" : failureReason(run2, jobs);
   return { ...attempt, outcome: "failed", reason, ...runFields(run2) };
 }
 function runFields(run2) {
@@ -65086,14 +65086,25 @@ function decide(obs, previous, policy, now) {
     const verification = obs.deployVerification;
     if (unserved === void 0 && verification !== void 0 && verification.state !== "success") {
       const said = verification.state === "none" ? `has no ${VERIFY_STATUS_CONTEXT} status` : `has ${VERIFY_STATUS_CONTEXT} ${verification.state}`;
-      if (active === void 0)
+      const summary2 = `current.json names ${model}, which covers the manifest, but its deploy commit ${verification.sha.slice(0, 12)} ${said}: unverified deploy`;
+      if (active === void 0 && verification.state === "failure")
         notes.push(
-          verification.state === "failure" ? `verify failed on ${verification.sha.slice(0, 12)} and did not revert it: revert it (Rollback workflow) or fix the service and re-run the verify job` : `the deploy ${verification.sha.slice(0, 12)} was never verified (verify cancelled, timed out or could not report): re-run the verify job of the deploy's Retrain run (it is idempotent); the loop does not retrain for this`
+          `verify failed on ${verification.sha.slice(0, 12)} and did not revert it: revert it (Rollback workflow) or fix the service and re-run the verify job`
+        );
+      else if (active === void 0 && obs.modelId !== null)
+        return reverify(
+          episode,
+          obs,
+          { sha: verification.sha, modelId: obs.modelId },
+          summary2,
+          notes,
+          policy,
+          now
         );
       return {
         state: state(active === void 0 ? "unverified" : "running"),
         dispatch: void 0,
-        summary: `current.json names ${model}, which covers the manifest, but its deploy commit ${verification.sha.slice(0, 12)} ${said}: unverified deploy`,
+        summary: summary2,
         notes
       };
     }
@@ -65174,6 +65185,55 @@ function decide(obs, previous, policy, now) {
     },
     dispatch: attempt,
     summary: `${gap}; dispatched retrain attempt ${n} of ${policy.maxAttempts}`,
+    notes
+  };
+}
+function reverify(episode, obs, deploy, summary2, notes, policy, now) {
+  const held = (nextTryAt) => ({
+    ...episode,
+    status: "unverified",
+    nextTryAt
+  });
+  if (episode.attempts >= policy.maxAttempts) {
+    notes.push(
+      `reconcile_max_attempts (${policy.maxAttempts}) reached: no more automatic runs; re-run the verify job of the deploy's Retrain run by hand, or roll back`
+    );
+    return { state: held(null), dispatch: void 0, summary: summary2, notes };
+  }
+  const last = episode.log.at(-1);
+  const due = new Date(
+    Date.parse(last?.at ?? episode.since) + backoffMinutes(episode.attempts, policy) * MINUTE
+  );
+  if (now < due) {
+    notes.push(
+      `the loop re-verifies ${deploy.sha.slice(0, 12)} at ${due.toISOString()} (verify-only run; no retrain)`
+    );
+    return { state: held(due.toISOString()), dispatch: void 0, summary: summary2, notes };
+  }
+  const n = episode.attempts + 1;
+  const attempt = {
+    id: `${attemptId(obs, n, now)}-verify`,
+    at: now.toISOString(),
+    runId: null,
+    runUrl: null,
+    outcome: "dispatched",
+    reason: null
+  };
+  const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
+  notes.push(
+    `dispatched a verify-only run for ${deploy.sha.slice(0, 12)} (attempt ${n} of ${policy.maxAttempts})`
+  );
+  return {
+    state: {
+      ...episode,
+      status: "unverified",
+      attempts: n,
+      nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
+      log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS)
+    },
+    dispatch: attempt,
+    reverify: { deployCommit: deploy.sha, modelId: deploy.modelId },
+    summary: summary2,
     notes
   };
 }
@@ -65467,11 +65527,19 @@ async function reconcile(forge, settings) {
     let jobs = [];
     if (run2 !== void 0 && !isActive(run2) && run2.conclusion !== "success" && last.outcome !== "failed")
       jobs = await forge.failedJobs(run2.id);
-    const settled = settleAttempt(last, run2, jobs, obs.missing.length === 0);
+    const verified = obs.deployVerification === void 0 || obs.deployVerification.state === "success";
+    const settled = settleAttempt(last, run2, jobs, obs.missing.length === 0 && verified);
     previous = { ...previous, log: [...previous.log.slice(0, -1), settled] };
   }
   const decision = decide(obs, previous, settings.policy, settings.now);
-  if (decision.dispatch !== void 0 && !settings.dryRun) {
+  if (decision.dispatch !== void 0 && decision.reverify !== void 0 && !settings.dryRun) {
+    await forge.dispatchWorkflow(settings.policy.workflow, settings.base, {
+      reason: `reconcile: re-verify deploy ${decision.reverify.deployCommit.slice(0, 12)} (verify never finished)`,
+      reconcile_attempt: decision.dispatch.id,
+      verify_commit: decision.reverify.deployCommit,
+      verify_model_id: decision.reverify.modelId
+    });
+  } else if (decision.dispatch !== void 0 && !settings.dryRun) {
     await forge.dispatchWorkflow(settings.policy.workflow, settings.base, {
       reason: `reconcile: deployed model ${obs.modelId ?? "none"} misses ${obs.missing.length} manifest servers (attempt ${decision.state.attempts} of ${settings.policy.maxAttempts})`,
       reconcile_attempt: decision.dispatch.id
