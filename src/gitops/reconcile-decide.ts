@@ -193,8 +193,7 @@ export function decide(
       notes,
     };
   }
-  const from = Date.parse(last?.at ?? episode.since);
-  const due = new Date(from + backoffMinutes(episode.attempts, policy) * MINUTE);
+  const due = nextTryDue(episode, policy);
   if (now < due)
     return {
       state: state('waiting', due.toISOString()),
@@ -202,9 +201,33 @@ export function decide(
       summary: `${gap}; next retrain at ${due.toISOString()}`,
       notes,
     };
+  const { attempt, state: dispatched } = withDispatch(episode, obs, 'dispatched', policy, now);
+  return {
+    state: dispatched,
+    dispatch: attempt,
+    summary: `${gap}; dispatched retrain attempt ${dispatched.attempts} of ${policy.maxAttempts}`,
+    notes,
+  };
+}
+
+/** When the next dispatch is due: the backoff after the last attempt (or the episode's start). */
+function nextTryDue(episode: ReconcileState, policy: ReconcilePolicy): Date {
+  const from = Date.parse(episode.log.at(-1)?.at ?? episode.since);
+  return new Date(from + backoffMinutes(episode.attempts, policy) * MINUTE);
+}
+
+/** One more dispatched attempt in the episode: counted, logged, and the next try scheduled. */
+function withDispatch(
+  episode: ReconcileState,
+  obs: Observation,
+  status: ReconcileState['status'],
+  policy: ReconcilePolicy,
+  now: Date,
+  idSuffix = '',
+): { attempt: Attempt; state: ReconcileState } {
   const n = episode.attempts + 1;
   const attempt: Attempt = {
-    id: attemptId(obs, n, now),
+    id: `${attemptId(obs, n, now)}${idSuffix}`,
     at: now.toISOString(),
     runId: null,
     runUrl: null,
@@ -213,16 +236,14 @@ export function decide(
   };
   const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
   return {
+    attempt,
     state: {
       ...episode,
-      status: 'dispatched',
+      status,
       attempts: n,
       nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
       log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS),
     },
-    dispatch: attempt,
-    summary: `${gap}; dispatched retrain attempt ${n} of ${policy.maxAttempts}`,
-    notes,
   };
 }
 
@@ -251,37 +272,19 @@ function reverify(
     );
     return { state: held(null), dispatch: undefined, summary, notes };
   }
-  const last = episode.log.at(-1);
-  const due = new Date(
-    Date.parse(last?.at ?? episode.since) + backoffMinutes(episode.attempts, policy) * MINUTE,
-  );
+  const due = nextTryDue(episode, policy);
   if (now < due) {
     notes.push(
       `the loop re-verifies ${deploy.sha.slice(0, 12)} at ${due.toISOString()} (verify-only run; no retrain)`,
     );
     return { state: held(due.toISOString()), dispatch: undefined, summary, notes };
   }
-  const n = episode.attempts + 1;
-  const attempt: Attempt = {
-    id: `${attemptId(obs, n, now)}-verify`,
-    at: now.toISOString(),
-    runId: null,
-    runUrl: null,
-    outcome: 'dispatched',
-    reason: null,
-  };
-  const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
+  const { attempt, state } = withDispatch(episode, obs, 'unverified', policy, now, '-verify');
   notes.push(
-    `dispatched a verify-only run for ${deploy.sha.slice(0, 12)} (attempt ${n} of ${policy.maxAttempts})`,
+    `dispatched a verify-only run for ${deploy.sha.slice(0, 12)} (attempt ${state.attempts} of ${policy.maxAttempts})`,
   );
   return {
-    state: {
-      ...episode,
-      status: 'unverified',
-      attempts: n,
-      nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
-      log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS),
-    },
+    state,
     dispatch: attempt,
     reverify: { deployCommit: deploy.sha, modelId: deploy.modelId },
     summary,

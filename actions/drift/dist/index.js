@@ -65156,8 +65156,7 @@ function decide(obs, previous, policy, now) {
       notes
     };
   }
-  const from = Date.parse(last?.at ?? episode.since);
-  const due = new Date(from + backoffMinutes(episode.attempts, policy) * MINUTE);
+  const due = nextTryDue(episode, policy);
   if (now < due)
     return {
       state: state("waiting", due.toISOString()),
@@ -65165,9 +65164,22 @@ function decide(obs, previous, policy, now) {
       summary: `${gap}; next retrain at ${due.toISOString()}`,
       notes
     };
+  const { attempt, state: dispatched } = withDispatch(episode, obs, "dispatched", policy, now);
+  return {
+    state: dispatched,
+    dispatch: attempt,
+    summary: `${gap}; dispatched retrain attempt ${dispatched.attempts} of ${policy.maxAttempts}`,
+    notes
+  };
+}
+function nextTryDue(episode, policy) {
+  const from = Date.parse(episode.log.at(-1)?.at ?? episode.since);
+  return new Date(from + backoffMinutes(episode.attempts, policy) * MINUTE);
+}
+function withDispatch(episode, obs, status, policy, now, idSuffix = "") {
   const n = episode.attempts + 1;
   const attempt = {
-    id: attemptId(obs, n, now),
+    id: `${attemptId(obs, n, now)}${idSuffix}`,
     at: now.toISOString(),
     runId: null,
     runUrl: null,
@@ -65176,16 +65188,14 @@ function decide(obs, previous, policy, now) {
   };
   const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
   return {
+    attempt,
     state: {
       ...episode,
-      status: "dispatched",
+      status,
       attempts: n,
       nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
       log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS)
-    },
-    dispatch: attempt,
-    summary: `${gap}; dispatched retrain attempt ${n} of ${policy.maxAttempts}`,
-    notes
+    }
   };
 }
 function reverify(episode, obs, deploy, summary2, notes, policy, now) {
@@ -65200,37 +65210,19 @@ function reverify(episode, obs, deploy, summary2, notes, policy, now) {
     );
     return { state: held(null), dispatch: void 0, summary: summary2, notes };
   }
-  const last = episode.log.at(-1);
-  const due = new Date(
-    Date.parse(last?.at ?? episode.since) + backoffMinutes(episode.attempts, policy) * MINUTE
-  );
+  const due = nextTryDue(episode, policy);
   if (now < due) {
     notes.push(
       `the loop re-verifies ${deploy.sha.slice(0, 12)} at ${due.toISOString()} (verify-only run; no retrain)`
     );
     return { state: held(due.toISOString()), dispatch: void 0, summary: summary2, notes };
   }
-  const n = episode.attempts + 1;
-  const attempt = {
-    id: `${attemptId(obs, n, now)}-verify`,
-    at: now.toISOString(),
-    runId: null,
-    runUrl: null,
-    outcome: "dispatched",
-    reason: null
-  };
-  const next = new Date(now.getTime() + backoffMinutes(n, policy) * MINUTE);
+  const { attempt, state } = withDispatch(episode, obs, "unverified", policy, now, "-verify");
   notes.push(
-    `dispatched a verify-only run for ${deploy.sha.slice(0, 12)} (attempt ${n} of ${policy.maxAttempts})`
+    `dispatched a verify-only run for ${deploy.sha.slice(0, 12)} (attempt ${state.attempts} of ${policy.maxAttempts})`
   );
   return {
-    state: {
-      ...episode,
-      status: "unverified",
-      attempts: n,
-      nextTryAt: n < policy.maxAttempts ? next.toISOString() : null,
-      log: [...episode.log, attempt].slice(-MAX_LOGGED_ATTEMPTS)
-    },
+    state,
     dispatch: attempt,
     reverify: { deployCommit: deploy.sha, modelId: deploy.modelId },
     summary: summary2,
