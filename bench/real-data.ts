@@ -1,13 +1,16 @@
-// `npm run bench -- real-data [--metrics ../shared/data/bitbrains-rnd-dev.parquet] [--now 2013-08-30T22:00:00Z]
+// `npm run bench -- real-data [--metrics ../shared/data/bitbrains-rnd-dev.parquet] [--now 2013-08-30T12:00:00Z]
 //   [--profile smoke] [--work-dir DIR] [--json]`
 // Every command on a real fleet's metrics, unchanged (no filler columns, no hand cleaning), as a
 // user runs them: check-data, fleet, manifest update, drift, train, validate, deploy, serve. Each
 // runs as `node bin/fleetcast.js …` in a fresh process; wall seconds and exit codes are printed,
 // beside a plain DuckDB scan of the same file in the same run (the baseline the ratios use).
 // serve: seconds from start until /readyz answers 200, and how many servers /forecast/fleet covers.
+// serve, live: the deployed model served on the data before --now, then the file is replaced by one
+// reaching 8 hours further (as a collector appends); the live accuracy /status reports once those
+// actuals are read, and the dashboard's fleet table and one server's detail view, on real servers.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -99,12 +102,154 @@ async function serveUntilReady(
   }
 }
 
+/** The rows of `metrics` before `until` (epoch seconds), written whole to `out` (a temp file, then a rename). */
+async function sliceBefore(metrics: string, until: number, out: string): Promise<void> {
+  const partial = `${out}.partial`;
+  await withDuckDb(async (conn) => {
+    await conn.run(
+      `COPY (SELECT * FROM read_parquet(${sqlString(metrics)}) WHERE timestamp < make_timestamp(${until * 1_000_000})) TO ${sqlString(partial)} (FORMAT parquet)`,
+    );
+  });
+  await rename(partial, out);
+}
+
+interface LiveStatus {
+  live_accuracy?: {
+    errors: number;
+    models: Array<{
+      model: string;
+      scored_points: number;
+      naive_points: number;
+      q_risk: Array<{
+        target: string;
+        quantile: number;
+        q_risk: number | null;
+        naive_q_risk: number | null;
+        ratio_vs_naive: number | null;
+      }>;
+      worst_servers: Array<{ server: string; q_risk: number; points: number }>;
+    }>;
+  };
+}
+
+const getJson = async <T>(url: string): Promise<{ status: number; body: T }> => {
+  const response = await fetch(url);
+  return { status: response.status, body: (await response.json()) as T };
+};
+
+/**
+ * Live accuracy on real servers: serve the data before `now`, let the service forecast the fleet,
+ * then replace the file with one reaching 8 h further and wait for the scores.
+ */
+async function liveOnRealData(
+  metrics: string,
+  work: string,
+  now: string,
+  port: number,
+): Promise<{ step: Step; live: unknown }> {
+  const origin = Math.floor(Date.parse(now) / 1000);
+  const file = join(work, 'live-metrics.parquet');
+  await sliceBefore(metrics, origin, file);
+  const started = performance.now();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--registry',
+      'models-registry',
+      '--metrics',
+      file,
+      '--manifest',
+      'fleet/manifest.json',
+      '--state-dir',
+      join(work, 'serve-state'),
+      '--refresh',
+      '2s',
+      '--port',
+      String(port),
+    ],
+    { cwd: work, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLEETCAST_LOG_LEVEL: 'error' } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const until = async (what: string, done: () => Promise<boolean>): Promise<void> => {
+    const deadline = performance.now() + 300_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr.slice(-2000)}`);
+      if (performance.now() > deadline) throw new Error(`serve: ${what} not within 300 s`);
+      if (await done().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  try {
+    await until('ready', async () => (await fetch(`${base}/readyz`)).status === 200);
+    const served = await getJson<{ servers?: unknown[] }>(`${base}/forecast/fleet`);
+    say(
+      `real-data: ${served.body.servers?.length ?? 0} forecasts served; the actuals of the next 8 h arrive …`,
+    );
+    await sliceBefore(metrics, origin + 8 * 3600, file);
+    let status: LiveStatus = {};
+    let last = -1;
+    // scored once the refresh reads the new file; settled when a refresh adds nothing
+    await until('live scores', async () => {
+      status = (await getJson<LiveStatus>(`${base}/status`)).body;
+      const points = status.live_accuracy?.models[0]?.scored_points ?? 0;
+      const settled = points > 0 && points === last;
+      last = points;
+      return settled;
+    });
+    const model = status.live_accuracy!.models[0]!;
+    const fleet = await getJson<{ rows?: unknown[][]; columns?: string[] }>(`${base}/dashboard/fleet`);
+    const qRiskColumn = fleet.body.columns?.indexOf('live_q_risk') ?? -1;
+    const rowsWithLive = fleet.body.rows?.filter((r) => typeof r[qRiskColumn] === 'number').length ?? 0;
+    const worst = model.worst_servers[0]?.server;
+    const detail =
+      worst === undefined
+        ? null
+        : await getJson<{ live_q_risk: unknown; targets: Array<{ actuals: unknown; served: unknown[] }> }>(
+            `${base}/dashboard/servers/${encodeURIComponent(worst)}`,
+          );
+    const mid = model.q_risk.filter((q) => q.quantile === 0.5);
+    const live = {
+      model: model.model,
+      scored_points: model.scored_points,
+      naive_points: model.naive_points,
+      errors: status.live_accuracy!.errors,
+      q_risk: model.q_risk,
+      dashboard_rows: fleet.body.rows?.length ?? 0,
+      dashboard_rows_with_live_q_risk: rowsWithLive,
+      worst_server: worst ?? null,
+      worst_server_detail_status: detail?.status ?? null,
+      worst_server_detail_served_forecasts: detail?.body.targets[0]?.served.length ?? 0,
+    };
+    return {
+      live,
+      step: {
+        command: 'serve, live (8 h of new actuals)',
+        seconds: (performance.now() - started) / 1000,
+        exit_code: 0,
+        note:
+          `${model.scored_points} points scored, ${status.live_accuracy!.errors} errors; P50 q-risk ` +
+          mid
+            .map((q) => `${q.target} ${q.q_risk?.toFixed(3)} (naive ${q.naive_q_risk?.toFixed(3)})`)
+            .join(', ') +
+          `; dashboard: ${rowsWithLive}/${fleet.body.rows?.length ?? 0} rows with live q-risk, detail of ${worst} ${detail?.status}`,
+      },
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       metrics: { type: 'string', default: join(ROOT, '..', 'shared', 'data', 'bitbrains-rnd-dev.parquet') },
-      now: { type: 'string', default: '2013-08-30T22:00:00Z' },
+      now: { type: 'string', default: '2013-08-30T12:00:00Z' },
       profile: { type: 'string', default: 'smoke' },
       'work-dir': { type: 'string', default: join(tmpdir(), 'fleetcast-bench-real-data') },
       json: { type: 'boolean', default: false },
@@ -138,6 +283,7 @@ export async function run(args: string[]): Promise<void> {
     return r;
   };
   const raw = await rawScanSeconds(metrics);
+  let live: unknown = null;
   const now = ['--now', values.now];
   step('check-data', ['check-data', '--metrics', metrics, ...now, '--json'], (r) => {
     const report = JSON.parse(r.out) as { problems?: Array<{ severity: string }> };
@@ -227,8 +373,12 @@ export async function run(args: string[]): Promise<void> {
       exit_code: 0,
       note: `${served.covered} forecasts for ${served.expected} expected servers`,
     });
+    say('real-data: fleetcast serve … (live accuracy on real actuals)');
+    const scored = await liveOnRealData(metrics, work, values.now, await freePort());
+    steps.push(scored.step);
+    live = scored.live;
   }
-  const result = { metrics, rows: raw.rows, raw_scan_seconds: raw.seconds, load_at_start: load, steps };
+  const result = { metrics, rows: raw.rows, raw_scan_seconds: raw.seconds, load_at_start: load, steps, live };
   if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     process.stdout.write(

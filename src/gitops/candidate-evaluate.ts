@@ -3,7 +3,8 @@ import type { CandidatePolicy } from '../config/retrain-config.js';
 import { InputError } from '../core/errors.js';
 import type { EventLog } from '../core/events-log.js';
 import type { Workspace } from '../forge/git-workspace.js';
-import type { CommitAuthor } from '../forge/types.js';
+import type { CommitAuthor, Forge } from '../forge/types.js';
+import { landCommit } from './land-commit.js';
 import { modelDir, pointerPath } from '../registry/layout.js';
 import { clearCandidate, readPointer, verifyModelDir } from '../registry/pointer.js';
 import {
@@ -28,8 +29,13 @@ export interface CandidateEvaluateRequest {
   /** Who asked (a person, or the workflow): the commit's `Requested-by:`. */
   requestedBy: string;
   branch: string;
-  /** Push the commit to origin (default true). */
+  /** Without a forge: push the commit to origin (default true). */
   push?: boolean;
+  /**
+   * Lands the promote or rollback commit on `branch` (land-commit.ts): signed through the GitHub
+   * API, or the local forge (the workflow's way). Without one the commit is pushed with git.
+   */
+  forge?: Forge;
   events: EventLog | null;
   /** Fleet manifest in the work tree: a promoted model must cover it (default fleet/manifest.json). */
   manifest?: string;
@@ -101,6 +107,7 @@ export async function evaluateCandidate(request: CandidateEvaluateRequest): Prom
       ...(request.runUrl ? { runUrl: request.runUrl } : {}),
       extra: promotionExtra(facts),
       push: request.push ?? true,
+      ...(request.forge === undefined ? {} : { forge: request.forge }),
     });
     if (!result.deployed)
       throw new InputError(`${candidate.model_id} was not promoted: ${result.skippedReason}`);
@@ -108,9 +115,12 @@ export async function evaluateCandidate(request: CandidateEvaluateRequest): Prom
     servingAfter = candidate.model_id;
   } else if (decision.decision === 'rollback') {
     await clearCandidate(registry);
-    commitSha = await git.commit([pointerRel], candidateRollbackCommitMessage(facts), request.bot);
-    if (request.push ?? true) await git.push(request.branch, request.bot);
-    commitSha = await git.head();
+    await git.commit([pointerRel], candidateRollbackCommitMessage(facts), request.bot);
+    if (request.forge !== undefined) commitSha = await landCommit(request.forge, git, request.branch);
+    else {
+      if (request.push ?? true) await git.push(request.branch, request.bot);
+      commitSha = await git.head();
+    }
   }
 
   await request.events?.append({

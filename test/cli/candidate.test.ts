@@ -11,7 +11,9 @@ import { listen, type RunningServer } from '../../src/service/http/server.js';
 import type { ForecastService } from '../../src/service/serving/forecast-service.js';
 import type { WindowFetcher } from '../../src/service/serving/window-cache.js';
 import { fleetcastInProcess } from '../helpers/cli-capture.js';
-import { createGitFixture, git, type GitFixture } from '../helpers/git-fixture.js';
+import { createGitFixture, git, localForgeInputs, type GitFixture } from '../helpers/git-fixture.js';
+import { runAction } from '../helpers/action-runner.js';
+import { run as liveCheckAction } from '../../src/actions/live-check.js';
 import { makeTinyModels, tinyModelId } from '../helpers/tiny-model.js';
 import { fleetOf, newService, recentEnd, syntheticWindows } from '../service/fixtures.js';
 
@@ -206,6 +208,63 @@ describe('fleetcast candidate set / evaluate against a running service and a bar
     await service.reload('pointer');
     await service.candidate.settled();
     assert.equal(service.candidate.status(), null, 'the service drops the candidate');
+  });
+
+  it('the workflow way: the live-check action evaluates the candidate and lands the promotion through the forge', async () => {
+    // a third model: the earlier ones were promoted or rolled back already
+    const third = tinyModelId();
+    await makeTinyModels(join(registry, 'models'), [
+      { modelId: third, servers, seed: 7, validation: { passed: true } },
+    ]);
+    const set = await fleetcastInProcess([
+      'candidate',
+      'set',
+      '--registry',
+      registry,
+      '--model-id',
+      third,
+      '--mode',
+      'shadow',
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    await git(work, 'add', '-A', 'models-registry');
+    await git(work, 'commit', '-q', '-m', `candidate: ${third} (shadow)`);
+    await git(work, 'push', '-q', 'origin', 'main');
+    await advance(0);
+    await advance(6);
+    const workspace = await fixture.clone();
+    await mkdir(join(workspace, 'config'), { recursive: true });
+    await writeFile(
+      join(workspace, 'config', 'rules.json'),
+      JSON.stringify({
+        events_log: 'logs/events.json',
+        candidate: { min_live_hours: 4, min_shared_points: 100, max_qrisk_ratio_vs_serving: 10 },
+        // the serving model is kept: this test is about the candidate
+        live_regression: { min_scored_points: 1_000_000_000 },
+      }),
+    );
+    const result = await runAction(liveCheckAction, {
+      action: 'live-check',
+      workspace,
+      inputs: { service_url: server.url, config: 'config/rules.json', ...localForgeInputs(fixture) },
+    });
+    assert.equal(result.exitCode, 0, result.stdout);
+    assert.equal(result.outputs.action, 'keep');
+    assert.equal(result.outputs.candidate_decision, 'promote', result.stdout);
+    assert.match(result.outputs.candidate_commit_sha!, /^[0-9a-f]{40}$/);
+    assert.equal(
+      (await git(fixture.remote, 'rev-parse', 'main')).trim(),
+      result.outputs.candidate_commit_sha,
+    );
+    const message = await remoteHead(fixture);
+    assert.match(message, new RegExp(`^deploy: ${third} `));
+    assert.equal(trailer(message, 'Fleetcast-Candidate-Decision'), 'promote');
+    assert.match(result.summary, new RegExp(`candidate ${third}: promote`));
+    const promoted = JSON.parse((await fixture.store.readFile('main', 'models-registry/current.json'))!) as {
+      model_id: string;
+      candidate?: unknown;
+    };
+    assert.deepEqual([promoted.model_id, promoted.candidate], [third, undefined]);
   });
 });
 

@@ -97,6 +97,28 @@ describe('live accuracy (unit)', () => {
     assert.deepEqual(m!.worst_servers, [{ server: 's1', q_risk: 3 / 29, points: 2 }]);
   });
 
+  it('takes seasonal naive from the window the forecast was made from, when a later one no longer reaches back a day', () => {
+    const live = new LiveAccuracy({ logger: quietLogger });
+    // made from a window ending just before T (30 h: it holds T − 24 h and T + 1 h − 24 h)
+    live.record(shape, [forecast(T, [10, 12, 20, 25])], new Map([['s1', window(actuals, T - RES)]]));
+    // scored 20 h later: that window starts at T − 9 h
+    const late = window(actuals, T + 20 * RES);
+    assert.equal(
+      live.score({ windows: new Map([['s1', late]]), newestData: new Date((T + 21 * RES) * 1000) }, shape),
+      2,
+    );
+    const [p50] = live.summary()[0]!.q_risk;
+    assert.equal(live.summary()[0]!.naive_points, 2);
+    assert.ok(Math.abs(p50!.naive_q_risk! - 4 / 29) < 1e-12);
+    // and it survives a restart
+    const again = new LiveAccuracy({ logger: quietLogger });
+    again.record(shape, [forecast(T, [10, 12, 20, 25])], new Map([['s1', window(actuals, T - RES)]]));
+    const restored = new LiveAccuracy({ logger: quietLogger });
+    restored.restore(again.serialize());
+    restored.score({ windows: new Map([['s1', late]]), newestData: new Date((T + 21 * RES) * 1000) }, shape);
+    assert.equal(restored.summary()[0]!.naive_points, 2);
+  });
+
   it('keeps at most maxOrigins origins per server (the oldest dropped first)', () => {
     const live = new LiveAccuracy({ logger: quietLogger, maxOrigins: 2, originSpacingSteps: 1 });
     for (let k = 0; k < 3; k++) live.record(shape, [forecast(T + k * RES, [10, 12, 20, 25])]);
@@ -127,6 +149,38 @@ describe('live accuracy (unit)', () => {
       state.models[0]!.servers.map((s) => s.server),
       ['s1'],
     );
+  });
+
+  it('keeps many servers apart: storage grows, forgotten servers free their slot for new ones', () => {
+    const live = new LiveAccuracy({ logger: quietLogger });
+    const names = Array.from({ length: 200 }, (_, i) => `srv-${i}`);
+    // every server forecasts 10 + i at step 0: its error against the actual 11 is its own
+    live.record(
+      shape,
+      names.map((name, i) => forecast(T, [10 + i, 12 + i, 20, 25], name)),
+    );
+    const windows = new Map(names.map((name) => [name, window(actuals, T + RES)]));
+    assert.equal(live.score({ windows, newestData: new Date((T + RES + 1) * 1000) }, shape), 200);
+    const risks = live.serverQRisks(shape.id);
+    assert.equal(risks.size, 200);
+    for (const [i, name] of names.entries())
+      assert.ok(Math.abs(risks.get(name)!.q_risk - Math.abs(11 - (10 + i)) / 11) < 1e-6, name);
+    // no due step: a second score of the same data scores nothing
+    assert.equal(live.score({ windows, newestData: new Date((T + RES + 1) * 1000) }, shape), 0);
+    // two days on, the old servers are forgotten once a new one is scored; their slots are reused
+    const later = T + 2 * 86_400;
+    live.record(shape, [forecast(later, [10, 12, 20, 25], 'fresh')]);
+    const fresh = new Map([['fresh', window({ [later]: 11 }, later + RES)]]);
+    assert.equal(live.score({ windows: fresh, newestData: new Date((later + RES + 1) * 1000) }, shape), 1);
+    const state = JSON.parse(live.serialize()) as { models: Array<{ servers: Array<{ server: string }> }> };
+    assert.deepEqual(
+      state.models[0]!.servers.map((s) => s.server),
+      ['fresh'],
+    );
+    assert.deepEqual([...live.serverQRisks(shape.id).keys()], ['fresh']);
+    const again = new LiveAccuracy({ logger: quietLogger });
+    again.restore(live.serialize());
+    assert.deepEqual(again.summary(), live.summary());
   });
 
   it('survives a save and load; a corrupt file is logged, counted and ignored', async () => {
@@ -264,6 +318,8 @@ describe('live accuracy from a DuckDB metrics source', () => {
     try {
       assert.equal((await service.start()).result, 'success');
       const served = FleetForecast.parse(await service.fleetForecast());
+      // seasonal naive is the forecast from the windows the served one was made from
+      const madeFrom = service.windows.get(service.model!.encoders)!;
       // six more hours of data: the same file, ending later
       await writeMetricsParquet(metrics, fleet, 78, { end: new Date((end + 6 * 3600) * 1000) });
       await service.refresh();
@@ -283,8 +339,11 @@ describe('live accuracy from a DuckDB metrics source', () => {
         let roundingSlack = 0;
         for (const entry of served.servers) {
           assert.ok('forecast' in entry, entry.server);
+          const valueAt = (w: RecentWindow, t: number): number =>
+            w.input.past[((t - w.input.pastStart) / 3600) * nF + col]!;
           const w = snapshot.windows.get(entry.server)!;
-          const at = (t: number): number => w.input.past[((t - w.input.pastStart) / 3600) * nF + col]!;
+          const at = (t: number): number => valueAt(w, t);
+          const before = madeFrom.windows.get(entry.server)!;
           const start = Date.parse(entry.start) / 1000;
           for (let h = 0; h < encoders.horizon_steps; h++) {
             const time = start + h * 3600;
@@ -293,7 +352,7 @@ describe('live accuracy from a DuckDB metrics source', () => {
             const f = entry.forecast[target]![quantileKey(0.5)]![h]!;
             loss += quantileLoss(y, f, 0.5);
             if (f !== 0) roundingSlack += 0.5 * 10 ** (Math.floor(Math.log10(Math.abs(f))) - 3);
-            naiveLoss += quantileLoss(y, at(time - 86_400), 0.5);
+            naiveLoss += quantileLoss(y, valueAt(before, time - 86_400), 0.5);
             abs += Math.abs(y);
             points++;
           }

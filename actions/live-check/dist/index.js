@@ -428,12 +428,12 @@ var require_errors = __commonJS({
     };
     var kResponseStatusCodeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE_STATUS_CODE");
     var ResponseStatusCodeError = class extends UndiciError {
-      constructor(message, statusCode, headers, body) {
+      constructor(message, statusCode, headers, body2) {
         super(message);
         this.name = "ResponseStatusCodeError";
         this.message = message || "Response Status Code Error";
         this.code = "UND_ERR_RESPONSE_STATUS_CODE";
-        this.body = body;
+        this.body = body2;
         this.status = statusCode;
         this.statusCode = statusCode;
         this.headers = headers;
@@ -989,8 +989,8 @@ var require_util = __commonJS({
     var { tree } = require_tree();
     var [nodeMajor, nodeMinor] = process.versions.node.split(".").map((v2) => Number(v2));
     var BodyAsyncIterable = class {
-      constructor(body) {
-        this[kBody] = body;
+      constructor(body2) {
+        this[kBody] = body2;
         this[kBodyUsed] = false;
       }
       async *[Symbol.asyncIterator]() {
@@ -999,26 +999,26 @@ var require_util = __commonJS({
         yield* this[kBody];
       }
     };
-    function wrapRequestBody(body) {
-      if (isStream(body)) {
-        if (bodyLength(body) === 0) {
-          body.on("data", function() {
+    function wrapRequestBody(body2) {
+      if (isStream(body2)) {
+        if (bodyLength(body2) === 0) {
+          body2.on("data", function() {
             assert2(false);
           });
         }
-        if (typeof body.readableDidRead !== "boolean") {
-          body[kBodyUsed] = false;
-          EE.prototype.on.call(body, "data", function() {
+        if (typeof body2.readableDidRead !== "boolean") {
+          body2[kBodyUsed] = false;
+          EE.prototype.on.call(body2, "data", function() {
             this[kBodyUsed] = true;
           });
         }
-        return body;
-      } else if (body && typeof body.pipeTo === "function") {
-        return new BodyAsyncIterable(body);
-      } else if (body && typeof body !== "string" && !ArrayBuffer.isView(body) && isIterable(body)) {
-        return new BodyAsyncIterable(body);
+        return body2;
+      } else if (body2 && typeof body2.pipeTo === "function") {
+        return new BodyAsyncIterable(body2);
+      } else if (body2 && typeof body2 !== "string" && !ArrayBuffer.isView(body2) && isIterable(body2)) {
+        return new BodyAsyncIterable(body2);
       } else {
-        return body;
+        return body2;
       }
     }
     function nop() {
@@ -1138,21 +1138,21 @@ var require_util = __commonJS({
     function isIterable(obj) {
       return !!(obj != null && (typeof obj[Symbol.iterator] === "function" || typeof obj[Symbol.asyncIterator] === "function"));
     }
-    function bodyLength(body) {
-      if (body == null) {
+    function bodyLength(body2) {
+      if (body2 == null) {
         return 0;
-      } else if (isStream(body)) {
-        const state = body._readableState;
+      } else if (isStream(body2)) {
+        const state = body2._readableState;
         return state && state.objectMode === false && state.ended === true && Number.isFinite(state.length) ? state.length : null;
-      } else if (isBlobLike(body)) {
-        return body.size != null ? body.size : null;
-      } else if (isBuffer(body)) {
-        return body.byteLength;
+      } else if (isBlobLike(body2)) {
+        return body2.size != null ? body2.size : null;
+      } else if (isBuffer(body2)) {
+        return body2.byteLength;
       }
       return null;
     }
-    function isDestroyed(body) {
-      return body && !!(body.destroyed || body[kDestroyed] || stream.isDestroyed?.(body));
+    function isDestroyed(body2) {
+      return body2 && !!(body2.destroyed || body2[kDestroyed] || stream.isDestroyed?.(body2));
     }
     function destroy(stream2, err) {
       if (stream2 == null || !isStream(stream2) || isDestroyed(stream2)) {
@@ -1267,14 +1267,14 @@ var require_util = __commonJS({
         }
       }
     }
-    function isDisturbed(body) {
-      return !!(body && (stream.isDisturbed(body) || body[kBodyUsed]));
+    function isDisturbed(body2) {
+      return !!(body2 && (stream.isDisturbed(body2) || body2[kBodyUsed]));
     }
-    function isErrored(body) {
-      return !!(body && stream.isErrored(body));
+    function isErrored(body2) {
+      return !!(body2 && stream.isErrored(body2));
     }
-    function isReadable(body) {
-      return !!(body && stream.isReadable(body));
+    function isReadable(body2) {
+      return !!(body2 && stream.isReadable(body2));
     }
     function getSocketInfo(socket) {
       return {
@@ -1693,7 +1693,7 @@ var require_request = __commonJS({
       constructor(origin, {
         path,
         method,
-        body,
+        body: body2,
         headers,
         query,
         idempotent,
@@ -1741,10 +1741,10 @@ var require_request = __commonJS({
         this.throwOnError = throwOnError === true;
         this.method = method;
         this.abort = null;
-        if (body == null) {
+        if (body2 == null) {
           this.body = null;
-        } else if (isStream(body)) {
-          this.body = body;
+        } else if (isStream(body2)) {
+          this.body = body2;
           const rState = this.body._readableState;
           if (!rState || !rState.autoDestroy) {
             this.endHandler = function autoDestroy() {
@@ -1760,16 +1760,16 @@ var require_request = __commonJS({
             }
           };
           this.body.on("error", this.errorHandler);
-        } else if (isBuffer(body)) {
-          this.body = body.byteLength ? body : null;
-        } else if (ArrayBuffer.isView(body)) {
-          this.body = body.buffer.byteLength ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null;
-        } else if (body instanceof ArrayBuffer) {
-          this.body = body.byteLength ? Buffer.from(body) : null;
-        } else if (typeof body === "string") {
-          this.body = body.length ? Buffer.from(body) : null;
-        } else if (isFormDataLike(body) || isIterable(body) || isBlobLike(body)) {
-          this.body = body;
+        } else if (isBuffer(body2)) {
+          this.body = body2.byteLength ? body2 : null;
+        } else if (ArrayBuffer.isView(body2)) {
+          this.body = body2.buffer.byteLength ? Buffer.from(body2.buffer, body2.byteOffset, body2.byteLength) : null;
+        } else if (body2 instanceof ArrayBuffer) {
+          this.body = body2.byteLength ? Buffer.from(body2) : null;
+        } else if (typeof body2 === "string") {
+          this.body = body2.length ? Buffer.from(body2) : null;
+        } else if (isFormDataLike(body2) || isIterable(body2) || isBlobLike(body2)) {
+          this.body = body2;
         } else {
           throw new InvalidArgumentError("body must be a string, a Buffer, a Readable stream, an iterable, or an async iterable");
         }
@@ -2173,9 +2173,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve6, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve6(data);
             });
           });
         }
@@ -2213,12 +2213,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve6, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve6(data);
             });
           });
         }
@@ -2590,14 +2590,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname4, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname3;
+          const sessionKey = servername || hostname4;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2613,7 +2613,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname3
+            host: hostname4
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2627,14 +2627,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname3
+            host: hostname4
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname3, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname4, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -3341,11 +3341,11 @@ var require_data_url = __commonJS({
       }
       position.position++;
       const encodedBody = input2.slice(mimeTypeLength + 1);
-      let body = stringPercentDecode(encodedBody);
+      let body2 = stringPercentDecode(encodedBody);
       if (/;(\u0020){0,}base64$/i.test(mimeType)) {
-        const stringBody = isomorphicDecode(body);
-        body = forgivingBase64(stringBody);
-        if (body === "failure") {
+        const stringBody = isomorphicDecode(body2);
+        body2 = forgivingBase64(stringBody);
+        if (body2 === "failure") {
           return "failure";
         }
         mimeType = mimeType.slice(0, -6);
@@ -3359,7 +3359,7 @@ var require_data_url = __commonJS({
       if (mimeTypeRecord === "failure") {
         mimeTypeRecord = parseMIMEType("text/plain;charset=US-ASCII");
       }
-      return { mimeType: mimeTypeRecord, body };
+      return { mimeType: mimeTypeRecord, body: body2 };
     }
     function URLSerializer(url2, excludeFragment = false) {
       if (!excludeFragment) {
@@ -3670,7 +3670,7 @@ var require_data_url = __commonJS({
 var require_webidl = __commonJS({
   "node_modules/undici/lib/web/fetch/webidl.js"(exports, module) {
     "use strict";
-    var { types, inspect } = __require("node:util");
+    var { types, inspect: inspect2 } = __require("node:util");
     var { markAsUncloneable } = __require("node:worker_threads");
     var { toUSVString } = require_util();
     var webidl = {};
@@ -3817,7 +3817,7 @@ var require_webidl = __commonJS({
         case "Symbol":
           return `Symbol(${V3.description})`;
         case "Object":
-          return inspect(V3);
+          return inspect2(V3);
         case "String":
           return `"${V3}"`;
         default:
@@ -4485,8 +4485,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise2 = new Promise((resolve6, reject) => {
+        res = resolve6;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -4635,12 +4635,12 @@ var require_util2 = __commonJS({
         }
       });
     }
-    async function fullyReadBody(body, processBody, processBodyError) {
+    async function fullyReadBody(body2, processBody, processBodyError) {
       const successSteps = processBody;
       const errorSteps = processBodyError;
       let reader;
       try {
-        reader = body.stream.getReader();
+        reader = body2.stream.getReader();
       } catch (e) {
         errorSteps(e);
         return;
@@ -5209,8 +5209,8 @@ var require_formdata_parser = __commonJS({
         return false;
       }
       for (let i = 0; i < length; ++i) {
-        const cp = boundary.charCodeAt(i);
-        if (!(cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122 || cp === 39 || cp === 45 || cp === 95)) {
+        const cp2 = boundary.charCodeAt(i);
+        if (!(cp2 >= 48 && cp2 <= 57 || cp2 >= 65 && cp2 <= 90 || cp2 >= 97 && cp2 <= 122 || cp2 === 39 || cp2 === 45 || cp2 === 95)) {
           return false;
         }
       }
@@ -5254,16 +5254,16 @@ var require_formdata_parser = __commonJS({
         }
         let { name, filename, contentType, encoding } = result;
         position.position += 2;
-        let body;
+        let body2;
         {
           const boundaryIndex = input2.indexOf(boundary.subarray(2), position.position);
           if (boundaryIndex === -1) {
             return "failure";
           }
-          body = input2.subarray(position.position, boundaryIndex - 4);
-          position.position += body.length;
+          body2 = input2.subarray(position.position, boundaryIndex - 4);
+          position.position += body2.length;
           if (encoding === "base64") {
-            body = Buffer.from(body.toString(), "base64");
+            body2 = Buffer.from(body2.toString(), "base64");
           }
         }
         if (input2[position.position] !== 13 || input2[position.position + 1] !== 10) {
@@ -5277,9 +5277,9 @@ var require_formdata_parser = __commonJS({
           if (!isAsciiString(contentType)) {
             contentType = "";
           }
-          value = new File2([body], filename, { type: contentType });
+          value = new File2([body2], filename, { type: contentType });
         } else {
-          value = utf8DecodeBytes(Buffer.from(body));
+          value = utf8DecodeBytes(Buffer.from(body2));
         }
         assert2(isUSVString(name));
         assert2(typeof value === "string" && isUSVString(value) || isFileLike(value));
@@ -5607,8 +5607,8 @@ Content-Type: ${value.type || "application/octet-stream"}\r
           type: "bytes"
         });
       }
-      const body = { stream, source, length };
-      return [body, type];
+      const body2 = { stream, source, length };
+      return [body2, type];
     }
     function safelyExtractBody(object2, keepalive = false) {
       if (object2 instanceof ReadableStream) {
@@ -5617,13 +5617,13 @@ Content-Type: ${value.type || "application/octet-stream"}\r
       }
       return extractBody(object2, keepalive);
     }
-    function cloneBody(instance, body) {
-      const [out1, out2] = body.stream.tee();
-      body.stream = out1;
+    function cloneBody(instance, body2) {
+      const [out1, out2] = body2.stream.tee();
+      body2.stream = out1;
       return {
         stream: out2,
-        length: body.length,
-        source: body.source
+        length: body2.length,
+        source: body2.source
       };
     }
     function throwIfAborted(state) {
@@ -5718,8 +5718,8 @@ Content-Type: ${value.type || "application/octet-stream"}\r
       return promise2.promise;
     }
     function bodyUnusable(object2) {
-      const body = object2[kState].body;
-      return body != null && (body.stream.locked || util.isDisturbed(body.stream));
+      const body2 = object2[kState].body;
+      return body2 != null && (body2.stream.locked || util.isDisturbed(body2.stream));
     }
     function parseJSONFromBytes(bytes) {
       return JSON.parse(utf8DecodeBytes(bytes));
@@ -5969,14 +5969,14 @@ var require_client_h1 = __commonJS({
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
           if (ret !== constants3.ERROR.OK) {
-            const body = data.subarray(offset);
+            const body2 = data.subarray(offset);
             if (ret === constants3.ERROR.PAUSED_UPGRADE) {
-              this.onUpgrade(body);
+              this.onUpgrade(body2);
             } else if (ret === constants3.ERROR.PAUSED) {
               this.paused = true;
-              socket.unshift(body);
+              socket.unshift(body2);
             } else {
-              throw this.createError(ret, body);
+              throw this.createError(ret, body2);
             }
           }
         } catch (err) {
@@ -6470,20 +6470,20 @@ var require_client_h1 = __commonJS({
     }
     function writeH1(client, request2) {
       const { method, path, host, upgrade, blocking, reset } = request2;
-      let { body, headers, contentLength } = request2;
+      let { body: body2, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
-      if (util.isFormDataLike(body)) {
+      if (util.isFormDataLike(body2)) {
         if (!extractBody) {
           extractBody = require_body().extractBody;
         }
-        const [bodyStream, contentType] = extractBody(body);
+        const [bodyStream, contentType] = extractBody(body2);
         if (request2.contentType == null) {
           headers.push("content-type", contentType);
         }
-        body = bodyStream.stream;
+        body2 = bodyStream.stream;
         contentLength = bodyStream.length;
-      } else if (util.isBlobLike(body) && request2.contentType == null) {
-        const contentType = body.type;
+      } else if (util.isBlobLike(body2) && request2.contentType == null) {
+        const contentType = body2.type;
         if (contentType) {
           const contentTypeValue = `${contentType}`;
           if (!util.isValidHeaderValue(contentTypeValue)) {
@@ -6493,10 +6493,10 @@ var require_client_h1 = __commonJS({
           headers.push("content-type", contentTypeValue);
         }
       }
-      if (body && typeof body.read === "function") {
-        body.read(0);
+      if (body2 && typeof body2.read === "function") {
+        body2.read(0);
       }
-      const bodyLength = util.bodyLength(body);
+      const bodyLength = util.bodyLength(body2);
       contentLength = bodyLength ?? contentLength;
       if (contentLength === null) {
         contentLength = request2.contentLength;
@@ -6524,7 +6524,7 @@ var require_client_h1 = __commonJS({
           return;
         }
         util.errorRequest(client, request2, error63 || new RequestAbortedError());
-        util.destroy(body);
+        util.destroy(body2);
         util.destroy(socket, new InformationalError("aborted"));
       };
       try {
@@ -6585,26 +6585,26 @@ upgrade: ${upgrade}\r
       if (channels.sendHeaders.hasSubscribers) {
         channels.sendHeaders.publish({ request: request2, headers: header, socket });
       }
-      if (!body || bodyLength === 0) {
+      if (!body2 || bodyLength === 0) {
         writeBuffer(abort, null, client, request2, socket, contentLength, header, expectsPayload);
-      } else if (util.isBuffer(body)) {
-        writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload);
-      } else if (util.isBlobLike(body)) {
-        if (typeof body.stream === "function") {
-          writeIterable(abort, body.stream(), client, request2, socket, contentLength, header, expectsPayload);
+      } else if (util.isBuffer(body2)) {
+        writeBuffer(abort, body2, client, request2, socket, contentLength, header, expectsPayload);
+      } else if (util.isBlobLike(body2)) {
+        if (typeof body2.stream === "function") {
+          writeIterable(abort, body2.stream(), client, request2, socket, contentLength, header, expectsPayload);
         } else {
-          writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload);
+          writeBlob(abort, body2, client, request2, socket, contentLength, header, expectsPayload);
         }
-      } else if (util.isStream(body)) {
-        writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload);
-      } else if (util.isIterable(body)) {
-        writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload);
+      } else if (util.isStream(body2)) {
+        writeStream(abort, body2, client, request2, socket, contentLength, header, expectsPayload);
+      } else if (util.isIterable(body2)) {
+        writeIterable(abort, body2, client, request2, socket, contentLength, header, expectsPayload);
       } else {
         assert2(false);
       }
       return true;
     }
-    function writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    function writeStream(abort, body2, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       let finished = false;
       const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
@@ -6624,13 +6624,13 @@ upgrade: ${upgrade}\r
         if (finished) {
           return;
         }
-        if (body.resume) {
-          body.resume();
+        if (body2.resume) {
+          body2.resume();
         }
       };
       const onClose = function() {
         queueMicrotask(() => {
-          body.removeListener("error", onFinished);
+          body2.removeListener("error", onFinished);
         });
         if (!finished) {
           const err = new RequestAbortedError();
@@ -6644,7 +6644,7 @@ upgrade: ${upgrade}\r
         finished = true;
         assert2(socket.destroyed || socket[kWriting] && client[kRunning] <= 1);
         socket.off("drain", onDrain).off("error", onFinished);
-        body.removeListener("data", onData).removeListener("end", onFinished).removeListener("close", onClose);
+        body2.removeListener("data", onData).removeListener("end", onFinished).removeListener("close", onClose);
         if (!err) {
           try {
             writer.end();
@@ -6654,28 +6654,28 @@ upgrade: ${upgrade}\r
         }
         writer.destroy(err);
         if (err && (err.code !== "UND_ERR_INFO" || err.message !== "reset")) {
-          util.destroy(body, err);
+          util.destroy(body2, err);
         } else {
-          util.destroy(body);
+          util.destroy(body2);
         }
       };
-      body.on("data", onData).on("end", onFinished).on("error", onFinished).on("close", onClose);
-      if (body.resume) {
-        body.resume();
+      body2.on("data", onData).on("end", onFinished).on("error", onFinished).on("close", onClose);
+      if (body2.resume) {
+        body2.resume();
       }
       socket.on("drain", onDrain).on("error", onFinished);
-      if (body.errorEmitted ?? body.errored) {
-        setImmediate(() => onFinished(body.errored));
-      } else if (body.endEmitted ?? body.readableEnded) {
+      if (body2.errorEmitted ?? body2.errored) {
+        setImmediate(() => onFinished(body2.errored));
+      } else if (body2.endEmitted ?? body2.readableEnded) {
         setImmediate(() => onFinished(null));
       }
-      if (body.closeEmitted ?? body.closed) {
+      if (body2.closeEmitted ?? body2.closed) {
         setImmediate(onClose);
       }
     }
-    function writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    function writeBuffer(abort, body2, client, request2, socket, contentLength, header, expectsPayload) {
       try {
-        if (!body) {
+        if (!body2) {
           if (contentLength === 0) {
             socket.write(`${header}content-length: 0\r
 \r
@@ -6685,15 +6685,15 @@ upgrade: ${upgrade}\r
             socket.write(`${header}\r
 `, "latin1");
           }
-        } else if (util.isBuffer(body)) {
-          assert2(contentLength === body.byteLength, "buffer body must have content length");
+        } else if (util.isBuffer(body2)) {
+          assert2(contentLength === body2.byteLength, "buffer body must have content length");
           socket.cork();
           socket.write(`${header}content-length: ${contentLength}\r
 \r
 `, "latin1");
-          socket.write(body);
+          socket.write(body2);
           socket.uncork();
-          request2.onBodySent(body);
+          request2.onBodySent(body2);
           if (!expectsPayload && request2.reset !== false) {
             socket[kReset] = true;
           }
@@ -6704,13 +6704,13 @@ upgrade: ${upgrade}\r
         abort(err);
       }
     }
-    async function writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
-      assert2(contentLength === body.size, "blob body must have content length");
+    async function writeBlob(abort, body2, client, request2, socket, contentLength, header, expectsPayload) {
+      assert2(contentLength === body2.size, "blob body must have content length");
       try {
-        if (contentLength != null && contentLength !== body.size) {
+        if (contentLength != null && contentLength !== body2.size) {
           throw new RequestContentLengthMismatchError();
         }
-        const buffer = Buffer.from(await body.arrayBuffer());
+        const buffer = Buffer.from(await body2.arrayBuffer());
         socket.cork();
         socket.write(`${header}content-length: ${contentLength}\r
 \r
@@ -6727,7 +6727,7 @@ upgrade: ${upgrade}\r
         abort(err);
       }
     }
-    async function writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    async function writeIterable(abort, body2, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -6737,18 +6737,18 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve6, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve6;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
       const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
       try {
-        for await (const chunk of body) {
+        for await (const chunk of body2) {
           if (socket[kError]) {
             throw socket[kError];
           }
@@ -7080,7 +7080,7 @@ var require_client_h2 = __commonJS({
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
       const { method, path, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
-      let { body } = request2;
+      let { body: body2 } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
         return false;
@@ -7102,8 +7102,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname: hostname3, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname3}${port ? `:${port}` : ""}`;
+      const { hostname: hostname4, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname4}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request2.aborted) {
@@ -7120,7 +7120,7 @@ var require_client_h2 = __commonJS({
         if (stream != null) {
           util.destroy(stream, error63);
         }
-        util.destroy(body, error63);
+        util.destroy(body2, error63);
         client[kQueue][client[kRunningIdx]++] = null;
         client[kResume]();
       };
@@ -7179,15 +7179,15 @@ var require_client_h2 = __commonJS({
       headers[HTTP2_HEADER_PATH] = path;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
-      if (body && typeof body.read === "function") {
-        body.read(0);
+      if (body2 && typeof body2.read === "function") {
+        body2.read(0);
       }
-      let contentLength = util.bodyLength(body);
-      if (util.isFormDataLike(body)) {
+      let contentLength = util.bodyLength(body2);
+      if (util.isFormDataLike(body2)) {
         extractBody ??= require_body().extractBody;
-        const [bodyStream, contentType] = extractBody(body);
+        const [bodyStream, contentType] = extractBody(body2);
         headers["content-type"] = contentType;
-        body = bodyStream.stream;
+        body2 = bodyStream.stream;
         contentLength = bodyStream.length;
       }
       if (contentLength == null) {
@@ -7204,11 +7204,11 @@ var require_client_h2 = __commonJS({
         process.emitWarning(new RequestContentLengthMismatchError());
       }
       if (contentLength != null) {
-        assert2(body, "no body must not have content length");
+        assert2(body2, "no body must not have content length");
         headers[HTTP2_HEADER_CONTENT_LENGTH] = `${contentLength}`;
       }
       session.ref();
-      const shouldEndStream = method === "GET" || method === "HEAD" || body === null;
+      const shouldEndStream = method === "GET" || method === "HEAD" || body2 === null;
       if (expectContinue) {
         headers[HTTP2_HEADER_EXPECT] = "100-continue";
         stream = session.request(headers, { endStream: shouldEndStream, signal });
@@ -7265,7 +7265,7 @@ var require_client_h2 = __commonJS({
       });
       return true;
       function writeBodyH2() {
-        if (!body || contentLength === 0) {
+        if (!body2 || contentLength === 0) {
           writeBuffer(
             abort,
             stream,
@@ -7276,23 +7276,23 @@ var require_client_h2 = __commonJS({
             contentLength,
             expectsPayload
           );
-        } else if (util.isBuffer(body)) {
+        } else if (util.isBuffer(body2)) {
           writeBuffer(
             abort,
             stream,
-            body,
+            body2,
             client,
             request2,
             client[kSocket],
             contentLength,
             expectsPayload
           );
-        } else if (util.isBlobLike(body)) {
-          if (typeof body.stream === "function") {
+        } else if (util.isBlobLike(body2)) {
+          if (typeof body2.stream === "function") {
             writeIterable(
               abort,
               stream,
-              body.stream(),
+              body2.stream(),
               client,
               request2,
               client[kSocket],
@@ -7303,7 +7303,7 @@ var require_client_h2 = __commonJS({
             writeBlob(
               abort,
               stream,
-              body,
+              body2,
               client,
               request2,
               client[kSocket],
@@ -7311,22 +7311,22 @@ var require_client_h2 = __commonJS({
               expectsPayload
             );
           }
-        } else if (util.isStream(body)) {
+        } else if (util.isStream(body2)) {
           writeStream(
             abort,
             client[kSocket],
             expectsPayload,
             stream,
-            body,
+            body2,
             client,
             request2,
             contentLength
           );
-        } else if (util.isIterable(body)) {
+        } else if (util.isIterable(body2)) {
           writeIterable(
             abort,
             stream,
-            body,
+            body2,
             client,
             request2,
             client[kSocket],
@@ -7338,15 +7338,15 @@ var require_client_h2 = __commonJS({
         }
       }
     }
-    function writeBuffer(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
+    function writeBuffer(abort, h2stream, body2, client, request2, socket, contentLength, expectsPayload) {
       try {
-        if (body != null && util.isBuffer(body)) {
-          assert2(contentLength === body.byteLength, "buffer body must have content length");
+        if (body2 != null && util.isBuffer(body2)) {
+          assert2(contentLength === body2.byteLength, "buffer body must have content length");
           h2stream.cork();
-          h2stream.write(body);
+          h2stream.write(body2);
           h2stream.uncork();
           h2stream.end();
-          request2.onBodySent(body);
+          request2.onBodySent(body2);
         }
         if (!expectsPayload) {
           socket[kReset] = true;
@@ -7357,10 +7357,10 @@ var require_client_h2 = __commonJS({
         abort(error63);
       }
     }
-    function writeStream(abort, socket, expectsPayload, h2stream, body, client, request2, contentLength) {
+    function writeStream(abort, socket, expectsPayload, h2stream, body2, client, request2, contentLength) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       const pipe2 = pipeline(
-        body,
+        body2,
         h2stream,
         (err) => {
           if (err) {
@@ -7381,13 +7381,13 @@ var require_client_h2 = __commonJS({
         request2.onBodySent(chunk);
       }
     }
-    async function writeBlob(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
-      assert2(contentLength === body.size, "blob body must have content length");
+    async function writeBlob(abort, h2stream, body2, client, request2, socket, contentLength, expectsPayload) {
+      assert2(contentLength === body2.size, "blob body must have content length");
       try {
-        if (contentLength != null && contentLength !== body.size) {
+        if (contentLength != null && contentLength !== body2.size) {
           throw new RequestContentLengthMismatchError();
         }
-        const buffer = Buffer.from(await body.arrayBuffer());
+        const buffer = Buffer.from(await body2.arrayBuffer());
         h2stream.cork();
         h2stream.write(buffer);
         h2stream.uncork();
@@ -7402,7 +7402,7 @@ var require_client_h2 = __commonJS({
         abort(err);
       }
     }
-    async function writeIterable(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
+    async function writeIterable(abort, h2stream, body2, client, request2, socket, contentLength, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -7412,17 +7412,17 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve6, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve6;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
       try {
-        for await (const chunk of body) {
+        for await (const chunk of body2) {
           if (socket[kError]) {
             throw socket[kError];
           }
@@ -7460,8 +7460,8 @@ var require_redirect_handler = __commonJS({
     var redirectableStatusCodes = [300, 301, 302, 303, 307, 308];
     var kBody = /* @__PURE__ */ Symbol("body");
     var BodyAsyncIterable = class {
-      constructor(body) {
-        this[kBody] = body;
+      constructor(body2) {
+        this[kBody] = body2;
         this[kBodyUsed] = false;
       }
       async *[Symbol.asyncIterator]() {
@@ -7896,16 +7896,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve6) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve6;
           } else {
-            resolve4(null);
+            resolve6(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve6) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7916,7 +7916,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve6(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7943,20 +7943,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname3, protocol, port } = client[kUrl];
-      if (hostname3[0] === "[") {
-        const idx = hostname3.indexOf("]");
+      let { host, hostname: hostname4, protocol, port } = client[kUrl];
+      if (hostname4[0] === "[") {
+        const idx = hostname4.indexOf("]");
         assert2(idx !== -1);
-        const ip = hostname3.substring(1, idx);
+        const ip = hostname4.substring(1, idx);
         assert2(net.isIP(ip));
-        hostname3 = ip;
+        hostname4 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname: hostname3,
+            hostname: hostname4,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7967,10 +7967,10 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve6, reject) => {
           client[kConnector]({
             host,
-            hostname: hostname3,
+            hostname: hostname4,
             protocol,
             port,
             servername: client[kServerName],
@@ -7979,7 +7979,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve6(socket2);
             }
           });
         });
@@ -8003,7 +8003,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname: hostname3,
+              hostname: hostname4,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8024,7 +8024,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname: hostname3,
+              hostname: hostname4,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8315,8 +8315,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c3) => c3.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve6) => {
+            this[kClosedResolve] = resolve6;
           });
         }
       }
@@ -8999,10 +8999,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url2) {
-        let { protocol, host: hostname3, port } = url2;
-        hostname3 = hostname3.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname4, port } = url2;
+        hostname4 = hostname4.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname3, port)) {
+        if (!this.#shouldProxy(hostname4, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -9010,7 +9010,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname3, port) {
+      #shouldProxy(hostname4, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9026,11 +9026,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname3 === entry.hostname) {
+            if (hostname4 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname3.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname4.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -9585,7 +9585,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve6, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9598,7 +9598,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve4(null);
+              resolve6(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9617,7 +9617,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve6, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9634,7 +9634,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve6,
               reject,
               length: 0,
               body: []
@@ -9704,18 +9704,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body: body2, resolve: resolve6, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length));
+          resolve6(chunksDecode(body2, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length)));
+          resolve6(JSON.parse(chunksDecode(body2, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve6(chunksConcat(body2, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve6(new Blob(body2, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve6(chunksConcat(body2, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9755,12 +9755,12 @@ var require_util3 = __commonJS({
     } = require_errors();
     var { chunksDecode } = require_readable();
     var CHUNK_LIMIT = 128 * 1024;
-    async function getResolveErrorBodyCallback({ callback, body, contentType, statusCode, statusMessage, headers }) {
-      assert2(body);
+    async function getResolveErrorBodyCallback({ callback, body: body2, contentType, statusCode, statusMessage, headers }) {
+      assert2(body2);
       let chunks = [];
       let length = 0;
       try {
-        for await (const chunk of body) {
+        for await (const chunk of body2) {
           chunks.push(chunk);
           length += chunk.length;
           if (length > CHUNK_LIMIT) {
@@ -9822,7 +9822,7 @@ var require_api_request = __commonJS({
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError("invalid opts");
         }
-        const { signal, method, opaque, body, onInfo, responseHeaders, throwOnError, highWaterMark } = opts;
+        const { signal, method, opaque, body: body2, onInfo, responseHeaders, throwOnError, highWaterMark } = opts;
         try {
           if (typeof callback !== "function") {
             throw new InvalidArgumentError("invalid callback");
@@ -9841,8 +9841,8 @@ var require_api_request = __commonJS({
           }
           super("UNDICI_REQUEST");
         } catch (err) {
-          if (util.isStream(body)) {
-            util.destroy(body.on("error", util.nop), err);
+          if (util.isStream(body2)) {
+            util.destroy(body2.on("error", util.nop), err);
           }
           throw err;
         }
@@ -9852,7 +9852,7 @@ var require_api_request = __commonJS({
         this.callback = callback;
         this.res = null;
         this.abort = null;
-        this.body = body;
+        this.body = body2;
         this.trailers = {};
         this.context = null;
         this.onInfo = onInfo || null;
@@ -9861,8 +9861,8 @@ var require_api_request = __commonJS({
         this.signal = signal;
         this.reason = null;
         this.removeAbortListener = null;
-        if (util.isStream(body)) {
-          body.on("error", (err) => {
+        if (util.isStream(body2)) {
+          body2.on("error", (err) => {
             this.onError(err);
           });
         }
@@ -9946,7 +9946,7 @@ var require_api_request = __commonJS({
         this.res.push(null);
       }
       onError(err) {
-        const { res, callback, body, opaque } = this;
+        const { res, callback, body: body2, opaque } = this;
         if (callback) {
           this.callback = null;
           queueMicrotask(() => {
@@ -9959,9 +9959,9 @@ var require_api_request = __commonJS({
             util.destroy(res, err);
           });
         }
-        if (body) {
+        if (body2) {
           this.body = null;
-          util.destroy(body, err);
+          util.destroy(body2, err);
         }
         if (this.removeAbortListener) {
           res?.off("close", this.removeAbortListener);
@@ -9972,9 +9972,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve6, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -10060,7 +10060,7 @@ var require_api_stream = __commonJS({
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError("invalid opts");
         }
-        const { signal, method, opaque, body, onInfo, responseHeaders, throwOnError } = opts;
+        const { signal, method, opaque, body: body2, onInfo, responseHeaders, throwOnError } = opts;
         try {
           if (typeof callback !== "function") {
             throw new InvalidArgumentError("invalid callback");
@@ -10079,8 +10079,8 @@ var require_api_stream = __commonJS({
           }
           super("UNDICI_STREAM");
         } catch (err) {
-          if (util.isStream(body)) {
-            util.destroy(body.on("error", util.nop), err);
+          if (util.isStream(body2)) {
+            util.destroy(body2.on("error", util.nop), err);
           }
           throw err;
         }
@@ -10092,11 +10092,11 @@ var require_api_stream = __commonJS({
         this.abort = null;
         this.context = null;
         this.trailers = null;
-        this.body = body;
+        this.body = body2;
         this.onInfo = onInfo || null;
         this.throwOnError = throwOnError || false;
-        if (util.isStream(body)) {
-          body.on("error", (err) => {
+        if (util.isStream(body2)) {
+          body2.on("error", (err) => {
             this.onError(err);
           });
         }
@@ -10177,7 +10177,7 @@ var require_api_stream = __commonJS({
         res.end();
       }
       onError(err) {
-        const { res, callback, opaque, body } = this;
+        const { res, callback, opaque, body: body2 } = this;
         removeSignal(this);
         this.factory = null;
         if (res) {
@@ -10189,17 +10189,17 @@ var require_api_stream = __commonJS({
             this.runInAsyncScope(callback, null, err, { opaque });
           });
         }
-        if (body) {
+        if (body2) {
           this.body = null;
-          util.destroy(body, err);
+          util.destroy(body2, err);
         }
       }
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve6, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -10298,9 +10298,9 @@ var require_api_pipeline = __commonJS({
           readableObjectMode: opts.objectMode,
           autoDestroy: true,
           read: () => {
-            const { body } = this;
-            if (body?.resume) {
-              body.resume();
+            const { body: body2 } = this;
+            if (body2?.resume) {
+              body2.resume();
             }
           },
           write: (chunk, encoding, callback) => {
@@ -10312,14 +10312,14 @@ var require_api_pipeline = __commonJS({
             }
           },
           destroy: (err, callback) => {
-            const { body, req, res, ret, abort } = this;
+            const { body: body2, req, res, ret, abort } = this;
             if (!err && !ret._readableState.endEmitted) {
               err = new RequestAbortedError();
             }
             if (abort && err) {
               abort();
             }
-            util.destroy(body, err);
+            util.destroy(body2, err);
             util.destroy(req, err);
             util.destroy(res, err);
             removeSignal(this);
@@ -10353,11 +10353,11 @@ var require_api_pipeline = __commonJS({
           return;
         }
         this.res = new PipelineResponse(resume);
-        let body;
+        let body2;
         try {
           this.handler = null;
           const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
-          body = this.runInAsyncScope(handler2, null, {
+          body2 = this.runInAsyncScope(handler2, null, {
             statusCode,
             headers,
             opaque,
@@ -10368,13 +10368,13 @@ var require_api_pipeline = __commonJS({
           this.res.on("error", util.nop);
           throw err;
         }
-        if (!body || typeof body.on !== "function") {
+        if (!body2 || typeof body2.on !== "function") {
           throw new InvalidReturnValueError("expected Readable");
         }
-        body.on("data", (chunk) => {
-          const { ret, body: body2 } = this;
-          if (!ret.push(chunk) && body2.pause) {
-            body2.pause();
+        body2.on("data", (chunk) => {
+          const { ret, body: body3 } = this;
+          if (!ret.push(chunk) && body3.pause) {
+            body3.pause();
           }
         }).on("error", (err) => {
           const { ret } = this;
@@ -10388,7 +10388,7 @@ var require_api_pipeline = __commonJS({
             util.destroy(ret, new RequestAbortedError());
           }
         });
-        this.body = body;
+        this.body = body2;
       }
       onData(chunk) {
         const { res } = this;
@@ -10484,9 +10484,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve6, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -10578,9 +10578,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve6, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -10757,10 +10757,10 @@ var require_mock_utils = __commonJS({
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path, method, body, headers }) {
+    function matchKey(mockDispatch2, { path, method, body: body2, headers }) {
       const pathMatch = matchValue(mockDispatch2.path, path);
       const methodMatch = matchValue(mockDispatch2.method, method);
-      const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
+      const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body2) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
       return pathMatch && methodMatch && bodyMatch && headersMatch;
     }
@@ -10788,7 +10788,7 @@ var require_mock_utils = __commonJS({
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for method '${key.method}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ body }) => typeof body !== "undefined" ? matchValue(body, key.body) : true);
+      matchedMockDispatches = matchedMockDispatches.filter(({ body: body2 }) => typeof body2 !== "undefined" ? matchValue(body2, key.body) : true);
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for body '${key.body}' on path '${resolvedPath}'`);
       }
@@ -10818,11 +10818,11 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path, method, body, headers, query } = opts;
+      const { path, method, body: body2, headers, query } = opts;
       return {
         path,
         method,
-        body,
+        body: body2,
         headers,
         query
       };
@@ -10847,9 +10847,9 @@ var require_mock_utils = __commonJS({
     function getStatusText(statusCode) {
       return STATUS_CODES[statusCode] || "unknown";
     }
-    async function getResponse(body) {
+    async function getResponse(body2) {
       const buffers = [];
-      for await (const data of body) {
+      for await (const data of body2) {
         buffers.push(data);
       }
       return Buffer.concat(buffers).toString("utf8");
@@ -10879,12 +10879,12 @@ var require_mock_utils = __commonJS({
       }
       function handleReply(mockDispatches, _data = data) {
         const optsHeaders = Array.isArray(opts.headers) ? buildHeadersFromArray(opts.headers) : opts.headers;
-        const body = typeof _data === "function" ? _data({ ...opts, headers: optsHeaders }) : _data;
-        if (isPromise(body)) {
-          body.then((newData) => handleReply(mockDispatches, newData));
+        const body2 = typeof _data === "function" ? _data({ ...opts, headers: optsHeaders }) : _data;
+        if (isPromise(body2)) {
+          body2.then((newData) => handleReply(mockDispatches, newData));
           return;
         }
-        const responseData = getResponseData2(body);
+        const responseData = getResponseData2(body2);
         const responseHeaders = generateKeyValues(headers);
         const responseTrailers = generateKeyValues(trailers);
         handler2.onConnect?.((err) => handler2.onError(err), null);
@@ -12428,9 +12428,9 @@ var require_response = __commonJS({
         const bytes = textEncoder.encode(
           serializeJavascriptValueToJSONString(data)
         );
-        const body = extractBody(bytes);
+        const body2 = extractBody(bytes);
         const responseObject = fromInnerResponse(makeResponse({}), "response");
-        initializeResponse(responseObject, init, { body: body[0], type: "application/json" });
+        initializeResponse(responseObject, init, { body: body2[0], type: "application/json" });
         return responseObject;
       }
       // Creates a redirect Response that redirects to url with status status.
@@ -12454,13 +12454,13 @@ var require_response = __commonJS({
         return responseObject;
       }
       // https://fetch.spec.whatwg.org/#dom-response
-      constructor(body = null, init = {}) {
+      constructor(body2 = null, init = {}) {
         webidl.util.markAsUncloneable(this);
-        if (body === kConstruct) {
+        if (body2 === kConstruct) {
           return;
         }
-        if (body !== null) {
-          body = webidl.converters.BodyInit(body);
+        if (body2 !== null) {
+          body2 = webidl.converters.BodyInit(body2);
         }
         init = webidl.converters.ResponseInit(init);
         this[kState] = makeResponse({});
@@ -12468,8 +12468,8 @@ var require_response = __commonJS({
         setHeadersGuard(this[kHeaders], "response");
         setHeadersList(this[kHeaders], this[kState].headersList);
         let bodyWithType = null;
-        if (body != null) {
-          const [extractedBody, type] = extractBody(body);
+        if (body2 != null) {
+          const [extractedBody, type] = extractBody(body2);
           bodyWithType = { body: extractedBody, type };
         }
         initializeResponse(this, init, bodyWithType);
@@ -12674,7 +12674,7 @@ var require_response = __commonJS({
       assert2(isCancelled(fetchParams));
       return isAborted(fetchParams) ? makeNetworkError(Object.assign(new DOMException("The operation was aborted.", "AbortError"), { cause: err })) : makeNetworkError(Object.assign(new DOMException("Request was cancelled."), { cause: err }));
     }
-    function initializeResponse(response, init, body) {
+    function initializeResponse(response, init, body2) {
       if (init.status !== null && (init.status < 200 || init.status > 599)) {
         throw new RangeError('init["status"] must be in the range of 200 to 599, inclusive.');
       }
@@ -12692,16 +12692,16 @@ var require_response = __commonJS({
       if ("headers" in init && init.headers != null) {
         fill(response[kHeaders], init.headers);
       }
-      if (body) {
+      if (body2) {
         if (nullBodyStatus.includes(response.status)) {
           throw webidl.errors.exception({
             header: "Response constructor",
             message: `Invalid response status code ${response.status}`
           });
         }
-        response[kState].body = body.body;
-        if (body.type != null && !response[kState].headersList.contains("content-type", true)) {
-          response[kState].headersList.append("content-type", body.type, true);
+        response[kState].body = body2.body;
+        if (body2.type != null && !response[kState].headersList.contains("content-type", true)) {
+          response[kState].headersList.append("content-type", body2.type, true);
         }
       }
     }
@@ -14340,11 +14340,11 @@ var require_fetch = __commonJS({
         })();
       }
       try {
-        const { body, status, statusText, headersList, socket } = await dispatch({ body: requestBody });
+        const { body: body2, status, statusText, headersList, socket } = await dispatch({ body: requestBody });
         if (socket) {
           response = makeResponse({ status, statusText, headersList, socket });
         } else {
-          const iterator2 = body[Symbol.asyncIterator]();
+          const iterator2 = body2[Symbol.asyncIterator]();
           fetchParams.controller.next = () => iterator2.next();
           response = makeResponse({ status, statusText, headersList });
         }
@@ -14440,15 +14440,15 @@ var require_fetch = __commonJS({
         fetchParams.controller.connection.destroy();
       }
       return response;
-      function dispatch({ body }) {
+      function dispatch({ body: body2 }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve6, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
             method: request2.method,
-            body: agent.isMockActive ? request2.body && (request2.body.source || request2.body.stream) : body,
+            body: agent.isMockActive ? request2.body && (request2.body.source || request2.body.stream) : body2,
             headers: request2.headersList.entries,
             maxRedirections: 0,
             upgrade: request2.mode === "websocket" ? "websocket" : void 0
@@ -14519,7 +14519,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve6({
                 status,
                 statusText,
                 headersList,
@@ -14562,7 +14562,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve6({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -17058,8 +17058,8 @@ var require_util7 = __commonJS({
           return false;
         }
       }
-      const num2 = Number.parseInt(value, 10);
-      return num2 >= 8 && num2 <= 15;
+      const num3 = Number.parseInt(value, 10);
+      return num3 >= 8 && num3 <= 15;
     }
     var hasIntl = typeof process.versions.icu === "string";
     var fatalDecoder = hasIntl ? new TextDecoder("utf-8", { fatal: true }) : void 0;
@@ -17612,9 +17612,9 @@ var require_receiver = __commonJS({
             if (this.#byteOffset < this.#info.payloadLength) {
               return callback();
             }
-            const body = this.consume(this.#info.payloadLength);
+            const body2 = this.consume(this.#info.payloadLength);
             if (isControlFrame(this.#info.opcode)) {
-              this.#loop = this.parseControlFrame(body);
+              this.#loop = this.parseControlFrame(body2);
               this.#state = parserStates.INFO;
               const socket = this.ws[kResponse].socket;
               if (this.#loop && socket.writableNeedDrain) {
@@ -17628,7 +17628,7 @@ var require_receiver = __commonJS({
               }
             } else {
               if (!this.#info.compressed) {
-                if (!this.writeFragments(body)) {
+                if (!this.writeFragments(body2)) {
                   return;
                 }
                 if (this.#maxPayloadSize > 0 && this.#fragmentsBytes > this.#maxPayloadSize) {
@@ -17641,7 +17641,7 @@ var require_receiver = __commonJS({
                 this.#state = parserStates.INFO;
               } else {
                 this.#extensions.get("permessage-deflate").decompress(
-                  body,
+                  body2,
                   this.#info.fin,
                   (error63, data) => {
                     if (error63) {
@@ -17754,14 +17754,14 @@ var require_receiver = __commonJS({
        * Parses control frames.
        * @param {Buffer} body
        */
-      parseControlFrame(body) {
+      parseControlFrame(body2) {
         const { opcode, payloadLength } = this.#info;
         if (opcode === opcodes.CLOSE) {
           if (payloadLength === 1) {
             failWebsocketConnection(this.ws, "Received close frame with a 1-byte body.");
             return false;
           }
-          this.#info.closeInfo = this.parseCloseBody(body);
+          this.#info.closeInfo = this.parseCloseBody(body2);
           if (this.#info.closeInfo.error) {
             const { code, reason } = this.#info.closeInfo;
             closeWebSocketConnection(this.ws, code, reason, reason.length);
@@ -17769,12 +17769,12 @@ var require_receiver = __commonJS({
             return false;
           }
           if (this.ws[kSentClose] !== sentCloseFrameState.SENT) {
-            let body2 = emptyBuffer;
+            let body3 = emptyBuffer;
             if (this.#info.closeInfo.code) {
-              body2 = Buffer.allocUnsafe(2);
-              body2.writeUInt16BE(this.#info.closeInfo.code, 0);
+              body3 = Buffer.allocUnsafe(2);
+              body3.writeUInt16BE(this.#info.closeInfo.code, 0);
             }
-            const closeFrame = new WebsocketFrameSend(body2);
+            const closeFrame = new WebsocketFrameSend(body3);
             this.ws[kResponse].socket.write(
               closeFrame.createFrame(opcodes.CLOSE),
               (err) => {
@@ -17789,18 +17789,18 @@ var require_receiver = __commonJS({
           return false;
         } else if (opcode === opcodes.PING) {
           if (!this.ws[kReceivedClose]) {
-            const frame = new WebsocketFrameSend(body);
+            const frame = new WebsocketFrameSend(body2);
             this.ws[kResponse].socket.write(frame.createFrame(opcodes.PONG));
             if (channels.ping.hasSubscribers) {
               channels.ping.publish({
-                payload: body
+                payload: body2
               });
             }
           }
         } else if (opcode === opcodes.PONG) {
           if (channels.pong.hasSubscribers) {
             channels.pong.publish({
-              payload: body
+              payload: body2
             });
           }
         }
@@ -18303,8 +18303,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms2) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms2).unref();
+      return new Promise((resolve6) => {
+        setTimeout(resolve6, ms2).unref();
       });
     }
     module.exports = {
@@ -19528,7 +19528,7 @@ function parse3(options) {
   let method = options.method.toUpperCase();
   let url2 = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options.headers);
-  let body;
+  let body2;
   let parameters = omit2(options, [
     "method",
     "baseUrl",
@@ -19568,22 +19568,22 @@ function parse3(options) {
     url2 = addQueryParameters(url2, remainingParameters);
   } else {
     if ("data" in remainingParameters) {
-      body = remainingParameters.data;
+      body2 = remainingParameters.data;
     } else {
       if (Object.keys(remainingParameters).length) {
-        body = remainingParameters;
+        body2 = remainingParameters;
       }
     }
   }
-  if (!headers["content-type"] && typeof body !== "undefined") {
+  if (!headers["content-type"] && typeof body2 !== "undefined") {
     headers["content-type"] = "application/json; charset=utf-8";
   }
-  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
-    body = "";
+  if (["PATCH", "PUT"].includes(method) && typeof body2 === "undefined") {
+    body2 = "";
   }
   return Object.assign(
     { method, url: url2, headers },
-    typeof body !== "undefined" ? { body } : null,
+    typeof body2 !== "undefined" ? { body: body2 } : null,
     options.request ? { request: options.request } : null
   );
 }
@@ -20163,7 +20163,7 @@ async function fetchWrapper(requestOptions) {
   }
   const log2 = requestOptions.request?.log || console;
   const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
-  const body = isPlainObject3(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const body2 = isPlainObject3(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
   const requestHeaders = Object.fromEntries(
     Object.entries(requestOptions.headers).map(([name, value]) => [
       name,
@@ -20174,7 +20174,7 @@ async function fetchWrapper(requestOptions) {
   try {
     fetchResponse = await fetch3(requestOptions.url, {
       method: requestOptions.method,
-      body,
+      body: body2,
       redirect: requestOptions.request?.redirect,
       headers: requestHeaders,
       signal: requestOptions.request?.signal,
@@ -23688,8 +23688,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t2 = 0) {
-          return new this.Promise(function(resolve4, reject) {
-            return setTimeout(resolve4, t2);
+          return new this.Promise(function(resolve6, reject) {
+            return setTimeout(resolve6, t2);
           });
         }
         computePenalty() {
@@ -23900,15 +23900,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve4, returned, task;
+          var args, cb, error63, reject, resolve6, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve4, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve6, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve4(returned);
+                  return resolve6(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -23923,13 +23923,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise2, reject, resolve4;
-          resolve4 = reject = null;
+          var promise2, reject, resolve6;
+          resolve6 = reject = null;
           promise2 = new this.Promise(function(_resolve, _reject) {
-            resolve4 = _resolve;
+            resolve6 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve4, reject });
+          this._queue.push({ task, args, resolve: resolve6, reject });
           this._tryToRun();
           return promise2;
         }
@@ -24330,14 +24330,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at2;
               };
-              return new this.Promise((resolve4, reject) => {
+              return new this.Promise((resolve6, reject) => {
                 if (finished()) {
-                  return resolve4();
+                  return resolve6();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve4();
+                      return resolve6();
                     }
                   });
                 }
@@ -24430,9 +24430,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve4, reject) {
+              return new this.Promise(function(resolve6, reject) {
                 return fn2(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve4)(args3);
+                  return (args3[0] != null ? reject : resolve6)(args3);
                 });
               });
             };
@@ -25702,7 +25702,7 @@ var require_atomic_sleep = __commonJS({
   "node_modules/atomic-sleep/index.js"(exports, module) {
     "use strict";
     if (typeof SharedArrayBuffer !== "undefined" && typeof Atomics !== "undefined") {
-      let sleep = function(ms2) {
+      let sleep2 = function(ms2) {
         const valid = ms2 > 0 && ms2 < Infinity;
         if (valid === false) {
           if (typeof ms2 !== "number" && typeof ms2 !== "bigint") {
@@ -25713,9 +25713,9 @@ var require_atomic_sleep = __commonJS({
         Atomics.wait(nil, 0, 0, Number(ms2));
       };
       const nil = new Int32Array(new SharedArrayBuffer(4));
-      module.exports = sleep;
+      module.exports = sleep2;
     } else {
-      let sleep = function(ms2) {
+      let sleep2 = function(ms2) {
         const valid = ms2 > 0 && ms2 < Infinity;
         if (valid === false) {
           if (typeof ms2 !== "number" && typeof ms2 !== "bigint") {
@@ -25727,7 +25727,7 @@ var require_atomic_sleep = __commonJS({
         while (target > Date.now()) {
         }
       };
-      module.exports = sleep;
+      module.exports = sleep2;
     }
   }
 });
@@ -25740,7 +25740,7 @@ var require_sonic_boom = __commonJS({
     var EventEmitter = __require("events");
     var inherits = __require("util").inherits;
     var path = __require("path");
-    var sleep = require_atomic_sleep();
+    var sleep2 = require_atomic_sleep();
     var assert2 = __require("assert");
     var BUSY_WRITE_TIMEOUT = 100;
     var kEmptyBuffer = Buffer.allocUnsafe(0);
@@ -25813,7 +25813,7 @@ var require_sonic_boom = __commonJS({
       if (!(this instanceof SonicBoom)) {
         return new SonicBoom(opts);
       }
-      let { fd, dest, minLength, maxLength, maxWrite, periodicFlush, sync, append = true, mkdir: mkdir6, retryEAGAIN, fsync, contentMode, mode } = opts || {};
+      let { fd, dest, minLength, maxLength, maxWrite, periodicFlush, sync, append = true, mkdir: mkdir7, retryEAGAIN, fsync, contentMode, mode } = opts || {};
       fd = fd || dest;
       this._len = 0;
       this.fd = -1;
@@ -25838,7 +25838,7 @@ var require_sonic_boom = __commonJS({
       this.append = append || false;
       this.mode = mode;
       this.retryEAGAIN = retryEAGAIN || (() => true);
-      this.mkdir = mkdir6 || false;
+      this.mkdir = mkdir7 || false;
       let fsWriteSync;
       let fsWrite;
       if (contentMode === kContentModeBuffer) {
@@ -25886,7 +25886,7 @@ var require_sonic_boom = __commonJS({
           if ((err.code === "EAGAIN" || err.code === "EBUSY") && this.retryEAGAIN(err, this._writingBuf.length, this._len - this._writingBuf.length)) {
             if (this.sync) {
               try {
-                sleep(BUSY_WRITE_TIMEOUT);
+                sleep2(BUSY_WRITE_TIMEOUT);
                 this.release(void 0, 0);
               } catch (err2) {
                 this.release(err2);
@@ -26199,7 +26199,7 @@ var require_sonic_boom = __commonJS({
           if (shouldRetry && !this.retryEAGAIN(err, buf.length, this._len - buf.length)) {
             throw err;
           }
-          sleep(BUSY_WRITE_TIMEOUT);
+          sleep2(BUSY_WRITE_TIMEOUT);
         }
       }
       try {
@@ -26236,7 +26236,7 @@ var require_sonic_boom = __commonJS({
           if (shouldRetry && !this.retryEAGAIN(err, buf.length, this._len - buf.length)) {
             throw err;
           }
-          sleep(BUSY_WRITE_TIMEOUT);
+          sleep2(BUSY_WRITE_TIMEOUT);
         }
       }
     }
@@ -26566,7 +26566,7 @@ var require_thread_stream = __commonJS({
     var { version: version2 } = require_package();
     var { EventEmitter } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join6 } = __require("path");
+    var { join: join11 } = __require("path");
     var { pathToFileURL } = __require("url");
     var { wait } = require_wait();
     var {
@@ -26618,7 +26618,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join6(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join11(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -27131,9 +27131,9 @@ var require_transport = __commonJS({
     var { createRequire } = __require("module");
     var { existsSync: existsSync4 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join6, isAbsolute: isAbsolute4, sep: sep2 } = __require("node:path");
+    var { join: join11, isAbsolute: isAbsolute4, sep: sep2 } = __require("node:path");
     var { fileURLToPath } = __require("node:url");
-    var sleep = require_atomic_sleep();
+    var sleep2 = require_atomic_sleep();
     var onExit = require_on_exit_leak_free();
     var ThreadStream = require_thread_stream();
     var { transportUsesMultistreamSym } = require_symbols6();
@@ -27257,7 +27257,7 @@ var require_transport = __commonJS({
           return;
         }
         stream.flushSync();
-        sleep(100);
+        sleep2(100);
         stream.end();
       }
       return stream;
@@ -27286,7 +27286,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join6(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join11(__dirname, "worker.js");
         options.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -27307,7 +27307,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options.pipelines.some((p2) => p2.some((t2) => t2.level != null));
         usesMultistream = options.targets.length + options.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline) {
-        target = bundlerOverrides["pino-worker"] || join6(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join11(__dirname, "worker.js");
         options.pipelines = [pipeline.map((dest) => {
           return {
             ...dest,
@@ -27334,7 +27334,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join6(__dirname, "..", "file.js");
+          return join11(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -27449,14 +27449,14 @@ var require_tools = __commonJS({
       }
       return point < 32 ? JSON.stringify(str) : '"' + result + '"';
     }
-    function asJson(obj, msg, num2, time3) {
+    function asJson(obj, msg, num3, time3) {
       if (asJsonChan.hasSubscribers === false) {
-        return _asJson.call(this, obj, msg, num2, time3);
+        return _asJson.call(this, obj, msg, num3, time3);
       }
       const store = { instance: this, arguments };
-      return asJsonChan.traceSync(_asJson, store, this, obj, msg, num2, time3);
+      return asJsonChan.traceSync(_asJson, store, this, obj, msg, num3, time3);
     }
-    function _asJson(obj, msg, num2, time3) {
+    function _asJson(obj, msg, num3, time3) {
       const stringify2 = this[stringifySym];
       const stringifySafe = this[stringifySafeSym];
       const stringifiers = this[stringifiersSym];
@@ -27466,7 +27466,7 @@ var require_tools = __commonJS({
       const formatters = this[formattersSym];
       const messageKey = this[messageKeySym];
       const errorKey = this[errorKeySym];
-      let data = this[lsCacheSym][num2] + time3;
+      let data = this[lsCacheSym][num3] + time3;
       data = data + chindings;
       let value;
       if (formatters.log) {
@@ -28091,7 +28091,7 @@ var require_proto = __commonJS({
     function defaultMixinMergeStrategy(mergeObject, mixinObject) {
       return Object.assign(mixinObject, mergeObject);
     }
-    function write(_obj, msg, num2) {
+    function write(_obj, msg, num3) {
       const t2 = this[timeSym]();
       const mixin = this[mixinSym];
       const errorKey = this[errorKeySym];
@@ -28113,12 +28113,12 @@ var require_proto = __commonJS({
         }
       }
       if (mixin) {
-        obj = mixinMergeStrategy(obj, mixin(obj, num2, this));
+        obj = mixinMergeStrategy(obj, mixin(obj, num3, this));
       }
-      const s = this[asJsonSym](obj, msg, num2, t2);
+      const s = this[asJsonSym](obj, msg, num3, t2);
       const stream = this[streamSym];
       if (stream[needsMetadataGsym] === true) {
-        stream.lastLevel = num2;
+        stream.lastLevel = num3;
         stream.lastObj = obj;
         stream.lastMsg = msg;
         stream.lastTime = t2.slice(this[timeSliceIndexSym]);
@@ -28314,7 +28314,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join6 = ",";
+            let join11 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -28328,7 +28328,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join6 = `,
+                join11 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -28336,13 +28336,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join6;
+                res += join11;
               }
               const tmp = stringifyFnReplacer(String(i), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join6}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join11}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -28363,7 +28363,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join6 = `,
+              join11 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -28377,13 +28377,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join6;
+                separator = join11;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join6;
+              separator = join11;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -28424,7 +28424,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join6 = ",";
+            let join11 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -28437,7 +28437,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join6 = `,
+                join11 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -28445,13 +28445,13 @@ ${indentation}`;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join6;
+                res += join11;
               }
               const tmp = stringifyArrayReplacer(String(i), value[i], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join6}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join11}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -28464,7 +28464,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join6 = `,
+              join11 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -28473,7 +28473,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join6;
+                separator = join11;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -28531,20 +28531,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join7 = `,
+              const join12 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i = 0;
               for (; i < maximumValuesToStringify - 1; i++) {
                 const tmp2 = stringifyIndent(String(i), value[i], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join7;
+                res2 += join12;
               }
               const tmp = stringifyIndent(String(i), value[i], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join7}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join12}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -28560,16 +28560,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join6 = `,
+            const join11 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join6, maximumBreadth);
+              res += stringifyTypedArray(value, join11, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join6;
+              separator = join11;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -28580,13 +28580,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join6;
+                separator = join11;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join6;
+              separator = join11;
             }
             if (separator !== "") {
               res = `
@@ -28956,7 +28956,7 @@ var require_pino = __commonJS({
     } = symbols;
     var { epochTime, nullTime } = time3;
     var { pid } = process;
-    var hostname3 = os6.hostname();
+    var hostname4 = os6.hostname();
     var defaultErrorSerializer = stdSerializers.err;
     var defaultOptions = {
       level: "info",
@@ -28966,7 +28966,7 @@ var require_pino = __commonJS({
       errorKey: "err",
       nestedKey: null,
       enabled: true,
-      base: { pid, hostname: hostname3 },
+      base: { pid, hostname: hostname4 },
       serializers: Object.assign(/* @__PURE__ */ Object.create(null), {
         err: defaultErrorSerializer
       }),
@@ -29912,12 +29912,12 @@ var require_src2 = __commonJS({
     function check2(path, isFile, isDirectory2) {
       log2(`checking %s`, path);
       try {
-        const stat2 = fs_1.statSync(path);
-        if (stat2.isFile() && isFile) {
+        const stat5 = fs_1.statSync(path);
+        if (stat5.isFile() && isFile) {
           log2(`[OK] path represents a file`);
           return true;
         }
-        if (stat2.isDirectory() && isDirectory2) {
+        if (stat5.isDirectory() && isDirectory2) {
           log2(`[OK] path represents a directory`);
           return true;
         }
@@ -30176,11 +30176,11 @@ var require_lib = __commonJS({
     })();
     var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P3, generator) {
       function adopt(value) {
-        return value instanceof P3 ? value : new P3(function(resolve4) {
-          resolve4(value);
+        return value instanceof P3 ? value : new P3(function(resolve6) {
+          resolve6(value);
         });
       }
-      return new (P3 || (P3 = Promise))(function(resolve4, reject) {
+      return new (P3 || (P3 = Promise))(function(resolve6, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -30196,7 +30196,7 @@ var require_lib = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -30283,26 +30283,26 @@ var require_lib = __commonJS({
       }
       readBody() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve6) => __awaiter3(this, void 0, void 0, function* () {
             let output2 = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output2 = Buffer.concat([output2, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output2.toString());
+              resolve6(output2.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve6) => __awaiter3(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve6(Buffer.concat(chunks));
             });
           }));
         });
@@ -30510,14 +30510,14 @@ var require_lib = __commonJS({
        */
       requestRaw(info2, data) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve6, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve6(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -30761,12 +30761,12 @@ var require_lib = __commonJS({
         return __awaiter3(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms2 = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms2));
+          return new Promise((resolve6) => setTimeout(() => resolve6(), ms2));
         });
       }
       _processResponse(res, options) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve6, reject) => __awaiter3(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -30774,7 +30774,7 @@ var require_lib = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes2.NotFound) {
-              resolve4(response);
+              resolve6(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -30813,7 +30813,7 @@ var require_lib = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve6(response);
             }
           }));
         });
@@ -30871,11 +30871,11 @@ var init_utils = __esm({
     import_undici2 = __toESM(require_undici(), 1);
     __awaiter2 = function(thisArg, _arguments, P3, generator) {
       function adopt(value) {
-        return value instanceof P3 ? value : new P3(function(resolve4) {
-          resolve4(value);
+        return value instanceof P3 ? value : new P3(function(resolve6) {
+          resolve6(value);
         });
       }
-      return new (P3 || (P3 = Promise))(function(resolve4, reject) {
+      return new (P3 || (P3 = Promise))(function(resolve6, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -30891,7 +30891,7 @@ var init_utils = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -30954,7 +30954,7 @@ var init_github = __esm({
 });
 
 // src/actions/live-check.ts
-import { resolve as resolve3 } from "node:path";
+import { resolve as resolve5 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -31118,11 +31118,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P3, generator) {
   function adopt(value) {
-    return value instanceof P3 ? value : new P3(function(resolve4) {
-      resolve4(value);
+    return value instanceof P3 ? value : new P3(function(resolve6) {
+      resolve6(value);
     });
   }
-  return new (P3 || (P3 = Promise))(function(resolve4, reject) {
+  return new (P3 || (P3 = Promise))(function(resolve6, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -31138,7 +31138,7 @@ var __awaiter = function(thisArg, _arguments, P3, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -34284,9 +34284,9 @@ var asciiTabOrNewline = /[\t\n\r]/g;
 function stripTabAndNewline(value) {
   return value.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname3) {
-  hostname3.lastIndex = 0;
-  return hostname3.test(url2.hostname);
+function urlHostnameOk(url2, hostname4) {
+  hostname4.lastIndex = 0;
+  return hostname4.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -36525,7 +36525,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve4) {
+function isRecursive(inst, stack, resolve6) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -36535,7 +36535,7 @@ function isRecursive(inst, stack, resolve4) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve4);
+      const answer = isRecursive(child, stack, resolve6);
       if (answer > result)
         result = answer;
     }
@@ -36546,7 +36546,7 @@ function isRecursive(inst, stack, resolve4) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve4) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve6) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -36610,7 +36610,7 @@ function isRecursive(inst, stack, resolve4) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve4 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve6 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -44862,45 +44862,45 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
-  const fmt = def.format;
-  if (fmt === "base64") {
+  const fmt2 = def.format;
+  if (fmt2 === "base64") {
     const validator = addConstant(ctx, isValidBase64);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "base64url") {
+  if (fmt2 === "base64url") {
     const validator = addConstant(ctx, isValidBase64URL);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "jwt") {
+  if (fmt2 === "jwt") {
     const validator = addConstant(ctx, isValidJWT);
     const alg = addConstant(ctx, def.alg ?? null);
     doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "ipv6") {
+  if (fmt2 === "ipv6") {
     const validator = addConstant(ctx, isValidIPv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "cidrv6") {
+  if (fmt2 === "cidrv6") {
     const validator = addConstant(ctx, isValidCIDRv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "credit_card") {
+  if (fmt2 === "credit_card") {
     const validator = addConstant(ctx, isValidCreditCard);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "iban") {
+  if (fmt2 === "iban") {
     const validator = addConstant(ctx, isValidIBAN);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
   const formatDef = def;
-  if (fmt === "url" || fmt === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt2 === "url" || fmt2 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     const parseConst = addConstant(ctx, validateURL);
     const defConst = addConstant(ctx, def);
     const trimVar = newVar(ctx);
@@ -44926,12 +44926,12 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
   const customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt2}`);
     const fnConst = addConstant(ctx, customFn);
     doc.write(`if (!${fnConst}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt2) && def.pattern) {
     const patternConst = addConstant(ctx, def.pattern);
     doc.write(`${patternConst}.lastIndex = 0;`);
     doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`);
@@ -45815,7 +45815,7 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
   }, `return INVALID;`);
   return outputVar;
 }
-function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
+function emitOwnKeys(doc, ctx, accessor, kVar, body2, onSymbol) {
   const propIsEnumerableConst = addConstant(ctx, Object.prototype.propertyIsEnumerable);
   const symsVar = newVar(ctx);
   const keysVar = newVar(ctx);
@@ -45826,7 +45826,7 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
   doc.indented((d2) => {
     d2.write(`const ${kVar} = ${keysVar}[${iVar}];`);
     d2.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
-    body(d2);
+    body2(d2);
   });
   doc.write(`}`);
   doc.write(`for (let ${iVar} = 0; ${iVar} < ${symsVar}.length; ${iVar}++) {`);
@@ -45836,7 +45836,7 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
     if (onSymbol)
       d2.write(onSymbol);
     else
-      body(d2);
+      body2(d2);
   });
   doc.write(`}`);
 }
@@ -51228,6 +51228,12 @@ var InputError = class extends FleetcastError {
     this.name = "InputError";
   }
 };
+var GateError = class extends FleetcastError {
+  constructor(message, options = {}) {
+    super(message, { ...options, exitCode: ExitCode2.gateFailed });
+    this.name = "GateError";
+  }
+};
 function getErrorMessage(error63) {
   if (error63 instanceof Error) return error63.message;
   if (typeof error63 === "string") return error63;
@@ -51300,6 +51306,7 @@ var CONTRACT_COLUMNS = [
   PROFILE_COLUMN,
   ...METRIC_NAMES
 ];
+var PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 // src/fleet/status.ts
 function statusPolicyProblem(policy) {
@@ -51493,6 +51500,13 @@ function liveRegressionPolicyOf(config2) {
     maxRatioVsNaive: l3.max_ratio_vs_naive,
     minLiveHours: l3.min_live_hours,
     minScoredPoints: l3.min_scored_points
+  };
+}
+function candidatePolicyOf(config2) {
+  return {
+    minLiveHours: config2.candidate.min_live_hours,
+    minSharedPoints: config2.candidate.min_shared_points,
+    maxQRiskRatioVsServing: config2.candidate.max_qrisk_ratio_vs_serving
   };
 }
 
@@ -52212,10 +52226,10 @@ async function mergePullRequest(gh, number4, message) {
     return data.sha;
   });
 }
-async function comment(gh, number4, body) {
+async function comment(gh, number4, body2) {
   await callGitHub(
     `comment on #${number4}`,
-    () => gh.client.rest.issues.createComment({ ...gh.params, issue_number: number4, body })
+    () => gh.client.rest.issues.createComment({ ...gh.params, issue_number: number4, body: body2 })
   );
 }
 async function listComments(gh, number4) {
@@ -52228,8 +52242,8 @@ async function listComments(gh, number4) {
     return comments.map((c3) => c3.body ?? "");
   });
 }
-async function upsertComment(gh, number4, marker, body) {
-  if (!body.includes(marker)) throw new Error("the comment body must contain its marker");
+async function upsertComment(gh, number4, marker, body2) {
+  if (!body2.includes(marker)) throw new Error("the comment body must contain its marker");
   return callGitHub(`comment on #${number4}`, async () => {
     const comments = await gh.client.paginate(gh.client.rest.issues.listComments, {
       ...gh.params,
@@ -52238,11 +52252,11 @@ async function upsertComment(gh, number4, marker, body) {
     });
     const mine = comments.find((c3) => (c3.body ?? "").includes(marker));
     if (mine === void 0) {
-      await gh.client.rest.issues.createComment({ ...gh.params, issue_number: number4, body });
+      await gh.client.rest.issues.createComment({ ...gh.params, issue_number: number4, body: body2 });
       return "created";
     }
-    if (mine.body === body) return "unchanged";
-    await gh.client.rest.issues.updateComment({ ...gh.params, comment_id: mine.id, body });
+    if (mine.body === body2) return "unchanged";
+    await gh.client.rest.issues.updateComment({ ...gh.params, comment_id: mine.id, body: body2 });
     return "updated";
   });
 }
@@ -52400,14 +52414,14 @@ var GitHubForge = class _GitHubForge {
   mergePullRequest(number4, message) {
     return mergePullRequest(this.gh, number4, message);
   }
-  comment(number4, body) {
-    return comment(this.gh, number4, body);
+  comment(number4, body2) {
+    return comment(this.gh, number4, body2);
   }
   listComments(number4) {
     return listComments(this.gh, number4);
   }
-  upsertComment(number4, marker, body) {
-    return upsertComment(this.gh, number4, marker, body);
+  upsertComment(number4, marker, body2) {
+    return upsertComment(this.gh, number4, marker, body2);
   }
   getBranchSha(branch) {
     return getBranchSha(this.gh, branch);
@@ -56425,26 +56439,26 @@ var LocalForge = class _LocalForge {
     await this.savePull({ ...pull, state: "closed", merged: true, updated_at: (/* @__PURE__ */ new Date()).toISOString() });
     return merged;
   }
-  async comment(number4, body) {
+  async comment(number4, body2) {
     const pull = await this.readPull(number4);
     const now = (/* @__PURE__ */ new Date()).toISOString();
     await this.savePull({
       ...pull,
-      comments: [...pull.comments, { body, created_at: now }],
+      comments: [...pull.comments, { body: body2, created_at: now }],
       updated_at: now
     });
   }
-  async upsertComment(number4, marker, body) {
-    if (!body.includes(marker))
+  async upsertComment(number4, marker, body2) {
+    if (!body2.includes(marker))
       throw new ForgeError(`comment on #${number4}`, "the comment body must contain its marker");
     const pull = await this.readPull(number4);
     const index = pull.comments.findIndex((c3) => c3.body.includes(marker));
     if (index < 0) {
-      await this.comment(number4, body);
+      await this.comment(number4, body2);
       return "created";
     }
-    if (pull.comments[index].body === body) return "unchanged";
-    const comments = pull.comments.map((c3, i) => i === index ? { ...c3, body } : c3);
+    if (pull.comments[index].body === body2) return "unchanged";
+    const comments = pull.comments.map((c3, i) => i === index ? { ...c3, body: body2 } : c3);
     await this.savePull({ ...pull, comments, updated_at: (/* @__PURE__ */ new Date()).toISOString() });
     return "updated";
   }
@@ -56767,8 +56781,8 @@ var GitWorkspace = class _GitWorkspace {
   }
 };
 
-// src/gitops/live-check.ts
-import { relative as relative2 } from "node:path";
+// src/gitops/candidate-evaluate.ts
+import { relative as relative3 } from "node:path";
 
 // src/gitops/land-commit.ts
 async function landCommit(forge, git, branch, options = {}) {
@@ -56834,6 +56848,9 @@ function describeChar(ch) {
   if (ch === "/" || ch === "\\") return `a path separator ${JSON.stringify(ch)}`;
   if (ch === " ") return "a space";
   return JSON.stringify(ch);
+}
+function compareNames(a, b3) {
+  return a < b3 ? -1 : a > b3 ? 1 : 0;
 }
 
 // src/registry/schemas.ts
@@ -56953,14 +56970,143 @@ var Pointer = external_exports.object({
     });
 });
 
+// src/registry/model-id.ts
+function isModelId(name) {
+  return MODEL_ID_PATTERN.test(name);
+}
+function assertModelId(id, where = "model id") {
+  if (!isModelId(id))
+    throw new InputError(
+      `${where}: ${JSON.stringify(id.slice(0, 60))} is not a model id (tft-YYYYMMDDTHHMMSSZ-abcdef)`
+    );
+  return id;
+}
+
 // src/registry/layout.ts
+var MODELS_DIR = "models";
 var POINTER_FILE = "current.json";
+function modelsDir(registry2) {
+  return join5(registry2, MODELS_DIR);
+}
+function modelDir(registry2, id) {
+  return join5(modelsDir(registry2), assertModelId(id));
+}
 function pointerPath(registry2) {
   return join5(registry2, POINTER_FILE);
 }
+function pointerLockPath(registry2) {
+  return join5(registry2, `.${POINTER_FILE}.lock`);
+}
 
 // src/registry/pointer.ts
-import { lstat as lstat2, readdir as readdir3, readFile as readFile5, rm as rm4 } from "node:fs/promises";
+import { lstat as lstat3, readdir as readdir4, readFile as readFile8, rm as rm4 } from "node:fs/promises";
+import { join as join7 } from "node:path";
+
+// src/registry/checksums.ts
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { lstat as lstat2, readdir as readdir3, readFile as readFile5 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+var CHECKSUMS_FILE = "SHA256SUMS";
+async function sha256File(path) {
+  const hash2 = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash2.update(chunk);
+  return hash2.digest("hex");
+}
+function sha256Text(text) {
+  return createHash("sha256").update(text).digest("hex");
+}
+function parseChecksums(text, where) {
+  const entries = /* @__PURE__ */ new Map();
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const match = /^([0-9a-f]{64}) [ *]([A-Za-z0-9._-]+)$/.exec(line);
+    if (!match) throw new FleetcastError(`${where}:${i + 1}: malformed checksum line`);
+    entries.set(match[2], match[1]);
+  });
+  return entries;
+}
+async function computeChecksums(dir) {
+  const names = (await readdir3(dir, { withFileTypes: true })).filter((e) => e.isFile() && e.name !== CHECKSUMS_FILE).map((e) => e.name).sort();
+  const entries = /* @__PURE__ */ new Map();
+  for (const name of names) entries.set(name, await sha256File(join6(dir, name)));
+  return entries;
+}
+async function verifyChecksums(dir) {
+  const listPath = join6(dir, CHECKSUMS_FILE);
+  const notADir = await directoryProblem(dir);
+  if (notADir !== null) return { ok: false, digest: "", problems: [notADir] };
+  const irregular = await irregularEntries(dir);
+  if (irregular.has(CHECKSUMS_FILE)) return { ok: false, digest: "", problems: [...irregular.values()] };
+  let listText;
+  try {
+    listText = await readFile5(listPath, "utf8");
+  } catch {
+    return { ok: false, digest: "", problems: [`${listPath} is missing`] };
+  }
+  const expected = parseChecksums(listText, listPath);
+  const actual = await computeChecksums(dir);
+  const problems = [...irregular.values()];
+  for (const [name, digest] of expected) {
+    const got = actual.get(name);
+    if (irregular.has(name)) continue;
+    if (got === void 0) problems.push(`${name} is listed in ${CHECKSUMS_FILE} but missing`);
+    else if (got !== digest)
+      problems.push(`${name}: sha256 mismatch (expected ${digest.slice(0, 12)}\u2026, got ${got.slice(0, 12)}\u2026)`);
+  }
+  for (const name of actual.keys()) {
+    if (!expected.has(name)) problems.push(`${name} is not listed in ${CHECKSUMS_FILE}`);
+  }
+  return { ok: problems.length === 0, digest: sha256Text(listText), problems };
+}
+async function directoryProblem(dir) {
+  let stats;
+  try {
+    stats = await lstat2(dir);
+  } catch (error63) {
+    if (error63.code === "ENOENT") return null;
+    throw error63;
+  }
+  if (stats.isSymbolicLink())
+    return `${dir} is a symbolic link: a model directory must be a real directory, not a link to one`;
+  if (!stats.isDirectory()) return `${dir} is not a directory`;
+  return null;
+}
+async function irregularEntries(dir) {
+  let entries;
+  try {
+    entries = await readdir3(dir, { withFileTypes: true });
+  } catch (error63) {
+    if (error63.code === "ENOENT") return /* @__PURE__ */ new Map();
+    throw error63;
+  }
+  const problems = /* @__PURE__ */ new Map();
+  for (const entry of entries) {
+    if (entry.isFile()) continue;
+    const kind = entry.isSymbolicLink() ? "a symbolic link" : entry.isDirectory() ? "a directory" : "not a regular file";
+    problems.set(
+      entry.name,
+      `${join6(dir, entry.name)} is ${kind}: a model directory holds only the regular files listed in ${CHECKSUMS_FILE}`
+    );
+  }
+  return problems;
+}
+
+// src/registry/pointer-lock.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { mkdir as mkdir6, open as open4, readFile as readFile6, stat as stat2, unlink as unlink2 } from "node:fs/promises";
+import { hostname as hostname3 } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/registry/process-alive.ts
+function isProcessAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
 
 // src/registry/pointer-lock.ts
 var LockOwner = external_exports.looseObject({
@@ -56969,9 +57115,141 @@ var LockOwner = external_exports.looseObject({
   acquired_at: external_exports.string(),
   token: external_exports.string()
 });
+var DEFAULT_TIMEOUT_MS = 6e4;
 var DEFAULT_STALE_MS = 10 * 6e4;
+var UNREADABLE_GRACE_MS = 1e4;
+var BREAK_STALE_MS = 3e4;
+async function withPointerLock(registry2, fn2, options = {}) {
+  const release = await acquirePointerLock(registry2, options);
+  try {
+    return await fn2();
+  } finally {
+    await release();
+  }
+}
+async function acquirePointerLock(registry2, options = {}) {
+  const path = pointerLockPath(registry2);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  const owner = {
+    pid: process.pid,
+    hostname: hostname3(),
+    acquired_at: (/* @__PURE__ */ new Date()).toISOString(),
+    token: randomBytes2(8).toString("hex")
+  };
+  await mkdir6(registry2, { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    if (await tryCreate(path, `${JSON.stringify({ ...owner, acquired_at: (/* @__PURE__ */ new Date()).toISOString() })}
+`))
+      return () => releaseLock(path, owner.token);
+    const held = await inspect(path);
+    if (held !== null && staleness(held, staleMs) !== null) {
+      const removed = await breakStaleLock(path, held, staleMs);
+      if (removed !== null) options.onStale?.(removed);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new FleetcastError(
+        `${path}: ${describeOwner(held)}; waited ${Math.round(timeoutMs / 1e3)} s for it. If no fleetcast deploy or rollback is running, remove the file and try again`
+      );
+    }
+    const pause = Math.min(250, 10 * 2 ** Math.min(attempt, 5));
+    await sleep(pause / 2 + Math.random() * (pause / 2));
+  }
+}
+async function tryCreate(path, content) {
+  let handle;
+  try {
+    handle = await open4(path, "wx", 420);
+  } catch (error63) {
+    if (error63.code === "EEXIST") return false;
+    throw error63;
+  }
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+async function inspect(path) {
+  try {
+    const [text, stats] = await Promise.all([readFile6(path, "utf8"), stat2(path)]);
+    let owner = null;
+    try {
+      const parsed = LockOwner.safeParse(JSON.parse(text));
+      owner = parsed.success ? parsed.data : null;
+    } catch {
+      owner = null;
+    }
+    return { text, owner, ageMs: Date.now() - stats.mtimeMs };
+  } catch (error63) {
+    if (error63.code === "ENOENT") return null;
+    throw error63;
+  }
+}
+function staleness(held, staleMs) {
+  const age = `${Math.round(held.ageMs / 1e3)} s old`;
+  if (held.owner === null) return held.ageMs > UNREADABLE_GRACE_MS ? `it names no owner and is ${age}` : null;
+  if (held.ageMs > staleMs) return `it is ${age} (older than ${Math.round(staleMs / 1e3)} s)`;
+  if (held.owner.hostname === hostname3() && !isProcessAlive(held.owner.pid))
+    return `its process ${held.owner.pid} is no longer running`;
+  return null;
+}
+async function breakStaleLock(path, seen, staleMs) {
+  const breakPath = `${path}.break`;
+  if (!await tryCreate(breakPath, `${process.pid}
+`)) {
+    const age = await stat2(breakPath).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0
+    );
+    if (age > BREAK_STALE_MS) await unlink2(breakPath).catch(() => void 0);
+    else await sleep(10);
+    return null;
+  }
+  try {
+    const now = await inspect(path);
+    if (now === null || now.text !== seen.text) return null;
+    const why = staleness(now, staleMs);
+    if (why === null) return null;
+    await unlink2(path);
+    return `${path}: removed a stale lock (${describeOwner(now)}): ${why}`;
+  } finally {
+    await unlink2(breakPath).catch(() => void 0);
+  }
+}
+async function releaseLock(path, token) {
+  const held = await inspect(path).catch(() => null);
+  if (held?.owner?.token !== token) return;
+  try {
+    await unlink2(path);
+  } catch (error63) {
+    if (error63.code !== "ENOENT")
+      throw new FleetcastError(`${path}: cannot release the lock: ${getErrorMessage(error63)}`, {
+        cause: error63
+      });
+  }
+}
+function describeOwner(held) {
+  if (held === null) return "released meanwhile";
+  if (held.owner === null) return "held by an unknown writer (the lock names no owner)";
+  const { pid, hostname: host, acquired_at } = held.owner;
+  return `held by pid ${pid} on ${host} since ${acquired_at}`;
+}
 
 // src/core/read-json.ts
+import { readFile as readFile7 } from "node:fs/promises";
+async function readJsonFile(path, schema) {
+  let text;
+  try {
+    text = await readFile7(path, "utf8");
+  } catch (error63) {
+    throw new InputError(`${path}: cannot read: ${getErrorMessage(error63)}`, { cause: error63 });
+  }
+  return parseJsonText(text, path, schema);
+}
 function parseJsonText(text, where, schema) {
   let value;
   try {
@@ -56991,16 +57269,127 @@ function describeZodError(where, error63) {
 function parsePointer(text, where) {
   return parseJsonText(text, where, Pointer);
 }
+function renderPointer(pointer) {
+  return toJsonText(pointer);
+}
 async function readPointer(registry2) {
   const path = pointerPath(registry2);
   let text;
   try {
-    text = await readFile5(path, "utf8");
+    text = await readFile8(path, "utf8");
   } catch (error63) {
     if (error63.code === "ENOENT") return null;
     throw error63;
   }
   return parsePointer(text, path);
+}
+async function writePointer(registry2, pointer) {
+  await writeFileAtomic(pointerPath(registry2), renderPointer(Pointer.parse(pointer)));
+}
+function bumpPointer(old, next) {
+  const previous = old === null ? null : old.model_id === next.model_id ? old.previous_model_id : old.model_id;
+  const candidate = old?.candidate?.model_id === next.model_id ? void 0 : old?.candidate;
+  return Pointer.parse({
+    format_version: 1,
+    model_id: next.model_id,
+    sha256: next.sha256,
+    deployed_at: next.deployed_at,
+    previous_model_id: previous,
+    reason: next.reason.slice(0, 2e3),
+    ...candidate === void 0 ? {} : { candidate }
+  });
+}
+function withCandidate(pointer, candidate) {
+  const { candidate: _old, ...rest } = pointer;
+  return Pointer.parse(candidate === null ? rest : { ...rest, candidate });
+}
+async function clearCandidate(registry2, options = {}) {
+  return underLock(registry2, options, async (log2) => {
+    const before = await readPointer(registry2);
+    if (before === null)
+      throw new InputError(`${pointerPath(registry2)}: no pointer; nothing has been deployed`);
+    if (before.candidate === void 0)
+      return { pointer: before, before, changed: false, removedTempFiles: [] };
+    const pointer = withCandidate(before, null);
+    const removedTempFiles = await writePointerCleaning(registry2, pointer, log2);
+    return { pointer, before, changed: true, removedTempFiles };
+  });
+}
+async function verifyModelDir(registry2, modelId) {
+  const dir = modelDir(registry2, assertModelId(modelId));
+  let check2;
+  try {
+    check2 = await verifyChecksums(dir);
+  } catch (error63) {
+    throw new InputError(`${dir}: cannot verify checksums: ${getErrorMessage(error63)}`, { cause: error63 });
+  }
+  if (!check2.ok) throw new InputError(`${dir}: refusing model: ${check2.problems.join("; ")}`);
+  const encodersPath = join7(dir, "encoders.json");
+  const encoders = await readJsonFile(encodersPath, Encoders);
+  if (encoders.model_id !== modelId) {
+    throw new InputError(
+      `${encodersPath}: model_id ${encoders.model_id} does not match its directory ${modelId}`
+    );
+  }
+  return { modelId, dir, digest: check2.digest };
+}
+var STALE_TEMP_MS = 36e5;
+async function deploy(registry2, modelId, reason, options = {}) {
+  assertModelId(modelId);
+  return underLock(registry2, options, async (log2) => {
+    const verified = await verifyModelDir(registry2, modelId);
+    const outcome = await options.check?.(verified);
+    const before = await readPointer(registry2);
+    if (before && before.model_id === modelId && before.sha256 === verified.digest)
+      return { pointer: before, before, changed: false, removedTempFiles: [] };
+    const pointer = bumpPointer(before, {
+      model_id: modelId,
+      sha256: verified.digest,
+      reason: outcome?.reason ?? reason,
+      deployed_at: (options.now ?? /* @__PURE__ */ new Date()).toISOString()
+    });
+    const removedTempFiles = await writePointerCleaning(registry2, pointer, log2);
+    return { pointer, before, changed: true, removedTempFiles };
+  });
+}
+async function underLock(registry2, options, fn2) {
+  const log2 = options.log ?? defaultLog;
+  return withPointerLock(registry2, () => fn2(log2), {
+    ...options.lockTimeoutMs === void 0 ? {} : { timeoutMs: options.lockTimeoutMs },
+    onStale: log2
+  });
+}
+async function writePointerCleaning(registry2, pointer, log2) {
+  const removed = await removeStalePointerTemps(registry2);
+  if (removed.length > 0)
+    log2(`${registry2}: removed ${removed.length} temp file(s) left by killed writers: ${removed.join(", ")}`);
+  await writePointer(registry2, pointer);
+  return removed;
+}
+async function removeStalePointerTemps(registry2, maxAgeMs = STALE_TEMP_MS, now = Date.now()) {
+  const prefix = `.${POINTER_FILE}.`;
+  let names;
+  try {
+    names = await readdir4(registry2);
+  } catch (error63) {
+    if (error63.code === "ENOENT") return [];
+    throw error63;
+  }
+  const removed = [];
+  for (const name of names.sort()) {
+    if (!name.startsWith(prefix) || !/^\d+\.[0-9a-f]+\.tmp$/.test(name.slice(prefix.length))) continue;
+    const path = join7(registry2, name);
+    const stats = await lstat3(path).catch(() => null);
+    if (stats === null || !stats.isFile() || now - stats.mtimeMs <= maxAgeMs) continue;
+    await rm4(path, { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+var registryLogger;
+function defaultLog(message) {
+  registryLogger ??= createLogger2("registry");
+  registryLogger.info(message);
 }
 
 // src/gitops/trailers.ts
@@ -57021,6 +57410,11 @@ function trailer(message, key) {
 }
 function revertedSha(message) {
   return /This reverts commit ([0-9a-f]{7,64})\b/.exec(message)?.[1];
+}
+function requestedBy(commit) {
+  const line = commit.message.split("\n").find((l3) => l3.startsWith("Requested-by:"));
+  const named = line?.slice("Requested-by:".length).trim();
+  return named || commit.author.name || commit.author.email;
 }
 
 // src/gitops/deploy-history.ts
@@ -57058,6 +57452,24 @@ function findCommit(bySha, sha) {
   if (exact !== void 0 || sha.length === 40) return exact;
   const matches = [...bySha.values()].filter((c3) => c3.sha.startsWith(sha));
   return matches.length === 1 ? matches[0] : void 0;
+}
+function rolledBackModels(historyNewestFirst) {
+  const bySha = new Map(historyNewestFirst.map((c3) => [c3.sha, c3]));
+  const state = /* @__PURE__ */ new Map();
+  for (const commit of [...historyNewestFirst].reverse()) {
+    const event = classifyPointerCommit(commit, bySha);
+    for (const id of event.deployed) state.delete(id);
+    for (const id of event.rolledBack)
+      state.set(id, { modelId: id, sha: commit.sha, by: requestedBy(commit) });
+  }
+  return state;
+}
+function automatedDeployRefusal(modelId, rolledBack) {
+  const blocking = [...rolledBack.values()].filter((r2) => r2.modelId >= modelId).sort((a, b3) => a.modelId < b3.modelId ? 1 : -1);
+  const first = blocking[0];
+  if (first === void 0) return void 0;
+  const what = first.modelId === modelId ? `${modelId} was rolled back` : `${modelId} is not newer than ${first.modelId}, which was rolled back`;
+  return `${what} in ${first.sha.slice(0, 12)} by ${first.by}; automation does not redeploy it until a newer model is trained (deploy it by hand with the rollback workflow and model_id to override)`;
 }
 function latestDeployCommit(historyNewestFirst, modelId) {
   const bySha = new Map(historyNewestFirst.map((c3) => [c3.sha, c3]));
@@ -57208,7 +57620,36 @@ function liveRecordInMessage(message, modelId) {
 
 // src/gitops/deploy-commit.ts
 var NOT_READ = { none: "no service URL given" };
+function deployCommitMessage(facts) {
+  const qRisk = facts.qRisk === null ? "n/a" : facts.qRisk.toFixed(4);
+  const lines = [
+    `deploy: ${facts.modelId} (${facts.fleetSize} servers, coverage ${facts.coveragePct.toFixed(1)}%, q-risk ${qRisk})`,
+    "",
+    `Adds ${facts.registryDir}/models/${facts.modelId} and points ${facts.registryDir}/current.json at it` + (facts.previousModelId === null ? " (first deploy)." : ` (was ${facts.previousModelId}).`),
+    `Reason: ${oneLine(facts.reason)}`
+  ];
+  if (facts.runUrl) lines.push(`Run: ${facts.runUrl}`);
+  lines.push(...(facts.extra?.lines ?? []).map(oneLine));
+  lines.push(
+    "",
+    `${MODEL_TRAILER}: ${facts.modelId}`,
+    `Fleetcast-Previous-Model: ${facts.previousModelId ?? "none"}`,
+    ...(facts.extra?.trailers ?? []).map(oneLine)
+  );
+  if (facts.previousModelId !== null)
+    lines.push(
+      `${LIVE_RECORD_TRAILER}: ${formatLiveRecord(facts.previousModelId, facts.previousLive ?? NOT_READ)}`
+    );
+  return lines.join("\n");
+}
+var AUTOMATIC_ROLLBACK_REQUESTER = "fleetcast verify (automatic rollback)";
 var LIVE_REGRESSION_REQUESTER = "fleetcast live-check (automatic rollback)";
+function isAutomaticRollback(message) {
+  const automatic = [AUTOMATIC_ROLLBACK_REQUESTER, LIVE_REGRESSION_REQUESTER].map(
+    (r2) => `Requested-by: ${r2}`
+  );
+  return message.split("\n").some((line) => automatic.includes(line.trim()));
+}
 function revertCommitMessage(deploySubject, deploySha, facts) {
   const lines = [
     `Revert "${oneLine(deploySubject)}"`,
@@ -57228,6 +57669,1021 @@ function liveTrailer(facts) {
 function oneLine(text) {
   return text.replace(/\s+/g, " ").trim().slice(0, 500);
 }
+
+// src/gitops/candidate-commit.ts
+var CANDIDATE_ROLLED_BACK_TRAILER = "Fleetcast-Candidate-Rolled-Back";
+var CANDIDATE_DECISION_TRAILER = "Fleetcast-Candidate-Decision";
+var num2 = (n, digits = 6) => n === null ? "n/a" : String(Number(n.toFixed(digits)));
+function numberTrailers(facts) {
+  return [
+    `Fleetcast-Live-Hours: ${num2(facts.liveHours, 2)}`,
+    `Fleetcast-Shared-Points: ${facts.sharedPoints}`,
+    `Fleetcast-QRisk-P50: candidate ${num2(facts.p50.candidate)} serving ${num2(facts.p50.serving)} ratio ${num2(facts.decision.ratios.p50, 4)}`,
+    `Fleetcast-QRisk-P90: candidate ${num2(facts.p90.candidate)} serving ${num2(facts.p90.serving)} ratio ${num2(facts.decision.ratios.p90, 4)}`
+  ];
+}
+function body(facts, first) {
+  return [
+    first,
+    ...facts.decision.reasons.map((r2) => `Reason: ${oneLine2(r2)}`),
+    `Requested-by: ${oneLine2(facts.requestedBy)}`,
+    ...facts.runUrl ? [`Run: ${facts.runUrl}`] : []
+  ];
+}
+function promotionExtra(facts) {
+  return {
+    lines: [
+      `Promoted by the live candidate evaluation: ${oneLine2(facts.decision.summary)}.`,
+      ...facts.decision.reasons.map((r2) => `Evidence: ${oneLine2(r2)}`),
+      `Requested-by: ${oneLine2(facts.requestedBy)}`
+    ],
+    trailers: [`${CANDIDATE_DECISION_TRAILER}: promote`, ...numberTrailers(facts)]
+  };
+}
+function candidateRollbackCommitMessage(facts) {
+  return [
+    `candidate rollback: ${facts.candidateModelId} (${facts.servingModelId} keeps serving)`,
+    "",
+    ...body(facts, `Removes the candidate from current.json: ${oneLine2(facts.decision.summary)}.`),
+    "",
+    `${CANDIDATE_ROLLED_BACK_TRAILER}: ${facts.candidateModelId}`,
+    `${CANDIDATE_DECISION_TRAILER}: rollback`,
+    ...numberTrailers(facts)
+  ].join("\n");
+}
+function servingPin(historyNewestFirst) {
+  const bySha = new Map(historyNewestFirst.map((c3) => [c3.sha, c3]));
+  for (const commit of historyNewestFirst) {
+    const event = classifyPointerCommit(commit, bySha);
+    if (event.kind === "other") continue;
+    if ((event.kind === "rollback" || event.kind === "revert-deploy") && !isAutomaticRollback(commit.message))
+      return {
+        what: `${event.kind === "rollback" ? "rollback" : "revert"} ${commit.sha.slice(0, 12)} by ${requestedBy(commit)}`
+      };
+    return null;
+  }
+  return null;
+}
+function oneLine2(text) {
+  return text.replace(/\s+/g, " ").trim().slice(0, 500);
+}
+
+// src/gitops/candidate-decide.ts
+function qRiskRatio(pair) {
+  const { candidate, serving } = pair;
+  if (candidate === null || serving === null) return null;
+  if (serving === 0) return candidate === 0 ? 1 : Number.POSITIVE_INFINITY;
+  return candidate / serving;
+}
+var fmt = (n, digits = 4) => n === null ? "n/a" : n.toFixed(digits);
+function decideCandidate(input2) {
+  const { pointer, comparison, policy } = input2;
+  const none = { p50: null, p90: null };
+  const wait = (summary2, reasons, missing = null) => ({
+    decision: "wait",
+    summary: summary2,
+    reasons,
+    missing,
+    ratios: comparison === null ? none : { p50: qRiskRatio(comparison.p50), p90: qRiskRatio(comparison.p90) }
+  });
+  if (comparison === null || comparison.candidateModelId !== pointer.candidateModelId || comparison.servingModelId !== null && comparison.servingModelId !== pointer.servingModelId) {
+    const seen = comparison === null ? "reports no candidate" : `compares ${comparison.candidateModelId} with ${comparison.servingModelId ?? "an unknown model"}`;
+    return wait(`the service has not loaded candidate ${pointer.candidateModelId} yet`, [
+      `the pointer names candidate ${pointer.candidateModelId} beside ${pointer.servingModelId}, but the service ${seen}`
+    ]);
+  }
+  if (comparison.incomparable !== null) {
+    return {
+      decision: "rollback",
+      summary: `${pointer.candidateModelId} cannot be compared with ${pointer.servingModelId}`,
+      reasons: [`the models cannot be scored on the same points: ${comparison.incomparable}`],
+      missing: null,
+      ratios: none
+    };
+  }
+  const missingHours = Math.max(0, policy.minLiveHours - comparison.liveHours);
+  const missingPoints = Math.max(0, policy.minSharedPoints - comparison.sharedPoints);
+  if (missingHours > 0 || missingPoints > 0) {
+    const parts = [
+      ...missingHours > 0 ? [
+        `${fmt(comparison.liveHours, 1)} of ${policy.minLiveHours} live hours (${fmt(missingHours, 1)} h to go)`
+      ] : [],
+      ...missingPoints > 0 ? [`${comparison.sharedPoints} of ${policy.minSharedPoints} shared points (${missingPoints} to go)`] : []
+    ];
+    return wait(`not enough live data yet: ${parts.join(", ")}`, parts, {
+      live_hours: missingHours,
+      shared_points: missingPoints
+    });
+  }
+  const ratios = { p50: qRiskRatio(comparison.p50), p90: qRiskRatio(comparison.p90) };
+  if (ratios.p50 === null || ratios.p90 === null)
+    return wait("the service has no P50 and P90 q-risk for both models yet", [
+      `P50 ratio ${fmt(ratios.p50)}, P90 ratio ${fmt(ratios.p90)}: both quantiles must be scored for both models`
+    ]);
+  const limit = policy.maxQRiskRatioVsServing;
+  const line = (name) => `${name.toUpperCase()} q-risk ${fmt(comparison[name].candidate)} vs serving ${fmt(comparison[name].serving)} (ratio ${fmt(ratios[name], 3)}, limit ${fmt(limit, 3)})`;
+  const evidence = `${comparison.sharedPoints} shared points over ${fmt(comparison.liveHours, 1)} h`;
+  const worse = ["p50", "p90"].filter((q3) => ratios[q3] > limit);
+  if (worse.length > 0) {
+    return {
+      decision: "rollback",
+      summary: `${pointer.candidateModelId} is worse than ${pointer.servingModelId} live (${worse.map((q3) => q3.toUpperCase()).join(", ")})`,
+      reasons: [...worse.map(line), evidence],
+      missing: null,
+      ratios
+    };
+  }
+  const held = [
+    ...input2.servingPin === null ? [] : [
+      `the serving model was pinned by a person (${input2.servingPin.what}); promote it by hand if intended`
+    ],
+    ...input2.candidateRefusal === void 0 ? [] : [input2.candidateRefusal]
+  ];
+  if (held.length > 0)
+    return {
+      decision: "wait",
+      summary: `${pointer.candidateModelId} meets the promotion rule, but automation does not promote it`,
+      reasons: [line("p50"), line("p90"), evidence, ...held],
+      missing: null,
+      ratios
+    };
+  return {
+    decision: "promote",
+    summary: `${pointer.candidateModelId} is at least as accurate as ${pointer.servingModelId} live`,
+    reasons: [line("p50"), line("p90"), evidence],
+    missing: null,
+    ratios
+  };
+}
+
+// src/gitops/deploy-model.ts
+import { cp, readFile as readFile12, stat as stat4 } from "node:fs/promises";
+import { join as join10, relative as relative2, resolve as resolve3 } from "node:path";
+
+// src/registry/validation-status.ts
+import { readFile as readFile9 } from "node:fs/promises";
+import { join as join8 } from "node:path";
+
+// src/registry/model-files.ts
+var MODEL_FILES = {
+  model: "model.onnx",
+  encoders: "encoders.json",
+  mapping: "server_mapping.json",
+  normalization: "normalization.json",
+  trainingInfo: "training_info.json",
+  validation: "validation.json"
+};
+var REQUIRED_MODEL_FILES = Object.values(MODEL_FILES);
+var CANDIDATE_MODEL_FILES = REQUIRED_MODEL_FILES.filter(
+  (name) => name !== MODEL_FILES.validation
+);
+
+// src/registry/validation-status.ts
+var ValidationHeader = external_exports.looseObject({
+  model_id: external_exports.string(),
+  passed: external_exports.boolean(),
+  validated_at: external_exports.string().optional()
+});
+async function readValidationStatus(dir) {
+  const path = join8(dir, MODEL_FILES.validation);
+  let text;
+  try {
+    text = await readFile9(path, "utf8");
+  } catch (error63) {
+    if (error63.code === "ENOENT")
+      return { verdict: "missing", path, modelId: null, validatedAt: null };
+    return { verdict: "invalid", path, modelId: null, validatedAt: null, problem: getErrorMessage(error63) };
+  }
+  let parsed;
+  try {
+    parsed = ValidationHeader.safeParse(JSON.parse(text));
+  } catch (error63) {
+    return {
+      verdict: "invalid",
+      path,
+      modelId: null,
+      validatedAt: null,
+      problem: `not JSON: ${getErrorMessage(error63)}`
+    };
+  }
+  if (!parsed.success)
+    return {
+      verdict: "invalid",
+      path,
+      modelId: null,
+      validatedAt: null,
+      problem: "expected a report with model_id and a boolean passed"
+    };
+  return {
+    verdict: parsed.data.passed ? "passed" : "failed",
+    path,
+    modelId: parsed.data.model_id,
+    validatedAt: parsed.data.validated_at ?? null
+  };
+}
+
+// src/model/forecast-check.ts
+function forecastProblems(encoders, inputs, outcomes) {
+  const { horizon_steps, targets, quantiles } = encoders;
+  const size = horizon_steps * targets.length * quantiles.length;
+  const { results, failures } = outcomes;
+  if (results.length + failures.length !== inputs.length)
+    return [
+      `returned ${results.length} forecasts and ${failures.length} failures for ${inputs.length} inputs`
+    ];
+  const bad = failures.map(
+    (f4) => f4.reason === "non_finite_output" ? `${f4.server}: non-finite forecast (NaN or Inf)` : `${f4.server}: ${f4.message}`
+  );
+  for (const result of results) {
+    if (result.values.length !== size)
+      bad.push(`${result.server}: ${result.values.length} values, expected ${size}`);
+    else if (!result.values.every(Number.isFinite))
+      bad.push(`${result.server}: non-finite forecast (NaN or Inf)`);
+  }
+  if (bad.length <= 5) return bad;
+  return [...bad.slice(0, 5), `\u2026 and ${bad.length - 5} more servers`];
+}
+var UNKNOWN_SAMPLE_SERVER = "(unknown server)";
+function sampleInputs(encoders, nowSeconds, knownCount = 3) {
+  const { lookback_steps: lookback, resolution_seconds: res } = encoders;
+  const pastStart = (Math.floor(nowSeconds / res) - lookback) * res;
+  const past = new Float32Array(lookback * encoders.observed_features.length).fill(1);
+  const known = Object.entries(encoders.server_id.classes).sort(([, a], [, b3]) => a - b3).slice(0, knownCount).map(([server]) => ({ server, profile: encoders.server_profiles[server] ?? null, past, pastStart }));
+  return [...known, { server: UNKNOWN_SAMPLE_SERVER, profile: null, past, pastStart }];
+}
+
+// src/model/loaded-model.ts
+import * as ort2 from "onnxruntime-node";
+
+// src/features/forecast-input.ts
+function windowProblem(past, shape) {
+  const features = shape.observed_features;
+  const nObs = features.length;
+  const lookback = shape.lookback_steps;
+  if (past.length !== lookback * nObs)
+    return `lookback window has ${past.length} values, expected ${lookback} steps \xD7 ${nObs} features`;
+  for (let i = 0; i < past.length; i++) {
+    if (!Number.isFinite(past[i]))
+      return `lookback window has a non-finite ${features[i % nObs]} at step ${Math.floor(i / nObs) + 1} of ${lookback}`;
+  }
+  return void 0;
+}
+
+// src/features/time-features.ts
+var KNOWN_FEATURES = ["tod_sin", "tod_cos", "dow_sin", "dow_cos"];
+var SECONDS_PER_DAY = 86400;
+var TWO_PI = 2 * Math.PI;
+function writeTimeFeatures(epochSeconds, out, offset) {
+  const secondOfDay = (epochSeconds % SECONDS_PER_DAY + SECONDS_PER_DAY) % SECONDS_PER_DAY;
+  const day = Math.floor(epochSeconds / SECONDS_PER_DAY);
+  const dayOfWeek = ((day + 3) % 7 + 7) % 7;
+  const tod = TWO_PI * secondOfDay / SECONDS_PER_DAY;
+  const dow = TWO_PI * dayOfWeek / 7;
+  out[offset] = Math.sin(tod);
+  out[offset + 1] = Math.cos(tod);
+  out[offset + 2] = Math.sin(dow);
+  out[offset + 3] = Math.cos(dow);
+}
+function timeFeatureBlock(startEpochSeconds, stepSeconds, steps) {
+  const out = new Float32Array(steps * KNOWN_FEATURES.length);
+  for (let i = 0; i < steps; i++) {
+    writeTimeFeatures(startEpochSeconds + i * stepSeconds, out, i * KNOWN_FEATURES.length);
+  }
+  return out;
+}
+
+// src/model/model-load-error.ts
+var ModelLoadError = class extends FleetcastError {
+  constructor(reason, message, options = {}) {
+    super(message, options);
+    this.reason = reason;
+    this.name = "ModelLoadError";
+  }
+  reason;
+};
+var ModelOutputError = class extends FleetcastError {
+  constructor(message) {
+    super(message);
+    this.name = "ModelOutputError";
+  }
+};
+
+// src/model/open-model.ts
+import { readFile as readFile10 } from "node:fs/promises";
+import { basename as basename2, join as join9, resolve as resolve2 } from "node:path";
+import * as ort from "onnxruntime-node";
+var MODEL_FILE = "model.onnx";
+var INPUT_NAMES = [
+  "server_idx",
+  "profile_idx",
+  "past_observed",
+  "past_known",
+  "future_known"
+];
+var OUTPUT_NAME = "quantiles";
+async function openModelFiles(dir, options = {}) {
+  const modelDir2 = resolve2(dir);
+  const check2 = await verifyChecksums(modelDir2);
+  if (!check2.ok) {
+    const missing = check2.problems.some((p2) => p2.includes(`${CHECKSUMS_FILE} is missing`));
+    throw new ModelLoadError(missing ? "missing" : "checksum", `${modelDir2}: ${check2.problems.join("; ")}`);
+  }
+  if (options.expectedDigest !== void 0 && options.expectedDigest !== check2.digest) {
+    throw new ModelLoadError(
+      "checksum",
+      `${modelDir2}: ${CHECKSUMS_FILE} digest ${check2.digest.slice(0, 12)}\u2026 does not match the pointer's ${options.expectedDigest.slice(0, 12)}\u2026`
+    );
+  }
+  const encoders = await readEncoders(modelDir2);
+  if (encoders.model_id !== basename2(modelDir2)) {
+    throw new ModelLoadError(
+      "mismatch",
+      `${modelDir2}: encoders.json model_id ${encoders.model_id} does not match the directory name`
+    );
+  }
+  const bytes = await readVerified(modelDir2, MODEL_FILE);
+  let session;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "all",
+      ...options.intraOpNumThreads !== void 0 ? { intraOpNumThreads: options.intraOpNumThreads } : {},
+      extra: { session: { intra_op: { allow_spinning: spinning(options) ? "1" : "0" } } }
+    });
+  } catch (error63) {
+    throw new ModelLoadError(
+      "onnx",
+      `${join9(modelDir2, MODEL_FILE)}: onnxruntime cannot load it: ${getErrorMessage(error63)}`,
+      { cause: error63 }
+    );
+  }
+  const unexpected = session.inputNames.filter((name) => !INPUT_NAMES.includes(name));
+  if (unexpected.length > 0 || !session.inputNames.includes("past_observed") || !session.outputNames.includes(OUTPUT_NAME)) {
+    await session.release();
+    throw new ModelLoadError(
+      "onnx",
+      `${join9(modelDir2, MODEL_FILE)}: expected inputs among ${INPUT_NAMES.join(", ")} and output ${OUTPUT_NAME}; got inputs ${session.inputNames.join(", ")} and outputs ${session.outputNames.join(", ")}`
+    );
+  }
+  return { modelDir: modelDir2, digest: check2.digest, encoders, session };
+}
+function spinning(options) {
+  return options.spinning ?? process.env.FLEETCAST_ORT_SPINNING === "1";
+}
+async function readEncoders(modelDir2) {
+  const path = join9(modelDir2, "encoders.json");
+  let raw;
+  try {
+    raw = JSON.parse(await readFile10(path, "utf8"));
+  } catch (error63) {
+    throw new ModelLoadError("format", `${path}: not valid JSON: ${getErrorMessage(error63)}`, {
+      cause: error63
+    });
+  }
+  const parsed = Encoders.safeParse(raw);
+  if (!parsed.success) throw new ModelLoadError("format", describeZodError(path, parsed.error));
+  return parsed.data;
+}
+async function readVerified(modelDir2, name) {
+  const list = parseChecksums(
+    await readFile10(join9(modelDir2, CHECKSUMS_FILE), "utf8"),
+    join9(modelDir2, CHECKSUMS_FILE)
+  );
+  const bytes = await readFile10(join9(modelDir2, name));
+  if (list.get(name) !== sha256Text(bytes)) {
+    throw new ModelLoadError("checksum", `${join9(modelDir2, name)}: changed while loading (sha256 mismatch)`);
+  }
+  return bytes;
+}
+
+// src/model/loaded-model.ts
+var LoadedModel = class _LoadedModel {
+  constructor(id, dir, digest, encoders, session, options) {
+    this.id = id;
+    this.dir = dir;
+    this.digest = digest;
+    this.encoders = encoders;
+    this.session = session;
+    this.vocabulary = new Set(Object.keys(encoders.server_id.classes));
+    this.profileIndex = new Map(Object.entries(encoders.profile.classes));
+    this.maxBatch = options.maxBatch ?? 4096;
+    this.inputNames = new Set(session.inputNames);
+  }
+  id;
+  dir;
+  digest;
+  encoders;
+  session;
+  vocabulary;
+  profileIndex;
+  maxBatch;
+  inputNames;
+  knownCache = /* @__PURE__ */ new Map();
+  released = false;
+  /**
+   * Verifies every file against SHA256SUMS (and the pinned digest), validates encoders.json and
+   * the ONNX signature, then opens one session from the bytes that were hashed.
+   */
+  static async load(dir, options = {}) {
+    const { modelDir: modelDir2, digest, encoders, session } = await openModelFiles(dir, options);
+    return new _LoadedModel(encoders.model_id, modelDir2, digest, encoders, session, options);
+  }
+  get lookback() {
+    return this.encoders.lookback_steps;
+  }
+  get horizon() {
+    return this.encoders.horizon_steps;
+  }
+  get stepSeconds() {
+    return this.encoders.resolution_seconds;
+  }
+  /** Embedding row of a server; 0 (unknown) outside the vocabulary. */
+  serverIndex(server) {
+    return this.encoders.server_id.classes[server] ?? 0;
+  }
+  /** Index into `values` of (step, target, quantile). */
+  valueIndex(step, target, quantile) {
+    const { targets, quantiles } = this.encoders;
+    return (step * targets.length + target) * quantiles.length + quantile;
+  }
+  /**
+   * Forecasts a batch: one session.run per `maxBatch` inputs. Strict: a bad window fails the whole
+   * call (InputError), and so does an output of the wrong shape (ModelOutputError); non-finite
+   * forecast values are returned as they are. The service uses `forecastEach`.
+   */
+  async forecast(inputs) {
+    if (this.released) throw new Error(`model ${this.id} was released`);
+    const results = [];
+    for (let i = 0; i < inputs.length; i += this.maxBatch) {
+      results.push(...await this.runBatch(inputs.slice(i, i + this.maxBatch)));
+    }
+    return results;
+  }
+  /**
+   * Forecasts a batch server by server: a server whose window is unusable (wrong size, NaN or Inf)
+   * is not sent to the model, and a server whose forecast has a NaN or Inf is not returned; each is
+   * a failure with its reason, and every other server gets its forecast. An output of the wrong
+   * shape still fails the whole call (ModelOutputError): its values belong to no server.
+   */
+  async forecastEach(inputs) {
+    const failures = [];
+    const invalid = (input2, message) => {
+      failures.push({
+        server: input2.server,
+        known: this.vocabulary.has(input2.server),
+        reason: "invalid_window",
+        message
+      });
+    };
+    let usable = [];
+    const size = this.lookback * this.encoders.observed_features.length;
+    for (const input2 of inputs) {
+      if (input2.past.length === size) usable.push(input2);
+      else invalid(input2, this.windowProblem(input2));
+    }
+    let forecasts;
+    try {
+      forecasts = await this.forecast(usable);
+    } catch (error63) {
+      if (!(error63 instanceof InputError)) throw error63;
+      const checked = [];
+      for (const input2 of usable) {
+        const problem = this.windowProblem(input2);
+        if (problem === void 0) checked.push(input2);
+        else invalid(input2, problem);
+      }
+      usable = checked;
+      forecasts = await this.forecast(usable);
+    }
+    const results = [];
+    for (const result of forecasts) {
+      let bad = 0;
+      for (const v2 of result.values) if (!Number.isFinite(v2)) bad++;
+      if (bad === 0) {
+        results.push(result);
+        continue;
+      }
+      failures.push({
+        server: result.server,
+        known: result.known,
+        reason: "non_finite_output",
+        message: `the model returned non-finite forecast values (${bad} of ${result.values.length}) through ${result.known ? "its own embedding row" : "the unknown slot"}`
+      });
+    }
+    return { results, failures };
+  }
+  /** Why a lookback window cannot go to the model (wrong size, a NaN or Inf), or undefined. */
+  windowProblem(input2) {
+    return windowProblem(input2.past, this.encoders);
+  }
+  /** Builds the five input tensors for a batch (exposed for benchmarks against raw session.run). */
+  buildFeeds(batch) {
+    const { lookback, horizon, stepSeconds } = this;
+    const nObs = this.encoders.observed_features.length;
+    const nKnown = KNOWN_FEATURES.length;
+    const b3 = batch.length;
+    const serverIdx = new Int32Array(b3);
+    const profileIdx = new Int32Array(b3);
+    const past = new Float32Array(b3 * lookback * nObs);
+    const pastKnown = new Float32Array(b3 * lookback * nKnown);
+    const futureKnown = new Float32Array(b3 * horizon * nKnown);
+    batch.forEach((input2, i) => {
+      if (input2.past.length !== lookback * nObs) {
+        throw new InputError(
+          `${input2.server}: lookback window has ${input2.past.length} values, expected ${lookback} steps \xD7 ${nObs} features`
+        );
+      }
+      const known = this.encoders.server_id.classes[input2.server];
+      serverIdx[i] = known ?? 0;
+      const profile = known !== void 0 ? this.encoders.server_profiles[input2.server] : input2.profile ?? void 0;
+      profileIdx[i] = profile !== void 0 && this.profileIndex.get(profile) || 0;
+      past.set(input2.past, i * lookback * nObs);
+      pastKnown.set(this.knownBlock(input2.pastStart, lookback), i * lookback * nKnown);
+      futureKnown.set(
+        this.knownBlock(input2.pastStart + lookback * stepSeconds, horizon),
+        i * horizon * nKnown
+      );
+    });
+    for (let i = 0; i < past.length; i++) {
+      if (!Number.isFinite(past[i])) {
+        const row = Math.floor(i / (lookback * nObs));
+        throw new InputError(`${batch[row].server}: lookback window contains a non-finite value`);
+      }
+    }
+    const feeds = {
+      server_idx: new ort2.Tensor("int32", serverIdx, [b3]),
+      profile_idx: new ort2.Tensor("int32", profileIdx, [b3]),
+      past_observed: new ort2.Tensor("float32", past, [b3, lookback, nObs]),
+      past_known: new ort2.Tensor("float32", pastKnown, [b3, lookback, nKnown]),
+      future_known: new ort2.Tensor("float32", futureKnown, [b3, horizon, nKnown])
+    };
+    for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
+    return feeds;
+  }
+  /**
+   * Runs the session on prepared feeds and returns the raw output tensor data, after checking that
+   * its shape is exactly [batch, horizon, targets, quantiles] as encoders.json declares: a shorter
+   * or differently laid out output would hand one server's values to another.
+   */
+  async runFeeds(feeds) {
+    const output2 = await this.session.run(feeds);
+    const tensor = output2[OUTPUT_NAME];
+    if (tensor === void 0)
+      throw new ModelOutputError(`model ${this.id} returned no ${OUTPUT_NAME} output`);
+    const batch = feeds.past_observed?.dims[0] ?? 0;
+    const { targets, quantiles } = this.encoders;
+    const expected = [batch, this.horizon, targets.length, quantiles.length];
+    const dims = tensor.dims;
+    const size = expected.reduce((a, b3) => a * b3, 1);
+    if (tensor.type !== "float32" || dims.length !== expected.length || dims.some((d2, i) => d2 !== expected[i]) || tensor.data.length !== size) {
+      throw new ModelOutputError(
+        `model ${this.id}: output ${OUTPUT_NAME} has shape [${dims.join(",")}] (${tensor.type}), expected [${expected.join(",")}] (batch \xD7 horizon \xD7 targets \xD7 quantiles of encoders.json)`
+      );
+    }
+    return tensor.data;
+  }
+  async runBatch(batch) {
+    if (batch.length === 0) return [];
+    const feeds = this.buildFeeds(batch);
+    const data = await this.runFeeds(feeds);
+    const per = this.horizon * this.encoders.targets.length * this.encoders.quantiles.length;
+    return batch.map((input2, i) => ({
+      server: input2.server,
+      known: this.serverIndex(input2.server) !== 0,
+      serverIndex: this.serverIndex(input2.server),
+      start: input2.pastStart + this.lookback * this.stepSeconds,
+      stepSeconds: this.stepSeconds,
+      values: data.slice(i * per, (i + 1) * per)
+    }));
+  }
+  /** Time features depend only on the start time; many servers share it, so cache a few. */
+  knownBlock(start, steps) {
+    const key = `${start}:${steps}`;
+    let block = this.knownCache.get(key);
+    if (block === void 0) {
+      block = timeFeatureBlock(start, this.stepSeconds, steps);
+      if (this.knownCache.size >= 64) this.knownCache.clear();
+      this.knownCache.set(key, block);
+    }
+    return block;
+  }
+  /** Releases the native session; call once no request uses this model any more. */
+  async release() {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+};
+
+// src/model/deploy-check.ts
+async function checkDeployable(dir, options = {}) {
+  let model;
+  try {
+    model = await LoadedModel.load(dir, {
+      ...options.expectedDigest === void 0 ? {} : { expectedDigest: options.expectedDigest },
+      intraOpNumThreads: 1
+    });
+  } catch (error63) {
+    throw refusal(dir, getErrorMessage(error63), error63);
+  }
+  const modelId = model.id;
+  let sampleServers;
+  try {
+    const inputs = sampleInputs(model.encoders, Math.floor((options.now ?? /* @__PURE__ */ new Date()).getTime() / 1e3));
+    sampleServers = inputs.map((input2) => input2.server);
+    let problems;
+    try {
+      problems = forecastProblems(model.encoders, inputs, await model.forecastEach(inputs));
+    } catch (error63) {
+      throw refusal(dir, `sample forecast failed: ${getErrorMessage(error63)}`, error63);
+    }
+    if (problems.length > 0)
+      throw refusal(dir, `sample forecast of ${sampleServers.join(", ")}: ${problems.join("; ")}`);
+  } finally {
+    await model.release();
+  }
+  const forced = await validationGate(dir, modelId, options.force);
+  return {
+    modelId,
+    digest: model.digest,
+    validation: forced.verdict,
+    sampleServers,
+    vocabulary: model.vocabulary,
+    forced: forced.forced
+  };
+}
+async function validationGate(dir, modelId, force) {
+  const status = await readValidationStatus(dir);
+  if (status.verdict === "invalid") throw new InputError(`${status.path}: ${status.problem ?? "invalid"}`);
+  if (status.modelId !== null && status.modelId !== modelId)
+    throw new InputError(
+      `${status.path}: validation.json is the report of ${status.modelId}, not of ${modelId}`
+    );
+  if (status.verdict === "passed") return { verdict: "passed", forced: false };
+  if (force !== void 0) return { verdict: status.verdict, forced: true };
+  const what = status.verdict === "failed" ? `${modelId} did not pass validation (${status.path}: "passed": false)` : `${status.path} is missing: ${modelId} was never validated`;
+  throw new GateError(`${what}; to deploy it anyway, force it with a reason (--force --reason TEXT)`);
+}
+function refusal(dir, message, cause) {
+  return new InputError(`refusing ${dir}: ${message}`, cause === void 0 ? {} : { cause });
+}
+
+// src/core/path-exists.ts
+import { stat as stat3 } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await stat3(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// src/fleet/coverage.ts
+function vocabularyCoverage(manifestServers, vocabulary) {
+  const servers = [...new Set(manifestServers)].sort();
+  const covered = [];
+  const missing = [];
+  for (const server of servers) (vocabulary.has(server) ? covered : missing).push(server);
+  return {
+    intended: servers.length,
+    covered,
+    missing,
+    percent: servers.length === 0 ? 100 : covered.length / servers.length * 100
+  };
+}
+function listServers(names, max = 10) {
+  const shown = names.slice(0, max).join(", ");
+  return names.length > max ? `${shown}, \u2026 (${names.length} in all)` : shown;
+}
+
+// src/fleet/manifest.ts
+import { readFile as readFile11 } from "node:fs/promises";
+var IsoDate = external_exports.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").refine((text) => (/* @__PURE__ */ new Date(`${text}T00:00:00Z`)).toISOString().startsWith(text), "is not a real date");
+var ManifestServer = external_exports.strictObject({
+  name: ServerName,
+  profile: external_exports.string().regex(PROFILE_PATTERN, `must match ${PROFILE_PATTERN.source}`),
+  first_seen: IsoDate
+});
+var Manifest = external_exports.strictObject({ format_version: external_exports.literal(1), servers: external_exports.array(ManifestServer) }).superRefine((manifest, ctx) => {
+  manifest.servers.forEach((server, i) => {
+    const previous = manifest.servers[i - 1];
+    if (previous === void 0) return;
+    if (previous.name === server.name)
+      ctx.addIssue({
+        code: "custom",
+        path: ["servers", i, "name"],
+        message: `duplicate server ${server.name}`
+      });
+    else if (compareNames(previous.name, server.name) > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["servers", i, "name"],
+        message: `not sorted: ${server.name} comes after ${previous.name}`
+      });
+  });
+});
+function parseManifest(text, where) {
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error63) {
+    throw new InputError(
+      `${where}: not valid JSON: ${error63 instanceof Error ? error63.message : String(error63)}`
+    );
+  }
+  const result = Manifest.safeParse(json2);
+  if (result.success) return result.data;
+  const lines = result.error.issues.slice(0, 20).map((issue3) => {
+    const path = issue3.path.map((part, i) => typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`).join("");
+    return `${where}: ${path || "(root)"}: ${issue3.message}`;
+  });
+  const more = result.error.issues.length - lines.length;
+  throw new InputError(lines.join("\n") + (more > 0 ? `
+${where}: \u2026 and ${more} more problems` : ""));
+}
+async function readManifest(path) {
+  let text;
+  try {
+    text = await readFile11(path, "utf8");
+  } catch (error63) {
+    const code = error63.code;
+    throw new InputError(`${path}: cannot read manifest (${code ?? String(error63)})`, { cause: error63 });
+  }
+  return parseManifest(text, path);
+}
+
+// src/gitops/validation-summary.ts
+var Score = external_exports.looseObject({
+  model: external_exports.string(),
+  group: external_exports.string(),
+  target: external_exports.string().optional(),
+  quantile: external_exports.number().optional(),
+  q_risk: external_exports.number().nullable()
+});
+var ValidationFigures = external_exports.looseObject({
+  model_id: external_exports.string(),
+  passed: external_exports.boolean(),
+  manifest_servers: external_exports.number().int().nonnegative(),
+  coverage: external_exports.looseObject({
+    percent: external_exports.number(),
+    intended: external_exports.number().optional(),
+    covered: external_exports.number().optional()
+  }),
+  accuracy: external_exports.looseObject({ scores: external_exports.array(Score) }).nullable().optional(),
+  gates: external_exports.array(external_exports.looseObject({ name: external_exports.string().optional(), passed: external_exports.boolean().optional() })).optional()
+});
+function headlineQRisk(validation) {
+  const values = (validation.accuracy?.scores ?? []).filter((s) => s.model === "model" && s.group === "all" && s.q_risk !== null).map((s) => s.q_risk);
+  return values.length === 0 ? null : values.reduce((a, b3) => a + b3, 0) / values.length;
+}
+
+// src/gitops/deploy-model.ts
+async function commitModelDeploy(request2) {
+  const { git, repoDir, registry: registry2 } = request2;
+  const checked = await checkDeployable(request2.modelDir);
+  const modelId = checked.modelId;
+  await assertCoversManifest(
+    checked.vocabulary,
+    modelId,
+    join10(repoDir, request2.manifest ?? DEFAULT_MANIFEST)
+  );
+  const validation = await readJsonFile(join10(request2.modelDir, "validation.json"), ValidationFigures);
+  const pointerRel = relative2(repoDir, pointerPath(registry2));
+  const before = await readPointer(registry2);
+  const refusal2 = automatedDeployRefusal(modelId, rolledBackModels(await git.history(pointerRel)));
+  if (refusal2 !== void 0 || before?.model_id === modelId) {
+    return {
+      deployed: false,
+      modelId,
+      previousModelId: before?.model_id ?? null,
+      skippedReason: refusal2 ?? `${modelId} is already deployed`
+    };
+  }
+  const target = modelDir(registry2, modelId);
+  if (resolve3(target) !== resolve3(request2.modelDir)) await copyModel(request2.modelDir, target);
+  await deploy(registry2, modelId, request2.reason, {
+    check: async (copy) => {
+      if (copy.digest !== checked.digest)
+        throw new InputError(
+          `${copy.dir}: SHA256SUMS differs from the checked ${request2.modelDir} (${copy.digest.slice(0, 12)}\u2026 vs ${checked.digest.slice(0, 12)}\u2026)`
+        );
+    }
+  });
+  const qRisk = headlineQRisk(validation);
+  const previousLive = before === null ? void 0 : await readLiveRecord(before.model_id, request2.service ?? {});
+  const message = deployCommitMessage({
+    ...previousLive === void 0 ? {} : { previousLive },
+    modelId,
+    previousModelId: before?.model_id ?? null,
+    fleetSize: validation.manifest_servers,
+    coveragePct: validation.coverage.percent,
+    qRisk,
+    registryDir: relative2(repoDir, registry2) || ".",
+    reason: request2.reason,
+    ...request2.runUrl ? { runUrl: request2.runUrl } : {},
+    ...request2.extra ? { extra: request2.extra } : {}
+  });
+  await git.commit([relative2(repoDir, target), pointerRel], message, request2.bot);
+  let commitSha;
+  if (request2.forge !== void 0) {
+    commitSha = await landCommit(request2.forge, git, request2.branch);
+  } else {
+    if (request2.push ?? true) await git.push(request2.branch, request2.bot);
+    commitSha = await git.head();
+  }
+  return {
+    deployed: true,
+    modelId,
+    previousModelId: before?.model_id ?? null,
+    commitSha,
+    subject: message.split("\n")[0],
+    fleetSize: validation.manifest_servers,
+    coveragePct: validation.coverage.percent,
+    qRisk
+  };
+}
+var DEFAULT_MANIFEST = "fleet/manifest.json";
+async function assertCoversManifest(vocabulary, modelId, manifestPath) {
+  if (!await pathExists(manifestPath)) return;
+  const manifest = await readManifest(manifestPath);
+  const coverage = vocabularyCoverage(
+    manifest.servers.map((s) => s.name),
+    vocabulary
+  );
+  if (coverage.missing.length > 0)
+    throw new GateError(
+      `${modelId} does not cover the fleet manifest ${manifestPath}: ${coverage.missing.length} of ${coverage.intended} servers missing (${listServers(coverage.missing)}); the manifest changed after the model was trained: retrain for it (the reconcile loop dispatches one)`
+    );
+}
+async function copyModel(from, target) {
+  const exists2 = await stat4(target).then(
+    () => true,
+    () => false
+  );
+  if (!exists2) {
+    await cp(from, target, { recursive: true, errorOnExist: true, force: false });
+    return;
+  }
+  const same = await readFile12(join10(target, CHECKSUMS_FILE), "utf8") === await readFile12(join10(from, CHECKSUMS_FILE), "utf8");
+  if (!same) throw new InputError(`${target} already exists with different contents`);
+}
+
+// src/gitops/candidate-evaluate.ts
+async function evaluateCandidate(request2) {
+  const { git, registry: registry2, repoDir } = request2;
+  const pointerRel = relative3(repoDir, pointerPath(registry2));
+  const pointer = await readPointer(registry2);
+  if (pointer === null) throw new InputError(`${pointerRel}: nothing has been deployed`);
+  const candidate = pointer.candidate;
+  if (candidate === void 0)
+    throw new InputError(`${pointerRel}: no candidate to evaluate (set one with fleetcast candidate set)`);
+  const history = await git.history(pointerRel);
+  const decision = decideCandidate({
+    pointer: { servingModelId: pointer.model_id, candidateModelId: candidate.model_id },
+    comparison: request2.comparison,
+    policy: request2.policy,
+    servingPin: servingPin(history),
+    candidateRefusal: automatedDeployRefusal(candidate.model_id, rolledBackModels(history))
+  });
+  const c3 = request2.comparison;
+  const facts = {
+    candidateModelId: candidate.model_id,
+    servingModelId: pointer.model_id,
+    decision,
+    sharedPoints: c3?.sharedPoints ?? 0,
+    liveHours: c3?.liveHours ?? 0,
+    p50: c3?.p50 ?? { candidate: null, serving: null },
+    p90: c3?.p90 ?? { candidate: null, serving: null },
+    requestedBy: request2.requestedBy,
+    ...request2.runUrl ? { runUrl: request2.runUrl } : {}
+  };
+  let commitSha = null;
+  let servingAfter = pointer.model_id;
+  if (decision.decision === "promote") {
+    const verified = await verifyModelDir(registry2, candidate.model_id);
+    if (verified.digest !== candidate.sha256)
+      throw new InputError(
+        `${verified.dir}: SHA256SUMS changed since the candidate was set (${verified.digest.slice(0, 12)}\u2026 vs ${candidate.sha256.slice(0, 12)}\u2026); refusing to promote`
+      );
+    const result = await commitModelDeploy({
+      git,
+      repoDir,
+      registry: registry2,
+      modelDir: modelDir(registry2, candidate.model_id),
+      reason: `candidate promoted: ${decision.summary}`,
+      bot: request2.bot,
+      branch: request2.branch,
+      ...request2.manifest === void 0 ? {} : { manifest: request2.manifest },
+      ...request2.runUrl ? { runUrl: request2.runUrl } : {},
+      extra: promotionExtra(facts),
+      push: request2.push ?? true,
+      ...request2.forge === void 0 ? {} : { forge: request2.forge }
+    });
+    if (!result.deployed)
+      throw new InputError(`${candidate.model_id} was not promoted: ${result.skippedReason}`);
+    commitSha = result.commitSha;
+    servingAfter = candidate.model_id;
+  } else if (decision.decision === "rollback") {
+    await clearCandidate(registry2);
+    await git.commit([pointerRel], candidateRollbackCommitMessage(facts), request2.bot);
+    if (request2.forge !== void 0) commitSha = await landCommit(request2.forge, git, request2.branch);
+    else {
+      if (request2.push ?? true) await git.push(request2.branch, request2.bot);
+      commitSha = await git.head();
+    }
+  }
+  await request2.events?.append({
+    event: "candidate_evaluated",
+    data: {
+      decision: decision.decision,
+      candidate_model_id: candidate.model_id,
+      serving_model_id: pointer.model_id,
+      mode: candidate.mode,
+      ...candidate.share === void 0 ? {} : { share: candidate.share },
+      summary: decision.summary,
+      reasons: decision.reasons,
+      missing: decision.missing,
+      ratios: decision.ratios,
+      shared_points: facts.sharedPoints,
+      live_hours: facts.liveHours,
+      p50: facts.p50,
+      p90: facts.p90,
+      commit_sha: commitSha
+    }
+  });
+  return {
+    ...decision,
+    candidate_model_id: candidate.model_id,
+    serving_model_id: pointer.model_id,
+    model_id: servingAfter,
+    comparison: c3,
+    commit_sha: commitSha
+  };
+}
+
+// src/gitops/candidate-status.ts
+var QRiskPair = external_exports.object({ candidate: external_exports.number().nullable(), serving: external_exports.number().nullable() });
+var StatusCandidate = external_exports.object({
+  candidate: external_exports.object({
+    model_id: external_exports.string(),
+    state: external_exports.enum(["loading", "active", "failed"]),
+    error: external_exports.string().nullable(),
+    comparison: external_exports.object({
+      serving_model_id: external_exports.string(),
+      incomparable: external_exports.string().nullable(),
+      shared_points: external_exports.number().int(),
+      live_hours: external_exports.number(),
+      q_risk: external_exports.object({ p50: QRiskPair, p90: QRiskPair })
+    }).nullable()
+  }).nullable().optional()
+});
+async function readCandidateComparison(access2) {
+  const url2 = new URL("/status", access2.serviceUrl);
+  let response;
+  try {
+    response = await (access2.fetch ?? fetch)(url2, {
+      signal: AbortSignal.timeout(access2.timeoutMs ?? 3e4),
+      headers: {
+        accept: "application/json",
+        ...access2.token ? { authorization: `Bearer ${access2.token}` } : {}
+      }
+    });
+  } catch (error63) {
+    throw new FleetcastError(`${url2.href}: cannot reach the service (${getErrorMessage(error63)})`);
+  }
+  if (!response.ok) throw new FleetcastError(`${url2.href}: HTTP ${response.status}`);
+  const parsed = StatusCandidate.safeParse(await response.json());
+  if (!parsed.success)
+    throw new FleetcastError(
+      `${url2.href}: unexpected candidate block: ${parsed.error.issues[0]?.message ?? ""}`
+    );
+  const status = parsed.data.candidate ?? null;
+  if (status === null) return null;
+  if (status.state === "failed")
+    return {
+      candidateModelId: status.model_id,
+      servingModelId: null,
+      incomparable: `the service could not load it: ${status.error ?? "unknown error"}`,
+      sharedPoints: 0,
+      liveHours: 0,
+      p50: { candidate: null, serving: null },
+      p90: { candidate: null, serving: null }
+    };
+  const c3 = status.comparison;
+  if (status.state !== "active" || c3 === null) return null;
+  return {
+    candidateModelId: status.model_id,
+    servingModelId: c3.serving_model_id,
+    incomparable: c3.incomparable,
+    sharedPoints: c3.shared_points,
+    liveHours: c3.live_hours,
+    p50: c3.q_risk.p50,
+    p90: c3.q_risk.p90
+  };
+}
+
+// src/gitops/live-check.ts
+import { relative as relative4 } from "node:path";
 
 // src/gitops/live-regression.ts
 var QUANTILES = ["p50", "p90"];
@@ -57364,14 +58820,14 @@ async function runLiveCheck(request2) {
     throw new InputError(`${pointerPath(registry2)}: nothing is deployed, nothing to check`);
   const modelId = pointer.model_id;
   const serving = await readLiveRecord(modelId, request2.service);
-  const history = await git.history(relative2(request2.repoDir, pointerPath(registry2)));
-  const deploy = latestDeployCommit(history, modelId);
+  const history = await git.history(relative4(request2.repoDir, pointerPath(registry2)));
+  const deploy2 = latestDeployCommit(history, modelId);
   let previous = null;
   let heldBy = "";
-  if (deploy !== void 0) {
-    const previousId = trailer(deploy.message, PREVIOUS_TRAILER);
+  if (deploy2 !== void 0) {
+    const previousId = trailer(deploy2.message, PREVIOUS_TRAILER);
     if (previousId !== void 0 && previousId !== "none")
-      previous = { modelId: previousId, live: liveRecordInMessage(deploy.message, previousId) };
+      previous = { modelId: previousId, live: liveRecordInMessage(deploy2.message, previousId) };
   } else {
     const latest = history[0];
     const kind = latest === void 0 ? "none" : classifyPointerCommit(latest, new Map(history.map((c3) => [c3.sha, c3]))).kind;
@@ -57381,15 +58837,15 @@ async function runLiveCheck(request2) {
     modelId,
     serving,
     previous,
-    revertible: deploy === void 0 ? { heldBy } : { deployCommit: deploy.sha },
+    revertible: deploy2 === void 0 ? { heldBy } : { deployCommit: deploy2.sha },
     policy: request2.policy
   });
   let revertSha = null;
   const dryRun = request2.dryRun === true;
-  if (decision.action === "revert" && deploy !== void 0 && !dryRun) {
+  if (decision.action === "revert" && deploy2 !== void 0 && !dryRun) {
     revertSha = await revertDeployCommit(
       git,
-      deploy.sha,
+      deploy2.sha,
       {
         from: modelId,
         reason: decision.reason,
@@ -57413,7 +58869,7 @@ async function runLiveCheck(request2) {
       notes: decision.notes,
       live: "record" in serving ? serving.record : { none: serving.none },
       previous_model_id: previous?.modelId ?? null,
-      deploy_commit: deploy?.sha ?? null,
+      deploy_commit: deploy2?.sha ?? null,
       revert_commit: revertSha,
       dry_run: dryRun
     }
@@ -57423,7 +58879,7 @@ async function runLiveCheck(request2) {
     decision,
     serving,
     previousModelId: previous?.modelId ?? null,
-    deployCommit: deploy?.sha ?? null,
+    deployCommit: deploy2?.sha ?? null,
     revertSha,
     dryRun
   };
@@ -57481,7 +58937,7 @@ function actorAuthor(env = process.env) {
 }
 
 // src/actions/common/inputs.ts
-import { isAbsolute as isAbsolute3, relative as relative3, resolve as resolve2 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative5, resolve as resolve4 } from "node:path";
 function readInputs(names, secrets = []) {
   const out = {};
   for (const name of names) {
@@ -57509,11 +58965,11 @@ ${lines.join("\n")}`);
 var BooleanInput = external_exports.enum(["true", "True", "TRUE", "false", "False", "FALSE"]).transform((v2) => v2.toLowerCase() === "true");
 var PositiveNumberInput = external_exports.coerce.number().positive().finite();
 function workspaceDir(env = process.env) {
-  return resolve2(env.GITHUB_WORKSPACE ?? process.cwd());
+  return resolve4(env.GITHUB_WORKSPACE ?? process.cwd());
 }
 function insideWorkspace(workspace, path, input2) {
-  const full = resolve2(workspace, path);
-  const rel = relative3(workspace, full);
+  const full = resolve4(workspace, path);
+  const rel = relative5(workspace, full);
   if (rel.startsWith("..") || isAbsolute3(rel)) {
     throw new InputError(`input ${input2}: ${JSON.stringify(path)} is outside the workspace ${workspace}`);
   }
@@ -57582,14 +59038,14 @@ function slackPayload(n) {
   const head = `${ICON[n.kind]} *${escapeSlack(n.title)}*`;
   const url2 = n.url?.replace(/[<>|]/g, "");
   const link = url2 === void 0 ? [] : [`<${url2}|workflow run>`];
-  const body = n.lines.map(escapeSlack).join("\n");
+  const body2 = n.lines.map(escapeSlack).join("\n");
   const blocks = [{ type: "section", text: { type: "mrkdwn", text: head } }];
-  if (body !== "")
+  if (body2 !== "")
     blocks.push({
       type: "section",
       text: {
         type: "mrkdwn",
-        text: body.length > SECTION_LIMIT ? `${body.slice(0, SECTION_LIMIT - 1)}\u2026` : body
+        text: body2.length > SECTION_LIMIT ? `${body2.slice(0, SECTION_LIMIT - 1)}\u2026` : body2
       }
     });
   if (url2 !== void 0)
@@ -57603,7 +59059,7 @@ var MAX_ATTEMPTS = 3;
 var MAX_RETRY_AFTER_SECONDS = 30;
 async function notifySlack(webhook, n, deps) {
   if (webhook === void 0 || webhook === "") return false;
-  const sleep = deps.sleep ?? ((ms2) => new Promise((done) => setTimeout(done, ms2)));
+  const sleep2 = deps.sleep ?? ((ms2) => new Promise((done) => setTimeout(done, ms2)));
   try {
     for (let attempt = 1; ; attempt++) {
       const response = await deps.fetch(webhook, {
@@ -57616,7 +59072,7 @@ async function notifySlack(webhook, n, deps) {
       if (response.status === 429 && attempt < MAX_ATTEMPTS) {
         const after = Number(response.headers.get("retry-after"));
         const seconds = Number.isFinite(after) && after >= 0 ? Math.min(after, MAX_RETRY_AFTER_SECONDS) : attempt;
-        await sleep(seconds * 1e3);
+        await sleep2(seconds * 1e3);
         continue;
       }
       deps.warn(
@@ -57641,7 +59097,7 @@ async function notify(webhook, notification) {
 function defineAction(action) {
   return action;
 }
-async function runAction(action, body) {
+async function runAction(action, body2) {
   let webhook;
   let runUrl;
   let notified = false;
@@ -57655,7 +59111,7 @@ async function runAction(action, body) {
     debug(
       `run: repository ${context3.repository ?? "(none)"}, event ${context3.github.eventName ?? "(none)"}, actor ${context3.actor}, ${context3.runUrl ?? "no run link"}`
     );
-    await body(settings, {
+    await body2(settings, {
       workspace,
       context: context3,
       notify: async (notification) => {
@@ -57688,6 +59144,7 @@ var INPUTS = [
   "config",
   "branch",
   "dry_run",
+  "evaluate_candidate",
   "slack_webhook",
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS
@@ -57696,14 +59153,17 @@ function settingsSchema(workspace) {
   return external_exports.object({
     service_url: external_exports.url(),
     service_token: external_exports.string().optional(),
-    registry: workspacePath(workspace, "registry").default(resolve3(workspace, "models-registry")),
+    registry: workspacePath(workspace, "registry").default(resolve5(workspace, "models-registry")),
     /** The retrain config with the live_regression block; default config/retrain_config.json if present. */
     config: workspacePath(workspace, "config").optional(),
     branch: external_exports.string().default("main"),
     dry_run: BooleanInput.default(false),
+    /** Also run the pointer's candidate through the promotion rule (docs/candidate.md). */
+    evaluate_candidate: BooleanInput.default(true),
     slack_webhook: external_exports.url().optional()
   }).and(IdentitySettings).and(ForgeSettings);
 }
+var CANDIDATE_WORKFLOW_REQUESTER = "fleetcast live-check (workflow)";
 var liveCheck = defineAction({
   inputs: INPUTS,
   secrets: ["service_token", "slack_webhook", "token"],
@@ -57714,8 +59174,11 @@ function run() {
   return runAction(liveCheck, async (settings, { workspace, context: context3, notify: notify2 }) => {
     const loaded = await loadRetrainConfig(settings.config, workspace);
     const bot = botOf(settings);
+    const git = await GitWorkspace.create(workspace);
+    const forge = settings.dry_run ? void 0 : await openForge(settings, retryBaseMs());
+    const events = settings.dry_run ? null : new EventLog(resolve5(workspace, loaded.config.events_log));
     const outcome = await runLiveCheck({
-      git: await GitWorkspace.create(workspace),
+      git,
       repoDir: workspace,
       registry: settings.registry,
       service: {
@@ -57726,10 +59189,10 @@ function run() {
       bot,
       branch: settings.branch,
       // the revert lands through the forge: signed on GitHub, a fast-forward under branch protection
-      ...settings.dry_run ? {} : { forge: await openForge(settings, retryBaseMs()) },
+      ...forge === void 0 ? {} : { forge },
       ...context3.runUrl ? { runUrl: context3.runUrl } : {},
       // The runner's copy of the log goes with the job; the revert commit is the lasting record.
-      events: settings.dry_run ? null : new EventLog(resolve3(workspace, loaded.config.events_log)),
+      events,
       dryRun: settings.dry_run
     });
     const json2 = liveCheckJson(outcome);
@@ -57749,7 +59212,54 @@ function run() {
 `, true).addList(outcome.decision.notes).write();
     const notice = liveCheckNotification(outcome);
     if (notice !== null && !outcome.dryRun) await notify2(notice);
+    const candidate = await candidateStep(settings, {
+      reverted: outcome.revertSha !== null,
+      git,
+      workspace,
+      forge,
+      events,
+      bot,
+      policy: candidatePolicyOf(loaded.config),
+      ...context3.runUrl ? { runUrl: context3.runUrl } : {}
+    });
+    setOutputs({ candidate_decision: candidate.decision, candidate_commit_sha: candidate.commitSha });
+    if (candidate.line !== null) {
+      info(candidate.line);
+      await summary.addHeading("Candidate", 3).addRaw(`${candidate.line}
+`, true).write();
+    }
   });
+}
+async function candidateStep(settings, run2) {
+  const skipped = (line) => ({ decision: "", commitSha: "", line });
+  if (!settings.evaluate_candidate) return skipped(null);
+  const pointer = await readPointer(settings.registry);
+  if (pointer?.candidate === void 0) return skipped(null);
+  const name = pointer.candidate.model_id;
+  if (run2.reverted) return skipped(`candidate ${name}: not evaluated after a revert; the next run does`);
+  if (settings.dry_run) return skipped(`candidate ${name}: not evaluated in a dry run`);
+  const result = await evaluateCandidate({
+    git: run2.git,
+    repoDir: run2.workspace,
+    registry: settings.registry,
+    comparison: await readCandidateComparison({
+      serviceUrl: settings.service_url,
+      ...settings.service_token ? { token: settings.service_token } : {}
+    }),
+    policy: run2.policy,
+    bot: run2.bot,
+    requestedBy: CANDIDATE_WORKFLOW_REQUESTER,
+    branch: settings.branch,
+    events: run2.events,
+    ...run2.forge === void 0 ? {} : { forge: run2.forge },
+    ...run2.runUrl === void 0 ? {} : { runUrl: run2.runUrl }
+  });
+  const reasons = result.reasons.length > 0 ? ` (${result.reasons.join("; ")})` : "";
+  return {
+    decision: result.decision,
+    commitSha: result.commit_sha ?? "",
+    line: `candidate ${name}: ${result.decision}: ${result.summary}${reasons}`
+  };
 }
 
 // actions/live-check/index.ts

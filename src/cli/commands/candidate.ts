@@ -2,16 +2,14 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { candidatePolicyOf, loadRetrainConfig } from '../../config/retrain-config.js';
-import { ExitCode, FleetcastError, InputError, getErrorMessage } from '../../core/errors.js';
+import { ExitCode, InputError, getErrorMessage } from '../../core/errors.js';
 import { EventLog } from '../../core/events-log.js';
 import { printJson } from '../../core/json-output.js';
 import { GitWorkspace } from '../../forge/git-workspace.js';
-import type { CandidateComparison } from '../../gitops/candidate-decide.js';
 import { evaluateCandidate } from '../../gitops/candidate-evaluate.js';
+import { readCandidateComparison } from '../../gitops/candidate-status.js';
 import { clearCandidate, setCandidate } from '../../registry/pointer.js';
-import { CandidateStatusJson } from '../../service/serving/candidate.js';
 import { EXIT_CODES_HELP } from '../fleet-options.js';
 
 const exec = promisify(execFile);
@@ -142,7 +140,12 @@ ${EXIT_CODES_HELP}
       const { config } = await loadRetrainConfig(options.config);
       const registry = resolve(options.registry);
       const repoDir = await workTreeOf(registry);
-      const comparison = await readComparison(options.serviceUrl, Number(options.timeoutSeconds) * 1000);
+      const token = process.env.FLEETCAST_SERVICE_TOKEN?.trim();
+      const comparison = await readCandidateComparison({
+        serviceUrl: options.serviceUrl,
+        timeoutMs: Number(options.timeoutSeconds) * 1000,
+        ...(token ? { token } : {}),
+      });
       const result = await evaluateCandidate({
         git: await GitWorkspace.create(repoDir),
         repoDir,
@@ -175,50 +178,4 @@ async function workTreeOf(dir: string): Promise<string> {
   } catch (error) {
     throw new InputError(`${dir}: not inside a git work tree (${getErrorMessage(error).split('\n')[0]})`);
   }
-}
-
-const StatusCandidate = z.object({ candidate: CandidateStatusJson.nullable().optional() });
-
-/** The service's comparison, as the decision reads it; null when it reports no loaded candidate. */
-async function readComparison(serviceUrl: string, timeoutMs: number): Promise<CandidateComparison | null> {
-  const url = new URL('/status', serviceUrl);
-  const token = process.env.FLEETCAST_SERVICE_TOKEN?.trim();
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      signal: AbortSignal.timeout(timeoutMs),
-      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
-    });
-  } catch (error) {
-    throw new FleetcastError(`${url.href}: cannot reach the service (${getErrorMessage(error)})`);
-  }
-  if (!response.ok) throw new FleetcastError(`${url.href}: HTTP ${response.status}`);
-  const parsed = StatusCandidate.safeParse(await response.json());
-  if (!parsed.success)
-    throw new FleetcastError(
-      `${url.href}: unexpected candidate block: ${parsed.error.issues[0]?.message ?? ''}`,
-    );
-  const status = parsed.data.candidate ?? null;
-  if (status === null) return null;
-  if (status.state === 'failed')
-    return {
-      candidateModelId: status.model_id,
-      servingModelId: null,
-      incomparable: `the service could not load it: ${status.error ?? 'unknown error'}`,
-      sharedPoints: 0,
-      liveHours: 0,
-      p50: { candidate: null, serving: null },
-      p90: { candidate: null, serving: null },
-    };
-  const c = status.comparison;
-  if (status.state !== 'active' || c === null) return null;
-  return {
-    candidateModelId: status.model_id,
-    servingModelId: c.serving_model_id,
-    incomparable: c.incomparable,
-    sharedPoints: c.shared_points,
-    liveHours: c.live_hours,
-    p50: c.q_risk.p50,
-    p90: c.q_risk.p90,
-  };
 }

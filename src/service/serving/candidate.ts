@@ -297,7 +297,7 @@ export class CandidateEvaluator {
         servingPlan === null ? null : serving.forecastEach(servingPlan.inputs),
       ]);
       this.cycles++;
-      this.deps.live.record(liveShape(candidate), candidateOut.results);
+      this.deps.live.record(liveShape(candidate), candidateOut.results, candidateSnapshot.windows);
       this.deps.live.scoreCycle(candidateSnapshot, candidate.encoders);
       if (servingOut === null) return;
       const both = new Set(servingOut.results.map((r) => r.server));
@@ -306,8 +306,9 @@ export class CandidateEvaluator {
       this.comparison.record(
         liveShape(serving),
         servingOut.results.filter((r) => sharedNames.has(r.server)),
+        servingSnapshot.windows,
       );
-      this.comparison.record(liveShape(candidate), shared);
+      this.comparison.record(liveShape(candidate), shared, candidateSnapshot.windows);
       for (const r of shared)
         if (this.firstOrigin === null || r.start < this.firstOrigin) this.firstOrigin = r.start;
       this.comparison.scoreCycle(servingSnapshot, serving.encoders);

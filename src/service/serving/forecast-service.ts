@@ -210,7 +210,7 @@ export class ForecastService implements ServiceState {
       abCandidate: (model) => this.candidate.abLease(model),
       onServed: (model, snapshot, results) => {
         if (this.live.scoreCycle(snapshot, model.encoders) > 0) this.sampleHistory();
-        this.live.record(liveShape(model), results);
+        this.live.record(liveShape(model), results, snapshot.windows);
       },
     });
   }

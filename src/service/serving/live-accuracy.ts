@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.js';
 import type { RecentWindow } from '../../features/windows.js';
 import { quantileLoss } from '../../validate/qrisk.js';
 import type { ForecastResult, ServingModel } from '../serving-model.js';
+import { BUCKETS_PER_WINDOW, LiveSlots } from './live-slots.js';
 
 /**
  * Live accuracy: the forecasts the service served, scored against the actuals that later window
@@ -15,10 +16,11 @@ import type { ForecastResult, ServingModel } from '../serving-model.js';
  * (default 2) forecast origins, each `horizon × targets × quantiles` float32 values. A new origin
  * is kept only when it starts at least `originSpacingSteps` (default: the horizon) after the last
  * kept one, so kept forecasts do not overlap and every horizon step is scored equally often; the
- * oldest origin is dropped first. At 10,000 servers, horizon 24, 2 targets, 3 quantiles:
- * 10,000 × 2 × 24 × 2 × 3 × 4 B ≈ 11.5 MB per model. Rolling sums live in time buckets
- * (`windowSeconds / 24` each, by the scored step's time): per model a few numbers per target and
- * quantile, per server two numbers per bucket (≈ 4 MB per model at 10,000 servers).
+ * oldest origin is dropped first. Each origin also keeps seasonal naive's forecast (horizon ×
+ * targets). At 10,000 servers, horizon 24, 2 targets, 3 quantiles: 10,000 × 2 × 24 × 2 × (3 + 1)
+ * × 4 B ≈ 15 MB per model (live-slots.ts). Rolling sums live in time buckets (`windowSeconds / 24`
+ * each, by the scored step's time): per model a few numbers per target and quantile, per server a
+ * ring of 24 buckets × 4 float64 (≈ 7.7 MB per model at 10,000 servers).
  */
 export interface LiveAccuracyOptions {
   /** Scored steps older than this (by step time, against the newest scored step) fall out; default 24 h. */
@@ -31,7 +33,6 @@ export interface LiveAccuracyOptions {
 }
 
 export const DEFAULT_LIVE_WINDOW_SECONDS = 86_400;
-const BUCKETS_PER_WINDOW = 24;
 const NAIVE_LAG_SECONDS = 86_400;
 const WORST_SERVERS = 5;
 /** Sums per target × quantile: model loss, Σ|y|, points, then on points with a naive value: model loss, naive loss, Σ|y|, points. */
@@ -47,22 +48,9 @@ export interface LiveModelShape {
   observed_features: readonly string[];
 }
 
-interface Origin {
-  start: number;
-  /** Leading horizon steps already scored (steps complete in order). */
-  scored: number;
-  values: Float32Array;
-}
-
-interface ServerState {
-  origins: Origin[];
-  /** bucket → [middle-quantile loss summed over targets, Σ|y| over targets, scored steps]. */
-  buckets: Map<number, [number, number, number]>;
-}
-
 interface ModelState {
   shape: LiveModelShape;
-  servers: Map<string, ServerState>;
+  servers: LiveSlots;
   /** bucket → sums (SUMS per target × quantile). */
   buckets: Map<number, Float64Array>;
   lastUsed: number;
@@ -113,7 +101,13 @@ const StateFile = z.strictObject({
         z.strictObject({
           server: z.string(),
           origins: z.array(
-            z.strictObject({ start: z.number(), scored: z.number().int(), values: z.string() }),
+            z.strictObject({
+              start: z.number(),
+              scored: z.number().int(),
+              values: z.string(),
+              /** Seasonal naive from the origin (float32 base64, NaN: none); absent in older files. */
+              naive: z.string().optional(),
+            }),
           ),
           buckets: z.array(z.tuple([z.number(), z.number(), z.number(), z.number()])),
         }),
@@ -162,23 +156,30 @@ export class LiveAccuracy {
     this.maxModels = Math.max(1, options.maxModels ?? 3);
   }
 
-  /** Keeps the served forecasts (one per server and origin); never throws. */
-  record(shape: LiveModelShape, results: readonly ForecastResult[]): void {
+  /**
+   * Keeps the served forecasts (one per server and origin), with seasonal naive's forecast from
+   * the windows they were made from (the value one day before each step, where the window has it:
+   * a window read later may no longer reach back that far). Never throws.
+   */
+  record(
+    shape: LiveModelShape,
+    results: readonly ForecastResult[],
+    windows?: ReadonlyMap<string, RecentWindow>,
+  ): void {
     try {
       const model = this.modelState(shape);
       const spacing = (this.options.originSpacingSteps ?? shape.horizon_steps) * shape.resolution_seconds;
-      const size = shape.horizon_steps * shape.targets.length * shape.quantiles.length;
+      const servers = model.servers;
+      const plan = scoringPlan(shape);
+      const naive = new Float64Array(servers.naiveSize);
+      servers.reserve(results.length);
       for (const result of results) {
-        if (result.stepSeconds !== shape.resolution_seconds || result.values.length < size) continue;
-        let server = model.servers.get(result.server);
-        if (server === undefined) {
-          server = { origins: [], buckets: new Map() };
-          model.servers.set(result.server, server);
-        }
-        const last = server.origins[server.origins.length - 1];
-        if (last !== undefined && result.start < last.start + spacing) continue;
-        server.origins.push({ start: result.start, scored: 0, values: result.values.slice(0, size) });
-        if (server.origins.length > this.maxOrigins) server.origins.shift();
+        if (result.stepSeconds !== shape.resolution_seconds || result.values.length < servers.size) continue;
+        const slot = servers.slotOf(result.server);
+        if (result.start < servers.newestStart(slot) + spacing) continue;
+        const window = windows?.get(result.server);
+        if (window !== undefined) naiveForecast(plan, shape, window, result.start, naive);
+        servers.push(slot, result.start, 0, result.values, window === undefined ? null : naive);
       }
     } catch (error) {
       this.fail('recording served forecasts', error);
@@ -221,12 +222,12 @@ export class LiveAccuracy {
         )
           continue;
         const plan = scoringPlan(model.shape);
-        const res = s.resolution_seconds;
-        for (const [name, server] of model.servers) {
-          // most cycles bring no new step for a server: look at its next unscored step first
-          if (!hasDueStep(server, s.horizon_steps, res, newest)) continue;
-          const window = snapshot.windows.get(name);
-          if (window !== undefined) points += this.scoreServer(model, plan, server, window, newest);
+        const { nextDue, names } = model.servers;
+        // a typed-array scan: most cycles bring no new step for most servers
+        for (let slot = 0; slot < model.servers.highWater; slot++) {
+          if (!(nextDue[slot]! <= newest)) continue;
+          const window = snapshot.windows.get(names[slot]!);
+          if (window !== undefined) points += this.scoreServer(model, plan, slot, window, newest);
         }
       }
       if (this.newestBucket !== this.prunedAt) {
@@ -242,79 +243,78 @@ export class LiveAccuracy {
   private scoreServer(
     model: ModelState,
     plan: ScoringPlan,
-    server: ServerState,
+    slot: number,
     window: RecentWindow,
     newest: number,
   ): number {
     const { quantiles, horizon_steps: horizon, resolution_seconds: res } = model.shape;
-    const { nF, nT, nQ, mid, targetIndex, actuals } = plan;
-    const past = window.input.past;
-    const lookback = past.length / nF;
-    const pastStart = window.input.pastStart;
-    const at = (time: number, f: number): number | null => {
-      const i = Math.round((time - pastStart) / res);
-      if (i < 0 || i >= lookback || f < 0) return null;
-      const v = past[i * nF + f]!;
-      return Number.isFinite(v) ? v : null;
-    };
+    const { nT, nQ, mid, targetIndex, actuals, naives } = plan;
+    const servers = model.servers;
+    const { values, originStart, originScored, naive: keptNaive, naiveSize } = servers;
+    const size = servers.size;
+    const view = viewOf(plan, window);
+    const lag = naiveLag(res);
     let points = 0;
-    for (const origin of server.origins) {
-      while (origin.scored < horizon) {
-        const time = origin.start + origin.scored * res;
+    const first = slot * servers.maxOrigins;
+    for (let k = first; k < first + servers.originCount[slot]!; k++) {
+      const start = originStart[k]!;
+      while (originScored[k]! < horizon) {
+        const step = originScored[k]!;
+        const time = start + step * res;
         if (Math.floor(time / res) >= window.lastObservedStep || time + res > newest) break;
         let complete = true;
         for (let t = 0; t < nT; t++) {
-          const y = at(time, targetIndex[t]!);
-          if (y === null) complete = false;
+          const y = valueAt(view, res, time, targetIndex[t]!);
+          if (Number.isNaN(y)) complete = false;
           else actuals[t] = y;
         }
         if (!complete) {
           // the window no longer (or never) covers this step: it cannot be scored, skip it
-          if (time < window.input.pastStart) {
-            origin.scored++;
+          if (time < view.start) {
+            originScored[k] = step + 1;
             continue;
           }
           break;
         }
         const bucket = Math.floor(time / this.bucketSeconds);
         if (bucket > this.newestBucket) this.newestBucket = bucket;
-        let sums = model.buckets.get(bucket);
-        if (sums === undefined) {
-          sums = new Float64Array(nT * nQ * SUMS);
-          model.buckets.set(bucket, sums);
+        const sums = bucketSums(model, plan, bucket);
+        let midLoss = 0;
+        let absActual = 0;
+        for (let t = 0; t < nT; t++) {
+          const kept = keptNaive[k * naiveSize + step * nT + t]!;
+          naives[t] = Number.isNaN(kept) ? valueAt(view, res, time - lag, targetIndex[t]!) : kept;
         }
-        let serverSums = server.buckets.get(bucket);
-        if (serverSums === undefined) {
-          serverSums = [0, 0, 0];
-          server.buckets.set(bucket, serverSums);
-        }
+        const at = k * size + step * nT * nQ;
         for (let t = 0; t < nT; t++) {
           const y = actuals[t]!;
-          const naive = lagged(at, time, targetIndex[t]!, res);
+          const naive = naives[t]!;
+          const abs = Math.abs(y);
           for (let q = 0; q < nQ; q++) {
-            const predicted = origin.values[(origin.scored * nT + t) * nQ + q]!;
-            const loss = quantileLoss(y, predicted, quantiles[q]!);
+            const loss = quantileLoss(y, values[at + t * nQ + q]!, quantiles[q]!);
             const o = (t * nQ + q) * SUMS;
             sums[o] = sums[o]! + loss;
-            sums[o + 1] = sums[o + 1]! + Math.abs(y);
+            sums[o + 1] = sums[o + 1]! + abs;
             sums[o + 2] = sums[o + 2]! + 1;
-            if (naive !== null) {
+            if (!Number.isNaN(naive)) {
               sums[o + 3] = sums[o + 3]! + loss;
               sums[o + 4] = sums[o + 4]! + quantileLoss(y, naive, quantiles[q]!);
-              sums[o + 5] = sums[o + 5]! + Math.abs(y);
+              sums[o + 5] = sums[o + 5]! + abs;
               sums[o + 6] = sums[o + 6]! + 1;
             }
             if (q === mid) {
-              serverSums[0] += loss;
-              serverSums[1] += Math.abs(y);
+              midLoss += loss;
+              absActual += abs;
             }
           }
         }
-        serverSums[2] += 1;
-        origin.scored++;
+        const entry = servers.ringEntry(slot, bucket);
+        if (entry >= 0) servers.addToRing(entry, midLoss, absActual, 1);
+        originScored[k] = step + 1;
         points++;
       }
     }
+    servers.updateDue(slot);
     return points;
   }
 
@@ -328,11 +328,16 @@ export class LiveAccuracy {
     for (const model of this.models.values()) {
       const span = model.shape.horizon_steps * model.shape.resolution_seconds;
       for (const bucket of model.buckets.keys()) if (bucket < oldest) model.buckets.delete(bucket);
-      for (const [name, server] of model.servers) {
-        for (const bucket of server.buckets.keys()) if (bucket < oldest) server.buckets.delete(bucket);
-        server.origins = server.origins.filter((o) => o.start + span > oldestTime);
-        if (server.buckets.size === 0 && server.origins.every((o) => o.scored >= model.shape.horizon_steps))
-          model.servers.delete(name);
+      const servers = model.servers;
+      for (let slot = 0; slot < servers.highWater; slot++) {
+        if (servers.names[slot] === null) continue;
+        const first = slot * servers.maxOrigins;
+        let stale = 0;
+        while (stale < servers.originCount[slot]! && servers.originStart[first + stale]! + span <= oldestTime)
+          stale++;
+        if (stale > 0) servers.dropOldest(slot, stale);
+        if (servers.nextDue[slot] === Infinity && servers.totals(slot, oldest).points === 0)
+          servers.release(slot);
       }
     }
   }
@@ -340,7 +345,12 @@ export class LiveAccuracy {
   private modelState(shape: LiveModelShape): ModelState {
     let model = this.models.get(shape.id);
     if (model === undefined) {
-      model = { shape: { ...shape }, servers: new Map(), buckets: new Map(), lastUsed: 0 };
+      model = {
+        shape: { ...shape },
+        servers: slotsFor(shape, this.maxOrigins),
+        buckets: new Map(),
+        lastUsed: 0,
+      };
       this.models.set(shape.id, model);
       if (this.models.size > this.maxModels) {
         const oldest = [...this.models.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
@@ -384,19 +394,8 @@ export class LiveAccuracy {
         }),
       );
       const perTarget = targets.length > 0 && quantiles.length > 0;
-      const worst = [...model.servers]
-        .map(([server, state]) => {
-          let loss = 0;
-          let abs = 0;
-          let points = 0;
-          for (const [l, a, n] of state.buckets.values()) {
-            loss += l;
-            abs += a;
-            points += n;
-          }
-          return { server, q_risk: abs > 0 ? (2 * loss) / abs : null, points };
-        })
-        .filter((s): s is { server: string; q_risk: number; points: number } => s.q_risk !== null)
+      const worst = [...this.serverQRisks(model.shape.id)]
+        .map(([server, r]) => ({ server, ...r }))
         .sort((a, b) => b.q_risk - a.q_risk || a.server.localeCompare(b.server))
         .slice(0, WORST_SERVERS);
       out.push({
@@ -420,15 +419,9 @@ export class LiveAccuracy {
     const out = new Map<string, { q_risk: number; points: number }>();
     const model = this.models.get(modelId);
     if (model === undefined) return out;
-    for (const [server, state] of model.servers) {
-      let loss = 0;
-      let abs = 0;
-      let points = 0;
-      for (const [l, a, n] of state.buckets.values()) {
-        loss += l;
-        abs += a;
-        points += n;
-      }
+    const oldest = this.newestBucket - BUCKETS_PER_WINDOW + 1;
+    for (const [server, slot] of model.servers.slots) {
+      const { loss, abs, points } = model.servers.totals(slot, oldest);
       if (abs > 0) out.set(server, { q_risk: (2 * loss) / abs, points });
     }
     return out;
@@ -436,8 +429,10 @@ export class LiveAccuracy {
 
   /** The forecasts kept for one server under one model (oldest first), for the dashboard's detail view. */
   servedForecasts(modelId: string, server: string): Array<{ start: number; values: Float32Array }> {
-    const origins = this.models.get(modelId)?.servers.get(server)?.origins ?? [];
-    return origins.map((o) => ({ start: o.start, values: o.values }));
+    const servers = this.models.get(modelId)?.servers;
+    const slot = servers?.slots.get(server);
+    if (servers === undefined || slot === undefined) return [];
+    return servers.origins(slot).map((o) => ({ start: o.start, values: o.values }));
   }
 
   /** The state as JSON text (forecast values as base64 float32). */
@@ -453,10 +448,15 @@ export class LiveAccuracy {
         },
         last_used: m.lastUsed,
         buckets: [...m.buckets].map(([b, sums]) => [b, [...sums]] as [number, number[]]),
-        servers: [...m.servers].map(([server, s]) => ({
+        servers: [...m.servers.slots].map(([server, slot]) => ({
           server,
-          origins: s.origins.map((o) => ({ start: o.start, scored: o.scored, values: toBase64(o.values) })),
-          buckets: [...s.buckets].map(([b, [l, a, n]]) => [b, l, a, n] as [number, number, number, number]),
+          origins: m.servers.origins(slot).map((o) => ({
+            start: o.start,
+            scored: o.scored,
+            values: toBase64(o.values),
+            naive: toBase64(o.naive),
+          })),
+          buckets: m.servers.ringOf(slot, this.newestBucket - BUCKETS_PER_WINDOW + 1),
         })),
       })),
     };
@@ -478,17 +478,21 @@ export class LiveAccuracy {
         buckets.set(b, Float64Array.from(sums));
         newestBucket = Math.max(newestBucket, b);
       }
-      const servers = new Map<string, ServerState>();
+      const servers = slotsFor(m.shape, this.maxOrigins);
       for (const s of m.servers) {
-        const origins = s.origins.slice(-this.maxOrigins).map((o) => {
+        const slot = servers.slotOf(s.server);
+        for (const o of s.origins.slice(-this.maxOrigins)) {
           const values = fromBase64(o.values, size);
           if (values === null) throw new Error(`${s.server}: forecast of the wrong size`);
-          return { start: o.start, scored: Math.min(o.scored, m.shape.horizon_steps), values };
-        });
-        servers.set(s.server, {
-          origins,
-          buckets: new Map(s.buckets.map(([b, l, a, n]) => [b, [l, a, n] as [number, number, number]])),
-        });
+          const naive = o.naive === undefined ? null : fromBase64(o.naive, servers.naiveSize);
+          if (naive === null && o.naive !== undefined)
+            throw new Error(`${s.server}: naive forecast of the wrong size`);
+          servers.push(slot, o.start, Math.min(o.scored, m.shape.horizon_steps), values, naive);
+        }
+        for (const [b, l, a, n] of s.buckets) {
+          const entry = servers.ringEntry(slot, b);
+          if (entry >= 0) servers.addToRing(entry, l, a, n);
+        }
       }
       models.set(m.shape.id, { shape: m.shape, servers, buckets, lastUsed: m.last_used });
       uses = Math.max(uses, m.last_used);
@@ -528,6 +532,15 @@ export class LiveAccuracy {
   }
 }
 
+/** One window's values, for `valueAt` (one object per cycle, refilled per server). */
+interface WindowView {
+  past: Float32Array;
+  start: number;
+  /** Steps in the window. */
+  length: number;
+  nF: number;
+}
+
 /** What scoring needs of a model's shape, computed once per model and cycle, not per server. */
 interface ScoringPlan {
   nF: number;
@@ -535,8 +548,13 @@ interface ScoringPlan {
   nQ: number;
   mid: number;
   targetIndex: number[];
-  /** Scratch for one step's actuals (reused: no allocation per step). */
+  /** Scratch for one step's actuals and naive values (reused: no allocation per step). */
   actuals: Float64Array;
+  naives: Float64Array;
+  view: WindowView;
+  /** The last bucket looked up and its sums: the servers of one cycle mostly share it. */
+  bucket: number;
+  sums: Float64Array | null;
 }
 
 function scoringPlan(shape: LiveModelShape): ScoringPlan {
@@ -547,25 +565,67 @@ function scoringPlan(shape: LiveModelShape): ScoringPlan {
     mid: middleQuantile(shape.quantiles),
     targetIndex: shape.targets.map((t) => shape.observed_features.indexOf(t)),
     actuals: new Float64Array(shape.targets.length),
+    naives: new Float64Array(shape.targets.length),
+    view: { past: new Float32Array(0), start: 0, length: 0, nF: shape.observed_features.length },
+    bucket: NaN,
+    sums: null,
   };
 }
 
-/** Whether some kept origin has an unscored step that has ended by `newest`. */
-function hasDueStep(server: ServerState, horizon: number, res: number, newest: number): boolean {
-  for (const origin of server.origins)
-    if (origin.scored < horizon && origin.start + origin.scored * res + res <= newest) return true;
-  return false;
+function slotsFor(shape: LiveModelShape, maxOrigins: number): LiveSlots {
+  const size = shape.horizon_steps * shape.targets.length * shape.quantiles.length;
+  const naiveSize = shape.horizon_steps * shape.targets.length;
+  return new LiveSlots(size, naiveSize, maxOrigins, shape.horizon_steps, shape.resolution_seconds);
 }
 
-/** The target's value one day before `time`, from the same window; null when the window does not reach back that far. */
-function lagged(
-  at: (time: number, f: number) => number | null,
-  time: number,
-  f: number,
-  res: number,
-): number | null {
-  if (NAIVE_LAG_SECONDS % res !== 0) return null;
-  return at(time - NAIVE_LAG_SECONDS, f);
+function bucketSums(model: ModelState, plan: ScoringPlan, bucket: number): Float64Array {
+  if (plan.bucket === bucket && plan.sums !== null) return plan.sums;
+  let sums = model.buckets.get(bucket);
+  if (sums === undefined) {
+    sums = new Float64Array(plan.nT * plan.nQ * SUMS);
+    model.buckets.set(bucket, sums);
+  }
+  plan.bucket = bucket;
+  plan.sums = sums;
+  return sums;
+}
+
+/** The plan's one view, pointed at `window`. */
+function viewOf(plan: ScoringPlan, window: RecentWindow): WindowView {
+  const view = plan.view;
+  view.past = window.input.past;
+  view.start = window.input.pastStart;
+  view.length = view.past.length / view.nF;
+  return view;
+}
+
+/** One day, when it is a whole number of steps (else NaN: no naive value). */
+function naiveLag(res: number): number {
+  return NAIVE_LAG_SECONDS % res === 0 ? NAIVE_LAG_SECONDS : NaN;
+}
+
+/** Seasonal naive's forecast from `start` on (horizon × targets), NaN where the window has no value. */
+function naiveForecast(
+  plan: ScoringPlan,
+  shape: LiveModelShape,
+  window: RecentWindow,
+  start: number,
+  out: Float64Array,
+): void {
+  const res = shape.resolution_seconds;
+  const view = viewOf(plan, window);
+  const lag = naiveLag(res);
+  for (let h = 0; h < shape.horizon_steps; h++)
+    for (let t = 0; t < plan.nT; t++)
+      out[h * plan.nT + t] = valueAt(view, res, start + h * res - lag, plan.targetIndex[t]!);
+}
+
+/** Feature `f` of the window at `time`; NaN when the window does not cover it or holds no value. */
+function valueAt(view: WindowView, res: number, time: number, f: number): number {
+  const i = Math.round((time - view.start) / res);
+  if (!(i >= 0 && i < view.length) || f < 0) return NaN;
+  const v = view.past[i * view.nF + f]!;
+  return Number.isFinite(v) ? v : NaN;
 }
 
 /** What live accuracy needs to know of a model, from its encoders. */
