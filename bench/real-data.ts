@@ -9,7 +9,6 @@
 // reaching 8 hours further (as a collector appends); the live accuracy /status reports once those
 // actuals are read, and the dashboard's fleet table and one server's detail view, on real servers.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sqlString, withDuckDb } from '../src/metrics/duckdb.js';
+import { DEVELOPMENT_DATA, metricsOrNothing } from './lib/development-data.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'fleetcast.js');
@@ -248,21 +248,15 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      metrics: { type: 'string', default: join(ROOT, '..', 'shared', 'data', 'bitbrains-rnd-dev.parquet') },
+      metrics: { type: 'string', default: DEVELOPMENT_DATA },
       now: { type: 'string', default: '2013-08-30T12:00:00Z' },
       profile: { type: 'string', default: 'smoke' },
       'work-dir': { type: 'string', default: join(tmpdir(), 'fleetcast-bench-real-data') },
       json: { type: 'boolean', default: false },
     },
   });
-  const metrics = resolve(values.metrics);
-  if (!existsSync(metrics)) {
-    say(
-      `real-data: ${metrics} not found (the development data set lives in ../shared/data); nothing measured`,
-    );
-    process.exitCode = 2;
-    return;
-  }
+  const metrics = metricsOrNothing(values.metrics, 'real-data');
+  if (metrics === null) return;
   const work = resolve(values['work-dir']);
   await rm(work, { recursive: true, force: true });
   await mkdir(join(work, 'fleet'), { recursive: true });

@@ -2,8 +2,12 @@
 // Runs test/**/*.test.ts with node's test runner (TypeScript through tsx).
 // Arguments filter test files by substring of their path. A test still running after 10 minutes
 // fails (a hung test must not hold CI until its own limit).
+// Test files run two at a time, or one per core where there are more: node's default (cores − 1)
+// runs them one by one on a 2-core machine, while most of them wait on git, child processes and
+// sockets rather than the CPU. FLEETCAST_TEST_CONCURRENCY overrides it.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,9 +29,18 @@ if (files.length === 0) {
   process.stderr.write(`no test files match ${filters.join(' ')}\n`);
   process.exit(1);
 }
+const concurrency = Number(process.env.FLEETCAST_TEST_CONCURRENCY) || Math.max(2, availableParallelism());
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-timeout=600000',
+    `--test-concurrency=${concurrency}`,
+    ...files,
+  ],
   {
     stdio: 'inherit',
     cwd: root,

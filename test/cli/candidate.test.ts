@@ -92,6 +92,19 @@ describe('fleetcast candidate set / evaluate against a running service and a bar
       ]),
     );
 
+  const setCandidate = (modelId: string, mode: string, ...more: string[]) =>
+    fleetcastInProcess([
+      'candidate',
+      'set',
+      '--registry',
+      registry,
+      '--model-id',
+      modelId,
+      '--mode',
+      mode,
+      ...more,
+    ]);
+
   /** The service re-reads the pointer and runs one forecast cycle per window load. */
   async function advance(hours: number): Promise<void> {
     await service.reload('pointer');
@@ -123,17 +136,7 @@ describe('fleetcast candidate set / evaluate against a running service and a bar
   });
 
   it('waits (exit 0) while live data is short, saying how much is missing', async () => {
-    const set = await fleetcastInProcess([
-      'candidate',
-      'set',
-      '--registry',
-      registry,
-      '--model-id',
-      candidate,
-      '--mode',
-      'shadow',
-      '--json',
-    ]);
+    const set = await setCandidate(candidate, 'shadow', '--json');
     assert.equal(set.code, 0, set.stderr);
     assert.equal(JSON.parse(set.stdout).pointer.candidate.mode, 'shadow');
     await git(work, 'commit', '-q', '-am', `candidate: ${candidate} (shadow)`);
@@ -176,18 +179,7 @@ describe('fleetcast candidate set / evaluate against a running service and a bar
 
   it('rolls a worse candidate back by a pointer commit (exit 3); the serving model stays', async () => {
     // the previous model comes back as a candidate; the harsh rule finds it worse than serving
-    const set = await fleetcastInProcess([
-      'candidate',
-      'set',
-      '--registry',
-      registry,
-      '--model-id',
-      serving,
-      '--mode',
-      'ab',
-      '--share',
-      '0.25',
-    ]);
+    const set = await setCandidate(serving, 'ab', '--share', '0.25');
     assert.equal(set.code, 0, set.stderr);
     await git(work, 'commit', '-q', '-am', `candidate: ${serving} (ab 0.25)`);
     await git(work, 'push', '-q', 'origin', 'main');
@@ -216,16 +208,7 @@ describe('fleetcast candidate set / evaluate against a running service and a bar
     await makeTinyModels(join(registry, 'models'), [
       { modelId: third, servers, seed: 7, validation: { passed: true } },
     ]);
-    const set = await fleetcastInProcess([
-      'candidate',
-      'set',
-      '--registry',
-      registry,
-      '--model-id',
-      third,
-      '--mode',
-      'shadow',
-    ]);
+    const set = await setCandidate(third, 'shadow');
     assert.equal(set.code, 0, set.stderr);
     await git(work, 'add', '-A', 'models-registry');
     await git(work, 'commit', '-q', '-m', `candidate: ${third} (shadow)`);

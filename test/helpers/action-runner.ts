@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -60,7 +60,12 @@ export function parseOutputFile(text: string): Record<string, string> {
 async function runOnce(run: () => Promise<void>, options: ActionRunOptions): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetcast-runner-'));
   const outputPath = join(dir, 'output');
-  summaryDir ??= await mkdtemp(join(tmpdir(), 'fleetcast-summary-'));
+  if (summaryDir === undefined) {
+    const made = await mkdtemp(join(tmpdir(), 'fleetcast-summary-'));
+    summaryDir = made;
+    // one per test process, shared by its runs: removed when the process ends
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+  }
   const summaryPath = join(summaryDir, 'step-summary.md');
   const eventPath = join(dir, 'event.json');
   await writeFile(outputPath, '');

@@ -9,6 +9,8 @@ import {
   withCandidate,
   writePointer,
 } from '../../src/registry/pointer.js';
+import { buildApp } from '../../src/service/http/app.js';
+import { DashboardAccuracy } from '../../src/service/http/dashboard-data.js';
 import { servedByCandidate, serverBucket } from '../../src/service/serving/candidate-route.js';
 import type { ForecastService } from '../../src/service/serving/forecast-service.js';
 import { statusResponse } from '../../src/service/serving/status.js';
@@ -116,6 +118,12 @@ describe('a candidate model beside the serving one (two real ONNX models)', () =
       text,
       new RegExp(`fleetcast_live_qrisk\\{model="${candidate}",target="[^"]+",quantile="0\\.5"\\}`),
     );
+    // the dashboard's live q-risk chart names the candidate beside the serving model
+    const accuracy = DashboardAccuracy.parse(
+      (await buildApp({ service }).inject('/dashboard/live-accuracy')).json(),
+    );
+    assert.equal(accuracy.serving_model, serving);
+    assert.deepEqual(accuracy.candidate, { model_id: candidate, mode: 'shadow' });
   });
 
   it('in A/B mode serves a stable share of servers by the sha256 bucket of their name', async () => {

@@ -99,6 +99,8 @@ export type ServerDetail = z.infer<typeof ServerDetail>;
 export const DashboardAccuracy = z.strictObject({
   generated_at: z.string(),
   serving_model: z.string().nullable(),
+  /** The pointer's candidate beside it (shadow or A/B), scored on the same points; null: none. */
+  candidate: z.strictObject({ model_id: z.string(), mode: z.enum(['shadow', 'ab']) }).nullable(),
   /** Most recently sampled first. */
   models: z.array(AccuracySeries),
   swaps: z.array(SwapEvent),

@@ -152,13 +152,17 @@ export function dashboardDataRoutes(app: FleetcastInstance, service: ForecastSer
     async (request) => serverDetail(service, request.params.server),
   );
 
-  app.get('/dashboard/live-accuracy', { schema: { response: { 200: DashboardAccuracy } } }, async () => ({
-    generated_at: service.now().toISOString(),
-    serving_model: service.model?.id ?? null,
-    models: [...service.history.accuracy],
-    swaps: [...service.history.swapEvents],
-    problems: [...service.history.loadProblems].map(([file, reason]) => `${file}: ${reason}`),
-  }));
+  app.get('/dashboard/live-accuracy', { schema: { response: { 200: DashboardAccuracy } } }, async () => {
+    const candidate = service.candidate.status();
+    return {
+      generated_at: service.now().toISOString(),
+      serving_model: service.model?.id ?? null,
+      candidate: candidate === null ? null : { model_id: candidate.model_id, mode: candidate.mode },
+      models: [...service.history.accuracy],
+      swaps: [...service.history.swapEvents],
+      problems: [...service.history.loadProblems].map(([file, reason]) => `${file}: ${reason}`),
+    };
+  });
 }
 
 async function serverDetail(service: ForecastService, name: string): Promise<ServerDetail> {

@@ -137,7 +137,13 @@ function renderAccuracy() {
     swatch.className = 'swatch';
     swatch.style.background = color;
     const label = document.createElement('span');
-    label.textContent = `${model.model}${model.model === accuracy.serving_model ? ' (serving)' : ''}: ${model.samples.length} samples`;
+    const role =
+      model.model === accuracy.serving_model
+        ? ' (serving)'
+        : model.model === accuracy.candidate?.model_id
+          ? ` (candidate, ${accuracy.candidate.mode === 'ab' ? 'A/B' : 'shadow'})`
+          : '';
+    label.textContent = `${model.model}${role}: ${model.samples.length} samples`;
     li.append(swatch, label);
     items.push(li);
   });
