@@ -65,6 +65,14 @@ export class GitStore {
     }
   }
 
+  async fileId(ref: string, path: string): Promise<string | undefined> {
+    try {
+      return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${ref}:${path}`])).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Tree, parents, author and message of one commit. */
   async readCommit(sha: string): Promise<CommitInfo & { tree: string; parents: string[]; date: string }> {
     const out = await this.git.raw([

@@ -84,6 +84,10 @@ export class GitHubForge implements Forge {
     return git.readFile(this.gh, ref, path);
   }
 
+  fileId(ref: string, path: string): Promise<string | undefined> {
+    return git.fileId(this.gh, ref, path);
+  }
+
   commitFiles(change: BranchCommit): Promise<string> {
     return git.commitFiles(this.gh, change);
   }

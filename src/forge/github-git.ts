@@ -14,6 +14,21 @@ export async function getBranchSha(gh: GitHubRepo, branch: string): Promise<stri
   }
 }
 
+/** The blob id the contents API gives for a file (no content is downloaded for large ones). */
+export async function fileId(gh: GitHubRepo, ref: string, path: string): Promise<string | undefined> {
+  let data: unknown;
+  try {
+    ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw toForgeError(`read ${path} at ${ref}`, error);
+  }
+  const file = data as { type?: string; sha?: string };
+  if (Array.isArray(data) || file.type !== 'file' || file.sha === undefined)
+    throw new ForgeError(`read ${path} at ${ref}`, 'not a regular file');
+  return file.sha;
+}
+
 export async function readFile(gh: GitHubRepo, ref: string, path: string): Promise<string | undefined> {
   let data: unknown;
   try {

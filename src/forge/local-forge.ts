@@ -283,6 +283,10 @@ export class LocalForge implements Forge {
     return this.store.readFile(ref, path);
   }
 
+  fileId(ref: string, path: string): Promise<string | undefined> {
+    return this.store.fileId(ref, path);
+  }
+
   async commitFiles(change: BranchCommit): Promise<string> {
     const tree = await this.store.writeTree(
       await this.store.treeOf(change.parentSha),

@@ -164,6 +164,11 @@ export interface Forge {
   /** A file's text at a ref (branch or commit), or undefined when absent. */
   readFile(ref: string, path: string): Promise<string | undefined>;
   /**
+   * A file's git blob id at a ref, or undefined when absent: equal ids, equal bytes (binary files
+   * included, which text would not tell apart).
+   */
+  fileId(ref: string, path: string): Promise<string | undefined>;
+  /**
    * Commits one change on `parentSha` and points `branch` at it (creating the branch if needed).
    * When `parentSha` is the expected head the branch only moves by a fast-forward (GitHub refuses
    * anything else, as branch protection does); a branch that moved meanwhile is a BranchMovedError.

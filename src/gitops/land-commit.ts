@@ -47,7 +47,7 @@ export async function landCommit(
   );
 }
 
-/** Refuses to replay a change when the branch changed one of its files since `base`. */
+/** Refuses to replay a change when the branch changed one of its files since `base` (compared by blob id: bytes, not text). */
 async function assertUntouched(
   forge: Forge,
   op: string,
@@ -56,7 +56,7 @@ async function assertUntouched(
   paths: readonly string[],
 ): Promise<void> {
   for (const path of paths) {
-    const [before, now] = await Promise.all([forge.readFile(base, path), forge.readFile(head, path)]);
+    const [before, now] = await Promise.all([forge.fileId(base, path), forge.fileId(head, path)]);
     if (before !== now)
       throw new ForgeError(
         op,

@@ -27,6 +27,34 @@ async function localDeployCommit(fixture: GitFixture, model = 'm1'): Promise<Git
   return ws;
 }
 
+/** ONNX with two of its non-UTF-8 bytes swapped: as text (U+FFFD each) the two read the same. */
+const ONNX_SWAPPED = Buffer.from([0x08, 0x07, 0xfe, 0xff, 0x00, 0x80, 0xc3, 0x28, 0x0a]);
+
+/**
+ * The branch changed a binary file the local commit changes too, in bytes that text cannot tell
+ * apart: still a conflict (files are compared by blob id).
+ */
+async function assertBinaryConflict(fixture: GitFixture, forge: Forge): Promise<void> {
+  const path = 'models-registry/models/shared/model.onnx';
+  await fixture.commitAs(HUMAN, 'main', { [path]: ONNX }, 'a model');
+  const dir = await fixture.clone();
+  await mkdir(join(dir, 'models-registry', 'models', 'shared'), { recursive: true });
+  await writeFile(join(dir, path), Buffer.from('retrained'));
+  const ws = await GitWorkspace.create(dir);
+  await ws.commit([path], 'retrain into the same directory', HUMAN);
+  const theirs = await fixture.commitAs(HUMAN, 'main', { [path]: ONNX_SWAPPED }, 'someone else');
+  assert.equal(
+    await fixture.store.readFile(`${theirs}~1`, path),
+    await fixture.store.readFile(theirs, path),
+    'the same text',
+  );
+  const error = await landCommit(forge, ws, 'main').catch((e: unknown) => e);
+  assert.ok(error instanceof ForgeError, String(error));
+  assert.equal(error.status, 409);
+  assert.match(error.message, /model\.onnx changed .*not overwriting it/);
+  assert.equal(await fixture.store.branchSha('main'), theirs);
+}
+
 async function blobBytes(fixture: GitFixture, ref: string, path: string): Promise<Buffer> {
   const dir = await fixture.clone();
   await git(dir, 'checkout', '-q', ref);
@@ -99,6 +127,9 @@ describe('landCommit through GitHub (the fake, checked against @octokit/openapi)
     assert.equal(await fixture.store.branchSha('main'), rollback);
   });
 
+  test('a binary file changed meanwhile is a conflict even where its text reads the same', () =>
+    assertBinaryConflict(fixture, forge));
+
   test('a branch that keeps moving fails loudly after a bounded number of tries', async () => {
     const ws = await localDeployCommit(fixture, 'm4');
     let pushes = 0;
@@ -146,4 +177,7 @@ describe('landCommit through the local forge (same interface, git plumbing on th
     assert.ok(error instanceof ForgeError);
     assert.match(error.message, /current\.json changed/);
   });
+
+  test('a binary file changed meanwhile is a conflict even where its text reads the same', () =>
+    assertBinaryConflict(fixture, forge));
 });

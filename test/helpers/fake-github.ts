@@ -582,7 +582,8 @@ export class FakeGitHub {
       const path = params.path!;
       const content = await this.store.readFile(ref, path);
       if (content === undefined) return this.notFound();
-      const sha = blobSha(content);
+      // git's own blob id: right for binary files too, which the text above is not
+      const sha = (await this.store.fileId(ref, path)) ?? blobSha(content);
       const name = path.split('/').at(-1)!;
       return [
         200,

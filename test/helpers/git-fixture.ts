@@ -36,7 +36,7 @@ export interface GitFixture {
   commitAs(
     author: CommitAuthor,
     branch: string,
-    files: Record<string, string | null>,
+    files: Record<string, string | Uint8Array | null>,
     message: string,
   ): Promise<string>;
 }
