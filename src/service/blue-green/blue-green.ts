@@ -74,6 +74,9 @@ export async function blueGreen(settings: BlueGreenSettings): Promise<BlueGreenR
   const logFile = settings.logFile ?? join(dirname(settings.activeFile), `fleetcast-${modelId}.log`);
   for (const dir of new Set([dirname(settings.activeFile), dirname(logFile)]))
     await mkdir(dir, { recursive: true, mode: 0o700 });
+  // one budget for listening, readiness and the warm-up together (--ready-timeout)
+  const deadline = Date.now() + settings.readyTimeoutMs;
+  const left = (): number => Math.max(1, deadline - Date.now());
   const started = await startInstance(
     [
       ...settings.serveArgs,
@@ -85,7 +88,7 @@ export async function blueGreen(settings: BlueGreenSettings): Promise<BlueGreenR
       verified.digest,
     ],
     logFile,
-    settings.readyTimeoutMs,
+    left(),
   ).catch((error: unknown) => {
     // the instance exited or never listened: a refusal; anything else (I/O) is itself
     if (!(error instanceof FleetcastError)) throw error;
@@ -98,18 +101,14 @@ export async function blueGreen(settings: BlueGreenSettings): Promise<BlueGreenR
     if (processAlive(started.pid)) process.kill(started.pid, 'SIGTERM');
     throw new GateError(`refusing to switch to ${modelId}: ${why}${keepsServing(old)} (log: ${logFile})`);
   };
-  const ready = await waitReady(started.url, modelId, settings.readyTimeoutMs, () =>
-    processAlive(started.pid),
-  );
+  const ready = await waitReady(started.url, modelId, left(), () => processAlive(started.pid));
   if (!ready.ready) return refuse(`the new instance at ${started.url} is not ready: ${ready.reason}`);
-  const warm = await warmUp(started.url, modelId, settings.readyTimeoutMs).catch(
-    (error: unknown): WarmUpResult => ({
-      expected: 0,
-      answered: 0,
-      problems: [`warm-up forecast failed: ${(error as Error).message}`],
-      duration_ms: 0,
-    }),
-  );
+  const warm = await warmUp(started.url, modelId, left()).catch((error: unknown): WarmUpResult => ({
+    expected: 0,
+    answered: 0,
+    problems: [`warm-up forecast failed: ${(error as Error).message}`],
+    duration_ms: 0,
+  }));
   if (warm.problems.length > 0)
     return refuse(`the warm-up forecast of the whole fleet does not cover it: ${warm.problems.join('; ')}`);
   logger?.info({ expected: warm.expected, durationMs: warm.duration_ms }, 'warm-up covered the fleet');
