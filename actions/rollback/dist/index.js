@@ -51668,6 +51668,19 @@ async function getBranchSha(gh, branch) {
     throw toForgeError(`read branch ${branch}`, error63);
   }
 }
+async function fileId(gh, ref, path) {
+  let data;
+  try {
+    ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
+  } catch (error63) {
+    if (statusOf(error63) === 404) return void 0;
+    throw toForgeError(`read ${path} at ${ref}`, error63);
+  }
+  const file2 = data;
+  if (Array.isArray(data) || file2.type !== "file" || file2.sha === void 0)
+    throw new ForgeError(`read ${path} at ${ref}`, "not a regular file");
+  return file2.sha;
+}
 async function readFile(gh, ref, path) {
   let data;
   try {
@@ -52127,6 +52140,9 @@ var GitHubForge = class _GitHubForge {
   }
   readFile(ref, path) {
     return readFile(this.gh, ref, path);
+  }
+  fileId(ref, path) {
+    return fileId(this.gh, ref, path);
   }
   commitFiles(change) {
     return commitFiles(this.gh, change);
@@ -55719,6 +55735,13 @@ var GitStore = class _GitStore {
       return void 0;
     }
   }
+  async fileId(ref, path) {
+    try {
+      return (await this.git.raw(["rev-parse", "--verify", "--quiet", `${ref}:${path}`])).trim() || void 0;
+    } catch {
+      return void 0;
+    }
+  }
   /** Tree, parents, author and message of one commit. */
   async readCommit(sha) {
     const out = await this.git.raw([
@@ -56170,6 +56193,9 @@ var LocalForge = class _LocalForge {
   readFile(ref, path) {
     return this.store.readFile(ref, path);
   }
+  fileId(ref, path) {
+    return this.store.fileId(ref, path);
+  }
   async commitFiles(change) {
     const tree = await this.store.writeTree(
       await this.store.treeOf(change.parentSha),
@@ -56507,7 +56533,7 @@ async function landCommit(forge, git, branch, options = {}) {
 }
 async function assertUntouched(forge, op, base, head, paths) {
   for (const path of paths) {
-    const [before, now] = await Promise.all([forge.readFile(base, path), forge.readFile(head, path)]);
+    const [before, now] = await Promise.all([forge.fileId(base, path), forge.fileId(head, path)]);
     if (before !== now)
       throw new ForgeError(
         op,

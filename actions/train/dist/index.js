@@ -65023,6 +65023,19 @@ async function getBranchSha(gh, branch) {
     throw toForgeError(`read branch ${branch}`, error63);
   }
 }
+async function fileId(gh, ref, path) {
+  let data;
+  try {
+    ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
+  } catch (error63) {
+    if (statusOf(error63) === 404) return void 0;
+    throw toForgeError(`read ${path} at ${ref}`, error63);
+  }
+  const file2 = data;
+  if (Array.isArray(data) || file2.type !== "file" || file2.sha === void 0)
+    throw new ForgeError(`read ${path} at ${ref}`, "not a regular file");
+  return file2.sha;
+}
 async function readFile12(gh, ref, path) {
   let data;
   try {
@@ -65482,6 +65495,9 @@ var GitHubForge = class _GitHubForge {
   }
   readFile(ref, path) {
     return readFile12(this.gh, ref, path);
+  }
+  fileId(ref, path) {
+    return fileId(this.gh, ref, path);
   }
   commitFiles(change) {
     return commitFiles(this.gh, change);
@@ -69039,6 +69055,13 @@ var GitStore = class _GitStore {
       return void 0;
     }
   }
+  async fileId(ref, path) {
+    try {
+      return (await this.git.raw(["rev-parse", "--verify", "--quiet", `${ref}:${path}`])).trim() || void 0;
+    } catch {
+      return void 0;
+    }
+  }
   /** Tree, parents, author and message of one commit. */
   async readCommit(sha) {
     const out = await this.git.raw([
@@ -69489,6 +69512,9 @@ var LocalForge = class _LocalForge {
   }
   readFile(ref, path) {
     return this.store.readFile(ref, path);
+  }
+  fileId(ref, path) {
+    return this.store.fileId(ref, path);
   }
   async commitFiles(change) {
     const tree = await this.store.writeTree(
