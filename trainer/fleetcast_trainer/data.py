@@ -239,6 +239,34 @@ class WindowIndex:
         return int(self.rows.size)
 
 
+WINDOW_SAMPLINGS = ("uniform", "raw_scale")
+
+
+def raw_scale_probabilities(values, windows, lookback, target_idx, floors, cap):
+    """Per training window, a sampling probability in proportion to its raw spread over the lookback.
+
+    Spread = each target's standard deviation over the window's lookback (floored at its std_floor)
+    divided by that target's mean spread over all windows, averaged over targets and capped at `cap`
+    times the mean. q-risk divides raw errors by raw actuals, so busy servers dominate it; sampling
+    their windows more often (instead of only weighting their loss) gives the gradient more of them."""
+    rows, starts = windows.rows, windows.starts
+    if rows.size == 0:
+        return np.zeros(0)
+    n_servers = values.shape[0]
+    weight = np.zeros(rows.size)
+    for f, floor in zip(target_idx, floors):
+        x = np.nan_to_num(values[:, :, f].astype(np.float64))  # clean windows hold no NaN: exact sums
+        zero = np.zeros((n_servers, 1))
+        c1 = np.concatenate([zero, np.cumsum(x, axis=1)], axis=1)
+        c2 = np.concatenate([zero, np.cumsum(x * x, axis=1)], axis=1)
+        mean = (c1[rows, starts + lookback] - c1[rows, starts]) / lookback
+        var = (c2[rows, starts + lookback] - c2[rows, starts]) / lookback - mean * mean
+        spread = np.maximum(np.sqrt(np.maximum(var, 0.0)), floor)
+        weight += spread / spread.mean()
+    weight = np.minimum(weight / len(target_idx), cap)
+    return weight / weight.sum()
+
+
 def gather(dataset, rows, starts, lookback, horizon, obs_idx, target_idx):
     """Batch arrays for windows (rows[i], starts[i]): encoder + decoder inputs and targets."""
     steps = starts[:, None] + np.arange(lookback + horizon)[None, :]

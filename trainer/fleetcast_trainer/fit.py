@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import gather, hide_ids
+from .data import gather, hide_ids, raw_scale_probabilities
 from .ddp import all_reduce_sum, any_rank, wrap
 from .ema import swapped_in, weight_average
 from .loss import RAW_SCALE_WEIGHT_CAP
@@ -93,13 +93,27 @@ def reduced_val_loss(setup, model, average):
     return total / max(count, 1)
 
 
-def train_epoch(setup, model, step_module, optimizer, average, epoch, steps_per_epoch, step_seconds):
+def sampling_probabilities(setup):
+    """None (uniform), or each training window's probability under window_sampling raw_scale."""
+    p = setup.profile
+    if p.window_sampling != "raw_scale":
+        return None
+    norm = setup.doc["normalization"]
+    features = setup.dataset.features
+    targets = setup.cfg["target_idx"]
+    floors = [float(norm[features[f]]["std_floor"]) for f in targets]
+    return raw_scale_probabilities(setup.dataset.values, setup.train_windows, p.lookback_steps, targets, floors,
+                                   p.loss_weight_cap)
+
+
+def train_epoch(setup, model, step_module, optimizer, average, epoch, steps_per_epoch, step_seconds, probs=None):
     """One epoch of seeded random windows; returns the mean training loss over all ranks."""
     p, ctx = setup.profile, setup.ctx
     model.train()
     rng = np.random.default_rng([setup.seed, epoch, ctx.rank])
     windows = setup.train_windows
-    pick = rng.integers(0, len(windows), steps_per_epoch * p.batch_size)
+    n = steps_per_epoch * p.batch_size
+    pick = rng.integers(0, len(windows), n) if probs is None else rng.choice(len(windows), n, p=probs)
     losses = []
     for step in range(steps_per_epoch):
         s0 = time.time()
@@ -181,11 +195,13 @@ def fit(setup):
     average = weight_average(model, p.ema_decay)
     scheduler = lr_scheduler(optimizer, p)
     initial_val = reduced_val_loss(setup, model, average)
+    probs = sampling_probabilities(setup)
     best, epochs, step_seconds, stopped_by = BestEpoch(), [], [], "max_epochs"
     train_started = time.time()
     for epoch in range(1, p.max_epochs + 1):
         ep_start = time.time()
-        train_loss = train_epoch(setup, model, step_module, optimizer, average, epoch, steps_per_epoch, step_seconds)
+        train_loss = train_epoch(setup, model, step_module, optimizer, average, epoch, steps_per_epoch, step_seconds,
+                                 probs)
         val_loss = reduced_val_loss(setup, model, average)
         seconds = time.time() - ep_start
         best.update(epoch, val_loss, average, p.min_delta)

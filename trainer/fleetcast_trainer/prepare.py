@@ -94,7 +94,11 @@ def prepare(args):
     observed = dataset.features
     cfg = {"lookback": L, "horizon": H, "obs_idx": list(range(len(observed))),
            "target_idx": [observed.index(t) for t in targets], "quantiles": doc["quantiles"],
-           "batch_size": profile.batch_size, "loss_weighting": profile.loss_weighting,
+           "batch_size": profile.batch_size,
+           # validation samples windows uniformly: it weighs them as training draws them (window_sampling)
+           # or weighs their loss (loss_weighting), so early stopping watches the objective trained on
+           "loss_weighting": "raw_scale" if "raw_scale" in (profile.loss_weighting, profile.window_sampling)
+           else profile.loss_weighting,
            "loss_weight_cap": profile.loss_weight_cap}
     val_all, val_rank = validation_sample(val_idx, profile, args.seed, ctx)
     return RunSetup(

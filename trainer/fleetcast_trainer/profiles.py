@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 
 from .errors import DatasetError
+from .data import WINDOW_SAMPLINGS
 from .loss import LOSS_WEIGHTINGS
 from .model import SEASONAL_BASELINES
 
@@ -66,6 +67,8 @@ class Profile:
     lr_decay_patience: int = _key(NON_NEGATIVE_INT, default=0)  # halve the rate after this many bad epochs; 0 = off
     loss_weighting: str = _key(CHOICE, LOSS_WEIGHTINGS, default="none")
     loss_weight_cap: float = _key(NON_NEGATIVE_NUMBER, default=5.0)  # raw_scale: cap, in batch means
+    # raw_scale: training windows drawn in proportion to their raw spread (capped at loss_weight_cap)
+    window_sampling: str = _key(CHOICE, WINDOW_SAMPLINGS, default="uniform")
     ema_decay: float = _key(FRACTION, default=0.0)  # weight averaging; 0 = off
 
     def __post_init__(self):

@@ -4,7 +4,7 @@ import unittest
 
 import numpy as np
 
-from fleetcast_trainer.data import WindowIndex, gather, hide_ids, load_dataset, split_windows
+from fleetcast_trainer.data import WindowIndex, gather, hide_ids, load_dataset, raw_scale_probabilities, split_windows
 from fleetcast_trainer.errors import DatasetError
 from tests.helpers import TempDir, make_dataset, rewrite_header
 
@@ -174,3 +174,31 @@ class MetricSetTest(unittest.TestCase):
                 with self.assertRaises(DatasetError) as ctx:
                     load_dataset(d, 900)
                 self.assertIn(expected, str(ctx.exception))
+
+
+class RawScaleSamplingTest(unittest.TestCase):
+    def test_busy_windows_are_drawn_more_often_within_the_cap(self):
+        # server 0 flat (spread at the floor), server 1 swinging by ±10, server 2 by ±1000 (capped)
+        steps, lookback, cap = 40, 8, 1.5
+        t = np.arange(steps, dtype=np.float64)
+        values = np.stack([np.full(steps, 5.0), 50 + 10 * np.sin(t), 50 + 1000 * np.sin(t)])[:, :, None]
+        values = values.astype(np.float32)
+        rows = np.repeat(np.arange(3), 4)
+        starts = np.tile(np.array([0, 8, 16, 24]), 3)
+        probs = raw_scale_probabilities(values, WindowIndex.from_arrays(rows, starts), lookback, [0], [1.0], cap)
+        # the same by the definition: population std of each lookback, floored, over the mean, capped
+        spread = np.array([max(values[r, s:s + lookback, 0].astype(np.float64).std(), 1.0)
+                           for r, s in zip(rows, starts)])
+        weight = np.minimum(spread / spread.mean(), cap)
+        np.testing.assert_allclose(probs, weight / weight.sum(), rtol=1e-6)
+        flat, swing, huge = (probs[rows == s] for s in range(3))
+        self.assertTrue(np.all(flat < swing.min()) and np.all(swing < huge.min()))
+        np.testing.assert_allclose(huge, huge[0], rtol=1e-12, err_msg="the cap binds on the huge server")
+        self.assertTrue(np.all(probs > 0), "every window can still be drawn")
+
+    def test_nan_elsewhere_does_not_leak_into_clean_windows(self):
+        values = np.array([[[1.0], [3.0], [1.0], [3.0], [np.nan], [2.0], [2.0], [2.0], [2.0]]], np.float32)
+        windows = WindowIndex.from_arrays(np.array([0, 0]), np.array([0, 5]))
+        probs = raw_scale_probabilities(values, windows, 4, [0], [0.1], cap=100.0)
+        # window 0: std 1; window 1: constant, at the 0.1 floor
+        self.assertAlmostEqual(float(probs[0] / probs[1]), 10.0, places=5)

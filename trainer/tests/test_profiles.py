@@ -54,7 +54,8 @@ class ProfileFileTest(unittest.TestCase):
                                  ({"loss_weighting": "raw"}, "loss_weighting must be one of"),
                                  ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)"),
                                  ({"loss_weight_cap": -1}, "loss_weight_cap must be a non-negative number"),
-                                 ({"decoder_window_stats": "yes"}, "must be true or false")):
+                                 ({"decoder_window_stats": "yes"}, "must be true or false"),
+                                 ({"window_sampling": "busy"}, "window_sampling must be one of")):
                 with self.assertRaisesRegex(DatasetError, message):
                     get_profile("default", self.write(tmp, **bad))
 
