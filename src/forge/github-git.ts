@@ -14,8 +14,15 @@ export async function getBranchSha(gh: GitHubRepo, branch: string): Promise<stri
   }
 }
 
-/** The blob id the contents API gives for a file (no content is downloaded for large ones). */
-export async function fileId(gh: GitHubRepo, ref: string, path: string): Promise<string | undefined> {
+interface ContentFile {
+  type?: string;
+  encoding?: string;
+  content?: string;
+  sha?: string;
+}
+
+/** A regular file as the contents API gives it at `ref`, or undefined when absent. */
+async function contentFile(gh: GitHubRepo, ref: string, path: string): Promise<ContentFile | undefined> {
   let data: unknown;
   try {
     ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
@@ -23,24 +30,20 @@ export async function fileId(gh: GitHubRepo, ref: string, path: string): Promise
     if (statusOf(error) === 404) return undefined;
     throw toForgeError(`read ${path} at ${ref}`, error);
   }
-  const file = data as { type?: string; sha?: string };
+  const file = data as ContentFile;
   if (Array.isArray(data) || file.type !== 'file' || file.sha === undefined)
     throw new ForgeError(`read ${path} at ${ref}`, 'not a regular file');
-  return file.sha;
+  return file;
+}
+
+/** The blob id the contents API gives for a file (no second request for large ones). */
+export async function fileId(gh: GitHubRepo, ref: string, path: string): Promise<string | undefined> {
+  return (await contentFile(gh, ref, path))?.sha;
 }
 
 export async function readFile(gh: GitHubRepo, ref: string, path: string): Promise<string | undefined> {
-  let data: unknown;
-  try {
-    ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw toForgeError(`read ${path} at ${ref}`, error);
-  }
-  const file = data as { type?: string; encoding?: string; content?: string; sha?: string };
-  if (Array.isArray(data) || file.type !== 'file') {
-    throw new ForgeError(`read ${path} at ${ref}`, 'not a regular file');
-  }
+  const file = await contentFile(gh, ref, path);
+  if (file === undefined) return undefined;
   if (file.encoding === 'base64' && file.content !== undefined) {
     return Buffer.from(file.content, 'base64').toString('utf8');
   }

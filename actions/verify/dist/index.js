@@ -51977,7 +51977,7 @@ async function getBranchSha(gh, branch) {
     throw toForgeError(`read branch ${branch}`, error63);
   }
 }
-async function fileId(gh, ref, path) {
+async function contentFile(gh, ref, path) {
   let data;
   try {
     ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
@@ -51988,20 +51988,14 @@ async function fileId(gh, ref, path) {
   const file2 = data;
   if (Array.isArray(data) || file2.type !== "file" || file2.sha === void 0)
     throw new ForgeError(`read ${path} at ${ref}`, "not a regular file");
-  return file2.sha;
+  return file2;
+}
+async function fileId(gh, ref, path) {
+  return (await contentFile(gh, ref, path))?.sha;
 }
 async function readFile2(gh, ref, path) {
-  let data;
-  try {
-    ({ data } = await gh.client.rest.repos.getContent({ ...gh.params, path, ref }));
-  } catch (error63) {
-    if (statusOf(error63) === 404) return void 0;
-    throw toForgeError(`read ${path} at ${ref}`, error63);
-  }
-  const file2 = data;
-  if (Array.isArray(data) || file2.type !== "file") {
-    throw new ForgeError(`read ${path} at ${ref}`, "not a regular file");
-  }
+  const file2 = await contentFile(gh, ref, path);
+  if (file2 === void 0) return void 0;
   if (file2.encoding === "base64" && file2.content !== void 0) {
     return Buffer.from(file2.content, "base64").toString("utf8");
   }
