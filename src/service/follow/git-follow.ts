@@ -68,8 +68,12 @@ export class GitRegistryClone {
     return (await this.git.revparse(['HEAD'])).trim();
   }
 
-  /** Fetches and resets to origin/<branch>; true when HEAD moved. */
-  async sync(): Promise<boolean> {
+  /**
+   * Fetches and resets to origin/<branch>; true when HEAD moved. `onFetched` learns the commit
+   * before the work tree changes: a pointer watcher may swap models as soon as the files do, and
+   * /health must not name the old commit beside the new model.
+   */
+  async sync(onFetched?: (head: string) => void): Promise<boolean> {
     const before = await this.head().catch(() => '');
     await gitNetwork(
       ['fetch', '--prune', '--no-tags', '--progress', 'origin', this.branch],
@@ -77,6 +81,7 @@ export class GitRegistryClone {
       this.auth,
       this.timeoutMs,
     );
+    onFetched?.((await this.git.revparse([`origin/${this.branch}`])).trim());
     await this.git.raw(['checkout', '-B', this.branch, `origin/${this.branch}`]);
     await this.git.reset(['--hard', `origin/${this.branch}`]);
     await this.git.clean('f', ['-d']);
@@ -170,13 +175,17 @@ export class GitFollower {
   tick(): Promise<void> {
     this.running ??= (async () => {
       try {
-        const moved = await this.clone.sync();
+        const moved = await this.clone.sync((next) => {
+          this.head = next;
+        });
         this.head = await this.clone.head();
         this.lastSyncAt = new Date().toISOString();
         this.lastError = null;
         // a sync that finishes after stop() reports nothing: the service is shutting down
         if (moved && !this.stopped) this.onChange(this.head);
       } catch (error) {
+        // the fetched commit may not have been checked out: report the one that was
+        this.head = await this.clone.head().catch(() => this.head);
         const at = new Date().toISOString();
         this.lastError = {
           at,
