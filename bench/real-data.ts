@@ -66,12 +66,8 @@ async function rawScanSeconds(metrics: string): Promise<{ seconds: number; rows:
   return { seconds: (performance.now() - started) / 1000, rows };
 }
 
-async function serveUntilReady(
-  args: string[],
-  cwd: string,
-  port: number,
-): Promise<{ seconds: number; covered: number; expected: number }> {
-  const started = performance.now();
+/** `fleetcast serve` in a child process, with a poll that fails when it exits or takes over 300 s. */
+function startServe(args: string[], cwd: string, port: number) {
   const child = spawn(process.execPath, [CLI, 'serve', ...args, '--port', String(port)], {
     cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -79,26 +75,42 @@ async function serveUntilReady(
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async until(what: string, done: () => Promise<boolean>): Promise<void> {
+      const deadline = performance.now() + 300_000;
+      for (;;) {
+        if (child.exitCode !== null)
+          throw new Error(`serve exited ${child.exitCode}: ${stderr.slice(-2000)}`);
+        if (performance.now() > deadline) throw new Error(`serve: ${what} not within 300 s`);
+        if (await done().catch(() => false)) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    async stop(): Promise<void> {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function serveUntilReady(
+  args: string[],
+  cwd: string,
+  port: number,
+): Promise<{ seconds: number; covered: number; expected: number }> {
+  const started = performance.now();
+  const serve = startServe(args, cwd, port);
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr.slice(-2000)}`);
-      if (performance.now() - started > 300_000) throw new Error('serve: not ready within 300 s');
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (ready === 200) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await serve.until('ready', async () => (await fetch(`${serve.base}/readyz`)).status === 200);
     const seconds = (performance.now() - started) / 1000;
-    const fleet = (await (await fetch(`http://127.0.0.1:${port}/forecast/fleet`)).json()) as {
+    const fleet = (await (await fetch(`${serve.base}/forecast/fleet`)).json()) as {
       servers?: unknown[];
       coverage?: { expected?: number };
     };
     return { seconds, covered: fleet.servers?.length ?? 0, expected: fleet.coverage?.expected ?? -1 };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await serve.stop();
   }
 }
 
@@ -151,12 +163,8 @@ async function liveOnRealData(
   const file = join(work, 'live-metrics.parquet');
   await sliceBefore(metrics, origin, file);
   const started = performance.now();
-  const base = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
+  const serve = startServe(
     [
-      CLI,
-      'serve',
       '--registry',
       'models-registry',
       '--metrics',
@@ -167,22 +175,11 @@ async function liveOnRealData(
       join(work, 'serve-state'),
       '--refresh',
       '2s',
-      '--port',
-      String(port),
     ],
-    { cwd: work, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLEETCAST_LOG_LEVEL: 'error' } },
+    work,
+    port,
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const until = async (what: string, done: () => Promise<boolean>): Promise<void> => {
-    const deadline = performance.now() + 300_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr.slice(-2000)}`);
-      if (performance.now() > deadline) throw new Error(`serve: ${what} not within 300 s`);
-      if (await done().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
+  const { base, until } = serve;
   try {
     await until('ready', async () => (await fetch(`${base}/readyz`)).status === 200);
     const served = await getJson<{ servers?: unknown[] }>(`${base}/forecast/fleet`);
@@ -239,8 +236,7 @@ async function liveOnRealData(
       },
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await serve.stop();
   }
 }
 

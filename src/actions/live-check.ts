@@ -74,14 +74,15 @@ export function run(): Promise<void> {
     const git = await GitWorkspace.create(workspace);
     const forge = settings.dry_run ? undefined : await openForge(settings, retryBaseMs());
     const events = settings.dry_run ? null : new EventLog(resolve(workspace, loaded.config.events_log));
+    const service = {
+      serviceUrl: settings.service_url,
+      ...(settings.service_token ? { token: settings.service_token } : {}),
+    };
     const outcome = await runLiveCheck({
       git,
       repoDir: workspace,
       registry: settings.registry,
-      service: {
-        serviceUrl: settings.service_url,
-        ...(settings.service_token ? { token: settings.service_token } : {}),
-      },
+      service,
       policy: liveRegressionPolicyOf(loaded.config),
       bot,
       branch: settings.branch,
@@ -115,6 +116,7 @@ export function run(): Promise<void> {
 
     const candidate = await candidateStep(settings, {
       reverted: outcome.revertSha !== null,
+      service,
       git,
       workspace,
       forge,
@@ -135,14 +137,13 @@ export function run(): Promise<void> {
 async function candidateStep(
   settings: {
     registry: string;
-    service_url: string;
-    service_token?: string | undefined;
     branch: string;
     dry_run: boolean;
     evaluate_candidate: boolean;
   },
   run: {
     reverted: boolean;
+    service: { serviceUrl: string; token?: string };
     git: GitWorkspace;
     workspace: string;
     forge: Forge | undefined;
@@ -163,10 +164,7 @@ async function candidateStep(
     git: run.git,
     repoDir: run.workspace,
     registry: settings.registry,
-    comparison: await readCandidateComparison({
-      serviceUrl: settings.service_url,
-      ...(settings.service_token ? { token: settings.service_token } : {}),
-    }),
+    comparison: await readCandidateComparison(run.service),
     policy: run.policy,
     bot: run.bot,
     requestedBy: CANDIDATE_WORKFLOW_REQUESTER,

@@ -59197,14 +59197,15 @@ function run() {
     const git = await GitWorkspace.create(workspace);
     const forge = settings.dry_run ? void 0 : await openForge(settings, retryBaseMs());
     const events = settings.dry_run ? null : new EventLog(resolve5(workspace, loaded.config.events_log));
+    const service = {
+      serviceUrl: settings.service_url,
+      ...settings.service_token ? { token: settings.service_token } : {}
+    };
     const outcome = await runLiveCheck({
       git,
       repoDir: workspace,
       registry: settings.registry,
-      service: {
-        serviceUrl: settings.service_url,
-        ...settings.service_token ? { token: settings.service_token } : {}
-      },
+      service,
       policy: liveRegressionPolicyOf(loaded.config),
       bot,
       branch: settings.branch,
@@ -59234,6 +59235,7 @@ function run() {
     if (notice !== null && !outcome.dryRun) await notify2(notice);
     const candidate = await candidateStep(settings, {
       reverted: outcome.revertSha !== null,
+      service,
       git,
       workspace,
       forge,
@@ -59262,10 +59264,7 @@ async function candidateStep(settings, run2) {
     git: run2.git,
     repoDir: run2.workspace,
     registry: settings.registry,
-    comparison: await readCandidateComparison({
-      serviceUrl: settings.service_url,
-      ...settings.service_token ? { token: settings.service_token } : {}
-    }),
+    comparison: await readCandidateComparison(run2.service),
     policy: run2.policy,
     bot: run2.bot,
     requestedBy: CANDIDATE_WORKFLOW_REQUESTER,
