@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
+import { FORGE_INPUTS, ForgeSettings, gitToken, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { commitModelDeploy } from '../gitops/deploy-model.js';
 import { botOf, IDENTITY_INPUTS, IdentitySettings } from './common/identity.js';
@@ -53,7 +53,7 @@ const deploy = defineAction({
 export function run(): Promise<void> {
   return runAction(deploy, async (settings, { workspace, context, notify }) => {
     const bot = botOf(settings);
-    const git = await GitWorkspace.create(workspace);
+    const git = await GitWorkspace.create(workspace, { token: gitToken(settings) });
     const result = await commitModelDeploy({
       git,
       forge: await openForge(settings, retryBaseMs()),

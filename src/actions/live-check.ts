@@ -8,7 +8,7 @@ import {
   loadRetrainConfig,
   type CandidatePolicy,
 } from '../config/retrain-config.js';
-import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
+import { FORGE_INPUTS, ForgeSettings, gitToken, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import type { CommitAuthor, Forge } from '../forge/types.js';
 import { evaluateCandidate } from '../gitops/candidate-evaluate.js';
@@ -71,7 +71,7 @@ export function run(): Promise<void> {
   return runAction(liveCheck, async (settings, { workspace, context, notify }) => {
     const loaded = await loadRetrainConfig(settings.config, workspace);
     const bot = botOf(settings);
-    const git = await GitWorkspace.create(workspace);
+    const git = await GitWorkspace.create(workspace, { token: gitToken(settings) });
     const forge = settings.dry_run ? undefined : await openForge(settings, retryBaseMs());
     const events = settings.dry_run ? null : new EventLog(resolve(workspace, loaded.config.events_log));
     const service = {

@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
+import { FORGE_INPUTS, ForgeSettings, gitToken, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { landCommit } from '../gitops/land-commit.js';
 import { rollbackCommitMessage } from '../gitops/deploy-commit.js';
@@ -60,7 +60,7 @@ export function run(): Promise<void> {
     const bot = botOf(settings);
     // The person who dispatched the rollback authors its commit; the bot commits it.
     const requester = context.actorAuthor ?? bot;
-    const git = await GitWorkspace.create(workspace);
+    const git = await GitWorkspace.create(workspace, { token: gitToken(settings) });
     const forge = await openForge(settings, retryBaseMs());
     const pointerRel = relative(workspace, pointerPath(settings.registry));
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { readManifest } from '../fleet/manifest.js';
-import { FORGE_INPUTS, ForgeSettings, openForge } from '../forge/forge-settings.js';
+import { FORGE_INPUTS, ForgeSettings, gitToken, openForge } from '../forge/forge-settings.js';
 import { GitWorkspace } from '../forge/git-workspace.js';
 import { landCommit } from '../gitops/land-commit.js';
 import { verifyDeployment, type ReplicaResult } from '../gitops/verify.js';
@@ -154,7 +154,7 @@ export function run(): Promise<void> {
       const deployCommit = settings.deploy_commit;
       let sha: string;
       try {
-        const git = await GitWorkspace.create(workspace);
+        const git = await GitWorkspace.create(workspace, { token: gitToken(settings) });
         await revertDeployCommit(
           git,
           deployCommit,

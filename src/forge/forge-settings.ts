@@ -49,3 +49,8 @@ export async function openForge(settings: ForgeSettings, retryBaseMs?: number): 
     ...(retryBaseMs === undefined ? {} : { retryBaseMs }),
   });
 }
+
+/** The token the action's git workspace fetches with (GitHub only: a local forge needs none). */
+export function gitToken(settings: ForgeSettings): string | undefined {
+  return settings.forge === 'github' ? settings.token : undefined;
+}

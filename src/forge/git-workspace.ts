@@ -1,5 +1,6 @@
 import type { SimpleGit } from 'simple-git';
-import { gitEnv, openGit } from './simple-git.js';
+import { tokenHeader } from './remote-auth.js';
+import { gitEnv, headerEnv, openGit } from './simple-git.js';
 import { parseLog } from './git-store.js';
 import type { CommitAuthor, CommitInfo, FileChanges, FileContent } from './types.js';
 
@@ -31,6 +32,15 @@ export interface Workspace {
 }
 
 const FIELD = '\x1f';
+
+function identityEnv(author: CommitAuthor, committer: CommitAuthor = author): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: committer.name,
+    GIT_COMMITTER_EMAIL: committer.email,
+  };
+}
 const RECORD = '\x1e';
 
 /** A git work tree driven through simple-git (private constructor; use `create`). */
@@ -39,13 +49,41 @@ export class GitWorkspace implements Workspace {
     private readonly git: SimpleGit,
     readonly dir: string,
     private readonly pushAttempts: number,
+    /** GIT_CONFIG_* for fetch, push and pull: the token as a header; empty without one. */
+    private readonly networkEnv: Record<string, string>,
   ) {}
 
-  static async create(dir: string, options: { pushAttempts?: number } = {}): Promise<GitWorkspace> {
+  /**
+   * `token` (a GitHub token) authenticates fetch, push and pull against an HTTP(S) origin, in the
+   * environment of each of those commands only: the checkout can then drop its credentials
+   * (`persist-credentials: false`), so no later step (an `npm ci` install script) finds a token
+   * in .git/config.
+   */
+  static async create(
+    dir: string,
+    options: { pushAttempts?: number; token?: string | undefined } = {},
+  ): Promise<GitWorkspace> {
     const git = openGit(dir);
     const inside = (await git.raw(['rev-parse', '--is-inside-work-tree'])).trim();
     if (inside !== 'true') throw new Error(`${dir} is not a git work tree`);
-    return new GitWorkspace(git, dir, options.pushAttempts ?? 3);
+    let networkEnv: Record<string, string> = {};
+    if (options.token) {
+      // no origin: nothing to authenticate (a fetch then fails on its own, naming origin)
+      const origin = await git.raw(['remote', 'get-url', 'origin']).then(
+        (url) => url.trim(),
+        () => '',
+      );
+      const header = tokenHeader(origin, options.token);
+      if (header) networkEnv = headerEnv(header);
+    }
+    return new GitWorkspace(git, dir, options.pushAttempts ?? 3, networkEnv);
+  }
+
+  /** simple-git for a command that talks to origin, with `extra` variables and the token header. */
+  private network(extra: Record<string, string> = {}): SimpleGit {
+    const env = { ...extra, ...this.networkEnv };
+    if (Object.keys(env).length === 0) return this.git;
+    return openGit(this.dir, { network: true }).env(gitEnv(env));
   }
 
   async head(): Promise<string> {
@@ -68,14 +106,7 @@ export class GitWorkspace implements Workspace {
   }
 
   private withIdentity(author: CommitAuthor, committer: CommitAuthor = author): SimpleGit {
-    return openGit(this.dir).env(
-      gitEnv({
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: committer.name,
-        GIT_COMMITTER_EMAIL: committer.email,
-      }),
-    );
+    return openGit(this.dir).env(gitEnv(identityEnv(author, committer)));
   }
 
   async commit(
@@ -110,12 +141,12 @@ export class GitWorkspace implements Workspace {
   async push(branch: string, committer: CommitAuthor): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
+        await this.network().raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
         return;
       } catch (error) {
         if (attempt >= this.pushAttempts) throw new Error(`git push to ${branch} failed`, { cause: error });
         // Someone pushed meanwhile: replay our commit on theirs and try again.
-        await this.withIdentity(committer).raw(['pull', '--rebase', '--quiet', 'origin', branch]);
+        await this.network(identityEnv(committer)).raw(['pull', '--rebase', '--quiet', 'origin', branch]);
       }
     }
   }
@@ -147,7 +178,7 @@ export class GitWorkspace implements Workspace {
   }
 
   async syncTo(branch: string): Promise<string> {
-    await this.git.raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}`]);
+    await this.network().raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}`]);
     await this.git.raw(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
     return this.head();
   }

@@ -78,6 +78,14 @@ describe('workflows', () => {
           }
           if (step.run !== undefined)
             assert.ok(!/secrets\./.test(step.run), `${name}: no secret reaches a run script`);
+          // the checkout keeps no token in .git/config for later steps (npm ci's install scripts) to
+          // read: the actions fetch with their token in one command's environment (GitWorkspace)
+          if (step.uses?.startsWith('actions/checkout@'))
+            assert.equal(
+              step.with?.['persist-credentials'],
+              false,
+              `${name}: checkout drops its credentials`,
+            );
         }
         const writes = Object.entries(job.permissions ?? {}).filter(([, v]) => v === 'write');
         // issues and actions: only the drift job (the reconcile loop's issue and its dispatch);

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { GitRegistryClone } from '../../src/service/follow/git-follow.js';
+import { AUTH, TOKEN, gitHttpServer } from '../helpers/git-http-server.js';
 
 /**
  * The service's GitOps clone (src/service/follow/git-follow.ts) against a real smart-HTTP remote
@@ -17,9 +18,6 @@ import { GitRegistryClone } from '../../src/service/follow/git-follow.js';
  */
 
 const exec = promisify(execFile);
-const TOKEN = 'ghs_fake0token0for0tests0only';
-const AUTH = `Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
-
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await exec(
     'git',
@@ -27,53 +25,6 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
     { cwd },
   );
   return stdout.trim();
-}
-
-/** git http-backend as CGI; every request must carry AUTH (else 401). Records what it saw. */
-function gitHttpServer(projectRoot: string, seen: Array<string | undefined>): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    seen.push(req.headers.authorization);
-    if (req.headers.authorization !== AUTH) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' });
-      res.end();
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const child = spawn('git', ['http-backend'], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        GIT_PROJECT_ROOT: projectRoot,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: url.pathname,
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
-        HTTP_GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-        REMOTE_USER: 'x-access-token',
-        REMOTE_ADDR: '127.0.0.1',
-      },
-    });
-    req.pipe(child.stdin);
-    const out: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.on('close', () => {
-      const all = Buffer.concat(out);
-      const split = all.indexOf('\r\n\r\n');
-      const head = all.subarray(0, split).toString('latin1');
-      let status = 200;
-      const headers: Record<string, string> = {};
-      for (const line of head.split('\r\n')) {
-        const colon = line.indexOf(':');
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
-        else headers[name] = value;
-      }
-      res.writeHead(status, headers);
-      res.end(all.subarray(split + 4));
-    });
-  });
 }
 
 describe('GitRegistryClone: private clone dir, token kept out of .git/config', () => {

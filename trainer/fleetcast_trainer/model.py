@@ -39,9 +39,14 @@ class SeasonalResidualTFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
-                 target_bounds=None, decoder_window_stats=False):
+                 target_bounds=None, decoder_window_stats=False, normalization_steps=None):
         super().__init__()
         self.lookback = lookback
+        # The steps whose mean and std normalize the window: the newest normalization_steps (all by
+        # default). A busy VM that sat idle two days ago has a two-day std of half its level, so a
+        # correction of one unit moves the forecast by tens of percent; the last day's spread is
+        # the scale of what happens next (the gbm peer's scale, docs/trainer.md).
+        self.normalization_steps = min(normalization_steps or lookback, lookback)
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
         # the model only through normalization and the seasonal lags (the cost grows with this).
         self.encoder_steps = min(encoder_steps or lookback, lookback)
@@ -101,8 +106,9 @@ class SeasonalResidualTFT(nn.Module):
 
     def window_stats(self, past_observed):
         xt = self.transform(past_observed)
-        mean = xt.mean(dim=1, keepdim=True)  # [B, 1, n_obs]
-        std = torch.sqrt(((xt - mean) ** 2).mean(dim=1, keepdim=True))
+        recent = xt[:, self.lookback - self.normalization_steps:]
+        mean = recent.mean(dim=1, keepdim=True)  # [B, 1, n_obs]
+        std = torch.sqrt(((recent - mean) ** 2).mean(dim=1, keepdim=True))
         scale = torch.maximum(std, self.std_floor)
         return xt, mean, scale
 

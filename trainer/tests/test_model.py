@@ -105,6 +105,24 @@ class NormalizationTest(unittest.TestCase):
         floors = model.std_floor.numpy()
         np.testing.assert_allclose(scale[:, 0].numpy(), np.maximum(expected.std(axis=1), floors), rtol=1e-4)
 
+    def test_normalization_steps_take_the_stats_from_the_newest_steps_only(self):
+        torch.manual_seed(0)
+        profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
+                                     attention_heads=2, dropout=0.0, seasonal_residual=False,
+                                     decoder_seasonal_lags=False, encoder_steps=0, normalization_steps=6)
+        model = build_model(contract_doc(load_profiles()), profile, FEATURES, 5, 3).eval()
+        past = make_inputs(2)[2]
+        xt, mean, scale = model.window_stats(past)
+        newest = past[:, -6:, 0].numpy().astype(np.float64)
+        np.testing.assert_allclose(mean[:, 0, 0].numpy(), newest.mean(axis=1), rtol=1e-5)
+        np.testing.assert_allclose(scale[:, 0, 0].numpy(),
+                                   np.maximum(newest.std(axis=1), float(model.std_floor[0])), rtol=1e-4)
+        self.assertEqual(tuple(xt.shape), tuple(past.shape))  # the whole window is still normalized
+        # older steps change nothing but their own normalized values
+        older = past.clone()
+        older[:, :-6, 0] += 40.0
+        torch.testing.assert_close(model.window_stats(older)[1], mean)
+
     def test_shifting_a_linear_metric_shifts_its_forecast(self):
         # normalization inside forward(): adding 10 to cpu_pct in the window moves the cpu
         # forecast by exactly 10 and leaves the others alone

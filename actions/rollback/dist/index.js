@@ -55676,8 +55676,31 @@ var ALLOWED = [
   "GIT_INDEX_FILE",
   "GIT_WORK_TREE"
 ];
-function openGit(dir) {
-  return wo({ baseDir: dir, allowEnvironment: ALLOWED });
+var NETWORK = [
+  "GIT_CONFIG_COUNT",
+  "GIT_CONFIG_KEY_0",
+  "GIT_CONFIG_VALUE_0",
+  "GIT_CONFIG_KEY_1",
+  "GIT_CONFIG_VALUE_1",
+  "GIT_TERMINAL_PROMPT"
+];
+function openGit(dir, options = {}) {
+  if (!options.network) return wo({ baseDir: dir, allowEnvironment: ALLOWED });
+  return wo({
+    baseDir: dir,
+    allowEnvironment: [...ALLOWED, ...NETWORK],
+    unsafe: { allowUnsafeConfigEnvCount: true }
+  });
+}
+function headerEnv(header) {
+  return {
+    GIT_CONFIG_COUNT: "2",
+    GIT_CONFIG_KEY_0: header.key,
+    GIT_CONFIG_VALUE_0: "",
+    GIT_CONFIG_KEY_1: header.key,
+    GIT_CONFIG_VALUE_1: header.value,
+    GIT_TERMINAL_PROMPT: "0"
+  };
 }
 var UNSAFE = /* @__PURE__ */ new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
 function gitEnv(extra) {
@@ -56397,24 +56420,84 @@ async function openForge(settings, retryBaseMs2) {
     ...retryBaseMs2 === void 0 ? {} : { retryBaseMs: retryBaseMs2 }
   });
 }
+function gitToken(settings) {
+  return settings.forge === "github" ? settings.token : void 0;
+}
+
+// src/forge/remote-auth.ts
+function remoteAuth(remote) {
+  const match = /^(https?:\/\/)([^@/]*)@(.*)$/i.exec(remote);
+  if (match === null) return { url: remote };
+  const scheme = match[1];
+  const userinfo = match[2];
+  const rest = match[3];
+  const url2 = `${scheme}${rest}`;
+  const colon = userinfo.indexOf(":");
+  const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? "" : decodeURIComponent(userinfo.slice(colon + 1));
+  const host = /^[^/?#]*/.exec(rest)[0];
+  return {
+    url: url2,
+    header: {
+      key: `http.${scheme}${host}/.extraHeader`,
+      value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
+    }
+  };
+}
+function tokenHeader(remote, token) {
+  const match = /^(https?:\/\/)(?:[^@/]*@)?(.*)$/i.exec(remote);
+  if (match === null) return void 0;
+  return remoteAuth(`${match[1]}x-access-token:${encodeURIComponent(token)}@${match[2]}`).header;
+}
 
 // src/forge/git-workspace.ts
 var FIELD2 = "";
+function identityEnv(author, committer = author) {
+  return {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: committer.name,
+    GIT_COMMITTER_EMAIL: committer.email
+  };
+}
 var RECORD2 = "";
 var GitWorkspace = class _GitWorkspace {
-  constructor(git, dir, pushAttempts) {
+  constructor(git, dir, pushAttempts, networkEnv) {
     this.git = git;
     this.dir = dir;
     this.pushAttempts = pushAttempts;
+    this.networkEnv = networkEnv;
   }
   git;
   dir;
   pushAttempts;
+  networkEnv;
+  /**
+   * `token` (a GitHub token) authenticates fetch, push and pull against an HTTP(S) origin, in the
+   * environment of each of those commands only: the checkout can then drop its credentials
+   * (`persist-credentials: false`), so no later step (an `npm ci` install script) finds a token
+   * in .git/config.
+   */
   static async create(dir, options = {}) {
     const git = openGit(dir);
     const inside = (await git.raw(["rev-parse", "--is-inside-work-tree"])).trim();
     if (inside !== "true") throw new Error(`${dir} is not a git work tree`);
-    return new _GitWorkspace(git, dir, options.pushAttempts ?? 3);
+    let networkEnv = {};
+    if (options.token) {
+      const origin = await git.raw(["remote", "get-url", "origin"]).then(
+        (url2) => url2.trim(),
+        () => ""
+      );
+      const header = tokenHeader(origin, options.token);
+      if (header) networkEnv = headerEnv(header);
+    }
+    return new _GitWorkspace(git, dir, options.pushAttempts ?? 3, networkEnv);
+  }
+  /** simple-git for a command that talks to origin, with `extra` variables and the token header. */
+  network(extra = {}) {
+    const env = { ...extra, ...this.networkEnv };
+    if (Object.keys(env).length === 0) return this.git;
+    return openGit(this.dir, { network: true }).env(gitEnv(env));
   }
   async head() {
     return (await this.git.raw(["rev-parse", "HEAD"])).trim();
@@ -56433,14 +56516,7 @@ var GitWorkspace = class _GitWorkspace {
     return (await this.git.raw(["show", "-s", "--format=%B", `${sha}^{commit}`])).trimEnd();
   }
   withIdentity(author, committer = author) {
-    return openGit(this.dir).env(
-      gitEnv({
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: committer.name,
-        GIT_COMMITTER_EMAIL: committer.email
-      })
-    );
+    return openGit(this.dir).env(gitEnv(identityEnv(author, committer)));
   }
   async commit(paths, message, author, committer) {
     await this.git.raw(["add", "--all", "--", ...paths]);
@@ -56462,11 +56538,11 @@ var GitWorkspace = class _GitWorkspace {
   async push(branch, committer) {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.git.raw(["push", "origin", `HEAD:refs/heads/${branch}`]);
+        await this.network().raw(["push", "origin", `HEAD:refs/heads/${branch}`]);
         return;
       } catch (error63) {
         if (attempt >= this.pushAttempts) throw new Error(`git push to ${branch} failed`, { cause: error63 });
-        await this.withIdentity(committer).raw(["pull", "--rebase", "--quiet", "origin", branch]);
+        await this.network(identityEnv(committer)).raw(["pull", "--rebase", "--quiet", "origin", branch]);
       }
     }
   }
@@ -56494,7 +56570,7 @@ var GitWorkspace = class _GitWorkspace {
     return { parent, message: await this.message(sha), files };
   }
   async syncTo(branch) {
-    await this.git.raw(["fetch", "--quiet", "origin", `refs/heads/${branch}`]);
+    await this.network().raw(["fetch", "--quiet", "origin", `refs/heads/${branch}`]);
     await this.git.raw(["reset", "--quiet", "--hard", "FETCH_HEAD"]);
     return this.head();
   }
@@ -57543,7 +57619,7 @@ function run() {
   return runAction(rollback2, async (settings, { workspace, context: context3, notify: notify2 }) => {
     const bot = botOf(settings);
     const requester = context3.actorAuthor ?? bot;
-    const git = await GitWorkspace.create(workspace);
+    const git = await GitWorkspace.create(workspace, { token: gitToken(settings) });
     const forge = await openForge(settings, retryBaseMs());
     const pointerRel = relative3(workspace, pointerPath(settings.registry));
     const before = await readPointer(settings.registry);

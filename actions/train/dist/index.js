@@ -68996,8 +68996,21 @@ var ALLOWED = [
   "GIT_INDEX_FILE",
   "GIT_WORK_TREE"
 ];
-function openGit(dir) {
-  return wo({ baseDir: dir, allowEnvironment: ALLOWED });
+var NETWORK = [
+  "GIT_CONFIG_COUNT",
+  "GIT_CONFIG_KEY_0",
+  "GIT_CONFIG_VALUE_0",
+  "GIT_CONFIG_KEY_1",
+  "GIT_CONFIG_VALUE_1",
+  "GIT_TERMINAL_PROMPT"
+];
+function openGit(dir, options = {}) {
+  if (!options.network) return wo({ baseDir: dir, allowEnvironment: ALLOWED });
+  return wo({
+    baseDir: dir,
+    allowEnvironment: [...ALLOWED, ...NETWORK],
+    unsafe: { allowUnsafeConfigEnvCount: true }
+  });
 }
 var UNSAFE = /* @__PURE__ */ new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
 function gitEnv(extra) {

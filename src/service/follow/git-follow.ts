@@ -3,15 +3,8 @@ import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { assertBranchName } from '../../core/branch-name.js';
 import { InputError, getErrorMessage } from '../../core/errors.js';
-import {
-  DEFAULT_GIT_TIMEOUT_MS,
-  gitNetwork,
-  redactRemote,
-  redactUrls,
-  remoteAuth,
-  type GitCloneOptions,
-  type RemoteAuth,
-} from './git-network.js';
+import { redactRemote, redactUrls, remoteAuth, type RemoteAuth } from '../../forge/remote-auth.js';
+import { DEFAULT_GIT_TIMEOUT_MS, gitNetwork, type GitCloneOptions } from './git-network.js';
 
 export { DEFAULT_GIT_TIMEOUT_MS, redactRemote, redactUrls, type GitCloneOptions };
 

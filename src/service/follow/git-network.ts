@@ -1,51 +1,11 @@
 import { spawn } from 'node:child_process';
 import { FleetcastError } from '../../core/errors.js';
+import { redactRemote, redactUrls, type RemoteAuth } from '../../forge/remote-auth.js';
 
 /**
  * Network git for the follower (clone and fetch): credentials only in the environment of each
  * command, never in argv or .git/config; an idle timeout; errors without credentials.
  */
-
-/** A remote URL with any user:password removed, for logs. */
-export function redactRemote(remote: string): string {
-  return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
-}
-
-/**
- * An HTTP(S) remote split into the URL git stores (no user:password) and the credentials, which
- * travel only as an `Authorization` header in the environment of each network command
- * (GIT_CONFIG_COUNT/KEY/VALUE: not in argv, where `ps` shows it, nor in .git/config), scoped to
- * the remote's host so a redirect elsewhere does not get it. Other remotes pass unchanged.
- */
-export interface RemoteAuth {
-  url: string;
-  header?: { key: string; value: string };
-}
-
-export function remoteAuth(remote: string): RemoteAuth {
-  const match = /^(https?:\/\/)([^@/]*)@(.*)$/i.exec(remote);
-  if (match === null) return { url: remote };
-  const scheme = match[1]!;
-  const userinfo = match[2]!;
-  const rest = match[3]!;
-  const url = `${scheme}${rest}`;
-  const colon = userinfo.indexOf(':');
-  const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
-  const password = colon < 0 ? '' : decodeURIComponent(userinfo.slice(colon + 1));
-  const host = /^[^/?#]*/.exec(rest)![0];
-  return {
-    url,
-    header: {
-      key: `http.${scheme}${host}/.extraHeader`,
-      value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-    },
-  };
-}
-
-/** Text (a git error message) with the user info of every URL in it removed. */
-export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s'"]*@/gi, '$1***@');
-}
 
 /**
  * A git command that got no answer for this long is killed: a remote that accepts the connection
