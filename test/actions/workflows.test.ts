@@ -135,7 +135,11 @@ describe('workflows', () => {
     const wf = read('retrain.yml');
     assert.deepEqual((wf.on.push as { paths: string[] }).paths, ['fleet/manifest.json']);
     assert.ok('workflow_dispatch' in wf.on);
-    assert.equal(wf.concurrency?.group, 'fleetcast-retrain');
+    // retrains share one group; a verify-only run has its own per deploy commit
+    assert.equal(
+      wf.concurrency?.group,
+      "${{ inputs.verify_commit && format('fleetcast-verify-{0}', inputs.verify_commit) || 'fleetcast-retrain' }}",
+    );
     assert.equal(
       (wf.concurrency as { 'cancel-in-progress'?: boolean })['cancel-in-progress'],
       false,
