@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { gitOut as git } from '../helpers/git-fixture.js';
 import { getErrorMessage } from '../../src/core/errors.js';
 import { GitRegistryClone } from '../../src/service/follow/git-follow.js';
 
@@ -15,17 +14,7 @@ import { GitRegistryClone } from '../../src/service/follow/git-follow.js';
  * or commands, and credentials in the remote URL. Every fault is an error naming the problem; the
  * clone already on disk keeps its files and HEAD; nothing runs; no token appears in any message.
  */
-const exec = promisify(execFile);
 const TOKEN = 'ghp_FAKEgitFOLLOWtoken0123456789abcdef';
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await exec(
-    'git',
-    ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', '-c', 'init.defaultBranch=main', ...args],
-    { cwd },
-  );
-  return stdout.trim();
-}
 
 describe('faults: git-follow', () => {
   let root: string;

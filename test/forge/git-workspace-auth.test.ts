@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { gitOut as git } from '../helpers/git-fixture.js';
 import { GitWorkspace } from '../../src/forge/git-workspace.js';
-import { AUTH, TOKEN, gitHttpServer } from '../helpers/git-http-server.js';
+import { AUTH, TOKEN, startGitHttpRemote, type GitHttpRemote } from '../helpers/git-http-server.js';
 
 /**
  * The actions' workspace against a real smart-HTTP remote that demands a token (git http-backend
@@ -16,42 +13,23 @@ import { AUTH, TOKEN, gitHttpServer } from '../helpers/git-http-server.js';
  * GitWorkspace fetches and pushes with the action's token in each command's environment only.
  */
 
-const exec = promisify(execFile);
 const BOT = { name: 'fleetcast[bot]', email: 'bot@example.invalid' };
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await exec(
-    'git',
-    ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', '-c', 'init.defaultBranch=main', ...args],
-    { cwd },
-  );
-  return stdout.trim();
-}
 
 describe('GitWorkspace: a token for fetch and push, never in .git/config', () => {
   let root: string;
   let projects: string;
-  let server: Server;
+  let http: GitHttpRemote;
   let url: string;
-  const seen: Array<string | undefined> = [];
+  let seen: Array<string | undefined>;
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'fleetcast-ws-auth-'));
-    projects = join(root, 'srv');
-    await mkdir(projects);
-    await git(projects, 'init', '--bare', 'gitops.git');
-    const seed = join(root, 'seed');
-    await git(root, 'clone', join(projects, 'gitops.git'), seed);
-    await writeFile(join(seed, 'README.md'), 'one\n');
-    await git(seed, 'add', '-A');
-    await git(seed, 'commit', '-m', 'one');
-    await git(seed, 'push', 'origin', 'HEAD:main');
-    server = gitHttpServer(projects, seen);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gitops.git`;
+    http = await startGitHttpRemote(root, ['gitops.git']);
+    ({ projects, seen } = http);
+    url = `http://${http.base}/gitops.git`;
   });
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await http.close();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -66,7 +44,7 @@ describe('GitWorkspace: a token for fetch and push, never in .git/config', () =>
 
   /** Someone else moves main on the remote. */
   async function pushElsewhere(text: string): Promise<string> {
-    const other = join(root, 'seed');
+    const other = http.work;
     await git(other, 'pull', '--quiet', 'origin', 'main');
     await writeFile(join(other, 'README.md'), text);
     await git(other, 'commit', '-qam', text.trim());
@@ -75,7 +53,7 @@ describe('GitWorkspace: a token for fetch and push, never in .git/config', () =>
   }
 
   it('fetches and pushes with the token as one header; .git/config never holds it', async () => {
-    const dir = await checkout('work');
+    const dir = await checkout('checkout');
     const ws = await GitWorkspace.create(dir, { token: TOKEN });
     const moved = await pushElsewhere('two\n');
     seen.length = 0;

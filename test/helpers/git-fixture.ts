@@ -24,6 +24,11 @@ export async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** `git` with `main` as the default branch of a new repository; the output trimmed. */
+export async function gitOut(cwd: string, ...args: string[]): Promise<string> {
+  return (await git(cwd, '-c', 'init.defaultBranch=main', ...args)).trim();
+}
+
 export interface GitFixture {
   root: string;
   /** The bare repository playing the remote (GitHub's copy). */

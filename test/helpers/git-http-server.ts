@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gitOut } from './git-fixture.js';
 
 /**
  * A smart-HTTP git remote for tests: git http-backend (CGI) behind a local server that demands
@@ -64,4 +68,38 @@ export function gitHttpServer(projectRoot: string, seen: Array<string | undefine
       res.end(all.subarray(split + 4));
     });
   });
+}
+
+export interface GitHttpRemote {
+  /** The directory holding the bare repositories. */
+  projects: string;
+  /** host:port of the server. */
+  base: string;
+  /** A clone of the first repository with its first commit (README.md "one\n"). */
+  work: string;
+  /** The Authorization headers of each request so far (gitHttpServer). */
+  seen: Array<string | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Bare repositories `names` under `root`/srv, each holding one commit (README.md "one\n", made in
+ * `root`/work, a clone of the first), served by gitHttpServer on 127.0.0.1.
+ */
+export async function startGitHttpRemote(root: string, names: string[]): Promise<GitHttpRemote> {
+  const projects = join(root, 'srv');
+  await mkdir(projects);
+  for (const name of names) await gitOut(projects, 'init', '--bare', name);
+  const work = join(root, 'work');
+  await gitOut(root, 'clone', join(projects, names[0]!), work);
+  await writeFile(join(work, 'README.md'), 'one\n');
+  await gitOut(work, 'add', '-A');
+  await gitOut(work, 'commit', '-m', 'one');
+  for (const name of names) await gitOut(work, 'push', join(projects, name), 'HEAD:main');
+  const seen: Array<string | undefined> = [];
+  const server = gitHttpServer(projects, seen);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { projects, base, work, seen, close };
 }

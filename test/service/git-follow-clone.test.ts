@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { gitOut as git } from '../helpers/git-fixture.js';
 import { GitRegistryClone } from '../../src/service/follow/git-follow.js';
-import { AUTH, TOKEN, gitHttpServer } from '../helpers/git-http-server.js';
+import { AUTH, TOKEN, startGitHttpRemote, type GitHttpRemote } from '../helpers/git-http-server.js';
 
 /**
  * The service's GitOps clone (src/service/follow/git-follow.ts) against a real smart-HTTP remote
@@ -17,41 +14,19 @@ import { AUTH, TOKEN, gitHttpServer } from '../helpers/git-http-server.js';
  * .git/config, and a directory that is not this service's clone of that remote is refused.
  */
 
-const exec = promisify(execFile);
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await exec(
-    'git',
-    ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', '-c', 'init.defaultBranch=main', ...args],
-    { cwd },
-  );
-  return stdout.trim();
-}
-
 describe('GitRegistryClone: private clone dir, token kept out of .git/config', () => {
   let root: string;
-  let server: Server;
+  let httpRemote: GitHttpRemote;
   let base: string;
-  const seen: Array<string | undefined> = [];
+  let seen: Array<string | undefined>;
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'fleetcast-gitclone-'));
-    const projects = join(root, 'srv');
-    await mkdir(projects);
-    await git(projects, 'init', '--bare', 'gitops.git');
-    await git(projects, 'init', '--bare', 'other.git');
-    const work = join(root, 'work');
-    await git(root, 'clone', join(projects, 'gitops.git'), work);
-    await writeFile(join(work, 'README.md'), 'one\n');
-    await git(work, 'add', '-A');
-    await git(work, 'commit', '-m', 'one');
-    await git(work, 'push', 'origin', 'HEAD:main');
-    await git(work, 'push', join(projects, 'other.git'), 'HEAD:main');
-    server = gitHttpServer(projects, seen);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    httpRemote = await startGitHttpRemote(root, ['gitops.git', 'other.git']);
+    ({ base, seen } = httpRemote);
   });
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await httpRemote.close();
     await rm(root, { recursive: true, force: true });
   });
 
