@@ -6,7 +6,7 @@ import torch
 from fleetcast_trainer.metric_set import contract_doc
 from fleetcast_trainer.features import step_times, time_features
 from fleetcast_trainer.layers import MASK_BIAS, causal_mask_bias
-from fleetcast_trainer.model import SeasonalResidualTFT
+from fleetcast_trainer.model import GATE_STEEPNESS, GATE_THRESHOLD, SeasonalResidualTFT
 from fleetcast_trainer.model_factory import build_model
 from fleetcast_trainer.profiles import load_profiles
 from tests.helpers import smoke_profile_with
@@ -206,6 +206,29 @@ class SeasonalLagTest(unittest.TestCase):
         obs = torch.arange(16, dtype=torch.float32).reshape(1, 8, 2)
         last = seasonal_model("last").seasonal_base(lags, obs)
         self.assertEqual(last[0, :, 0].tolist(), [14.0, 14.0])
+
+    def test_gated_baseline_follows_yesterday_only_while_the_days_repeat(self):
+        model = seasonal_model("gated")  # season 4, lookback 8: two days
+        day = [0.0, 0.0, 5.0, 0.0]  # a daily spike at the third step
+        repeating = torch.tensor(day + day).reshape(1, 8, 1).repeat(1, 1, 2)
+        lags = model.seasonal_lags(repeating)
+        base = model.seasonal_base(lags, repeating)[0, :, 0]
+        # horizon steps 0 and 1 are hours 0 and 1 of the next day: yesterday 0 and 0, the newest value 0
+        torch.testing.assert_close(base, torch.tensor([0.0, 0.0]), atol=1e-3, rtol=0)
+        # the newest value is a spike today that was not there yesterday: persistence, not the pattern
+        broken = repeating.clone()
+        broken[0, 7, 0] = 9.0
+        lags = model.seasonal_lags(broken)
+        torch.testing.assert_close(model.seasonal_base(lags, broken)[0, :, 0], torch.tensor([9.0, 9.0]),
+                                   atol=1e-3, rtol=0)
+        # the spike hour one step ahead: shifted so the spike falls on horizon step 1
+        shifted = torch.tensor(day[1:] + day + day[:1]).reshape(1, 8, 1).repeat(1, 1, 2)
+        lags = model.seasonal_lags(shifted)
+        open_gate = float(torch.sigmoid(torch.tensor(GATE_STEEPNESS * GATE_THRESHOLD)))  # at zero mismatch
+        torch.testing.assert_close(model.seasonal_base(lags, shifted)[0, :, 0], torch.tensor([0.0, 5.0 * open_gate]),
+                                   atol=1e-3, rtol=0)
+        with self.assertRaisesRegex(ValueError, "two days"):
+            seasonal_model("gated", lag_days=1)
 
     def test_last_baseline_forecasts_a_constant_window_exactly(self):
         model = seasonal_model("last")
