@@ -23,7 +23,7 @@ async function quantiles(session: ort.InferenceSession, feeds: Record<string, or
 }
 
 // smoke: one-day window through the whole encoder; default: two-day window, the encoder over its
-// newest day, seasonal lags of both days and the median baseline (sort → ONNX TopK)
+// newest day, seasonal lags of both days and the gated baseline (abs, sigmoid)
 for (const profile of ['smoke', 'default'])
   describe(`ONNX export matches PyTorch in onnxruntime-node (${profile} profile)`, () => {
   let dir: string;

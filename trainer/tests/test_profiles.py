@@ -27,7 +27,7 @@ class ProfileFileTest(unittest.TestCase):
         self.assertEqual(default.lookback_steps, 96)
         # chosen on the real Bitbrains fleet (docs/trainer.md, "Real data")
         self.assertEqual((default.seasonal_baseline, default.loss_weighting, default.decoder_window_stats),
-                         ("last", "raw_scale", True))
+                         ("gated", "raw_scale", True))
         self.assertGreaterEqual(default.max_train_seconds, 3600)  # a guard, not the budget
         _, smoke = get_profile("smoke")
         self.assertEqual(smoke.seasonal_baseline, "mean3")
