@@ -32,7 +32,9 @@ export interface Workspace {
 }
 
 const FIELD = '\x1f';
+const RECORD = '\x1e';
 
+/** A commit's author and committer, as git reads them from the environment. */
 function identityEnv(author: CommitAuthor, committer: CommitAuthor = author): Record<string, string> {
   return {
     GIT_AUTHOR_NAME: author.name,
@@ -41,7 +43,6 @@ function identityEnv(author: CommitAuthor, committer: CommitAuthor = author): Re
     GIT_COMMITTER_EMAIL: committer.email,
   };
 }
-const RECORD = '\x1e';
 
 /** A git work tree driven through simple-git (private constructor; use `create`). */
 export class GitWorkspace implements Workspace {

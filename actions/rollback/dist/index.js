@@ -56452,6 +56452,7 @@ function tokenHeader(remote, token) {
 
 // src/forge/git-workspace.ts
 var FIELD2 = "";
+var RECORD2 = "";
 function identityEnv(author, committer = author) {
   return {
     GIT_AUTHOR_NAME: author.name,
@@ -56460,7 +56461,6 @@ function identityEnv(author, committer = author) {
     GIT_COMMITTER_EMAIL: committer.email
   };
 }
-var RECORD2 = "";
 var GitWorkspace = class _GitWorkspace {
   constructor(git, dir, pushAttempts, networkEnv) {
     this.git = git;
