@@ -11,7 +11,7 @@ from torch import nn
 
 from .tft import TemporalFusionTransformer, TFTOutput
 
-SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated", "gated_recent")
+SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
@@ -75,16 +75,11 @@ class SeasonalResidualTFT(nn.Module):
         if seasonal_baseline not in SEASONAL_BASELINES:
             raise ValueError(f"seasonal_baseline must be one of {', '.join(SEASONAL_BASELINES)}")
         self.seasonal_baseline = seasonal_baseline
-        # "gated_recent": the same gate, around a level that is a learned mix (per target) of the newest
-        # value and the mean of the newest three: memory moves in small steps, where three values are a
-        # steadier level than one.
-        if seasonal_baseline in ("gated", "gated_recent"):
+        if seasonal_baseline == "gated":
             if not (season_steps and 2 * season_steps <= lookback and seasonal_lag_days >= 2):
                 raise ValueError("seasonal_baseline gated needs a lookback of two days and seasonal_lag_days >= 2")
             self.gate_threshold = nn.Parameter(torch.full((len(target_idx),), GATE_THRESHOLD))
             self.gate_steepness = nn.Parameter(torch.full((len(target_idx),), GATE_STEEPNESS))
-        if seasonal_baseline == "gated_recent":
-            self.recent_mix = nn.Parameter(torch.zeros(len(target_idx)))  # sigmoid: half and half at first
         # The decoder sees yesterday's neighbourhood (3 steps per target) as known-future inputs, so
         # it can learn which part of yesterday repeats: these values are observed before the origin.
         # With a longer lookback it also sees the same hours 2..seasonal_lag_days days back.
@@ -163,11 +158,8 @@ class SeasonalResidualTFT(nn.Module):
         if self.seasonal_baseline == "last":
             last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
             return last.expand(last.shape[0], self.horizon, last.shape[2])
-        if self.seasonal_baseline in ("gated", "gated_recent"):
+        if self.seasonal_baseline == "gated":
             last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
-            if self.seasonal_baseline == "gated_recent":
-                recent = obs_n[:, -3:, self.target_idx].mean(dim=1, keepdim=True)
-                last = last + torch.sigmoid(self.recent_mix) * (recent - last)
             yesterday, day_before = lags[:, :, 0, 1], lags[:, :, 1, 1]  # [B, H, T]
             # the newest value's own hour yesterday: one season before the window's last step
             then = obs_n[:, self.season_offset - 1:self.season_offset, self.target_idx]

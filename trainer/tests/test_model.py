@@ -230,17 +230,6 @@ class SeasonalLagTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "two days"):
             seasonal_model("gated", lag_days=1)
 
-    def test_gated_recent_starts_from_a_learned_mix_of_the_newest_values(self):
-        model = seasonal_model("gated_recent")
-        window = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 30.0, 60.0, 90.0]).reshape(1, 8, 1).repeat(1, 1, 2)
-        lags = model.seasonal_lags(window)  # yesterday 0, today far from it: the gate is shut
-        with torch.no_grad():
-            half = model.seasonal_base(lags, window)[0, :, 0]
-            model.recent_mix.fill_(20.0)  # all the way to the mean of the newest three
-            recent = model.seasonal_base(lags, window)[0, :, 0]
-        torch.testing.assert_close(half, torch.tensor([75.0, 75.0]), atol=1e-3, rtol=0)
-        torch.testing.assert_close(recent, torch.tensor([60.0, 60.0]), atol=1e-3, rtol=0)
-
     def test_last_baseline_forecasts_a_constant_window_exactly(self):
         model = seasonal_model("last")
         with torch.no_grad():
