@@ -42,8 +42,7 @@ class SeasonalResidualTFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
-                 target_bounds=None, decoder_window_stats=False, normalization_steps=None,
-                 decoder_day_deviation=False):
+                 target_bounds=None, decoder_window_stats=False, normalization_steps=None):
         super().__init__()
         self.lookback = lookback
         # The steps whose mean and std normalize the window: the newest normalization_steps (all by
@@ -94,14 +93,6 @@ class SeasonalResidualTFT(nn.Module):
         # them. decoder_window_stats gives the decoder, per target, a signed log of the window mean and log(scale)
         # (pytorch-forecasting's add_target_scales, as known inputs: both are known at the origin).
         self.window_stats_inputs = 2 * len(target_idx) if decoder_window_stats else 0
-        # The encoder sees the newest day and the lags the forecast hours, so nothing shows how today
-        # compares with yesterday at the newest steps (the gbm peer has it as features: a level that
-        # holds shows there). decoder_day_deviation gives the decoder, per target, the newest value minus its
-        # value a day earlier and the mean of that difference over the newest three steps.
-        self.day_deviation_inputs = 2 * len(target_idx) if decoder_day_deviation else 0
-        if decoder_day_deviation and not (season_steps and season_steps + 3 <= lookback):
-            raise ValueError("decoder_day_deviation needs a lookback of a day and three steps")
-        self.season_steps = season_steps
         self.n_observed = n_observed
         self.n_known = n_known
         self.quantiles = list(quantiles)
@@ -117,8 +108,7 @@ class SeasonalResidualTFT(nn.Module):
         self.register_buffer("target_max", torch.tensor([BIG if v is None else v for v in hi], dtype=torch.float32))
         self.core = TemporalFusionTransformer(
             num_servers=num_servers, num_profiles=num_profiles, n_encoder_vars=n_observed + n_known,
-            n_decoder_vars=n_known + self.decoder_lags + self.window_stats_inputs + self.day_deviation_inputs,
-            encoder_steps=self.encoder_steps, horizon=horizon,
+            n_decoder_vars=n_known + self.decoder_lags + self.window_stats_inputs, encoder_steps=self.encoder_steps, horizon=horizon,
             n_targets=self.n_targets, n_quantiles=len(self.quantiles), hidden=hidden, heads=heads, dropout=dropout,
         )
 
@@ -201,12 +191,6 @@ class SeasonalResidualTFT(nn.Module):
             level = torch.sign(level) * torch.log(1.0 + torch.abs(level))
             stats = torch.cat([level, torch.log(scale[:, :, self.target_idx])], dim=-1)
             future_known = torch.cat([future_known, stats.expand(stats.shape[0], self.horizon, stats.shape[2])], dim=-1)
-        if self.day_deviation_inputs:
-            tgt = obs_n[:, :, self.target_idx]
-            m, L = self.season_steps, self.lookback
-            dev = tgt[:, L - 3:] - tgt[:, L - 3 - m:L - m]  # [B, 3, T]: today minus yesterday, newest steps
-            devs = torch.cat([dev[:, -1:], dev.mean(dim=1, keepdim=True)], dim=-1)
-            future_known = torch.cat([future_known, devs.expand(devs.shape[0], self.horizon, devs.shape[2])], dim=-1)
         first = self.lookback - self.encoder_steps
         encoder_inputs = torch.cat([obs_n[:, first:], past_known[:, first:]], dim=-1)
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)

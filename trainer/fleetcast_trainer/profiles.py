@@ -62,7 +62,6 @@ class Profile:
     decoder_seasonal_lags: bool = _key(FLAG, default=False)  # yesterday's values as decoder inputs
     seasonal_lag_days: int = _key(NON_NEGATIVE_INT, default=1)
     decoder_window_stats: bool = _key(FLAG, default=False)  # window mean and scale as decoder inputs
-    decoder_day_deviation: bool = _key(FLAG, default=False)  # newest steps minus a day earlier, as decoder inputs
     encoder_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps the LSTM/attention see; 0 = all
     normalization_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps giving mean and scale; 0 = all
     # optional training switches

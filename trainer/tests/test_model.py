@@ -230,31 +230,6 @@ class SeasonalLagTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "two days"):
             seasonal_model("gated", lag_days=1)
 
-    def test_day_deviation_inputs_are_today_minus_yesterday_at_the_newest_steps(self):
-        torch.manual_seed(0)
-        model = SeasonalResidualTFT(
-            num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
-            std_floor=[1e-6, 1e-6], lookback=8, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8, heads=2,
-            dropout=0.0, season_steps=4, seasonal_baseline="last", decoder_seasonal_lags=True,
-            seasonal_lag_days=2, decoder_day_deviation=True,
-        ).eval()
-        self.assertEqual(model.day_deviation_inputs, 2)
-        seen = {}
-        model.core.register_forward_hook(lambda _m, args, _out: seen.update(future=args[3]))
-        ids = torch.zeros(1, dtype=torch.long)
-        past = torch.tensor([0.0, 1.0, 2.0, 3.0, 0.0, 2.0, 4.0, 9.0]).reshape(1, 8, 1).repeat(1, 1, 2)
-        with torch.no_grad():
-            model(ids, ids, past, torch.rand(1, 8, 4), torch.rand(1, 2, 4))
-        scale = float(past[0, :, 0].std(unbiased=False))
-        # today minus yesterday at the newest three steps: 2-1, 4-2, 9-3 (normalized: over the scale)
-        expected = torch.tensor([6.0, (1.0 + 2.0 + 6.0) / 3]) / scale
-        torch.testing.assert_close(seen["future"][0, :, -2:], expected.expand(2, 2), atol=1e-5, rtol=0)
-        with self.assertRaisesRegex(ValueError, "a day and three steps"):
-            SeasonalResidualTFT(
-                num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
-                std_floor=[1e-6, 1e-6], lookback=6, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8, heads=2,
-                dropout=0.0, season_steps=4, decoder_day_deviation=True)
-
     def test_last_baseline_forecasts_a_constant_window_exactly(self):
         model = seasonal_model("last")
         with torch.no_grad():
