@@ -1,6 +1,6 @@
 import type { SimpleGit } from 'simple-git';
-import { tokenHeader } from './remote-auth.js';
-import { gitEnv, headerEnv, openGit } from './simple-git.js';
+import { headerEnv, tokenHeader } from './remote-auth.js';
+import { gitEnv, openGit } from './simple-git.js';
 import { parseLog } from './git-store.js';
 import type { CommitAuthor, CommitInfo, FileChanges, FileContent } from './types.js';
 

@@ -26,17 +26,18 @@ export function remoteAuth(remote: string): RemoteAuth {
   const scheme = match[1]!;
   const userinfo = match[2]!;
   const rest = match[3]!;
-  const url = `${scheme}${rest}`;
   const colon = userinfo.indexOf(':');
   const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
   const password = colon < 0 ? '' : decodeURIComponent(userinfo.slice(colon + 1));
+  return { url: `${scheme}${rest}`, header: basicHeader(scheme, rest, user, password) };
+}
+
+/** Basic credentials as an extraHeader scoped to the scheme and host that start `rest`. */
+function basicHeader(scheme: string, rest: string, user: string, password: string): RemoteAuth['header'] {
   const host = /^[^/?#]*/.exec(rest)![0];
   return {
-    url,
-    header: {
-      key: `http.${scheme}${host}/.extraHeader`,
-      value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-    },
+    key: `http.${scheme}${host}/.extraHeader`,
+    value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
   };
 }
 
@@ -52,5 +53,22 @@ export function redactUrls(text: string): string {
 export function tokenHeader(remote: string, token: string): RemoteAuth['header'] {
   const match = /^(https?:\/\/)(?:[^@/]*@)?(.*)$/i.exec(remote);
   if (match === null) return undefined;
-  return remoteAuth(`${match[1]}x-access-token:${encodeURIComponent(token)}@${match[2]}`).header;
+  return basicHeader(match[1]!, match[2]!, 'x-access-token', token);
+}
+
+/**
+ * The GIT_CONFIG_* entries that send `header` with each request of one command: first an empty
+ * value, which clears the headers of the same key from git's config files (a checkout that kept
+ * its own credentials would otherwise send two Authorization headers, which GitHub refuses), then
+ * the header itself. git never prompts: a bad token fails instead of waiting for a password.
+ */
+export function headerEnv(header: { key: string; value: string }): Record<string, string> {
+  return {
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: header.key,
+    GIT_CONFIG_VALUE_0: '',
+    GIT_CONFIG_KEY_1: header.key,
+    GIT_CONFIG_VALUE_1: header.value,
+    GIT_TERMINAL_PROMPT: '0',
+  };
 }

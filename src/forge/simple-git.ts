@@ -26,29 +26,12 @@ const NETWORK = [
  */
 export function openGit(dir: string, options: { network?: boolean } = {}): SimpleGit {
   if (!options.network) return simpleGit({ baseDir: dir, allowEnvironment: ALLOWED });
-  // GIT_CONFIG_COUNT may set any config key; here only headerEnv's http.<url>.extraHeader
+  // GIT_CONFIG_COUNT may set any config key; here only remote-auth's headerEnv (http.<url>.extraHeader)
   return simpleGit({
     baseDir: dir,
     allowEnvironment: [...ALLOWED, ...NETWORK],
     unsafe: { allowUnsafeConfigEnvCount: true },
   });
-}
-
-/**
- * The GIT_CONFIG_* entries that send `header` with each request of one command: first an empty
- * value, which clears the headers of the same key from git's config files (a checkout that kept
- * its own credentials would otherwise send two Authorization headers, which GitHub refuses), then
- * the header itself. git never prompts: a bad token fails instead of waiting for a password.
- */
-export function headerEnv(header: { key: string; value: string }): Record<string, string> {
-  return {
-    GIT_CONFIG_COUNT: '2',
-    GIT_CONFIG_KEY_0: header.key,
-    GIT_CONFIG_VALUE_0: '',
-    GIT_CONFIG_KEY_1: header.key,
-    GIT_CONFIG_VALUE_1: header.value,
-    GIT_TERMINAL_PROMPT: '0',
-  };
 }
 
 /**

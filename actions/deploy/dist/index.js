@@ -55698,16 +55698,6 @@ function openGit(dir, options = {}) {
     unsafe: { allowUnsafeConfigEnvCount: true }
   });
 }
-function headerEnv(header) {
-  return {
-    GIT_CONFIG_COUNT: "2",
-    GIT_CONFIG_KEY_0: header.key,
-    GIT_CONFIG_VALUE_0: "",
-    GIT_CONFIG_KEY_1: header.key,
-    GIT_CONFIG_VALUE_1: header.value,
-    GIT_TERMINAL_PROMPT: "0"
-  };
-}
 var UNSAFE = /* @__PURE__ */ new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
 function gitEnv(extra) {
   const env = {};
@@ -56431,29 +56421,27 @@ function gitToken(settings) {
 }
 
 // src/forge/remote-auth.ts
-function remoteAuth(remote) {
-  const match = /^(https?:\/\/)([^@/]*)@(.*)$/i.exec(remote);
-  if (match === null) return { url: remote };
-  const scheme = match[1];
-  const userinfo = match[2];
-  const rest = match[3];
-  const url2 = `${scheme}${rest}`;
-  const colon = userinfo.indexOf(":");
-  const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
-  const password = colon < 0 ? "" : decodeURIComponent(userinfo.slice(colon + 1));
+function basicHeader(scheme, rest, user, password) {
   const host = /^[^/?#]*/.exec(rest)[0];
   return {
-    url: url2,
-    header: {
-      key: `http.${scheme}${host}/.extraHeader`,
-      value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
-    }
+    key: `http.${scheme}${host}/.extraHeader`,
+    value: `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
   };
 }
 function tokenHeader(remote, token) {
   const match = /^(https?:\/\/)(?:[^@/]*@)?(.*)$/i.exec(remote);
   if (match === null) return void 0;
-  return remoteAuth(`${match[1]}x-access-token:${encodeURIComponent(token)}@${match[2]}`).header;
+  return basicHeader(match[1], match[2], "x-access-token", token);
+}
+function headerEnv(header) {
+  return {
+    GIT_CONFIG_COUNT: "2",
+    GIT_CONFIG_KEY_0: header.key,
+    GIT_CONFIG_VALUE_0: "",
+    GIT_CONFIG_KEY_1: header.key,
+    GIT_CONFIG_VALUE_1: header.value,
+    GIT_TERMINAL_PROMPT: "0"
+  };
 }
 
 // src/forge/git-workspace.ts

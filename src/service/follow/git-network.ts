@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { FleetcastError } from '../../core/errors.js';
-import { redactRemote, redactUrls, type RemoteAuth } from '../../forge/remote-auth.js';
+import { headerEnv, redactRemote, redactUrls, type RemoteAuth } from '../../forge/remote-auth.js';
 
 /**
  * Network git for the follower (clone and fetch): credentials only in the environment of each
@@ -29,12 +29,7 @@ function networkEnv(auth: RemoteAuth): NodeJS.ProcessEnv {
   for (const [name, value] of Object.entries(process.env))
     if (!/^GIT_/i.test(name) || NETWORK_GIT_ENV.has(name)) env[name] = value;
   env.GIT_TERMINAL_PROMPT = '0';
-  if (auth.header) {
-    env.GIT_CONFIG_COUNT = '1';
-    env.GIT_CONFIG_KEY_0 = auth.header.key;
-    env.GIT_CONFIG_VALUE_0 = auth.header.value;
-  }
-  return env;
+  return auth.header ? { ...env, ...headerEnv(auth.header) } : env;
 }
 
 /**
