@@ -46,9 +46,8 @@ class SeasonalResidualTFT(nn.Module):
         super().__init__()
         self.lookback = lookback
         # The steps whose mean and std normalize the window: the newest normalization_steps (all by
-        # default). A busy VM that sat idle two days ago has a two-day std of half its level, so a
-        # correction of one unit moves the forecast by tens of percent; the last day's spread is
-        # the scale of what happens next (the gbm peer's scale, docs/trainer.md).
+        # default). A VM that sat idle two days ago has a two-day std of half its level; the gbm peer
+        # scales by the last day's std instead (on the real trace a mixed result: docs/trainer.md).
         self.normalization_steps = min(normalization_steps or lookback, lookback)
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
         # the model only through normalization and the seasonal lags (the cost grows with this).
