@@ -9,6 +9,7 @@ import { workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
 import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
+import { ACTION_SECRETS, SERVICE_INPUTS, ServiceSettings, serviceAccess } from './common/service.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -16,36 +17,34 @@ export const INPUTS = [
   'registry',
   'branch',
   'reason',
-  'service_url',
-  'service_token',
-  'slack_webhook',
+  ...SERVICE_INPUTS,
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
 ] as const;
 
 function settingsSchema(workspace: string) {
-  return z
-    .object({
-      /** The validated model directory (the train job's artifact), inside the workspace. */
-      model_dir: workspacePath(workspace, 'model_dir'),
-      /** Registry directory in the repository. */
-      registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
-      /** Branch the deploy commit is pushed to. */
-      branch: z.string().default('main'),
-      /** Why this model is deployed (goes into current.json and the commit). */
-      reason: z.string().max(2000).default('retrained after fleet manifest change'),
+  return (
+    z
+      .object({
+        /** The validated model directory (the train job's artifact), inside the workspace. */
+        model_dir: workspacePath(workspace, 'model_dir'),
+        /** Registry directory in the repository. */
+        registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
+        /** Branch the deploy commit is pushed to. */
+        branch: z.string().default('main'),
+        /** Why this model is deployed (goes into current.json and the commit). */
+        reason: z.string().max(2000).default('retrained after fleet manifest change'),
+      })
       /** The inference service: the outgoing model's live accuracy goes into the commit. */
-      service_url: z.url().optional(),
-      service_token: z.string().optional(),
-      slack_webhook: z.url().optional(),
-    })
-    .and(IdentitySettings)
-    .and(ForgeSettings);
+      .and(ServiceSettings)
+      .and(IdentitySettings)
+      .and(ForgeSettings)
+  );
 }
 
 const deploy = defineAction({
   inputs: INPUTS,
-  secrets: ['service_token', 'slack_webhook', 'token'],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: 'Model deploy failed',
 });
@@ -63,7 +62,7 @@ export function run(): Promise<void> {
       reason: settings.reason,
       bot,
       branch: settings.branch,
-      service: { serviceUrl: settings.service_url, token: settings.service_token },
+      service: serviceAccess(settings.service_url, settings.service_token),
       ...(context.runUrl ? { runUrl: context.runUrl } : {}),
     });
     setOutputs({ model_id: result.modelId, previous_model_id: result.previousModelId ?? '' });

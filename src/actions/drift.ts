@@ -18,6 +18,7 @@ import { BooleanInput, insideWorkspace, workspaceMetrics, workspacePath } from '
 import { retryBaseMs } from './common/retry.js';
 import { setOutputs } from './common/outputs.js';
 import { defineAction, runAction } from './common/run-action.js';
+import { ACTION_SECRETS, SERVICE_INPUTS, ServiceSettings } from './common/service.js';
 import { runDriftEngine } from './drift-engine.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
@@ -27,55 +28,52 @@ export const INPUTS = [
   'config',
   'metrics',
   'registry',
-  'service_url',
+  ...SERVICE_INPUTS,
   'base_branch',
   'manifest_path',
   'dry_run',
   'force',
   'reconcile',
-  'service_token',
   ...IDENTITY_INPUTS,
-  'slack_webhook',
 ] as const;
 
 function settingsSchema(workspace: string) {
-  return z
-    .object({
-      /** A drift report (`fleetcast drift --json`) to use instead of running the engine here. */
-      report: workspacePath(workspace, 'report').optional(),
-      /** Retrain policy for the engine. */
-      config: workspacePath(workspace, 'config').optional(),
-      /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
-      metrics: workspaceMetrics(workspace).optional(),
-      /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
-      registry: workspacePath(workspace, 'registry').default(
-        insideWorkspace(workspace, 'models-registry', 'registry'),
-      ),
-      /** Inference service to read unknown-prediction counts from (optional). */
-      service_url: z.url().optional(),
-      /** Empty: the repository's default branch, from the event (baseBranchOf). */
-      base_branch: z.string().default(''),
-      /** Repository-relative path of the manifest the pull request proposes. */
-      manifest_path: z
-        .string()
-        .default('fleet/manifest.json')
-        .refine((p) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) && !p.split('/').includes('..'), {
-          message: 'must be a relative path inside the repository',
-        }),
-      dry_run: BooleanInput.default(false),
-      force: BooleanInput.default(false),
-      /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
-      reconcile: BooleanInput.default(true),
-      /** Bearer token for the service's /health, when it needs one. */
-      service_token: z.string().optional(),
-      slack_webhook: z.url().optional(),
-    })
-    .and(IdentitySettings)
-    .and(ForgeSettings)
-    .superRefine((s, ctx) => {
-      if (s.report === undefined && s.metrics === undefined)
-        ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'required unless report is given' });
-    });
+  return (
+    z
+      .object({
+        /** A drift report (`fleetcast drift --json`) to use instead of running the engine here. */
+        report: workspacePath(workspace, 'report').optional(),
+        /** Retrain policy for the engine. */
+        config: workspacePath(workspace, 'config').optional(),
+        /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
+        metrics: workspaceMetrics(workspace).optional(),
+        /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
+        registry: workspacePath(workspace, 'registry').default(
+          insideWorkspace(workspace, 'models-registry', 'registry'),
+        ),
+        /** Empty: the repository's default branch, from the event (baseBranchOf). */
+        base_branch: z.string().default(''),
+        /** Repository-relative path of the manifest the pull request proposes. */
+        manifest_path: z
+          .string()
+          .default('fleet/manifest.json')
+          .refine((p) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) && !p.split('/').includes('..'), {
+            message: 'must be a relative path inside the repository',
+          }),
+        dry_run: BooleanInput.default(false),
+        force: BooleanInput.default(false),
+        /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
+        reconcile: BooleanInput.default(true),
+      })
+      /** The service's /health gives the deployed model's unknown-prediction counts (optional). */
+      .and(ServiceSettings)
+      .and(IdentitySettings)
+      .and(ForgeSettings)
+      .superRefine((s, ctx) => {
+        if (s.report === undefined && s.metrics === undefined)
+          ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'required unless report is given' });
+      })
+  );
 }
 
 interface ReportSettings {
@@ -149,7 +147,7 @@ function relativeToWorkspace(workspace: string, path: string): string {
 
 const drift = defineAction({
   inputs: INPUTS,
-  secrets: ['token', 'slack_webhook', 'service_token'],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: 'Fleet drift check failed',
 });

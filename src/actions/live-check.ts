@@ -20,17 +20,16 @@ import { BooleanInput, workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
 import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
+import { ACTION_SECRETS, SERVICE_INPUTS, ServiceSettings, serviceAccess } from './common/service.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
-  'service_url',
-  'service_token',
+  ...SERVICE_INPUTS,
   'registry',
   'config',
   'branch',
   'dry_run',
   'evaluate_candidate',
-  'slack_webhook',
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
 ] as const;
@@ -38,8 +37,6 @@ export const INPUTS = [
 function settingsSchema(workspace: string) {
   return z
     .object({
-      service_url: z.url(),
-      service_token: z.string().optional(),
       registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
       /** The retrain config with the live_regression block; default config/retrain_config.json if present. */
       config: workspacePath(workspace, 'config').optional(),
@@ -47,8 +44,8 @@ function settingsSchema(workspace: string) {
       dry_run: BooleanInput.default(false),
       /** Also run the pointer's candidate through the promotion rule (docs/candidate.md). */
       evaluate_candidate: BooleanInput.default(true),
-      slack_webhook: z.url().optional(),
     })
+    .and(ServiceSettings.extend({ service_url: z.url() }))
     .and(IdentitySettings)
     .and(ForgeSettings);
 }
@@ -58,7 +55,7 @@ const CANDIDATE_WORKFLOW_REQUESTER = 'fleetcast live-check (workflow)';
 
 const liveCheck = defineAction({
   inputs: INPUTS,
-  secrets: ['service_token', 'slack_webhook', 'token'],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: 'Live check failed',
 });
@@ -75,8 +72,8 @@ export function run(): Promise<void> {
     const forge = settings.dry_run ? undefined : await openForge(settings, retryBaseMs());
     const events = settings.dry_run ? null : new EventLog(resolve(workspace, loaded.config.events_log));
     const service = {
+      ...serviceAccess(settings.service_url, settings.service_token),
       serviceUrl: settings.service_url,
-      ...(settings.service_token ? { token: settings.service_token } : {}),
     };
     const outcome = await runLiveCheck({
       git,

@@ -17,6 +17,7 @@ import { workspacePath } from './common/inputs.js';
 import { setOutputs } from './common/outputs.js';
 import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
+import { ACTION_SECRETS, SERVICE_INPUTS, ServiceSettings, serviceAccess } from './common/service.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
@@ -24,33 +25,31 @@ export const INPUTS = [
   'reason',
   'registry',
   'branch',
-  'service_url',
-  'service_token',
-  'slack_webhook',
+  ...SERVICE_INPUTS,
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
 ] as const;
 
 function settingsSchema(workspace: string) {
-  return z
-    .object({
-      /** Model to point back at; empty: revert the latest deploy commit. */
-      model_id: ModelId.optional(),
-      reason: z.string().min(1).max(500).default('manual rollback'),
-      registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
-      branch: z.string().default('main'),
+  return (
+    z
+      .object({
+        /** Model to point back at; empty: revert the latest deploy commit. */
+        model_id: ModelId.optional(),
+        reason: z.string().min(1).max(500).default('manual rollback'),
+        registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
+        branch: z.string().default('main'),
+      })
       /** The inference service: the outgoing model's live accuracy goes into the commit. */
-      service_url: z.url().optional(),
-      service_token: z.string().optional(),
-      slack_webhook: z.url().optional(),
-    })
-    .and(IdentitySettings)
-    .and(ForgeSettings);
+      .and(ServiceSettings)
+      .and(IdentitySettings)
+      .and(ForgeSettings)
+  );
 }
 
 const rollback = defineAction({
   inputs: INPUTS,
-  secrets: ['service_token', 'slack_webhook', 'token'],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: 'Rollback failed',
 });
@@ -69,10 +68,10 @@ export function run(): Promise<void> {
       throw new InputError(`${pointerRel}: nothing has been deployed, nothing to roll back`);
     const facts = {
       from: before.model_id,
-      live: await readLiveRecord(before.model_id, {
-        serviceUrl: settings.service_url,
-        token: settings.service_token,
-      }),
+      live: await readLiveRecord(
+        before.model_id,
+        serviceAccess(settings.service_url, settings.service_token),
+      ),
       reason: settings.reason,
       requestedBy: context.actor,
       ...(context.runUrl ? { runUrl: context.runUrl } : {}),

@@ -18,12 +18,12 @@ import { BooleanInput, PositiveNumberInput, workspacePath } from './common/input
 import { setOutputs } from './common/outputs.js';
 import { retryBaseMs } from './common/retry.js';
 import { defineAction, runAction } from './common/run-action.js';
+import { ACTION_SECRETS, SERVICE_INPUTS, ServiceSettings } from './common/service.js';
 
 /** Every input this action reads (action.yml declares exactly these). */
 export const INPUTS = [
-  'service_url',
+  ...SERVICE_INPUTS,
   'each_address',
-  'service_token',
   'model_id',
   'deploy_commit',
   'manifest_path',
@@ -32,7 +32,6 @@ export const INPUTS = [
   'revert_on_failure',
   'branch',
   'environment',
-  'slack_webhook',
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS,
 ] as const;
@@ -40,14 +39,8 @@ export const INPUTS = [
 function settingsSchema(workspace: string) {
   return z
     .object({
-      /** One or more replica base URLs, separated by commas or whitespace. */
-      service_url: z
-        .string()
-        .transform((v) => v.split(/[\s,]+/).filter((u) => u !== ''))
-        .pipe(z.array(z.url()).min(1, 'at least one URL')),
       /** Verify every address each URL's host name resolves to (a headless Service: every pod). */
       each_address: BooleanInput.default(false),
-      service_token: z.string().optional(),
       model_id: ModelId,
       /** The deploy commit to revert when verification fails. */
       deploy_commit: z
@@ -61,8 +54,16 @@ function settingsSchema(workspace: string) {
       branch: z.string().default('main'),
       /** GitHub environment the deployment is recorded in (with deploy_commit). */
       environment: z.string().min(1).max(255).default(DEFAULT_ENVIRONMENT),
-      slack_webhook: z.url().optional(),
     })
+    .and(
+      ServiceSettings.extend({
+        /** One or more replica base URLs, separated by commas or whitespace. */
+        service_url: z
+          .string()
+          .transform((v) => v.split(/[\s,]+/).filter((u) => u !== ''))
+          .pipe(z.array(z.url()).min(1, 'at least one URL')),
+      }),
+    )
     .and(IdentitySettings)
     .and(ForgeSettings)
     .superRefine((s, ctx) => {
@@ -77,7 +78,7 @@ function settingsSchema(workspace: string) {
 
 const verify = defineAction({
   inputs: INPUTS,
-  secrets: ['service_token', 'slack_webhook', 'token'],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: 'Deploy verification failed',
 });

@@ -58357,15 +58357,27 @@ async function runAction(action, body) {
   }
 }
 
+// src/actions/common/service.ts
+var SERVICE_INPUTS = ["service_url", "service_token", "slack_webhook"];
+var ACTION_SECRETS = ["service_token", "slack_webhook", "token"];
+var ServiceSettings = external_exports.object({
+  /** The inference service's base URL; optional where the action can do without it. */
+  service_url: external_exports.url().optional(),
+  /** Bearer token for the service's routes that need one. */
+  service_token: external_exports.string().optional(),
+  slack_webhook: external_exports.url().optional()
+});
+function serviceAccess(url2, token) {
+  return { serviceUrl: url2, ...token ? { token } : {} };
+}
+
 // src/actions/deploy.ts
 var INPUTS = [
   "model_dir",
   "registry",
   "branch",
   "reason",
-  "service_url",
-  "service_token",
-  "slack_webhook",
+  ...SERVICE_INPUTS,
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS
 ];
@@ -58378,16 +58390,12 @@ function settingsSchema(workspace) {
     /** Branch the deploy commit is pushed to. */
     branch: external_exports.string().default("main"),
     /** Why this model is deployed (goes into current.json and the commit). */
-    reason: external_exports.string().max(2e3).default("retrained after fleet manifest change"),
-    /** The inference service: the outgoing model's live accuracy goes into the commit. */
-    service_url: external_exports.url().optional(),
-    service_token: external_exports.string().optional(),
-    slack_webhook: external_exports.url().optional()
-  }).and(IdentitySettings).and(ForgeSettings);
+    reason: external_exports.string().max(2e3).default("retrained after fleet manifest change")
+  }).and(ServiceSettings).and(IdentitySettings).and(ForgeSettings);
 }
 var deploy2 = defineAction({
   inputs: INPUTS,
-  secrets: ["service_token", "slack_webhook", "token"],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: "Model deploy failed"
 });
@@ -58404,7 +58412,7 @@ function run() {
       reason: settings.reason,
       bot,
       branch: settings.branch,
-      service: { serviceUrl: settings.service_url, token: settings.service_token },
+      service: serviceAccess(settings.service_url, settings.service_token),
       ...context3.runUrl ? { runUrl: context3.runUrl } : {}
     });
     setOutputs({ model_id: result.modelId, previous_model_id: result.previousModelId ?? "" });

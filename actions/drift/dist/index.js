@@ -66035,6 +66035,17 @@ async function runAction(action, body) {
   }
 }
 
+// src/actions/common/service.ts
+var SERVICE_INPUTS = ["service_url", "service_token", "slack_webhook"];
+var ACTION_SECRETS = ["service_token", "slack_webhook", "token"];
+var ServiceSettings = external_exports.object({
+  /** The inference service's base URL; optional where the action can do without it. */
+  service_url: external_exports.url().optional(),
+  /** Bearer token for the service's routes that need one. */
+  service_token: external_exports.string().optional(),
+  slack_webhook: external_exports.url().optional()
+});
+
 // src/drift/classify.ts
 var iso = (d2) => d2.toISOString();
 function classifyServers(fleet, vocabulary) {
@@ -67929,15 +67940,13 @@ var INPUTS = [
   "config",
   "metrics",
   "registry",
-  "service_url",
+  ...SERVICE_INPUTS,
   "base_branch",
   "manifest_path",
   "dry_run",
   "force",
   "reconcile",
-  "service_token",
-  ...IDENTITY_INPUTS,
-  "slack_webhook"
+  ...IDENTITY_INPUTS
 ];
 function settingsSchema(workspace) {
   return external_exports.object({
@@ -67951,8 +67960,6 @@ function settingsSchema(workspace) {
     registry: workspacePath(workspace, "registry").default(
       insideWorkspace(workspace, "models-registry", "registry")
     ),
-    /** Inference service to read unknown-prediction counts from (optional). */
-    service_url: external_exports.url().optional(),
     /** Empty: the repository's default branch, from the event (baseBranchOf). */
     base_branch: external_exports.string().default(""),
     /** Repository-relative path of the manifest the pull request proposes. */
@@ -67962,11 +67969,8 @@ function settingsSchema(workspace) {
     dry_run: BooleanInput.default(false),
     force: BooleanInput.default(false),
     /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
-    reconcile: BooleanInput.default(true),
-    /** Bearer token for the service's /health, when it needs one. */
-    service_token: external_exports.string().optional(),
-    slack_webhook: external_exports.url().optional()
-  }).and(IdentitySettings).and(ForgeSettings).superRefine((s, ctx) => {
+    reconcile: BooleanInput.default(true)
+  }).and(ServiceSettings).and(IdentitySettings).and(ForgeSettings).superRefine((s, ctx) => {
     if (s.report === void 0 && s.metrics === void 0)
       ctx.addIssue({ code: "custom", path: ["metrics"], message: "required unless report is given" });
   });
@@ -68021,7 +68025,7 @@ function relativeToWorkspace(workspace, path) {
 }
 var drift = defineAction({
   inputs: INPUTS,
-  secrets: ["token", "slack_webhook", "service_token"],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: "Fleet drift check failed"
 });

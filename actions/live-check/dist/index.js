@@ -59220,37 +59220,46 @@ async function runAction(action, body2) {
   }
 }
 
+// src/actions/common/service.ts
+var SERVICE_INPUTS = ["service_url", "service_token", "slack_webhook"];
+var ACTION_SECRETS = ["service_token", "slack_webhook", "token"];
+var ServiceSettings = external_exports.object({
+  /** The inference service's base URL; optional where the action can do without it. */
+  service_url: external_exports.url().optional(),
+  /** Bearer token for the service's routes that need one. */
+  service_token: external_exports.string().optional(),
+  slack_webhook: external_exports.url().optional()
+});
+function serviceAccess(url2, token) {
+  return { serviceUrl: url2, ...token ? { token } : {} };
+}
+
 // src/actions/live-check.ts
 var INPUTS = [
-  "service_url",
-  "service_token",
+  ...SERVICE_INPUTS,
   "registry",
   "config",
   "branch",
   "dry_run",
   "evaluate_candidate",
-  "slack_webhook",
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS
 ];
 function settingsSchema(workspace) {
   return external_exports.object({
-    service_url: external_exports.url(),
-    service_token: external_exports.string().optional(),
     registry: workspacePath(workspace, "registry").default(resolve5(workspace, "models-registry")),
     /** The retrain config with the live_regression block; default config/retrain_config.json if present. */
     config: workspacePath(workspace, "config").optional(),
     branch: external_exports.string().default("main"),
     dry_run: BooleanInput.default(false),
     /** Also run the pointer's candidate through the promotion rule (docs/candidate.md). */
-    evaluate_candidate: BooleanInput.default(true),
-    slack_webhook: external_exports.url().optional()
-  }).and(IdentitySettings).and(ForgeSettings);
+    evaluate_candidate: BooleanInput.default(true)
+  }).and(ServiceSettings.extend({ service_url: external_exports.url() })).and(IdentitySettings).and(ForgeSettings);
 }
 var CANDIDATE_WORKFLOW_REQUESTER = "fleetcast live-check (workflow)";
 var liveCheck = defineAction({
   inputs: INPUTS,
-  secrets: ["service_token", "slack_webhook", "token"],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: "Live check failed"
 });
@@ -59262,8 +59271,8 @@ function run() {
     const forge = settings.dry_run ? void 0 : await openForge(settings, retryBaseMs());
     const events = settings.dry_run ? null : new EventLog(resolve5(workspace, loaded.config.events_log));
     const service = {
-      serviceUrl: settings.service_url,
-      ...settings.service_token ? { token: settings.service_token } : {}
+      ...serviceAccess(settings.service_url, settings.service_token),
+      serviceUrl: settings.service_url
     };
     const outcome = await runLiveCheck({
       git,

@@ -57572,15 +57572,27 @@ async function runAction(action, body) {
   }
 }
 
+// src/actions/common/service.ts
+var SERVICE_INPUTS = ["service_url", "service_token", "slack_webhook"];
+var ACTION_SECRETS = ["service_token", "slack_webhook", "token"];
+var ServiceSettings = external_exports.object({
+  /** The inference service's base URL; optional where the action can do without it. */
+  service_url: external_exports.url().optional(),
+  /** Bearer token for the service's routes that need one. */
+  service_token: external_exports.string().optional(),
+  slack_webhook: external_exports.url().optional()
+});
+function serviceAccess(url2, token) {
+  return { serviceUrl: url2, ...token ? { token } : {} };
+}
+
 // src/actions/rollback.ts
 var INPUTS = [
   "model_id",
   "reason",
   "registry",
   "branch",
-  "service_url",
-  "service_token",
-  "slack_webhook",
+  ...SERVICE_INPUTS,
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS
 ];
@@ -57590,16 +57602,12 @@ function settingsSchema(workspace) {
     model_id: ModelId.optional(),
     reason: external_exports.string().min(1).max(500).default("manual rollback"),
     registry: workspacePath(workspace, "registry").default(resolve3(workspace, "models-registry")),
-    branch: external_exports.string().default("main"),
-    /** The inference service: the outgoing model's live accuracy goes into the commit. */
-    service_url: external_exports.url().optional(),
-    service_token: external_exports.string().optional(),
-    slack_webhook: external_exports.url().optional()
-  }).and(IdentitySettings).and(ForgeSettings);
+    branch: external_exports.string().default("main")
+  }).and(ServiceSettings).and(IdentitySettings).and(ForgeSettings);
 }
 var rollback2 = defineAction({
   inputs: INPUTS,
-  secrets: ["service_token", "slack_webhook", "token"],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: "Rollback failed"
 });
@@ -57615,10 +57623,10 @@ function run() {
       throw new InputError(`${pointerRel}: nothing has been deployed, nothing to roll back`);
     const facts = {
       from: before.model_id,
-      live: await readLiveRecord(before.model_id, {
-        serviceUrl: settings.service_url,
-        token: settings.service_token
-      }),
+      live: await readLiveRecord(
+        before.model_id,
+        serviceAccess(settings.service_url, settings.service_token)
+      ),
       reason: settings.reason,
       requestedBy: context3.actor,
       ...context3.runUrl ? { runUrl: context3.runUrl } : {}

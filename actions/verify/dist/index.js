@@ -57429,11 +57429,21 @@ async function runAction(action, body) {
   }
 }
 
+// src/actions/common/service.ts
+var SERVICE_INPUTS = ["service_url", "service_token", "slack_webhook"];
+var ACTION_SECRETS = ["service_token", "slack_webhook", "token"];
+var ServiceSettings = external_exports.object({
+  /** The inference service's base URL; optional where the action can do without it. */
+  service_url: external_exports.url().optional(),
+  /** Bearer token for the service's routes that need one. */
+  service_token: external_exports.string().optional(),
+  slack_webhook: external_exports.url().optional()
+});
+
 // src/actions/verify.ts
 var INPUTS = [
-  "service_url",
+  ...SERVICE_INPUTS,
   "each_address",
-  "service_token",
   "model_id",
   "deploy_commit",
   "manifest_path",
@@ -57442,17 +57452,13 @@ var INPUTS = [
   "revert_on_failure",
   "branch",
   "environment",
-  "slack_webhook",
   ...IDENTITY_INPUTS,
   ...FORGE_INPUTS
 ];
 function settingsSchema(workspace) {
   return external_exports.object({
-    /** One or more replica base URLs, separated by commas or whitespace. */
-    service_url: external_exports.string().transform((v2) => v2.split(/[\s,]+/).filter((u2) => u2 !== "")).pipe(external_exports.array(external_exports.url()).min(1, "at least one URL")),
     /** Verify every address each URL's host name resolves to (a headless Service: every pod). */
     each_address: BooleanInput.default(false),
-    service_token: external_exports.string().optional(),
     model_id: ModelId,
     /** The deploy commit to revert when verification fails. */
     deploy_commit: external_exports.string().regex(/^[0-9a-f]{40}$/, "must be a full commit sha").optional(),
@@ -57462,9 +57468,13 @@ function settingsSchema(workspace) {
     revert_on_failure: BooleanInput.default(true),
     branch: external_exports.string().default("main"),
     /** GitHub environment the deployment is recorded in (with deploy_commit). */
-    environment: external_exports.string().min(1).max(255).default(DEFAULT_ENVIRONMENT),
-    slack_webhook: external_exports.url().optional()
-  }).and(IdentitySettings).and(ForgeSettings).superRefine((s, ctx) => {
+    environment: external_exports.string().min(1).max(255).default(DEFAULT_ENVIRONMENT)
+  }).and(
+    ServiceSettings.extend({
+      /** One or more replica base URLs, separated by commas or whitespace. */
+      service_url: external_exports.string().transform((v2) => v2.split(/[\s,]+/).filter((u2) => u2 !== "")).pipe(external_exports.array(external_exports.url()).min(1, "at least one URL"))
+    })
+  ).and(IdentitySettings).and(ForgeSettings).superRefine((s, ctx) => {
     if (s.revert_on_failure && s.deploy_commit === void 0)
       ctx.addIssue({
         code: "custom",
@@ -57475,7 +57485,7 @@ function settingsSchema(workspace) {
 }
 var verify = defineAction({
   inputs: INPUTS,
-  secrets: ["service_token", "slack_webhook", "token"],
+  secrets: ACTION_SECRETS,
   settings: settingsSchema,
   failureTitle: "Deploy verification failed"
 });
