@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { run as deploy } from '../../src/actions/deploy.js';
 import { run as rollback } from '../../src/actions/rollback.js';
-import { renderManifest } from '../../src/fleet/manifest.js';
 import type { PointerHistory } from '../../src/gitops/deploy-log.js';
 import { runAction } from '../helpers/action-runner.js';
 import { fleetcastInProcess as fleetcast } from '../helpers/cli-capture.js';
-import { manifestOf } from '../helpers/drift-report-fixture.js';
-import { startFakeService, type FakeService } from '../helpers/fake-service.js';
-import { createGitFixture, localForgeInputs, type GitFixture } from '../helpers/git-fixture.js';
-import { makeTinyModels } from '../helpers/tiny-model.js';
-
-const SERVERS = ['web-01', 'web-02'];
-const P = 'tft-20261001T000000Z-aaaaaa';
-const M = 'tft-20261101T000000Z-bbbbbb';
+import type { FakeService } from '../helpers/fake-service.js';
+import { localForgeInputs, type GitFixture } from '../helpers/git-fixture.js';
+import { M, P, twoModels, type TwoModels } from '../helpers/two-models.js';
 
 /**
  * Accuracy history across versions, through the real actions against a bare remote: each commit
@@ -24,38 +15,17 @@ const M = 'tft-20261101T000000Z-bbbbbb';
  * history` shows it beside the held-out figures.
  */
 describe('live accuracy recorded when a model is replaced', () => {
-  let models: string;
+  let setting: TwoModels;
   let fixture: GitFixture;
   let service: FakeService;
   before(async () => {
-    models = await mkdtemp(join(tmpdir(), 'fleetcast-live-history-'));
-    const servers = SERVERS.map((name) => ({ name, profile: 'web' }));
-    await makeTinyModels(
-      models,
-      [P, M].map((modelId) => ({ modelId, servers, validation: { passed: true } })),
-    );
-    fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
-    service = await startFakeService();
+    setting = await twoModels('fleetcast-live-history-');
+    ({ fixture, service } = setting);
   });
-  after(async () => {
-    await service.close();
-    await fixture.cleanup();
-    await rm(models, { recursive: true, force: true });
-  });
+  after(() => setting.cleanup());
 
-  async function deployModel(id: string, serviceUrl?: string) {
-    const workspace = await fixture.clone();
-    await cp(join(models, id), join(workspace, '.fleetcast', 'candidate', id), { recursive: true });
-    return runAction(deploy, {
-      action: 'deploy',
-      workspace,
-      inputs: {
-        model_dir: `.fleetcast/candidate/${id}`,
-        ...localForgeInputs(fixture),
-        ...(serviceUrl === undefined ? {} : { service_url: serviceUrl, service_token: 'tok' }),
-      },
-    });
-  }
+  const deployModel = (id: string, serviceUrl?: string) =>
+    setting.deploy(id, serviceUrl === undefined ? {} : { service_url: serviceUrl, service_token: 'tok' });
 
   test('deploy and rollback record the outgoing model; history shows held-out and live per version', async () => {
     assert.equal((await deployModel(P)).exitCode, 0);

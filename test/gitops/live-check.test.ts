@@ -1,65 +1,37 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { run as deploy } from '../../src/actions/deploy.js';
 import { run as liveCheckAction } from '../../src/actions/live-check.js';
 import { parseEvents } from '../../src/core/events-log.js';
-import { renderManifest } from '../../src/fleet/manifest.js';
 import { LIVE_REGRESSION_REQUESTER, isAutomaticRollback } from '../../src/gitops/deploy-commit.js';
 import { runAction } from '../helpers/action-runner.js';
 import { fleetcastInProcess as fleetcast } from '../helpers/cli-capture.js';
-import { manifestOf } from '../helpers/drift-report-fixture.js';
-import { startFakeService, type FakeService } from '../helpers/fake-service.js';
-import { createGitFixture, localForgeInputs, git, type GitFixture } from '../helpers/git-fixture.js';
-import { makeTinyModels } from '../helpers/tiny-model.js';
-
-const SERVERS = ['web-01', 'web-02'];
-const P = 'tft-20261001T000000Z-aaaaaa';
-const M = 'tft-20261101T000000Z-bbbbbb';
+import type { FakeService } from '../helpers/fake-service.js';
+import { localForgeInputs, git, type GitFixture } from '../helpers/git-fixture.js';
+import { M, P, twoModels, type TwoModels } from '../helpers/two-models.js';
 
 /**
  * Automatic rollback on live regression, end to end: real git against a bare remote, the deploy
  * action recording the previous model's live record, and a local service answering /status.
  */
 describe('fleetcast live-check', () => {
-  let models: string;
+  let setting: TwoModels;
   let fixture: GitFixture;
   let service: FakeService;
   before(async () => {
-    models = await mkdtemp(join(tmpdir(), 'fleetcast-live-check-'));
-    const servers = SERVERS.map((name) => ({ name, profile: 'web' }));
-    await makeTinyModels(
-      models,
-      [P, M].map((modelId) => ({ modelId, servers, validation: { passed: true } })),
-    );
-    fixture = await createGitFixture({ 'fleet/manifest.json': renderManifest(manifestOf(SERVERS)) });
-    service = await startFakeService();
+    setting = await twoModels('fleetcast-live-check-');
+    ({ fixture, service } = setting);
     for (const id of [P, M]) {
-      const workspace = await fixture.clone();
-      await cp(join(models, id), join(workspace, '.fleetcast', 'candidate', id), { recursive: true });
       service.set({
         modelId: P,
         live: [{ model: P, p50: 0.2, p90: 0.1, naiveP50: 0.25, naiveP90: 0.12, points: 2000, hours: 24 }],
       });
-      const result = await runAction(deploy, {
-        action: 'deploy',
-        workspace,
-        inputs: {
-          model_dir: `.fleetcast/candidate/${id}`,
-          service_url: service.url,
-          ...localForgeInputs(fixture),
-        },
-      });
+      const result = await setting.deploy(id, { service_url: service.url });
       assert.equal(result.outputs.deployed, 'true', result.stdout);
     }
   });
-  after(async () => {
-    await service.close();
-    await fixture.cleanup();
-    await rm(models, { recursive: true, force: true });
-  });
+  after(() => setting.cleanup());
 
   async function check(extra: string[] = []) {
     const clone = await fixture.clone();
