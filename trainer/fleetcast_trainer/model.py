@@ -11,7 +11,7 @@ from torch import nn
 
 from .tft import TemporalFusionTransformer, TFTOutput
 
-SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated", "learned")
+SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
@@ -26,10 +26,6 @@ BIG = 3.0e38  # float32 max is 3.4e38
 # The gated baseline's starting point: open below 0.3 window stds of mismatch, closing over ~0.2.
 GATE_THRESHOLD = 0.3
 GATE_STEEPNESS = 10.0
-# The learned baseline's anchors, in this order: the newest value, yesterday's at the forecast hour, the
-# mean of the newest three values, the day before's at the forecast hour. The last two start nearly off.
-ANCHORS = ("last", "yesterday", "recent3", "day_before")
-ANCHOR_PRIOR = (0.0, 0.0, -4.0, -4.0)
 
 
 class SeasonalResidualTFT(nn.Module):
@@ -78,10 +74,9 @@ class SeasonalResidualTFT(nn.Module):
         if seasonal_baseline not in SEASONAL_BASELINES:
             raise ValueError(f"seasonal_baseline must be one of {', '.join(SEASONAL_BASELINES)}")
         self.seasonal_baseline = seasonal_baseline
-        if seasonal_baseline in ("gated", "learned"):
+        if seasonal_baseline == "gated":
             if not (season_steps and 2 * season_steps <= lookback and seasonal_lag_days >= 2):
-                raise ValueError(f"seasonal_baseline {seasonal_baseline} needs a lookback of two days and "
-                                 "seasonal_lag_days >= 2")
+                raise ValueError("seasonal_baseline gated needs a lookback of two days and seasonal_lag_days >= 2")
             self.gate_threshold = nn.Parameter(torch.full((len(target_idx),), GATE_THRESHOLD))
             self.gate_steepness = nn.Parameter(torch.full((len(target_idx),), GATE_STEEPNESS))
         # The decoder sees yesterday's neighbourhood (3 steps per target) as known-future inputs, so
@@ -115,16 +110,6 @@ class SeasonalResidualTFT(nn.Module):
             n_decoder_vars=n_known + self.decoder_lags + self.window_stats_inputs, encoder_steps=self.encoder_steps, horizon=horizon,
             n_targets=self.n_targets, n_quantiles=len(self.quantiles), hidden=hidden, heads=heads, dropout=dropout,
         )
-        # "learned": the gated baseline's choice between the newest value and yesterday's, plus two more
-        # anchors (ANCHORS), weighted per step and target by a softmax whose logits are the gate's (as a
-        # prior) plus a linear read of the core's last hidden state. Zero-initialised, so training
-        # starts from the gated baseline; the network then learns when a VM's daily spike or its
-        # aftermath makes yesterday the better anchor than a newest value that jumped.
-        if seasonal_baseline == "learned":
-            self.anchor_head = nn.Linear(hidden, self.n_targets * len(ANCHORS))
-            nn.init.zeros_(self.anchor_head.weight)
-            nn.init.zeros_(self.anchor_head.bias)
-            self.register_buffer("anchor_prior", torch.tensor(ANCHOR_PRIOR, dtype=torch.float32))
 
     # --- normalization (from the encoder window only) ---
     def transform(self, x):
@@ -166,38 +151,20 @@ class SeasonalResidualTFT(nn.Module):
         days = [torch.stack([padded[:, s + k:s + k + h] for k in range(3)], dim=2) for s in self.lag_offsets]
         return torch.stack(days, dim=2)
 
-    def gate_logit(self, lags, obs_n):
-        """The gated baseline's logit for yesterday over the newest value: [B, H, T]."""
-        last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
-        yesterday, day_before = lags[:, :, 0, 1], lags[:, :, 1, 1]  # [B, H, T]
-        # the newest value's own hour yesterday: one season before the window's last step
-        then = obs_n[:, self.season_offset - 1:self.season_offset, self.target_idx]
-        mismatch = torch.abs(yesterday - day_before) + torch.abs(last - then)
-        return torch.abs(self.gate_steepness) * (torch.abs(self.gate_threshold) - mismatch)
-
-    def learned_base(self, lags, obs_n, hidden):
-        """ANCHORS weighted by softmax(prior + gate logit + anchor_head(hidden)) -> [B, H, T]."""
-        b, h = lags.shape[0], self.horizon
-        last = obs_n[:, -1:, self.target_idx].expand(b, h, self.n_targets)
-        recent = obs_n[:, -3:, self.target_idx].mean(dim=1, keepdim=True).expand(b, h, self.n_targets)
-        anchors = torch.stack([last, lags[:, :, 0, 1], recent, lags[:, :, 1, 1]], dim=-1)  # [B, H, T, K]
-        gate = self.gate_logit(lags, obs_n)
-        prior = torch.stack([torch.zeros_like(gate), gate, torch.zeros_like(gate), torch.zeros_like(gate)], dim=-1)
-        logits = prior + self.anchor_prior + self.anchor_head(hidden).reshape(b, h, self.n_targets, len(ANCHORS))
-        return (torch.softmax(logits, dim=-1) * anchors).sum(dim=-1)
-
-    def seasonal_base(self, lags, obs_n=None, hidden=None):
+    def seasonal_base(self, lags, obs_n=None):
         """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] (or, for "last",
-        the normalized window obs_n [B, L, F]; for "learned", also the core's hidden state) -> [B, H, T]."""
-        if self.seasonal_baseline == "learned":
-            return self.learned_base(lags, obs_n, hidden)
+        the normalized window obs_n [B, L, F]) -> [B, H, T]."""
         if self.seasonal_baseline == "last":
             last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
             return last.expand(last.shape[0], self.horizon, last.shape[2])
         if self.seasonal_baseline == "gated":
             last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
-            gate = torch.sigmoid(self.gate_logit(lags, obs_n))
-            return last + gate * (lags[:, :, 0, 1] - last)
+            yesterday, day_before = lags[:, :, 0, 1], lags[:, :, 1, 1]  # [B, H, T]
+            # the newest value's own hour yesterday: one season before the window's last step
+            then = obs_n[:, self.season_offset - 1:self.season_offset, self.target_idx]
+            mismatch = torch.abs(yesterday - day_before) + torch.abs(last - then)
+            gate = torch.sigmoid(torch.abs(self.gate_steepness) * (torch.abs(self.gate_threshold) - mismatch))
+            return last + gate * (yesterday - last)
         if self.seasonal_baseline == "naive":
             return lags[:, :, 0, 1]
         if self.seasonal_baseline == "mean3":
@@ -228,7 +195,7 @@ class SeasonalResidualTFT(nn.Module):
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)
         out = tft.quantiles
         if lags is not None:
-            seasonal = self.seasonal_base(lags, obs_n, tft.hidden)  # [B, H, n_targets]
+            seasonal = self.seasonal_base(lags, obs_n)  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
         return NormalizedForecast(out, mean, scale, tft)
 

@@ -21,7 +21,6 @@ class TFTOutput(NamedTuple):
     encoder_weights: torch.Tensor  # [B, E, encoder variables]
     decoder_weights: torch.Tensor  # [B, H, decoder variables]
     attention: torch.Tensor  # [B, H, E + H], averaged over the heads
-    hidden: torch.Tensor  # [B, H, d]: what the quantile head reads (model.py's learned anchor reads it too)
 
 
 class TemporalFusionTransformer(nn.Module):
@@ -98,7 +97,7 @@ class TemporalFusionTransformer(nn.Module):
         x = self.positionwise(x)
         x = self.final_gate(x, temporal[:, self.encoder_steps:])
         quantiles = self.head(x).reshape(x.shape[0], self.horizon, self.n_targets, self.n_quantiles)
-        return TFTOutput(quantiles, static_weights, encoder_weights, decoder_weights, attention, x)
+        return TFTOutput(quantiles, static_weights, encoder_weights, decoder_weights, attention)
 
     def copy_unknown_row(self, indices):
         """Serves holdout servers exactly like a never-seen server: their rows become row 0."""

@@ -6,7 +6,7 @@ import torch
 from fleetcast_trainer.metric_set import contract_doc
 from fleetcast_trainer.features import step_times, time_features
 from fleetcast_trainer.layers import MASK_BIAS, causal_mask_bias
-from fleetcast_trainer.model import ANCHORS, GATE_STEEPNESS, GATE_THRESHOLD, SeasonalResidualTFT
+from fleetcast_trainer.model import GATE_STEEPNESS, GATE_THRESHOLD, SeasonalResidualTFT
 from fleetcast_trainer.model_factory import build_model
 from fleetcast_trainer.profiles import load_profiles
 from tests.helpers import smoke_profile_with
@@ -229,32 +229,6 @@ class SeasonalLagTest(unittest.TestCase):
                                    atol=1e-3, rtol=0)
         with self.assertRaisesRegex(ValueError, "two days"):
             seasonal_model("gated", lag_days=1)
-
-    def test_learned_baseline_starts_near_the_gated_one_and_can_pick_each_anchor(self):
-        learned, gated = seasonal_model("learned"), seasonal_model("gated")
-        # the newest value 9 (0 at its hour yesterday); the three newest 1, 2, 9; the forecast hours were
-        # 0 and 1 yesterday, 0 and 3 the day before
-        past = torch.tensor([0.0, 3.0, 5.0, 0.0, 0.0, 1.0, 2.0, 9.0]).reshape(1, 8, 1).repeat(1, 1, 2)
-        lags = learned.seasonal_lags(past)
-        hidden = torch.rand(1, 2, 8)
-        # untrained, the two extra anchors weigh e^-4 against 1 or more: within 4 % of the anchors' range
-        start = learned.seasonal_base(lags, past, hidden)[0, :, 0]
-        torch.testing.assert_close(start, gated.seasonal_base(lags, past)[0, :, 0], atol=0.04 * 9, rtol=0)
-        expected = {"last": [9.0, 9.0], "yesterday": [0.0, 1.0], "recent3": [4.0, 4.0], "day_before": [0.0, 3.0]}
-        for k, anchor in enumerate(ANCHORS):
-            with torch.no_grad():
-                learned.anchor_head.bias.copy_(torch.tensor([1000.0 if i == k else 0.0 for i in range(len(ANCHORS))]))
-            torch.testing.assert_close(learned.seasonal_base(lags, past, hidden)[0, :, 0],
-                                       torch.tensor(expected[anchor]), atol=1e-4, rtol=0, msg=anchor)
-        # the choice reads the core's hidden state: a different state, a different anchor
-        with torch.no_grad():
-            learned.anchor_head.bias.zero_()
-            learned.anchor_head.weight.zero_()
-            learned.anchor_head.weight[1, 0] = 1000.0  # yesterday's logit grows with hidden unit 0
-        low, high = torch.zeros(1, 2, 8), torch.zeros(1, 2, 8)
-        high[..., 0] = 1.0
-        self.assertAlmostEqual(float(learned.seasonal_base(lags, past, high)[0, 0, 0]), 0.0, places=3)
-        self.assertGreater(float(learned.seasonal_base(lags, past, low)[0, 0, 0]), 8.0)
 
     def test_last_baseline_forecasts_a_constant_window_exactly(self):
         model = seasonal_model("last")
