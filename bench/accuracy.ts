@@ -1,9 +1,9 @@
 // `npm run bench -- accuracy [--metrics ../shared/data/bitbrains-rnd-dev.parquet]
 //   [--windows 2013-08-14T22:00:00Z,2013-08-28T22:00:00Z] [--profile default] [--profiles FILE]
-//   [--seed 0] [--threads 1] [--peers gbm,ets,qnaive] [--work-dir DIR] [--reuse] [--json]`
+//   [--seed 0] [--threads 1] [--peers gbm,ets,qnaive] [--days 30] [--work-dir DIR] [--reuse] [--json]`
 // The TFT against its peers on held-out windows of a real (or generated) fleet, one table per
-// window: for each `--windows` time, the CLI writes the training dataset (30 days before it, as
-// `fleetcast train` does), the peers (gradient boosting, Holt-Winters, quantile naive) and the TFT
+// window: for each `--windows` time, the CLI writes the training dataset (the `--days` before it, 30
+// as `fleetcast train` has by default), the peers (gradient boosting, Holt-Winters, quantile naive) and the TFT
 // are fitted on it, and `fleetcast_trainer.compare` scores all of them, persistence and seasonal
 // naive on the same windows and points (q-risk = 2·Σpinball/Σ|y|, raw values). The goal column:
 // the TFT's P50 and P90 at least 5 % below the better of gbm and ets, per target. Fitting times are
@@ -93,10 +93,12 @@ async function oneWindow(
     seed: string;
     threads: string;
     peers: string;
+    days: string;
     reuse: boolean;
   },
 ): Promise<WindowResult> {
-  const dir = join(work, now.replace(/[^0-9TZ]/g, ''));
+  // another history length is another dataset: its own directory, so --reuse never mixes them
+  const dir = join(work, now.replace(/[^0-9TZ]/g, '') + (options.days === '30' ? '' : `-${options.days}d`));
   const dataset = join(dir, 'work', 'dataset');
   const reuse =
     options.reuse &&
@@ -139,6 +141,8 @@ async function oneWindow(
           '1',
           '--now',
           now,
+          '--days',
+          options.days,
           '--work-dir',
           'work',
           '--no-validate',
@@ -272,6 +276,7 @@ export async function run(args: string[]): Promise<void> {
       seed: { type: 'string', default: '0' },
       threads: { type: 'string', default: '1' },
       peers: { type: 'string', default: 'gbm,ets,qnaive' },
+      days: { type: 'string', default: '30' },
       'work-dir': { type: 'string', default: join(tmpdir(), 'fleetcast-bench-accuracy') },
       reuse: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -292,6 +297,7 @@ export async function run(args: string[]): Promise<void> {
       seed: values.seed,
       threads: values.threads,
       peers: values.peers,
+      days: values.days,
       reuse: values.reuse,
     });
     results.push(result);
