@@ -42,13 +42,19 @@ class SeasonalResidualTFT(nn.Module):
     def __init__(self, *, num_servers, num_profiles, n_observed, n_known, target_idx, log1p_mask, std_floor,
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
-                 target_bounds=None, decoder_window_stats=False, normalization_steps=None):
+                 target_bounds=None, decoder_window_stats=False, normalization_steps=None,
+                 normalization_center_steps=None):
         super().__init__()
         self.lookback = lookback
         # The steps whose mean and std normalize the window: the newest normalization_steps (all by
         # default). A VM that sat idle two days ago has a two-day std of half its level; the gbm peer
         # scales by the last day's std instead (on the real trace a mixed result: docs/trainer.md).
         self.normalization_steps = min(normalization_steps or lookback, lookback)
+        # The centre can come from fewer, newer steps than the scale: after a level switch the window
+        # mean sits between the two levels and a forecast centred there leans back towards the old
+        # one; centred on the newest hours it leans towards where the series is now.
+        self.normalization_center_steps = min(normalization_center_steps or self.normalization_steps,
+                                              self.normalization_steps)
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
         # the model only through normalization and the seasonal lags (the cost grows with this).
         self.encoder_steps = min(encoder_steps or lookback, lookback)
@@ -119,9 +125,10 @@ class SeasonalResidualTFT(nn.Module):
     def window_stats(self, past_observed):
         xt = self.transform(past_observed)
         recent = xt[:, self.lookback - self.normalization_steps:]
-        mean = recent.mean(dim=1, keepdim=True)  # [B, 1, n_obs]
-        std = torch.sqrt(((recent - mean) ** 2).mean(dim=1, keepdim=True))
+        spread_mean = recent.mean(dim=1, keepdim=True)  # [B, 1, n_obs]
+        std = torch.sqrt(((recent - spread_mean) ** 2).mean(dim=1, keepdim=True))
         scale = torch.maximum(std, self.std_floor)
+        mean = xt[:, self.lookback - self.normalization_center_steps:].mean(dim=1, keepdim=True)
         return xt, mean, scale
 
     def normalize_target(self, target, mean, scale):

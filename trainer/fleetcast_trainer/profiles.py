@@ -64,6 +64,7 @@ class Profile:
     decoder_window_stats: bool = _key(FLAG, default=False)  # window mean and scale as decoder inputs
     encoder_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps the LSTM/attention see; 0 = all
     normalization_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps giving mean and scale; 0 = all
+    normalization_center_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps giving the mean; 0 = as above
     # optional training switches
     lr_decay_patience: int = _key(NON_NEGATIVE_INT, default=0)  # halve the rate after this many bad epochs; 0 = off
     loss_weighting: str = _key(CHOICE, LOSS_WEIGHTINGS, default="none")

@@ -123,6 +123,23 @@ class NormalizationTest(unittest.TestCase):
         older[:, :-6, 0] += 40.0
         torch.testing.assert_close(model.window_stats(older)[1], mean)
 
+    def test_normalization_center_steps_centre_on_the_newest_steps_and_keep_the_window_scale(self):
+        torch.manual_seed(0)
+        profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
+                                     attention_heads=2, dropout=0.0, seasonal_residual=False,
+                                     decoder_seasonal_lags=False, encoder_steps=0, normalization_center_steps=4)
+        model = build_model(contract_doc(load_profiles()), profile, FEATURES, 5, 3).eval()
+        past = make_inputs(2)[2]
+        past[:, -4:, 0] += 50.0  # a level switch in the newest four steps
+        _, mean, scale = model.window_stats(past)
+        window = past[:, :, 0].numpy().astype(np.float64)
+        np.testing.assert_allclose(mean[:, 0, 0].numpy(), window[:, -4:].mean(axis=1), rtol=1e-5)
+        np.testing.assert_allclose(scale[:, 0, 0].numpy(), np.maximum(window.std(axis=1), 1.0), rtol=1e-4)
+        # the centre is the new level: the newest values normalize to about 0, the old level to below it
+        obs_n = (past[:, :, 0] - mean[:, :, 0]) / scale[:, :, 0]
+        self.assertLess(float(obs_n[:, -4:].abs().mean()), 0.5)
+        self.assertLess(float(obs_n[:, :-4].mean()), -1.0)
+
     def test_shifting_a_linear_metric_shifts_its_forecast(self):
         # normalization inside forward(): adding 10 to cpu_pct in the window moves the cpu
         # forecast by exactly 10 and leaves the others alone
