@@ -15,12 +15,12 @@ FEATURES = ["cpu_pct", "mem_pct", "disk_io_mbps", "net_in_mbps", "net_out_mbps",
 L, H = 24, 6
 
 
-def make_model(seed=0, dropout=0.0):
+def plain_model(seed=0, dropout=0.0, **overrides):
     """A plain TFT: no seasonal residual or lags, the whole 24-step window in the encoder."""
     torch.manual_seed(seed)
     profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
                                  attention_heads=2, dropout=dropout, seasonal_residual=False,
-                                 decoder_seasonal_lags=False, encoder_steps=0)
+                                 decoder_seasonal_lags=False, encoder_steps=0, **overrides)
     return build_model(contract_doc(load_profiles()), profile, FEATURES, 5, 3).eval()
 
 
@@ -39,14 +39,14 @@ def make_inputs(batch=3, seed=0):
 
 class ShapeTest(unittest.TestCase):
     def test_output_shape_and_finite(self):
-        model = make_model()
+        model = plain_model()
         for batch in (1, 4):
             out = model(*make_inputs(batch))
             self.assertEqual(tuple(out.shape), (batch, H, 3, 3))
             self.assertTrue(torch.isfinite(out).all())
 
     def test_has_every_tft_component(self):
-        model = make_model()
+        model = plain_model()
         names = {type(m).__name__ for m in model.modules()}
         for part in ("GRN", "GLU", "GateAddNorm", "VariableSelection", "VariableGRNs",
                      "InterpretableMultiHeadAttention", "LSTM", "Embedding"):
@@ -64,7 +64,7 @@ class CausalMaskTest(unittest.TestCase):
         self.assertEqual(float(bias[0, 4]), MASK_BIAS)
 
     def test_future_inputs_do_not_leak_backwards(self):
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(2)
         base = model(*inputs)
         changed = [x.clone() for x in inputs]
@@ -75,7 +75,7 @@ class CausalMaskTest(unittest.TestCase):
 
     def test_broken_mask_would_leak(self):
         # the previous test can fail: with the mask removed, step 0 sees step 4
-        model = make_model()
+        model = plain_model()
         model.core.mask_bias.zero_()
         inputs = make_inputs(2)
         base = model(*inputs)
@@ -84,7 +84,7 @@ class CausalMaskTest(unittest.TestCase):
         self.assertFalse(torch.allclose(model(*changed)[:, :4], base[:, :4], atol=1e-6))
 
     def test_attention_weights_on_future_are_zero(self):
-        model = make_model()
+        model = plain_model()
         attn = model.forward_normalized(*make_inputs(2)).tft.attention
         for i in range(H):
             self.assertLess(float(attn[:, i, L + i + 1:].abs().sum()), 1e-12)
@@ -93,7 +93,7 @@ class CausalMaskTest(unittest.TestCase):
 
 class NormalizationTest(unittest.TestCase):
     def test_stats_come_from_the_encoder_window(self):
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(2)
         xt, mean, scale = model.window_stats(inputs[2])
         past = inputs[2].numpy().astype(np.float64)
@@ -106,11 +106,7 @@ class NormalizationTest(unittest.TestCase):
         np.testing.assert_allclose(scale[:, 0].numpy(), np.maximum(expected.std(axis=1), floors), rtol=1e-4)
 
     def test_normalization_steps_take_the_stats_from_the_newest_steps_only(self):
-        torch.manual_seed(0)
-        profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
-                                     attention_heads=2, dropout=0.0, seasonal_residual=False,
-                                     decoder_seasonal_lags=False, encoder_steps=0, normalization_steps=6)
-        model = build_model(contract_doc(load_profiles()), profile, FEATURES, 5, 3).eval()
+        model = plain_model(normalization_steps=6)
         past = make_inputs(2)[2]
         xt, mean, scale = model.window_stats(past)
         newest = past[:, -6:, 0].numpy().astype(np.float64)
@@ -124,11 +120,7 @@ class NormalizationTest(unittest.TestCase):
         torch.testing.assert_close(model.window_stats(older)[1], mean)
 
     def test_normalization_center_steps_centre_on_the_newest_steps_and_keep_the_window_scale(self):
-        torch.manual_seed(0)
-        profile = smoke_profile_with(resolution_seconds=3600, lookback_steps=L, horizon_steps=H, hidden_size=8,
-                                     attention_heads=2, dropout=0.0, seasonal_residual=False,
-                                     decoder_seasonal_lags=False, encoder_steps=0, normalization_center_steps=4)
-        model = build_model(contract_doc(load_profiles()), profile, FEATURES, 5, 3).eval()
+        model = plain_model(normalization_center_steps=4)
         past = make_inputs(2)[2]
         past[:, -4:, 0] += 50.0  # a level switch in the newest four steps
         _, mean, scale = model.window_stats(past)
@@ -143,7 +135,7 @@ class NormalizationTest(unittest.TestCase):
     def test_shifting_a_linear_metric_shifts_its_forecast(self):
         # normalization inside forward(): adding 10 to cpu_pct in the window moves the cpu
         # forecast by exactly 10 and leaves the others alone
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(2)
         base = model(*inputs)
         shifted = [x.clone() for x in inputs]
@@ -153,7 +145,7 @@ class NormalizationTest(unittest.TestCase):
         torch.testing.assert_close(out[:, :, 1:], base[:, :, 1:], atol=1e-4, rtol=1e-5)
 
     def test_scaling_a_log_metric_scales_its_forecast_around_one(self):
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(2)
         base = model(*inputs)
         scaled = [x.clone() for x in inputs]
@@ -163,7 +155,7 @@ class NormalizationTest(unittest.TestCase):
         torch.testing.assert_close(out[:, :, 2] + 1.0, (base[:, :, 2] + 1.0) * 3.0, rtol=1e-3, atol=1e-3)
 
     def test_constant_window_uses_the_std_floor(self):
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(1)
         inputs[2][:] = 50.0
         out = model(*inputs)
@@ -172,7 +164,7 @@ class NormalizationTest(unittest.TestCase):
 
 class UnknownIndexTest(unittest.TestCase):
     def test_holdout_rows_forecast_like_row_zero(self):
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(2)
         inputs[0][:] = 0
         unknown = model(*inputs)
@@ -184,7 +176,7 @@ class UnknownIndexTest(unittest.TestCase):
         self.assertFalse(torch.allclose(model(*inputs), unknown))
 
     def test_index_zero_is_a_real_row(self):
-        model = make_model()
+        model = plain_model()
         inputs = make_inputs(2)
         inputs[0][:] = 0
         self.assertTrue(torch.isfinite(model(*inputs)).all())
@@ -293,7 +285,7 @@ class BoundsTest(unittest.TestCase):
     """Forecasts stay in each target's physical range and quantiles never cross (metric_set bounds)."""
 
     def test_outputs_stay_in_range_and_in_order_even_for_extreme_inputs(self):
-        model = make_model(seed=3)
+        model = plain_model(seed=3)
         with torch.no_grad():
             inputs = make_inputs(batch=8, seed=1)
             inputs[2] = inputs[2] * 40.0  # cpu around 1200 %: the raw head would forecast far above 100
@@ -306,7 +298,7 @@ class BoundsTest(unittest.TestCase):
         self.assertTrue((np.diff(out, axis=-1) >= 0).all(), "quantiles crossed")
 
     def test_bounded_clips_then_orders(self):
-        model = make_model()
+        model = plain_model()
         raw = torch.tensor([[[[-5.0, 120.0, 50.0], [3.0, 2.0, 1.0], [1e9, -1.0, 7.0]]]])
         out = model.bounded(raw).numpy()[0, 0]
         np.testing.assert_allclose(out[0], [0.0, 100.0, 100.0])  # cpu 0..100, P90 raised to P50
