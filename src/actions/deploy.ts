@@ -22,24 +22,22 @@ export const INPUTS = [
   ...FORGE_INPUTS,
 ] as const;
 
+// ServiceSettings: the inference service: the outgoing model's live accuracy goes into the commit.
 function settingsSchema(workspace: string) {
-  return (
-    z
-      .object({
-        /** The validated model directory (the train job's artifact), inside the workspace. */
-        model_dir: workspacePath(workspace, 'model_dir'),
-        /** Registry directory in the repository. */
-        registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
-        /** Branch the deploy commit is pushed to. */
-        branch: z.string().default('main'),
-        /** Why this model is deployed (goes into current.json and the commit). */
-        reason: z.string().max(2000).default('retrained after fleet manifest change'),
-      })
-      /** The inference service: the outgoing model's live accuracy goes into the commit. */
-      .and(ServiceSettings)
-      .and(IdentitySettings)
-      .and(ForgeSettings)
-  );
+  return z
+    .object({
+      /** The validated model directory (the train job's artifact), inside the workspace. */
+      model_dir: workspacePath(workspace, 'model_dir'),
+      /** Registry directory in the repository. */
+      registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
+      /** Branch the deploy commit is pushed to. */
+      branch: z.string().default('main'),
+      /** Why this model is deployed (goes into current.json and the commit). */
+      reason: z.string().max(2000).default('retrained after fleet manifest change'),
+    })
+    .and(ServiceSettings)
+    .and(IdentitySettings)
+    .and(ForgeSettings);
 }
 
 const deploy = defineAction({

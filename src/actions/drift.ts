@@ -37,43 +37,41 @@ export const INPUTS = [
   ...IDENTITY_INPUTS,
 ] as const;
 
+// ServiceSettings: the service's /health gives the deployed model's unknown-prediction counts (optional).
 function settingsSchema(workspace: string) {
-  return (
-    z
-      .object({
-        /** A drift report (`fleetcast drift --json`) to use instead of running the engine here. */
-        report: workspacePath(workspace, 'report').optional(),
-        /** Retrain policy for the engine. */
-        config: workspacePath(workspace, 'config').optional(),
-        /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
-        metrics: workspaceMetrics(workspace).optional(),
-        /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
-        registry: workspacePath(workspace, 'registry').default(
-          insideWorkspace(workspace, 'models-registry', 'registry'),
-        ),
-        /** Empty: the repository's default branch, from the event (baseBranchOf). */
-        base_branch: z.string().default(''),
-        /** Repository-relative path of the manifest the pull request proposes. */
-        manifest_path: z
-          .string()
-          .default('fleet/manifest.json')
-          .refine((p) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) && !p.split('/').includes('..'), {
-            message: 'must be a relative path inside the repository',
-          }),
-        dry_run: BooleanInput.default(false),
-        force: BooleanInput.default(false),
-        /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
-        reconcile: BooleanInput.default(true),
-      })
-      /** The service's /health gives the deployed model's unknown-prediction counts (optional). */
-      .and(ServiceSettings)
-      .and(IdentitySettings)
-      .and(ForgeSettings)
-      .superRefine((s, ctx) => {
-        if (s.report === undefined && s.metrics === undefined)
-          ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'required unless report is given' });
-      })
-  );
+  return z
+    .object({
+      /** A drift report (`fleetcast drift --json`) to use instead of running the engine here. */
+      report: workspacePath(workspace, 'report').optional(),
+      /** Retrain policy for the engine. */
+      config: workspacePath(workspace, 'config').optional(),
+      /** Metrics source for the engine: a file or directory inside the workspace, `#table` allowed. */
+      metrics: workspaceMetrics(workspace).optional(),
+      /** Model registry whose current.json names the deployed model (the engine reads its vocabulary). */
+      registry: workspacePath(workspace, 'registry').default(
+        insideWorkspace(workspace, 'models-registry', 'registry'),
+      ),
+      /** Empty: the repository's default branch, from the event (baseBranchOf). */
+      base_branch: z.string().default(''),
+      /** Repository-relative path of the manifest the pull request proposes. */
+      manifest_path: z
+        .string()
+        .default('fleet/manifest.json')
+        .refine((p) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) && !p.split('/').includes('..'), {
+          message: 'must be a relative path inside the repository',
+        }),
+      dry_run: BooleanInput.default(false),
+      force: BooleanInput.default(false),
+      /** Run the reconcile loop after the drift pull request (docs/gitops.md). */
+      reconcile: BooleanInput.default(true),
+    })
+    .and(ServiceSettings)
+    .and(IdentitySettings)
+    .and(ForgeSettings)
+    .superRefine((s, ctx) => {
+      if (s.report === undefined && s.metrics === undefined)
+        ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'required unless report is given' });
+    });
 }
 
 interface ReportSettings {

@@ -30,21 +30,19 @@ export const INPUTS = [
   ...FORGE_INPUTS,
 ] as const;
 
+// ServiceSettings: the inference service: the outgoing model's live accuracy goes into the commit.
 function settingsSchema(workspace: string) {
-  return (
-    z
-      .object({
-        /** Model to point back at; empty: revert the latest deploy commit. */
-        model_id: ModelId.optional(),
-        reason: z.string().min(1).max(500).default('manual rollback'),
-        registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
-        branch: z.string().default('main'),
-      })
-      /** The inference service: the outgoing model's live accuracy goes into the commit. */
-      .and(ServiceSettings)
-      .and(IdentitySettings)
-      .and(ForgeSettings)
-  );
+  return z
+    .object({
+      /** Model to point back at; empty: revert the latest deploy commit. */
+      model_id: ModelId.optional(),
+      reason: z.string().min(1).max(500).default('manual rollback'),
+      registry: workspacePath(workspace, 'registry').default(resolve(workspace, 'models-registry')),
+      branch: z.string().default('main'),
+    })
+    .and(ServiceSettings)
+    .and(IdentitySettings)
+    .and(ForgeSettings);
 }
 
 const rollback = defineAction({
