@@ -71,10 +71,7 @@ export function run(): Promise<void> {
     const git = await GitWorkspace.create(workspace, { token: gitToken(settings) });
     const forge = settings.dry_run ? undefined : await openForge(settings, retryBaseMs());
     const events = settings.dry_run ? null : new EventLog(resolve(workspace, loaded.config.events_log));
-    const service = {
-      ...serviceAccess(settings.service_url, settings.service_token),
-      serviceUrl: settings.service_url,
-    };
+    const service = serviceAccess(settings.service_url, settings.service_token);
     const outcome = await runLiveCheck({
       git,
       repoDir: workspace,

@@ -18,7 +18,13 @@ export const ServiceSettings = z.object({
   slack_webhook: z.url().optional(),
 });
 
-/** The service as src/gitops reads it; no token key when none was given. */
-export function serviceAccess(url: string | undefined, token: string | undefined): ServiceAccess {
+/**
+ * The service as src/gitops reads it; no token key when none was given. The URL keeps its type, so
+ * an action whose schema requires it hands on a `serviceUrl: string`.
+ */
+export function serviceAccess<Url extends string | undefined>(
+  url: Url,
+  token: string | undefined,
+): ServiceAccess & { serviceUrl: Url } {
   return { serviceUrl: url, ...(token ? { token } : {}) };
 }
