@@ -12,6 +12,7 @@ from torch import nn
 from .tft import TemporalFusionTransformer, TFTOutput
 
 SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated")
+NORMALIZATION_SCALES = ("std", "step", "min")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
@@ -43,7 +44,7 @@ class SeasonalResidualTFT(nn.Module):
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
                  target_bounds=None, decoder_window_stats=False, normalization_steps=None,
-                 normalization_center_steps=None):
+                 normalization_center_steps=None, normalization_scale="std"):
         super().__init__()
         self.lookback = lookback
         # The steps whose mean and std normalize the window: the newest normalization_steps (all by
@@ -55,6 +56,14 @@ class SeasonalResidualTFT(nn.Module):
         # one; centred on the newest hours it leans towards where the series is now.
         self.normalization_center_steps = min(normalization_center_steps or self.normalization_steps,
                                               self.normalization_steps)
+        # "std": the spread of the window around its mean; "step": the spread of its one-step changes
+        # (over sqrt 2, so white noise gets the same scale either way), the scale of a persistence
+        # error. A VM whose memory switches between two levels has a large std and small steps: in
+        # std units its forecast's corrections and quantile widths are coarse. "min": the smaller of
+        # the two, so a series that alternates step by step (large steps, small spread) keeps its std.
+        if normalization_scale not in NORMALIZATION_SCALES:
+            raise ValueError(f"normalization_scale must be one of {NORMALIZATION_SCALES}")
+        self.normalization_scale = normalization_scale
         # The LSTM and attention run over the newest encoder_steps of the window; older steps reach
         # the model only through normalization and the seasonal lags (the cost grows with this).
         self.encoder_steps = min(encoder_steps or lookback, lookback)
@@ -125,11 +134,29 @@ class SeasonalResidualTFT(nn.Module):
     def window_stats(self, past_observed):
         xt = self.transform(past_observed)
         recent = xt[:, self.lookback - self.normalization_steps:]
-        spread_mean = recent.mean(dim=1, keepdim=True)  # [B, 1, n_obs]
-        std = torch.sqrt(((recent - spread_mean) ** 2).mean(dim=1, keepdim=True))
+        std = self.window_std(recent)
+        if self.normalization_scale != "std":
+            steps = recent[:, 1:] - recent[:, :-1]
+            step_std = torch.sqrt((steps ** 2).mean(dim=1, keepdim=True) / 2.0)
+            std = step_std if self.normalization_scale == "step" else torch.minimum(std, step_std)
         scale = torch.maximum(std, self.std_floor)
         mean = xt[:, self.lookback - self.normalization_center_steps:].mean(dim=1, keepdim=True)
         return xt, mean, scale
+
+    @staticmethod
+    def window_std(recent):
+        """Population std over the steps of recent [B, L, F] -> [B, 1, F]."""
+        return torch.sqrt(((recent - recent.mean(dim=1, keepdim=True)) ** 2).mean(dim=1, keepdim=True))
+
+    def std_units(self, xt, scale):
+        """[B, 1, T]: one unit of `scale` in floored window stds, per target (1 with the std scale).
+
+        The gated anchor's threshold is a mismatch in window stds: measured in step units a smooth
+        daily cycle's noise alone exceeds it, the gate stays shut and its gradient vanishes."""
+        if self.normalization_scale == "std":
+            return None
+        recent = xt[:, self.lookback - self.normalization_steps:, self.target_idx]
+        return scale[:, :, self.target_idx] / torch.maximum(self.window_std(recent), self.std_floor[self.target_idx])
 
     def normalize_target(self, target, mean, scale):
         """Raw targets [B, H, n_targets] -> normalized with the encoder window's statistics."""
@@ -158,9 +185,10 @@ class SeasonalResidualTFT(nn.Module):
         days = [torch.stack([padded[:, s + k:s + k + h] for k in range(3)], dim=2) for s in self.lag_offsets]
         return torch.stack(days, dim=2)
 
-    def seasonal_base(self, lags, obs_n=None):
+    def seasonal_base(self, lags, obs_n=None, std_units=None):
         """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] (or, for "last",
-        the normalized window obs_n [B, L, F]) -> [B, H, T]."""
+        the normalized window obs_n [B, L, F]) -> [B, H, T]. std_units [B, 1, T] (std_units()) puts the
+        gated anchor's mismatch in window stds when the normalization scale is another one."""
         if self.seasonal_baseline == "last":
             last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
             return last.expand(last.shape[0], self.horizon, last.shape[2])
@@ -170,6 +198,8 @@ class SeasonalResidualTFT(nn.Module):
             # the newest value's own hour yesterday: one season before the window's last step
             then = obs_n[:, self.season_offset - 1:self.season_offset, self.target_idx]
             mismatch = torch.abs(yesterday - day_before) + torch.abs(last - then)
+            if std_units is not None:
+                mismatch = mismatch * std_units
             gate = torch.sigmoid(torch.abs(self.gate_steepness) * (torch.abs(self.gate_threshold) - mismatch))
             return last + gate * (yesterday - last)
         if self.seasonal_baseline == "naive":
@@ -202,7 +232,7 @@ class SeasonalResidualTFT(nn.Module):
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)
         out = tft.quantiles
         if lags is not None:
-            seasonal = self.seasonal_base(lags, obs_n)  # [B, H, n_targets]
+            seasonal = self.seasonal_base(lags, obs_n, self.std_units(xt, scale))  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
         return NormalizedForecast(out, mean, scale, tft)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from .errors import DatasetError
 from .data import WINDOW_SAMPLINGS
 from .loss import LOSS_WEIGHTINGS
-from .model import SEASONAL_BASELINES
+from .model import NORMALIZATION_SCALES, SEASONAL_BASELINES
 
 PROFILES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "profiles.json")
 SECONDS_PER_DAY = 86400
@@ -65,6 +65,7 @@ class Profile:
     encoder_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps the LSTM/attention see; 0 = all
     normalization_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps giving mean and scale; 0 = all
     normalization_center_steps: int = _key(NON_NEGATIVE_INT, default=0)  # newest steps giving the mean; 0 = as above
+    normalization_scale: str = _key(CHOICE, NORMALIZATION_SCALES, default="std")  # std, or of one-step changes
     # optional training switches
     lr_decay_patience: int = _key(NON_NEGATIVE_INT, default=0)  # halve the rate after this many bad epochs; 0 = off
     loss_weighting: str = _key(CHOICE, LOSS_WEIGHTINGS, default="none")

@@ -132,6 +132,24 @@ class NormalizationTest(unittest.TestCase):
         self.assertLess(float(obs_n[:, -4:].abs().mean()), 0.5)
         self.assertLess(float(obs_n[:, :-4].mean()), -1.0)
 
+
+    def test_step_scale_is_the_spread_of_one_step_changes_and_min_the_smaller_scale(self):
+        model = plain_model(normalization_scale="step")
+        past = make_inputs(2)[2]
+        past[:, :, 0] = 20.0
+        past[:, L // 2:, 0] = 60.0  # one level switch: a large std, one large step
+        past[:, :, 1] = torch.arange(L, dtype=torch.float32) % 2 * 10.0  # alternating: std 5
+        _, mean, scale = model.window_stats(past)
+        self.assertAlmostEqual(float(scale[0, 0, 0]), (40.0 ** 2 / (L - 1) / 2) ** 0.5, places=3)
+        self.assertLess(float(scale[0, 0, 0]), 20.0 / 2)  # the std scale would be 20
+        self.assertAlmostEqual(float(scale[0, 0, 1]), (100.0 / 2) ** 0.5, places=3)  # every step 10
+        np.testing.assert_allclose(mean[:, 0, 0].numpy(), 40.0, rtol=1e-6)  # the centre is still the mean
+        # "min": the smaller of the two, so the alternating series keeps its std of 5
+        _, _, smaller = plain_model(normalization_scale="min").window_stats(past)
+        self.assertAlmostEqual(float(smaller[0, 0, 0]), float(scale[0, 0, 0]), places=4)
+        self.assertAlmostEqual(float(smaller[0, 0, 1]), 5.0, places=3)
+        with self.assertRaises(Exception):
+            plain_model(normalization_scale="mad")
     def test_shifting_a_linear_metric_shifts_its_forecast(self):
         # normalization inside forward(): adding 10 to cpu_pct in the window moves the cpu
         # forecast by exactly 10 and leaves the others alone
@@ -182,14 +200,14 @@ class UnknownIndexTest(unittest.TestCase):
         self.assertTrue(torch.isfinite(model(*inputs)).all())
 
 
-def seasonal_model(baseline, lookback=8, encoder_steps=None, lag_days=2, window_stats=False):
+def seasonal_model(baseline, lookback=8, encoder_steps=None, lag_days=2, window_stats=False, **options):
     """Season of 4 steps, horizon 2: small enough to check every lag by hand."""
     torch.manual_seed(0)
     return SeasonalResidualTFT(
         num_servers=3, num_profiles=2, n_observed=2, n_known=4, target_idx=[0], log1p_mask=[0, 0],
         std_floor=[1e-6, 1e-6], lookback=lookback, horizon=2, quantiles=[0.1, 0.5, 0.9], hidden=8, heads=2,
         dropout=0.0, season_steps=4, seasonal_baseline=baseline, decoder_seasonal_lags=True,
-        seasonal_lag_days=lag_days, encoder_steps=encoder_steps, decoder_window_stats=window_stats,
+        seasonal_lag_days=lag_days, encoder_steps=encoder_steps, decoder_window_stats=window_stats, **options,
     ).eval()
 
 
@@ -238,6 +256,22 @@ class SeasonalLagTest(unittest.TestCase):
                                    atol=1e-3, rtol=0)
         with self.assertRaisesRegex(ValueError, "two days"):
             seasonal_model("gated", lag_days=1)
+
+    def test_gated_anchor_measures_its_mismatch_in_window_stds_whatever_the_scale(self):
+        day = [0.0, 1.0, 2.0, 3.0]
+        noisy = torch.tensor(day + [v + 0.3 for v in day]).reshape(1, 8, 1).repeat(1, 1, 2)
+
+        def raw_base(model):
+            xt, mean, scale = model.window_stats(noisy)
+            obs_n = (xt - mean) / scale
+            base = model.seasonal_base(model.seasonal_lags(obs_n), obs_n, model.std_units(xt, scale))
+            return base[0, :, 0] * scale[0, 0, 0] + mean[0, 0, 0]
+
+        by_std = raw_base(seasonal_model("gated"))
+        by_step = seasonal_model("gated", normalization_scale="step")
+        self.assertIsNotNone(by_step.std_units(*by_step.window_stats(noisy)[::2]))
+        # the same gate on the same raw window: the same raw anchor, though the scales differ
+        torch.testing.assert_close(raw_base(by_step), by_std, atol=1e-4, rtol=0)
 
     def test_last_baseline_forecasts_a_constant_window_exactly(self):
         model = seasonal_model("last")
