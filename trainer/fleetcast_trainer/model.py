@@ -4,7 +4,7 @@ forward() takes raw inputs exactly as the exported ONNX model does (docs/MODEL_F
 returns de-normalized quantiles; forward_normalized() is what training uses.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from torch import nn
@@ -14,6 +14,13 @@ from .tft import TemporalFusionTransformer, TFTOutput
 SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated")
 NORMALIZATION_SCALES = ("std", "step", "min")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
+
+
+class WindowStats(NamedTuple):
+    xt: torch.Tensor
+    mean: torch.Tensor
+    scale: torch.Tensor
+    std_units: Optional[torch.Tensor]
 
 
 class NormalizedForecast(NamedTuple):
@@ -132,31 +139,26 @@ class SeasonalResidualTFT(nn.Module):
         return torch.where(self.log1p_mask > 0.5, logged, x)
 
     def window_stats(self, past_observed):
+        """(xt, mean, scale): the transformed window and the statistics that normalize it."""
+        return self.normalization(past_observed)[:3]
+
+    def normalization(self, past_observed):
+        """WindowStats of the raw window [B, L, F]: transformed values, centre and scale [B, 1, F], and,
+        when the scale is not the std, std_units [B, 1, T]: one unit of scale in floored window stds per
+        target. The gated anchor's threshold is a mismatch in window stds: measured in step units a
+        smooth daily cycle's noise alone exceeds it, the gate stays shut and its gradient vanishes."""
         xt = self.transform(past_observed)
         recent = xt[:, self.lookback - self.normalization_steps:]
-        std = self.window_std(recent)
-        if self.normalization_scale != "std":
-            steps = recent[:, 1:] - recent[:, :-1]
-            step_std = torch.sqrt((steps ** 2).mean(dim=1, keepdim=True) / 2.0)
-            std = step_std if self.normalization_scale == "step" else torch.minimum(std, step_std)
-        scale = torch.maximum(std, self.std_floor)
+        std = torch.sqrt(((recent - recent.mean(dim=1, keepdim=True)) ** 2).mean(dim=1, keepdim=True))
         mean = xt[:, self.lookback - self.normalization_center_steps:].mean(dim=1, keepdim=True)
-        return xt, mean, scale
-
-    @staticmethod
-    def window_std(recent):
-        """Population std over the steps of recent [B, L, F] -> [B, 1, F]."""
-        return torch.sqrt(((recent - recent.mean(dim=1, keepdim=True)) ** 2).mean(dim=1, keepdim=True))
-
-    def std_units(self, xt, scale):
-        """[B, 1, T]: one unit of `scale` in floored window stds, per target (1 with the std scale).
-
-        The gated anchor's threshold is a mismatch in window stds: measured in step units a smooth
-        daily cycle's noise alone exceeds it, the gate stays shut and its gradient vanishes."""
         if self.normalization_scale == "std":
-            return None
-        recent = xt[:, self.lookback - self.normalization_steps:, self.target_idx]
-        return scale[:, :, self.target_idx] / torch.maximum(self.window_std(recent), self.std_floor[self.target_idx])
+            return WindowStats(xt, mean, torch.maximum(std, self.std_floor), None)
+        steps = recent[:, 1:] - recent[:, :-1]
+        step_std = torch.sqrt((steps ** 2).mean(dim=1, keepdim=True) / 2.0)
+        scale = torch.maximum(step_std if self.normalization_scale == "step" else torch.minimum(std, step_std),
+                              self.std_floor)
+        std_units = scale / torch.maximum(std, self.std_floor)
+        return WindowStats(xt, mean, scale, std_units[:, :, self.target_idx])
 
     def normalize_target(self, target, mean, scale):
         """Raw targets [B, H, n_targets] -> normalized with the encoder window's statistics."""
@@ -187,7 +189,7 @@ class SeasonalResidualTFT(nn.Module):
 
     def seasonal_base(self, lags, obs_n=None, std_units=None):
         """The forecast the head corrects, from the seasonal lags [B, H, days, 3, T] (or, for "last",
-        the normalized window obs_n [B, L, F]) -> [B, H, T]. std_units [B, 1, T] (std_units()) puts the
+        the normalized window obs_n [B, L, F]) -> [B, H, T]. std_units [B, 1, T] (normalization()) puts the
         gated anchor's mismatch in window stds when the normalization scale is another one."""
         if self.seasonal_baseline == "last":
             last = obs_n[:, -1:, self.target_idx]  # [B, 1, T]
@@ -216,7 +218,7 @@ class SeasonalResidualTFT(nn.Module):
     def forward_normalized(self, server_idx, profile_idx, past_observed, past_known, future_known):
         """Returns a NormalizedForecast: the quantiles in normalized units (baseline included), the
         window statistics, and the core's output."""
-        xt, mean, scale = self.window_stats(past_observed)
+        xt, mean, scale, std_units = self.normalization(past_observed)
         obs_n = (xt - mean) / scale
         lags = self.seasonal_lags(obs_n) if self.season_offset is not None else None
         if self.decoder_lags:
@@ -232,7 +234,7 @@ class SeasonalResidualTFT(nn.Module):
         tft = self.core(server_idx, profile_idx, encoder_inputs, future_known)
         out = tft.quantiles
         if lags is not None:
-            seasonal = self.seasonal_base(lags, obs_n, self.std_units(xt, scale))  # [B, H, n_targets]
+            seasonal = self.seasonal_base(lags, obs_n, std_units)  # [B, H, n_targets]
             out = out + seasonal.unsqueeze(-1)
         return NormalizedForecast(out, mean, scale, tft)
 
