@@ -13,6 +13,7 @@ from .tft import TemporalFusionTransformer, TFTOutput
 
 SEASONAL_BASELINES = ("naive", "mean3", "median", "last", "gated")
 NORMALIZATION_SCALES = ("std", "step", "min")
+GATE_MISMATCHES = ("height", "timing")
 EXP_CLAMP = 80.0  # exp(80) is still a finite float32
 
 
@@ -51,7 +52,7 @@ class SeasonalResidualTFT(nn.Module):
                  lookback, horizon, quantiles, hidden, heads, dropout, season_steps=None,
                  seasonal_baseline="naive", decoder_seasonal_lags=False, seasonal_lag_days=1, encoder_steps=None,
                  target_bounds=None, decoder_window_stats=False, normalization_steps=None,
-                 normalization_center_steps=None, normalization_scale="std"):
+                 normalization_center_steps=None, normalization_scale="std", gate_mismatch="height"):
         super().__init__()
         self.lookback = lookback
         # The steps whose mean and std normalize the window: the newest normalization_steps (all by
@@ -99,6 +100,13 @@ class SeasonalResidualTFT(nn.Module):
         if seasonal_baseline == "gated":
             if not (season_steps and 2 * season_steps <= lookback and seasonal_lag_days >= 2):
                 raise ValueError("seasonal_baseline gated needs a lookback of two days and seasonal_lag_days >= 2")
+            # "timing": each mismatch is divided by 1 + the larger of the two values' own one-step
+            # changes, so a daily one-step spike whose height varies from day to day (57 one day, 66
+            # the next: 0.9 window stds apart, the gate shut) still counts as repeating; a level switch
+            # today that yesterday did not have keeps a mismatch near its height over its step (~1).
+            if gate_mismatch not in GATE_MISMATCHES:
+                raise ValueError(f"gate_mismatch must be one of {GATE_MISMATCHES}")
+            self.gate_mismatch = gate_mismatch
             self.gate_threshold = nn.Parameter(torch.full((len(target_idx),), GATE_THRESHOLD))
             self.gate_steepness = nn.Parameter(torch.full((len(target_idx),), GATE_STEEPNESS))
         # The decoder sees yesterday's neighbourhood (3 steps per target) as known-future inputs, so
@@ -199,9 +207,16 @@ class SeasonalResidualTFT(nn.Module):
             yesterday, day_before = lags[:, :, 0, 1], lags[:, :, 1, 1]  # [B, H, T]
             # the newest value's own hour yesterday: one season before the window's last step
             then = obs_n[:, self.season_offset - 1:self.season_offset, self.target_idx]
-            mismatch = torch.abs(yesterday - day_before) + torch.abs(last - then)
-            if std_units is not None:
-                mismatch = mismatch * std_units
+            stds = (lambda x: x) if std_units is None else (lambda x: x * std_units)
+            day_gap, now_gap = stds(torch.abs(yesterday - day_before)), stds(torch.abs(last - then))
+            if self.gate_mismatch == "timing":
+                prev = obs_n[:, -2:-1, self.target_idx]
+                then_prev = obs_n[:, self.season_offset - 2:self.season_offset - 1, self.target_idx]
+                day_step = torch.maximum(torch.abs(yesterday - lags[:, :, 0, 0]),
+                                         torch.abs(day_before - lags[:, :, 1, 0]))
+                now_step = torch.maximum(torch.abs(last - prev), torch.abs(then - then_prev))
+                day_gap, now_gap = day_gap / (1.0 + stds(day_step)), now_gap / (1.0 + stds(now_step))
+            mismatch = day_gap + now_gap
             gate = torch.sigmoid(torch.abs(self.gate_steepness) * (torch.abs(self.gate_threshold) - mismatch))
             return last + gate * (yesterday - last)
         if self.seasonal_baseline == "naive":

@@ -35,5 +35,6 @@ def build_model(doc, profile, observed_features, num_servers, num_profiles):
         normalization_steps=profile.normalization_steps or None,
         normalization_center_steps=profile.normalization_center_steps or None,
         normalization_scale=profile.normalization_scale,
+        gate_mismatch=profile.gate_mismatch,
         target_bounds=[tuple(doc.get("bounds", {}).get(t, (None, None))) for t in doc["targets"]],
     )

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from .errors import DatasetError
 from .data import WINDOW_SAMPLINGS
 from .loss import LOSS_WEIGHTINGS
-from .model import NORMALIZATION_SCALES, SEASONAL_BASELINES
+from .model import GATE_MISMATCHES, NORMALIZATION_SCALES, SEASONAL_BASELINES
 
 PROFILES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "profiles.json")
 SECONDS_PER_DAY = 86400
@@ -59,6 +59,7 @@ class Profile:
     # optional model switches
     seasonal_residual: bool = _key(FLAG, default=True)  # the head corrects a seasonal baseline
     seasonal_baseline: str = _key(CHOICE, SEASONAL_BASELINES, default="naive")
+    gate_mismatch: str = _key(CHOICE, GATE_MISMATCHES, default="height")  # gated: raw, or over the steps
     decoder_seasonal_lags: bool = _key(FLAG, default=False)  # yesterday's values as decoder inputs
     seasonal_lag_days: int = _key(NON_NEGATIVE_INT, default=1)
     decoder_window_stats: bool = _key(FLAG, default=False)  # window mean and scale as decoder inputs

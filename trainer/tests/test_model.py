@@ -273,6 +273,24 @@ class SeasonalLagTest(unittest.TestCase):
         # the same gate on the same raw window: the same raw anchor, though the scales differ
         torch.testing.assert_close(raw_base(by_step), by_std, atol=1e-4, rtol=0)
 
+    def test_timing_gate_follows_a_daily_spike_of_varying_height_but_not_a_new_level(self):
+        def raw_base(model, window):
+            series = torch.tensor(window).reshape(1, 8, 1).repeat(1, 1, 2)
+            xt, mean, scale, std_units = model.normalization(series)
+            obs_n = (xt - mean) / scale
+            base = model.seasonal_base(model.seasonal_lags(obs_n), obs_n, std_units)
+            return base[0, :, 0] * scale[0, 0, 0] + mean[0, 0, 0]
+
+        spike = [0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 6.5]  # the newest step is today's spike, higher than yesterday's
+        switch = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0]  # a new level yesterday never had
+        by_height = seasonal_model("gated", normalization_scale="step")
+        by_timing = seasonal_model("gated", normalization_scale="step", gate_mismatch="timing")
+        self.assertTrue(bool((raw_base(by_height, spike) > 5.0).all()))  # persistence: the spike goes on
+        self.assertTrue(bool((raw_base(by_timing, spike) < 2.0).all()))  # yesterday: back to 0 after it
+        self.assertTrue(bool((raw_base(by_timing, switch) > 4.0).all()))
+        with self.assertRaisesRegex(ValueError, "gate_mismatch"):
+            seasonal_model("gated", gate_mismatch="shape")
+
     def test_last_baseline_forecasts_a_constant_window_exactly(self):
         model = seasonal_model("last")
         with torch.no_grad():

@@ -26,8 +26,9 @@ class ProfileFileTest(unittest.TestCase):
         self.assertEqual(default.encoder_steps, 48)
         self.assertEqual(default.lookback_steps, 96)
         # chosen on the real Bitbrains fleet (docs/trainer.md, "Real data")
-        self.assertEqual((default.seasonal_baseline, default.loss_weighting, default.decoder_window_stats),
-                         ("gated", "raw_scale", True))
+        self.assertEqual((default.seasonal_baseline, default.gate_mismatch, default.normalization_scale,
+                          default.loss_weighting, default.decoder_window_stats),
+                         ("gated", "timing", "step", "raw_scale", True))
         self.assertGreaterEqual(default.max_train_seconds, 3600)  # a guard, not the budget
         _, smoke = get_profile("smoke")
         self.assertEqual(smoke.seasonal_baseline, "mean3")
@@ -55,7 +56,8 @@ class ProfileFileTest(unittest.TestCase):
                                  ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)"),
                                  ({"loss_weight_cap": -1}, "loss_weight_cap must be a non-negative number"),
                                  ({"decoder_window_stats": "yes"}, "must be true or false"),
-                                 ({"window_sampling": "busy"}, "window_sampling must be one of")):
+                                 ({"window_sampling": "busy"}, "window_sampling must be one of"),
+                                 ({"gate_mismatch": "shape"}, "gate_mismatch must be one of height, timing")):
                 with self.assertRaisesRegex(DatasetError, message):
                     get_profile("default", self.write(tmp, **bad))
 
